@@ -1,0 +1,43 @@
+"""Background jobs on rq: real Redis when configured, in-process otherwise.
+
+Redis only wakes workers; the database holds every workflow's state (an outbox row is written
+in the same transaction as the change that needs the job). Jobs carry ids only, never
+personal data, and keep failures for at most seven days (SECURITY.md T4.8, T4.9).
+"""
+
+from __future__ import annotations
+
+from rq import Queue
+
+FAILURE_TTL = 7 * 24 * 3600
+RESULT_TTL = 3600
+DEFAULT_QUEUE = "legitka"
+
+
+class JobQueue:
+    """Wraps one rq queue. `inline=True` runs each job at once in the caller (embedded default)."""
+
+    def __init__(self, connection, *, inline: bool, name: str = DEFAULT_QUEUE) -> None:
+        self.connection = connection
+        self.inline = inline
+        self.rq = Queue(name, connection=connection, is_async=not inline)
+
+    def enqueue(self, func, *ids: int, job_id: str | None = None, timeout: int = 600):
+        """Enqueue `func(*ids)`. Every argument must be an int id (no names, no PESELs)."""
+        for value in ids:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError("job arguments must be integer ids")
+        return self.rq.enqueue(func, *ids, job_id=job_id, job_timeout=timeout,
+                               result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
+
+
+def build_queue(config) -> JobQueue:
+    """A queue on `REDIS_URL`, or an in-process one on fakeredis when none is configured."""
+    url = config.get("REDIS_URL")
+    if url:
+        import redis
+
+        return JobQueue(redis.Redis.from_url(url), inline=False)
+    import fakeredis
+
+    return JobQueue(fakeredis.FakeRedis(), inline=True)

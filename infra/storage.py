@@ -1,0 +1,150 @@
+"""File storage behind one small interface: a local folder (embedded default) or S3 (boto3).
+
+Keys are built only by `school_key`, from ids and random tokens: never from a PESEL, a name or
+a user's file name (SECURITY.md T2.13).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+from typing import Protocol
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class StorageError(Exception):
+    """A file could not be read or written."""
+
+
+class NotFound(StorageError):
+    """No object under that key."""
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+def school_key(school_id: int, *parts: str | int) -> str:
+    """`schools/<id>/<part>/...`: the only place object keys are made.
+
+    Each part must be an id, a fixed word or a random token; anything else is refused so that
+    personal data cannot slip into a key by accident.
+    """
+    cleaned = []
+    for part in parts:
+        text = str(part)
+        if not _SAFE_PART.match(text) or text in {".", ".."}:
+            raise ValueError("unsafe storage key part")
+        cleaned.append(text)
+    return "/".join(["schools", str(int(school_id)), *cleaned])
+
+
+class LocalStorage:
+    """Files in a folder; for the embedded default and quick local runs."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = pathlib.Path(root)
+
+    def _path(self, key: str) -> pathlib.Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError("key escapes the storage root")
+        return path
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # readers never see a half-written file
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(key) from exc
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+
+class S3Storage:
+    """Objects in an S3 bucket through boto3; the client is created lazily, after any fork."""
+
+    def __init__(self, bucket: str, *, endpoint_url: str | None = None, region: str = "eu-central-1",
+                 access_key: str | None = None, secret_key: str | None = None) -> None:
+        self.bucket = bucket
+        self._client_args = {"endpoint_url": endpoint_url, "region_name": region,
+                             "aws_access_key_id": access_key, "aws_secret_access_key": secret_key}
+        self._client = None
+        self._pid = None
+
+    @property
+    def client(self):
+        if self._client is None or self._pid != os.getpid():
+            import boto3
+
+            self._client = boto3.client("s3", **{k: v for k, v in self._client_args.items() if v})
+            self._pid = os.getpid()
+        return self._client
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise NotFound(key) from exc
+            raise StorageError("S3 read failed") from exc
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket when missing (development and tests; production provisions it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            region = self._client_args["region_name"]
+            kwargs = {}
+            if region and region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            self.client.create_bucket(Bucket=self.bucket, **kwargs)
+
+
+def build_storage(config) -> Storage:
+    """The storage the configuration asks for: S3 when `S3_BUCKET` is set, else a local folder."""
+    if config.get("S3_BUCKET"):
+        storage = S3Storage(config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
+                            region=config.get("S3_REGION", "eu-central-1"),
+                            access_key=config.get("S3_ACCESS_KEY"), secret_key=config.get("S3_SECRET_KEY"))
+        if config.get("S3_CREATE_BUCKET"):
+            storage.ensure_bucket()
+        return storage
+    return LocalStorage(config["LOCAL_STORAGE_PATH"])

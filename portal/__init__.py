@@ -1,0 +1,65 @@
+"""The Legitka web portal: `create_app` is the only thing defined at module level."""
+
+from __future__ import annotations
+
+
+def create_app(test_config: dict | None = None):
+    """Build the Flask app: settings (defaults → LEGITKA_* env → `test_config`), services,
+    tenancy hooks, security headers, blueprints. No I/O happens at import time."""
+    import os
+    import pathlib
+
+    from flask import Flask
+
+    from infra import services
+    from infra.crypto import FieldCipher
+    from infra.crypto import decode_key
+    from infra.db import db
+    from infra.db import guard_against_fork
+    from infra.queue import build_queue
+    from infra.storage import build_storage
+    from portal import config as settings
+    from tenants import scoping
+
+    default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("LEGITKA_INSTANCE_PATH") or default_instance
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(settings.defaults(app.instance_path))
+    app.config.from_prefixed_env("LEGITKA")
+    if test_config:
+        app.config.update(test_config)
+    settings.finalise(app.config, app.instance_path)
+    if app.config["EMBEDDED"]:
+        pathlib.Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    scoping.install(db)
+    with app.app_context():
+        guard_against_fork(db.engine)
+    services.register(app, services.Services(
+        storage=build_storage(app.config),
+        queue=build_queue(app.config),
+        pesel_cipher=FieldCipher(decode_key(app.config["PESEL_KEY"]), decode_key(app.config["PESEL_INDEX_KEY"])),
+    ))
+    # Models must be imported before the first query so the mappers (and safety net) know them.
+    import printing.models  # noqa: F401
+    import tenants.models  # noqa: F401
+    from portal import cli
+    from portal import errors
+    from portal import extensions
+    from portal import formatting
+    from portal import security
+    from portal.admin import views as admin_views
+    from portal.auth import views as auth_views
+    from portal.city import views as city_views
+    from portal.printer import views as printer_views
+    from portal.school import views as school_views
+
+    extensions.init_app(app)
+    security.init_app(app)
+    formatting.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    for blueprint in (auth_views.bp, school_views.bp, printer_views.bp, city_views.bp, admin_views.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,20 @@
+"""Platform administrators: the organisations on the platform (onboarding is by CLI for now)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import render_template
+from sqlalchemy import select
+
+from infra.db import db
+from portal.access import require_platform_admin
+from tenants.models import Organisation
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@require_platform_admin
+def organisations():
+    orgs = list(db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)))
+    return render_template("admin/organisations.html", organisations=orgs)

@@ -1,0 +1,216 @@
+"""`flask --app portal legitka …`: migrations, onboarding without demo data, the worker, the demo.
+
+Every command runs inside the app context; onboarding commands print what they created and
+fail with a clear message (exit code 2) on bad input.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from decimal import InvalidOperation
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from infra import services
+from infra.db import db
+from infra.migrate import create_roles_and_database
+from infra.migrate import upgrade
+from printing.models import PriceTier
+from tenants.models import CityPrinter
+from tenants.models import Membership
+from tenants.models import Organisation
+from tenants.models import OrgKind
+from tenants.models import Role
+from tenants.models import SchoolType
+from tenants.models import User
+from tenants.passwords import PasswordPolicyError
+from tenants.passwords import check_policy
+from tenants.passwords import hash_password
+
+legitka = AppGroup("legitka", help="Legitka administration.")
+
+
+def _org(slug: str, kind: OrgKind) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug, Organisation.kind == kind.value))
+    if org is None:
+        raise click.UsageError(f"no {kind.value} with slug {slug!r}")
+    return org
+
+
+def _new_slug(slug: str) -> str:
+    if db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise click.UsageError(f"slug {slug!r} is taken")
+    return slug
+
+
+@legitka.command("migrate")
+def migrate_command():
+    """Bring the database schema up to date (as the owner role) and grant the app role."""
+    upgrade(current_app.config["MIGRATION_DATABASE_URL"], current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+@legitka.command("create-roles")
+@click.option("--admin-url", required=True, help="Superuser URL, e.g. postgresql+psycopg://postgres@host/postgres")
+@click.option("--database", required=True)
+@click.option("--owner", required=True, help="Role that owns the schema and runs migrations.")
+@click.option("--app-role", required=True, help="Role the application connects as (owns nothing, RLS applies).")
+def create_roles_command(admin_url, database, owner, app_role):
+    """Create the PostgreSQL roles and database for a new deployment."""
+    create_roles_and_database(admin_url, database, owner, app_role)
+    click.echo(f"Roles {owner}, {app_role} and database {database} are ready.")
+
+
+@legitka.command("create-city")
+@click.argument("name")
+@click.option("--slug", required=True)
+def create_city(name, slug):
+    city = Organisation(kind=OrgKind.CITY.value, name=name, slug=_new_slug(slug))
+    db.session.add(city)
+    db.session.commit()
+    click.echo(f"City {city.name} (id {city.id}) created.")
+
+
+@legitka.command("create-school")
+@click.argument("name")
+@click.option("--slug", required=True)
+@click.option("--city", "city_slug", required=True)
+@click.option("--type", "school_type", type=click.Choice([t.value for t in SchoolType]), required=True)
+@click.option("--street", default="")
+@click.option("--postal-code", default="")
+@click.option("--town", default="")
+@click.option("--director", default="", help="Head teacher's name as printed on cards.")
+@click.option("--district", default="")
+def create_school(name, slug, city_slug, school_type, street, postal_code, town, director, district):
+    city = _org(city_slug, OrgKind.CITY)
+    school = Organisation(kind=OrgKind.SCHOOL.value, name=name, slug=_new_slug(slug), city_id=city.id,
+                          school_type=school_type, street=street, postal_code=postal_code, town=town or city.name,
+                          director_name=director, district=district)
+    db.session.add(school)
+    db.session.commit()
+    click.echo(f"School {school.name} (id {school.id}) created in {city.name}.")
+
+
+def _parse_tiers(values: tuple[str, ...]) -> list[tuple[int, Decimal]]:
+    tiers = []
+    for value in values:
+        try:
+            qty, price = value.split(":")
+            tiers.append((int(qty), Decimal(price.replace(",", "."))))
+        except (ValueError, InvalidOperation):
+            raise click.BadParameter(f"{value!r}: use MIN_QUANTITY:PRICE, e.g. 50:11.50") from None
+    if not tiers or min(q for q, _ in tiers) != 1:
+        raise click.BadParameter("the price list needs a tier starting at quantity 1")
+    return tiers
+
+
+@legitka.command("create-printer")
+@click.argument("name")
+@click.option("--slug", required=True)
+@click.option("--city", "city_slugs", multiple=True, help="City whose schools may order here (repeatable).")
+@click.option("--price", "prices", multiple=True, required=True, help="Tier MIN_QUANTITY:PRICE in zł (repeatable).")
+@click.option("--lead-time", type=int, default=14, help="Promised days from order to delivery.")
+@click.option("--city-centre", is_flag=True, help="This is the city's own print centre.")
+@click.option("--email", default="")
+def create_printer(name, slug, city_slugs, prices, lead_time, city_centre, email):
+    tiers = _parse_tiers(prices)
+    printer = Organisation(kind=OrgKind.PRINTER.value, name=name, slug=_new_slug(slug), lead_time_days=lead_time,
+                           is_city_print_centre=city_centre, contact_email=email)
+    db.session.add(printer)
+    db.session.flush()
+    for qty, price in tiers:
+        db.session.add(PriceTier(printer_id=printer.id, min_quantity=qty, unit_price=price))
+    for city_slug in city_slugs:
+        db.session.add(CityPrinter(city_id=_org(city_slug, OrgKind.CITY).id, printer_id=printer.id))
+    db.session.commit()
+    click.echo(f"Printer {printer.name} (id {printer.id}) created with {len(tiers)} price tiers.")
+
+
+@legitka.command("create-user")
+@click.argument("email")
+@click.argument("full_name")
+@click.option("--org", "org_slug", help="Organisation slug for the membership.")
+@click.option("--role", type=click.Choice([r.value for r in Role]))
+@click.option("--platform-admin", is_flag=True)
+@click.password_option(prompt="Password")
+def create_user(email, full_name, org_slug, role, platform_admin, password):
+    """Create a user (or add a membership to an existing one)."""
+    email = email.strip().lower()
+    if bool(org_slug) != bool(role):
+        raise click.UsageError("--org and --role go together")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        try:
+            check_policy(password)
+        except PasswordPolicyError as err:
+            raise click.UsageError(str(err)) from None
+        user = User(email=email, full_name=full_name, password_hash=hash_password(password),
+                    is_platform_admin=platform_admin)
+        db.session.add(user)
+        db.session.flush()
+    if role:
+        org = _org(org_slug, Role(role).org_kind)
+        db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))
+    db.session.commit()
+    click.echo(f"User {user.email} ready{f' as {role} of {org_slug}' if role else ''}.")
+
+
+@legitka.command("relay")
+def relay_command():
+    """Enqueue due outbox work once (for cron; the worker also does it every 30 s)."""
+    from printing.tasks import relay_outbox
+
+    click.echo(f"{relay_outbox()} job(s) enqueued.")
+
+
+@legitka.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--relay-every", default=30, show_default=True, help="Seconds between outbox relays.")
+def worker_command(burst, relay_every):
+    """Run an rq worker for the batch jobs, with the outbox relay in a side thread."""
+    from rq import Worker
+
+    from printing.tasks import relay_outbox
+
+    queue = services.queue()
+    if queue.inline:
+        raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
+    import printing.render  # noqa: F401  (load WeasyPrint before forking: ~0.6 s saved per job)
+
+    app = current_app._get_current_object()
+    stop = threading.Event()
+
+    def relay_loop():
+        while not stop.is_set():
+            with app.app_context():
+                try:
+                    relay_outbox()
+                except Exception as exc:  # keep relaying; the next round retries
+                    click.echo(f"relay failed: {type(exc).__name__}", err=True)
+            stop.wait(relay_every)
+
+    thread = threading.Thread(target=relay_loop, name="outbox-relay", daemon=True)
+    thread.start()
+    time.sleep(0)  # let the first relay start before the worker blocks
+    try:
+        Worker([queue.rq], connection=queue.connection).work(burst=burst)
+    finally:
+        stop.set()
+
+
+@legitka.command("seed-demo")
+def seed_demo_command():
+    """Create (or complete) the demo city. Deterministic and idempotent."""
+    from portal.demo import seed
+
+    report = seed()
+    click.echo(report)
+
+
+def init_app(app) -> None:
+    app.cli.add_command(legitka)

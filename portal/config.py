@@ -1,0 +1,87 @@
+"""Settings: defaults, then `LEGITKA_*` environment variables, then the test config.
+
+With nothing set the app runs on the embedded default: an SQLite file, jobs in-process, files
+and mail in the instance folder, secrets generated once into `instance/secrets.json`. With a
+PostgreSQL URL every secret must come from the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+from infra.crypto import decode_key
+from infra.crypto import new_key
+
+SECRET_NAMES = ("SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")
+
+
+def defaults(instance_path: str) -> dict:
+    instance = pathlib.Path(instance_path)
+    return {
+        "DATABASE_URL": f"sqlite:///{instance / 'legitka.sqlite3'}",
+        "MIGRATION_DATABASE_URL": None,
+        "REDIS_URL": None,
+        "S3_BUCKET": None,
+        "S3_ENDPOINT_URL": None,
+        "S3_REGION": "eu-central-1",
+        "S3_ACCESS_KEY": None,
+        "S3_SECRET_KEY": None,
+        "S3_CREATE_BUCKET": False,
+        "LOCAL_STORAGE_PATH": str(instance / "files"),
+        "MAIL_OUTBOX_PATH": str(instance / "mail"),
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "MAIL_FROM": "legitka@localhost",
+        "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_ABSOLUTE_HOURS": 10,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "TIMEZONE": "Europe/Warsaw",
+        "BABEL_DEFAULT_LOCALE": "pl",
+        "LANGUAGES": ["pl", "en"],
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+
+
+def embedded_secrets(instance_path: str) -> dict:
+    """Secrets for the embedded default, made once and kept in the instance folder (mode 600)."""
+    path = pathlib.Path(instance_path) / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {name: new_key() for name in SECRET_NAMES}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh)
+    return values
+
+
+def finalise(config: dict, instance_path: str) -> None:
+    """Fill derived settings and refuse an unsafe configuration with a clear `ValueError`."""
+    embedded = config["DATABASE_URL"].startswith("sqlite")
+    missing = [name for name in SECRET_NAMES if not config.get(name)]
+    if missing:
+        if not embedded:
+            raise ValueError("set LEGITKA_" + ", LEGITKA_".join(missing) + " (only the SQLite default generates them)")
+        generated = embedded_secrets(instance_path)
+        for name in missing:
+            config[name] = generated[name]
+    for name in ("PESEL_KEY", "PESEL_INDEX_KEY"):
+        if len(decode_key(config[name])) != 32:
+            raise ValueError(f"{name} must be 32 random bytes, urlsafe-base64 encoded")
+    if len(config["SECRET_KEY"]) < 32:
+        raise ValueError("SECRET_KEY must be at least 32 characters")
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True} if not embedded else {})
+    config["MIGRATION_DATABASE_URL"] = config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"]
+    secure = config.get("SESSION_COOKIE_SECURE")
+    if secure is None:
+        secure = not embedded
+    config["SESSION_COOKIE_SECURE"] = bool(secure)
+    # `__Host-` cookies must be Secure, with Path=/ and no Domain (SECURITY.md T2.6).
+    config["SESSION_COOKIE_NAME"] = "__Host-legitka" if secure else "legitka"
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["EMBEDDED"] = embedded

@@ -1,0 +1,313 @@
+"""The demo city "Miasto Szczecin (demo)": schools of every kind, ~1,600 pupils with valid
+PESELs, the city print centre and two printing houses with price lists, a user for every role,
+and some order history so the city's view has numbers.
+
+Deterministic (one seeded random generator, fixed lists) and idempotent: organisations and
+users are found by slug and e-mail, and a school's pupils and history are created only once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import random
+from decimal import Decimal
+
+from PIL import Image
+from PIL import ImageDraw
+from sqlalchemy import func
+from sqlalchemy import select
+
+from infra.db import db
+from infra.db import utcnow
+from printing import operations as printing_ops
+from printing.models import OrderStatus
+from printing.models import PriceTier
+from printing.models import PrintOrder
+from tenants import operations
+from tenants import pesel as pesel_rules
+from tenants.actors import Actor
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.models import Application
+from tenants.models import Card
+from tenants.models import CardStatus
+from tenants.models import CityPrinter
+from tenants.models import LearnerType
+from tenants.models import Membership
+from tenants.models import Organisation
+from tenants.models import OrgKind
+from tenants.models import Pupil
+from tenants.models import Role
+from tenants.models import User
+from tenants.passwords import hash_password
+
+DEMO_PASSWORD = "legitka-demo"  # noqa: S105 (published demo login)
+CITY_SLUG = "szczecin-demo"
+
+GIRLS = ["Zuzanna", "Zofia", "Hanna", "Julia", "Maja", "Łucja", "Alicja", "Oliwia", "Maria", "Pola", "Wiktoria",
+         "Amelia", "Lena", "Antonina", "Helena", "Małgorzata", "Jadwiga", "Ewa", "Róża", "Iga", "Żaneta", "Agnieszka"]
+BOYS = ["Jan", "Antoni", "Aleksander", "Franciszek", "Nikodem", "Szymon", "Filip", "Jakub", "Stanisław", "Mikołaj",
+        "Wojciech", "Tymon", "Ignacy", "Józef", "Łukasz", "Bartłomiej", "Maciej", "Paweł", "Michał", "Kacper"]
+SURNAMES = [("Nowak", "Nowak"), ("Kowalski", "Kowalska"), ("Wiśniewski", "Wiśniewska"), ("Wójcik", "Wójcik"),
+            ("Kamiński", "Kamińska"), ("Lewandowski", "Lewandowska"), ("Zieliński", "Zielińska"),
+            ("Szymański", "Szymańska"), ("Woźniak", "Woźniak"), ("Dąbrowski", "Dąbrowska"), ("Kozłowski", "Kozłowska"),
+            ("Jankowski", "Jankowska"), ("Mazur", "Mazur"), ("Krawczyk", "Krawczyk"), ("Piotrowski", "Piotrowska"),
+            ("Grabowski", "Grabowska"), ("Pawłowski", "Pawłowska"), ("Michalski", "Michalska"), ("Król", "Król"),
+            ("Wieczorek", "Wieczorek"), ("Jabłoński", "Jabłońska"), ("Wróbel", "Wróbel"), ("Nowakowski", "Nowakowska"),
+            ("Majewski", "Majewska"), ("Olszewski", "Olszewska"), ("Stępień", "Stępień"), ("Jaworski", "Jaworska"),
+            ("Malinowski", "Malinowska"), ("Górski", "Górska"), ("Sikora", "Sikora"), ("Żak", "Żak"),
+            ("Łęcki", "Łęcka"), ("Ślusarczyk", "Ślusarczyk"), ("Bąk", "Bąk"), ("Gołębiowski", "Gołębiowska")]
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoSchool:
+    slug: str
+    name: str
+    school_type: str
+    street: str
+    postal_code: str
+    district: str
+    director: str
+    grades: int  # number of year groups
+    classes_per_grade: int
+    class_size: int
+    learner_type: str = LearnerType.PUPIL.value
+    disabled_share: float = 0.02
+
+
+SCHOOLS = [
+    DemoSchool("sp1", "Szkoła Podstawowa nr 1 im. Bolesława Chrobrego", "primary", "ul. Józefa Piłsudskiego 12",
+               "70-460", "Śródmieście", "Grażyna Kowalczyk", 8, 2, 14),
+    DemoSchool("sp18", "Szkoła Podstawowa nr 18 im. Marii Konopnickiej", "primary", "ul. Żółkiewskiego 4",
+               "71-104", "Zachód", "Tomasz Wróblewski", 8, 2, 11),
+    DemoSchool("sp37", "Szkoła Podstawowa nr 37 z Oddziałami Integracyjnymi", "primary", "ul. Jagiellońska 58",
+               "70-382", "Śródmieście", "Beata Ślęzak", 8, 2, 10, disabled_share=0.08),
+    DemoSchool("sp48", "Szkoła Podstawowa nr 48 im. Józefa Wybickiego", "primary", "ul. Górnośląska 19",
+               "70-767", "Prawobrzeże", "Andrzej Łukaszewicz", 8, 1, 14),
+    DemoSchool("sp61", "Szkoła Podstawowa nr 61", "primary", "ul. Światowida 15", "71-771", "Północ",
+               "Jolanta Gąsiorowska", 8, 1, 13),
+    DemoSchool("sp74", "Szkoła Podstawowa nr 74 im. Ewy Szelburg-Zarembiny", "primary", "ul. Bandurskiego 56",
+               "71-683", "Północ", "Krzysztof Żurawski", 8, 1, 12),
+    DemoSchool("lo2", "II Liceum Ogólnokształcące im. Mieszka I", "liceum", "pl. Mariacki 1", "70-547",
+               "Śródmieście", "Elżbieta Wąsowicz", 4, 3, 12),
+    DemoSchool("lo13", "XIII Liceum Ogólnokształcące", "liceum", "ul. Unisławy 26", "71-413", "Zachód",
+               "Paweł Ciećkiewicz", 4, 2, 12),
+    DemoSchool("tech-lacz", "Technikum Łączności i Informatyki nr 3", "technikum", "ul. Jana Matejki 22",
+               "70-530", "Śródmieście", "Mirosław Gałązka", 5, 2, 11),
+    DemoSchool("tech-mech", "Technikum Mechaniczne i Elektryczne nr 1", "technikum", "ul. Sikorskiego 3",
+               "70-313", "Pomorzany", "Dorota Kołodziej", 5, 2, 10),
+    DemoSchool("bs2", "Branżowa Szkoła I stopnia nr 2", "branzowa", "ul. Staszica 1", "71-515", "Niebuszewo",
+               "Ryszard Błażejczyk", 3, 2, 11),
+    DemoSchool("sosw1", "Specjalny Ośrodek Szkolno-Wychowawczy nr 1", "special", "ul. Gościnna 10", "71-784",
+               "Północ", "Halina Żmudzińska", 8, 1, 8, disabled_share=1.0),
+    DemoSchool("cku", "Centrum Kształcenia Ustawicznego — Liceum dla Dorosłych", "adult", "ul. Kutrzeby 7",
+               "71-019", "Gumieńce", "Marek Ostrowski", 3, 2, 14, learner_type=LearnerType.ADULT.value,
+               disabled_share=0.03),
+]
+
+PRINTERS = [
+    # slug, name, city centre?, lead time (days), tiers (min quantity, gross zł per card)
+    ("centrum-druku", "Miejskie Centrum Druku Legitymacji (demo)", True, 7,
+     [(1, "11.40"), (50, "10.90"), (200, "10.40")]),
+    ("pomorska-karta", "Drukarnia Pomorska Karta sp. z o.o. (demo)", False, 14,
+     [(1, "15.50"), (20, "13.00"), (50, "11.50"), (200, "9.90")]),
+    ("polcard", "PolCard Druk S.A. (demo)", False, 21,
+     [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")]),
+]
+
+
+def _get_or_create_org(slug: str, **fields) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        org = Organisation(slug=slug, **fields)
+        db.session.add(org)
+        db.session.flush()
+    return org
+
+
+def _user(email: str, name: str, *, org: Organisation | None = None, role: Role | None = None,
+          admin: bool = False, password_hash: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, full_name=name, password_hash=password_hash, is_platform_admin=admin)
+        db.session.add(user)
+        db.session.flush()
+    exists = org is not None and db.session.scalar(select(Membership.id).where(
+        Membership.user_id == user.id, Membership.organisation_id == org.id, Membership.role == role.value))
+    if org is not None and exists is None:
+        db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role.value))
+    return user
+
+
+def portrait(rng: random.Random) -> bytes:
+    """A plain synthetic ID-style portrait (no real person): light background, head and shoulders."""
+    img = Image.new("RGB", (492, 633), (238, 238, 242))
+    draw = ImageDraw.Draw(img)
+    skin = rng.choice([(241, 204, 177), (224, 182, 150), (198, 150, 118), (250, 218, 196)])
+    hair = rng.choice([(60, 40, 25), (120, 80, 40), (200, 160, 90), (30, 25, 20), (150, 60, 30)])
+    shirt = rng.choice([(40, 70, 130), (120, 30, 50), (40, 100, 70), (80, 80, 90), (200, 200, 205)])
+    draw.rounded_rectangle((70, 470, 422, 700), radius=120, fill=shirt)
+    draw.rectangle((210, 400, 282, 490), fill=skin)
+    draw.ellipse((136, 95, 356, 420), fill=hair)
+    draw.ellipse((150, 140, 342, 430), fill=skin)
+    for x in (205, 287):
+        draw.ellipse((x - 11, 255, x + 11, 270), fill=(50, 50, 60))
+    draw.arc((210, 330, 282, 370), 20, 160, fill=(150, 70, 70), width=4)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _birth_date(rng: random.Random, school: DemoSchool, grade: int, today: dt.date) -> dt.date:
+    school_year = today.year if today.month >= 9 else today.year - 1
+    if school.learner_type == LearnerType.ADULT.value:
+        year = school_year - rng.randint(19, 45)
+    elif school.school_type in ("primary", "special"):
+        year = school_year - 6 - grade
+    else:
+        year = school_year - 14 - grade
+    return dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+
+
+def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, actor: Actor, today: dt.date) -> int:
+    from infra import services
+
+    cipher = services.pesel_cipher()
+    used: set[str] = set()
+    count = 0
+    for grade in range(1, spec.grades + 1):
+        for section in "abc"[:spec.classes_per_grade]:
+            adult = spec.learner_type == LearnerType.ADULT.value
+            class_name = f"sem. {grade}{section}" if adult else f"{grade}{section}"
+            for _ in range(spec.class_size):
+                sex = rng.choice("KM")
+                first = rng.choice(GIRLS if sex == "K" else BOYS)
+                if rng.random() < 0.15:
+                    first += " " + rng.choice(GIRLS if sex == "K" else BOYS)
+                surname = rng.choice(SURNAMES)[0 if sex == "M" else 1]
+                dob = _birth_date(rng, spec, grade, today)
+                serial = rng.randrange(1000)
+                value = pesel_rules.make(dob, serial, sex)
+                while value in used:
+                    serial = (serial + 1) % 1000
+                    value = pesel_rules.make(dob, serial, sex)
+                used.add(value)
+                pupil = Pupil(school_id=school.id, first_names=first, surname=surname, date_of_birth=dob, sex=sex,
+                              pesel_cipher=cipher.encrypt(value), pesel_index=cipher.blind_index(value),
+                              class_name=class_name, learner_type=spec.learner_type,
+                              disabled=rng.random() < spec.disabled_share)
+                db.session.add(pupil)
+                count += 1
+    db.session.flush()
+    return count
+
+
+def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, printers: list[Organisation],
+                  director: User, today: dt.date) -> None:
+    """First classes got cards this autumn: photos, approved applications, an order that went the
+    whole way; in the showcase school, class 1b waits in every earlier state for the demo."""
+    actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id, endpoint="seed")
+    first_class = list(db.session.scalars(select(Pupil).where(Pupil.class_name.in_(["1a", "sem. 1a"]))
+                                          .order_by(Pupil.id)))
+    for pupil in first_class:
+        operations.set_photo(actor, pupil, portrait(rng))
+        application = operations.create_application(actor, pupil)
+        operations.decide_application(actor, application, approve=True)
+    printer = printers[rng.randrange(len(printers))]
+    ids = [a.id for a in db.session.scalars(select(Application).where(
+        Application.status == "approved"))]
+    order = printing_ops.create_order(actor, school, printer.id, ids)
+    submitted_on = today - dt.timedelta(days=rng.randint(35, 60))
+    printing_ops.submit_order(actor, order, today=submitted_on)
+    # The history: the printer printed and shipped, the school received and handed most out.
+    base = dt.datetime.combine(submitted_on, dt.time(9, 0), tzinfo=dt.UTC)
+    lead = dt.timedelta(days=rng.randint(5, (printer.lead_time_days or 14) + 5))
+    order.status = OrderStatus.DELIVERED.value
+    order.ready_at = base + dt.timedelta(minutes=3)
+    order.downloaded_at = base + dt.timedelta(hours=5)
+    order.printed_at = base + lead - dt.timedelta(days=2)
+    order.shipped_at = base + lead - dt.timedelta(days=1)
+    order.delivered_at = base + lead
+    order.delivered_by_id = director.id
+    cards = list(db.session.scalars(select(Card).where(Card.order_id == order.id).order_by(Card.number)))
+    handed = 0
+    for card in cards:
+        card.status = CardStatus.DELIVERED.value
+        if rng.random() < 0.85:
+            card.status = CardStatus.HANDED_OVER.value
+            card.handed_over_on = min(today, (base + lead).date() + dt.timedelta(days=rng.randint(1, 5)))
+            card.collected_by = "rodzic: " + rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0]
+            handed += 1
+    order.handed_over_count = handed
+    for application in db.session.scalars(select(Application).where(
+            Application.order_id == order.id)):
+        application.status = "issued" if any(c.application_id == application.id and c.status == "handed_over"
+                                              for c in cards) else "ordered"
+    db.session.flush()
+
+    if spec.slug == "sp1":
+        # Class 1b in every earlier state, so each role has something to do in the demo.
+        second = list(db.session.scalars(select(Pupil).where(Pupil.class_name == "1b").order_by(Pupil.id)))
+        for i, pupil in enumerate(second):
+            if i < 8:
+                operations.set_photo(actor, pupil, portrait(rng))
+            if i < 6:
+                application = operations.create_application(actor, pupil)
+                if i < 4:
+                    operations.decide_application(actor, application, approve=True)
+
+
+def seed(today: dt.date | None = None) -> str:
+    """Create whatever of the demo city is missing; returns a one-paragraph report."""
+    today = today or dt.date.today()
+    password_hash = hash_password(DEMO_PASSWORD)
+    city = _get_or_create_org(CITY_SLUG, kind=OrgKind.CITY.value, name="Miasto Szczecin (demo)", town="Szczecin")
+    printers = []
+    for slug, name, centre, lead, tiers in PRINTERS:
+        printer = _get_or_create_org(slug, kind=OrgKind.PRINTER.value, name=name, is_city_print_centre=centre,
+                                     lead_time_days=lead, town="Szczecin", contact_email=f"zamowienia@{slug}.demo")
+        has_tiers = db.session.scalar(select(PriceTier.id).where(PriceTier.printer_id == printer.id).limit(1))
+        if has_tiers is None:
+            for qty, price in tiers:
+                db.session.add(PriceTier(printer_id=printer.id, min_quantity=qty, unit_price=Decimal(price)))
+        if db.session.get(CityPrinter, (city.id, printer.id)) is None:
+            db.session.add(CityPrinter(city_id=city.id, printer_id=printer.id))
+        _user(f"drukarnia@{slug}.demo", f"Operator — {name}", org=printer, role=Role.PRINTER_OPERATOR,
+              password_hash=password_hash)
+        printers.append(printer)
+    _user("admin@legitka.demo", "Administrator platformy", admin=True, password_hash=password_hash)
+    _user("urzednik@szczecin.demo", "Katarzyna Żelazna (Wydział Oświaty)", org=city, role=Role.CITY_OFFICIAL,
+          password_hash=password_hash)
+    schools = []
+    for spec in SCHOOLS:
+        school = _get_or_create_org(spec.slug, kind=OrgKind.SCHOOL.value, name=spec.name, city_id=city.id,
+                                    school_type=spec.school_type, street=spec.street, postal_code=spec.postal_code,
+                                    town="Szczecin", director_name=spec.director, district=spec.district)
+        director = _user(f"dyrektor@{spec.slug}.demo", spec.director, org=school, role=Role.SCHOOL_DIRECTOR,
+                         password_hash=password_hash)
+        _user(f"sekretariat@{spec.slug}.demo", f"Sekretariat — {spec.name}", org=school, role=Role.SCHOOL_SECRETARY,
+              password_hash=password_hash)
+        schools.append((school, spec, director))
+    db.session.commit()
+
+    created = 0
+    for index, (school, spec, director) in enumerate(schools):
+        with tenant_scope(Tenant(school_id=school.id)):
+            if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
+                rng = random.Random(f"legitka-demo-{spec.slug}")
+                actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id)
+                created += _seed_pupils(school, spec, rng, actor, today)
+                if index % 3 != 2:  # two schools in three already ordered this autumn
+                    _seed_history(school, spec, rng, printers, director, today)
+                db.session.commit()
+    pupils_total = 0
+    for school, _spec, _director in schools:
+        with tenant_scope(Tenant(school_id=school.id)):
+            pupils_total += db.session.scalar(select(func.count()).select_from(Pupil))
+    with tenant_scope(Tenant(city_id=city.id)):
+        orders = db.session.scalar(select(func.count()).select_from(PrintOrder))
+    db.session.commit()
+    return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
+            f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

@@ -1,0 +1,70 @@
+"""Error pages: Polish, with the request id, never a stack trace or data (SECURITY.md T2.9)."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import g
+from flask import render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from infra.db import db
+from tenants.operations import NotFoundError
+
+log = logging.getLogger("legitka.portal")
+
+
+def _page(status: int, title: str, message: str):
+    return render_template("errors/error.html", status=status, title=title, message=message,
+                           request_id=g.get("request_id", "")), status
+
+
+def _log_exception(exc_info) -> None:
+    """Log where an error happened without its message: library messages can quote data
+    (an integrity error repeats the row), and personal data must never reach the logs."""
+    exc_type, _exc, tb = exc_info
+    frames = "".join(traceback.format_tb(tb)[-6:])
+    log.error("unhandled %s in request %s\n%s", exc_type.__name__, g.get("request_id", ""), frames)
+
+
+def init_app(app) -> None:
+    app.log_exception = _log_exception
+
+    @app.errorhandler(NotFoundError)
+    def missing_object(err):
+        return not_found(err)
+
+    @app.errorhandler(400)
+    def bad_request(err):
+        return _page(400, _("Nieprawidłowe żądanie"),
+                     _("Formularz zawierał nieprawidłowe dane. Wróć i spróbuj ponownie."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return _page(400, _("Formularz wygasł"),
+                     _("Ze względów bezpieczeństwa formularz trzeba wysłać ponownie. "
+                       "Odśwież stronę i spróbuj jeszcze raz."))
+
+    @app.errorhandler(403)
+    def forbidden(err):
+        return _page(403, _("Brak dostępu"), _("Nie masz uprawnień do tej strony."))
+
+    @app.errorhandler(404)
+    def not_found(err):
+        return _page(404, _("Nie znaleziono"), _("Nie ma takiej strony albo nie masz do niej dostępu."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(err):
+        return _page(405, _("Niedozwolona operacja"), _("Tej strony nie można otworzyć w ten sposób."))
+
+    @app.errorhandler(413)
+    def too_large(err):
+        return _page(413, _("Plik jest za duży"), _("Wysłany plik przekracza dopuszczalny rozmiar (12 MB)."))
+
+    @app.errorhandler(500)
+    def server_error(err):
+        db.session.rollback()
+        return _page(500, _("Błąd serwera"),
+                     _("Coś poszło nie tak po naszej stronie. Podaj administratorowi numer zgłoszenia."))

@@ -1,0 +1,88 @@
+"""Template filters: Polish dates (dd.mm.rrrr), amounts in zł, Polish labels for states."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+NBSP = "\u00a0"
+
+
+def date_pl(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dt.datetime):
+        value = local(value).date()
+    return value.strftime("%d.%m.%Y")
+
+
+def local(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # SQLite gives back naive UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def datetime_pl(value) -> str:
+    if value is None:
+        return "—"
+    return local(value).strftime("%d.%m.%Y, %H:%M")
+
+
+def money(value) -> str:
+    """`1 234,50 zł` (thin grouping with a no-break space, decimal comma)."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):,.2f}".replace(",", NBSP).replace(".", ",")
+    return f"{text}{NBSP}zł"
+
+
+def order_status(value: str) -> str:
+    return {
+        "draft": _("szkic"), "submitted": _("złożone"), "rendering": _("przygotowanie paczki"),
+        "ready": _("paczka gotowa"), "failed": _("błąd paczki"), "downloaded": _("pobrane przez drukarnię"),
+        "printed": _("wydrukowane"), "shipped": _("wysłane"), "delivered": _("dostarczone do szkoły"),
+    }.get(value, value)
+
+
+def application_status(value: str) -> str:
+    return {
+        "submitted": _("złożony"), "approved": _("zatwierdzony"), "rejected": _("odrzucony"),
+        "ordered": _("w zamówieniu"), "issued": _("legitymacja wydana"),
+    }.get(value, value)
+
+
+def application_kind(value: str) -> str:
+    labels = {"first": _("pierwsza legitymacja"), "replacement": _("wymiana"), "duplicate": _("duplikat")}
+    return labels.get(value, value)
+
+
+def card_status(value: str) -> str:
+    return {"ordered": _("zamówiona"), "printed": _("wydrukowana"), "delivered": _("w szkole, do wydania"),
+            "handed_over": _("wydana")}.get(value, value)
+
+
+def role_label(value: str) -> str:
+    return {"city_official": _("urzędnik miasta"), "school_director": _("dyrektor szkoły"),
+            "school_secretary": _("sekretariat szkoły"), "printer_operator": _("operator drukarni"),
+            "platform_admin": _("administrator platformy")}.get(value, value)
+
+
+def school_type_label(value: str | None) -> str:
+    return {"primary": _("szkoła podstawowa"), "liceum": _("liceum ogólnokształcące"), "technikum": _("technikum"),
+            "branzowa": _("szkoła branżowa"), "special": _("szkoła specjalna"), "adult": _("szkoła dla dorosłych"),
+            "preschool": _("przedszkole")}.get(value or "", value or "")
+
+
+def init_app(app) -> None:
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    for name, fn in {"date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "order_status": order_status,
+                     "application_status": application_status, "application_kind": application_kind,
+                     "card_status": card_status, "role_label": role_label,
+                     "school_type_label": school_type_label}.items():
+        app.jinja_env.filters[name] = fn

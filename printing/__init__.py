@@ -1,0 +1,1 @@
+"""From approved application to card in hand: print orders, prices, card rendering, batches."""

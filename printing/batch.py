@@ -1,0 +1,75 @@
+"""Assemble a print order's batch: the card PDF and its manifest, from the school's records."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from infra import services
+from infra.crypto import sha256_hex
+from infra.db import db
+from infra.db import utcnow
+from infra.storage import NotFound
+from printing.models import PrintOrder
+from printing.render import CardData
+from printing.render import render_cards
+from tenants.models import Card
+from tenants.models import Organisation
+from tenants.models import Pupil
+
+
+class BatchError(Exception):
+    """The batch cannot be built; the message is Polish, shown to the school, free of personal data."""
+
+
+def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
+    """The printed fields of every card in the order, in registry-number order."""
+    school = db.session.get(Organisation, order.school_id)
+    rows = db.session.execute(
+        select(Card, Pupil).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
+        .where(Card.school_id == order.school_id, Card.order_id == order.id).order_by(Card.number)).all()
+    cipher, storage = services.pesel_cipher(), services.storage()
+    cards, data, missing = [], [], 0
+    for card, pupil in rows:
+        try:
+            photo = storage.get(pupil.photo_key) if pupil.photo_key else None
+        except NotFound:
+            photo = None
+        if photo is None:
+            missing += 1
+            continue
+        cards.append(card)
+        data.append(CardData(
+            card_number=str(card.number), template_code=card.template_code, first_names=pupil.first_names,
+            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=cipher.decrypt(pupil.pesel_cipher),
+            school_name=school.name, school_address=school.address_line, director_name=school.director_name,
+            issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo))
+    if missing:
+        raise BatchError(f"Brak zdjęcia u {missing} uczn{'ia' if missing == 1 else 'iów'} w zamówieniu.")
+    if not data:
+        raise BatchError("Zamówienie nie zawiera żadnej karty.")
+    return cards, data
+
+
+def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
+    """What the printer needs to check the batch, without personal data: numbers, templates,
+    page positions and the PDF's checksum."""
+    document = {
+        "order_id": order.id,
+        "school": db.session.get(Organisation, order.school_id).name,
+        "created_at": utcnow().isoformat(timespec="seconds"),
+        "card_count": len(cards),
+        "page_size_mm": [85.60, 53.98],
+        "files": [{"name": "cards.pdf", "sha256": sha256_hex(pdf), "bytes": len(pdf)}],
+        "cards": [{"card_number": str(c.number), "template_code": c.template_code,
+                   "front_page": 2 * i + 1, "back_page": 2 * i + 2} for i, c in enumerate(cards)],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+
+def build(order: PrintOrder) -> tuple[bytes, bytes, list[Card]]:
+    """(pdf, manifest, cards) for the order; `BatchError` when data is missing."""
+    cards, data = card_data(order)
+    pdf = render_cards(data)
+    return pdf, manifest(order, cards, pdf), cards

@@ -1,0 +1,212 @@
+"""The life of a print order, as compare-and-set transitions in the database.
+
+draft → submitted → rendering → ready → downloaded → printed → shipped → delivered
+(rendering → failed → submitted on retry). Submitting assigns the school's next registry
+numbers, freezes the unit price and writes the outbox row, all in one transaction.
+Functions flush and never commit; the caller owns the transaction and, after committing,
+calls `printing.tasks.relay_outbox()` so the batch job starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
+
+from infra.db import db
+from infra.db import utcnow
+from printing import numbering
+from printing import pricing
+from printing.models import OrderStatus
+from printing.models import OutboxEvent
+from printing.models import PrintOrder
+from tenants.actors import Actor
+from tenants.context import require_school
+from tenants.models import Application
+from tenants.models import ApplicationStatus
+from tenants.models import Card
+from tenants.models import CardStatus
+from tenants.models import CityPrinter
+from tenants.models import Organisation
+from tenants.models import Pupil
+from tenants.operations import OperationError
+
+BUILD_BATCH = "build_batch"
+
+
+def valid_until(issue_date: dt.date) -> dt.date:
+    """30 September ending the school year of the issue date (BRIEF.md §4).
+
+    A card issued from September onwards belongs to the school year that ends next calendar
+    year; one issued January–August to the year ending this calendar year.
+    """
+    year = issue_date.year + 1 if issue_date.month >= 9 else issue_date.year
+    return dt.date(year, 9, 30)
+
+
+def city_printers(city_id: int) -> list[Organisation]:
+    """The printers the city has made available to its schools, city print centre first."""
+    stmt = (select(Organisation).join(CityPrinter, CityPrinter.printer_id == Organisation.id)
+            .where(CityPrinter.city_id == city_id)
+            .order_by(Organisation.is_city_print_centre.desc(), Organisation.name))
+    return list(db.session.scalars(stmt))
+
+
+def _transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: OrderStatus, **values) -> None:
+    """Move `order` from one of `sources` to `target` atomically, or raise `OperationError`."""
+    result = db.session.execute(
+        update(PrintOrder)
+        .where(PrintOrder.id == order.id, PrintOrder.status.in_([s.value for s in sources]))
+        .values(status=target.value, **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OperationError("Zamówienie zmieniło stan w międzyczasie — odśwież stronę.")
+    db.session.refresh(order)
+
+
+def create_order(actor: Actor, school: Organisation, printer_id: int, application_ids: list[int]) -> PrintOrder:
+    """A draft order from approved applications of the current school to one of its city's printers."""
+    school_id = require_school()
+    if school.id != school_id:
+        raise OperationError("Nieprawidłowa szkoła.")
+    if printer_id not in {p.id for p in city_printers(school.city_id)}:
+        raise OperationError("Wybierz drukarnię z listy drukarni miasta.")
+    ids = sorted(set(application_ids))
+    if not ids:
+        raise OperationError("Zaznacz co najmniej jeden zatwierdzony wniosek.")
+    applications = list(db.session.scalars(select(Application).where(
+        Application.school_id == school_id, Application.id.in_(ids))))
+    if len(applications) != len(ids) or any(
+            a.status != ApplicationStatus.APPROVED.value or a.order_id is not None for a in applications):
+        raise OperationError("Do zamówienia można dodać tylko zatwierdzone wnioski, które nie są w innym zamówieniu.")
+    try:
+        pricing.unit_price(printer_id, len(ids))
+    except pricing.NoPriceError:
+        raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.") from None
+    order = PrintOrder(school_id=school_id, city_id=school.city_id, printer_id=printer_id,
+                       status=OrderStatus.DRAFT.value, card_count=len(ids), created_by_id=actor.user_id)
+    db.session.add(order)
+    db.session.flush()
+    for application in applications:
+        application.order_id = order.id
+    db.session.flush()
+    return order
+
+
+def discard_draft(actor: Actor, order: PrintOrder) -> None:
+    """Delete a draft order and free its applications."""
+    if order.status != OrderStatus.DRAFT.value:
+        raise OperationError("Można usunąć tylko zamówienie, które nie zostało jeszcze złożone.")
+    db.session.execute(update(Application).where(Application.order_id == order.id).values(order_id=None)
+                       .execution_options(synchronize_session=False))
+    db.session.delete(order)
+    db.session.flush()
+
+
+def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) -> list[Card]:
+    """Place a draft order: registry numbers, frozen price, cards and the outbox row, atomically."""
+    school_id = require_school()
+    today = today or dt.date.today()
+    applications = list(db.session.scalars(
+        select(Application).join(Pupil, (Pupil.id == Application.pupil_id) & (Pupil.school_id == Application.school_id))
+        .where(Application.school_id == school_id, Application.order_id == order.id)
+        .order_by(Pupil.class_name, Pupil.surname, Pupil.first_names, Application.id)))
+    if not applications:
+        raise OperationError("Zamówienie jest puste.")
+    if any(a.status != ApplicationStatus.APPROVED.value for a in applications):
+        raise OperationError("Wszystkie wnioski w zamówieniu muszą być zatwierdzone.")
+    if any(not a.pupil.photo_key for a in applications):
+        raise OperationError("Nie wszyscy uczniowie w zamówieniu mają zdjęcie.")
+    try:
+        unit = pricing.unit_price(order.printer_id, len(applications))
+    except pricing.NoPriceError:
+        raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.") from None
+    now = utcnow()
+    _transition(order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now, submitted_by_id=actor.user_id,
+                card_count=len(applications), unit_price=unit, total_price=pricing.total(unit, len(applications)),
+                issue_date=today)
+    numbers = numbering.take_numbers(school_id, len(applications))
+    cards = []
+    for number, application in zip(numbers, applications, strict=True):
+        card = Card(school_id=school_id, number=number, pupil_id=application.pupil_id, application_id=application.id,
+                    order_id=order.id, template_code=application.pupil.template_code, issue_date=today,
+                    valid_until=valid_until(today))
+        application.status = ApplicationStatus.ORDERED.value
+        cards.append(card)
+    db.session.add_all(cards)
+    db.session.execute(update(PrintOrder).where(PrintOrder.id == order.id)
+                       .values(first_number=numbers[0], last_number=numbers[-1])
+                       .execution_options(synchronize_session=False))
+    _add_outbox(order, now)
+    db.session.flush()
+    db.session.refresh(order)
+    return cards
+
+
+def _add_outbox(order: PrintOrder, now: dt.datetime) -> None:
+    db.session.add(OutboxEvent(school_id=order.school_id, order_id=order.id, event=BUILD_BATCH,
+                               created_at=now, next_attempt_at=now))
+
+
+def retry_order(actor: Actor, order: PrintOrder) -> None:
+    """Send a failed batch back to the queue."""
+    _transition(order, (OrderStatus.FAILED,), OrderStatus.SUBMITTED, error="")
+    _add_outbox(order, utcnow())
+    db.session.flush()
+
+
+def mark_downloaded(actor: Actor, order: PrintOrder) -> None:
+    """The printer fetched the batch; only the first download moves the state."""
+    if order.status == OrderStatus.READY.value:
+        _transition(order, (OrderStatus.READY,), OrderStatus.DOWNLOADED, downloaded_at=utcnow())
+
+
+def mark_printed(actor: Actor, order: PrintOrder) -> None:
+    _transition(order, (OrderStatus.DOWNLOADED,), OrderStatus.PRINTED, printed_at=utcnow())
+
+
+def mark_shipped(actor: Actor, order: PrintOrder) -> None:
+    _transition(order, (OrderStatus.PRINTED,), OrderStatus.SHIPPED, shipped_at=utcnow())
+
+
+def mark_delivered(actor: Actor, order: PrintOrder) -> None:
+    """The school confirms the cards arrived; its cards move to 'delivered'."""
+    _transition(order, (OrderStatus.SHIPPED,), OrderStatus.DELIVERED, delivered_at=utcnow(),
+                delivered_by_id=actor.user_id)
+    db.session.execute(update(Card).where(Card.order_id == order.id, Card.status == CardStatus.ORDERED.value)
+                       .values(status=CardStatus.DELIVERED.value).execution_options(synchronize_session=False))
+
+
+def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str) -> None:
+    """The card was handed to the pupil or a parent against a signature (register fields, BRIEF.md §5)."""
+    collected_by = collected_by.strip()
+    if card.status != CardStatus.DELIVERED.value:
+        raise OperationError("Wydać można tylko legitymację dostarczoną do szkoły i jeszcze niewydaną.")
+    if not collected_by:
+        raise OperationError("Podaj imię i nazwisko osoby odbierającej legitymację.")
+    if handed_over_on > dt.date.today():
+        raise OperationError("Data wydania nie może być z przyszłości.")
+    order = db.session.get(PrintOrder, card.order_id)
+    if order.delivered_at and handed_over_on < order.delivered_at.date():
+        raise OperationError("Data wydania nie może być wcześniejsza niż data dostarczenia.")
+    result = db.session.execute(
+        update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)
+        .values(status=CardStatus.HANDED_OVER.value, handed_over_on=handed_over_on,
+                collected_by=collected_by[:200], handover_recorded_by_id=actor.user_id)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise OperationError("Legitymacja została już wydana.")
+    db.session.execute(update(Application).where(Application.id == card.application_id)
+                       .values(status=ApplicationStatus.ISSUED.value).execution_options(synchronize_session=False))
+    db.session.execute(update(PrintOrder).where(PrintOrder.id == card.order_id)
+                       .values(handed_over_count=PrintOrder.handed_over_count + 1)
+                       .execution_options(synchronize_session=False))
+    db.session.flush()
+    db.session.refresh(card)
+
+
+def pending_handover_count(order: PrintOrder) -> int:
+    return db.session.scalar(select(func.count()).select_from(Card).where(
+        Card.order_id == order.id, Card.status == CardStatus.DELIVERED.value)) or 0

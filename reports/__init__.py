@@ -1,0 +1,1 @@
+"""What the city sees: aggregates per school and channel, never a pupil's data."""

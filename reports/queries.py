@@ -1,0 +1,67 @@
+"""Aggregates for city officials. They read only order metadata (counts, prices, dates),
+which the city may see through its own row-level policy; pupils and cards stay invisible."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+
+from infra.db import db
+from printing.models import OrderStatus
+from printing.models import PrintOrder
+from tenants.models import Organisation
+from tenants.models import OrgKind
+
+_PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
+
+
+@dataclasses.dataclass(frozen=True)
+class SchoolRollout:
+    school_id: int
+    school_name: str
+    school_type: str
+    district: str
+    cards_ordered: int
+    cards_delivered: int
+    cards_handed_over: int
+    total_cost: Decimal
+    orders: int
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        """Average price paid per card (total ÷ cards ordered)."""
+        if not self.cards_ordered:
+            return None
+        return (self.total_cost / self.cards_ordered).quantize(Decimal("0.01"))
+
+
+def city_rollout(city_id: int) -> list[SchoolRollout]:
+    """One row per school of the city, schools without orders included."""
+    delivered = case((PrintOrder.status == OrderStatus.DELIVERED.value, PrintOrder.card_count), else_=0)
+    agg = (select(PrintOrder.school_id,
+                  func.coalesce(func.sum(PrintOrder.card_count), 0).label("ordered"),
+                  func.coalesce(func.sum(delivered), 0).label("delivered"),
+                  func.coalesce(func.sum(PrintOrder.handed_over_count), 0).label("handed_over"),
+                  func.coalesce(func.sum(PrintOrder.total_price), 0).label("cost"),
+                  func.count(PrintOrder.id).label("orders"))
+           .where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
+           .group_by(PrintOrder.school_id).subquery())
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district,
+               agg.c.ordered, agg.c.delivered, agg.c.handed_over, agg.c.cost, agg.c.orders)
+        .outerjoin(agg, agg.c.school_id == Organisation.id)
+        .where(Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
+        .order_by(Organisation.name)).all()
+    return [SchoolRollout(r[0], r[1], r[2] or "", r[3] or "", int(r[4] or 0), int(r[5] or 0), int(r[6] or 0),
+                          Decimal(r[7] or 0).quantize(Decimal("0.01")), int(r[8] or 0)) for r in rows]
+
+
+def city_orders(city_id: int, limit: int = 50) -> list[PrintOrder]:
+    """Recent placed orders of the city's schools (metadata only)."""
+    return list(db.session.scalars(
+        select(PrintOrder).where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
+        .order_by(PrintOrder.submitted_at.desc()).limit(limit)))

@@ -1,0 +1,361 @@
+"""Organisations, people and each school's own records.
+
+Tenant-owned models carry `school_id` and define `tenant_criteria`, which the ORM safety net
+(`tenants.scoping`) adds to every query; PostgreSQL row-level security enforces the same rule
+again. Every unique constraint and foreign key on a tenant table includes `school_id`, so a
+uniqueness or reference check cannot reveal another school's rows (SECURITY.md T1.8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import BigInteger
+from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKeyConstraint
+from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
+from sqlalchemy import Numeric
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from infra.db import Base
+from infra.db import TimestampMixin
+from infra.db import UTCDateTime
+from infra.db import utcnow
+from tenants.context import Tenant
+
+# BIGINT on PostgreSQL (and Citus), INTEGER on SQLite so that it aliases the rowid.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class OrgKind(enum.StrEnum):
+    CITY = "city"
+    SCHOOL = "school"
+    PRINTER = "printer"
+
+
+class Role(enum.StrEnum):
+    CITY_OFFICIAL = "city_official"
+    SCHOOL_DIRECTOR = "school_director"
+    SCHOOL_SECRETARY = "school_secretary"
+    PRINTER_OPERATOR = "printer_operator"
+
+    @property
+    def org_kind(self) -> OrgKind:
+        return {
+            Role.CITY_OFFICIAL: OrgKind.CITY,
+            Role.SCHOOL_DIRECTOR: OrgKind.SCHOOL,
+            Role.SCHOOL_SECRETARY: OrgKind.SCHOOL,
+            Role.PRINTER_OPERATOR: OrgKind.PRINTER,
+        }[self]
+
+
+class SchoolType(enum.StrEnum):
+    PRIMARY = "primary"
+    LICEUM = "liceum"
+    TECHNIKUM = "technikum"
+    BRANZOWA = "branzowa"
+    SPECIAL = "special"
+    ADULT = "adult"
+    PRESCHOOL = "preschool"
+
+
+class Organisation(TimestampMixin, Base):
+    """A city, a school (belongs to a city) or a printer (serves cities through `CityPrinter`)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    school_type: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(6), default="")
+    town: Mapped[str] = mapped_column(String(100), default="")
+    director_name: Mapped[str] = mapped_column(String(200), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    is_city_print_centre: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
+        CheckConstraint("kind <> 'school' OR city_id IS NOT NULL", name="school_has_city"),
+    )
+
+    city: Mapped[Organisation | None] = relationship(remote_side=[id])
+
+    @property
+    def address_line(self) -> str:
+        return ", ".join(p for p in (self.street, f"{self.postal_code} {self.town}".strip()) if p)
+
+
+class CityPrinter(Base):
+    """A printer the city has made available to its schools."""
+
+    __tablename__ = "city_printers"
+
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", order_by="Membership.id")
+
+    # The interface Flask-Login expects of a user object.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class Membership(TimestampMixin, Base):
+    """A user's role in one organisation; a user may hold several and switches explicitly."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(30))
+
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id", "role"),)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    def tenant(self) -> Tenant:
+        org = self.organisation
+        if org.kind == OrgKind.SCHOOL.value:
+            return Tenant(school_id=org.id)
+        if org.kind == OrgKind.PRINTER.value:
+            return Tenant(printer_id=org.id)
+        return Tenant(city_id=org.id)
+
+
+class UserSession(Base):
+    """A server-side sign-in session: the cookie holds a token whose hash is `id`.
+
+    Signing out ends the row, so a replayed cookie is worthless (SECURITY.md T2.5).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- tenant-owned records -----------------------------------------------------------------
+
+
+class SchoolOwned:
+    """Mixin for a school's own rows: visible only while that school is the tenant."""
+
+    __school_owned__ = True  # new rows must belong to the current school (tenants.scoping)
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is None:
+            return false()
+        return cls.school_id == tenant.school_id
+
+
+class LearnerType(enum.StrEnum):
+    PUPIL = "pupil"
+    ADULT = "adult"
+    PRESCHOOL = "preschool"
+
+
+class Pupil(SchoolOwned, TimestampMixin, Base):
+    __tablename__ = "pupils"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    first_names: Mapped[str] = mapped_column(String(100))
+    surname: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    pesel_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pesel_index: Mapped[str | None] = mapped_column(String(64))
+    class_name: Mapped[str] = mapped_column(String(20), default="")
+    learner_type: Mapped[str] = mapped_column(String(12), default=LearnerType.PUPIL.value)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    photo_key: Mapped[str | None] = mapped_column(String(200))
+    photo_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "pesel_index"),
+        CheckConstraint("sex IN ('K', 'M')", name="sex"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_names} {self.surname}"
+
+    @property
+    def template_code(self) -> str:
+        """The card template (wzór) for this learner, from the brief's §2 table."""
+        if self.learner_type == LearnerType.PRESCHOOL.value:
+            return "MEiN-I/5"
+        if self.learner_type == LearnerType.ADULT.value:
+            return "MEiN-I/4-N" if self.disabled else "MEiN-I/2"
+        return "MEiN-I/3-N" if self.disabled else "MEiN-I/1"
+
+
+class ApplicationKind(enum.StrEnum):
+    FIRST = "first"
+    REPLACEMENT = "replacement"
+    DUPLICATE = "duplicate"
+
+
+class ApplicationStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ORDERED = "ordered"
+    ISSUED = "issued"
+
+
+class Application(SchoolOwned, TimestampMixin, Base):
+    """A request for a card (first, replacement or duplicate), decided by the director."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(Id)
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default=ApplicationStatus.SUBMITTED.value)
+    fee_amount: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str] = mapped_column(String(300), default="")
+    order_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+    )
+
+    pupil: Mapped[Pupil] = relationship(
+        primaryjoin="and_(Application.pupil_id == Pupil.id, Application.school_id == Pupil.school_id)",
+        foreign_keys="[Application.pupil_id, Application.school_id]", viewonly=True)
+
+
+class CardStatus(enum.StrEnum):
+    ORDERED = "ordered"
+    PRINTED = "printed"
+    DELIVERED = "delivered"
+    HANDED_OVER = "handed_over"
+
+
+class Card(SchoolOwned, TimestampMixin, Base):
+    """One entry of the school's registry of issued cards (ewidencja): the number is for ever."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    pupil_id: Mapped[int] = mapped_column(Id)
+    application_id: Mapped[int] = mapped_column(Id)
+    order_id: Mapped[int] = mapped_column(Id)
+    template_code: Mapped[str] = mapped_column(String(12))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default=CardStatus.ORDERED.value)
+    handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
+    collected_by: Mapped[str] = mapped_column(String(200), default="")
+    handover_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "number"),
+        UniqueConstraint("school_id", "id"),
+        CheckConstraint("number > 0", name="number_positive"),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+        ForeignKeyConstraint(["school_id", "application_id"], ["applications.school_id", "applications.id"]),
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+    )
+
+    pupil: Mapped[Pupil] = relationship(
+        primaryjoin="and_(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id)",
+        foreign_keys="[Card.pupil_id, Card.school_id]", viewonly=True)
+
+
+class SchoolCounter(SchoolOwned, Base):
+    """The last registry number a school has given out. Numbers come from a row lock, not a
+    sequence, because sequences leave gaps on rollback (SECURITY.md §2.4)."""
+
+    __tablename__ = "school_counters"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    last_no: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),)
+
+
+class AccessLog(Base):
+    """Append-only record of every view of a pupil's data (SECURITY.md T3.10).
+
+    The application's database role may INSERT and SELECT only; a trigger refuses UPDATE and
+    DELETE even for the owner. Visible to the school whose pupil it concerns.
+    """
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(Id)
+    actor_role: Mapped[str] = mapped_column(String(30))
+    actor_organisation_id: Mapped[int | None] = mapped_column(Id)
+    school_id: Mapped[int] = mapped_column(Id, index=True)
+    pupil_id: Mapped[int | None] = mapped_column(Id)
+    order_id: Mapped[int | None] = mapped_column(Id)
+    action: Mapped[str] = mapped_column(String(40))
+    endpoint: Mapped[str] = mapped_column(String(100), default="")
+    request_id: Mapped[str] = mapped_column(String(40), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    result: Mapped[str] = mapped_column(String(20), default="ok")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is None:
+            return false()
+        return cls.school_id == tenant.school_id

@@ -1,0 +1,82 @@
+"""The ORM safety net and the per-transaction database settings for tenancy.
+
+Every ORM SELECT, UPDATE and DELETE gets `tenant_criteria` of each tenant-owned model for the
+current tenant (no tenant: no rows). New tenant-owned rows must belong to the current tenant.
+On PostgreSQL each transaction starts with `set_config(..., true)` for the settings the RLS
+policies read; being transaction-local, they cannot leak to the next user of a pooled
+connection (SECURITY.md §2.2).
+"""
+
+from __future__ import annotations
+
+from flask import has_app_context
+from sqlalchemy import event
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import with_loader_criteria
+
+from infra.db import Base
+from tenants import context
+
+_SET_CONFIG = text(
+    "SELECT set_config('app.school_id', :school_id, true), set_config('app.printer_id', :printer_id, true),"
+    " set_config('app.city_id', :city_id, true), set_config('app.scope', :scope, true)"
+)
+
+
+class TenantViolation(Exception):
+    """Code tried to write a row for a tenant other than the current one."""
+
+
+def tenant_models() -> list[type]:
+    return [m.class_ for m in Base.registry.mappers if hasattr(m.class_, "tenant_criteria")]
+
+
+def apply_settings(connection, tenant: context.Tenant) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    s = tenant.settings()
+    connection.execute(_SET_CONFIG, {"school_id": s["app.school_id"], "printer_id": s["app.printer_id"],
+                                     "city_id": s["app.city_id"], "scope": s["app.scope"]})
+
+
+def _after_begin(session, transaction, connection) -> None:
+    apply_settings(connection, context.current_tenant())
+
+
+def _add_criteria(state) -> None:
+    if state.is_column_load or context.unscoped_reason() is not None:
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    tenant = context.current_tenant()
+    options = [with_loader_criteria(model, model.tenant_criteria(tenant), include_aliases=True)
+               for model in tenant_models()]
+    state.statement = state.statement.options(*options)
+
+
+def _check_new_rows(session, flush_context, instances) -> None:
+    if context.unscoped_reason() is not None:
+        return
+    tenant = context.current_tenant()
+    for obj in session.new:
+        if getattr(type(obj), "__school_owned__", False) and obj.school_id != tenant.school_id:
+            raise TenantViolation(f"{type(obj).__name__} for another school")
+
+
+def install(db) -> None:
+    """Register the listeners once per process; `tenants.context` changes reach open transactions."""
+    if getattr(install, "_done", False):
+        return
+    event.listen(Session, "after_begin", _after_begin)
+    event.listen(Session, "do_orm_execute", _add_criteria)
+    event.listen(Session, "before_flush", _check_new_rows)
+
+    def _push(tenant: context.Tenant) -> None:
+        # A tenant set while a transaction is already open (the sign-in lookup ran first)
+        # must reach that transaction too.
+        if has_app_context() and db.session().in_transaction():
+            apply_settings(db.session.connection(), tenant)
+
+    context._listeners.append(_push)
+    install._done = True

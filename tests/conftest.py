@@ -1,0 +1,233 @@
+"""Shared fixtures: a real PostgreSQL database (migrated once per run, emptied after each test),
+real Redis (database 15), the app connected as the unprivileged role, and factories.
+
+PostgreSQL and Redis must be running (`make test` starts them); nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+import redis as redis_lib
+from sqlalchemy import create_engine
+from sqlalchemy import pool
+from sqlalchemy import text
+
+from infra.crypto import new_key
+from infra.migrate import create_roles_and_database
+from infra.migrate import upgrade
+
+PG_HOST = os.environ.get("LEGITKA_TEST_PG", "127.0.0.1:5432")
+ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}/postgres"
+DB_NAME = "legitka_test"
+OWNER_URL = f"postgresql+psycopg://legitka_owner@{PG_HOST}/{DB_NAME}"
+APP_URL = f"postgresql+psycopg://legitka_app@{PG_HOST}/{DB_NAME}"
+REDIS_URL = os.environ.get("LEGITKA_TEST_REDIS", "redis://127.0.0.1:6379/15")
+PASSWORD = "poprawne-haslo-testowe"
+TEST_KEYS = {"SECRET_KEY": "test-secret-key-" + "x" * 32, "PESEL_KEY": new_key(), "PESEL_INDEX_KEY": new_key()}
+
+
+@pytest.fixture(scope="session")
+def database():
+    """A fresh `legitka_test` database, migrated by the owner role, used by the app role."""
+    admin = create_engine(ADMIN_URL, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
+    admin.dispose()
+    create_roles_and_database(ADMIN_URL, DB_NAME, "legitka_owner", "legitka_app")
+    upgrade(OWNER_URL, APP_URL)
+    owner = create_engine(OWNER_URL, poolclass=pool.NullPool)
+    with owner.connect() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+    yield owner, tables
+    owner.dispose()
+
+
+@pytest.fixture(scope="session")
+def storage_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("storage")
+
+
+@pytest.fixture(scope="session")
+def app(database, storage_root, tmp_path_factory):
+    from portal import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "DATABASE_URL": APP_URL,
+        "MIGRATION_DATABASE_URL": OWNER_URL,
+        "REDIS_URL": REDIS_URL,
+        "LOCAL_STORAGE_PATH": str(storage_root),
+        "SESSION_COOKIE_SECURE": False,
+        **TEST_KEYS,
+    })
+    yield app
+    from infra.db import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Empty every table and the Redis test database after each test that used them."""
+    yield
+    from tenants import context
+
+    context._current.set(context.NO_TENANT)
+    context._unscoped.set(None)
+    if "database" in request.fixturenames:
+        owner, tables = request.getfixturevalue("database")
+        with owner.begin() as conn:
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    if "app" in request.fixturenames:
+        redis_lib.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def redis():
+    return redis_lib.Redis.from_url(REDIS_URL)
+
+
+# --- factories ------------------------------------------------------------------------------
+
+
+class World:
+    """Builds organisations and users straight in the database (unscoped tables only)."""
+
+    _hash = None
+
+    def __init__(self, app):
+        self.app = app
+
+    @classmethod
+    def password_hash(cls):
+        from tenants.passwords import hash_password
+
+        if cls._hash is None:
+            cls._hash = hash_password(PASSWORD)
+        return cls._hash
+
+    def org(self, kind, name, **fields):
+        from infra.db import db
+        from tenants.models import Organisation
+
+        with self.app.app_context():
+            slug = fields.pop("slug", f"{kind}-{uuid.uuid4().hex[:8]}")
+            org = Organisation(kind=kind, name=name, slug=slug, **fields)
+            db.session.add(org)
+            db.session.commit()
+            return org.id
+
+    def city(self, name="Miasto Testowe"):
+        return self.org("city", name)
+
+    def school(self, city_id, name="Szkoła Podstawowa nr 1", **fields):
+        fields.setdefault("school_type", "primary")
+        return self.org("school", name, city_id=city_id, street="ul. Długa 1", postal_code="70-001", town="Szczecin",
+                        director_name="Anna Dyrektorska", **fields)
+
+    def printer(self, city_ids, name="Drukarnia Testowa", tiers=((1, "12.00"), (10, "10.50"))):
+        from decimal import Decimal
+
+        from infra.db import db
+        from printing.models import PriceTier
+        from tenants.models import CityPrinter
+
+        printer_id = self.org("printer", name, lead_time_days=14)
+        with self.app.app_context():
+            for qty, price in tiers:
+                db.session.add(PriceTier(printer_id=printer_id, min_quantity=qty, unit_price=Decimal(price)))
+            for city_id in city_ids:
+                db.session.add(CityPrinter(city_id=city_id, printer_id=printer_id))
+            db.session.commit()
+        return printer_id
+
+    def user(self, email, org_id=None, role=None, admin=False):
+        from infra.db import db
+        from tenants.models import Membership
+        from tenants.models import User
+
+        with self.app.app_context():
+            user = User(email=email, full_name=email.split("@")[0].title(), password_hash=self.password_hash(),
+                        is_platform_admin=admin)
+            db.session.add(user)
+            db.session.flush()
+            if org_id:
+                db.session.add(Membership(user_id=user.id, organisation_id=org_id, role=role))
+            db.session.commit()
+            return user.id
+
+
+@pytest.fixture
+def world(app):
+    return World(app)
+
+
+@pytest.fixture
+def two_schools(world):
+    """City C with schools A and B, printers P1 and P2 (both serving C), and staff for each."""
+    city = world.city()
+    a = world.school(city, "Szkoła Podstawowa nr 1")
+    b = world.school(city, "Szkoła Podstawowa nr 2")
+    p1 = world.printer([city], "Drukarnia Pierwsza")
+    p2 = world.printer([city], "Drukarnia Druga")
+    world.user("dyrektor.a@test.pl", a, "school_director")
+    world.user("sekretariat.a@test.pl", a, "school_secretary")
+    world.user("dyrektor.b@test.pl", b, "school_director")
+    world.user("drukarnia.1@test.pl", p1, "printer_operator")
+    world.user("drukarnia.2@test.pl", p2, "printer_operator")
+    world.user("urzednik@test.pl", city, "city_official")
+    return {"city": city, "a": a, "b": b, "p1": p1, "p2": p2}
+
+
+# --- a browser-like client ------------------------------------------------------------------
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Browser:
+    """The Flask test client with sign-in and CSRF handled the way a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self) -> str:
+        page = self.client.get("/logowanie", follow_redirects=True).get_data(as_text=True)
+        return _CSRF.search(page).group(1)
+
+    def login(self, email, password=PASSWORD):
+        response = self.client.post("/logowanie", data={"email": email, "password": password,
+                                                        "csrf_token": self.csrf()})
+        return response
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf())
+        return self.client.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def browser(app):
+    def make(email=None):
+        b = Browser(app.test_client())
+        if email:
+            response = b.login(email)
+            assert response.status_code == 302, response.get_data(as_text=True)
+        return b
+
+    return make
