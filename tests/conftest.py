@@ -183,13 +183,13 @@ def two_schools(world):
     b = world.school(city, "Szkoła Podstawowa nr 2")
     p1 = world.printer([city], "Drukarnia Pierwsza")
     p2 = world.printer([city], "Drukarnia Druga")
-    world.user("dyrektor.a@test.pl", a, "school_director")
+    director_a = world.user("dyrektor.a@test.pl", a, "school_director")
     world.user("sekretariat.a@test.pl", a, "school_secretary")
-    world.user("dyrektor.b@test.pl", b, "school_director")
+    director_b = world.user("dyrektor.b@test.pl", b, "school_director")
     world.user("drukarnia.1@test.pl", p1, "printer_operator")
     world.user("drukarnia.2@test.pl", p2, "printer_operator")
     world.user("urzednik@test.pl", city, "city_official")
-    return {"city": city, "a": a, "b": b, "p1": p1, "p2": p2}
+    return {"city": city, "a": a, "b": b, "p1": p1, "p2": p2, "director_a": director_a, "director_b": director_b}
 
 
 # --- a browser-like client ------------------------------------------------------------------

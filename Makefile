@@ -1,0 +1,57 @@
+# Legitka — two commands:
+#   make run   install everything, migrate, seed the demo city, serve http://127.0.0.1:5000
+#   make test  install test tools, make sure PostgreSQL and Redis run, lint, run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test system-deps services install lint bench worker clean
+
+run: system-deps $(RUN_STAMP)
+	$(FLASK) legitka migrate
+	$(FLASK) legitka seed-demo
+	@bash infra/scripts/print-demo-logins.sh
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: system-deps services $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+# Debian libraries the stack needs (WeasyPrint: pango, harfbuzz subset, fonts; venv for pip).
+system-deps:
+	@bash infra/scripts/system-deps.sh
+
+services:
+	@bash infra/scripts/ensure-services.sh
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Translations are compiled at install time (the .mo files are build output, not in git).
+$(RUN_STAMP): pyproject.toml portal/translations/en/LC_MESSAGES/messages.po | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pybabel compile --use-fuzzy -d portal/translations >/dev/null
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml portal/translations/en/LC_MESSAGES/messages.po | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pybabel compile --use-fuzzy -d portal/translations >/dev/null
+	@touch $@ $(RUN_STAMP)
+
+install: $(TEST_STAMP)
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+
+worker: $(RUN_STAMP)
+	$(FLASK) legitka worker
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m bench.render_batch
+
+clean:
+	rm -rf $(VENV) instance

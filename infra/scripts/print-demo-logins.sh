@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+cat <<'TXT'
+
+  Legitka is starting on  http://127.0.0.1:5000
+  Demo logins (password for all: legitka-demo):
+    school director     dyrektor@sp1.demo
+    school secretary    sekretariat@sp1.demo
+    printer operator    drukarnia@pomorska-karta.demo   (also drukarnia@centrum-druku.demo, drukarnia@polcard.demo)
+    city official       urzednik@szczecin.demo
+    platform admin      admin@legitka.demo
+  Every demo school has dyrektor@<slug>.demo and sekretariat@<slug>.demo (slugs: sp1 sp18 sp37 sp48 sp61 sp74
+  lo2 lo13 tech-lacz tech-mech bs2 sosw1 cku).
+
+TXT

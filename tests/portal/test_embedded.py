@@ -1,0 +1,104 @@
+"""The embedded default behind `make run`: no settings, SQLite, in-process jobs, local files."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy import select
+
+from tests.conftest import Browser
+
+
+@pytest.fixture
+def embedded(tmp_path, monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith("LEGITKA_"):
+            monkeypatch.delenv(name)
+    from portal import create_app
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
+    yield app
+    from infra.db import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def counts(app):
+    from infra.db import db
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import Membership
+    from tenants.models import Organisation
+    from tenants.models import Pupil
+    from tenants.models import User
+
+    with app.app_context():
+        result = {"orgs": db.session.scalar(select(func.count()).select_from(Organisation)),
+                  "users": db.session.scalar(select(func.count()).select_from(User)),
+                  "memberships": db.session.scalar(select(func.count()).select_from(Membership)), "pupils": 0}
+        for school_id in db.session.scalars(select(Organisation.id).where(Organisation.kind == "school")):
+            with tenant_scope(Tenant(school_id=school_id)):
+                result["pupils"] += db.session.scalar(select(func.count()).select_from(Pupil))
+        return result
+
+
+def test_starts_with_no_settings_migrates_sqlite_and_serves_sign_in(embedded, tmp_path):
+    assert embedded.config["DATABASE_URL"].startswith("sqlite:///")
+    assert embedded.config["EMBEDDED"] and not embedded.config["SESSION_COOKIE_SECURE"]
+    result = embedded.test_cli_runner().invoke(args=["legitka", "migrate"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "instance" / "legitka.sqlite3").exists()
+    assert (tmp_path / "instance" / "secrets.json").stat().st_mode & 0o077 == 0  # generated, private
+    response = embedded.test_client().get("/logowanie")
+    assert response.status_code == 200 and "Zaloguj się" in response.get_data(as_text=True)
+
+
+def test_demo_seed_is_complete_and_idempotent(embedded):
+    runner = embedded.test_cli_runner()
+    assert runner.invoke(args=["legitka", "migrate"]).exit_code == 0
+    first = runner.invoke(args=["legitka", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    after_first = counts(embedded)
+    assert after_first["pupils"] >= 1500 and after_first["orgs"] >= 1 + 12 + 3
+    second = runner.invoke(args=["legitka", "seed-demo"])
+    assert second.exit_code == 0 and "(0 new)" in second.output
+    assert counts(embedded) == after_first
+
+    # Every demo PESEL is valid and matches its pupil's birth date and sex.
+    from infra import services
+    from infra.db import db
+    from tenants import pesel
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import Organisation
+    from tenants.models import Pupil
+
+    with embedded.app_context():
+        schools = list(db.session.scalars(select(Organisation).where(Organisation.kind == "school")))
+        assert {s.school_type for s in schools} >= {"primary", "liceum", "technikum", "branzowa", "special", "adult"}
+        templates = set()
+        for school in schools:
+            with tenant_scope(Tenant(school_id=school.id)):
+                for pupil in db.session.scalars(select(Pupil)):
+                    value = services.pesel_cipher().decrypt(pupil.pesel_cipher)
+                    pesel.validate(value, date_of_birth=pupil.date_of_birth, sex_code=pupil.sex)
+                    templates.add(pupil.template_code)
+        assert {"MEiN-I/1", "MEiN-I/2", "MEiN-I/3-N"} <= templates
+
+    # The demo director can place an order; the in-process job builds the batch at once.
+    director = Browser(embedded.test_client())
+    assert director.login("dyrektor@sp1.demo", "legitka-demo").status_code == 302
+    page = director.post("/szkola/zamowienia/nowe", {"application_id": [], "printer_id": ""})
+    assert page.status_code == 422  # nothing chosen: a clear message, not a 500
+    form = director.get("/szkola/zamowienia/nowe").get_data(as_text=True)
+    app_ids = re.findall(r'name="application_id" value="(\d+)"', form)
+    printer_id = re.findall(r'name="printer_id" value="(\d+)"', form)[0]
+    assert len(app_ids) == 4
+    response = director.post("/szkola/zamowienia/nowe", {"application_id": app_ids, "printer_id": printer_id})
+    order_url = response.headers["Location"]
+    assert director.post(order_url + "/zloz").status_code == 302
+    page = director.get(order_url).get_data(as_text=True)
+    assert "paczka gotowa" in page

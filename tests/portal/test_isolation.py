@@ -1,0 +1,138 @@
+"""Tenant isolation over HTTP: another tenant's object is a 404 on every URL (T1.11–T1.13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from infra.db import db
+from printing import operations as printing_ops
+from printing.tasks import relay_outbox
+from tenants import operations
+from tenants.actors import Actor
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.models import Organisation
+from tenants.pesel import make as make_pesel
+from tests.helpers import jpeg
+
+
+def school_objects(app, school_id, user_id, printer_id, *, submit=True):
+    """A pupil with a photo, an application, a draft order and a placed order, for one school."""
+    actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        school = db.session.get(Organisation, school_id)
+        ids = {}
+        pupils = []
+        for i, serial in enumerate((101, 102)):
+            born = dt.date(2018, 6, 1)
+            pupil = operations.add_pupil(actor, first_names="Ola", surname=f"Tajna-{i}", date_of_birth=born,
+                                         sex="K", pesel=make_pesel(born, serial, "K"))
+            operations.set_photo(actor, pupil, jpeg())
+            pupils.append(pupil)
+        first = operations.create_application(actor, pupils[0])
+        operations.decide_application(actor, first, approve=True)
+        second = operations.create_application(actor, pupils[1])
+        operations.decide_application(actor, second, approve=True)
+        draft = printing_ops.create_order(actor, school, printer_id, [second.id])
+        placed = printing_ops.create_order(actor, school, printer_id, [first.id])
+        cards = printing_ops.submit_order(actor, placed) if submit else []
+        db.session.commit()
+        ids.update(pupil=pupils[0].id, application=first.id, draft=draft.id, order=placed.id,
+                   card=cards[0].id if cards else None)
+        relay_outbox()
+        return ids
+
+
+def school_urls(ids):
+    return [
+        ("get", f"/szkola/uczniowie/{ids['pupil']}"),
+        ("get", f"/szkola/uczniowie/{ids['pupil']}/zdjecie.jpg"),
+        ("post", f"/szkola/uczniowie/{ids['pupil']}/zdjecie"),
+        ("post", f"/szkola/uczniowie/{ids['pupil']}/wnioski"),
+        ("get", f"/szkola/wnioski/{ids['application']}"),
+        ("post", f"/szkola/wnioski/{ids['application']}/decyzja"),
+        ("get", f"/szkola/zamowienia/{ids['order']}"),
+        ("get", f"/szkola/zamowienia/{ids['draft']}"),
+        ("post", f"/szkola/zamowienia/{ids['draft']}/zloz"),
+        ("post", f"/szkola/zamowienia/{ids['draft']}/usun"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/ponow"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/dostarczone"),
+        ("post", f"/szkola/legitymacje/{ids['card']}/wydanie"),
+    ]
+
+
+@pytest.fixture
+def school_b(app, two_schools):
+    return school_objects(app, two_schools["b"], two_schools["director_b"], two_schools["p1"])
+
+
+@pytest.mark.parametrize("email", ["dyrektor.a@test.pl", "sekretariat.a@test.pl"])
+def test_staff_of_school_a_get_404_for_every_school_b_url(browser, school_b, email):
+    user = browser(email)
+    for method, url in school_urls(school_b):
+        response = getattr(user, method)(url, data={"decision": "approve"}) if method == "post" else user.get(url)
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert "Tajna" not in response.get_data(as_text=True)
+
+
+def test_school_b_urls_work_for_school_b(browser, school_b):
+    director = browser("dyrektor.b@test.pl")
+    assert director.get(f"/szkola/uczniowie/{school_b['pupil']}").status_code == 200
+    assert director.get(f"/szkola/zamowienia/{school_b['order']}").status_code == 200
+
+
+@pytest.mark.parametrize("email", ["urzednik@test.pl", "drukarnia.1@test.pl"])
+def test_city_officials_and_printers_never_open_pupils(browser, school_b, email):
+    user = browser(email)
+    for method, url in school_urls(school_b) + [("get", "/szkola/"), ("get", "/szkola/uczniowie"),
+                                                ("get", "/szkola/ewidencja")]:
+        response = getattr(user, method)(url)
+        assert response.status_code == 404, (email, url)
+
+
+def test_printer_sees_only_its_own_orders(browser, school_b):
+    other = browser("drukarnia.2@test.pl")
+    assert f"/drukarnia/zamowienia/{school_b['order']}" not in other.get("/drukarnia/").get_data(as_text=True)
+    assert other.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 404
+    for action in ("karty.pdf", "manifest.json", "wydrukowane", "wyslane"):
+        assert other.post(f"/drukarnia/zamowienia/{school_b['order']}/{action}").status_code == 404
+    mine = browser("drukarnia.1@test.pl")
+    assert mine.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 200
+    # A school's draft is not the printer's business yet.
+    assert mine.get(f"/drukarnia/zamowienia/{school_b['draft']}").status_code == 404
+
+
+def test_a_school_id_sent_by_the_client_is_ignored(browser, school_b, two_schools):
+    user = browser("dyrektor.a@test.pl")
+    page = user.get(f"/szkola/uczniowie?school_id={two_schools['b']}").get_data(as_text=True)
+    assert "Tajna" not in page
+    response = user.get(f"/szkola/uczniowie/{school_b['pupil']}", headers={"X-Tenant-ID": str(two_schools["b"])})
+    assert response.status_code == 404
+
+
+def test_switching_to_a_membership_one_does_not_hold_is_refused(browser, two_schools):
+    user = browser("dyrektor.a@test.pl")
+    assert user.post("/przelacz", {"membership_id": 999999}).status_code == 404
+
+
+def test_every_route_refuses_anonymous_users(app, database):
+    """Walks the whole url_map: no page but sign-in is open, no form works without a CSRF token."""
+    client = app.test_client()
+    public = {"auth.login", "static", "auth.home", "auth.language"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in public:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(_fill(rule.rule), method=method)
+            if method == "GET":
+                assert response.status_code == 302 and "/logowanie" in response.headers["Location"], rule.rule
+            else:
+                assert response.status_code == 400, (method, rule.rule)  # CSRF first
+
+
+def _fill(rule: str) -> str:
+    import re
+
+    return re.sub(r"<(?:int:)?\w+>", "1", rule)
