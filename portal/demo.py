@@ -183,9 +183,10 @@ def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, act
             class_name = f"sem. {grade}{section}" if adult else f"{grade}{section}"
             for _ in range(spec.class_size):
                 sex = rng.choice("KM")
-                first = rng.choice(GIRLS if sex == "K" else BOYS)
+                names = GIRLS if sex == "K" else BOYS
+                first = rng.choice(names)
                 if rng.random() < 0.15:
-                    first += " " + rng.choice(GIRLS if sex == "K" else BOYS)
+                    first += " " + rng.choice([n for n in names if n != first])
                 surname = rng.choice(SURNAMES)[0 if sex == "M" else 1]
                 dob = _birth_date(rng, spec, grade, today)
                 serial = rng.randrange(1000)
@@ -225,6 +226,7 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
     base = dt.datetime.combine(submitted_on, dt.time(9, 0), tzinfo=dt.UTC)
     lead = dt.timedelta(days=rng.randint(5, (printer.lead_time_days or 14) + 5))
     order.status = OrderStatus.DELIVERED.value
+    order.submitted_at = base
     order.ready_at = base + dt.timedelta(minutes=3)
     order.downloaded_at = base + dt.timedelta(hours=5)
     order.printed_at = base + lead - dt.timedelta(days=2)

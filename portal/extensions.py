@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask import session
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -14,11 +13,12 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    languages = ["pl", "en"]
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or "pl"
+    """Polish unless the user chose English with the switch in the header.
+
+    The browser's Accept-Language is deliberately not followed: staff on an English-language
+    browser still work in the Polish of the documents they handle.
+    """
+    return "en" if session.get("lang") == "en" else "pl"
 
 
 def init_app(app) -> None:

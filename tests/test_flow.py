@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 
 from PIL import Image
 from pypdf import PdfReader
@@ -43,7 +44,8 @@ def load(app, school_id, model, **filters):
         return rows
 
 
-def test_one_card_end_to_end(app, two_schools, browser, redis):
+def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_root):
+    caplog.set_level(logging.DEBUG)
     a = two_schools["a"]
     secretary = browser("sekretariat.a@test.pl")
     pupil_id = ui_pupil_with_photo(secretary, surname="Wróblewska-Żak")
@@ -134,6 +136,10 @@ def test_one_card_end_to_end(app, two_schools, browser, redis):
     row = text.split("Szkoła Podstawowa nr 1", 1)[1].split("</tr>", 1)[0]
     assert [c for c in row.replace("<", ">").split(">") if c.strip().isdigit()][:3] == ["1", "1", "1"]
     assert "Wróblewska" not in text and PESEL not in text
+
+    # The PESEL never reached a log line, a storage key or a URL.
+    assert PESEL not in caplog.text
+    assert not [p for p in storage_root.rglob("*") if PESEL in str(p) or "Wróblewska" in str(p)]
 
     # Every view of the pupil's data left an access-log entry, the printer's download too.
     actions = {row.action for row in load(app, a, AccessLog)}

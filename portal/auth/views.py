@@ -63,7 +63,14 @@ def login():
     first = user.memberships[0].id if user.memberships else None
     sessions.start(user, first)
     db.session.commit()
-    return redirect(url_for("auth.home"))
+    return redirect(_local(request.args.get("next", "")) or url_for("auth.home"))
+
+
+def _local(target: str) -> str | None:
+    """`target` if it is a path on this site, else None (never an open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.post("/wyloguj")
@@ -90,8 +97,4 @@ def language():
     lang = request.form.get("lang")
     if lang in ("pl", "en"):
         session["lang"] = lang
-    target = request.form.get("next", "")
-    # Only local paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("auth.home")
-    return redirect(target)
+    return redirect(_local(request.form.get("next", "")) or url_for("auth.home"))

@@ -244,9 +244,21 @@ def _new_order_page(*, error: str | None = None, status: int = 200, selected: se
         .order_by(Application.created_at)))
     printers = printing_ops.city_printers(_school().city_id)
     price_lists = {p.id: pricing.tiers(p.id) for p in printers}
+    quotes = {p.id: _quote(p.id, len(ready)) for p in printers}
     return render_template("school/order_new.html", applications=ready, printers=printers, price_lists=price_lists,
+                           quotes=quotes,
                            selected=selected if selected is not None else {a.id for a in ready},
                            error=error), status
+
+
+def _quote(printer_id: int, quantity: int):
+    """Total for `quantity` cards at this printer, or None when it has no price for it."""
+    if quantity < 1:
+        return None
+    try:
+        return pricing.total(pricing.unit_price(printer_id, quantity), quantity)
+    except pricing.NoPriceError:
+        return None
 
 
 @bp.route("/zamowienia/nowe", methods=["GET", "POST"])
