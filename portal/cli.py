@@ -7,7 +7,6 @@ fail with a clear message (exit code 2) on bad input.
 from __future__ import annotations
 
 import threading
-import time
 from decimal import Decimal
 from decimal import InvalidOperation
 
@@ -186,17 +185,16 @@ def worker_command(burst, relay_every):
     stop = threading.Event()
 
     def relay_loop():
-        while not stop.is_set():
+        while not stop.wait(relay_every):
             with app.app_context():
                 try:
                     relay_outbox()
                 except Exception as exc:  # keep relaying; the next round retries
                     click.echo(f"relay failed: {type(exc).__name__}", err=True)
-            stop.wait(relay_every)
 
+    relay_outbox()  # once before working, so work waiting in the outbox is in the queue
     thread = threading.Thread(target=relay_loop, name="outbox-relay", daemon=True)
     thread.start()
-    time.sleep(0)  # let the first relay start before the worker blocks
     try:
         Worker([queue.rq], connection=queue.connection).work(burst=burst)
     finally:

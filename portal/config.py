@@ -1,7 +1,7 @@
 """Settings: defaults, then `LEGITKA_*` environment variables, then the test config.
 
 With nothing set the app runs on the embedded default: an SQLite file, jobs in-process, files
-and mail in the instance folder, secrets generated once into `instance/secrets.json`. With a
+in the instance folder, secrets generated once into `instance/secrets.json`. With a
 PostgreSQL URL every secret must come from the environment.
 """
 
@@ -30,10 +30,6 @@ def defaults(instance_path: str) -> dict:
         "S3_SECRET_KEY": None,
         "S3_CREATE_BUCKET": False,
         "LOCAL_STORAGE_PATH": str(instance / "files"),
-        "MAIL_OUTBOX_PATH": str(instance / "mail"),
-        "SMTP_HOST": None,
-        "SMTP_PORT": 25,
-        "MAIL_FROM": "legitka@localhost",
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 10,

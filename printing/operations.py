@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -206,7 +205,3 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     db.session.flush()
     db.session.refresh(card)
 
-
-def pending_handover_count(order: PrintOrder) -> int:
-    return db.session.scalar(select(func.count()).select_from(Card).where(
-        Card.order_id == order.id, Card.status == CardStatus.DELIVERED.value)) or 0
