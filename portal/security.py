@@ -44,7 +44,7 @@ def _bind_tenant() -> None:
         memberships = current_user.memberships
         g.membership = next((m for m in memberships if m.id == wanted), memberships[0] if memberships else None)
         if g.membership is not None:
-            _ = g.membership.organisation.name  # load it before the tenant transaction starts
+            g.organisation = g.membership.organisation  # loaded before the tenant transaction starts
     # End the sign-in lookup's transaction, so every query of the request runs with the tenant set.
     db.session.commit()
     if g.membership is not None:

@@ -23,6 +23,7 @@ from tenants.models import ApplicationKind
 from tenants.models import ApplicationStatus
 from tenants.models import LearnerType
 from tenants.models import Pupil
+from tenants.photos import PhotoError
 from tenants.photos import normalise_photo
 
 DUPLICATE_FEE = Decimal("9.00")
@@ -81,8 +82,6 @@ def set_photo(actor: Actor, pupil: Pupil, data: bytes) -> None:
     The old photo object is removed after the new one is stored; raises `OperationError` for a
     file that is not a usable JPEG/PNG photo.
     """
-    from tenants.photos import PhotoError
-
     try:
         clean = normalise_photo(data)
     except PhotoError as err:
