@@ -52,6 +52,8 @@ worker: $(RUN_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.render_batch
+	$(BIN)/python -m bench.roster_import
+	$(BIN)/python -m bench.photo_checks
 
 clean:
 	rm -rf $(VENV) instance

@@ -11,6 +11,7 @@ import dataclasses
 from flask import current_app
 
 from infra.crypto import FieldCipher
+from infra.mail import Mailer
 from infra.queue import JobQueue
 from infra.storage import Storage
 
@@ -22,6 +23,7 @@ class Services:
     storage: Storage
     queue: JobQueue
     pesel_cipher: FieldCipher
+    mailer: Mailer
 
 
 def register(app, services: Services) -> None:
@@ -42,3 +44,7 @@ def queue() -> JobQueue:
 
 def pesel_cipher() -> FieldCipher:
     return _services().pesel_cipher
+
+
+def mailer() -> Mailer:
+    return _services().mailer

@@ -16,6 +16,7 @@ def create_app(test_config: dict | None = None):
     from infra.crypto import decode_key
     from infra.db import db
     from infra.db import guard_against_fork
+    from infra.mail import build_mailer
     from infra.queue import build_queue
     from infra.storage import build_storage
     from portal import config as settings
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None):
         storage=build_storage(app.config),
         queue=build_queue(app.config),
         pesel_cipher=FieldCipher(decode_key(app.config["PESEL_KEY"]), decode_key(app.config["PESEL_INDEX_KEY"])),
+        mailer=build_mailer(app.config),
     ))
     # Models must be imported before the first query so the mappers (and safety net) know them.
     import printing.models  # noqa: F401
@@ -52,7 +54,11 @@ def create_app(test_config: dict | None = None):
     from portal.admin import views as admin_views
     from portal.auth import views as auth_views
     from portal.city import views as city_views
+    from portal.parent import views as parent_views
     from portal.printer import views as printer_views
+    from portal.school import imports as school_imports
+    from portal.school import photos as school_photos
+    from portal.school import settings as school_settings
     from portal.school import views as school_views
 
     extensions.init_app(app)
@@ -60,6 +66,7 @@ def create_app(test_config: dict | None = None):
     formatting.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
-    for blueprint in (auth_views.bp, school_views.bp, printer_views.bp, city_views.bp, admin_views.bp):
+    for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
+                      parent_views.bp, printer_views.bp, city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
     return app

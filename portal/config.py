@@ -30,6 +30,15 @@ def defaults(instance_path: str) -> dict:
         "S3_SECRET_KEY": None,
         "S3_CREATE_BUCKET": False,
         "LOCAL_STORAGE_PATH": str(instance / "files"),
+        "SMTP_HOST": None,  # unset: mail is written as .eml files into MAIL_DIRECTORY
+        "SMTP_PORT": 25,
+        "SMTP_STARTTLS": False,
+        "SMTP_USERNAME": None,
+        "SMTP_PASSWORD": None,
+        "MAIL_FROM": "Legitka <legitka@localhost>",
+        "MAIL_DIRECTORY": str(instance / "mail"),
+        "PUBLIC_URL": None,  # base of links sent to parents; the request's own host when unset
+        "PHOTO_LINK_DAYS": 14,
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 10,

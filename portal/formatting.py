@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 NBSP = "\u00a0"
 
@@ -65,6 +66,57 @@ def card_status(value: str) -> str:
             "handed_over": _("wydana")}.get(value, value)
 
 
+def pupil_status(value: str) -> str:
+    return {"active": _("uczy się"), "left": _("odszedł ze szkoły"), "transferred": _("przeniesiony")}.get(value, value)
+
+
+def photo_status(value: str) -> str:
+    return {"missing": _("brak"), "pending": _("czeka na sprawdzenie"), "accepted": _("przyjęte"),
+            "rejected": _("odrzucone")}.get(value, value)
+
+
+def learner_type(value: str) -> str:
+    return {"pupil": _("uczeń"), "adult": _("słuchacz (szkoła dla dorosłych)"),
+            "preschool": _("dziecko w przygotowaniu przedszkolnym")}.get(value, value)
+
+
+def photo_source(value: str) -> str:
+    return {"staff": _("sekretariat"), "parent": _("rodzic (link)"), "zip": _("import ZIP")}.get(value, value)
+
+
+def submission_status(value: str) -> str:
+    return {"pending": _("czeka na sprawdzenie"), "accepted": _("przyjęte"), "rejected": _("odrzucone"),
+            "superseded": _("zastąpione nowszym")}.get(value, value)
+
+
+def qr_svg(url: str) -> Markup:
+    """A QR code of `url` as inline SVG (no script, no external request)."""
+    import segno
+
+    # segno writes only <svg>/<path> geometry; the URL is encoded in the modules, never as text.
+    return Markup(segno.make(url, error="m").svg_inline(scale=3, border=2))  # noqa: S704
+
+
+def import_status(value: str) -> str:
+    return {"needs_mapping": _("wskaż kolumny"), "checked": _("sprawdzony, czeka na potwierdzenie"),
+            "queued": _("w kolejce"), "running": _("trwa"), "done": _("zakończony"), "failed": _("nieudany"),
+            "discarded": _("odrzucony")}.get(value, value)
+
+
+def import_action(value: str) -> str:
+    return {"new": _("nowy uczeń"), "update": _("aktualizacja"), "unchanged": _("bez zmian"),
+            "invalid": _("błąd — pominięty")}.get(value, value)
+
+
+def zip_outcome(value: str) -> str:
+    return {"queued": _("przypisane"), "unmatched": _("nieprzypisane"), "ambiguous": _("niejednoznaczne"),
+            "refused": _("odrzucone")}.get(value, value)
+
+
+def severity(value: str) -> str:
+    return {"error": _("błąd — odrzuć"), "warning": _("ostrzeżenie"), "off": _("wyłączone")}.get(value, value)
+
+
 def role_label(value: str) -> str:
     return {"city_official": _("urzędnik miasta"), "school_director": _("dyrektor szkoły"),
             "school_secretary": _("sekretariat szkoły"), "printer_operator": _("operator drukarni"),
@@ -84,5 +136,9 @@ def init_app(app) -> None:
     for name, fn in {"date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "order_status": order_status,
                      "application_status": application_status, "application_kind": application_kind,
                      "card_status": card_status, "role_label": role_label,
-                     "school_type_label": school_type_label}.items():
+                     "school_type_label": school_type_label, "pupil_status": pupil_status,
+                     "photo_status": photo_status, "learner_type": learner_type, "photo_source": photo_source,
+                     "severity": severity, "submission_status": submission_status, "qr_svg": qr_svg,
+                     "import_status": import_status, "import_action": import_action, "zip_outcome": zip_outcome,
+                     }.items():
         app.jinja_env.filters[name] = fn

@@ -42,7 +42,7 @@ def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
         cards.append(card)
         data.append(CardData(
             card_number=str(card.number), template_code=card.template_code, first_names=pupil.first_names,
-            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=cipher.decrypt(pupil.pesel_cipher),
+            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=_identity(pupil, cipher),
             school_name=school.name, school_address=school.address_line, director_name=school.director_name,
             issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo))
     if missing:
@@ -73,3 +73,10 @@ def build(order: PrintOrder) -> tuple[bytes, bytes, list[Card]]:
     cards, data = card_data(order)
     pdf = render_cards(data)
     return pdf, manifest(order, cards, pdf), cards
+
+
+def _identity(pupil, cipher) -> str:
+    """The PESEL, or for a pupil without one the name and number of their identity document."""
+    if pupil.pesel_cipher is not None:
+        return cipher.decrypt(pupil.pesel_cipher)
+    return f"{pupil.id_document_type} {cipher.decrypt(pupil.id_document_cipher)}"

@@ -13,18 +13,14 @@ import base64
 import dataclasses
 import datetime as dt
 import io
-import pathlib
 
-from jinja2 import FileSystemLoader
-from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from printing.pdf import env as _env
+from printing.pdf import html_to_pdf
 
 CARD_WIDTH_MM = 85.60
 CARD_HEIGHT_MM = 53.98
 CHUNK = 50  # one WeasyPrint document grows superlinearly with size (STACK-NOTES.md)
 
-_TEMPLATES = pathlib.Path(__file__).parent / "templates" / "printing"
-_env = SandboxedEnvironment(loader=FileSystemLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 TITLES = {
     "MEiN-I/1": "LEGITYMACJA SZKOLNA",
@@ -68,6 +64,8 @@ def card_html(cards: list[CardData]) -> str:
         "surname": c.surname,
         "date_of_birth": _date(c.date_of_birth),
         "pesel": c.pesel,
+        # A pupil without a PESEL shows the name and number of another identity document.
+        "pesel_label": "PESEL" if len(c.pesel) == 11 and c.pesel.isdigit() else "Dokument tożsamości",
         "school_name": c.school_name,
         "school_address": c.school_address,
         "director_name": c.director_name,
@@ -80,13 +78,7 @@ def card_html(cards: list[CardData]) -> str:
 
 
 def _render_chunk(cards: list[CardData]) -> bytes:
-    from weasyprint import CSS
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    css = CSS(filename=str(_TEMPLATES / "cards.css"), url_fetcher=fetcher)
-    return HTML(string=card_html(cards), url_fetcher=fetcher, base_url=None).write_pdf(stylesheets=[css])
+    return html_to_pdf(card_html(cards), "cards.css")
 
 
 def render_cards(cards: list[CardData]) -> bytes:

@@ -24,6 +24,9 @@ class Tenant:
     printer_id: int | None = None
     city_id: int | None = None
     system: bool = False
+    # A parent's photo link: no organisation, only the SHA-256 of the token they hold, which
+    # opens exactly that link's row (tenants.models.PhotoLink).
+    link_hash: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("school_id", "printer_id", "city_id"):
@@ -32,6 +35,9 @@ class Tenant:
                 raise ValueError(f"{name} must be a positive int")
         if sum(v is not None for v in (self.school_id, self.printer_id, self.city_id)) > 1:
             raise ValueError("a tenant is one organisation")
+        if self.link_hash is not None and (self.school_id or self.printer_id or self.city_id or self.system
+                                           or len(self.link_hash) != 64):
+            raise ValueError("a link tenant is a bare 64-character token hash")
 
     def settings(self) -> dict[str, str]:
         """The per-transaction PostgreSQL settings the RLS policies read ('' = unset)."""
@@ -40,6 +46,7 @@ class Tenant:
             "app.printer_id": str(self.printer_id or ""),
             "app.city_id": str(self.city_id or ""),
             "app.scope": "system" if self.system else "",
+            "app.link_hash": self.link_hash or "",
         }
 
 

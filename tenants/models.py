@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
+from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
@@ -90,6 +91,10 @@ class Organisation(TimestampMixin, Base):
     is_city_print_centre: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    # Schools only: the account duplicate fees are paid into (a validated NRB, 26 digits) and
+    # how strictly each automatic photo check applies ({check code: error|warning|off}).
+    bank_account: Mapped[str] = mapped_column(String(26), default="")
+    photo_policy: Mapped[dict] = mapped_column(JSON, default=dict)
 
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
@@ -197,7 +202,26 @@ class LearnerType(enum.StrEnum):
     PRESCHOOL = "preschool"
 
 
+class PupilStatus(enum.StrEnum):
+    ACTIVE = "active"
+    LEFT = "left"
+    TRANSFERRED = "transferred"
+
+
+class PhotoStatus(enum.StrEnum):
+    """Where the pupil's photo stands: the filter on the pupil list and the parent's view."""
+
+    MISSING = "missing"
+    PENDING = "pending"  # a parent or a ZIP import sent one; the secretary has not decided yet
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
 class Pupil(SchoolOwned, TimestampMixin, Base):
+    """A pupil of the school. PESEL and the number of another identity document are stored
+    encrypted, with a keyed blind index for lookups and duplicates; the address is kept for
+    mLegitymacja and never printed."""
+
     __tablename__ = "pupils"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -205,20 +229,31 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
     first_names: Mapped[str] = mapped_column(String(100))
     surname: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
-    sex: Mapped[str] = mapped_column(String(1))
+    sex: Mapped[str | None] = mapped_column(String(1))  # from the PESEL; unknown without one
     pesel_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     pesel_index: Mapped[str | None] = mapped_column(String(64))
+    # Pupils without a PESEL: the card shows the name and number of another identity document.
+    id_document_type: Mapped[str] = mapped_column(String(60), default="")
+    id_document_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_document_index: Mapped[str | None] = mapped_column(String(64))
+    book_number: Mapped[str] = mapped_column(String(20), default="")  # numer w księdze uczniów
     class_name: Mapped[str] = mapped_column(String(20), default="")
     learner_type: Mapped[str] = mapped_column(String(12), default=LearnerType.PUPIL.value)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(12), default="active")
+    status: Mapped[str] = mapped_column(String(12), default=PupilStatus.ACTIVE.value)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    parent_email: Mapped[str] = mapped_column(String(254), default="")
     photo_key: Mapped[str | None] = mapped_column(String(200))
     photo_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    photo_status: Mapped[str] = mapped_column(String(12), default=PhotoStatus.MISSING.value)
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),
         UniqueConstraint("school_id", "pesel_index"),
+        UniqueConstraint("school_id", "id_document_index"),
         CheckConstraint("sex IN ('K', 'M')", name="sex"),
+        CheckConstraint("status IN ('active', 'left', 'transferred')", name="status"),
+        CheckConstraint("pesel_index IS NOT NULL OR id_document_index IS NOT NULL", name="identified"),
     )
 
     @property
@@ -239,6 +274,21 @@ class ApplicationKind(enum.StrEnum):
     FIRST = "first"
     REPLACEMENT = "replacement"
     DUPLICATE = "duplicate"
+
+
+# Why a replacement or a duplicate is asked for (BRIEF.md §6); the keys are stored.
+REPLACEMENT_REASONS = {
+    "data_error": "błąd w danych na legitymacji",
+    "name_change": "zmiana imienia lub nazwiska",
+    "outdated_photo": "nieaktualne zdjęcie",
+    "address_change": "zmiana adresu",
+    "no_stamp_room": "brak miejsca na hologramy (legitymacja papierowa)",
+}
+DUPLICATE_REASONS = {
+    "lost": "utrata (zgubienie)",
+    "stolen": "kradzież",
+    "destroyed": "zniszczenie",
+}
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -266,6 +316,15 @@ class Application(SchoolOwned, TimestampMixin, Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     rejection_reason: Mapped[str] = mapped_column(String(300), default="")
     order_id: Mapped[int | None] = mapped_column(Id)
+    reason_code: Mapped[str] = mapped_column(String(20), default="")  # REPLACEMENT_/DUPLICATE_REASONS
+    # Replacement: the old card comes back to the school before the new one is approved.
+    old_card_returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Duplicate: the 9 zł fee, as paid into the school's account and checked by a member of staff.
+    payment_amount: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    payment_date: Mapped[dt.date | None] = mapped_column(Date)
+    payment_reference: Mapped[str] = mapped_column(String(100), default="")
+    payment_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    payment_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),
@@ -276,6 +335,14 @@ class Application(SchoolOwned, TimestampMixin, Base):
     pupil: Mapped[Pupil] = relationship(
         primaryjoin="and_(Application.pupil_id == Pupil.id, Application.school_id == Pupil.school_id)",
         foreign_keys="[Application.pupil_id, Application.school_id]", viewonly=True)
+
+    @property
+    def reason_label(self) -> str:
+        return {**REPLACEMENT_REASONS, **DUPLICATE_REASONS}.get(self.reason_code, self.reason)
+
+    @property
+    def payment_recorded(self) -> bool:
+        return self.payment_checked_at is not None
 
 
 class CardStatus(enum.StrEnum):
@@ -359,3 +426,127 @@ class AccessLog(Base):
         if tenant.school_id is None:
             return false()
         return cls.school_id == tenant.school_id
+
+
+# --- intake: photos and roster imports --------------------------------------------------------
+
+
+class PhotoSource(enum.StrEnum):
+    STAFF = "staff"
+    PARENT = "parent"
+    ZIP = "zip"
+
+
+class SubmissionStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # a newer photo for the same pupil arrived before a decision
+
+
+class PhotoSubmission(SchoolOwned, Base):
+    """One photo sent for a pupil, already checked, cropped and stored (the original is not kept).
+
+    Staff uploads are accepted at once; parents' and ZIP photos wait in the review queue.
+    `findings` holds the automatic checks' warnings as [{code, severity, message}].
+    """
+
+    __tablename__ = "photo_submissions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(Id)
+    source: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default=SubmissionStatus.PENDING.value)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    findings: Mapped[list] = mapped_column(JSON, default=list)
+    notify_email: Mapped[str] = mapped_column(String(254), default="")
+    rejection_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: a parent by link
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+    )
+
+    pupil: Mapped[Pupil] = relationship(
+        primaryjoin="and_(PhotoSubmission.pupil_id == Pupil.id, PhotoSubmission.school_id == Pupil.school_id)",
+        foreign_keys="[PhotoSubmission.pupil_id, PhotoSubmission.school_id]", viewonly=True)
+
+
+class PhotoLink(SchoolOwned, Base):
+    """A parent's single-purpose link: upload one photo for one pupil, before `expires_at`.
+
+    Only the SHA-256 of the token is stored. A parent has no account and no tenant: the request
+    presents the token's hash, and row-level security shows exactly the row with that hash.
+    """
+
+    __tablename__ = "photo_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    pupil_id: Mapped[int] = mapped_column(Id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+    )
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.link_hash is not None:
+            return cls.token_hash == tenant.link_hash
+        return false()
+
+
+class ImportKind(enum.StrEnum):
+    ROSTER = "roster"
+    PHOTOS = "photos"
+
+
+class ImportStatus(enum.StrEnum):
+    NEEDS_MAPPING = "needs_mapping"  # columns not recognised: the secretary maps them
+    CHECKED = "checked"  # dry run done; waiting for "import the valid rows"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    DISCARDED = "discarded"
+
+
+class RosterImport(SchoolOwned, Base):
+    """An uploaded pupil list or photo ZIP on its way in: dry-run report, then a job applies it.
+
+    The uploaded file waits in storage under a random key and is deleted once the import is
+    done, failed or discarded. `report` rows name pupils but never hold a PESEL.
+    """
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))
+    file_key: Mapped[str | None] = mapped_column(String(200))
+    layout: Mapped[str] = mapped_column(String(20), default="")
+    headers: Mapped[list] = mapped_column(JSON, default=list)
+    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    report: Mapped[list] = mapped_column(JSON, default=list)
+    error_message: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("school_id", "id"),)

@@ -3,13 +3,22 @@ lookups by id still name the school so that a missing tenant can never widen a q
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
+from sqlalchemy import exists
 from sqlalchemy import select
 
 from infra.db import db
 from tenants.context import require_school
 from tenants.models import Application
 from tenants.models import Card
+from tenants.models import CardStatus
+from tenants.models import PhotoStatus
+from tenants.models import PhotoSubmission
 from tenants.models import Pupil
+from tenants.models import PupilStatus
+from tenants.models import RosterImport
 from tenants.operations import NotFoundError
 
 
@@ -35,19 +44,92 @@ def get_card(card_id: int) -> Card:
     return card
 
 
-def list_pupils(*, search: str = "", class_name: str = "", limit: int = 200) -> list[Pupil]:
+PUPIL_PAGE = 200
+CARD_STATES = ("none", "applied", "in_production", "to_collect", "issued")
+
+
+@dataclasses.dataclass(frozen=True)
+class PupilFilter:
+    """The pupil list's filters, from the query string (unknown values are ignored)."""
+
+    search: str = ""
+    class_name: str = ""
+    status: str = PupilStatus.ACTIVE.value  # "" = every status
+    photo: str = ""
+    card: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> PupilFilter:
+        def pick(name: str, allowed, default: str = "") -> str:
+            value = args.get(name, default)
+            return value if value in allowed else default
+
+        return cls(search=args.get("q", "").strip()[:100], class_name=args.get("klasa", "").strip()[:20],
+                   status=pick("status", {"", *(s.value for s in PupilStatus)}, PupilStatus.ACTIVE.value),
+                   photo=pick("zdjecie", {s.value for s in PhotoStatus}),
+                   card=pick("legitymacja", set(CARD_STATES)))
+
+
+def list_pupils(f: PupilFilter = PupilFilter(), *, limit: int = PUPIL_PAGE) -> list[Pupil]:
     stmt = select(Pupil).where(Pupil.school_id == require_school())
-    if search:
-        like = f"%{search.strip()}%"
+    for word in f.search.split():
+        like = f"%{word}%"
         stmt = stmt.where(Pupil.surname.ilike(like) | Pupil.first_names.ilike(like))
-    if class_name:
-        stmt = stmt.where(Pupil.class_name == class_name)
+    if f.class_name:
+        stmt = stmt.where(Pupil.class_name == f.class_name)
+    if f.status:
+        stmt = stmt.where(Pupil.status == f.status)
+    if f.photo:
+        stmt = stmt.where(Pupil.photo_status == f.photo)
+    if f.card:
+        stmt = stmt.where(_card_state(f.card))
     return list(db.session.scalars(stmt.order_by(Pupil.class_name, Pupil.surname, Pupil.first_names).limit(limit)))
 
 
+def _card_state(state: str):
+    """Where the pupil's card stands: none yet, application open, at the printer, in the
+    school waiting to be collected, or handed over."""
+    def card_in(*statuses):
+        return exists().where(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id,
+                              Card.status.in_(statuses))
+
+    applied = exists().where(Application.pupil_id == Pupil.id, Application.school_id == Pupil.school_id,
+                             Application.status.in_(("submitted", "approved")))
+    if state == "applied":
+        return applied
+    if state == "in_production":
+        return card_in(CardStatus.ORDERED.value, CardStatus.PRINTED.value)
+    if state == "to_collect":
+        return card_in(CardStatus.DELIVERED.value)
+    if state == "issued":
+        return card_in(CardStatus.HANDED_OVER.value)
+    return ~applied & ~exists().where(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id)
+
+
+def get_submission(submission_id: int) -> PhotoSubmission:
+    submission = db.session.scalar(select(PhotoSubmission).where(
+        PhotoSubmission.id == submission_id, PhotoSubmission.school_id == require_school()))
+    if submission is None:
+        raise NotFoundError("photo")
+    return submission
+
+
+def get_import(import_id: int) -> RosterImport:
+    batch = db.session.scalar(select(RosterImport).where(
+        RosterImport.id == import_id, RosterImport.school_id == require_school()))
+    if batch is None:
+        raise NotFoundError("import")
+    return batch
+
+
 def class_names() -> list[str]:
+    """Every class name in the school, in natural order (1a, 1b, 2a, …, 10a)."""
     rows = db.session.scalars(select(Pupil.class_name).where(Pupil.school_id == require_school()).distinct())
-    return sorted(r for r in rows if r)
+    return sorted((r for r in rows if r), key=_natural)
+
+
+def _natural(name: str) -> list:
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
 
 
 def list_applications(status: str | None = None) -> list[Application]:

@@ -20,7 +20,8 @@ from tenants import context
 
 _SET_CONFIG = text(
     "SELECT set_config('app.school_id', :school_id, true), set_config('app.printer_id', :printer_id, true),"
-    " set_config('app.city_id', :city_id, true), set_config('app.scope', :scope, true)"
+    " set_config('app.city_id', :city_id, true), set_config('app.scope', :scope, true),"
+    " set_config('app.link_hash', :link_hash, true)"
 )
 
 
@@ -37,7 +38,8 @@ def apply_settings(connection, tenant: context.Tenant) -> None:
         return
     s = tenant.settings()
     connection.execute(_SET_CONFIG, {"school_id": s["app.school_id"], "printer_id": s["app.printer_id"],
-                                     "city_id": s["app.city_id"], "scope": s["app.scope"]})
+                                     "city_id": s["app.city_id"], "scope": s["app.scope"],
+                                     "link_hash": s["app.link_hash"]})
 
 
 def _after_begin(session, transaction, connection) -> None:

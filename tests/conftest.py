@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 
 import pytest
@@ -52,8 +53,44 @@ def storage_root(tmp_path_factory):
     return tmp_path_factory.mktemp("storage")
 
 
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def app(database, storage_root, tmp_path_factory):
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free port (aiosmtpd checks readiness by connecting to it)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The messages the app sent over SMTP during this test."""
+    sink, _port = smtp_server
+    sink.messages.clear()
+    return sink.messages
+
+
+@pytest.fixture(scope="session")
+def app(database, storage_root, tmp_path_factory, smtp_server):
     from portal import create_app
 
     app = create_app({
@@ -64,6 +101,9 @@ def app(database, storage_root, tmp_path_factory):
         "REDIS_URL": REDIS_URL,
         "LOCAL_STORAGE_PATH": str(storage_root),
         "SESSION_COOKIE_SECURE": False,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_server[1],
+        "PUBLIC_URL": "https://legitka.test",
         **TEST_KEYS,
     })
     yield app

@@ -1,0 +1,126 @@
+"""Roster imports: upload, column mapping, dry-run report, import job with a progress bar."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from infra import progress
+from infra import services
+from infra.db import db
+from portal.access import require_roles
+from portal.school.common import STAFF
+from portal.security import current_actor
+from tenants import queries
+from tenants import roster_import
+from tenants.models import ImportStatus
+from tenants.models import RosterImport
+from tenants.operations import OperationError
+from tenants.roster_file import FIELDS
+from tenants.roster_file import REQUIRED_FIELDS
+from tenants.roster_file import template_csv
+from tenants.roster_file import template_xlsx
+from tenants.tasks import apply_roster_import
+
+bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
+
+
+@bp.get("/")
+@require_roles(*STAFF)
+def new_roster():
+    recent = list(db.session.scalars(select(RosterImport).order_by(RosterImport.created_at.desc()).limit(10)))
+    return render_template("school/import_new.html", recent=recent)
+
+
+@bp.post("/")
+@require_roles(*STAFF)
+def upload():
+    file = request.files.get("file")
+    data = file.read() if file else b""
+    if not data:
+        return render_template("school/import_new.html", recent=[], error=_("Wybierz plik CSV lub XLSX.")), 422
+    try:
+        batch = roster_import.start(current_actor(), data)
+    except OperationError as err:
+        db.session.rollback()
+        return render_template("school/import_new.html", recent=[], error=str(err)), 422
+    db.session.commit()
+    return redirect(url_for("imports.show", import_id=batch.id))
+
+
+@bp.get("/szablon.<ext>")
+@require_roles(*STAFF)
+def template(ext: str):
+    if ext == "csv":
+        return Response(template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="legitka-uczniowie.csv"'})
+    if ext == "xlsx":
+        return Response(template_xlsx(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="legitka-uczniowie.xlsx"'})
+    return redirect(url_for("imports.new_roster"))
+
+
+def _page(batch: RosterImport, *, error: str | None = None, status: int = 200):
+    running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
+    return render_template("school/import.html", batch=batch, fields=FIELDS, required=REQUIRED_FIELDS,
+                           progress=progress.read("import", batch.id) if running else None, running=running,
+                           error=error), status
+
+
+@bp.get("/<int:import_id>")
+@require_roles(*STAFF)
+def show(import_id: int):
+    return _page(queries.get_import(import_id))
+
+
+@bp.post("/<int:import_id>/kolumny")
+@require_roles(*STAFF)
+def set_mapping(import_id: int):
+    batch = queries.get_import(import_id)
+    mapping = {}
+    for field in FIELDS:
+        value = request.form.get(field, "")
+        mapping[field] = int(value) if value.isdigit() else None
+    try:
+        roster_import.set_mapping(current_actor(), batch, mapping)
+    except OperationError as err:
+        db.session.rollback()
+        return _page(queries.get_import(import_id), error=str(err), status=422)
+    db.session.commit()
+    return redirect(url_for("imports.show", import_id=import_id))
+
+
+@bp.post("/<int:import_id>/importuj")
+@require_roles(*STAFF)
+def confirm(import_id: int):
+    batch = queries.get_import(import_id)
+    try:
+        roster_import.confirm(current_actor(), batch)
+    except OperationError as err:
+        db.session.rollback()
+        return _page(queries.get_import(import_id), error=str(err), status=422)
+    db.session.commit()
+    services.queue().enqueue(apply_roster_import, batch.id, batch.school_id, timeout=1800)
+    return redirect(url_for("imports.show", import_id=import_id))
+
+
+@bp.post("/<int:import_id>/odrzuc")
+@require_roles(*STAFF)
+def discard(import_id: int):
+    batch = queries.get_import(import_id)
+    try:
+        roster_import.discard(current_actor(), batch)
+    except OperationError as err:
+        db.session.rollback()
+        return _page(queries.get_import(import_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Import odrzucony, plik usunięty."), "success")
+    return redirect(url_for("imports.new_roster"))

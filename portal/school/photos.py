@@ -1,0 +1,146 @@
+"""The secretary's photo work: the review queue, parents' link sheets, ZIP imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from infra import services
+from infra.crypto import token
+from infra.db import db
+from infra.storage import school_key
+from portal.access import require_roles
+from portal.school.common import STAFF
+from portal.school.common import current_school
+from portal.school.views import public_link
+from portal.security import current_actor
+from printing.link_sheet import Slip
+from printing.link_sheet import render_sheet
+from tenants import photo_intake
+from tenants import queries
+from tenants.models import ImportKind
+from tenants.models import ImportStatus
+from tenants.models import PhotoStatus
+from tenants.models import Pupil
+from tenants.models import PupilStatus
+from tenants.models import RosterImport
+from tenants.operations import OperationError
+from tenants.operations import log_access
+from tenants.tasks import import_photo_zip
+from tenants.tasks import notify_photo_decision
+
+bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
+
+ZIP_MAX_BYTES = 200 * 1024 * 1024
+
+
+@bp.get("/")
+@require_roles(*STAFF)
+def queue():
+    return render_template("school/photo_queue.html", submissions=photo_intake.pending_queue())
+
+
+def _notify(submission_ids: list[int]) -> None:
+    school_id = current_school().id
+    for submission_id in submission_ids:
+        services.queue().enqueue(notify_photo_decision, submission_id, school_id)
+
+
+@bp.post("/<int:submission_id>/decyzja")
+@require_roles(*STAFF)
+def decide(submission_id: int):
+    submission = queries.get_submission(submission_id)
+    try:
+        if request.form.get("decision") == "accept":
+            photo_intake.accept(current_actor(), submission)
+        elif request.form.get("decision") == "reject":
+            photo_intake.reject(current_actor(), submission, request.form.get("reason", "")[:400])
+        else:
+            raise OperationError(_("Wybierz decyzję."))
+    except OperationError as err:
+        db.session.rollback()
+        return render_template("school/photo_queue.html", submissions=photo_intake.pending_queue(),
+                               error=str(err)), 422
+    log_access(current_actor(), "photo_review", school_id=submission.school_id, pupil_id=submission.pupil_id)
+    db.session.commit()
+    _notify([submission_id])
+    flash(_("Zdjęcie przyjęte.") if submission.status == "accepted" else _("Zdjęcie odrzucone — rodzic dostanie "
+                                                                         "wiadomość z powodem."), "success")
+    return redirect(url_for("photos.queue"))
+
+
+@bp.post("/przyjmij-bez-uwag")
+@require_roles(*STAFF)
+def accept_clean():
+    """Accept every waiting photo that passed all checks without a warning, in one go."""
+    accepted = []
+    for submission in photo_intake.pending_queue():
+        if not submission.findings:
+            photo_intake.accept(current_actor(), submission)
+            accepted.append(submission.id)
+    db.session.commit()
+    _notify(accepted)
+    flash(_("Przyjęto %(n)s zdjęć bez uwag.", n=len(accepted)), "success")
+    return redirect(url_for("photos.queue"))
+
+
+@bp.get("/linki")
+@require_roles(*STAFF)
+def links():
+    return render_template("school/photo_links.html", classes=queries.class_names(),
+                           days=current_app.config["PHOTO_LINK_DAYS"])
+
+
+@bp.post("/linki")
+@require_roles(*STAFF)
+def links_sheet():
+    class_name = request.form.get("class_name", "")[:20]
+    only_missing = request.form.get("only_missing") == "1"
+    stmt = select(Pupil).where(Pupil.class_name == class_name, Pupil.status == PupilStatus.ACTIVE.value)
+    if only_missing:
+        stmt = stmt.where(Pupil.photo_status.in_((PhotoStatus.MISSING.value, PhotoStatus.REJECTED.value)))
+    pupils = list(db.session.scalars(stmt.order_by(Pupil.surname, Pupil.first_names)))
+    if not pupils:
+        return render_template("school/photo_links.html", classes=queries.class_names(),
+                               days=current_app.config["PHOTO_LINK_DAYS"],
+                               error=_("W tej klasie nie ma uczniów, którym trzeba wysłać link.")), 422
+    days = current_app.config["PHOTO_LINK_DAYS"]
+    slips = [Slip(p.full_name, p.class_name, public_link(photo_intake.issue_link(current_actor(), p, days=days)))
+             for p in pupils]
+    pdf = render_sheet(current_school().name, class_name, slips, dt.date.today() + dt.timedelta(days=days))
+    db.session.commit()  # the links exist once the sheet is made
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'attachment; filename="linki-do-zdjec.pdf"'
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+@bp.route("/zip", methods=["GET", "POST"])
+@require_roles(*STAFF)
+def zip_upload():
+    if request.method == "GET":
+        return render_template("school/photo_zip.html")
+    request.max_content_length = ZIP_MAX_BYTES
+    upload = request.files.get("archive")
+    data = upload.read() if upload else b""
+    if not data.startswith(b"PK\x03\x04"):
+        return render_template("school/photo_zip.html", error=_("Wybierz plik ZIP ze zdjęciami.")), 422
+    school_id = current_school().id
+    key = school_key(school_id, "imports", f"{token(16)}.bin")
+    services.storage().put(key, data, "application/zip")
+    batch = RosterImport(school_id=school_id, kind=ImportKind.PHOTOS.value, status=ImportStatus.QUEUED.value,
+                         file_key=key, created_by_id=current_actor().user_id)
+    db.session.add(batch)
+    db.session.commit()
+    services.queue().enqueue(import_photo_zip, batch.id, school_id, timeout=1800)
+    return redirect(url_for("imports.show", import_id=batch.id))

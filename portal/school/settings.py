@@ -1,0 +1,61 @@
+"""The school's settings: the duplicate-fee bank account and how strict each photo check is."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from infra.db import db
+from portal.access import require_roles
+from portal.school.common import DIRECTOR
+from portal.school.common import STAFF
+from portal.school.common import current_school
+from tenants import nrb
+from tenants.photo_checks import CHECKS
+from tenants.photo_checks import Severity
+from tenants.photo_checks import parse_policy
+
+bp = Blueprint("school_settings", __name__, url_prefix="/szkola/ustawienia")
+
+
+def _page(*, error: str | None = None, status: int = 200, account: str | None = None):
+    school = current_school()
+    return render_template("school/settings.html", school=school, checks=CHECKS, severities=list(Severity),
+                           policy=parse_policy(school.photo_policy or {}),
+                           account=account if account is not None else nrb.formatted(school.bank_account),
+                           error=error), status
+
+
+@bp.get("/")
+@require_roles(*STAFF)
+def show():
+    return _page()
+
+
+@bp.post("/")
+@require_roles(*DIRECTOR)
+def save():
+    school = current_school()
+    account = request.form.get("bank_account", "")[:60]
+    try:
+        school.bank_account = nrb.validate(account) if account.strip() else ""
+    except nrb.NrbError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422, account=account)
+    policy = parse_policy(school.photo_policy or {})
+    for code in CHECKS:
+        value = request.form.get(f"check_{code}") or policy[code]  # a check left out keeps its setting
+        if value not in {s.value for s in Severity}:
+            db.session.rollback()
+            return _page(error=_("Nieznane ustawienie sprawdzania zdjęć."), status=422, account=account)
+        policy[code] = Severity(value)
+    policy = {code: severity.value for code, severity in policy.items()}
+    school.photo_policy = policy
+    db.session.commit()
+    flash(_("Zapisano ustawienia szkoły."), "success")
+    return redirect(url_for("school_settings.show"))

@@ -1,0 +1,33 @@
+"""Prefilled application forms (A4 PDF) for parents to sign, modelled on the schools' own
+forms (sources 001, 002): a new card (first or replacement) and a duplicate."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from printing.pdf import render_pdf
+
+
+@dataclasses.dataclass(frozen=True)
+class FormData:
+    kind: str  # "first" | "replacement" | "duplicate"
+    town: str
+    today: dt.date
+    school_name: str
+    school_address: str
+    director_name: str
+    pupil_name: str
+    class_name: str
+    date_of_birth: dt.date
+    identity_label: str  # "PESEL" or "Dokument tożsamości"
+    identity_value: str
+    reason: str
+    fee: str  # "9,00 zł" for a duplicate
+    bank_account: str  # formatted NRB, for a duplicate
+    card_spec: str = "JPG, co najmniej 492×633 px, jasne jednolite tło"
+
+
+def render_form(data: FormData) -> bytes:
+    return render_pdf("application_form.html", "application_form.css", f=data,
+                      date=lambda d: d.strftime("%d.%m.%Y"))

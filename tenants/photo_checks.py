@@ -1,0 +1,451 @@
+"""Check a pupil's photo against the card's rules and frame it to 492×633 around the face.
+
+Pure: no Flask, no database. `check_photo` decodes the upload with the bounded decoder of
+`tenants.photos` (a non-image, a file over 15 MB, a decompression bomb or a corrupt file raise
+`PhotoError`), finds the face with OpenCV's Haar cascade, crops a 35:45 box so the head is about
+75 % of its height, and measures the rest on that framed 492×633 picture, so every threshold is
+independent of the camera's resolution. Each school sets how strict each check is (`Severity`).
+
+The thresholds were measured on scikit-image's `astronaut` (a real face; the test module builds a
+"good" ID photo from it) and its derivatives; the figures are in the comments beside them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import threading
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from tenants.photos import HEIGHT
+from tenants.photos import WIDTH
+from tenants.photos import encode_jpeg
+from tenants.photos import load_photo
+from tenants.photos import open_photo
+from tenants.photos import oriented_size
+
+MB = 1024 * 1024
+MAX_BYTES = 15 * MB  # larger files are refused outright (PhotoError)
+ADVISED_BYTES = 5 * MB  # BRIEF.md §11: schools ask for ≤5 MB; larger is only a warning, we re-encode anyway
+ASPECT = 7 / 9  # 35 × 45 mm
+# A JPEG decoded at 1/2 (1/4, 1/8) scale may leave the box up to 10 % short of 633 px and be enlarged:
+# invisible, and a 12 MP photo then decodes in a quarter of the time.
+UPSCALE_SLACK = 0.9
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+
+# code -> (label on the school's settings page, default severity); the order is the display order.
+CHECKS: dict[str, tuple[str, Severity]] = {
+    "file_size": ("Plik większy niż 5 MB", Severity.WARNING),
+    "min_pixels": ("Rozdzielczość co najmniej 492×633 px (fragment z twarzą)", Severity.ERROR),
+    "face": ("Na zdjęciu dokładnie jedna twarz", Severity.ERROR),
+    "face_size": ("Głowa zajmuje 70–80 % wysokości zdjęcia", Severity.WARNING),
+    "centred": ("Twarz na środku zdjęcia", Severity.WARNING),
+    "background": ("Tło jasne i jednolite", Severity.WARNING),
+    "sharpness": ("Zdjęcie ostre", Severity.WARNING),
+    "brightness": ("Twarz ani za ciemna, ani prześwietlona", Severity.WARNING),
+}
+
+# Detection runs on greyscale copies scaled so that the smallest face looked for is the cascade's
+# 24 px window: most of the cost is at the smallest scale. First faces of ≥20 % of the short side
+# (a copy 120 px on its short side: ~8 ms), then, only when that finds no face or a face small enough
+# for a second one of 10–20 % to count, faces of ≥10 % (240 px: ~37 ms on the machine measured).
+# A face below 10 % of the short side frames to < 492×633 px anyway up to 12 megapixels.
+COARSE_FACE_SHARE = 0.20
+MIN_FACE_SHARE = 0.10
+DETECT_SHORT_SIDE = round(24 / MIN_FACE_SHARE)  # the first, reduced decode is at least this large
+DETECT_LONG_SIDE = 1024  # panoramas
+# At 240 px, minNeighbors 6 finds exactly the one face in 24 copies of astronaut (×1–×4, JPEG quality
+# 75/90, decoded at 1/1–1/8), in the good photo blurred (radius 2–8), darkened to 20 % or brightened to
+# 160 %, and nothing on 18 other scikit-image pictures at ×1, ×3, ×4 (chelsea, coffee, camera, cat,
+# rocket, coins, page, …); 4 and 5 see a second face in astronaut's backdrop or on coins, and at 200 px
+# the darkened and brightened faces are lost. At 120 px it finds the face in framed, blurred, darkened
+# and brightened copies of the good photo and in astronaut crops, and nothing on those 18 pictures.
+MIN_NEIGHBOURS = 6
+REFINE_FACE = 80  # px: the face's size for the second, precise detection (`_refine`)
+OTHER_FACE_SHARE = 0.5  # a second face counts when it is at least half as wide as the largest one
+
+# Head (crown to chin) estimated from the refined Haar box (see `_refine`) of height h. On astronaut
+# (crown, the top of the hair, at y≈16 of 512, chin at y≈174) scaled to 300–2600 px and saved at JPEG
+# quality 75 and 90 (18 copies), the head is 1.594 ± 0.022 h (1.552–1.616) and the crown
+# 0.490 ± 0.014 h (0.469–0.516) above the box: head shares are good to about ±2 %.
+CROWN_ABOVE = 0.49
+HEAD_PER_FACE = 1.59
+HEAD_SHARE = 0.75  # framing target, inside the required 70–80 %
+FACE_SIZE_RANGE = (0.70, 0.80)
+GROW_SHARE_MIN = 0.65  # see _frame
+TOP_MARGIN = 0.08  # free space above the crown, as a share of the framed height
+
+CENTRE_TOLERANCE = 0.08  # face centre at most 8 % of the width off the middle
+CROWN_RANGE = (-0.03, 0.20)  # crown between just cut (−3 %) and a fifth of the height down
+
+# Background: the framed photo outside an ellipse around head and hair, above the mouth.
+HAIR_HALF_WIDTH = 0.85  # the ellipse's half width in Haar box widths: astronaut's hair reaches 0.74
+HAIR_MARGIN = 0.04  # of the framed height, above the crown and below the chin
+MIN_BACKGROUND_SHARE = 0.02  # fewer background pixels than this share of the photo: not judged
+# Mean luminance: the good photo (fill 235) 235; fill 180 → 180, 150 → 150, 25 → 27; astronaut's own
+# studio backdrop 194.
+BACKGROUND_MIN_LUMA = 160
+# Spread: 95th − 5th percentile of the luminance, smoothed (σ 2 px) so sensor noise does not count.
+# The good photo 3.1; plain fill with noise σ 4/8/15: 3.4/4.0/5.9; smooth lighting gradients
+# (30 levels top to bottom, 40 left to right, a vignette): 3.7, 12.0, 13.0; 60 levels left to right:
+# 18.6; astronaut's mottled backdrop: 18.7–23.0; stripes of ±20 / ±40: 20.2 / 40; a shadow: 65.
+BACKGROUND_MAX_SPREAD = 16
+# Sharpness: 100 × var(Laplacian) / var(pixels) of the face at half the framed size (≈ the 20×25 mm the
+# card prints at 300 dpi), so that exposure and contrast do not count. The good photo scores 10.1–10.3
+# (JPEG quality 75–95, astronaut ×3–×5, also darkened to 30 % or at half contrast: 10.2–10.7; brightened
+# to 130 %: 12.8); Gaussian blur of radius 1, 2, 3, 4, 6 px on the ×4 picture: 8.3, 4.1, 2.0, 1.05, 0.49.
+SHARPNESS_MIN = 3
+# Brightness of the face (mean luminance, 0–255): the good photo 171; darkened to 70 %, 50 %, 30 %: 119,
+# 85, 51. The limit is low on purpose: dark skin that is well exposed must not be called underexposed.
+# Overexposed: brightened to 130 % leaves 24 % of the face at ≥250 (the good photo: 0.1 %).
+FACE_LUMA_MIN = 60
+FACE_LUMA_MAX = 230
+CLIPPED_MAX_SHARE = 0.15
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoResult:
+    jpeg: bytes
+    findings: tuple[Finding, ...]
+    face_found: bool
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_policy(raw: Mapping[str, str] | None) -> dict[str, Severity]:
+    """Every check's severity: the defaults overridden by `raw`; unknown codes are ignored.
+
+    Raises `ValueError` for a severity other than "error", "warning" or "off".
+    """
+    policy = {code: default for code, (_label, default) in CHECKS.items()}
+    for code, value in (raw or {}).items():
+        if code in policy:
+            try:
+                policy[code] = Severity(value)
+            except ValueError:
+                raise ValueError(f"unknown severity {value!r} for photo check {code!r}") from None
+    return policy
+
+
+def check_photo(data: bytes, policy: Mapping[str, Severity | str] | None = None) -> PhotoResult:
+    """Frame the photo to a clean 492×633 JPEG around the face and report what breaks the rules.
+
+    Raises `tenants.photos.PhotoError` when the upload cannot be used at all.
+    """
+    severities = parse_policy(policy)
+    measured = _measure(data)
+    findings = []
+    for code, message in measured.failures:
+        if severities[code] is not Severity.OFF:
+            findings.append(Finding(code, severities[code], message))
+    face_found = measured.face is not None
+    return PhotoResult(jpeg=encode_jpeg(measured.framed), findings=tuple(findings), face_found=face_found)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Measured:
+    framed: Image.Image  # 492×633 RGB
+    face: tuple[float, float, float, float] | None  # Haar box (x, y, w, h) in the framed picture
+    failures: list[tuple[str, str]]  # (code, message) in CHECKS order
+    values: dict[str, float]  # what was measured, for calibration
+
+
+class _Source:
+    """The upload decoded no larger than needed; coordinates are the original's (after EXIF orientation).
+
+    A JPEG is decoded at 1/8, 1/4 or 1/2 scale when that is enough: first small to find the face,
+    then, if the box around the face needs more, again just large enough for the card's 633 px.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        lazy = open_photo(data, max_bytes=MAX_BYTES)
+        self.size = self.width, self.height = oriented_size(lazy)
+        small = min(1.0, DETECT_SHORT_SIDE / min(self.size), DETECT_LONG_SIDE / max(self.size))
+        self._use(load_photo(lazy, at_least=(math.ceil(self.width * small), math.ceil(self.height * small))))
+
+    def _use(self, image: Image.Image) -> None:
+        self.image = image
+        self.scale = self.width / image.width  # original pixels per decoded pixel
+
+    def ensure(self, box_h: float) -> None:
+        """Decode again, less reduced, if a box this high (in original pixels) has too few decoded pixels."""
+        need = min(1.0, HEIGHT / box_h)
+        if self.image.height < math.floor(self.height * need * UPSCALE_SLACK):
+            lazy = open_photo(self.data, max_bytes=MAX_BYTES)
+            self._use(load_photo(lazy, at_least=(math.ceil(self.width * need), math.ceil(self.height * need))))
+
+
+def _measure(data: bytes) -> _Measured:
+    source = _Source(data)
+    faces = [tuple(v * source.scale for v in face) for face in _detect_faces(source.image)]
+    if faces:
+        source.ensure(_frame(faces[0], source.size)[0][3] - _frame(faces[0], source.size)[0][1])
+        faces[0] = tuple(v * source.scale for v in _refine(source.image, tuple(v / source.scale for v in faces[0])))
+        box, head_share = _frame(faces[0], source.size)
+    else:
+        box, head_share = _centred_box(source.size), None
+    box_w, box_h = box[2] - box[0], box[3] - box[1]
+    source.ensure(box_h)
+    framed = source.image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS, reducing_gap=3.0,
+                                 box=tuple(v / source.scale for v in box))
+
+    values: dict[str, float] = {"file_mb": len(data) / MB, "box_left": box[0], "box_top": box[1], "box_w": box_w, "box_h": box_h,
+                                "decoded_w": source.image.width, "full_w": source.width}
+    failures: list[tuple[str, str]] = []
+    if len(data) > ADVISED_BYTES:
+        failures.append(("file_size", f"Plik ma {_num(len(data) / MB, 1)} MB, a zalecane jest najwyżej 5 MB. "
+                                      "Zdjęcie zostało zmniejszone i zapisane na nowo, więc tym razem nic nie "
+                                      "trzeba robić; następnym razem wystarczy mniejszy plik."))
+    src_w, src_h = round(box_w), round(box_h)
+    if src_w < WIDTH or src_h < HEIGHT:
+        where = "fragment z twarzą ma" if faces else "zdjęcie przycięte do proporcji 35×45 ma"
+        failures.append(("min_pixels", f"Zdjęcie ma za małą rozdzielczość: {where} tylko {src_w}×{src_h} px, a "
+                                       f"potrzeba co najmniej {WIDTH}×{HEIGHT} px. Prześlij oryginalne zdjęcie z "
+                                       "aparatu lub telefonu (nie pomniejszone, np. przez komunikator) albo zrób "
+                                       "zdjęcie z bliższej odległości."))
+    if not faces:
+        failures.append(("face", "Nie znaleziono twarzy na zdjęciu. Zdjęcie powinno pokazywać twarz na wprost, "
+                                 "z odsłoniętymi oczami, bez nakrycia głowy i ciemnych okularów."))
+    elif len(faces) > 1:
+        failures.append(("face", f"Na zdjęciu jest więcej niż jedna twarz (znaleziono {len(faces)}). Prześlij "
+                                 "zdjęcie, na którym jest tylko uczeń."))
+
+    gray = np.asarray(framed.convert("L"), dtype=np.float32)
+    face = None
+    if faces:
+        k = HEIGHT / box_h
+        x, y, w, h = faces[0]
+        face = ((x - box[0]) * k, (y - box[1]) * k, w * k, h * k)
+        failures += _framing(face, head_share, values)
+        failures += _background(gray, face, values)
+        region = gray[round(face[1] + 0.1 * face[3]):round(face[1] + 0.9 * face[3]),
+                      round(face[0] + 0.15 * face[2]):round(face[0] + 0.85 * face[2])]
+    else:  # where a face would be
+        region = gray[round(HEIGHT * 0.2):round(HEIGHT * 0.7), round(WIDTH * 0.25):round(WIDTH * 0.75)]
+    failures += _sharpness(region, values)
+    failures += _brightness(region, values)
+    order = list(CHECKS)
+    failures.sort(key=lambda failure: order.index(failure[0]))
+    return _Measured(framed=framed, face=face, failures=failures, values=values)
+
+
+_cascade: cv2.CascadeClassifier | None = None
+_cascade_lock = threading.Lock()
+
+
+def _face_cascade() -> cv2.CascadeClassifier:
+    global _cascade
+    with _cascade_lock:
+        if _cascade is None:
+            cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            if cascade.empty():
+                raise RuntimeError("OpenCV's haarcascade_frontalface_default.xml is missing (opencv 5 dropped it)")
+            _cascade = cascade
+        return _cascade
+
+
+def _detect_faces(image: Image.Image) -> list[tuple[float, float, float, float]]:
+    """Faces as (x, y, w, h) in `image` pixels, largest first; small ones beside a large one are ignored."""
+    gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
+    faces = _cascade_pass(gray, COARSE_FACE_SHARE)
+    # Faces of 10–20 % of the short side only show in the finer pass. It is skipped when the largest
+    # face is so large that faces that small would not count anyway.
+    if not faces or faces[0][2] * OTHER_FACE_SHARE < COARSE_FACE_SHARE * min(gray.shape):
+        faces = _cascade_pass(gray, MIN_FACE_SHARE)
+    return [face for face in faces if face[2] >= OTHER_FACE_SHARE * faces[0][2]]
+
+
+def _cascade_pass(gray: np.ndarray, share: float) -> list[tuple[float, float, float, float]]:
+    """Faces of at least `share` of the short side, on a copy scaled so that they are 24 px (the cascade's window)."""
+    shrink = min(1.0, 24 / (share * min(gray.shape)), DETECT_LONG_SIDE / max(gray.shape))
+    if shrink < 1:
+        gray = cv2.resize(gray, (round(gray.shape[1] * shrink), round(gray.shape[0] * shrink)),
+                          interpolation=cv2.INTER_AREA)
+    smallest = max(24, round(share * min(gray.shape)))
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=MIN_NEIGHBOURS,
+                                             minSize=(smallest, smallest))
+    return sorted((tuple(float(v) / shrink for v in face) for face in found), key=lambda face: -face[2])
+
+
+def _refine(image: Image.Image, face: tuple[float, ...]) -> tuple[float, ...]:
+    """Detect the face again with the face at REFINE_FACE px, where the Haar box's size is steady.
+
+    The box the cascade draws around a face depends on how many pixels the face has: on astronaut
+    the head is 1.51 box heights at 40–50 px, 1.58–1.68 from 60 px up. The first pass sees faces at
+    any size from 24 px; this pass looks again at a crop scaled so the face is about 80 px.
+    """
+    x, y, w, h = face
+    cx, cy, reach = x + w / 2, y + h / 2, 1.25 * w
+    left, top = max(0, round(cx - reach)), max(0, round(cy - reach))
+    right, bottom = min(image.width, round(cx + reach)), min(image.height, round(cy + reach))
+    k = REFINE_FACE / w
+    crop = image.crop((left, top, right, bottom)).convert("L")
+    gray = cv2.resize(np.asarray(crop), (max(1, round(crop.width * k)), max(1, round(crop.height * k))),
+                      interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+    found = _face_cascade().detectMultiScale(gray, scaleFactor=1.05, minNeighbors=3,
+                                             minSize=(round(REFINE_FACE * 0.8),) * 2,
+                                             maxSize=(round(REFINE_FACE * 1.25),) * 2)
+    if len(found) == 0:
+        return face
+    want = ((cx - left) * k, (cy - top) * k)
+    fx, fy, fw, fh = min(found, key=lambda f: (f[0] + f[2] / 2 - want[0]) ** 2 + (f[1] + f[3] / 2 - want[1]) ** 2)
+    return left + fx / k, top + fy / k, fw / k, fh / k
+
+
+def _frame(face: tuple[float, ...], size: tuple[int, int]) -> tuple[tuple[float, ...], float]:
+    """The 7:9 box (left, top, right, bottom) around a face, and the head's share of its height.
+
+    A box with fewer pixels than the card grows to the card's 633 px when the head then still fills
+    GROW_SHARE_MIN of it: a photo taken at exactly 492×633 keeps all its pixels (and gets a face_size
+    warning rather than a min_pixels error when the head is a little small).
+    """
+    x, y, w, h = face
+    width, height = size
+    head = HEAD_PER_FACE * h
+    box_h = head / HEAD_SHARE
+    if box_h < HEIGHT <= head / GROW_SHARE_MIN:
+        box_h = HEIGHT
+    box_w = box_h * ASPECT
+    fit = min(1.0, width / box_w, height / box_h)  # larger than the picture: the largest box that fits
+    box_w, box_h = box_w * fit, box_h * fit
+    left = min(max(0.0, x + w / 2 - box_w / 2), width - box_w)
+    top = min(max(0.0, y - CROWN_ABOVE * h - TOP_MARGIN * box_h), height - box_h)
+    return (left, top, left + box_w, top + box_h), head / box_h
+
+
+def _centred_box(size: tuple[int, int]) -> tuple[float, ...]:
+    """Without a face: the largest 7:9 box, centred across and a little above the middle (like normalise_photo)."""
+    width, height = size
+    box_w, box_h = min(width, height * ASPECT), min(height, width / ASPECT)
+    left, top = (width - box_w) * 0.5, (height - box_h) * 0.4
+    return left, top, left + box_w, top + box_h
+
+
+def _framing(face, head_share, values) -> list[tuple[str, str]]:
+    x, y, w, h = face
+    values["head_share"] = head_share
+    failures = []
+    low, high = FACE_SIZE_RANGE
+    share = _num(head_share * 100)
+    if head_share > high:
+        failures.append(("face_size", f"Twarz jest za blisko: głowa zajmuje ok. {share} % wysokości zdjęcia, a "
+                                      "powinna 70–80 %. Zrób zdjęcie z nieco większej odległości, tak aby nad "
+                                      "głową było trochę wolnego miejsca, a na dole widać było ramiona."))
+    elif head_share < low:
+        failures.append(("face_size", f"Twarz jest za daleko: głowa zajmuje tylko ok. {share} % wysokości zdjęcia, "
+                                      "a powinna 70–80 %. Zrób zdjęcie z bliższej odległości."))
+    off = (x + w / 2 - WIDTH / 2) / WIDTH
+    crown = (y - CROWN_ABOVE * h) / HEIGHT
+    values["centre_offset"], values["crown"] = off, crown
+    problems = []
+    if abs(off) > CENTRE_TOLERANCE:
+        side = "w lewo" if off < 0 else "w prawo"
+        problems.append(f"twarz jest przesunięta {side} o ok. {_num(abs(off) * 100)} % szerokości zdjęcia — "
+                        "po obu stronach głowy powinno być tyle samo miejsca")
+    if crown < CROWN_RANGE[0]:
+        problems.append("głowa jest ucięta u góry — nad głową powinno być trochę wolnego miejsca")
+    elif crown > CROWN_RANGE[1]:
+        problems.append("głowa jest za nisko — nad głową jest za dużo wolnego miejsca")
+    if problems:
+        failures.append(("centred", f"Twarz nie jest na środku zdjęcia: {'; '.join(problems)}. Zrób zdjęcie na "
+                                    "wprost, z aparatem na wysokości oczu."))
+    return failures
+
+
+def _background_mask(face) -> np.ndarray:
+    """Pixels of the framed photo beside and above the head: outside an ellipse around head and hair, above the mouth."""
+    x, y, w, h = face
+    crown = y - CROWN_ABOVE * h
+    chin = crown + HEAD_PER_FACE * h
+    rows, cols = np.ogrid[0:HEIGHT, 0:WIDTH]
+    semi_x = HAIR_HALF_WIDTH * w
+    semi_y = (chin - crown) / 2 + HAIR_MARGIN * HEIGHT
+    inside = ((cols - (x + w / 2)) / semi_x) ** 2 + ((rows - (crown + chin) / 2) / semi_y) ** 2 <= 1
+    return ~inside & (rows < y + 0.75 * h)
+
+
+def _background(gray: np.ndarray, face, values) -> list[tuple[str, str]]:
+    mask = _background_mask(face)
+    if mask.sum() < MIN_BACKGROUND_SHARE * mask.size:
+        return []
+    pixels = gray[mask]
+    smooth = cv2.GaussianBlur(gray, (0, 0), 2)[mask]  # sensor noise and JPEG blocks are not a pattern
+    mean = float(pixels.mean())
+    spread = float(np.percentile(smooth, 95) - np.percentile(smooth, 5))
+    values["background_luma"], values["background_spread"] = mean, spread
+    problems = []
+    if mean < BACKGROUND_MIN_LUMA:
+        problems.append(f"Tło jest za ciemne (średnia jasność {_num(mean)} na 255, potrzeba co najmniej "
+                        f"{BACKGROUND_MIN_LUMA}).")
+    if spread > BACKGROUND_MAX_SPREAD:
+        problems.append(f"Tło nie jest jednolite (różnica jasności {_num(spread)}, dopuszczalna do "
+                        f"{BACKGROUND_MAX_SPREAD}) — widać na nim wzory, przedmioty albo cienie.")
+    if not problems:
+        return []
+    return [("background", " ".join(problems) + " Zrób zdjęcie na gładkim, jasnym tle, np. przed białą lub "
+                                                "jasnoszarą ścianą, bez cieni.")]
+
+
+def _sharpness(region: np.ndarray, values) -> list[tuple[str, str]]:
+    """Variance of the Laplacian at card size (half the framed size), relative to the region's own variance."""
+    if min(region.shape) < 8 or region.var() < 1:
+        return []
+    half = cv2.resize(region, (region.shape[1] // 2, region.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    score = float(cv2.Laplacian(half, cv2.CV_32F).var() / half.var() * 100)
+    values["sharpness"] = score
+    if score >= SHARPNESS_MIN:
+        return []
+    return [("sharpness", f"Zdjęcie jest nieostre (ostrość twarzy {_num(score, 1)}, potrzeba co najmniej "
+                          f"{_num(SHARPNESS_MIN)}). Zrób zdjęcie przy dobrym świetle, trzymając aparat nieruchomo, "
+                          "z ostrością ustawioną na twarz.")]
+
+
+def _brightness(region: np.ndarray, values) -> list[tuple[str, str]]:
+    if region.size == 0:
+        return []
+    mean = float(region.mean())
+    clipped = float((region >= 250).mean())
+    values["face_luma"], values["face_clipped"] = mean, clipped
+    if mean < FACE_LUMA_MIN:
+        return [("brightness", f"Twarz jest za ciemna (średnia jasność {_num(mean)} na 255, potrzeba co najmniej "
+                               f"{FACE_LUMA_MIN}). Zrób zdjęcie przy lepszym, równym świetle, np. twarzą do "
+                               "okna.")]
+    if mean > FACE_LUMA_MAX or clipped > CLIPPED_MAX_SHARE:
+        return [("brightness", f"Twarz jest prześwietlona (średnia jasność {_num(mean)} na 255, "
+                               f"{_num(clipped * 100)} % pikseli całkiem białych). Zrób zdjęcie bez lampy "
+                               "błyskowej i bez ostrego światła padającego wprost na twarz.")]
+    return []
+
+
+def _num(value: float, digits: int = 0) -> str:
+    """A number the Polish way: a decimal comma."""
+    return f"{value:.{digits}f}".replace(".", ",")

@@ -1,0 +1,607 @@
+"""Reading a pupil list (CSV or XLSX) and recognising its columns.
+
+Pure functions, no Flask and no database. The file's format is decided by its content, never by its
+name: an XLSX (zip) is opened with openpyxl after a zip-bomb check, legacy ``.xls`` and other formats
+are refused, anything else is read as CSV (UTF-8 or Polish Excel's cp1250; ``;``, ``,`` or tab).
+
+Layouts recognised by `detect_layout`: a Vulcan pupil-list export (BRIEF.md §10: ``Nazwisko``,
+``Imię``, ``Drugie imię``, ``Data urodzenia``, ``PESEL``, ``Numer w księdze uczniów``,
+``Dane oddziału``) and our own template (`template_csv`, `template_xlsx`); for any other file a best
+guess from header synonyms prefills the column-mapping form and `check_mapping` checks the answer.
+
+Every `RosterFileError` message is plain Polish, safe to show and to store: it quotes column headers
+and field labels, never a cell of pupil data.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+
+from tenants import pesel as pesel_rules
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_ROWS = 20_000
+# Summed uncompressed size of all members of an XLSX we agree to open (a 10 MB zip of XML rarely exceeds
+# ~100 MB; a zip bomb does).
+MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
+# How many non-empty rows at the top may precede the header row (title lines of an export).
+HEADER_SEARCH_ROWS = 10
+# An XLSX may carry formatting down to row 1 048 576; this many empty rows in a row end the sheet.
+MAX_EMPTY_RUN = 5_000
+
+FIELDS: dict[str, str] = {
+    "surname": "Nazwisko",
+    "first_name": "Imię",
+    "second_name": "Drugie imię",
+    "date_of_birth": "Data urodzenia",
+    "pesel": "PESEL",
+    "id_document_type": "Rodzaj dokumentu tożsamości",
+    "id_document_number": "Numer dokumentu tożsamości",
+    "book_number": "Numer w księdze uczniów",
+    "class_name": "Klasa (oddział)",
+    "learner_type": "Rodzaj ucznia",
+    "disabled": "Niepełnosprawność",
+    "sex": "Płeć",
+    "address": "Adres zamieszkania",
+    "parent_email": "E-mail rodzica",
+    "status": "Status",
+}
+REQUIRED_FIELDS = ("surname", "first_name", "class_name")
+
+VULCAN_COLUMNS = {
+    "surname": "Nazwisko",
+    "first_name": "Imię",
+    "second_name": "Drugie imię",
+    "date_of_birth": "Data urodzenia",
+    "pesel": "PESEL",
+    "book_number": "Numer w księdze uczniów",
+    "class_name": "Dane oddziału",
+}
+
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SAVE_AS = ("Zapisz listę w Excelu jako „Skoroszyt programu Excel (.xlsx)” albo „CSV (rozdzielany średnikami)” "
+            "i wyślij ponownie.")
+
+
+class RosterFileError(ValueError):
+    """The file cannot be used; the message is Polish, says what to do, and contains no pupil data."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    # (line number in the spreadsheet, 1-based; the cells as stripped strings, padded to the headers' width)
+    rows: list[tuple[int, list[str]]]
+
+
+# --------------------------------------------------------------------------------------------------
+# Header matching
+
+
+def normalise_header(text: str) -> str:
+    """Case-, diacritics- and whitespace-insensitive form of a header; trailing ':' and '*' dropped."""
+    text = (text or "").replace("ł", "l").replace("Ł", "L")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = " ".join(text.split())
+    return text.rstrip(":* ").strip()
+
+
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "surname": ("nazwisko", "nazwisko ucznia", "uczen - nazwisko", "uczen nazwisko", "nazwiska", "surname",
+                "last name"),
+    "first_name": ("imie", "imiona", "pierwsze imie", "imie ucznia", "imiona ucznia", "uczen - imie",
+                   "uczen - imiona", "first name"),
+    "second_name": ("drugie imie", "drugie imiona", "imie drugie", "second name", "middle name"),
+    "date_of_birth": ("data urodzenia", "data ur.", "data ur", "dt. urodzenia", "urodzony", "urodzona",
+                      "urodzony(a)", "urodzony/a", "data urodzenia ucznia", "date of birth"),
+    "pesel": ("pesel", "pesel ucznia", "nr pesel", "numer pesel", "uczen - pesel"),
+    "id_document_type": ("rodzaj dokumentu tozsamosci", "rodzaj dokumentu", "typ dokumentu",
+                         "typ dokumentu tozsamosci", "dokument tozsamosci", "dokument"),
+    "id_document_number": ("numer dokumentu tozsamosci", "numer dokumentu", "nr dokumentu",
+                           "nr dokumentu tozsamosci", "seria i numer dokumentu", "seria i numer"),
+    "book_number": ("numer w ksiedze uczniow", "nr w ksiedze uczniow", "numer w ksiedze", "nr w ksiedze",
+                    "nr w ksiedze ucz.", "numer ewidencyjny", "nr ewidencyjny", "numer w ksiedze ewidencji"),
+    "class_name": ("klasa (oddzial)", "klasa", "oddzial", "dane oddzialu", "klasa/oddzial", "klasa / oddzial",
+                   "oddzial (klasa)", "nazwa oddzialu"),
+    "learner_type": ("rodzaj ucznia", "typ ucznia", "kategoria ucznia"),
+    "disabled": ("niepelnosprawnosc", "niepelnosprawny", "niepelnosprawna", "uczen niepelnosprawny",
+                 "orzeczenie o niepelnosprawnosci"),
+    "sex": ("plec", "plec ucznia"),
+    "address": ("adres zamieszkania", "adres", "adres ucznia", "miejsce zamieszkania", "adres zamieszkania ucznia"),
+    "parent_email": ("e-mail rodzica", "email rodzica", "e-mail", "email", "adres e-mail", "adres email",
+                     "e-mail opiekuna", "adres e-mail rodzica", "e-mail rodzica/opiekuna", "mail"),
+    "status": ("status", "status ucznia"),
+}
+_EXACT: dict[str, str] = {syn: field for field, syns in _SYNONYMS.items() for syn in syns}
+
+# Looser rules for headers no synonym names exactly, tried in this order: (field, required substrings, any of).
+_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("parent_email", ("mail",)),
+    ("pesel", ("pesel",)),
+    ("second_name", ("drugie imi", "imie drugie")),
+    ("first_name", ("imie", "imiona")),
+    ("surname", ("nazwisk",)),
+    ("date_of_birth", ("data ur", "urodz")),
+    ("id_document_number", ("numer dokument", "nr dokument", "seria")),
+    ("id_document_type", ("rodzaj dokument", "typ dokument")),
+    ("book_number", ("ksieg", "ewidenc")),
+    ("class_name", ("oddzial", "klasa")),
+    ("learner_type", ("rodzaj ucz", "typ ucz", "kategori")),
+    ("disabled", ("niepelnospr",)),
+    ("sex", ("plec",)),
+    ("address", ("adres",)),
+    ("status", ("status",)),
+)
+# A header about a parent, or one combining first name and surname, names no field of the pupil.
+_NOT_PUPIL = ("rodzic", "opiekun", "matk", "ojc", "miejsce ur")
+
+
+def guess_field(header: str) -> str | None:
+    """The field a header most likely names, or None."""
+    norm = normalise_header(header)
+    if not norm:
+        return None
+    if norm in _EXACT:
+        return _EXACT[norm]
+    if ("imie" in norm or "imiona" in norm) and "nazwisk" in norm:
+        return None
+    for field, keys in _KEYWORDS:
+        if field != "parent_email" and any(k in norm for k in _NOT_PUPIL):
+            continue
+        if any(k in norm for k in keys):
+            return field
+    return None
+
+
+def detect_layout(headers: list[str]) -> tuple[str | None, dict[str, int]]:
+    """Recognise the file's layout: ("vulcan", mapping), ("legitka", mapping) or (None, best guess)."""
+    norms = [normalise_header(h) for h in headers]
+    position: dict[str, int] = {}
+    for i, norm in enumerate(norms):
+        position.setdefault(norm, i)
+
+    vulcan = {field: normalise_header(label) for field, label in VULCAN_COLUMNS.items()}
+    if all(norm in position for norm in vulcan.values()):
+        mapping = {field: position[norm] for field, norm in vulcan.items()}
+        # Other columns of the export that name a field exactly (e.g. "Płeć", "Adres") are taken too.
+        used = set(mapping.values())
+        for i, norm in enumerate(norms):
+            field = _EXACT.get(norm)
+            if field and field not in mapping and i not in used:
+                mapping[field] = i
+                used.add(i)
+        return "vulcan", mapping
+
+    # Our template: every named column is one of our labels (in any order, unused ones may be
+    # left out), and the required ones are there.
+    labels = {normalise_header(label): field for field, label in FIELDS.items()} | {"klasa": "class_name"}
+    named = [(i, norm) for i, norm in enumerate(norms) if norm]
+    if named and all(norm in labels for _, norm in named):
+        mapping = {}
+        for i, norm in named:
+            mapping.setdefault(labels[norm], i)
+        if all(field in mapping for field in REQUIRED_FIELDS):
+            return "legitka", mapping
+
+    return None, _guess_mapping(headers)
+
+
+def _guess_mapping(headers: Sequence[str]) -> dict[str, int]:
+    mapping: dict[str, int] = {}
+    used: set[int] = set()
+    # Exact synonyms first, so that e.g. "Imię" wins over a looser "Imię matki"-like header further left.
+    for i, header in enumerate(headers):
+        field = _EXACT.get(normalise_header(header))
+        if field and field not in mapping:
+            mapping[field] = i
+            used.add(i)
+    for i, header in enumerate(headers):
+        if i in used:
+            continue
+        field = guess_field(header)
+        if field and field not in mapping:
+            mapping[field] = i
+            used.add(i)
+    return {field: mapping[field] for field in FIELDS if field in mapping}
+
+
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]*\d){4,}")
+
+
+def mask_digits(text: str) -> str:
+    """Text with every run of five or more digits (spaces and dashes allowed between them) replaced by '…', so
+    that a PESEL or document number never reaches a message."""
+    return _DIGIT_RUN.sub("…", text)
+
+
+def column_name(index: int, headers: Sequence[str] | None = None) -> str:
+    """'kolumna C („Oddział”)' — how messages refer to a column (a header that is really data is masked)."""
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    header = headers[index] if headers is not None and 0 <= index < len(headers) else ""
+    header = mask_digits(" ".join(str(header).split()))
+    if len(header) > 40:
+        header = header[:39] + "…"
+    return f"kolumna {letters} („{header}”)" if header else f"kolumna {letters}"
+
+
+def check_mapping(mapping: Mapping[str, int | None], headers: Sequence[str]) -> dict[str, int]:
+    """The column mapping the user chose, checked: unassigned fields (None) dropped; a missing required
+    field, an unknown field, a column outside the file or one column given to two fields refused."""
+    problems: list[str] = []
+    result: dict[str, int] = {}
+    taken: dict[int, str] = {}
+    for field, index in mapping.items():
+        if index is None:
+            continue
+        if field not in FIELDS:
+            problems.append(f"Nieznane pole „{str(field)[:40]}” — wybierz jedno z pól listy.")
+            continue
+        label = FIELDS[field]
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(headers):
+            problems.append(f"Kolumna wybrana dla pola „{label}” nie istnieje w pliku — wybierz ją ponownie.")
+            continue
+        if index in taken:
+            column = column_name(index, headers)
+            problems.append(
+                f"K{column[1:]} jest przypisana jednocześnie do pól „{FIELDS[taken[index]]}” i „{label}” — "
+                "każda kolumna może odpowiadać tylko jednemu polu.")
+            continue
+        taken[index] = field
+        result[field] = index
+    for field in REQUIRED_FIELDS:
+        if mapping.get(field) is None:
+            problems.append(f"Wskaż kolumnę dla pola „{FIELDS[field]}” — to pole jest wymagane.")
+    if "pesel" not in result and "date_of_birth" not in result:
+        problems.append(f"Wskaż kolumnę „{FIELDS['pesel']}” lub „{FIELDS['date_of_birth']}” — bez nich nie da się "
+                        "ustalić daty urodzenia ucznia.")
+    if problems:
+        raise RosterFileError(" ".join(problems))
+    return {field: result[field] for field in FIELDS if field in result}
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_table(data: bytes) -> Table:
+    """Read a pupil list (XLSX or CSV, recognised by content) into a `Table`; `RosterFileError` if impossible."""
+    if len(data) > MAX_BYTES:
+        raise RosterFileError(f"Plik jest za duży (ponad {MAX_BYTES // (1024 * 1024)} MB). Podziel listę na "
+                              "mniejsze pliki, np. po jednym na klasę, albo usuń zbędne kolumny i arkusze.")
+    if not data.strip():
+        raise RosterFileError("Plik jest pusty. Wybierz plik z listą uczniów (XLSX lub CSV).")
+    if data.startswith(_XLSX_MAGIC):
+        raw_rows = _xlsx_rows(data)
+    elif data.startswith(_OLE_MAGIC):
+        raise RosterFileError("To jest plik w starym formacie Excela (.xls), którego nie obsługujemy. " + _SAVE_AS)
+    elif data.startswith(b"%PDF"):
+        raise RosterFileError("To jest plik PDF, a potrzebny jest arkusz z listą uczniów. "
+                              "Wyeksportuj listę z dziennika jako XLSX lub CSV.")
+    else:
+        raw_rows = _csv_rows(data)
+    return _build_table(raw_rows)
+
+
+def _build_table(raw_rows: Iterable[tuple[int, list[str]]]) -> Table:
+    header: list[str] | None = None
+    first_nonempty: tuple[int, list[str]] | None = None
+    pending: list[tuple[int, list[str]]] = []  # non-empty rows seen while looking for the header
+    rows: list[tuple[int, list[str]]] = []
+
+    for line, cells in raw_rows:
+        if not any(cells):
+            continue
+        if header is None:
+            if first_nonempty is None:
+                first_nonempty = (line, cells)
+            pending.append((line, cells))
+            if _looks_like_header(cells):
+                header = cells
+                pending = []
+            elif len(pending) >= HEADER_SEARCH_ROWS:
+                header = first_nonempty[1]
+                rows.extend(pending[1:])
+                pending = []
+            continue
+        rows.append((line, cells))
+        if len(rows) > MAX_ROWS:
+            raise _too_many_rows()
+
+    if header is None:
+        if first_nonempty is None:
+            raise RosterFileError("Plik nie zawiera żadnych danych. Wybierz plik z listą uczniów (XLSX lub CSV).")
+        header = first_nonempty[1]
+        rows.extend(pending[1:])
+    if len(rows) > MAX_ROWS:
+        raise _too_many_rows()
+
+    while header and not header[-1]:
+        header = header[:-1]
+    if not header:
+        raise RosterFileError("Nie znaleziono wiersza nagłówka z nazwami kolumn.")
+    width = len(header)
+    if not rows:
+        raise RosterFileError("Plik zawiera tylko wiersz nagłówka — brak uczniów. Dopisz uczniów pod nagłówkiem, "
+                              "po jednym w wierszu.")
+    table_rows = [(line, (cells + [""] * width)[:width]) for line, cells in rows]
+    table_rows = [(line, cells) for line, cells in table_rows if any(cells)]
+    if not table_rows:
+        raise RosterFileError("Pod nagłówkiem nie ma danych w kolumnach, które mają nazwy. Sprawdź, czy wiersz "
+                              "nagłówka opisuje wszystkie kolumny.")
+    return Table(headers=list(header), rows=table_rows)
+
+
+def _looks_like_header(cells: Sequence[str]) -> bool:
+    filled = [c for c in cells if c]
+    return len(filled) >= 2 and any(guess_field(c) == "surname" for c in filled)
+
+
+def _too_many_rows() -> RosterFileError:
+    limit = f"{MAX_ROWS:,}".replace(",", " ")  # Polish thousands separator: "20 000"
+    return RosterFileError(f"Plik ma więcej niż {limit} wierszy z danymi. Podziel listę na mniejsze pliki, "
+                           "np. po jednym na klasę.")
+
+
+# XLSX ---------------------------------------------------------------------------------------------
+
+
+def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    not_xlsx = RosterFileError("Plik nie jest poprawnym skoroszytem Excela (.xlsx) — może być uszkodzony. " + _SAVE_AS)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES or len(infos) > 10_000:
+                raise RosterFileError("Plik XLSX po rozpakowaniu byłby zbyt duży — nie otworzymy go. Zapisz listę "
+                                      "ponownie w Excelu (tylko arkusz z uczniami) albo jako CSV.")
+            names = {info.filename for info in infos}
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except RosterFileError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError,
+            NotImplementedError) as exc:
+        raise not_xlsx from exc
+    if b"opendocument" in mimetype:
+        raise RosterFileError("To jest arkusz OpenDocument (.ods), którego nie obsługujemy. W LibreOffice wybierz "
+                              "„Zapisz jako” i format „Excel 2007-365 (.xlsx)” albo „CSV”.")
+    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
+        raise not_xlsx
+
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it does not read; none of them matter here.
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                if not workbook.worksheets:
+                    raise RosterFileError("Skoroszyt nie zawiera żadnego arkusza z danymi.")
+                sheet = workbook.worksheets[0]
+                sheet.reset_dimensions()  # the stored dimension may be wrong; read what is really there
+                return _sheet_rows(sheet.iter_rows(values_only=True))
+            finally:
+                workbook.close()
+    except RosterFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds of errors for damaged files
+        raise not_xlsx from exc
+
+
+def _sheet_rows(values: Iterable[tuple]) -> list[tuple[int, list[str]]]:
+    rows: list[tuple[int, list[str]]] = []
+    nonempty = 0
+    empty_run = 0
+    for line, row in enumerate(values, start=1):
+        cells = [_cell_text(v) for v in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            empty_run += 1
+            if empty_run >= MAX_EMPTY_RUN:
+                break
+            continue
+        empty_run = 0
+        nonempty += 1
+        if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
+            raise _too_many_rows()
+        rows.append((line, cells))
+    return rows
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "tak" if value else "nie"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.time | dt.timedelta):
+        return str(value)
+    return str(value).strip()
+
+
+# CSV ----------------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    garbage = RosterFileError("Pliku nie da się odczytać jako listy uczniów — to nie jest arkusz XLSX ani tekstowy "
+                              "plik CSV. " + _SAVE_AS)
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text = data.decode("utf-16")  # Excel's "Tekst Unicode" export
+        elif b"\x00" in data:
+            raise garbage
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("cp1250")
+    except UnicodeDecodeError as exc:
+        raise garbage from exc
+    if _CONTROL.search(text):
+        raise garbage
+
+    delimiter = _sniff_delimiter(text)
+    rows: list[tuple[int, list[str]]] = []
+    nonempty = 0
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for line, record in enumerate(reader, start=1):
+            cells = [cell.strip() for cell in record]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                continue
+            nonempty += 1
+            if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
+                raise _too_many_rows()
+            rows.append((line, cells))
+    except csv.Error as exc:
+        raise RosterFileError("Plik CSV jest uszkodzony (np. niezamknięty cudzysłów albo bardzo długa komórka). "
+                              + _SAVE_AS) from exc
+    if rows and max(len(cells) for _, cells in rows) < 2:
+        raise RosterFileError("Nie udało się podzielić pliku na kolumny — w pliku CSV kolumny rozdziela się średnikiem "
+                              "„;”, przecinkiem albo tabulatorem. " + _SAVE_AS)
+    return rows
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter among ';', ',' and tab that splits the first lines most consistently into columns."""
+    sample_lines = [line for line in text[:65536].splitlines() if line.strip()][:30]
+    sample = "\n".join(sample_lines)
+    best, best_score = ";", (-1, -1)
+    for delimiter in (";", "\t", ","):
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        mode = max(set(multi), key=lambda c: (multi.count(c), c))
+        score = (multi.count(mode), mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --------------------------------------------------------------------------------------------------
+# Our template
+
+TEMPLATE_EXAMPLE_BIRTH = dt.date(2017, 3, 15)
+
+
+def _template_example() -> list[str]:
+    return [
+        "Kowalska",
+        "Anna",
+        "Maria",
+        TEMPLATE_EXAMPLE_BIRTH.strftime("%d.%m.%Y"),
+        pesel_rules.make(TEMPLATE_EXAMPLE_BIRTH, 123, "K"),
+        "",
+        "",
+        "45/2023",
+        "2a",
+        "uczeń",
+        "nie",
+        "K",
+        "ul. Przykładowa 1 m. 2, 00-001 Warszawa",
+        "rodzic@example.com",
+        "aktywny",
+    ]
+
+
+TEMPLATE_NOTES = (
+    ("Nazwisko", "wymagane"),
+    ("Imię", "wymagane"),
+    ("Drugie imię", "opcjonalne"),
+    ("Data urodzenia", "dd.mm.rrrr, np. 15.03.2017; można pominąć, gdy podano PESEL"),
+    ("PESEL", "11 cyfr; kolumnę sformatuj jako tekst, żeby nie zniknęły zera na początku"),
+    ("Rodzaj dokumentu tożsamości", "tylko gdy uczeń nie ma numeru PESEL, np. paszport"),
+    ("Numer dokumentu tożsamości", "tylko gdy uczeń nie ma numeru PESEL"),
+    ("Numer w księdze uczniów", "opcjonalne, do 20 znaków"),
+    ("Klasa (oddział)", "wymagane, do 20 znaków, np. 2a"),
+    ("Rodzaj ucznia", "uczeń, słuchacz (szkoła dla dorosłych) albo przedszkole; puste = uczeń"),
+    ("Niepełnosprawność", "tak albo nie; puste = nie"),
+    ("Płeć", "K albo M; można pominąć, gdy podano PESEL"),
+    ("Adres zamieszkania", "opcjonalne"),
+    ("E-mail rodzica", "opcjonalne"),
+    ("Status", "aktywny, odszedł albo przeniesiony; puste = aktywny"),
+)
+
+
+def template_csv() -> bytes:
+    """Our documented template as CSV: UTF-8 with BOM (Excel opens it with Polish letters), ';' delimiter."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(list(FIELDS.values()))
+    writer.writerow(_template_example())
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """Our documented template as XLSX: header, one example row, PESEL and number columns formatted as text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Uczniowie"
+    sheet.append(list(FIELDS.values()))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    example = _template_example()
+    fields = list(FIELDS)
+    text_columns = {"pesel", "id_document_number", "book_number", "class_name"}
+    for col, (field, value) in enumerate(zip(fields, example, strict=True), start=1):
+        cell = sheet.cell(row=2, column=col)
+        letter = get_column_letter(col)
+        if field == "date_of_birth":
+            cell.value = TEMPLATE_EXAMPLE_BIRTH
+            cell.number_format = "DD.MM.YYYY"
+            sheet.column_dimensions[letter].number_format = "DD.MM.YYYY"
+        else:
+            cell.value = value
+        if field in text_columns:
+            cell.number_format = "@"
+            sheet.column_dimensions[letter].number_format = "@"
+        sheet.column_dimensions[letter].width = max(12, len(FIELDS[field]) + 2)
+    sheet.freeze_panes = "A2"
+
+    notes = workbook.create_sheet("Objaśnienia")
+    notes.append(["Kolumna", "Co wpisać"])
+    for cell in notes[1]:
+        cell.font = Font(bold=True)
+    for row in TEMPLATE_NOTES:
+        notes.append(list(row))
+    notes.column_dimensions["A"].width = 30
+    notes.column_dimensions["B"].width = 80
+
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

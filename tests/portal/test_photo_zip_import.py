@@ -1,0 +1,95 @@
+"""A ZIP of photos from the school's camera: matched by PESEL or file name, checked, queued for
+review, with a report of what matched and what did not."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from infra.db import db
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.models import Organisation
+from tenants.models import PhotoSubmission
+from tenants.models import RosterImport
+from tenants.pesel import make as make_pesel
+from tests.helpers import ALL_CHECKS_OFF
+from tests.helpers import jpeg
+from tests.helpers import roster_csv
+from tests.helpers import run_jobs
+from tests.helpers import vulcan_row
+
+
+@pytest.fixture
+def school(app, two_schools, browser):
+    """School A with four pupils imported from a list, two of them called Anna Kowalska."""
+    with app.app_context():
+        db.session.get(Organisation, two_schools["a"]).photo_policy = ALL_CHECKS_OFF | {"min_pixels": "error"}
+        db.session.commit()
+    staff = browser("sekretariat.a@test.pl")
+    rows = [vulcan_row("Kowalska", "Anna", dt.date(2018, 3, 4), 11, "K", "1a"),
+            vulcan_row("Kowalska", "Anna", dt.date(2017, 5, 6), 12, "K", "2b"),
+            vulcan_row("Żółć", "Łukasz", dt.date(2018, 8, 9), 13, "M", "1a"),
+            vulcan_row("Nowak", "Jan", dt.date(2018, 1, 2), 14, "M", "1a")]
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
+                          content_type="multipart/form-data")
+    import_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    staff.post(f"/szkola/import/{import_id}/importuj")
+    run_jobs(app)
+    return staff, two_schools["a"]
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_zip_is_matched_checked_queued_and_reported(app, school):
+    staff, school_id = school
+    archive = zip_of({
+        "kowalska-anna-1a.jpg": jpeg(),  # nazwisko-imię-klasa
+        f"{make_pesel(dt.date(2018, 1, 2), 14, 'M')}.jpg": jpeg(),  # PESEL
+        "lukasz zolc-1a.JPG": jpeg(),  # imię nazwisko-klasa, no diacritics
+        "Kowalska Anna.jpg": jpeg(),  # two pupils have that name
+        "IMG_4411.jpg": jpeg(),  # nobody
+        "nowak-jan-1a-maly.jpg": jpeg(200, 250),  # Jan again, but too small
+        "lista.docx": b"PK not a photo",
+    })
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(archive), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    run_jobs(app)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        batch = db.session.get(RosterImport, import_id)
+        outcomes = {row["file"]: row["outcome"] for row in batch.report}
+        assert batch.status == "done" and batch.file_key is None
+        assert batch.summary == {"total": 7, "queued": 3, "unmatched": 1, "ambiguous": 1, "refused": 2}
+        queued = db.session.scalars(select(PhotoSubmission).where(PhotoSubmission.status == "pending")).all()
+        assert {s.pupil.surname for s in queued} == {"Kowalska", "Nowak", "Żółć"}
+        assert all(s.source == "zip" for s in queued)
+    assert outcomes["Kowalska Anna.jpg"] == "ambiguous" and outcomes["IMG_4411.jpg"] == "unmatched"
+    assert outcomes["nowak-jan-1a-maly.jpg"] == "refused" and outcomes["lista.docx"] == "refused"
+    page = staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
+    assert "niejednoznaczne" in page and "Anna Kowalska (1a), Anna Kowalska (2b)" in page
+    assert "nieprzypisane" in page
+    queue = staff.get("/szkola/zdjecia/").get_data(as_text=True)
+    assert queue.count('name="decision" value="accept"') == 3
+    # All three passed without warnings: one click accepts them.
+    assert staff.post("/szkola/zdjecia/przyjmij-bez-uwag").status_code == 302
+    assert "Nie ma zdjęć czekających" in staff.get("/szkola/zdjecia/").get_data(as_text=True)
+
+
+def test_not_a_zip_is_refused_plainly(school):
+    staff, _ = school
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(b"%PDF-1.4"), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 422 and "ZIP" in response.get_data(as_text=True)
