@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names so Alembic migrations are reproducible.
 NAMING_CONVENTION = {
@@ -37,13 +38,24 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class UTCDateTime(DateTime):
-    """A timezone-aware timestamp on PostgreSQL and SQLite alike (SQLite drops the zone)."""
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on PostgreSQL and SQLite alike.
 
+    SQLite keeps no zone and hands back naive values; they were written as UTC, so they are
+    read back as UTC, and comparisons with `utcnow()` work on both databases."""
+
+    impl = DateTime(timezone=True)
     cache_ok = True
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class TimestampMixin:

@@ -171,7 +171,7 @@ def relay_command():
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--relay-every", default=30, show_default=True, help="Seconds between outbox relays.")
 def worker_command(burst, relay_every):
-    """Run an rq worker for the batch jobs, with the outbox relay in a side thread."""
+    """Run an rq worker (batches, imports, photo ZIPs, e-mail), with the outbox relay in a side thread."""
     from rq import Worker
 
     from printing.tasks import relay_outbox
@@ -180,6 +180,7 @@ def worker_command(burst, relay_every):
     if queue.inline:
         raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
     import printing.render  # noqa: F401  (load WeasyPrint before forking: ~0.6 s saved per job)
+    import tenants.photo_checks  # noqa: F401  (and OpenCV, for the photo ZIP jobs)
 
     app = current_app._get_current_object()
     stop = threading.Event()

@@ -26,6 +26,7 @@ from printing.models import OrderStatus
 from printing.models import PriceTier
 from printing.models import PrintOrder
 from tenants import applications
+from tenants import nrb
 from tenants import pesel as pesel_rules
 from tenants import photo_intake
 from tenants.actors import Actor
@@ -298,6 +299,8 @@ def seed(today: dt.date | None = None) -> str:
         school = _get_or_create_org(spec.slug, kind=OrgKind.SCHOOL.value, name=spec.name, city_id=city.id,
                                     school_type=spec.school_type, street=spec.street, postal_code=spec.postal_code,
                                     town="Szczecin", director_name=spec.director, district=spec.district)
+        if not school.bank_account:  # the duplicate-fee account: a made-up but valid NRB (PKO BP sort code)
+            school.bank_account = nrb.make("10205011", f"{len(schools) + 1:016d}")
         director = _user(f"dyrektor@{spec.slug}.demo", spec.director, org=school, role=Role.SCHOOL_DIRECTOR,
                          password_hash=password_hash)
         _user(f"sekretariat@{spec.slug}.demo", f"Sekretariat — {spec.name}", org=school, role=Role.SCHOOL_SECRETARY,

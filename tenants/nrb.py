@@ -25,3 +25,10 @@ def validate(value: str) -> str:
 def formatted(digits: str) -> str:
     """"07 1020 5011 0000 9902 0207 5919": how Polish documents print an NRB."""
     return digits[:2] + " " + " ".join(digits[i:i + 4] for i in range(2, 26, 4)) if digits else ""
+
+
+def make(sort_code: str, account: str) -> str:
+    """An NRB from an 8-digit sort code and a 16-digit account number, check digits computed
+    (demo data and tests)."""
+    bban = sort_code + account
+    return f"{98 - int(bban + '252100') % 97:02d}{bban}"

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image
+from PIL import ImageFile
 from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
@@ -80,6 +81,10 @@ def load_photo(image: Image.Image, *, at_least: tuple[int, int] | None = None) -
     `at_least` (width, height after orientation) lets a JPEG decode at 1/2, 1/4 or 1/8 scale as long
     as the result is still at least that big. Transparent pixels of a PNG become white.
     """
+    # WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import (the worker preloads
+    # it); an upload cut short must still be refused, so it is switched back off before decoding.
+    # WeasyPrint itself only ever reads the clean JPEGs stored here.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     with _decoding():
         if at_least is not None:
             want = at_least[::-1] if oriented_size(image) != image.size else at_least

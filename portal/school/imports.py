@@ -81,33 +81,35 @@ def show(import_id: int):
     return _page(queries.get_import(import_id))
 
 
+def _act(import_id: int, action):
+    """Run `action(batch)`; a refusal re-renders the import page with the reason (422)."""
+    batch = queries.get_import(import_id)
+    try:
+        action(batch)
+    except OperationError as err:
+        db.session.rollback()
+        return None, _page(queries.get_import(import_id), error=str(err), status=422)
+    db.session.commit()
+    return batch, None
+
+
 @bp.post("/<int:import_id>/kolumny")
 @require_roles(*STAFF)
 def set_mapping(import_id: int):
-    batch = queries.get_import(import_id)
     mapping = {}
     for field in FIELDS:
         value = request.form.get(field, "")
         mapping[field] = int(value) if value.isdigit() else None
-    try:
-        roster_import.set_mapping(current_actor(), batch, mapping)
-    except OperationError as err:
-        db.session.rollback()
-        return _page(queries.get_import(import_id), error=str(err), status=422)
-    db.session.commit()
-    return redirect(url_for("imports.show", import_id=import_id))
+    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch, mapping))
+    return refused or redirect(url_for("imports.show", import_id=import_id))
 
 
 @bp.post("/<int:import_id>/importuj")
 @require_roles(*STAFF)
 def confirm(import_id: int):
-    batch = queries.get_import(import_id)
-    try:
-        roster_import.confirm(current_actor(), batch)
-    except OperationError as err:
-        db.session.rollback()
-        return _page(queries.get_import(import_id), error=str(err), status=422)
-    db.session.commit()
+    batch, refused = _act(import_id, lambda batch: roster_import.confirm(current_actor(), batch))
+    if refused:
+        return refused
     services.queue().enqueue(apply_roster_import, batch.id, batch.school_id, timeout=1800)
     return redirect(url_for("imports.show", import_id=import_id))
 
@@ -115,12 +117,8 @@ def confirm(import_id: int):
 @bp.post("/<int:import_id>/odrzuc")
 @require_roles(*STAFF)
 def discard(import_id: int):
-    batch = queries.get_import(import_id)
-    try:
-        roster_import.discard(current_actor(), batch)
-    except OperationError as err:
-        db.session.rollback()
-        return _page(queries.get_import(import_id), error=str(err), status=422)
-    db.session.commit()
+    _batch, refused = _act(import_id, lambda batch: roster_import.discard(current_actor(), batch))
+    if refused:
+        return refused
     flash(_("Import odrzucony, plik usunięty."), "success")
     return redirect(url_for("imports.new_roster"))

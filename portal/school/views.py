@@ -55,6 +55,7 @@ from tenants.models import Card
 from tenants.models import CardStatus
 from tenants.models import LearnerType
 from tenants.models import PhotoSource
+from tenants.models import PhotoStatus
 from tenants.models import PhotoSubmission
 from tenants.models import Pupil
 from tenants.models import PupilStatus
@@ -76,7 +77,7 @@ def dashboard():
         "pupils": db.session.scalar(select(func.count()).select_from(Pupil).where(
             Pupil.status == PupilStatus.ACTIVE.value)),
         "without_photo": db.session.scalar(select(func.count()).select_from(Pupil).where(
-            Pupil.status == PupilStatus.ACTIVE.value, Pupil.photo_key.is_(None))),
+            Pupil.status == PupilStatus.ACTIVE.value, Pupil.photo_status == PhotoStatus.MISSING.value)),
         "photos_to_review": db.session.scalar(select(func.count()).select_from(PhotoSubmission).where(
             PhotoSubmission.status == SubmissionStatus.PENDING.value)),
         "to_decide": db.session.scalar(select(func.count()).select_from(Application).where(

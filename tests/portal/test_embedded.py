@@ -102,3 +102,37 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     assert director.post(order_url + "/zloz").status_code == 302
     page = director.get(order_url).get_data(as_text=True)
     assert "paczka gotowa" in page
+
+
+def test_parent_link_import_and_mail_work_on_the_embedded_default(embedded, tmp_path):
+    """SQLite hands back naive timestamps and jobs run in-process: the link's expiry, the import
+    job and the parent's e-mail (written as an .eml file) must work there too."""
+    import io
+
+    from tests.helpers import face_jpeg
+    from tests.helpers import roster_csv
+
+    runner = embedded.test_cli_runner()
+    assert runner.invoke(args=["legitka", "migrate"]).exit_code == 0
+    assert runner.invoke(args=["legitka", "seed-demo"]).exit_code == 0
+    staff = Browser(embedded.test_client())
+    assert staff.login("sekretariat@sp1.demo", "legitka-demo").status_code == 302
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv()), "lista.csv")},
+                          content_type="multipart/form-data")
+    import_url = response.headers["Location"]
+    assert staff.post(import_url + "/importuj").status_code == 302
+    assert "Import zakończony: dodano 2" in staff.get(import_url).get_data(as_text=True)
+    page = staff.get("/szkola/uczniowie?q=Kowalska+Anna").get_data(as_text=True)
+    pupil_id = re.search(r"/szkola/uczniowie/(\d+)\"", page).group(1)
+    page = staff.post(f"/szkola/uczniowie/{pupil_id}/link-dla-rodzica").get_data(as_text=True)
+    token = re.search(r"/zdjecie/([A-Za-z0-9_-]{20,})", page).group(1)
+    parent = Browser(embedded.test_client())
+    assert parent.get(f"/zdjecie/{token}").status_code == 200
+    sent = parent.post(f"/zdjecie/{token}", {"photo": (io.BytesIO(face_jpeg()), "a.jpg"), "email": "m@example.pl",
+                                             "force": "1"}, content_type="multipart/form-data")
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    queue = staff.get("/szkola/zdjecia/").get_data(as_text=True)
+    submission_id = re.search(r"/szkola/zdjecia/(\d+)/decyzja", queue).group(1)
+    assert staff.post(f"/szkola/zdjecia/{submission_id}/decyzja", {"decision": "accept"}).status_code == 302
+    mails = list((tmp_path / "instance" / "mail").glob("*.eml"))
+    assert len(mails) == 1 and b"m@example.pl" in mails[0].read_bytes()

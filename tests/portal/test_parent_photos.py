@@ -27,7 +27,7 @@ from tests.helpers import jpeg
 from tests.helpers import pupil_form
 from tests.helpers import run_jobs
 
-LINK = re.compile(r"https://legitka\.test/zdjecie/([A-Za-z0-9_-]+)")
+LINK = re.compile(r"https://legitka\.test/zdjecie/([A-Za-z0-9_-]{32})")  # 24 random bytes, base64url
 
 
 @pytest.fixture
@@ -170,3 +170,34 @@ def test_acceptance_makes_it_the_card_photo_and_tells_the_parent(app, school, br
     assert staff.get(f"/szkola/uczniowie/{zuzanna}/zdjecie.jpg").status_code == 200
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         assert db.session.scalar(select(PhotoLink.used_at)) is not None
+
+
+def test_a_class_sheet_gives_every_pupil_without_a_photo_a_working_link(app, school, browser):
+    from pypdf import PdfReader
+
+    staff, (zuzanna, tymon), _ = school
+    old = new_link(staff, zuzanna)
+    response = staff.post("/szkola/zdjecia/linki", {"class_name": "1a", "only_missing": "1"})
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    tokens = LINK.findall(text.replace("\n", ""))
+    assert len(tokens) == 2 and len(set(tokens)) == 2
+    assert "Zuzanna Wróblewska" in text and "Tymon Wróblewska" in text
+    for token in tokens:
+        assert browser().get(f"/zdjecie/{token}").status_code == 200
+    assert browser().get(f"/zdjecie/{old}").status_code == 410  # the sheet replaced the earlier link
+    empty = staff.post("/szkola/zdjecia/linki", {"class_name": "7z"})
+    assert empty.status_code == 422
+
+
+def test_the_qr_code_reads_back_as_the_link():
+    import cv2
+    import numpy as np
+    import segno
+
+    url = "https://legitka.test/zdjecie/ooD-JscP2-O-kYKFu1QDLu_Y5yu32jBS"
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=6, border=4)
+    image = cv2.imdecode(np.frombuffer(out.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    decoded, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    assert decoded == url

@@ -139,3 +139,7 @@ def test_wrong_account_numbers_are_refused(value, message):
 
 def test_nrb_is_printed_in_groups_of_four():
     assert nrb.formatted(ACCOUNT) == "07 1020 5011 0000 9902 0207 5919"
+
+
+def test_check_digits_are_computed_like_the_banks_do():
+    assert nrb.make("10205011", "0000990202075919") == ACCOUNT  # Toruń's real account, source 001
