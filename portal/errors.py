@@ -7,6 +7,7 @@ import traceback
 
 from flask import g
 from flask import render_template
+from flask import request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -61,7 +62,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(413)
     def too_large(err):
-        return _page(413, _("Plik jest za duży"), _("Wysłany plik przekracza dopuszczalny rozmiar (12 MB)."))
+        limit_mb = (request.max_content_length or 0) // (1024 * 1024)
+        return _page(413, _("Plik jest za duży"),
+                     _("Wysłany plik przekracza dopuszczalny rozmiar (%(mb)s MB).", mb=limit_mb))
 
     @app.errorhandler(500)
     def server_error(err):

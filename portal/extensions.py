@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask import session
 from flask_babel import Babel
 from flask_login import LoginManager
@@ -21,7 +22,19 @@ def select_locale() -> str:
     return "en" if session.get("lang") == "en" else "pl"
 
 
+# Endpoints that take bigger uploads than MAX_CONTENT_LENGTH (a ZIP of a school's photos).
+LARGE_UPLOADS = {"photos.zip_upload": 200 * 1024 * 1024}
+
+
+def _upload_limit() -> None:
+    limit = LARGE_UPLOADS.get(request.endpoint)
+    if limit:
+        request.max_content_length = limit
+
+
 def init_app(app) -> None:
+    # Before CSRFProtect's own hook, which reads the form and with it the whole body.
+    app.before_request(_upload_limit)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -41,8 +41,6 @@ from tenants.tasks import notify_photo_decision
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 
-ZIP_MAX_BYTES = 200 * 1024 * 1024
-
 
 @bp.get("/")
 @require_roles(*STAFF)
@@ -130,7 +128,6 @@ def links_sheet():
 def zip_upload():
     if request.method == "GET":
         return render_template("school/photo_zip.html")
-    request.max_content_length = ZIP_MAX_BYTES
     upload = request.files.get("archive")
     data = upload.read() if upload else b""
     if not data.startswith(b"PK\x03\x04"):

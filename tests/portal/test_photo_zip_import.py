@@ -10,6 +10,8 @@ import zipfile
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from infra.db import db
 from tenants.context import Tenant
@@ -93,3 +95,21 @@ def test_not_a_zip_is_refused_plainly(school):
     response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(b"%PDF-1.4"), "zdjecia.zip")},
                           content_type="multipart/form-data")
     assert response.status_code == 422 and "ZIP" in response.get_data(as_text=True)
+
+
+def test_a_zip_may_be_bigger_than_other_uploads(school):
+    """A class's photos exceed the 12 MB every other form takes; the ZIP form takes 200 MB."""
+    staff, _ = school
+    big = zip_of({f"IMG_{i}.jpg": bytes(1024 * 1024) for i in range(14)})  # stored: 14 MB on the wire
+    assert len(big) > 13 * 1024 * 1024
+
+    def upload(url, field):
+        # The body is encoded here, in memory: the test client would spool it to a temporary file
+        # that it never closes (a ResourceWarning, an error under this suite's settings).
+        boundary, body = encode_multipart({"csrf_token": staff.csrf(),
+                                           field: FileStorage(io.BytesIO(big), "zdjecia.zip")})
+        return staff.client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+    assert upload("/szkola/zdjecia/zip", "archive").status_code == 302
+    too_big = upload("/szkola/import/", "file")
+    assert too_big.status_code == 413 and "12 MB" in too_big.get_data(as_text=True)
