@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None):
     ))
     # Models must be imported before the first query so the mappers (and safety net) know them.
     import printing.models  # noqa: F401
+    import tenants.hologram_models  # noqa: F401
     import tenants.models  # noqa: F401
     from portal import cli
     from portal import errors
@@ -56,8 +57,11 @@ def create_app(test_config: dict | None = None):
     from portal.city import views as city_views
     from portal.parent import views as parent_views
     from portal.printer import views as printer_views
+    from portal.school import holograms as school_holograms
     from portal.school import imports as school_imports
+    from portal.school import mlegitymacja as school_mleg
     from portal.school import photos as school_photos
+    from portal.school import registry as school_registry
     from portal.school import settings as school_settings
     from portal.school import views as school_views
 
@@ -67,6 +71,7 @@ def create_app(test_config: dict | None = None):
     errors.init_app(app)
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
-                      parent_views.bp, printer_views.bp, city_views.bp, admin_views.bp):
+                      school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,
+                      city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
     return app

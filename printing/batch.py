@@ -41,7 +41,7 @@ def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
             continue
         cards.append(card)
         data.append(CardData(
-            card_number=str(card.number), template_code=card.template_code, first_names=pupil.first_names,
+            card_number=card.label, template_code=card.template_code, first_names=pupil.first_names,
             surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=_identity(pupil, cipher),
             school_name=school.name, school_address=school.address_line, director_name=school.director_name,
             issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo))
@@ -62,7 +62,7 @@ def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
         "card_count": len(cards),
         "page_size_mm": [85.60, 53.98],
         "files": [{"name": "cards.pdf", "sha256": sha256_hex(pdf), "bytes": len(pdf)}],
-        "cards": [{"card_number": str(c.number), "template_code": c.template_code,
+        "cards": [{"card_number": c.label, "template_code": c.template_code,
                    "front_page": 2 * i + 1, "back_page": 2 * i + 2} for i, c in enumerate(cards)],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()

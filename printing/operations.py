@@ -21,6 +21,7 @@ from printing import pricing
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
+from tenants import registry
 from tenants.actors import Actor
 from tenants.context import require_school
 from tenants.models import Application
@@ -127,11 +128,12 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
                 card_count=len(applications), unit_price=unit, total_price=pricing.total(unit, len(applications)),
                 issue_date=today)
     numbers = numbering.take_numbers(school_id, len(applications))
+    number_format = db.session.get(Organisation, school_id).card_number_format
     cards = []
     for number, application in zip(numbers, applications, strict=True):
         card = Card(school_id=school_id, number=number, pupil_id=application.pupil_id, application_id=application.id,
                     order_id=order.id, template_code=application.pupil.template_code, issue_date=today,
-                    valid_until=valid_until(today))
+                    valid_until=valid_until(today), number_label=registry.number_label(number_format, number, today))
         application.status = ApplicationStatus.ORDERED.value
         cards.append(card)
     db.session.add_all(cards)
@@ -178,8 +180,11 @@ def mark_delivered(actor: Actor, order: PrintOrder) -> None:
                        .values(status=CardStatus.DELIVERED.value).execution_options(synchronize_session=False))
 
 
-def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str) -> None:
-    """The card was handed to the pupil or a parent against a signature (register fields, BRIEF.md §5)."""
+def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str,
+                    signed: bool = True) -> list[Card]:
+    """The card was handed to the pupil or a parent against a signature (register fields, BRIEF.md §5).
+
+    A replacement's or duplicate's handover invalidates the pupil's earlier cards; returns them."""
     collected_by = collected_by.strip()
     if card.status != CardStatus.DELIVERED.value:
         raise OperationError("Wydać można tylko legitymację dostarczoną do szkoły i jeszcze niewydaną.")
@@ -193,7 +198,7 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)
         .values(status=CardStatus.HANDED_OVER.value, handed_over_on=handed_over_on,
-                collected_by=collected_by[:200], handover_recorded_by_id=actor.user_id)
+                collected_by=collected_by[:200], handover_recorded_by_id=actor.user_id, handover_signed=signed)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise OperationError("Legitymacja została już wydana.")
@@ -204,4 +209,6 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
                        .execution_options(synchronize_session=False))
     db.session.flush()
     db.session.refresh(card)
+    kind = db.session.scalar(select(Application.kind).where(Application.id == card.application_id))
+    return registry.after_handover(actor, card, kind)
 

@@ -95,6 +95,8 @@ class Organisation(TimestampMixin, Base):
     # how strictly each automatic photo check applies ({check code: error|warning|off}).
     bank_account: Mapped[str] = mapped_column(String(26), default="")
     photo_policy: Mapped[dict] = mapped_column(JSON, default=dict)
+    # How a card's registry number is printed: "{n}" → 123, "{n}/{rok}" → 123/2026.
+    card_number_format: Mapped[str] = mapped_column(String(30), default="{n}")
 
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
@@ -246,6 +248,15 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
     photo_key: Mapped[str | None] = mapped_column(String(200))
     photo_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     photo_status: Mapped[str] = mapped_column(String(12), default=PhotoStatus.MISSING.value)
+    # A paper card issued under the old templates before 13 July 2024 stays valid until the
+    # pupil leaves the school (BRIEF.md §7).
+    paper_card_number: Mapped[str] = mapped_column(String(30), default="")
+    paper_card_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    # mLegitymacja: entered in SIO by hand (no public API); Legitka keeps the to-do list.
+    mleg_objection_on: Mapped[dt.date | None] = mapped_column(Date)  # the parent objected
+    mleg_card_id: Mapped[int | None] = mapped_column(Id)  # the card the SIO entry was made for
+    mleg_registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    mleg_invalidated_on: Mapped[dt.date | None] = mapped_column(Date)
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),
@@ -350,6 +361,19 @@ class CardStatus(enum.StrEnum):
     PRINTED = "printed"
     DELIVERED = "delivered"
     HANDED_OVER = "handed_over"
+    SPOILED = "spoiled"  # never handed over (misprint, damaged, uncollected); the number stays used
+    INVALIDATED = "invalidated"  # was valid; see `invalidation_reason`
+
+
+# Why a card stopped being valid; the keys are stored.
+INVALIDATION_REASONS = {
+    "replaced": "wymieniona na nową",
+    "duplicated": "wydano duplikat",
+    "lost": "zgłoszona utrata",
+    "left": "uczeń opuścił szkołę",
+}
+LIVE_CARD_STATUSES = (CardStatus.ORDERED.value, CardStatus.PRINTED.value, CardStatus.DELIVERED.value,
+                      CardStatus.HANDED_OVER.value)
 
 
 class Card(SchoolOwned, TimestampMixin, Base):
@@ -370,11 +394,20 @@ class Card(SchoolOwned, TimestampMixin, Base):
     handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
     collected_by: Mapped[str] = mapped_column(String(200), default="")
     handover_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handover_signed: Mapped[bool] = mapped_column(Boolean, default=False)  # signature on the handover list
+    number_label: Mapped[str] = mapped_column(String(30), default="")  # as printed, e.g. "123/2026"
+    blank_serial: Mapped[str] = mapped_column(String(40), default="")  # reported by the printer
+    chip_uid: Mapped[str] = mapped_column(String(40), default="")
+    invalidation_reason: Mapped[str] = mapped_column(String(20), default="")  # INVALIDATION_REASONS
+    status_note: Mapped[str] = mapped_column(String(300), default="")  # why spoiled, or more on invalidation
+    invalidated_at: Mapped[dt.date | None] = mapped_column(Date)
+    replaces_card_id: Mapped[int | None] = mapped_column(Id)
 
     __table_args__ = (
         UniqueConstraint("school_id", "number"),
         UniqueConstraint("school_id", "id"),
         CheckConstraint("number > 0", name="number_positive"),
+        ForeignKeyConstraint(["school_id", "replaces_card_id"], ["cards.school_id", "cards.id"]),
         ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
         ForeignKeyConstraint(["school_id", "application_id"], ["applications.school_id", "applications.id"]),
         ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
@@ -383,6 +416,14 @@ class Card(SchoolOwned, TimestampMixin, Base):
     pupil: Mapped[Pupil] = relationship(
         primaryjoin="and_(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id)",
         foreign_keys="[Card.pupil_id, Card.school_id]", viewonly=True)
+
+    @property
+    def label(self) -> str:
+        return self.number_label or str(self.number)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_CARD_STATUSES
 
 
 class SchoolCounter(SchoolOwned, Base):

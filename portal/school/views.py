@@ -46,6 +46,9 @@ from tenants import operations
 from tenants import photo_intake
 from tenants import pupils as pupil_records
 from tenants import queries
+from tenants import registry
+from tenants import registry_queries
+from tenants import transfer
 from tenants.models import DUPLICATE_REASONS
 from tenants.models import REPLACEMENT_REASONS
 from tenants.models import Application
@@ -54,6 +57,7 @@ from tenants.models import ApplicationStatus
 from tenants.models import Card
 from tenants.models import CardStatus
 from tenants.models import LearnerType
+from tenants.models import Organisation
 from tenants.models import PhotoSource
 from tenants.models import PhotoStatus
 from tenants.models import PhotoSubmission
@@ -159,7 +163,12 @@ def edit_pupil(pupil_id: int):
         if not details.pesel and not details.id_document_number:
             # Identity fields left empty on an edit keep the stored identity.
             details = _keep_identity(pupil, details)
+        was_active = pupil.status == PupilStatus.ACTIVE.value
         pupil_records.update_pupil(current_actor(), pupil, details)
+        if was_active and pupil.status != PupilStatus.ACTIVE.value:
+            for card in registry.pupil_left(current_actor(), pupil, pupil.status):
+                flash(_("Legitymacja nr %(number)s została unieważniona (uczeń opuścił szkołę).", number=card.label),
+                      "success")
     except OperationError as err:
         db.session.rollback()
         return _pupil_form(request.form, pupil=queries.get_pupil(pupil_id), error=str(err), status=422)
@@ -185,11 +194,51 @@ def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, ph
     submissions = list(db.session.scalars(select(PhotoSubmission).where(PhotoSubmission.pupil_id == pupil.id)
                                           .order_by(PhotoSubmission.created_at.desc()).limit(5)))
     masked = queries.masked_pesel(pupil, services.pesel_cipher())
+    school = _school()
+    other_schools = list(db.session.scalars(select(Organisation).where(
+        Organisation.kind == "school", Organisation.city_id == school.city_id, Organisation.id != school.id)
+        .order_by(Organisation.name)))
     db.session.commit()
     return render_template("school/pupil.html", pupil=pupil, masked_pesel=masked, applications=applications,
                            cards=cards, submissions=submissions, error=error, photo_result=photo_result,
                            parent_link=parent_link, replacement_reasons=REPLACEMENT_REASONS,
-                           duplicate_reasons=DUPLICATE_REASONS, school=_school()), status
+                           duplicate_reasons=DUPLICATE_REASONS, school=school, other_schools=other_schools,
+                           status_text=registry_queries.status_text), status
+
+
+@bp.post("/uczniowie/<int:pupil_id>/papierowa")
+@require_roles(*STAFF)
+def paper_card(pupil_id: int):
+    pupil = queries.get_pupil(pupil_id)
+    try:
+        issued_on = _parse_date(request.form.get("issued_on", ""))
+        if issued_on is None:
+            raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
+        registry.record_paper_card(current_actor(), pupil, request.form.get("number", "")[:60], issued_on)
+    except OperationError as err:
+        db.session.rollback()
+        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Zapisano papierową legitymację (ważna do opuszczenia szkoły)."), "success")
+    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+
+
+@bp.post("/uczniowie/<int:pupil_id>/przeniesienie")
+@require_roles(*STAFF)
+def transfer_pupil(pupil_id: int):
+    pupil = queries.get_pupil(pupil_id)
+    target_id = request.form.get("target_id", type=int)
+    try:
+        if target_id is None:
+            raise OperationError(_("Wybierz szkołę, do której uczeń przechodzi."))
+        transfer.transfer(current_actor(), _school(), pupil, target_id)
+    except OperationError as err:
+        db.session.rollback()
+        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Uczeń przeniesiony. Jego legitymacja została unieważniona, a nowa szkoła ma gotowy wniosek."),
+          "success")
+    return redirect(url_for("school.pupil", pupil_id=pupil_id))
 
 
 @bp.get("/uczniowie/<int:pupil_id>")
@@ -528,18 +577,13 @@ def hand_over(card_id: int):
     try:
         if when is None:
             raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
-        printing_ops.record_handover(current_actor(), card, handed_over_on=when,
-                                     collected_by=request.form.get("collected_by", ""))
+        replaced = printing_ops.record_handover(current_actor(), card, handed_over_on=when,
+                                                collected_by=request.form.get("collected_by", ""))
     except OperationError as err:
         db.session.rollback()
         return _order_page(printing_queries.get_school_order(card.order_id), error=str(err), status=422)
     db.session.commit()
-    flash(_("Zapisano wydanie legitymacji nr %(number)s.", number=card.number), "success")
+    flash(_("Zapisano wydanie legitymacji nr %(number)s.", number=card.label), "success")
+    for old in replaced:
+        flash(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label), "success")
     return redirect(url_for("school.order", order_id=card.order_id))
-
-
-@bp.get("/ewidencja")
-@require_roles(*STAFF)
-def registry():
-    cards = list(db.session.scalars(select(Card).order_by(Card.number)))
-    return render_template("school/registry.html", cards=cards)

@@ -1,0 +1,136 @@
+"""Hologram stock: deliveries, the yearly confirmation, voiding and destruction by protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from infra.db import db
+from portal.access import require_roles
+from portal.school.common import STAFF
+from portal.school.common import parse_date
+from portal.security import current_actor
+from tenants import holograms
+from tenants.hologram_models import HologramDelivery
+from tenants.hologram_models import HologramProtocol
+from tenants.operations import OperationError
+
+bp = Blueprint("holograms", __name__, url_prefix="/szkola/hologramy")
+
+
+def _year(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and 2024 <= int(value) <= 2100 else \
+        holograms.school_year_of(dt.date.today())
+
+
+def _page(*, error: str | None = None, status: int = 200, form: dict | None = None):
+    deliveries = list(db.session.scalars(select(HologramDelivery).order_by(HologramDelivery.received_on.desc())))
+    protocols = list(db.session.scalars(select(HologramProtocol).order_by(HologramProtocol.held_on.desc())))
+    this_year = holograms.school_year_of(dt.date.today())
+    return render_template("school/holograms.html", stock=holograms.stock(), deliveries=deliveries,
+                           protocols=protocols, this_year=this_year, years=[this_year + 1, this_year, this_year - 1],
+                           today=dt.date.today(), form=form or {}, error=error), status
+
+
+@bp.get("/")
+@require_roles(*STAFF)
+def index():
+    return _page()
+
+
+def _act(action, success: str):
+    try:
+        action()
+    except OperationError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422, form=request.form)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("holograms.index"))
+
+
+def _date(name: str) -> dt.date:
+    value = parse_date(request.form.get(name, ""))
+    if value is None:
+        raise OperationError(_("Podaj datę w formacie dd.mm.rrrr."))
+    return value
+
+
+@bp.post("/dostawa")
+@require_roles(*STAFF)
+def receive():
+    def action():
+        holograms.receive(current_actor(), school_year=_year(request.form.get("school_year")),
+                          supplier=request.form.get("supplier", "")[:200], received_on=_date("received_on"),
+                          first=request.form.get("first", "")[:30], last=request.form.get("last", "")[:30])
+
+    return _act(action, _("Dostawa przyjęta na stan."))
+
+
+def serials_from(text: str) -> list[str]:
+    """Serials typed one per line or separated by commas; "A – B" lines are ranges."""
+    serials = []
+    for part in re.split(r"[\n,;]+", text or ""):
+        part = part.strip()
+        if not part:
+            continue
+        bounds = re.split(r"\s+[-–]\s+|\s*[–]\s*", part)
+        serials.extend(holograms.serial_range(*bounds) if len(bounds) == 2 else [part])
+    return serials
+
+
+@bp.post("/protokol")
+@require_roles(*STAFF)
+def protocol():
+    kind = request.form.get("kind")
+
+    def action():
+        if kind not in ("void", "destroy"):
+            raise OperationError(_("Wybierz rodzaj protokołu."))
+        do = holograms.void if kind == "void" else holograms.destroy
+        do(current_actor(), serials_from(request.form.get("serials", "")[:20000]), held_on=_date("held_on"),
+           committee=request.form.get("committee", "")[:300], reason=request.form.get("reason", "")[:300])
+
+    return _act(action, _("Protokół zapisany."))
+
+
+@bp.get("/potwierdzenie")
+@require_roles(*STAFF)
+def confirmation():
+    year = _year(request.args.get("rok"))
+    cards = holograms.cards_needing(year)
+    return render_template("school/hologram_confirmation.html", year=year, cards=cards,
+                           available=len(holograms.in_stock_serials(year)), assigned=None,
+                           this_year=holograms.school_year_of(dt.date.today()))
+
+
+@bp.post("/potwierdzenie")
+@require_roles(*STAFF)
+def confirm():
+    year = _year(request.form.get("school_year"))
+    wanted = {int(v) for v in request.form.getlist("card_id") if v.isdigit()}
+    cards = [c for c in holograms.cards_needing(year) if c.id in wanted]
+    try:
+        assigned = holograms.confirm_year(current_actor(), year, cards)
+    except OperationError as err:
+        db.session.rollback()
+        return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
+                               available=len(holograms.in_stock_serials(year)), assigned=None, error=str(err),
+                               this_year=holograms.school_year_of(dt.date.today())), 422
+    rows = [(card.label, f"{card.pupil.surname} {card.pupil.first_names}", card.pupil.class_name, serial)
+            for card, serial in assigned]
+    db.session.commit()
+    flash(_("Przypisano %(n)s hologramów. Naklej je według listy poniżej.", n=len(rows)), "success")
+    return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
+                           available=len(holograms.in_stock_serials(year)), assigned=rows,
+                           this_year=holograms.school_year_of(dt.date.today()))
+

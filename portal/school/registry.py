@@ -1,0 +1,159 @@
+"""The registry of issued cards: the list, one card's life, the book (PDF/XLSX), handover lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from infra.db import db
+from portal.access import require_roles
+from portal.school.common import STAFF
+from portal.school.common import current_school
+from portal.school.common import parse_date
+from portal.security import current_actor
+from printing import queries as printing_queries
+from printing.registry_documents import handover_pdf
+from printing.registry_documents import registry_pdf
+from printing.registry_documents import registry_xlsx
+from tenants import holograms
+from tenants import queries
+from tenants import registry
+from tenants import registry_queries
+from tenants.hologram_models import Hologram
+from tenants.models import INVALIDATION_REASONS
+from tenants.models import Card
+from tenants.operations import OperationError
+from tenants.operations import log_access
+
+bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
+
+
+@bp.get("")
+@require_roles(*STAFF)
+def index():
+    f = registry_queries.RegistryFilter.from_args(request.args)
+    cards = registry_queries.entries(f)
+    return render_template("school/registry.html", cards=cards, f=f, years=registry_queries.issue_years(),
+                           classes=queries.class_names(),
+                           holograms=registry_queries.holograms_by_card([c.id for c in cards]),
+                           status_text=registry_queries.status_text)
+
+
+def _export(kind: str):
+    f = registry_queries.RegistryFilter.from_args(request.args)
+    cards = registry_queries.entries(f)
+    school = current_school()
+    rows = registry_queries.book_rows(cards)
+    for card in cards:  # the book holds full PESELs: every export is logged per pupil
+        log_access(current_actor(), f"registry_{kind}", school_id=school.id, pupil_id=card.pupil_id)
+    db.session.commit()
+    if kind == "pdf":
+        data = registry_pdf(school.name, school.address_line, f.scope, rows, dt.date.today())
+        return Response(data, mimetype="application/pdf", headers={
+            "Content-Disposition": 'inline; filename="ewidencja-legitymacji.pdf"', "Cache-Control": "no-store"})
+    data = registry_xlsx(school.name, f.scope, rows)
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", headers={
+        "Content-Disposition": 'attachment; filename="ewidencja-legitymacji.xlsx"', "Cache-Control": "no-store"})
+
+
+@bp.get("/ksiega.pdf")
+@require_roles(*STAFF)
+def book_pdf():
+    return _export("pdf")
+
+
+@bp.get("/ewidencja.xlsx")
+@require_roles(*STAFF)
+def book_xlsx():
+    return _export("xlsx")
+
+
+@bp.get("/zamowienie/<int:order_id>/lista-odbioru.pdf")
+@require_roles(*STAFF)
+def handover_list(order_id: int):
+    order = printing_queries.get_school_order(order_id)
+    cards = queries.cards_of_order(order.id)
+    rows = [(c.label, f"{c.pupil.surname} {c.pupil.first_names}", c.pupil.class_name) for c in cards]
+    label = _("zamówienie nr %(id)s, legitymacje %(first)s–%(last)s", id=order.id,
+              first=cards[0].label if cards else "", last=cards[-1].label if cards else "")
+    data = handover_pdf(current_school().name, label, rows, dt.date.today())
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": 'inline; filename="lista-odbioru.pdf"', "Cache-Control": "no-store"})
+
+
+def _card_page(card: Card, *, error: str | None = None, status: int = 200):
+    history = list(db.session.scalars(select(Hologram).where(Hologram.card_id == card.id)
+                                      .order_by(Hologram.school_year)))
+    replaced_by = db.session.scalar(select(Card).where(Card.replaces_card_id == card.id))
+    replaces = db.session.get(Card, card.replaces_card_id) if card.replaces_card_id else None
+    year = holograms.school_year_of(dt.date.today())
+    return render_template("school/card.html", card=card, holograms=history, replaced_by=replaced_by,
+                           replaces=replaces, reasons=INVALIDATION_REASONS, status_text=registry_queries.status_text,
+                           school_year=year, error=error), status
+
+
+@bp.get("/legitymacja/<int:card_id>")
+@require_roles(*STAFF)
+def card(card_id: int):
+    return _card_page(queries.get_card(card_id))
+
+
+def _card_action(card_id: int, action, success: str):
+    card = queries.get_card(card_id)
+    try:
+        action(card)
+    except OperationError as err:
+        db.session.rollback()
+        return _card_page(queries.get_card(card_id), error=str(err), status=422)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("registry.card", card_id=card_id))
+
+
+@bp.post("/legitymacja/<int:card_id>/zepsuta")
+@require_roles(*STAFF)
+def spoil(card_id: int):
+    return _card_action(card_id, lambda c: registry.spoil(current_actor(), c, request.form.get("note", "")[:400]),
+                        _("Legitymacja oznaczona jako zepsuta; numer pozostaje w ewidencji."))
+
+
+@bp.post("/legitymacja/<int:card_id>/uniewaznij")
+@require_roles(*STAFF)
+def invalidate(card_id: int):
+    return _card_action(card_id, lambda c: registry.invalidate(current_actor(), c, request.form.get("reason", ""),
+                                                               note=request.form.get("note", "")[:400]),
+                        _("Legitymacja unieważniona."))
+
+
+@bp.post("/legitymacja/<int:card_id>/karta")
+@require_roles(*STAFF)
+def blank(card_id: int):
+    def action(card):
+        card.blank_serial = " ".join(request.form.get("blank_serial", "").split())[:40]
+        card.chip_uid = request.form.get("chip_uid", "").replace(" ", "").replace(":", "").upper()[:40]
+        if card.chip_uid and not all(ch in "0123456789ABCDEF" for ch in card.chip_uid):
+            raise OperationError(_("UID układu to liczba szesnastkowa, np. 04A2249A3B5E80."))
+
+    return _card_action(card_id, action, _("Zapisano numer blankietu i UID układu."))
+
+
+@bp.post("/legitymacja/<int:card_id>/hologram")
+@require_roles(*STAFF)
+def hologram(card_id: int):
+    def action(card):
+        year = request.form.get("school_year", "")
+        if not year.isdigit():
+            raise OperationError(_("Wybierz rok szkolny."))
+        on = parse_date(request.form.get("issued_on", "")) or dt.date.today()
+        holograms.issue(current_actor(), card, request.form.get("serial", "")[:30], school_year=int(year), on=on)
+
+    return _card_action(card_id, action, _("Hologram przypisany; data ważności legitymacji zaktualizowana."))
