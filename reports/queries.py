@@ -13,6 +13,7 @@ from sqlalchemy import select
 from infra.db import db
 from printing.models import OrderStatus
 from printing.models import PrintOrder
+from tenants.hologram_models import Hologram
 from tenants.models import Organisation
 from tenants.models import OrgKind
 
@@ -65,3 +66,31 @@ def city_orders(city_id: int, limit: int = 50) -> list[PrintOrder]:
     return list(db.session.scalars(
         select(PrintOrder).where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
         .order_by(PrintOrder.submitted_at.desc()).limit(limit)))
+
+
+@dataclasses.dataclass
+class HologramLedger:
+    """One school's holograms by state (all school years)."""
+
+    school_id: int
+    school_name: str
+    received: int = 0
+    in_stock: int = 0
+    issued: int = 0
+    voided: int = 0
+    destroyed: int = 0
+
+
+def city_hologram_ledger(city_id: int) -> list[HologramLedger]:
+    """Received, issued, voided, destroyed and on hand per school of the city; the city's RLS
+    policy lets it count its schools' hologram rows, which hold no personal data."""
+    schools = db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.kind == "school", Organisation.city_id == city_id).order_by(Organisation.name)).all()
+    ledger = {school_id: HologramLedger(school_id, name) for school_id, name in schools}
+    counts = db.session.execute(select(Hologram.school_id, Hologram.state, func.count())
+                                .where(Hologram.school_id.in_(list(ledger)))
+                                .group_by(Hologram.school_id, Hologram.state))
+    for school_id, state, n in counts:
+        setattr(ledger[school_id], state, n)
+        ledger[school_id].received += n
+    return list(ledger.values())

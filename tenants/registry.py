@@ -16,7 +16,9 @@ from infra.db import db
 from tenants.actors import Actor
 from tenants.models import INVALIDATION_REASONS
 from tenants.models import LIVE_CARD_STATUSES
+from tenants.models import Application
 from tenants.models import ApplicationKind
+from tenants.models import ApplicationStatus
 from tenants.models import Card
 from tenants.models import CardStatus
 from tenants.models import Pupil
@@ -74,6 +76,11 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     card.status = CardStatus.SPOILED.value
     card.status_note = note[:300]
     card.invalidated_at = dt.date.today()
+    # The application goes back to "approved", so the card can be ordered again (a reprint,
+    # under a new number).
+    application = db.session.get(Application, card.application_id)
+    if application.status == ApplicationStatus.ORDERED.value:
+        application.status, application.order_id = ApplicationStatus.APPROVED.value, None
     db.session.flush()
 
 

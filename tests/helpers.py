@@ -108,3 +108,36 @@ def run_jobs(app) -> None:
     with app.app_context():
         queue = services.queue()
         SimpleWorker([queue.rq], connection=queue.connection).work(burst=True)
+
+
+def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = "first", *, reason_code: str = "",
+                      today: dt.date | None = None) -> list:
+    """Cards for `pupils` the real way: application, approval, order, numbers, delivery (set
+    directly: printing is not under test) and handover. Returns the cards."""
+    from infra.db import db
+    from infra.db import utcnow
+    from printing import operations as printing_ops
+    from tenants import applications
+
+    school.bank_account = school.bank_account or "07102050110000990202075919"
+    ids = []
+    for pupil in pupils:
+        if not pupil.photo_key:
+            store_photo(actor, school, pupil)
+        application = applications.create_application(actor, pupil, kind, reason_code=reason_code, school=school)
+        if kind == "replacement":
+            applications.record_old_card_return(actor, application, dt.date.today())
+        if kind == "duplicate":
+            applications.record_payment(actor, application, amount=application.fee_amount, paid_on=dt.date.today(),
+                                        reference="test")
+        applications.decide_application(actor, application, approve=True)
+        ids.append(application.id)
+    order = printing_ops.create_order(actor, school, printer_id, ids)
+    cards = printing_ops.submit_order(actor, order, today=today)
+    order.status, order.delivered_at = "delivered", utcnow()
+    for card in cards:
+        card.status = "delivered"
+    db.session.flush()
+    for card in cards:
+        printing_ops.record_handover(actor, card, handed_over_on=dt.date.today(), collected_by="rodzic")
+    return cards

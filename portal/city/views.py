@@ -28,4 +28,5 @@ def overview():
     }
     totals["unit_price"] = (totals["cost"] / totals["ordered"]).quantize(Decimal("0.01")) if totals["ordered"] else None
     return render_template("city/overview.html", city=city, rows=rows, totals=totals,
-                           orders=queries.city_orders(city.id, limit=20))
+                           orders=queries.city_orders(city.id, limit=20),
+                           holograms=queries.city_hologram_ledger(city.id))
