@@ -26,6 +26,7 @@ from printing.models import OrderStatus
 from printing.models import PriceTier
 from printing.models import PrintOrder
 from tenants import applications
+from tenants import holograms
 from tenants import nrb
 from tenants import pesel as pesel_rules
 from tenants import photo_intake
@@ -260,6 +261,11 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
         application.status = "issued" if any(c.application_id == application.id and c.status == "handed_over"
                                               for c in cards) else "ordered"
     db.session.flush()
+
+    # The school's hologram stock for this school year (for the yearly confirmation).
+    holograms.receive(actor, school_year=holograms.school_year_of(today), supplier="PWPW S.A. (demo)",
+                      received_on=submitted_on, first=f"HS {spec.slug.upper()} 0001",
+                      last=f"HS {spec.slug.upper()} 0150")
 
     if spec.slug == "sp1":
         # Class 1b in every earlier state, so each role has something to do in the demo.

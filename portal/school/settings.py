@@ -16,6 +16,8 @@ from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from tenants import nrb
+from tenants import registry
+from tenants.operations import OperationError
 from tenants.photo_checks import CHECKS
 from tenants.photo_checks import Severity
 from tenants.photo_checks import parse_policy
@@ -45,6 +47,12 @@ def save():
     try:
         school.bank_account = nrb.validate(account) if account.strip() else ""
     except nrb.NrbError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422, account=account)
+    try:
+        school.card_number_format = registry.check_number_format(
+            request.form.get("card_number_format", school.card_number_format)[:60])
+    except OperationError as err:
         db.session.rollback()
         return _page(error=str(err), status=422, account=account)
     policy = parse_policy(school.photo_policy or {})

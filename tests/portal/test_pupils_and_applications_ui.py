@@ -63,6 +63,11 @@ def test_only_the_director_sets_the_fee_account_and_it_must_be_a_valid_nrb(direc
     assert ACCOUNT in page and 'name="check_face" value="warning" checked' in page
     odd = director.post("/szkola/ustawienia/", {"bank_account": ACCOUNT, **checks, "check_face": "sometimes"})
     assert odd.status_code == 422
+    bad_format = director.post("/szkola/ustawienia/", {"bank_account": ACCOUNT, "card_number_format": "{rok}"})
+    assert bad_format.status_code == 422 and "{n}" in bad_format.get_data(as_text=True)
+    assert director.post("/szkola/ustawienia/", {"bank_account": ACCOUNT, "card_number_format": "{n}/{rok}"}
+                         ).status_code == 302
+    assert 'value="{n}/{rok}"' in secretary.get("/szkola/ustawienia/").get_data(as_text=True)
 
 
 def test_a_duplicate_through_the_web_with_its_pdf_form(app, two_schools, director, secretary):
