@@ -13,6 +13,7 @@ from sqlalchemy import select
 from infra.db import db
 from printing.models import OrderStatus
 from printing.models import PrintOrder
+from tenants import holograms
 from tenants.hologram_models import Hologram
 from tenants.models import Organisation
 from tenants.models import OrgKind
@@ -86,11 +87,6 @@ def city_hologram_ledger(city_id: int) -> list[HologramLedger]:
     policy lets it count its schools' hologram rows, which hold no personal data."""
     schools = db.session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.kind == "school", Organisation.city_id == city_id).order_by(Organisation.name)).all()
-    ledger = {school_id: HologramLedger(school_id, name) for school_id, name in schools}
-    counts = db.session.execute(select(Hologram.school_id, Hologram.state, func.count())
-                                .where(Hologram.school_id.in_(list(ledger)))
-                                .group_by(Hologram.school_id, Hologram.state))
-    for school_id, state, n in counts:
-        setattr(ledger[school_id], state, n)
-        ledger[school_id].received += n
-    return list(ledger.values())
+    counts = holograms.state_counts(Hologram.school_id, Hologram.school_id.in_([i for i, _ in schools]))
+    return [HologramLedger(school_id, name, received=sum(counts.get(school_id, {}).values()),
+                           **counts.get(school_id, {})) for school_id, name in schools]

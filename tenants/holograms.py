@@ -167,17 +167,20 @@ class Stock:
     destroyed: int = 0
 
 
-def stock(school_id: int | None = None) -> list[Stock]:
-    """Counts per school year and state for the current school (or `school_id`, for the city)."""
-    stmt = select(Hologram.school_year, Hologram.state, func.count()).group_by(Hologram.school_year, Hologram.state)
-    if school_id is not None:
-        stmt = stmt.where(Hologram.school_id == school_id)
-    years: dict[int, Stock] = {}
-    for year, state, n in db.session.execute(stmt):
-        entry = years.setdefault(year, Stock(year))
-        setattr(entry, state, n)
-        entry.received += n
-    return [years[y] for y in sorted(years, reverse=True)]
+def state_counts(key, *where) -> dict:
+    """{value of `key`: {state: count}} over the holograms the current tenant may see."""
+    counts: dict = {}
+    for value, state, n in db.session.execute(select(key, Hologram.state, func.count()).where(*where)
+                                              .group_by(key, Hologram.state)):
+        counts.setdefault(value, {})[state] = n
+    return counts
+
+
+def stock() -> list[Stock]:
+    """The current school's holograms per school year and state, newest year first."""
+    counts = state_counts(Hologram.school_year)
+    return [Stock(year, received=sum(by_state.values()), **by_state)
+            for year, by_state in sorted(counts.items(), reverse=True)]
 
 
 def cards_needing(school_year: int) -> list[Card]:
