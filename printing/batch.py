@@ -1,4 +1,5 @@
-"""Assemble a print order's batch: the card PDF and its manifest, from the school's records."""
+"""Assemble a print order's batch from the school's records: the card PDF, its manifest and the
+encrypted package for the printer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from infra.crypto import sha256_hex
 from infra.db import db
 from infra.db import utcnow
 from infra.storage import NotFound
+from printing import package
 from printing.models import PrintOrder
 from printing.render import CardData
 from printing.render import render_cards
@@ -68,11 +70,15 @@ def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
 
-def build(order: PrintOrder) -> tuple[bytes, bytes, list[Card]]:
-    """(pdf, manifest, cards) for the order; `BatchError` when data is missing."""
+def build(order: PrintOrder, password: str) -> tuple[bytes, bytes, list[Card], package.Package]:
+    """(pdf, manifest, cards, encrypted package) for the order; `BatchError` when data is missing."""
     cards, data = card_data(order)
     pdf = render_cards(data)
-    return pdf, manifest(order, cards, pdf), cards
+    try:
+        packed = package.build(data, pdf, password, order_id=order.id)
+    except package.PackageError as err:
+        raise BatchError(str(err)) from None
+    return pdf, manifest(order, cards, pdf), cards, packed
 
 
 def _identity(pupil, cipher) -> str:

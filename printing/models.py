@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
@@ -88,6 +89,11 @@ class PrintOrder(TimestampMixin, Base):
     pdf_key: Mapped[str | None] = mapped_column(String(200))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     manifest_key: Mapped[str | None] = mapped_column(String(200))
+    # The encrypted 7z for the printer and its password (AES-GCM like PESELs; shown to the
+    # printer's operator in the portal, separately from the download).
+    package_key: Mapped[str | None] = mapped_column(String(200))
+    package_sha256: Mapped[str | None] = mapped_column(String(64))
+    package_password_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     printed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from infra import services
 from infra.crypto import sha256_hex
+from infra.crypto import token
 from infra.db import db
 from infra.db import utcnow
 from infra.storage import school_key
@@ -68,18 +69,24 @@ def build_batch(order_id: int, school_id: int) -> str:
             return "skipped"
         try:
             order = db.session.get(PrintOrder, order_id)
-            pdf, manifest, cards = build(order)
+            cipher = services.pesel_cipher()
+            # One password per order, kept across retries once made (the printer may have it already).
+            password_cipher = order.package_password_cipher or cipher.encrypt(token(18))
+            pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher))
             pdf_key = school_key(school_id, "orders", order_id, "cards.pdf")
             manifest_key = school_key(school_id, "orders", order_id, "manifest.json")
+            package_key = school_key(school_id, "orders", order_id, "package.7z")
             storage = services.storage()
             storage.put(pdf_key, pdf, "application/pdf")
             storage.put(manifest_key, manifest, "application/json")
+            storage.put(package_key, packed.data, "application/x-7z-compressed")
             done = db.session.execute(
                 update(PrintOrder)
                 .where(PrintOrder.id == order_id, PrintOrder.status == OrderStatus.RENDERING.value,
                        PrintOrder.attempt == attempt)
                 .values(status=OrderStatus.READY.value, pdf_key=pdf_key, manifest_key=manifest_key,
-                        pdf_sha256=sha256_hex(pdf), ready_at=utcnow(), lease_until=None, error="")
+                        pdf_sha256=sha256_hex(pdf), package_key=package_key, package_sha256=packed.sha256,
+                        package_password_cipher=password_cipher, ready_at=utcnow(), lease_until=None, error="")
                 .execution_options(synchronize_session=False))
             if done.rowcount != 1:  # a newer attempt took over after our lease ran out
                 db.session.rollback()

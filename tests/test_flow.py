@@ -7,6 +7,9 @@ import datetime as dt
 import io
 import json
 import logging
+import re
+import shutil
+import subprocess
 
 from PIL import Image
 from pypdf import PdfReader
@@ -44,7 +47,7 @@ def load(app, school_id, model, **filters):
         return rows
 
 
-def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_root):
+def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_root, tmp_path):
     caplog.set_level(logging.DEBUG)
     a = two_schools["a"]
     secretary = browser("sekretariat.a@test.pl")
@@ -113,6 +116,22 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert f"/drukarnia/zamowienia/{order_id}" in printer.get("/drukarnia/").get_data(as_text=True)
     download = printer.post(f"/drukarnia/zamowienia/{order_id}/karty.pdf")
     assert download.status_code == 200 and download.mimetype == "application/pdf" and download.data == pdf
+    # The encrypted package: its password on a page of its own, and the real 7z program opens it.
+    order_page = printer.get(f"/drukarnia/zamowienia/{order_id}").get_data(as_text=True)
+    assert "Pokaż hasło do paczki" in order_page
+    packed = printer.post(f"/drukarnia/zamowienia/{order_id}/paczka.7z")
+    assert packed.status_code == 200 and packed.data.startswith(b"7z\xbc\xaf\x27\x1c")
+    password_page = printer.post(f"/drukarnia/zamowienia/{order_id}/haslo").get_data(as_text=True)
+    password = re.search(r'<code class="password">([^<]+)</code>', password_page).group(1)
+    assert password not in order_page
+    archive = tmp_path / "paczka.7z"
+    archive.write_bytes(packed.data)
+    opened = subprocess.run([shutil.which("7z") or shutil.which("7zz"), "x", f"-p{password}",
+                             f"-o{tmp_path / 'out'}", "-y", str(archive)], capture_output=True, text=True, check=False)
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "out" / "cards.pdf").read_bytes() == pdf
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.jpg")) == ["1.jpg"]
+    assert (tmp_path / "out" / "MEiN_I_1.xlsx").exists()
     assert printer.post(f"/drukarnia/zamowienia/{order_id}/wydrukowane").status_code == 302
     assert printer.post(f"/drukarnia/zamowienia/{order_id}/wyslane").status_code == 302
 

@@ -77,6 +77,27 @@ def download_manifest(order_id: int):
     return _download(order_id, "manifest_key", f"zamowienie-{order_id}-manifest.json", "application/json")
 
 
+@bp.post("/zamowienia/<int:order_id>/paczka.7z")
+@require_roles(*OPERATOR)
+def download_package(order_id: int):
+    return _download(order_id, "package_key", f"zamowienie-{order_id}.7z", "application/x-7z-compressed")
+
+
+@bp.post("/zamowienia/<int:order_id>/haslo")
+@require_roles(*OPERATOR)
+def package_password(order_id: int):
+    """The package's password, on its own page and only on request (never next to the file)."""
+    order = printing_queries.get_printer_order(order_id)
+    if order.status not in DOWNLOADABLE or order.package_password_cipher is None:
+        abort(404)
+    password = services.pesel_cipher().decrypt(order.package_password_cipher)
+    log_access(current_actor(), "package_password_view", school_id=order.school_id, order_id=order.id)
+    db.session.commit()
+    response = Response(render_template("printer/password.html", order=order, password=password))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _action(order_id: int, action, message: str):
     order = printing_queries.get_printer_order(order_id)
     try:

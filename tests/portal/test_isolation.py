@@ -121,7 +121,7 @@ def test_printer_sees_only_its_own_orders(browser, school_b):
     other = browser("drukarnia.2@test.pl")
     assert f"/drukarnia/zamowienia/{school_b['order']}" not in other.get("/drukarnia/").get_data(as_text=True)
     assert other.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 404
-    for action in ("karty.pdf", "manifest.json", "wydrukowane", "wyslane"):
+    for action in ("karty.pdf", "manifest.json", "paczka.7z", "haslo", "wydrukowane", "wyslane"):
         assert other.post(f"/drukarnia/zamowienia/{school_b['order']}/{action}").status_code == 404
     mine = browser("drukarnia.1@test.pl")
     assert mine.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 200
