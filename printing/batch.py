@@ -3,6 +3,7 @@ encrypted package for the printer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import select
@@ -14,8 +15,10 @@ from infra.db import utcnow
 from infra.storage import NotFound
 from printing import package
 from printing.models import PrintOrder
+from printing.operations import valid_until
 from printing.render import CardData
 from printing.render import render_cards
+from tenants.models import Application
 from tenants.models import Card
 from tenants.models import Organisation
 from tenants.models import Pupil
@@ -52,6 +55,36 @@ def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
     if not data:
         raise BatchError("Zamówienie nie zawiera żadnej karty.")
     return cards, data
+
+
+def preview_data(order: PrintOrder, *, today: dt.date) -> list[CardData]:
+    """The cards an order will print, for the school's proof. A draft has no registry numbers
+    yet: its cards show a placeholder, and the dates they would get if submitted today."""
+    if order.card_count and order.status != "draft":
+        return card_data(order)[1]
+    school = db.session.get(Organisation, order.school_id)
+    rows = db.session.execute(
+        select(Application, Pupil).join(Pupil, (Pupil.id == Application.pupil_id)
+                                        & (Pupil.school_id == Application.school_id))
+        .where(Application.school_id == order.school_id, Application.order_id == order.id)
+        .order_by(Pupil.class_name, Pupil.surname, Pupil.first_names)).all()
+    cipher, storage = services.pesel_cipher(), services.storage()
+    data = []
+    for _application, pupil in rows:
+        try:
+            photo = storage.get(pupil.photo_key) if pupil.photo_key else None
+        except NotFound:
+            photo = None
+        if photo is None:
+            raise BatchError(f"Brak zdjęcia: {pupil.full_name}.")
+        data.append(CardData(
+            card_number="———", template_code=pupil.template_code, first_names=pupil.first_names,
+            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=_identity(pupil, cipher),
+            school_name=school.name, school_address=school.address_line, director_name=school.director_name,
+            issue_date=today, valid_until=valid_until(today), photo_jpeg=photo))
+    if not data:
+        raise BatchError("Zamówienie nie zawiera żadnej karty.")
+    return data
 
 
 def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:

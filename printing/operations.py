@@ -21,6 +21,7 @@ from printing import pricing
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
+from tenants import holograms
 from tenants import registry
 from tenants.actors import Actor
 from tenants.context import require_school
@@ -42,8 +43,7 @@ def valid_until(issue_date: dt.date) -> dt.date:
     A card issued from September onwards belongs to the school year that ends next calendar
     year; one issued January–August to the year ending this calendar year.
     """
-    year = issue_date.year + 1 if issue_date.month >= 9 else issue_date.year
-    return dt.date(year, 9, 30)
+    return holograms.valid_until(holograms.school_year_of(issue_date))
 
 
 def city_printers(city_id: int) -> list[Organisation]:

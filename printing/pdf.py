@@ -14,16 +14,18 @@ TEMPLATES = pathlib.Path(__file__).parent / "templates" / "printing"
 env = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 
-def html_to_pdf(html: str, stylesheet: str) -> bytes:
-    """Render `html` with the stylesheet `stylesheet` (a file name under the templates folder)."""
+def html_to_pdf(html: str, stylesheet: str | tuple[str, ...]) -> bytes:
+    """Render `html` with the stylesheet(s) named (file names under the templates folder; later
+    ones override earlier ones)."""
     from weasyprint import CSS
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    css = CSS(filename=str(TEMPLATES / stylesheet), url_fetcher=fetcher)
-    return HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(stylesheets=[css])
+    names = (stylesheet,) if isinstance(stylesheet, str) else stylesheet
+    sheets = [CSS(filename=str(TEMPLATES / name), url_fetcher=fetcher) for name in names]
+    return HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(stylesheets=sheets)
 
 
-def render_pdf(template: str, stylesheet: str, **context) -> bytes:
+def render_pdf(template: str, stylesheet: str | tuple[str, ...], **context) -> bytes:
     return html_to_pdf(env.get_template(template).render(**context), stylesheet)

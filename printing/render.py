@@ -81,6 +81,14 @@ def _render_chunk(cards: list[CardData]) -> bytes:
     return html_to_pdf(card_html(cards), "cards.css")
 
 
+def render_proof(cards: list[CardData]) -> bytes:
+    """The school's proof: A4 sheets of the cards, front beside back, full design, each card
+    marked "WZÓR" so that it cannot pass for a real one."""
+    if not cards:
+        raise ValueError("no cards to render")
+    return html_to_pdf(card_html(cards), ("cards.css", "proof.css"))
+
+
 def render_cards(cards: list[CardData]) -> bytes:
     """One PDF, front and back page per card, in the order given."""
     if not cards:

@@ -38,7 +38,10 @@ from printing import pricing
 from printing import queries as printing_queries
 from printing.application_forms import FormData
 from printing.application_forms import render_form
+from printing.batch import BatchError
+from printing.batch import preview_data
 from printing.models import OrderStatus
+from printing.render import render_proof
 from printing.tasks import relay_outbox
 from tenants import applications as applications_ops
 from tenants import nrb
@@ -533,6 +536,23 @@ def _order_action(order_id: int, action, success: str, *, relay: bool = False):
         relay_outbox()  # after the commit, so the job finds the order it is told about
     flash(success, "success")
     return redirect(url_for("school.order", order_id=order_id))
+
+
+@bp.get("/zamowienia/<int:order_id>/podglad.pdf")
+@require_roles(*STAFF)
+def order_proof(order_id: int):
+    """The proof to check before ordering: every card of the order on A4, marked WZÓR."""
+    order = printing_queries.get_school_order(order_id)
+    try:
+        cards = preview_data(order, today=dt.date.today())
+    except BatchError as err:
+        return _order_page(order, error=str(err), status=422)
+    pdf = render_proof(cards)
+    for pupil_id in db.session.scalars(select(Application.pupil_id).where(Application.order_id == order.id)):
+        operations.log_access(current_actor(), "proof_view", school_id=order.school_id, pupil_id=pupil_id)
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="podglad-zamowienia-{order.id}.pdf"', "Cache-Control": "no-store"})
 
 
 @bp.post("/zamowienia/<int:order_id>/zloz")

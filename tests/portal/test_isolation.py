@@ -80,6 +80,7 @@ def school_urls(ids):
         ("post", f"/szkola/wnioski/{ids['application']}/decyzja"),
         ("get", f"/szkola/zamowienia/{ids['order']}"),
         ("get", f"/szkola/zamowienia/{ids['draft']}"),
+        ("get", f"/szkola/zamowienia/{ids['draft']}/podglad.pdf"),
         ("post", f"/szkola/zamowienia/{ids['draft']}/zloz"),
         ("post", f"/szkola/zamowienia/{ids['draft']}/usun"),
         ("post", f"/szkola/zamowienia/{ids['order']}/ponow"),

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from printing.operations import valid_until
 from printing.render import CardData
 from printing.render import render_cards
+from printing.render import render_proof
 from tests.helpers import jpeg
 
 
@@ -65,3 +66,13 @@ def test_markup_in_data_is_printed_as_text_and_fetches_nothing():
 ])
 def test_validity_ends_30_september_of_the_school_year(issued, expected):
     assert valid_until(issued) == expected
+
+
+def test_the_proof_is_a4_with_every_card_front_and_back_marked_as_a_specimen():
+    reader = PdfReader(io.BytesIO(render_proof([card(card_number=str(i)) for i in range(1, 7)])))
+    for page in reader.pages:
+        assert abs(float(page.mediabox.width) / 72 * 25.4 - 210) < 0.5
+        assert abs(float(page.mediabox.height) / 72 * 25.4 - 297) < 0.5
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert text.count("WZÓR") >= 12  # each front and back, plus the page header
+    assert text.count("ulgowych przejazdów") == 6 and len(reader.pages) == 2  # 6 cards: 5 rows fit a page
