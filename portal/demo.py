@@ -25,6 +25,7 @@ from printing import operations as printing_ops
 from printing.models import OrderStatus
 from printing.models import PriceTier
 from printing.models import PrintOrder
+from printing.models import ProcessingAgreement
 from tenants import applications
 from tenants import holograms
 from tenants import nrb
@@ -279,6 +280,19 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
                     applications.decide_application(actor, application, approve=True)
 
 
+def _agreements(school: Organisation, printers: list[Organisation], director: User, today: dt.date) -> None:
+    """Every demo school has signed a data-processing agreement with every printer of the city,
+    in force for the school years 2024/25 to 2027/28."""
+    for printer in printers:
+        if db.session.scalar(select(ProcessingAgreement.id).where(ProcessingAgreement.printer_id == printer.id)):
+            continue
+        db.session.add(ProcessingAgreement(
+            school_id=school.id, printer_id=printer.id, reference=f"UP/{school.slug}/{printer.slug}/2024",
+            signed_on=dt.date(2024, 8, 26), valid_from=dt.date(2024, 9, 1),
+            valid_until=dt.date(2028, 8, 31), created_by_id=director.id))
+    db.session.flush()
+
+
 def seed(today: dt.date | None = None) -> str:
     """Create whatever of the demo city is missing; returns a one-paragraph report."""
     today = today or dt.date.today()
@@ -317,6 +331,7 @@ def seed(today: dt.date | None = None) -> str:
     created = 0
     for index, (school, spec, director) in enumerate(schools):
         with tenant_scope(Tenant(school_id=school.id)):
+            _agreements(school, printers, director, today)
             if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
                 rng = random.Random(f"legitka-demo-{spec.slug}")
                 actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import relationship
 from infra.db import Base
 from infra.db import TimestampMixin
 from infra.db import UTCDateTime
+from infra.db import utcnow
 from tenants.context import Tenant
 from tenants.models import Id
 from tenants.models import Organisation
@@ -144,3 +145,35 @@ class OutboxEvent(SchoolOwned, Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     enqueued_count: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessingAgreement(Base):
+    """A school's data-processing agreement with a printer: who, in force from when until when.
+    Visible to both parties (the school keeps it; the printer sees what binds it)."""
+
+    __tablename__ = "processing_agreements"
+    __school_owned__ = True
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(100))
+    signed_on: Mapped[dt.date] = mapped_column(Date)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    retention_days: Mapped[int] = mapped_column(Integer, default=7)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("school_id", "id"),
+                      CheckConstraint("valid_until >= valid_from", name="period"))
+
+    printer: Mapped[Organisation] = relationship(foreign_keys=[printer_id])
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.printer_id is not None:
+            return cls.printer_id == tenant.printer_id
+        return false()

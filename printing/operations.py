@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from infra.db import db
 from infra.db import utcnow
+from printing import agreements
 from printing import numbering
 from printing import pricing
 from printing.models import OrderStatus
@@ -123,6 +124,7 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
         unit = pricing.unit_price(order.printer_id, len(applications))
     except pricing.NoPriceError:
         raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.") from None
+    agreements.require(school_id, order.printer_id, today)
     now = utcnow()
     _transition(order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now, submitted_by_id=actor.user_id,
                 card_count=len(applications), unit_price=unit, total_price=pricing.total(unit, len(applications)),

@@ -178,7 +178,9 @@ class World:
         return self.org("school", name, city_id=city_id, street="ul. Długa 1", postal_code="70-001", town="Szczecin",
                         director_name="Anna Dyrektorska", **fields)
 
-    def printer(self, city_ids, name="Drukarnia Testowa", tiers=((1, "12.00"), (10, "10.50"))):
+    def printer(self, city_ids, name="Drukarnia Testowa", tiers=((1, "12.00"), (10, "10.50")), agreements=True):
+        """A printer serving the cities; by default every school already in them has signed a
+        data-processing agreement with it (in force from a year ago to a year ahead)."""
         from decimal import Decimal
 
         from infra.db import db
@@ -192,7 +194,32 @@ class World:
             for city_id in city_ids:
                 db.session.add(CityPrinter(city_id=city_id, printer_id=printer_id))
             db.session.commit()
+        if agreements:
+            self.agreements(printer_id, city_ids)
         return printer_id
+
+    def agreements(self, printer_id, city_ids, valid_until=None):
+        import datetime as dt
+
+        from sqlalchemy import select
+
+        from infra.db import db
+        from printing.models import ProcessingAgreement
+        from tenants.context import Tenant
+        from tenants.context import tenant_scope
+        from tenants.models import Organisation
+
+        today = dt.date.today()
+        with self.app.app_context():
+            schools = db.session.scalars(select(Organisation.id).where(
+                Organisation.kind == "school", Organisation.city_id.in_(city_ids))).all()
+            for school_id in schools:
+                with tenant_scope(Tenant(school_id=school_id)):
+                    db.session.add(ProcessingAgreement(
+                        school_id=school_id, printer_id=printer_id, reference=f"UP/{school_id}/{printer_id}",
+                        signed_on=today - dt.timedelta(days=365), valid_from=today - dt.timedelta(days=365),
+                        valid_until=valid_until or today + dt.timedelta(days=365)))
+                    db.session.commit()
 
     def user(self, email, org_id=None, role=None, admin=False):
         from infra.db import db

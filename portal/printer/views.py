@@ -16,6 +16,7 @@ from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
 from portal.security import current_actor
+from printing import agreements
 from printing import operations as printing_ops
 from printing import queries as printing_queries
 from printing.models import OrderStatus
@@ -47,11 +48,22 @@ def order(order_id: int):
     return _order_page(printing_queries.get_printer_order(order_id))
 
 
+def _no_agreement(order):
+    """An undelivered batch is closed to a printer whose agreement with the school has lapsed."""
+    if agreements.in_force(order.school_id, order.printer_id) is None:
+        return _order_page(order, error=_("Umowa powierzenia przetwarzania danych ze szkołą nie obowiązuje — "
+                                          "pobieranie danych jest zablokowane do czasu jej odnowienia."), status=403)
+    return None
+
+
 def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
     order = printing_queries.get_printer_order(order_id)
     key = getattr(order, key_attr)
     if order.status not in DOWNLOADABLE or not key:
         abort(404)
+    blocked = _no_agreement(order)
+    if blocked:
+        return blocked
     try:
         data = services.storage().get(key)
     except NotFound:
@@ -90,6 +102,9 @@ def package_password(order_id: int):
     order = printing_queries.get_printer_order(order_id)
     if order.status not in DOWNLOADABLE or order.package_password_cipher is None:
         abort(404)
+    blocked = _no_agreement(order)
+    if blocked:
+        return blocked
     password = services.pesel_cipher().decrypt(order.package_password_cipher)
     log_access(current_actor(), "package_password_view", school_id=order.school_id, order_id=order.id)
     db.session.commit()

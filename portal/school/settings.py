@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -9,12 +11,18 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from infra.db import db
 from portal.access import require_roles
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
 from portal.school.common import current_school
+from portal.school.common import parse_date
+from portal.security import current_actor
+from printing import agreements
+from printing import operations as printing_ops
+from printing.models import ProcessingAgreement
 from tenants import nrb
 from tenants import registry
 from tenants.operations import OperationError
@@ -27,7 +35,10 @@ bp = Blueprint("school_settings", __name__, url_prefix="/szkola/ustawienia")
 
 def _page(*, error: str | None = None, status: int = 200, account: str | None = None):
     school = current_school()
+    signed = list(db.session.scalars(select(ProcessingAgreement).order_by(ProcessingAgreement.valid_until.desc())))
     return render_template("school/settings.html", school=school, checks=CHECKS, severities=list(Severity),
+                           agreements=signed, printers=printing_ops.city_printers(school.city_id),
+                           today=dt.date.today(),
                            policy=parse_policy(school.photo_policy or {}),
                            account=account if account is not None else nrb.formatted(school.bank_account),
                            error=error), status
@@ -37,6 +48,26 @@ def _page(*, error: str | None = None, status: int = 200, account: str | None = 
 @require_roles(*STAFF)
 def show():
     return _page()
+
+
+@bp.post("/umowy")
+@require_roles(*DIRECTOR)
+def add_agreement():
+    school = current_school()
+    try:
+        printer_id = request.form.get("printer_id", type=int)
+        if printer_id not in {p.id for p in printing_ops.city_printers(school.city_id)}:
+            raise OperationError(_("Wybierz drukarnię z listy drukarni miasta."))
+        dates = {name: parse_date(request.form.get(name, "")) for name in ("signed_on", "valid_from", "valid_until")}
+        if None in dates.values():
+            raise OperationError(_("Podaj daty w formacie dd.mm.rrrr."))
+        agreements.record(current_actor(), printer_id, reference=request.form.get("reference", "")[:100], **dates)
+    except OperationError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422)
+    db.session.commit()
+    flash(_("Zapisano umowę powierzenia."), "success")
+    return redirect(url_for("school_settings.show"))
 
 
 @bp.post("/")

@@ -33,6 +33,7 @@ from portal.school.common import current_school
 from portal.school.common import parse_date
 from portal.security import current_actor
 from portal.security import current_membership
+from printing import agreements
 from printing import operations as printing_ops
 from printing import pricing
 from printing import queries as printing_queries
@@ -469,8 +470,9 @@ def _new_order_page(*, error: str | None = None, status: int = 200, selected: se
     printers = printing_ops.city_printers(_school().city_id)
     price_lists = {p.id: pricing.tiers(p.id) for p in printers}
     quotes = {p.id: _quote(p.id, len(ready)) for p in printers}
+    in_force = {p.id: agreements.in_force(_school().id, p.id) is not None for p in printers}
     return render_template("school/order_new.html", applications=ready, printers=printers, price_lists=price_lists,
-                           quotes=quotes,
+                           quotes=quotes, agreements_in_force=in_force,
                            selected=selected if selected is not None else {a.id for a in ready},
                            error=error), status
 
