@@ -50,7 +50,7 @@ def test_no_order_without_an_agreement_in_force(app, two_schools, browser):
     refused = director.post(f"/szkola/zamowienia/{order_id}/zloz")
     assert refused.status_code == 422 and "umowy powierzenia" in refused.get_data(as_text=True)
     page = director.get("/szkola/ustawienia/").get_data(as_text=True)
-    assert "wygasła" in page
+    assert "wygasła" in page and page.count('id="umowy"') == 1 and page.count("Nowa umowa") == 1
     response = director.post("/szkola/ustawienia/umowy", {
         "printer_id": str(two_schools["p1"]), "reference": "UP/2026/15", "signed_on": TODAY.strftime("%d.%m.%Y"),
         "valid_from": TODAY.strftime("%d.%m.%Y"), "valid_until": "31.08.2027"})
