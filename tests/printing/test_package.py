@@ -84,3 +84,27 @@ def test_sheet_names_follow_the_templates():
     assert [package.sheet_name(t) for t in package.TEMPLATES] == [
         "MEiN_I_1.xlsx", "MEiN_I_2.xlsx", "MEiN_I_3.xlsx", "MEiN_I_4.xlsx", "MEiN_I_5.xlsx"]
     assert package.photo_name("12/2026") == "zdjecia/12-2026.jpg"
+
+
+def test_the_packed_print_file_has_each_card_on_the_pages_the_manifest_names(tmp_path):
+    import io
+
+    from pypdf import PdfReader
+
+    from printing.render import Calibration
+    from printing.render import render_print_file
+
+    cards = [card("1/2026"), card("2/2026", "MEiN-I/5", pesel="paszport FA1234567"), card("3/2026", "MEiN-I/4-N")]
+    pdf = render_print_file(cards, Calibration(offset_x_mm=0.4, bleed_mm=1, preprinted_blanks=True))
+    result = unpack(package.build(cards, pdf, PASSWORD, order_id=3).data, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    assert (out / "cards.pdf").read_bytes() == pdf
+    reader = PdfReader(io.BytesIO(pdf))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(reader.pages) == 2 * len(cards) == 2 * len(manifest["cards"])
+    for entry, source in zip(manifest["cards"], cards, strict=True):
+        assert entry["card_number"] in reader.pages[entry["front_page"] - 1].extract_text()
+        assert source.pesel in reader.pages[entry["front_page"] - 1].extract_text()
+        assert reader.pages[entry["back_page"] - 1].extract_text().strip() == "30.09.2027"
+        assert (out / entry["photo"]).read_bytes() == source.photo_jpeg

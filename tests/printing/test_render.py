@@ -9,10 +9,14 @@ import pytest
 from pypdf import PdfReader
 
 from printing.operations import valid_until
+from printing.render import TITLES
+from printing.render import Calibration
 from printing.render import CardData
 from printing.render import render_cards
+from printing.render import render_print_file
 from printing.render import render_proof
 from tests.helpers import jpeg
+from tests.helpers import png
 
 
 def card(**overrides) -> CardData:
@@ -75,4 +79,235 @@ def test_the_proof_is_a4_with_every_card_front_and_back_marked_as_a_specimen():
         assert abs(float(page.mediabox.height) / 72 * 25.4 - 297) < 0.5
     text = " ".join(p.extract_text() for p in reader.pages)
     assert text.count("WZÓR") >= 12  # each front and back, plus the page header
-    assert text.count("ulgowych przejazdów") == 6 and len(reader.pages) == 2  # 6 cards: 5 rows fit a page
+    assert text.count("ulgowych przejazdów") == 6 and len(reader.pages) == 2  # 6 cards: 4 rows fit a page
+
+
+# --- The print file: calibration and pre-printed blanks -------------------------------------------------------------
+
+TEMPLATES = ["MEiN-I/1", "MEiN-I/2", "MEiN-I/3-N", "MEiN-I/4-N", "MEiN-I/5"]
+FRONT_VALUES = ("Zuzanna Łucja", "Żółkiewska", "03.05.2014", "14250312345", "Szkoła Podstawowa nr 18",
+                "ul. Żółwia 12, 71-123 Szczecin", "Grażyna Kowalczyk", "21.11.2026", "17")
+STATIC_FRONT = ("LEGITYMACJA", "RZECZPOSPOLITA POLSKA", "Imię (imiona)", "Nazwisko", "Data urodzenia", "PESEL",
+                "Nazwa i adres szkoły", "Dyrektor szkoły", "Data wydania")
+STATIC_BACK = ("Poświadcza", "ulgowych przejazdów", "Data ważności", "Legitymacja szkolna")
+MM = 25.4 / 72
+
+
+def mm(points) -> float:
+    return float(points) * MM
+
+
+def placed(page) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, ...]]]:
+    """Where each text starts on the page ({text: (x, y) mm from the top-left, at the baseline}),
+    text inside the design's form XObject included, and where each XObject is drawn ({name:
+    (width, height, x, y) mm from the bottom-left})."""
+    height = mm(page.mediabox.height)
+    objects, matrices = {}, {}
+
+    def collect(into):
+        def text(value, cm, tm, _font, _size):
+            if value.strip():
+                into.setdefault(value.strip(), (tm[4] * cm[0] + tm[5] * cm[2] + cm[4],
+                                                tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+        return text
+
+    def operator(op, args, cm, _tm):
+        if op == b"Do" and str(args[0]) not in objects:
+            objects[str(args[0])] = (mm(cm[0]), mm(cm[3]), mm(cm[4]), mm(cm[5]))
+            matrices[str(args[0])] = cm
+
+    found: dict[str, tuple[float, float]] = {}
+    page.extract_text(visitor_text=collect(found), visitor_operand_before=operator)
+    # pypdf reports text inside a form in the form's own space: place it where the form is drawn
+    for name, xobject in page["/Resources"].get("/XObject", {}).items():
+        if xobject.get_object()["/Subtype"] == "/Form":
+            inner: dict[str, tuple[float, float]] = {}
+            page.extract_xform_text(xobject.get_object(), visitor_text=collect(inner))
+            a, b, c, d, e, f = matrices[name]
+            for value, (x, y) in inner.items():
+                found[value] = (a * x + c * y + e, b * x + d * y + f)
+    return {value: (mm(x), height - mm(y)) for value, (x, y) in found.items()}, objects
+
+
+CALIBRATIONS = [Calibration(), Calibration(offset_x_mm=2.5, offset_y_mm=-1.7, bleed_mm=1.5),
+                Calibration(preprinted_blanks=True), Calibration(-5, 5, 3, True)]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("calibration", CALIBRATIONS, ids=["plain", "shifted", "blanks", "blanks-limits"])
+def test_every_page_is_id1_and_the_fields_are_text(template, calibration):
+    cards = [card(template_code=template), card(template_code=template, card_number="18", surname="Nowak")]
+    result = pages(render_print_file(cards, calibration))
+    assert len(result) == 4
+    for page in result:
+        assert round(mm(page.mediabox.width), 2) == 85.60 and round(mm(page.mediabox.height), 2) == 53.98
+        assert page.cropbox == page.mediabox
+    front = result[0].extract_text()
+    for value in FRONT_VALUES:
+        assert value in front, value
+    assert "Nowak" in result[2].extract_text() and "Żółkiewska" not in result[2].extract_text()  # order kept
+    assert "30.09.2027" in result[1].extract_text()
+    if not calibration.preprinted_blanks:
+        assert template in front and TITLES[template] in front
+
+
+def test_on_preprinted_blanks_only_the_variable_data_is_printed():
+    front, back = pages(render_print_file([card()], Calibration(preprinted_blanks=True)))
+    front_text, back_text = front.extract_text(), back.extract_text()
+    for value in FRONT_VALUES:
+        assert value in front_text, value
+    for static in (*STATIC_FRONT, "MEiN-I/1", "Nr"):
+        assert static not in front_text, static
+    assert back_text.strip() == "30.09.2027"
+    for static in STATIC_BACK:
+        assert static not in back_text
+    # no background or design: the front draws the photo and nothing else, the back no object at all
+    assert list(placed(front)[1]) == ["/P"] and placed(back)[1] == {}
+    full_front, full_back = pages(render_cards([card()]))
+    for static in STATIC_FRONT:
+        assert static in full_front.extract_text(), static
+    for static in STATIC_BACK:
+        assert static in full_back.extract_text(), static
+
+
+def test_blanks_put_every_field_where_the_full_design_has_it():
+    full, blank = (pages(render_print_file([card()], Calibration(preprinted_blanks=b))) for b in (False, True))
+    for full_page, blank_page in zip(full, blank, strict=True):
+        design, variable = placed(full_page)[0], placed(blank_page)[0]
+        assert variable
+        for value, where in variable.items():
+            assert design[value] == pytest.approx(where, abs=0.01), value
+    assert placed(full[0])[1]["/P"] == pytest.approx(placed(blank[0])[1]["/P"], abs=0.01)
+
+
+@pytest.mark.parametrize("blanks", [False, True])
+@pytest.mark.parametrize("dx, dy", [(2.5, -1.7), (-5, 5), (0.3, 0)])
+def test_offsets_move_everything_printed_by_the_right_amount(blanks, dx, dy):
+    base = pages(render_print_file([card()], Calibration(preprinted_blanks=blanks)))
+    moved = pages(render_print_file([card()], Calibration(offset_x_mm=dx, offset_y_mm=dy, preprinted_blanks=blanks)))
+    for before, after in zip(base, moved, strict=True):
+        (texts, objects), (texts2, objects2) = placed(before), placed(after)
+        assert texts.keys() == texts2.keys() and objects.keys() == objects2.keys()
+        for value, (x, y) in texts.items():
+            assert texts2[value][0] - x == pytest.approx(dx, abs=0.2), value
+            assert texts2[value][1] - y == pytest.approx(dy, abs=0.2), value  # + is down
+        for name, (w, h, x, y) in objects.items():  # the design and the photo: same size, moved
+            assert objects2[name][:2] == pytest.approx((w, h), abs=0.01)
+            assert objects2[name][2] - x == pytest.approx(dx, abs=0.2), name
+            assert objects2[name][3] - y == pytest.approx(-dy, abs=0.2), name  # PDF y grows upwards
+
+
+def test_bleed_grows_the_photo_into_the_window_of_a_blank():
+    plain = placed(pages(render_print_file([card()], Calibration(preprinted_blanks=True)))[0])[1]["/P"]
+    bled = placed(pages(render_print_file([card()], Calibration(bleed_mm=1.0, preprinted_blanks=True)))[0])[1]["/P"]
+    width, height, x, y = plain
+    assert width == pytest.approx(20.0, abs=0.05) and height >= 25.0  # covers the 20 × 25 mm window (clipped)
+    assert bled[0] >= width + 2.0 - 0.01 and bled[1] >= height + 2.0 - 0.01
+    assert bled[2] <= x - 1.0 + 0.01 and bled[3] <= y - 1.0 + 0.01
+
+
+def test_bleed_grows_the_background_past_the_card_edge():
+    reader = PdfReader(io.BytesIO(render_print_file([card()], Calibration(bleed_mm=2.0))))
+    design = reader.pages[0]["/Resources"]["/XObject"]["/D"].get_object()
+    left, bottom, right, top = (mm(v) for v in design["/BBox"])
+    assert (left, bottom) == (pytest.approx(-2.0, abs=0.01), pytest.approx(-2.0, abs=0.01))
+    assert (right, top) == (pytest.approx(87.6, abs=0.01), pytest.approx(55.98, abs=0.01))
+    assert b"/Bg sh" in design.get_data()
+
+
+@pytest.mark.parametrize("bad", [
+    dict(offset_x_mm=5.01), dict(offset_x_mm=-6), dict(offset_y_mm=5.5), dict(offset_y_mm=-5.2),
+    dict(bleed_mm=-0.1), dict(bleed_mm=3.5), dict(offset_x_mm=float("nan")), dict(bleed_mm=float("inf")),
+    dict(offset_x_mm="2"), dict(offset_y_mm=None), dict(bleed_mm=True), dict(preprinted_blanks="tak"),
+])
+def test_a_calibration_out_of_range_is_refused(bad):
+    with pytest.raises(ValueError, match="Kalibracja"):
+        Calibration(**bad)
+
+
+def test_the_limits_themselves_are_allowed():
+    from decimal import Decimal
+
+    assert Calibration(Decimal("-5.00"), Decimal("1.25"), Decimal("3")).offset_x_mm == -5.0  # NUMERIC columns
+    with pytest.raises(ValueError):
+        Calibration(offset_y_mm=Decimal("5.01"))
+    for calibration in (Calibration(5, -5, 3.0), Calibration(-5, 5, 0), Calibration(1, 2, 0.5, True)):
+        assert len(pages(render_print_file([card()], calibration))) == 2
+    with pytest.raises(ValueError):
+        render_print_file([card()], {"offset_x_mm": 9})
+    with pytest.raises(ValueError):
+        render_print_file([], Calibration())
+
+
+def test_render_cards_is_the_full_design_print_file():
+    cards = [card(), card(card_number="18", template_code="MEiN-I/5", pesel="paszport FA1234567")]
+    assert render_cards(cards) == render_print_file(cards) == render_print_file(cards, Calibration())
+
+
+def test_fonts_are_embedded_with_a_unicode_map_and_each_photo_once():
+    photo = jpeg(492, 633)
+    other = jpeg(492, 633, color=(200, 210, 220))
+    reader = PdfReader(io.BytesIO(render_cards([card(photo_jpeg=photo), card(photo_jpeg=other),
+                                                card(photo_jpeg=photo)])))
+    fonts = {}
+    images = {}
+    for page in reader.pages:
+        resources = page["/Resources"]
+        for font in resources["/Font"].values():
+            font = font.get_object()
+            fonts[font["/BaseFont"]] = font
+        for name, obj in resources["/XObject"].items():
+            if name == "/P":
+                images[obj.idnum] = obj.get_object()
+    assert len(fonts) == 2
+    for font in fonts.values():
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert descendant["/FontDescriptor"]["/FontFile2"].get_data()[:4] == b"\x00\x01\x00\x00"
+        assert "/ToUnicode" in font
+    assert len(images) == 2  # three cards, two distinct photos
+    assert {img.get_data() for img in images.values()} == {photo, other}  # the JPEG bytes, unchanged
+
+
+def test_long_values_shrink_into_their_box_and_stay_whole():
+    surname = "Wróblewska-Żółkiewska-Brzęczyszczykiewicz-Grzegorzewska"
+    school = ("Zespół Szkół Ogólnokształcących Specjalnych nr 12 im. Janusza Korczaka z Oddziałami "
+              "Integracyjnymi i Sportowymi w Szczecinie")
+    address = "ul. Księdza Kardynała Stefana Wyszyńskiego 123/125, 70-001 Szczecin"
+    front = pages(render_cards([card(surname=surname, school_name=school, school_address=address)]))[0]
+    text = " ".join(front.extract_text().split())
+    assert surname in text and school in text and address in text
+    texts = placed(front)[0]
+    director = texts["Grażyna Kowalczyk"]
+    school_lines = [where for value, where in texts.items() if value.split()[0] in school + address
+                    and where[1] > texts["Nazwa i adres szkoły"][1]]
+    assert 2 <= len(school_lines) <= 3
+    assert all(y < director[1] - 2 for _, y in school_lines)  # never runs into the next field
+
+
+def test_a_pupil_without_pesel_shows_the_document_label_on_plain_stock():
+    front = pages(render_cards([card(pesel="paszport FA1234567")]))[0].extract_text()
+    assert "Dokument tożsamości" in front and "paszport FA1234567" in front and "PESEL" not in front
+
+
+def test_the_cross_reference_table_points_at_every_object():
+    for data in (render_proof([card()]), render_print_file([card(), card(card_number="2")], Calibration(1, 1, 1))):
+        xref = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+        lines = data[xref:].split(b"\n")
+        assert lines[0] == b"xref"
+        count = int(lines[1].split()[1])
+        for number, line in enumerate(lines[3:3 + count - 1], start=1):
+            offset = int(line.split()[0])
+            assert data[offset:].startswith(b"%d 0 obj\n" % number), number
+
+
+def test_a_photo_that_is_not_a_plain_rgb_jpeg_is_converted_once_and_odd_letters_do_not_break_it():
+    from PIL import Image
+
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (492, 633), (0, 40, 20, 0)).save(cmyk, "JPEG")
+    for photo in (png(492, 633), cmyk.getvalue()):
+        front = pages(render_cards([card(photo_jpeg=photo, first_names="Олена 李 Zoë")]))[0]
+        image = front["/Resources"]["/XObject"]["/P"].get_object()
+        assert image["/ColorSpace"] == "/DeviceRGB" and image["/Filter"] == "/DCTDecode"
+        assert (image["/Width"], image["/Height"]) == (492, 633)
+        assert "Олена" in front.extract_text() and "Zoë" in front.extract_text()
