@@ -7,11 +7,15 @@ personal data, and keep failures for at most seven days (SECURITY.md T4.8, T4.9)
 
 from __future__ import annotations
 
+import re
+
 from rq import Queue
+from rq.job import Job
 
 FAILURE_TTL = 7 * 24 * 3600
 RESULT_TTL = 3600
 DEFAULT_QUEUE = "legitka"
+_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # what rq accepts, and never personal data
 
 
 class JobQueue:
@@ -27,8 +31,20 @@ class JobQueue:
         for value in ids:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError("job arguments must be integer ids")
+        if job_id is not None and not _JOB_ID.match(job_id):
+            raise ValueError("job ids are letters, digits, '_' and '-' only")
         return self.rq.enqueue(func, *ids, job_id=job_id, job_timeout=timeout,
                                result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL)
+
+    def statuses(self, job_ids: list[str]) -> list[str | None]:
+        """rq's status of each job (`queued`, `started`, `finished`, `failed`, …), or None for a job
+        Redis no longer has (flushed, evicted, expired). One round trip for the whole list."""
+        if not job_ids:
+            return []
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "status")
+        return [value.decode() if isinstance(value, bytes) else value for value in pipe.execute()]
 
 
 def build_queue(config) -> JobQueue:

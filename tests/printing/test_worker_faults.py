@@ -1,0 +1,410 @@
+"""The real worker under faults (SECURITY.md §2.5, §2.6, T4.2–T4.5, T4.8): `flask legitka worker`
+as a subprocess on the test PostgreSQL and Redis, killed with SIGKILL mid-batch, started on a
+flushed Redis, fed the same job several times. The database's outbox and lease bring every order
+to exactly one `ready` package, and Redis never holds more than ids."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+
+import pytest
+from rq.job import Job
+from sqlalchemy import func
+from sqlalchemy import select
+
+from infra import services
+from infra.db import db
+from printing import operations as printing_ops
+from printing.models import OutboxEvent
+from printing.models import PrintOrder
+from printing.tasks import build_batch
+from printing.tasks import job_id
+from printing.tasks import relay_outbox
+from tenants import applications
+from tenants import pesel as pesel_rules
+from tenants.actors import Actor
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.context import unscoped
+from tenants.models import AccessLog
+from tenants.models import Card
+from tenants.models import Organisation
+from tests.helpers import add_pupil
+from tests.helpers import run_jobs
+from tests.helpers import store_photo
+
+FLASK = pathlib.Path(sys.executable).parent / "flask"
+SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
+BORN = dt.date(2018, 6, 1)
+FIRST_NAME, SURNAME = "Bożenna", "Niewidzialska"  # must never reach Redis
+LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
+
+
+# --- the worker process ---------------------------------------------------------------------
+
+
+class Workers:
+    """Starts `flask --app portal legitka worker` subprocesses configured like the test app;
+    kills whatever is still running at the end of the test."""
+
+    def __init__(self, app, tmp_path):
+        self.app, self.tmp_path, self.procs = app, tmp_path, []
+
+    def env(self) -> dict:
+        config = self.app.config
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEGITKA_")}
+        env.update({
+            "LEGITKA_INSTANCE_PATH": str(self.tmp_path / "worker-instance"),
+            "LEGITKA_DATABASE_URL": config["DATABASE_URL"],  # the app role: RLS applies as in production
+            "LEGITKA_REDIS_URL": config["REDIS_URL"],
+            "LEGITKA_LOCAL_STORAGE_PATH": config["LOCAL_STORAGE_PATH"],
+            "LEGITKA_SECRET_KEY": config["SECRET_KEY"],
+            "LEGITKA_PESEL_KEY": config["PESEL_KEY"],
+            "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
+            "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
+        })
+        return env
+
+    def start(self, *args: str) -> subprocess.Popen:
+        log = open(self.tmp_path / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed in stop)
+        proc = subprocess.Popen([str(FLASK), "--app", "portal", "legitka", "worker", *args], env=self.env(),
+                                cwd=pathlib.Path(__file__).resolve().parents[2], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
+        proc.log = log
+        self.procs.append(proc)
+        return proc
+
+    def output(self) -> str:
+        return "\n".join((self.tmp_path / f"worker-{i}.log").read_text(errors="replace")[-3000:]
+                         for i in range(len(self.procs)))
+
+    def wait(self, proc, timeout=60) -> int:
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker did not stop:\n" + self.output())
+
+    def stop(self, proc) -> None:
+        """Warm shutdown (SIGTERM: rq finishes the current job), as a deployment would."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            self.wait(proc, 30)
+        proc.log.close()
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                for pid in horses(proc.pid):
+                    _killpg(pid)
+                _killpg(proc.pid)
+                proc.wait(10)
+            proc.log.close()
+
+
+def _killpg(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # the worker (or the horse: rq puts each in its own group)
+
+
+def horses(pid: int) -> list[int]:
+    """The work horses rq forked from the worker `pid` (children listed by /proc)."""
+    children = []
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+@pytest.fixture
+def workers(app, tmp_path):
+    started = Workers(app, tmp_path)
+    yield started
+    started.kill_all()
+
+
+def wait_for(check, timeout: float, what: str, workers: Workers, interval: float = 0.05):
+    """Poll `check()` until it returns something truthy; fail with the workers' log after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}:\n{workers.output()}")
+
+
+# --- orders and what became of them -----------------------------------------------------------
+
+
+def submit(app, school_id: int, user_id: int, printer_id: int, cards: int) -> int:
+    """An order of `cards` pupils placed the way the school's page places it: numbers and the
+    outbox row in one transaction, then the relay enqueues the job. Returns the order id."""
+    actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        school = db.session.get(Organisation, school_id)
+        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=100)
+        store_photo(actor, school, first)
+        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{i}", born=BORN, serial=100 + i)
+                            for i in range(1, cards)]
+        ids = []
+        for pupil in pupils:
+            pupil.photo_key, pupil.photo_status = first.photo_key, first.photo_status  # one picture, stored once
+            application = applications.create_application(actor, pupil)
+            applications.decide_application(actor, application, approve=True)
+            ids.append(application.id)
+        order = printing_ops.create_order(actor, school, printer_id, ids)
+        printing_ops.submit_order(actor, order)
+        db.session.commit()
+        relay_outbox()
+        return order.id
+
+
+def order_row(app, school_id: int, order_id: int) -> PrintOrder:
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        order = db.session.get(PrintOrder, order_id)
+        db.session.expunge(order)
+        return order
+
+
+def status_of(app, school_id: int, order_id: int) -> str:
+    return order_row(app, school_id, order_id).status
+
+
+def outbox_of(app, order_id: int) -> list[OutboxEvent]:
+    with app.app_context(), unscoped("test: the outbox of one order"):
+        events = list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order_id)))
+        db.session.expunge_all()
+        return events
+
+
+def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, tmp_path) -> PrintOrder:
+    """`ready`, with exactly one package in storage whose checksum is the recorded one and which
+    the 7z program opens; numbers unique and contiguous; one access-log row per card."""
+    order = order_row(app, school_id, order_id)
+    assert order.status == "ready" and order.error == ""
+    root = pathlib.Path(app.config["LOCAL_STORAGE_PATH"])
+    folder = root / "schools" / str(school_id) / "orders" / str(order_id)
+    assert sorted(p.name for p in folder.iterdir()) == ["cards.pdf", "manifest.json", "package.7z"]
+    assert not list(root.rglob("*.part"))  # no half-written file left behind
+    package = (folder / "package.7z").read_bytes()
+    assert hashlib.sha256(package).hexdigest() == order.package_sha256
+    assert hashlib.sha256((folder / "cards.pdf").read_bytes()).hexdigest() == order.pdf_sha256
+    assert SEVEN_ZIP, "make test installs Debian's 7zip"
+    with app.app_context():
+        password = services.pesel_cipher().decrypt(order.package_password_cipher)
+    out = tmp_path / f"unpacked-{order_id}"
+    opened = subprocess.run([SEVEN_ZIP, "x", f"-p{password}", f"-o{out}", "-y", str(folder / "package.7z")],
+                            capture_output=True, text=True, check=False)
+    assert opened.returncode == 0, opened.stderr
+    inner = json.loads((out / "manifest.json").read_text())
+    assert inner["order"] == order_id
+    for entry in inner["files"]:
+        assert hashlib.sha256((out / entry["name"]).read_bytes()).hexdigest() == entry["sha256"]
+    assert hashlib.sha256((out / "cards.pdf").read_bytes()).hexdigest() == order.pdf_sha256
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        numbers = db.session.scalars(select(Card.number).where(Card.order_id == order_id)
+                                     .order_by(Card.number)).all()
+        assert numbers == list(range(order.first_number, order.last_number + 1)) and len(numbers) == cards
+        assert db.session.scalar(select(func.count()).select_from(Card).where(
+            Card.school_id == school_id)) == db.session.scalar(select(func.count(func.distinct(Card.number))).where(
+                Card.school_id == school_id))
+        rendered = db.session.execute(
+            select(AccessLog.pupil_id, func.count()).where(AccessLog.action == "batch_render",
+                                                          AccessLog.order_id == order_id)
+            .group_by(AccessLog.pupil_id)).all()
+        assert len(rendered) == cards and {n for _, n in rendered} == {1}
+    assert all(e.done_at is not None for e in outbox_of(app, order_id))
+    return order
+
+
+# --- Redis holds ids only (T4.8) ------------------------------------------------------------
+
+
+def redis_contents(redis) -> bytes:
+    """Every key and value in the test Redis database, job payloads decompressed."""
+    chunks = []
+    for key in redis.scan_iter(count=1000):
+        kind = redis.type(key).decode()
+        chunks.append(key)
+        if kind == "string":
+            values = [redis.get(key)]
+        elif kind == "hash":
+            values = [b for pair in redis.hgetall(key).items() for b in pair]
+        elif kind == "list":
+            values = redis.lrange(key, 0, -1)
+        elif kind == "set":
+            values = list(redis.smembers(key))
+        elif kind == "zset":
+            values = redis.zrange(key, 0, -1)
+        elif kind == "stream":
+            values = [b for _id, entry in redis.xrange(key) for pair in entry.items() for b in pair]
+        else:
+            values = []
+        for value in values:
+            if value is None:
+                continue
+            chunks.append(value)
+            with contextlib.suppress(zlib.error):
+                chunks.append(zlib.decompress(value))  # rq compresses the pickled job (function, args)
+    return b"\n".join(chunks)
+
+
+def assert_redis_holds_ids_only(app, redis, secrets: list[bytes]) -> int:
+    """No fixture PESEL, name or photo bytes anywhere in Redis; every job's arguments are
+    integer ids. Returns how many jobs Redis still holds."""
+    blob = redis_contents(redis)
+    for secret in secrets:
+        assert secret not in blob, f"{secret[:20]!r} found in Redis"
+    jobs = 0
+    for key in redis.scan_iter("rq:job:*"):
+        if redis.type(key) != b"hash":
+            continue
+        job = Job.fetch(key.decode().removeprefix("rq:job:"), connection=redis)
+        assert job.kwargs == {} and job.args and all(type(a) is int for a in job.args), job.args
+        assert job.failure_ttl <= 7 * 24 * 3600 and job.result_ttl <= 3600
+        jobs += 1
+    return jobs
+
+
+def personal_data(app, school_id: int, order_id: int) -> list[bytes]:
+    """What of the order's pupils must never be in Redis: names, PESELs, the photo's bytes."""
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        cards = db.session.scalars(select(Card).where(Card.order_id == order_id)).all()
+        photo = services.storage().get(cards[0].pupil.photo_key)
+        secrets = [FIRST_NAME.encode(), SURNAME.encode(), photo[len(photo) // 2:len(photo) // 2 + 64]]
+        for card in cards:
+            secrets.append(services.pesel_cipher().decrypt(card.pupil.pesel_cipher).encode())
+    secrets.append(pesel_rules.make(BORN, 100, "K").encode())
+    return secrets
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_sigkill_mid_batch_then_restart_gives_one_complete_package(app, two_schools, workers, redis, tmp_path):
+    """T4.3/T4.4: the worker and its work horse die by SIGKILL while the batch renders; a new
+    worker takes the order over once the dead one's lease lapses (nobody moves it), and the
+    result is one package, the same numbers, one access-log row per card."""
+    a = two_schools["a"]
+    cards = 40  # a few seconds of rendering
+    order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], cards)
+    first = workers.start("--relay-every", "0.5")
+    wait_for(lambda: status_of(app, a, order_id) == "rendering" and horses(first.pid), 60,
+             "the batch to start rendering", workers)
+    horse = horses(first.pid)
+    _killpg(first.pid)  # the worker first, so it cannot report its horse's death
+    for pid in horse:
+        _killpg(pid)
+    first.wait(10)
+    for pid in horse:
+        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
+    killed = order_row(app, a, order_id)
+    assert killed.status == "rendering" and killed.attempt == 1, "the batch ended before the kill: use more cards"
+    numbers_before = (killed.first_number, killed.last_number)
+
+    second = workers.start("--relay-every", "0.5")
+    wait_for(lambda: status_of(app, a, order_id) == "ready", 90, "the order to become ready", workers)
+    workers.stop(second)
+
+    order = assert_one_complete_package(app, a, order_id, cards, tmp_path)
+    assert (order.first_number, order.last_number) == numbers_before
+    assert order.attempt == 2  # the dead attempt and the one that finished; no other took over
+    (event,) = outbox_of(app, order_id)
+    assert event.enqueued_count == 2  # sent at submit, sent again once the lease had lapsed
+    assert_redis_holds_ids_only(app, redis, personal_data(app, a, order_id))
+
+
+def test_redis_flushed_after_submit_the_outbox_brings_the_job_back(app, two_schools, workers, redis, tmp_path):
+    """T4.5: the job is in Redis, Redis loses everything; the worker's relay finds the order's
+    job gone and enqueues it again from the outbox at once (no waiting for a retry interval)."""
+    a = two_schools["a"]
+    order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], 2)
+    (event,) = outbox_of(app, order_id)
+    assert redis.exists(Job.key_for(job_id(event, 1)))
+    redis.flushdb()
+    proc = workers.start("--burst", "--relay-every", "3600")
+    assert workers.wait(proc) == 0, workers.output()
+    assert_one_complete_package(app, a, order_id, 2, tmp_path)
+    (event,) = outbox_of(app, order_id)
+    assert event.enqueued_count == 2
+    assert_redis_holds_ids_only(app, redis, personal_data(app, a, order_id))
+
+
+def test_the_same_job_delivered_several_times_builds_once(app, two_schools, workers, redis, tmp_path):
+    """T4.2: the order's job three times in the queue, worked by two workers at once, then once
+    more after it is ready: one `ready` transition, one package, the same checksum."""
+    a = two_schools["a"]
+    order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], 3)
+    with app.app_context():
+        queue = services.queue()
+        for copy in ("a", "b"):
+            queue.enqueue(build_batch, order_id, a, job_id=f"duplicate-{order_id}-{copy}")
+    procs = [workers.start("--burst", "--relay-every", "3600") for _ in range(2)]
+    for proc in procs:
+        assert workers.wait(proc) == 0, workers.output()
+    (event,) = outbox_of(app, order_id)
+    results = sorted(Job.fetch(name, connection=redis).return_value()
+                     for name in (job_id(event, 1), f"duplicate-{order_id}-a", f"duplicate-{order_id}-b"))
+    assert results == ["ready", "skipped", "skipped"]
+    order = assert_one_complete_package(app, a, order_id, 3, tmp_path)
+    assert order.attempt == 1
+    package = pathlib.Path(app.config["LOCAL_STORAGE_PATH"], order.package_key)
+    written = package.stat().st_mtime_ns
+
+    with app.app_context():
+        services.queue().enqueue(build_batch, order_id, a, job_id=f"late-{order_id}")
+    run_jobs(app)
+    assert Job.fetch(f"late-{order_id}", connection=redis).return_value() == "skipped"
+    again = assert_one_complete_package(app, a, order_id, 3, tmp_path)
+    assert (again.package_sha256, again.pdf_sha256, again.ready_at, again.attempt) == (
+        order.package_sha256, order.pdf_sha256, order.ready_at, 1)
+    assert package.stat().st_mtime_ns == written  # not even rewritten
+    assert_redis_holds_ids_only(app, redis, personal_data(app, a, order_id))
+
+
+def test_jobs_carry_ids_only_and_redis_keeps_no_personal_data(app, two_schools, workers, redis, tmp_path):
+    """T4.8/T4.9: after a real worker ran a good batch and a poison one (a photo is missing),
+    no key or value in Redis holds a PESEL, a name or photo bytes; job args are the two ids."""
+    a = two_schools["a"]
+    good = submit(app, a, two_schools["director_a"], two_schools["p1"], 2)
+    secrets = personal_data(app, a, good)
+    poison = _poison_order(app, two_schools)
+    proc = workers.start("--burst", "--relay-every", "3600")
+    assert workers.wait(proc) == 0, workers.output()
+    assert status_of(app, a, good) == "ready"
+    failed = order_row(app, two_schools["b"], poison)
+    assert failed.status == "failed" and "Brak zdjęcia" in failed.error
+    secrets += [b"Poison", b"Trucizna", pesel_rules.make(BORN, 300, "K").encode()]
+    with app.app_context():
+        job = Job.fetch(job_id(outbox_of(app, good)[0], 1), connection=services.queue().connection)
+    assert job.args == (good, a) and job.func_name == "printing.tasks.build_batch"
+    assert assert_redis_holds_ids_only(app, redis, secrets) >= 2
+
+
+def _poison_order(app, two_schools) -> int:
+    """School B's order whose only pupil's photo file is gone: the batch must fail, readably."""
+    b = two_schools["b"]
+    actor = Actor(user_id=two_schools["director_b"], role="school_director", organisation_id=b)
+    with app.app_context(), tenant_scope(Tenant(school_id=b)):
+        school = db.session.get(Organisation, b)
+        pupil = add_pupil(actor, first="Trucizna", surname="Poison", born=BORN, serial=300)
+        store_photo(actor, school, pupil)
+        application = applications.create_application(actor, pupil)
+        applications.decide_application(actor, application, approve=True)
+        order = printing_ops.create_order(actor, school, two_schools["p1"], [application.id])
+        printing_ops.submit_order(actor, order)
+        db.session.commit()
+        services.storage().delete(pupil.photo_key)
+        relay_outbox()
+        return order.id
