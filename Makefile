@@ -14,6 +14,7 @@ TEST_STAMP := $(VENV)/.installed-test
 run: system-deps $(RUN_STAMP)
 	$(FLASK) legitka migrate
 	$(FLASK) legitka seed-demo
+	$(FLASK) legitka purge  # batch files past their retention (the worker does this hourly)
 	@bash infra/scripts/print-demo-logins.sh
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
@@ -52,9 +53,9 @@ worker: $(RUN_STAMP)
 	$(FLASK) legitka worker
 
 bench: $(TEST_STAMP)
-	$(BIN)/python -m bench.render_batch
 	$(BIN)/python -m bench.roster_import
 	$(BIN)/python -m bench.photo_checks
+	$(BIN)/python -m bench.package
 
 clean:
 	rm -rf $(VENV) instance

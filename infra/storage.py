@@ -31,6 +31,17 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def purge(self, key: str) -> int:
+        """Delete the object and every stored version of it; returns how many were removed."""
+        ...
+
+    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
+        """A time-limited GET link to the object, or None when the storage cannot make one."""
+        ...
+
+
+MAX_LINK_SECONDS = 300  # SECURITY.md T2.16: presigned links live at most five minutes
+
 
 def school_key(school_id: int, *parts: str | int) -> str:
     """`schools/<id>/<part>/...`: the only place object keys are made.
@@ -78,6 +89,15 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def purge(self, key: str) -> int:
+        path = self._path(key)
+        existed = path.is_file()
+        path.unlink(missing_ok=True)
+        return int(existed)
+
+    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
+        return None  # a folder has no link of its own; the portal streams the file itself
+
 
 class S3Storage:
     """Objects in an S3 bucket through boto3; the client is created lazily, after any fork."""
@@ -124,7 +144,30 @@ class S3Storage:
         except ClientError:
             return False
 
-    def ensure_bucket(self) -> None:
+    def purge(self, key: str) -> int:
+        """Delete every version and delete marker of `key` (a versioned bucket keeps old versions
+        after a plain delete); idempotent."""
+        removed = 0
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["Key"] != key:
+                    continue  # the prefix also matches longer keys
+                self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=entry["VersionId"])
+                removed += "Size" in entry  # versions have a size, delete markers do not
+        return removed
+
+    def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
+        if not 0 < expires_in <= MAX_LINK_SECONDS:
+            raise ValueError("presigned links live at most five minutes")
+        if not _SAFE_PART.match(filename):
+            raise ValueError("unsafe file name")
+        return self.client.generate_presigned_url(
+            "get_object", ExpiresIn=expires_in,
+            Params={"Bucket": self.bucket, "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"'})
+
+    def ensure_bucket(self, *, versioned: bool = False) -> None:
         """Create the bucket when missing (development and tests; production provisions it)."""
         from botocore.exceptions import ClientError
 
@@ -136,6 +179,8 @@ class S3Storage:
             if region and region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
             self.client.create_bucket(Bucket=self.bucket, **kwargs)
+        if versioned:
+            self.client.put_bucket_versioning(Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def build_storage(config) -> Storage:
@@ -145,6 +190,6 @@ def build_storage(config) -> Storage:
                             region=config.get("S3_REGION", "eu-central-1"),
                             access_key=config.get("S3_ACCESS_KEY"), secret_key=config.get("S3_SECRET_KEY"))
         if config.get("S3_CREATE_BUCKET"):
-            storage.ensure_bucket()
+            storage.ensure_bucket(versioned=bool(config.get("S3_VERSIONED")))
         return storage
     return LocalStorage(config["LOCAL_STORAGE_PATH"])

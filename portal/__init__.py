@@ -53,13 +53,16 @@ def create_app(test_config: dict | None = None):
     from portal import formatting
     from portal import security
     from portal.admin import views as admin_views
+    from portal.api import views as api_views
     from portal.auth import views as auth_views
     from portal.city import views as city_views
     from portal.parent import views as parent_views
+    from portal.printer import api_keys as printer_api_keys
     from portal.printer import views as printer_views
     from portal.school import holograms as school_holograms
     from portal.school import imports as school_imports
     from portal.school import mlegitymacja as school_mleg
+    from portal.school import orders as school_orders  # noqa: F401 (routes on the school blueprint)
     from portal.school import photos as school_photos
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
@@ -74,4 +77,6 @@ def create_app(test_config: dict | None = None):
                       school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,
                       city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
+    app.register_blueprint(printer_api_keys.bp)
     return app

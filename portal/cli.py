@@ -7,6 +7,7 @@ fail with a clear message (exit code 2) on bad input.
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from decimal import InvalidOperation
 
@@ -32,6 +33,7 @@ from tenants.passwords import check_policy
 from tenants.passwords import hash_password
 
 legitka = AppGroup("legitka", help="Legitka administration.")
+PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 
 
 def _org(slug: str, kind: OrgKind) -> Organisation:
@@ -161,43 +163,69 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
 
 @legitka.command("relay")
 def relay_command():
-    """Enqueue due outbox work once (for cron; the worker also does it every 30 s)."""
+    """Enqueue due outbox work once, and re-enqueue batches whose job was lost or whose worker
+    died (for cron; every worker also does it every 30 s)."""
     from printing.tasks import relay_outbox
 
-    click.echo(f"{relay_outbox()} job(s) enqueued.")
+    click.echo(f"{relay_outbox(reconcile=True)} job(s) enqueued.")
 
 
 @legitka.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--relay-every", default=30, show_default=True, help="Seconds between outbox relays.")
+@click.option("--relay-every", default=30.0, type=click.FloatRange(min=0.1), show_default=True,
+              help="Seconds between outbox relays (which also recover batches whose job or worker was lost).")
 def worker_command(burst, relay_every):
-    """Run an rq worker (batches, imports, photo ZIPs, e-mail), with the outbox relay in a side thread."""
+    """Run an rq worker (batches, imports, photo ZIPs, e-mail), with the outbox relay in a side thread.
+
+    The batch lease (LEGITKA_BATCH_LEASE_SECONDS, default 120) is renewed while a batch is built;
+    after a worker dies its batch is enqueued again by the next relay once the lease has lapsed.
+    """
     from rq import Worker
 
+    from printing.retention import purge_due
     from printing.tasks import relay_outbox
 
     queue = services.queue()
     if queue.inline:
         raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
-    import printing.render  # noqa: F401  (load WeasyPrint before forking: ~0.6 s saved per job)
+    import printing.render
+
+    printing.render.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
     import tenants.photo_checks  # noqa: F401  (and OpenCV, for the photo ZIP jobs)
 
     app = current_app._get_current_object()
     stop = threading.Event()
+    # rq forks a work horse per job. A fork copies only the forking thread, with every lock as it
+    # was: were the relay thread inside the connection pool or the Redis client at that moment,
+    # the horse would hang on their locks. The relay and the fork therefore take turns.
+    turns = threading.Lock()
+
+    class LegitkaWorker(Worker):
+        def fork_work_horse(self, job, queue):
+            with turns:
+                super().fork_work_horse(job, queue)
+
+    last_purge = [0.0]
+
+    def relay_once():
+        with turns, app.app_context():
+            relay_outbox(reconcile=True)
+            if time.monotonic() - last_purge[0] >= PURGE_EVERY_SECONDS:
+                purge_due()  # retention: batch files 7 days after delivery
+                last_purge[0] = time.monotonic()
 
     def relay_loop():
         while not stop.wait(relay_every):
-            with app.app_context():
-                try:
-                    relay_outbox()
-                except Exception as exc:  # keep relaying; the next round retries
-                    click.echo(f"relay failed: {type(exc).__name__}", err=True)
+            try:
+                relay_once()
+            except Exception as exc:  # keep relaying; the next round retries
+                click.echo(f"relay failed: {type(exc).__name__}", err=True)
 
-    relay_outbox()  # once before working, so work waiting in the outbox is in the queue
+    relay_once()  # before working, so work waiting in the outbox (or lost by Redis) is in the queue
     thread = threading.Thread(target=relay_loop, name="outbox-relay", daemon=True)
     thread.start()
     try:
-        Worker([queue.rq], connection=queue.connection).work(burst=burst)
+        LegitkaWorker([queue.rq], connection=queue.connection).work(burst=burst)
     finally:
         stop.set()
 
@@ -209,6 +237,15 @@ def seed_demo_command():
 
     report = seed()
     click.echo(report)
+
+
+@legitka.command("purge")
+def purge_command():
+    """Delete batch files whose retention after delivery has passed (every stored version) and
+    write their deletion receipts. Safe to run any number of times; the worker runs it hourly."""
+    from printing.retention import purge_due
+
+    click.echo(f"{purge_due()} order(s) purged.")
 
 
 def init_app(app) -> None:

@@ -22,10 +22,14 @@ from sqlalchemy import select
 from infra.db import db
 from infra.db import utcnow
 from printing import operations as printing_ops
+from printing import quotes
+from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import PriceTier
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
+from printing.models import SchoolPrinter
+from printing.tasks import relay_outbox
 from tenants import applications
 from tenants import holograms
 from tenants import nrb
@@ -114,14 +118,21 @@ SCHOOLS = [
 ]
 
 PRINTERS = [
-    # slug, name, city centre?, lead time (days), tiers (min quantity, gross zł per card)
-    ("centrum-druku", "Miejskie Centrum Druku Legitymacji (demo)", True, 7,
-     [(1, "11.40"), (50, "10.90"), (200, "10.40")]),
-    ("pomorska-karta", "Drukarnia Pomorska Karta sp. z o.o. (demo)", False, 14,
-     [(1, "15.50"), (20, "13.00"), (50, "11.50"), (200, "9.90")]),
-    ("polcard", "PolCard Druk S.A. (demo)", False, 21,
-     [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")]),
+    # slug, name, city centre?, lead time (days), tiers (min quantity, gross zł per card),
+    # terms: season surcharge per card, shipping per order, prints on pre-printed blanks?
+    ("centrum-druku", "Miejskie Centrum Druku Legitymacji (demo)", True, 14,
+     [(1, "11.40"), (50, "10.90"), (200, "10.40")], ("0.00", "0.00", True)),
+    ("pomorska-karta", "Drukarnia Pomorska Karta sp. z o.o. (demo)", False, 21,
+     [(1, "15.50"), (20, "13.00"), (50, "11.50"), (200, "9.90")], ("1.50", "18.00", False)),
+    ("polcard", "PolCard Druk S.A. (demo)", False, 30,
+     [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")], ("2.00", "22.99", True)),
 ]
+# The one demo school that prints its cards itself (BRIEF.md §13 figures).
+OWN_PRINTER_SCHOOL = "lo2"
+OWN_PRINTER = dict(model="Evolis Primacy 2 Duplex", purchase_price=Decimal("6500.00"),
+                   licence_per_year=Decimal("1000.00"), starter_kit_price=Decimal("500.00"),
+                   blank_price=Decimal("7.90"), hologram_price=Decimal("1.20"), ribbon_price=Decimal("480.00"),
+                   ribbon_yield=250, spoilage_percent=Decimal("3.00"), lead_time_days=2)
 
 
 def _get_or_create_org(slug: str, **fields) -> Organisation:
@@ -247,9 +258,22 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
     order.shipped_at = base + lead - dt.timedelta(days=1)
     order.delivered_at = base + lead
     order.delivered_by_id = director.id
+    order.accepted_at = base + dt.timedelta(hours=4)
+    order.carrier, order.tracking_number = "InPost", f"6200{rng.randrange(10**12):012d}"
+    order.purge_after = order.delivered_at + dt.timedelta(days=7)
+    # Invoices: one printer in the demo charged its shipping twice — the flag the city sees.
+    gross = order.total_price + (Decimal("18.00") if rng.random() < 0.3 else Decimal("0.00"))
+    order.invoice_number, order.invoice_gross = f"FV/{submitted_on:%Y/%m}/{order.id:04d}", gross
+    order.invoice_net = (gross / Decimal("1.23")).quantize(Decimal("0.01"))
+    order.invoice_vat = gross - order.invoice_net
+    order.invoice_recorded_at, order.invoice_mismatch = order.shipped_at, gross != order.total_price
+    items = {i.card_id: i for i in db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))}
     cards = list(db.session.scalars(select(Card).where(Card.order_id == order.id).order_by(Card.number)))
     handed = 0
     for card in cards:
+        card.blank_serial = f"EL{rng.randrange(10**8):08d}"
+        items[card.id].outcome, items[card.id].blank_serial = "printed", card.blank_serial
+        items[card.id].reported_at = order.printed_at
         card.status = CardStatus.DELIVERED.value
         if rng.random() < 0.85:
             card.status = CardStatus.HANDED_OVER.value
@@ -267,6 +291,17 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
     holograms.receive(actor, school_year=holograms.school_year_of(today), supplier="PWPW S.A. (demo)",
                       received_on=submitted_on, first=f"HS {spec.slug.upper()} 0001",
                       last=f"HS {spec.slug.upper()} 0150")
+
+    if spec.slug == "sp18":
+        # A fresh order from class 1b waits in the printers' queue for the printer's operator.
+        fresh = []
+        for pupil in db.session.scalars(select(Pupil).where(Pupil.class_name == "1b").order_by(Pupil.id).limit(6)):
+            _photo(actor, school, pupil, portrait(rng))
+            application = applications.create_application(actor, pupil)
+            applications.decide_application(actor, application, approve=True)
+            fresh.append(application.id)
+        pending = printing_ops.create_order(actor, school, printers[1].id, fresh)
+        printing_ops.submit_order(actor, pending, today=today)
 
     if spec.slug == "sp1":
         # Class 1b in every earlier state, so each role has something to do in the demo.
@@ -299,9 +334,11 @@ def seed(today: dt.date | None = None) -> str:
     password_hash = hash_password(DEMO_PASSWORD)
     city = _get_or_create_org(CITY_SLUG, kind=OrgKind.CITY.value, name="Miasto Szczecin (demo)", town="Szczecin")
     printers = []
-    for slug, name, centre, lead, tiers in PRINTERS:
+    for slug, name, centre, lead, tiers, (surcharge, shipping, blanks) in PRINTERS:
         printer = _get_or_create_org(slug, kind=OrgKind.PRINTER.value, name=name, is_city_print_centre=centre,
-                                     lead_time_days=lead, town="Szczecin", contact_email=f"zamowienia@{slug}.demo")
+                                     lead_time_days=lead, town="Szczecin", contact_email=f"zamowienia@{slug}.demo",
+                                     season_surcharge=Decimal(surcharge), shipping_price=Decimal(shipping),
+                                     preprinted_blanks=blanks)
         has_tiers = db.session.scalar(select(PriceTier.id).where(PriceTier.printer_id == printer.id).limit(1))
         if has_tiers is None:
             for qty, price in tiers:
@@ -332,6 +369,8 @@ def seed(today: dt.date | None = None) -> str:
     for index, (school, spec, director) in enumerate(schools):
         with tenant_scope(Tenant(school_id=school.id)):
             _agreements(school, printers, director, today)
+            if spec.slug == OWN_PRINTER_SCHOOL and quotes.school_printer(school.id) is None:
+                db.session.add(SchoolPrinter(school_id=school.id, city_id=city.id, **OWN_PRINTER))
             if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
                 rng = random.Random(f"legitka-demo-{spec.slug}")
                 actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id)
@@ -346,5 +385,6 @@ def seed(today: dt.date | None = None) -> str:
     with tenant_scope(Tenant(city_id=city.id)):
         orders = db.session.scalar(select(func.count()).select_from(PrintOrder))
     db.session.commit()
+    relay_outbox()  # build the waiting batch (in-process on the embedded default)
     return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
             f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

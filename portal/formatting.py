@@ -46,7 +46,17 @@ def order_status(value: str) -> str:
         "draft": _("szkic"), "submitted": _("złożone"), "rendering": _("przygotowanie paczki"),
         "ready": _("paczka gotowa"), "failed": _("błąd paczki"), "downloaded": _("pobrane przez drukarnię"),
         "printed": _("wydrukowane"), "shipped": _("wysłane"), "delivered": _("dostarczone do szkoły"),
+        "accepted": _("przyjęte przez drukarnię"), "rejected": _("odrzucone przez drukarnię"),
     }.get(value, value)
+
+
+def item_outcome(value: str) -> str:
+    return {"pending": _("czeka"), "printed": _("wydrukowana"), "rejected": _("odrzucona")}.get(value, value)
+
+
+def channel_label(value: str) -> str:
+    return {"external": _("drukarnia zewnętrzna"), "city_centre": _("miejskie centrum druku"),
+            "own": _("drukarka szkoły")}.get(value, value)
 
 
 def application_status(value: str) -> str:
@@ -140,5 +150,6 @@ def init_app(app) -> None:
                      "photo_status": photo_status, "learner_type": learner_type, "photo_source": photo_source,
                      "severity": severity, "submission_status": submission_status, "qr_svg": qr_svg,
                      "import_status": import_status, "import_action": import_action, "zip_outcome": zip_outcome,
+                     "item_outcome": item_outcome, "channel_label": channel_label,
                      }.items():
         app.jinja_env.filters[name] = fn

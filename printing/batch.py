@@ -16,8 +16,9 @@ from infra.storage import NotFound
 from printing import package
 from printing.models import PrintOrder
 from printing.operations import valid_until
+from printing.render import Calibration
 from printing.render import CardData
-from printing.render import render_cards
+from printing.render import render_print_file
 from tenants.models import Application
 from tenants.models import Card
 from tenants.models import Organisation
@@ -103,10 +104,23 @@ def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
 
+def calibration_for(order: PrintOrder) -> Calibration:
+    """The print file's set-up for the printer the order goes to (full design when it has none)."""
+    printer = db.session.get(Organisation, order.printer_id) if order.printer_id else None
+    if printer is None:
+        return Calibration()
+    try:
+        return Calibration(offset_x_mm=float(printer.offset_x_mm or 0), offset_y_mm=float(printer.offset_y_mm or 0),
+                           bleed_mm=float(printer.bleed_mm or 0), preprinted_blanks=bool(printer.preprinted_blanks))
+    except ValueError as err:
+        raise BatchError(f"Nieprawidłowa kalibracja drukarni: {err}") from None
+
+
 def build(order: PrintOrder, password: str) -> tuple[bytes, bytes, list[Card], package.Package]:
-    """(pdf, manifest, cards, encrypted package) for the order; `BatchError` when data is missing."""
+    """(pdf, manifest, cards, encrypted package) for the order; `BatchError` when data is missing.
+    The PDF is laid out for the order's printer (its calibration, pre-printed blanks or not)."""
     cards, data = card_data(order)
-    pdf = render_cards(data)
+    pdf = render_print_file(data, calibration_for(order))
     try:
         packed = package.build(data, pdf, password, order_id=order.id)
     except package.PackageError as err:

@@ -6,9 +6,12 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
+from sqlalchemy import JSON
+from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
@@ -36,10 +39,20 @@ class OrderStatus(enum.StrEnum):
     RENDERING = "rendering"
     READY = "ready"
     FAILED = "failed"
+    ACCEPTED = "accepted"  # the printer took the order on (and may now download it)
+    REJECTED = "rejected"  # the printer declined it; the school sends it to another printer
     DOWNLOADED = "downloaded"
     PRINTED = "printed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
+
+
+class Channel(enum.StrEnum):
+    """Where an order is printed (BRIEF.md §13: the city compares these)."""
+
+    EXTERNAL = "external"  # a printing house under contract
+    CITY_CENTRE = "city_centre"  # the city's shared print centre
+    OWN = "own"  # the school's own card printer
 
 
 class PriceTier(Base):
@@ -72,7 +85,8 @@ class PrintOrder(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # None: printed on the school's own printer (channel "own").
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default=OrderStatus.DRAFT.value)
     card_count: Mapped[int] = mapped_column(Integer, default=0)
     handed_over_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -101,6 +115,24 @@ class PrintOrder(TimestampMixin, Base):
     shipped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(12), default=Channel.EXTERNAL.value)
+    # The quote the director accepted, frozen at submission (printing.quotes.Quote.as_dict).
+    quote: Mapped[dict | None] = mapped_column(JSON)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    reprint_of_id: Mapped[int | None] = mapped_column(Id)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    rejection_reason: Mapped[str] = mapped_column(String(300), default="")
+    carrier: Mapped[str] = mapped_column(String(60), default="")
+    tracking_number: Mapped[str] = mapped_column(String(80), default="")
+    invoice_number: Mapped[str] = mapped_column(String(60), default="")
+    invoice_net: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    invoice_vat: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    invoice_gross: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    invoice_recorded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    invoice_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    purge_after: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),
@@ -109,7 +141,7 @@ class PrintOrder(TimestampMixin, Base):
     )
 
     school: Mapped[Organisation] = relationship(foreign_keys=[school_id])
-    printer: Mapped[Organisation] = relationship(foreign_keys=[printer_id])
+    printer: Mapped[Organisation | None] = relationship(foreign_keys=[printer_id])
 
     @classmethod
     def tenant_criteria(cls, tenant: Tenant):
@@ -129,6 +161,150 @@ class PrintOrder(TimestampMixin, Base):
         if self.first_number == self.last_number:
             return str(self.first_number)
         return f"{self.first_number}–{self.last_number}"
+
+
+class ItemOutcome(enum.StrEnum):
+    PENDING = "pending"
+    PRINTED = "printed"
+    REJECTED = "rejected"
+
+
+class OrderItem(Base):
+    """One card of an order as the printer sees it: the card's number and template, and the
+    printer's result for it. The printer reads and reports here, never in the school's registry;
+    the school applies the results to its cards when it confirms delivery."""
+
+    __tablename__ = "order_items"
+    __school_owned__ = True
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(Id, index=True)
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    card_id: Mapped[int] = mapped_column(Id)
+    card_label: Mapped[str] = mapped_column(String(30))
+    template_code: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str] = mapped_column(String(10), default=ItemOutcome.PENDING.value)
+    blank_serial: Mapped[str] = mapped_column(String(40), default="")
+    chip_uid: Mapped[str] = mapped_column(String(40), default="")
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    reported_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "order_id", "card_id"),
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+        ForeignKeyConstraint(["school_id", "card_id"], ["cards.school_id", "cards.id"]),
+    )
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.printer_id is not None:
+            return cls.printer_id == tenant.printer_id
+        return false()
+
+
+class DeletionReceipt(Base):
+    """Proof that a batch's files left storage (retention, BRIEF.md §12): what, its sha256,
+    how many stored versions, when. Kept for the school and the city after the files are gone."""
+
+    __tablename__ = "deletion_receipts"
+    __school_owned__ = True
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(Id)
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    files: Mapped[list] = mapped_column(JSON)  # [{"name", "sha256", "versions"}]
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "order_id"),  # one receipt per order: purging twice adds none
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+    )
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.city_id is not None:
+            return cls.city_id == tenant.city_id
+        return false()
+
+
+class SchoolPrinter(Base):
+    """A school's own card printer and what a card costs on it (BRIEF.md §13 cost model)."""
+
+    __tablename__ = "school_printers"
+    __school_owned__ = True
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    model: Mapped[str] = mapped_column(String(100), default="")
+    purchase_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    purchased_on: Mapped[dt.date | None] = mapped_column(Date)
+    licence_per_year: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    starter_kit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    blank_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    hologram_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    ribbon_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    ribbon_yield: Mapped[int] = mapped_column(Integer, default=250)
+    spoilage_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=3)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        CheckConstraint("ribbon_yield > 0", name="ribbon_yield_positive"),
+    )
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.city_id is not None:
+            return cls.city_id == tenant.city_id
+        return false()
+
+
+class ApiClient(Base):
+    """A printer's machine credentials for the API (OAuth2 client credentials). Only a hash of
+    the secret is kept; the secret is shown once, when the client is made."""
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(48), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """An access token issued to an API client; stored as its SHA-256 only."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OutboxEvent(SchoolOwned, Base):

@@ -18,7 +18,9 @@ from infra.db import db
 from infra.db import utcnow
 from printing import agreements
 from printing import numbering
-from printing import pricing
+from printing import quotes
+from printing.models import Channel
+from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
@@ -55,7 +57,7 @@ def city_printers(city_id: int) -> list[Organisation]:
     return list(db.session.scalars(stmt))
 
 
-def _transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: OrderStatus, **values) -> None:
+def transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: OrderStatus, **values) -> None:
     """Move `order` from one of `sources` to `target` atomically, or raise `OperationError`."""
     result = db.session.execute(
         update(PrintOrder)
@@ -63,16 +65,20 @@ def _transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: Ord
         .values(status=target.value, **values)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        raise OperationError("Zamówienie zmieniło stan w międzyczasie — odśwież stronę.")
+        raise OperationError("Zamówienie zmieniło stan w międzyczasie — odśwież stronę.", "invalid_state")
     db.session.refresh(order)
 
 
-def create_order(actor: Actor, school: Organisation, printer_id: int, application_ids: list[int]) -> PrintOrder:
-    """A draft order from approved applications of the current school to one of its city's printers."""
+def create_order(actor: Actor, school: Organisation, printer_id: int | None, application_ids: list[int]) -> PrintOrder:
+    """A draft order from approved applications of the current school, to one of its city's
+    printers, or to the school's own printer when `printer_id` is None."""
     school_id = require_school()
     if school.id != school_id:
         raise OperationError("Nieprawidłowa szkoła.")
-    if printer_id not in {p.id for p in city_printers(school.city_id)}:
+    if printer_id is None:
+        if quotes.school_printer(school_id) is None:
+            raise OperationError("Szkoła nie ma zapisanej własnej drukarki kart.")
+    elif printer_id not in {p.id for p in city_printers(school.city_id)}:
         raise OperationError("Wybierz drukarnię z listy drukarni miasta.")
     ids = sorted(set(application_ids))
     if not ids:
@@ -82,11 +88,8 @@ def create_order(actor: Actor, school: Organisation, printer_id: int, applicatio
     if len(applications) != len(ids) or any(
             a.status != ApplicationStatus.APPROVED.value or a.order_id is not None for a in applications):
         raise OperationError("Do zamówienia można dodać tylko zatwierdzone wnioski, które nie są w innym zamówieniu.")
-    try:
-        pricing.unit_price(printer_id, len(ids))
-    except pricing.NoPriceError:
-        raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.") from None
-    order = PrintOrder(school_id=school_id, city_id=school.city_id, printer_id=printer_id,
+    quote = _quote(school, printer_id, len(ids), dt.date.today())
+    order = PrintOrder(school_id=school_id, city_id=school.city_id, printer_id=printer_id, channel=quote.channel,
                        status=OrderStatus.DRAFT.value, card_count=len(ids), created_by_id=actor.user_id)
     db.session.add(order)
     db.session.flush()
@@ -94,6 +97,16 @@ def create_order(actor: Actor, school: Organisation, printer_id: int, applicatio
         application.order_id = order.id
     db.session.flush()
     return order
+
+
+def _quote(school: Organisation, printer_id: int | None, quantity: int, today: dt.date) -> quotes.Quote:
+    key = Channel.OWN.value if printer_id is None else str(printer_id)
+    quote = quotes.quote_for(school, key, quantity, today)
+    if quote is None:
+        raise OperationError("Ta drukarnia nie jest dostępna dla szkoły.")
+    if not quote.available:
+        raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.")
+    return quote
 
 
 def discard_draft(actor: Actor, order: PrintOrder) -> None:
@@ -120,17 +133,16 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
         raise OperationError("Wszystkie wnioski w zamówieniu muszą być zatwierdzone.")
     if any(not a.pupil.photo_key for a in applications):
         raise OperationError("Nie wszyscy uczniowie w zamówieniu mają zdjęcie.")
-    try:
-        unit = pricing.unit_price(order.printer_id, len(applications))
-    except pricing.NoPriceError:
-        raise OperationError("Ta drukarnia nie ma cennika dla takiej liczby kart.") from None
-    agreements.require(school_id, order.printer_id, today)
+    school = db.session.get(Organisation, school_id)
+    quote = _quote(school, order.printer_id, len(applications), today)
+    if order.printer_id is not None:
+        agreements.require(school_id, order.printer_id, today)
     now = utcnow()
-    _transition(order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now, submitted_by_id=actor.user_id,
-                card_count=len(applications), unit_price=unit, total_price=pricing.total(unit, len(applications)),
-                issue_date=today)
+    transition(order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now, submitted_by_id=actor.user_id,
+                card_count=len(applications), unit_price=quote.unit_price, total_price=quote.total,
+                quote=quote.as_dict(), due_date=quote.due_date, channel=quote.channel, issue_date=today)
     numbers = numbering.take_numbers(school_id, len(applications))
-    number_format = db.session.get(Organisation, school_id).card_number_format
+    number_format = school.card_number_format
     cards = []
     for number, application in zip(numbers, applications, strict=True):
         card = Card(school_id=school_id, number=number, pupil_id=application.pupil_id, application_id=application.id,
@@ -139,47 +151,34 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
         application.status = ApplicationStatus.ORDERED.value
         cards.append(card)
     db.session.add_all(cards)
+    db.session.flush()
+    add_items(order, cards)
     db.session.execute(update(PrintOrder).where(PrintOrder.id == order.id)
                        .values(first_number=numbers[0], last_number=numbers[-1])
                        .execution_options(synchronize_session=False))
-    _add_outbox(order, now)
+    add_outbox(order, now)
     db.session.flush()
     db.session.refresh(order)
     return cards
 
 
-def _add_outbox(order: PrintOrder, now: dt.datetime) -> None:
+def add_items(order: PrintOrder, cards: list[Card]) -> None:
+    """The printer's view of the order's cards: number and template, awaiting its result."""
+    db.session.add_all([OrderItem(school_id=order.school_id, order_id=order.id, printer_id=order.printer_id,
+                                  card_id=card.id, card_label=card.label, template_code=card.template_code)
+                        for card in cards])
+
+
+def add_outbox(order: PrintOrder, now: dt.datetime) -> None:
     db.session.add(OutboxEvent(school_id=order.school_id, order_id=order.id, event=BUILD_BATCH,
                                created_at=now, next_attempt_at=now))
 
 
 def retry_order(actor: Actor, order: PrintOrder) -> None:
     """Send a failed batch back to the queue."""
-    _transition(order, (OrderStatus.FAILED,), OrderStatus.SUBMITTED, error="")
-    _add_outbox(order, utcnow())
+    transition(order, (OrderStatus.FAILED,), OrderStatus.SUBMITTED, error="")
+    add_outbox(order, utcnow())
     db.session.flush()
-
-
-def mark_downloaded(actor: Actor, order: PrintOrder) -> None:
-    """The printer fetched the batch; only the first download moves the state."""
-    if order.status == OrderStatus.READY.value:
-        _transition(order, (OrderStatus.READY,), OrderStatus.DOWNLOADED, downloaded_at=utcnow())
-
-
-def mark_printed(actor: Actor, order: PrintOrder) -> None:
-    _transition(order, (OrderStatus.DOWNLOADED,), OrderStatus.PRINTED, printed_at=utcnow())
-
-
-def mark_shipped(actor: Actor, order: PrintOrder) -> None:
-    _transition(order, (OrderStatus.PRINTED,), OrderStatus.SHIPPED, shipped_at=utcnow())
-
-
-def mark_delivered(actor: Actor, order: PrintOrder) -> None:
-    """The school confirms the cards arrived; its cards move to 'delivered'."""
-    _transition(order, (OrderStatus.SHIPPED,), OrderStatus.DELIVERED, delivered_at=utcnow(),
-                delivered_by_id=actor.user_id)
-    db.session.execute(update(Card).where(Card.order_id == order.id, Card.status == CardStatus.ORDERED.value)
-                       .values(status=CardStatus.DELIVERED.value).execution_options(synchronize_session=False))
 
 
 def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str,

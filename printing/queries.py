@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from infra.db import db
+from infra.db import utcnow
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from tenants.context import current_tenant
@@ -32,11 +35,19 @@ def _printer_id() -> int:
     return printer_id
 
 
-def printer_orders() -> list[PrintOrder]:
-    """Orders addressed to the current printer; drafts stay private to the school."""
-    return list(db.session.scalars(
-        select(PrintOrder).where(PrintOrder.printer_id == _printer_id(), PrintOrder.status != OrderStatus.DRAFT.value)
-        .order_by(PrintOrder.submitted_at.desc())))
+def printer_orders(status: str | None = None) -> list[PrintOrder]:
+    """The printer's queue across all schools: open orders by due date (soonest first, then
+    oldest submission), then finished ones newest first. Drafts stay private to the school."""
+    stmt = select(PrintOrder).where(PrintOrder.printer_id == _printer_id(),
+                                    PrintOrder.status != OrderStatus.DRAFT.value)
+    if status:
+        stmt = stmt.where(PrintOrder.status == status)
+    finished = (OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value)
+    rows = list(db.session.scalars(stmt))
+    open_ = sorted((o for o in rows if o.status not in finished),
+                   key=lambda o: (o.due_date or dt.date.max, o.submitted_at or utcnow(), o.id))
+    done = sorted((o for o in rows if o.status in finished), key=lambda o: o.id, reverse=True)
+    return open_ + done
 
 
 def get_printer_order(order_id: int) -> PrintOrder:

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from infra.db import db
+from printing.models import DeletionReceipt
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from tenants import holograms
@@ -67,6 +68,25 @@ def city_orders(city_id: int, limit: int = 50) -> list[PrintOrder]:
     return list(db.session.scalars(
         select(PrintOrder).where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
         .order_by(PrintOrder.submitted_at.desc()).limit(limit)))
+
+
+def city_schools(city_id: int) -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).where(
+        Organisation.city_id == city_id, Organisation.kind == OrgKind.SCHOOL.value).order_by(Organisation.name)))
+
+
+def city_invoice_mismatches(city_id: int) -> list[PrintOrder]:
+    """Orders whose printer invoiced a different amount from the frozen quote."""
+    return list(db.session.scalars(
+        select(PrintOrder).where(PrintOrder.city_id == city_id, PrintOrder.invoice_mismatch.is_(True))
+        .order_by(PrintOrder.invoice_recorded_at.desc())))
+
+
+def city_deletion_receipts(city_id: int, limit: int = 50) -> list[DeletionReceipt]:
+    """The latest receipts of batch files deleted after their retention period."""
+    return list(db.session.scalars(
+        select(DeletionReceipt).where(DeletionReceipt.city_id == city_id)
+        .order_by(DeletionReceipt.deleted_at.desc()).limit(limit)))
 
 
 @dataclasses.dataclass

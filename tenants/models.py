@@ -91,6 +91,14 @@ class Organisation(TimestampMixin, Base):
     is_city_print_centre: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    # A printer's terms beyond its price tiers (printing.quotes): a per-card surcharge in the high
+    # season, a shipping charge per order, and how its machine is set up (printing.render.Calibration).
+    season_surcharge: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    shipping_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    preprinted_blanks: Mapped[bool] = mapped_column(Boolean, default=False)
+    offset_x_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))
+    offset_y_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))
+    bleed_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))
     # Schools only: the account duplicate fees are paid into (a validated NRB, 26 digits) and
     # how strictly each automatic photo check applies ({check code: error|warning|off}).
     bank_account: Mapped[str] = mapped_column(String(26), default="")

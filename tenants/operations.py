@@ -13,7 +13,12 @@ from tenants.models import AccessLog
 
 
 class OperationError(ValueError):
-    """A request the rules refuse; `str(err)` is a Polish message for the user."""
+    """A request the rules refuse; `str(err)` is a Polish message for the user, `code` a stable
+    machine-readable name of the rule for API clients."""
+
+    def __init__(self, message: str, code: str = "rule_violation") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotFoundError(LookupError):

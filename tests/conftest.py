@@ -23,7 +23,8 @@ from infra.migrate import upgrade
 
 PG_HOST = os.environ.get("LEGITKA_TEST_PG", "127.0.0.1:5432")
 ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}/postgres"
-DB_NAME = "legitka_test"
+# Parallel runs (e.g. two worktrees) pick their own database and Redis index.
+DB_NAME = os.environ.get("LEGITKA_TEST_DB", "legitka_test")
 OWNER_URL = f"postgresql+psycopg://legitka_owner@{PG_HOST}/{DB_NAME}"
 APP_URL = f"postgresql+psycopg://legitka_app@{PG_HOST}/{DB_NAME}"
 REDIS_URL = os.environ.get("LEGITKA_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -33,7 +34,8 @@ TEST_KEYS = {"SECRET_KEY": "test-secret-key-" + "x" * 32, "PESEL_KEY": new_key()
 
 @pytest.fixture(scope="session")
 def database():
-    """A fresh `legitka_test` database, migrated by the owner role, used by the app role."""
+    """A fresh test database (`legitka_test` unless LEGITKA_TEST_DB says otherwise), migrated by
+    the owner role, used by the app role."""
     admin = create_engine(ADMIN_URL, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))

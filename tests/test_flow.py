@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from infra import services
 from infra.db import db
+from printing.models import OrderItem
 from printing.models import PrintOrder
 from tenants import pesel as pesel_rules
 from tenants.context import Tenant
@@ -70,7 +71,7 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert director.post(decide, {"decision": "approve"}).status_code == 302
 
     response = director.post("/szkola/zamowienia/nowe", {"application_id": application.id,
-                                                         "printer_id": two_schools["p1"]})
+                                                         "channel": two_schools["p1"]})
     assert response.status_code == 302
     order_id = id_from_location(response)
     assert director.post(f"/szkola/zamowienia/{order_id}/zloz").status_code == 302
@@ -86,7 +87,9 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     # Redis holds only ids: the job's arguments are (order id, school id), no personal data.
     with app.app_context():
         jobs = services.queue().rq.get_jobs()
-        assert [job.args for job in jobs] == [(order_id, a)]
+        # the batch, and the e-mail telling the printer an order has arrived
+        assert sorted(job.func_name.rsplit(".", 1)[1] for job in jobs) == ["build_batch", "order_arrived"]
+        assert {job.args for job in jobs} == {(order_id, a)}
     dump = b"".join(redis.dump(k) or b"" for k in redis.keys("*"))
     assert PESEL.encode() not in dump and "Wróblewska".encode() not in dump
 
@@ -111,9 +114,11 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert manifest["cards"] == [{"card_number": "1", "template_code": "MEiN-I/1", "front_page": 1, "back_page": 2}]
     assert PESEL not in json.dumps(manifest)
 
-    # The printer sees the order, downloads the batch, reports printed and shipped.
+    # The printer sees the order in its queue and takes it on; only then can it download the batch.
     printer = browser("drukarnia.1@test.pl")
     assert f"/drukarnia/zamowienia/{order_id}" in printer.get("/drukarnia/").get_data(as_text=True)
+    assert printer.post(f"/drukarnia/zamowienia/{order_id}/karty.pdf").status_code == 404
+    assert printer.post(f"/drukarnia/zamowienia/{order_id}/przyjmij").status_code == 302
     download = printer.post(f"/drukarnia/zamowienia/{order_id}/karty.pdf")
     assert download.status_code == 200 and download.mimetype == "application/pdf" and download.data == pdf
     # The encrypted package: its password on a page of its own, and the real 7z program opens it.
@@ -132,11 +137,24 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert (tmp_path / "out" / "cards.pdf").read_bytes() == pdf
     assert sorted(p.name for p in (tmp_path / "out").rglob("*.jpg")) == ["1.jpg"]
     assert (tmp_path / "out" / "MEiN_I_1.xlsx").exists()
-    assert printer.post(f"/drukarnia/zamowienia/{order_id}/wydrukowane").status_code == 302
-    assert printer.post(f"/drukarnia/zamowienia/{order_id}/wyslane").status_code == 302
+    # Per-card result: printed on blank AB-000123 with a chip; the order is then printed.
+    [item] = load(app, a, OrderItem, order_id=order_id)
+    assert printer.post(f"/drukarnia/zamowienia/{order_id}/wyniki", {
+        f"outcome-{item.id}": "printed", f"serial-{item.id}": "AB-000123", f"uid-{item.id}": "04:a1:b2:c3:d4:e5:f6",
+    }).status_code == 302
+    [order] = load(app, a, PrintOrder, id=order_id)
+    assert order.status == "printed"
+    no_carrier = printer.post(f"/drukarnia/zamowienia/{order_id}/wyslane", {"carrier": " "})
+    assert no_carrier.status_code == 422 and "przewoźnika" in no_carrier.get_data(as_text=True)
+    assert printer.post(f"/drukarnia/zamowienia/{order_id}/wyslane",
+                        {"carrier": "InPost", "tracking_number": "6200 1234 5678"}).status_code == 302
 
-    # The school confirms delivery and records who collected the card.
+    # The school confirms delivery (the parent is told) and records who collected the card.
     assert secretary.post(f"/szkola/zamowienia/{order_id}/dostarczone").status_code == 302
+    [card] = load(app, a, Card, id=card.id)
+    assert (card.status, card.blank_serial, card.chip_uid) == ("delivered", "AB-000123", "04A1B2C3D4E5F6")
+    [order] = load(app, a, PrintOrder, id=order_id)
+    assert order.tracking_number == "620012345678" and order.purge_after is not None
     today = dt.date.today().strftime("%d.%m.%Y")
     response = secretary.post(f"/szkola/legitymacje/{card.id}/wydanie",
                               {"handed_over_on": today, "collected_by": "Małgorzata Wróblewska (matka)"})
@@ -173,7 +191,7 @@ def test_failed_batch_is_visible_and_can_be_retried(app, two_schools, browser):
     [application] = load(app, a, Application, pupil_id=pupil_id)
     director.post(f"/szkola/wnioski/{application.id}/decyzja", {"decision": "approve"})
     order_id = id_from_location(director.post("/szkola/zamowienia/nowe", {
-        "application_id": application.id, "printer_id": two_schools["p1"]}))
+        "application_id": application.id, "channel": two_schools["p1"]}))
     director.post(f"/szkola/zamowienia/{order_id}/zloz")
 
     # The photo vanishes from storage before the job runs.

@@ -29,4 +29,7 @@ def overview():
     totals["unit_price"] = (totals["cost"] / totals["ordered"]).quantize(Decimal("0.01")) if totals["ordered"] else None
     return render_template("city/overview.html", city=city, rows=rows, totals=totals,
                            orders=queries.city_orders(city.id, limit=20),
-                           holograms=queries.city_hologram_ledger(city.id))
+                           holograms=queries.city_hologram_ledger(city.id),
+                           mismatches=queries.city_invoice_mismatches(city.id),
+                           receipts=queries.city_deletion_receipts(city.id, limit=20),
+                           schools={o.id: o.name for o in queries.city_schools(city.id)})

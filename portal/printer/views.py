@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint
 from flask import Response
 from flask import abort
 from flask import flash
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
@@ -16,10 +19,14 @@ from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
 from portal.security import current_actor
+from portal.security import current_membership
 from printing import agreements
-from printing import operations as printing_ops
+from printing import fulfilment
+from printing import pricing
 from printing import queries as printing_queries
+from printing import terms
 from printing.models import OrderStatus
+from tenants.models import Organisation
 from tenants.models import Role
 from tenants.operations import OperationError
 from tenants.operations import log_access
@@ -27,19 +34,41 @@ from tenants.operations import log_access
 bp = Blueprint("printer", __name__, url_prefix="/drukarnia")
 
 OPERATOR = (Role.PRINTER_OPERATOR,)
-DOWNLOADABLE = {OrderStatus.READY.value, OrderStatus.DOWNLOADED.value, OrderStatus.PRINTED.value,
-                OrderStatus.SHIPPED.value}
 
 
 @bp.get("/")
 @require_roles(*OPERATOR)
 def orders():
-    return render_template("printer/orders.html", orders=printing_queries.printer_orders())
+    return render_template("printer/orders.html", orders=printing_queries.printer_orders(),
+                           today=dt.date.today(), finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
 
 
 def _order_page(order, *, error: str | None = None, status: int = 200):
-    return render_template("printer/order.html", order=order, downloadable=order.status in DOWNLOADABLE,
+    return render_template("printer/order.html", order=order, downloadable=fulfilment.can_download(order),
+                           items=fulfilment.items(order), today=dt.date.today(), error=error), status
+
+
+def _settings_page(*, error: str | None = None, status: int = 200):
+    printer = current_membership().organisation
+    return render_template("printer/settings.html", printer=printer, tiers=pricing.tiers(printer.id),
                            error=error), status
+
+
+@bp.route("/ustawienia", methods=["GET", "POST"])
+@require_roles(*OPERATOR)
+def settings():
+    """The printer's terms (lead time, season surcharge, shipping) and its machine's calibration."""
+    if request.method == "GET":
+        return _settings_page()
+    printer = db.session.get(Organisation, current_membership().organisation_id)
+    try:
+        terms.update_printer_terms(current_actor(), printer, request.form)
+    except OperationError as err:
+        db.session.rollback()
+        return _settings_page(error=str(err), status=422)
+    db.session.commit()
+    flash(_("Zapisano ustawienia drukarni. Nowe warunki obowiązują w kolejnych zamówieniach."), "success")
+    return redirect(url_for("printer.settings"))
 
 
 @bp.get("/zamowienia/<int:order_id>")
@@ -59,7 +88,7 @@ def _no_agreement(order):
 def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
     order = printing_queries.get_printer_order(order_id)
     key = getattr(order, key_attr)
-    if order.status not in DOWNLOADABLE or not key:
+    if not fulfilment.can_download(order) or not key:
         abort(404)
     blocked = _no_agreement(order)
     if blocked:
@@ -68,11 +97,12 @@ def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
         data = services.storage().get(key)
     except NotFound:
         abort(404)
-    printing_ops.mark_downloaded(current_actor(), order)
+    fulfilment.mark_downloaded(current_actor(), order)
     log_access(current_actor(), "batch_download", school_id=order.school_id, order_id=order.id)
     db.session.commit()
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -100,7 +130,7 @@ def download_package(order_id: int):
 def package_password(order_id: int):
     """The package's password, on its own page and only on request (never next to the file)."""
     order = printing_queries.get_printer_order(order_id)
-    if order.status not in DOWNLOADABLE or order.package_password_cipher is None:
+    if not fulfilment.can_download(order) or order.package_password_cipher is None:
         abort(404)
     blocked = _no_agreement(order)
     if blocked:
@@ -125,13 +155,50 @@ def _action(order_id: int, action, message: str):
     return redirect(url_for("printer.order", order_id=order_id))
 
 
-@bp.post("/zamowienia/<int:order_id>/wydrukowane")
+@bp.post("/zamowienia/<int:order_id>/przyjmij")
 @require_roles(*OPERATOR)
-def printed(order_id: int):
-    return _action(order_id, printing_ops.mark_printed, _("Oznaczono jako wydrukowane."))
+def accept(order_id: int):
+    return _action(order_id, fulfilment.accept, _("Zamówienie przyjęte do realizacji. Można pobrać dane."))
+
+
+@bp.post("/zamowienia/<int:order_id>/odrzuc")
+@require_roles(*OPERATOR)
+def reject(order_id: int):
+    reason = request.form.get("reason", "")
+    return _action(order_id, lambda actor, order: fulfilment.reject(actor, order, reason),
+                   _("Zamówienie odrzucone. Szkoła wybierze inną drukarnię."))
+
+
+@bp.post("/zamowienia/<int:order_id>/wyniki")
+@require_roles(*OPERATOR)
+def results(order_id: int):
+    """Per-card results from the table on the order page: each row's outcome, blank serial,
+    chip UID or rejection reason; rows left "pending" are not touched."""
+    order = printing_queries.get_printer_order(order_id)
+    submitted = []
+    for item in fulfilment.items(order):
+        outcome = request.form.get(f"outcome-{item.id}", "")
+        if outcome not in ("printed", "rejected"):
+            continue
+        submitted.append(fulfilment.ItemResult(
+            card_number=item.card_label, outcome=outcome, blank_serial=request.form.get(f"serial-{item.id}", ""),
+            chip_uid=request.form.get(f"uid-{item.id}", ""), reason=request.form.get(f"reason-{item.id}", "")))
+    return _action(order_id, lambda actor, o: fulfilment.record_results(actor, o, submitted),
+                   _("Zapisano wyniki druku."))
 
 
 @bp.post("/zamowienia/<int:order_id>/wyslane")
 @require_roles(*OPERATOR)
 def shipped(order_id: int):
-    return _action(order_id, printing_ops.mark_shipped, _("Oznaczono jako wysłane do szkoły."))
+    carrier, tracking = request.form.get("carrier", ""), request.form.get("tracking_number", "")
+    return _action(order_id, lambda actor, o: fulfilment.ship(actor, o, carrier=carrier, tracking_number=tracking),
+                   _("Oznaczono jako wysłane do szkoły."))
+
+
+@bp.post("/zamowienia/<int:order_id>/faktura")
+@require_roles(*OPERATOR)
+def invoice(order_id: int):
+    form = request.form
+    return _action(order_id, lambda actor, o: fulfilment.record_invoice(
+        actor, o, number=form.get("number", ""), net=form.get("net", ""), vat=form.get("vat", ""),
+        gross=form.get("gross", "")), _("Zapisano fakturę."))

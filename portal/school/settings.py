@@ -22,6 +22,8 @@ from portal.school.common import parse_date
 from portal.security import current_actor
 from printing import agreements
 from printing import operations as printing_ops
+from printing import quotes
+from printing import terms
 from printing.models import ProcessingAgreement
 from tenants import nrb
 from tenants import registry
@@ -36,7 +38,9 @@ bp = Blueprint("school_settings", __name__, url_prefix="/szkola/ustawienia")
 def _page(*, error: str | None = None, status: int = 200, account: str | None = None):
     school = current_school()
     signed = list(db.session.scalars(select(ProcessingAgreement).order_by(ProcessingAgreement.valid_until.desc())))
+    own = terms.school_printer()
     return render_template("school/settings.html", school=school, checks=CHECKS, severities=list(Severity),
+                           own_printer=own, own_unit_cost=quotes.own_unit_cost(own) if own else None,
                            agreements=signed, printers=printing_ops.city_printers(school.city_id),
                            today=dt.date.today(),
                            policy=parse_policy(school.photo_policy or {}),
@@ -98,3 +102,16 @@ def save():
     db.session.commit()
     flash(_("Zapisano ustawienia szkoły."), "success")
     return redirect(url_for("school_settings.show"))
+
+
+@bp.post("/drukarka")
+@require_roles(*DIRECTOR)
+def save_own_printer():
+    try:
+        terms.save_school_printer(current_actor(), current_school(), request.form)
+    except OperationError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422)
+    db.session.commit()
+    flash(_("Zapisano własną drukarkę szkoły. Jej koszt pojawi się w porównaniu przy zamówieniu."), "success")
+    return redirect(url_for("school_settings.show") + "#drukarka")

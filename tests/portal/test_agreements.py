@@ -74,6 +74,7 @@ def test_a_lapsed_agreement_closes_the_printers_access_to_the_batch(app, two_sch
     assert browser("dyrektor.a@test.pl").post(f"/szkola/zamowienia/{order_id}/zloz").status_code == 302
     run_jobs(app)
     printer = browser("drukarnia.1@test.pl")
+    assert printer.post(f"/drukarnia/zamowienia/{order_id}/przyjmij").status_code == 302
     assert printer.post(f"/drukarnia/zamowienia/{order_id}/paczka.7z").status_code == 200
     end_agreements(app, two_schools["a"], two_schools["p1"], TODAY - dt.timedelta(days=1))
     for action in ("karty.pdf", "manifest.json", "paczka.7z", "haslo"):

@@ -91,13 +91,13 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     # The demo director can place an order; the in-process job builds the batch at once.
     director = Browser(embedded.test_client())
     assert director.login("dyrektor@sp1.demo", "legitka-demo").status_code == 302
-    page = director.post("/szkola/zamowienia/nowe", {"application_id": [], "printer_id": ""})
+    page = director.post("/szkola/zamowienia/nowe", {"application_id": [], "channel": ""})
     assert page.status_code == 422  # nothing chosen: a clear message, not a 500
     form = director.get("/szkola/zamowienia/nowe").get_data(as_text=True)
     app_ids = re.findall(r'name="application_id" value="(\d+)"', form)
-    printer_id = re.findall(r'name="printer_id" value="(\d+)"', form)[0]
+    printer_id = re.findall(r'name="channel" value="(\d+)"', form)[0]
     assert len(app_ids) == 4
-    response = director.post("/szkola/zamowienia/nowe", {"application_id": app_ids, "printer_id": printer_id})
+    response = director.post("/szkola/zamowienia/nowe", {"application_id": app_ids, "channel": printer_id})
     order_url = response.headers["Location"]
     assert director.post(order_url + "/zloz").status_code == 302
     page = director.get(order_url).get_data(as_text=True)

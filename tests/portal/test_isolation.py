@@ -85,6 +85,10 @@ def school_urls(ids):
         ("post", f"/szkola/zamowienia/{ids['draft']}/usun"),
         ("post", f"/szkola/zamowienia/{ids['order']}/ponow"),
         ("post", f"/szkola/zamowienia/{ids['order']}/dostarczone"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/dodruk"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/przekieruj"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/plik-do-druku.pdf"),
+        ("post", f"/szkola/zamowienia/{ids['order']}/wyniki"),
         ("post", f"/szkola/legitymacje/{ids['card']}/wydanie"),
     ]
 
@@ -122,7 +126,8 @@ def test_printer_sees_only_its_own_orders(browser, school_b):
     other = browser("drukarnia.2@test.pl")
     assert f"/drukarnia/zamowienia/{school_b['order']}" not in other.get("/drukarnia/").get_data(as_text=True)
     assert other.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 404
-    for action in ("karty.pdf", "manifest.json", "paczka.7z", "haslo", "wydrukowane", "wyslane"):
+    for action in ("karty.pdf", "manifest.json", "paczka.7z", "haslo", "przyjmij", "odrzuc", "wyniki", "wyslane",
+                   "faktura"):
         assert other.post(f"/drukarnia/zamowienia/{school_b['order']}/{action}").status_code == 404
     mine = browser("drukarnia.1@test.pl")
     assert mine.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 200
@@ -154,6 +159,8 @@ def test_every_route_refuses_anonymous_users(app, database):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:
             continue
+        if rule.endpoint.startswith("api."):
+            continue  # bearer-token API, no sign-in page and no CSRF: test_api_routes_refuse_anonymous_callers
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             response = client.open(_fill(rule.rule), method=method)
             if method == "GET" and rule.endpoint in by_token:
@@ -168,3 +175,22 @@ def _fill(rule: str) -> str:
     import re
 
     return re.sub(r"<(?:int:)?\w+>", "1", rule)
+
+
+# --- the printers' API (portal.api): bearer tokens instead of sign-in and CSRF ------------------
+
+
+def test_api_routes_refuse_anonymous_callers(app, database):
+    """Every /api/v1 route but the token endpoint, the public OpenAPI document and the signed
+    download link answers 401 `invalid_token` without a bearer token, in JSON, setting no cookie."""
+    client = app.test_client()
+    special = {"api.token": 400, "api.openapi_document": 200, "api.download": 403}  # 400: no grant_type
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
+    assert len(rules) >= 11
+    for rule in rules:
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(_fill(rule.rule), method=method)
+            assert response.status_code == special.get(rule.endpoint, 401), (method, rule.rule)
+            assert response.is_json and "Set-Cookie" not in response.headers, (method, rule.rule)
+            if rule.endpoint not in special:
+                assert response.json["error"]["code"] == "invalid_token"

@@ -132,7 +132,7 @@ def test_refused_actions_answer_422_with_the_reason(browser, two_schools):
     assert director.post(f"/szkola/uczniowie/{pupil_id}/wnioski").status_code == 302
     again = director.post(f"/szkola/uczniowie/{pupil_id}/wnioski")
     assert again.status_code == 422 and "otwarty wniosek" in again.get_data(as_text=True)
-    new_order = director.post("/szkola/zamowienia/nowe", {"printer_id": two_schools["p1"]})
+    new_order = director.post("/szkola/zamowienia/nowe", {"channel": two_schools["p1"]})
     assert new_order.status_code == 422 and "co najmniej jeden" in new_order.get_data(as_text=True)
 
 

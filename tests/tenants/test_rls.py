@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from tests.conftest import ADMIN_URL
 from tests.conftest import APP_URL
+from tests.conftest import DB_NAME
 
 INSERT_PUPIL = text(
     "INSERT INTO pupils (school_id, first_names, surname, date_of_birth, sex, pesel_index, class_name, learner_type,"
@@ -168,7 +169,7 @@ def test_access_log_is_append_only(app_engine, database, two_schools):
     with owner.begin() as conn:  # the owner is under FORCE RLS, with no DELETE policy at all
         conn.execute(text("SELECT set_config('app.school_id', :s, true)"), {"s": str(a)})
         assert conn.execute(text("DELETE FROM access_log")).rowcount == 0
-    superuser = create_engine(ADMIN_URL.rsplit("/", 1)[0] + "/legitka_test", poolclass=pool.NullPool)
+    superuser = create_engine(ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME, poolclass=pool.NullPool)
     try:  # even a superuser, who bypasses RLS, meets the trigger
         with superuser.begin() as conn, pytest.raises(exc.ProgrammingError, match="append-only"):
             conn.execute(text("DELETE FROM access_log"))

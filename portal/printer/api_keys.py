@@ -1,0 +1,65 @@
+"""Printer operators: "Dostęp API" — the printer's API clients (make one, see the secret once,
+revoke). The printer's own systems then use /api/v1 (portal.api)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from infra.db import db
+from portal.access import require_roles
+from portal.security import current_actor
+from printing import api_clients
+from tenants.models import Role
+from tenants.operations import OperationError
+
+bp = Blueprint("printer_api", __name__, url_prefix="/drukarnia/api")
+
+OPERATOR = (Role.PRINTER_OPERATOR,)
+_MAX_ID = 2**63 - 1  # ids are BIGINT
+
+
+def _page(*, created=None, error: str | None = None, status: int = 200):
+    response = render_template("printer/api_clients.html", clients=api_clients.printer_clients(),
+                               scopes=api_clients.SCOPES, created=created, error=error,
+                               token_url=url_for("api.token", _external=True),
+                               docs_url=url_for("api.openapi_document", _external=True))
+    return response, status
+
+
+@bp.get("/")
+@require_roles(*OPERATOR)
+def clients():
+    return _page()
+
+
+@bp.post("/")
+@require_roles(*OPERATOR)
+def create():
+    """A new client; its secret is in this one response only (not stored, not redirected to)."""
+    try:
+        created = api_clients.create_client(current_actor(), name=request.form.get("name", ""),
+                                             scopes=request.form.getlist("scope"))
+    except OperationError as err:
+        db.session.rollback()
+        return _page(error=str(err), status=422)
+    db.session.commit()
+    return _page(created=created)
+
+
+@bp.post("/<int:client_pk>/uniewaznij")
+@require_roles(*OPERATOR)
+def revoke(client_pk: int):
+    if client_pk > _MAX_ID:
+        abort(404)
+    client = api_clients.get_printer_client(client_pk)
+    api_clients.revoke_client(current_actor(), client)
+    db.session.commit()
+    flash(_("Klient API %(name)s został unieważniony; jego tokeny przestały działać.", name=client.name), "success")
+    return redirect(url_for("printer_api.clients"))

@@ -1,0 +1,291 @@
+"""A school's print orders: choosing a channel from quotes side by side, the draft and its
+proof, submission, the printer's progress, delivery, reprints of rejected cards, and handover.
+
+Routes belong to the `school` blueprint (endpoint names `school.order` etc.)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from infra import services
+from infra.db import db
+from infra.storage import NotFound
+from portal.access import require_roles
+from portal.school.common import DIRECTOR
+from portal.school.common import STAFF
+from portal.school.common import current_school
+from portal.school.common import parse_date
+from portal.school.views import bp
+from portal.security import current_actor
+from printing import agreements
+from printing import fulfilment
+from printing import notifications
+from printing import operations as printing_ops
+from printing import queries as printing_queries
+from printing import quotes
+from printing.batch import BatchError
+from printing.batch import preview_data
+from printing.models import Channel
+from printing.models import DeletionReceipt
+from printing.models import OrderStatus
+from printing.models import PrintOrder
+from printing.render import render_proof
+from printing.tasks import relay_outbox
+from tenants import operations
+from tenants import queries
+from tenants.models import Application
+from tenants.models import ApplicationStatus
+from tenants.operations import OperationError
+
+
+@bp.get("/zamowienia")
+@require_roles(*STAFF)
+def orders():
+    return render_template("school/orders.html", orders=printing_queries.school_orders())
+
+
+def _channel_quotes(quantity: int) -> tuple[list[quotes.Quote], dict[str, bool]]:
+    """Every channel's quote for `quantity` cards today, and whether an agreement allows it."""
+    school = current_school()
+    today = dt.date.today()
+    offers = quotes.compare(school, max(quantity, 1), today)
+    allowed = {q.key: q.printer_id is None or agreements.in_force(school.id, q.printer_id, today) is not None
+               for q in offers}
+    return offers, allowed
+
+
+def _new_order_page(*, error: str | None = None, status: int = 200, selected: set[int] | None = None):
+    ready = list(db.session.scalars(select(Application).where(
+        Application.status == ApplicationStatus.APPROVED.value, Application.order_id.is_(None))
+        .order_by(Application.created_at)))
+    chosen = selected if selected is not None else {a.id for a in ready}
+    offers, allowed = _channel_quotes(len(chosen) or len(ready))
+    return render_template("school/order_new.html", applications=ready, offers=offers, allowed=allowed,
+                           high_season=quotes.in_high_season(dt.date.today()), selected=chosen,
+                           error=error), status
+
+
+def _channel_choice(value: str | None) -> int | None:
+    """The printer id a form picked, None for the school's own printer; OperationError if none."""
+    if value == Channel.OWN.value:
+        return None
+    if value and value.isdigit():
+        return int(value)
+    raise OperationError(_("Wybierz drukarnię."))
+
+
+@bp.route("/zamowienia/nowe", methods=["GET", "POST"])
+@require_roles(*STAFF)
+def new_order():
+    if request.method == "GET":
+        return _new_order_page()
+    ids = [int(v) for v in request.form.getlist("application_id") if v.isdigit()]
+    try:
+        printer_id = _channel_choice(request.form.get("channel"))
+        order = printing_ops.create_order(current_actor(), current_school(), printer_id, ids)
+    except OperationError as err:
+        db.session.rollback()
+        return _new_order_page(error=str(err), status=422, selected=set(ids))
+    db.session.commit()
+    flash(_("Przygotowano szkic zamówienia. Sprawdź go i złóż."), "success")
+    return redirect(url_for("school.order", order_id=order.id))
+
+
+def _order_page(order, *, error: str | None = None, status: int = 200):
+    applications = list(db.session.scalars(select(Application).where(Application.order_id == order.id)))
+    cards = queries.cards_of_order(order.id)
+    draft_quote = offers = allowed = None
+    if order.status == OrderStatus.DRAFT.value:
+        key = Channel.OWN.value if order.printer_id is None else str(order.printer_id)
+        draft_quote = quotes.quote_for(current_school(), key, max(len(applications), 1), dt.date.today())
+    if order.status == OrderStatus.REJECTED.value:
+        offers, allowed = _channel_quotes(order.card_count)
+    items = fulfilment.items(order)
+    receipt = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order.id))
+    return render_template(
+        "school/order.html", order=order, applications=applications, cards=cards, draft_quote=draft_quote,
+        items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,
+        allowed=allowed, receipt=receipt, can_download=fulfilment.can_download(order),
+        today=dt.date.today(), error=error), status
+
+
+@bp.get("/zamowienia/<int:order_id>")
+@require_roles(*STAFF)
+def order(order_id: int):
+    return _order_page(printing_queries.get_school_order(order_id))
+
+
+def _order_action(order_id: int, action, success: str, *, relay: bool = False, then=None):
+    """Run `action(actor, order)`, commit, start queued jobs, and come back to the order page
+    (or to the order `action` returned when it made a new one)."""
+    order = printing_queries.get_school_order(order_id)
+    try:
+        result = action(current_actor(), order)
+    except OperationError as err:
+        db.session.rollback()
+        return _order_page(printing_queries.get_school_order(order_id), error=str(err), status=422)
+    db.session.commit()
+    if relay:
+        relay_outbox()  # after the commit, so the job finds the order it is told about
+    if then is not None:
+        then(result, order)
+    flash(success, "success")
+    target = result.id if isinstance(result, PrintOrder) else order_id
+    return redirect(url_for("school.order", order_id=target))
+
+
+def _tell_printer(_result, order) -> None:
+    services.queue().enqueue(notifications.order_arrived, order.id, order.school_id)
+
+
+def _tell_printer_of_reprint(new_order, _order) -> None:
+    services.queue().enqueue(notifications.order_arrived, new_order.id, new_order.school_id)
+
+
+def _tell_parents(_result, order) -> None:
+    services.queue().enqueue(notifications.cards_ready, order.id, order.school_id)
+
+
+@bp.get("/zamowienia/<int:order_id>/podglad.pdf")
+@require_roles(*STAFF)
+def order_proof(order_id: int):
+    """The proof to check before ordering: every card of the order on A4, marked WZÓR."""
+    order = printing_queries.get_school_order(order_id)
+    try:
+        cards = preview_data(order, today=dt.date.today())
+    except BatchError as err:
+        return _order_page(order, error=str(err), status=422)
+    pdf = render_proof(cards)
+    for pupil_id in db.session.scalars(select(Application.pupil_id).where(Application.order_id == order.id)):
+        operations.log_access(current_actor(), "proof_view", school_id=order.school_id, pupil_id=pupil_id)
+    db.session.commit()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="podglad-zamowienia-{order.id}.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.post("/zamowienia/<int:order_id>/zloz")
+@require_roles(*DIRECTOR)
+def submit_order(order_id: int):
+    return _order_action(order_id, printing_ops.submit_order,
+                         _("Zamówienie złożone. Numery legitymacji zostały nadane w ewidencji."), relay=True,
+                         then=_tell_printer)
+
+
+@bp.post("/zamowienia/<int:order_id>/usun")
+@require_roles(*STAFF)
+def discard_order(order_id: int):
+    order = printing_queries.get_school_order(order_id)
+    try:
+        printing_ops.discard_draft(current_actor(), order)
+    except OperationError as err:
+        db.session.rollback()
+        return _order_page(printing_queries.get_school_order(order_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Szkic zamówienia usunięty."), "success")
+    return redirect(url_for("school.orders"))
+
+
+@bp.post("/zamowienia/<int:order_id>/ponow")
+@require_roles(*STAFF)
+def retry_order(order_id: int):
+    return _order_action(order_id, printing_ops.retry_order, _("Paczka zostanie przygotowana ponownie."), relay=True)
+
+
+@bp.post("/zamowienia/<int:order_id>/dostarczone")
+@require_roles(*STAFF)
+def delivered(order_id: int):
+    return _order_action(order_id, fulfilment.confirm_delivery,
+                         _("Potwierdzono dostarczenie. Można wydawać legitymacje; rodzice dostaną wiadomość."),
+                         then=_tell_parents)
+
+
+@bp.post("/zamowienia/<int:order_id>/dodruk")
+@require_roles(*DIRECTOR)
+def reprint(order_id: int):
+    return _order_action(order_id, fulfilment.reprint,
+                         _("Złożono zamówienie dodruku odrzuconych kart pod tymi samymi numerami."), relay=True,
+                         then=_tell_printer_of_reprint)
+
+
+@bp.post("/zamowienia/<int:order_id>/przekieruj")
+@require_roles(*DIRECTOR)
+def redirect_order(order_id: int):
+    def action(actor, order):
+        return fulfilment.redirect(actor, order, _channel_choice(request.form.get("channel")))
+    return _order_action(order_id, action, _("Zamówienie przekazano do wybranej drukarni."), relay=True,
+                         then=_tell_printer)
+
+
+# --- the school's own printer: the school downloads the print file and reports each card ----
+
+
+def _own_order(order_id: int):
+    order = printing_queries.get_school_order(order_id)
+    if order.channel != Channel.OWN.value:
+        abort(404)
+    return order
+
+
+@bp.post("/zamowienia/<int:order_id>/plik-do-druku.pdf")
+@require_roles(*STAFF)
+def own_print_file(order_id: int):
+    order = _own_order(order_id)
+    if not fulfilment.can_download(order) or not order.pdf_key:
+        abort(404)
+    try:
+        data = services.storage().get(order.pdf_key)
+    except NotFound:
+        abort(404)
+    fulfilment.mark_downloaded(current_actor(), order)
+    for card in queries.cards_of_order(order.id):
+        operations.log_access(current_actor(), "print_file_download", school_id=order.school_id,
+                              pupil_id=card.pupil_id, order_id=order.id)
+    db.session.commit()
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="zamowienie-{order.id}-do-druku.pdf"',
+        "Cache-Control": "no-store"})
+
+
+@bp.post("/zamowienia/<int:order_id>/wyniki")
+@require_roles(*STAFF)
+def own_results(order_id: int):
+    order = _own_order(order_id)
+    submitted = []
+    for item in fulfilment.items(order):
+        outcome = request.form.get(f"outcome-{item.id}", "")
+        if outcome in ("printed", "rejected"):
+            submitted.append(fulfilment.ItemResult(
+                card_number=item.card_label, outcome=outcome, blank_serial=request.form.get(f"serial-{item.id}", ""),
+                chip_uid=request.form.get(f"uid-{item.id}", ""), reason=request.form.get(f"reason-{item.id}", "")))
+    return _order_action(order_id, lambda actor, o: fulfilment.record_results(actor, o, submitted),
+                         _("Zapisano wyniki druku."))
+
+
+@bp.post("/legitymacje/<int:card_id>/wydanie")
+@require_roles(*STAFF)
+def hand_over(card_id: int):
+    card = queries.get_card(card_id)
+    when = parse_date(request.form.get("handed_over_on", ""))
+    try:
+        if when is None:
+            raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
+        replaced = printing_ops.record_handover(current_actor(), card, handed_over_on=when,
+                                                collected_by=request.form.get("collected_by", ""))
+    except OperationError as err:
+        db.session.rollback()
+        return _order_page(printing_queries.get_school_order(card.order_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Zapisano wydanie legitymacji nr %(number)s.", number=card.label), "success")
+    for old in replaced:
+        flash(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label), "success")
+    return redirect(url_for("school.order", order_id=card.order_id))

@@ -1,0 +1,93 @@
+"""Retention of print batches (BRIEF.md §12, SECURITY.md T3.5): the files a printer could fetch
+are deleted — every stored version — once the agreement's retention period (7 days) after the
+school confirmed delivery has passed. A deletion receipt stays for the school and the city.
+
+Run by the worker's periodic loop and by `flask legitka purge`. Idempotent: an order already
+purged is skipped, and the receipt is unique per order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+from sqlalchemy import update
+
+from infra import services
+from infra.db import db
+from infra.db import utcnow
+from printing.models import DeletionReceipt
+from printing.models import OrderStatus
+from printing.models import PrintOrder
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.models import Organisation
+from tenants.models import OrgKind
+
+log = logging.getLogger("legitka.retention")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Due:
+    order_id: int
+    school_id: int
+
+
+def due_orders(now: dt.datetime) -> list[_Due]:
+    """Delivered orders past their retention, found city by city (each city sees its schools'
+    orders; no tenant-less query is needed)."""
+    due = []
+    cities = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.CITY.value)).all()
+    for city_id in cities:
+        with tenant_scope(Tenant(city_id=city_id)):
+            rows = db.session.execute(select(PrintOrder.id, PrintOrder.school_id).where(
+                PrintOrder.city_id == city_id, PrintOrder.status == OrderStatus.DELIVERED.value,
+                PrintOrder.purged_at.is_(None), PrintOrder.purge_after <= now)).all()
+            db.session.commit()
+        due.extend(_Due(order_id, school_id) for order_id, school_id in rows)
+    return due
+
+
+def purge_order(order_id: int, school_id: int, now: dt.datetime | None = None) -> DeletionReceipt | None:
+    """Delete the order's batch files and all their versions, forget the package password and
+    write the receipt. Returns the receipt (the existing one if already purged)."""
+    now = now or utcnow()
+    with tenant_scope(Tenant(school_id=school_id)):
+        order = db.session.scalar(select(PrintOrder).where(PrintOrder.id == order_id,
+                                                           PrintOrder.school_id == school_id))
+        if order is None:
+            return None
+        existing = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order_id,
+                                                                   DeletionReceipt.school_id == school_id))
+        if existing is not None:
+            db.session.commit()
+            return existing
+        storage = services.storage()
+        files = []
+        for name, key, sha in (("package.7z", order.package_key, order.package_sha256),
+                               ("cards.pdf", order.pdf_key, order.pdf_sha256),
+                               ("manifest.json", order.manifest_key, None)):
+            if key:
+                files.append({"name": name, "sha256": sha, "versions": storage.purge(key)})
+        receipt = DeletionReceipt(school_id=school_id, city_id=order.city_id, order_id=order_id,
+                                  printer_id=order.printer_id, files=files, delivered_at=order.delivered_at,
+                                  deleted_at=now)
+        db.session.add(receipt)
+        db.session.execute(update(PrintOrder).where(PrintOrder.id == order_id).values(
+            purged_at=now, package_key=None, pdf_key=None, manifest_key=None, package_password_cipher=None)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        log.info("purged the batch files of order %s (%s files)", order_id, len(files))
+        return receipt
+
+
+def purge_due(now: dt.datetime | None = None) -> int:
+    """Purge every order whose retention has run out; returns how many were purged."""
+    now = now or utcnow()
+    count = 0
+    for due in due_orders(now):
+        if purge_order(due.order_id, due.school_id, now) is not None:
+            count += 1
+    return count
