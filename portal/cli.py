@@ -221,7 +221,10 @@ def worker_command(burst, relay_every):
             except Exception as exc:  # keep relaying; the next round retries
                 click.echo(f"relay failed: {type(exc).__name__}", err=True)
 
-    relay_once()  # before working, so work waiting in the outbox (or lost by Redis) is in the queue
+    try:
+        relay_once()  # before working, so work waiting in the outbox (or lost by Redis) is in the queue
+    except Exception as exc:  # e.g. S3 down for the purge: start anyway, the loop retries
+        click.echo(f"relay failed: {type(exc).__name__}", err=True)
     thread = threading.Thread(target=relay_loop, name="outbox-relay", daemon=True)
     thread.start()
     try:

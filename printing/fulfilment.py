@@ -50,6 +50,11 @@ _SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
 _UID = re.compile(r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$")  # 4-, 7- or 10-byte ISO 14443 UID
 
 
+def _text(value) -> str:
+    """User text on one line: whitespace runs collapsed, NUL and other control characters dropped."""
+    return " ".join("".join(c for c in str(value or "") if c.isprintable() or c.isspace()).split())
+
+
 def _state_error(message: str) -> OperationError:
     return OperationError(message, "invalid_state")
 
@@ -66,7 +71,7 @@ def accept(actor: Actor, order: PrintOrder) -> None:
 
 def reject(actor: Actor, order: PrintOrder, reason: str) -> None:
     """The printer declines the whole order before printing; the school sends it elsewhere."""
-    reason = " ".join((reason or "").split())
+    reason = _text(reason)
     if not reason:
         raise OperationError("Podaj powód odrzucenia zamówienia.", "reason_required")
     if order.status not in (OrderStatus.READY.value, OrderStatus.ACCEPTED.value, OrderStatus.DOWNLOADED.value):
@@ -114,7 +119,7 @@ def _clean_result(result: ItemResult) -> tuple[str, str, str, str]:
     """(outcome, serial, uid, reason) checked, or OperationError naming the card."""
     label = result.card_number
     if result.outcome == ItemOutcome.PRINTED.value:
-        serial = (result.blank_serial or "").strip()
+        serial = _text(result.blank_serial)
         if not _SERIAL.match(serial):
             raise OperationError(f"Karta {label}: podaj numer seryjny blankietu (litery, cyfry, „-” lub „/”, "
                                  "do 40 znaków).", "invalid_blank_serial")
@@ -123,7 +128,7 @@ def _clean_result(result: ItemResult) -> tuple[str, str, str, str]:
             raise OperationError(f"Karta {label}: UID chipu to 8, 14 lub 20 cyfr szesnastkowych.", "invalid_chip_uid")
         return ItemOutcome.PRINTED.value, serial, uid, ""
     if result.outcome == ItemOutcome.REJECTED.value:
-        reason = " ".join((result.reason or "").split())
+        reason = _text(result.reason)
         if not reason:
             raise OperationError(f"Karta {label}: podaj powód odrzucenia — szkoła poprawi dane.", "reason_required")
         return ItemOutcome.REJECTED.value, "", "", reason[:300]
@@ -165,8 +170,8 @@ def record_results(actor: Actor, order: PrintOrder, results: list[ItemResult]) -
 
 def ship(actor: Actor, order: PrintOrder, *, carrier: str, tracking_number: str) -> None:
     """The printed cards left the printer for the school."""
-    carrier = " ".join((carrier or "").split())
-    tracking_number = "".join((tracking_number or "").split())
+    carrier = _text(carrier)
+    tracking_number = _text(tracking_number).replace(" ", "")
     if not carrier:
         raise OperationError("Podaj przewoźnika (np. Poczta Polska, InPost, kurier DPD, odbiór osobisty).",
                              "carrier_required")
@@ -185,7 +190,7 @@ def ship(actor: Actor, order: PrintOrder, *, carrier: str, tracking_number: str)
 def record_invoice(actor: Actor, order: PrintOrder, *, number: str, net, vat, gross) -> bool:
     """The printer's invoice for the order; returns True when its gross differs from the frozen
     quote (the school and the city see the flag). A later call replaces it (correction)."""
-    number = " ".join((number or "").split())
+    number = _text(number)
     if not number or len(number) > 60:
         raise OperationError("Podaj numer faktury (do 60 znaków).", "invoice_number_required")
     net, vat, gross = (parse_amount(v, label) for v, label in ((net, "Netto"), (vat, "VAT"), (gross, "Brutto")))
@@ -216,7 +221,11 @@ def confirm_delivery(actor: Actor, order: PrintOrder) -> list[Card]:
     and chip UID, and the batch's files are due for deletion after the retention period.
     Returns the delivered cards."""
     require_school()
-    sources = (OrderStatus.PRINTED,) if order.channel == Channel.OWN.value else (OrderStatus.SHIPPED,)
+    nothing_printed = all(i.outcome != ItemOutcome.PRINTED.value for i in items(order))
+    # The school's own printer has no shipping; an order whose every card the printer rejected
+    # has nothing to ship and is closed here, so its files are purged and its cards reprinted.
+    own_or_empty = order.channel == Channel.OWN.value or nothing_printed
+    sources = (OrderStatus.PRINTED, OrderStatus.SHIPPED) if own_or_empty else (OrderStatus.SHIPPED,)
     if order.status not in {s.value for s in sources}:
         raise _state_error("Odbiór można potwierdzić dla zamówienia wysłanego przez drukarnię."
                            if order.channel != Channel.OWN.value else
@@ -254,6 +263,11 @@ def reprint(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) ->
     numbers (the school has corrected the pupils' data or photos meanwhile)."""
     school_id = require_school()
     today = today or dt.date.today()
+    if order.status not in (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value):
+        # Until the order ships the printer may still change a result: a reprint now could
+        # give two physical cards one number.
+        raise _state_error("Dodruk można zamówić, gdy drukarnia wyśle zamówienie, a przy druku we własnym "
+                           "zakresie lub gdy wszystkie karty odrzucono — po potwierdzeniu odbioru.")
     rows = rejected_cards(order)
     if not rows:
         raise OperationError("W tym zamówieniu nie ma odrzuconych kart czekających na ponowny druk.", "nothing_to_do")
@@ -277,8 +291,14 @@ def reprint(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) ->
                      submitted_by_id=actor.user_id, submitted_at=now)
     db.session.add(new)
     db.session.flush()
+    moved = db.session.execute(
+        update(Card).where(Card.id.in_([c.id for c in cards]), Card.school_id == school_id,
+                           Card.order_id == order.id, Card.status == CardStatus.ORDERED.value)
+        .values(order_id=new.id).execution_options(synchronize_session=False))
+    if moved.rowcount != len(cards):  # a concurrent reprint took them first
+        raise _state_error("Dodruk tych kart został już zamówiony — odśwież stronę.")
     for card in cards:
-        card.order_id = new.id
+        db.session.refresh(card)
     db.session.execute(update(PrintOrder).where(PrintOrder.id == order.id)
                        .values(card_count=PrintOrder.card_count - len(cards))
                        .execution_options(synchronize_session=False))
@@ -308,9 +328,13 @@ def redirect(actor: Actor, order: PrintOrder, printer_id: int | None, *, today: 
         agreements.require(school_id, printer_id, today)
     transition(order, (OrderStatus.REJECTED,), OrderStatus.SUBMITTED, printer_id=printer_id, channel=quote.channel,
                unit_price=quote.unit_price, total_price=quote.total, quote=quote.as_dict(), due_date=quote.due_date,
-               accepted_at=None, downloaded_at=None, rejected_at=None, rejection_reason="",
-               package_password_cipher=None, ready_at=None, error="")
+               accepted_at=None, downloaded_at=None, printed_at=None, rejected_at=None, rejection_reason="",
+               package_password_cipher=None, ready_at=None, error="", invoice_number="", invoice_net=None,
+               invoice_vat=None, invoice_gross=None, invoice_recorded_at=None, invoice_mismatch=False)
+    # The next printer starts clean: nothing the first one reported carries over.
     db.session.execute(update(OrderItem).where(OrderItem.order_id == order.id, OrderItem.school_id == school_id)
-                       .values(printer_id=printer_id).execution_options(synchronize_session=False))
+                       .values(printer_id=printer_id, outcome=ItemOutcome.PENDING.value, blank_serial="", chip_uid="",
+                               reason="", reported_at=None, reported_by_id=None)
+                       .execution_options(synchronize_session=False))
     add_outbox(order, utcnow())
     db.session.flush()

@@ -88,6 +88,10 @@ def purge_due(now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     count = 0
     for due in due_orders(now):
-        if purge_order(due.order_id, due.school_id, now) is not None:
-            count += 1
+        try:
+            if purge_order(due.order_id, due.school_id, now) is not None:
+                count += 1
+        except Exception as exc:  # one order's storage error must not keep the others' data
+            db.session.rollback()
+            log.error("purging order %s failed: %s; retried on the next run", due.order_id, type(exc).__name__)
     return count

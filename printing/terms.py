@@ -4,6 +4,7 @@ printer with its cost profile. Values come from forms as text; errors are Polish
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from decimal import InvalidOperation
 
@@ -25,7 +26,10 @@ def parse_amount(value, label: str, *, low: Decimal = Decimal("0"), high: Decima
     """A decimal with two places from user text ("1 234,50" or "1234.5"), within [low, high]."""
     text = str(value if value is not None else "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
     try:
-        amount = Decimal(text).quantize(Decimal("0.01"))
+        amount = Decimal(text)
+        if not amount.is_finite():
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         raise OperationError(f"{label}: podaj liczbę, np. 12,50.", code) from None
     if not low <= amount < high:
@@ -35,7 +39,7 @@ def parse_amount(value, label: str, *, low: Decimal = Decimal("0"), high: Decima
 
 def _whole(value, label: str, low: int, high: int) -> int:
     text = str(value or "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
         raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number")
     return int(text)
 
@@ -64,7 +68,7 @@ def school_printer() -> SchoolPrinter | None:
 def save_school_printer(actor: Actor, school: Organisation, form) -> SchoolPrinter:
     """Record or update the school's own card printer and what its consumables cost."""
     school_id = require_school()
-    model = " ".join((form.get("model") or "").split())
+    model = " ".join("".join(c for c in str(form.get("model") or "") if c.isprintable()).split())
     if not model:
         raise OperationError("Podaj model drukarki, np. Evolis Primacy 2.")
     profile = school_printer() or SchoolPrinter(school_id=school_id, city_id=school.city_id)

@@ -18,6 +18,7 @@ from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
+from portal.order_forms import item_results
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import agreements
@@ -174,15 +175,7 @@ def reject(order_id: int):
 def results(order_id: int):
     """Per-card results from the table on the order page: each row's outcome, blank serial,
     chip UID or rejection reason; rows left "pending" are not touched."""
-    order = printing_queries.get_printer_order(order_id)
-    submitted = []
-    for item in fulfilment.items(order):
-        outcome = request.form.get(f"outcome-{item.id}", "")
-        if outcome not in ("printed", "rejected"):
-            continue
-        submitted.append(fulfilment.ItemResult(
-            card_number=item.card_label, outcome=outcome, blank_serial=request.form.get(f"serial-{item.id}", ""),
-            chip_uid=request.form.get(f"uid-{item.id}", ""), reason=request.form.get(f"reason-{item.id}", "")))
+    submitted = item_results(request.form, fulfilment.items(printing_queries.get_printer_order(order_id)))
     return _action(order_id, lambda actor, o: fulfilment.record_results(actor, o, submitted),
                    _("Zapisano wyniki druku."))
 

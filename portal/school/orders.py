@@ -6,6 +6,7 @@ Routes belong to the `school` blueprint (endpoint names `school.order` etc.)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Response
 from flask import abort
@@ -21,6 +22,7 @@ from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
+from portal.order_forms import item_results
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
 from portal.school.common import current_school
@@ -37,6 +39,7 @@ from printing.batch import BatchError
 from printing.batch import preview_data
 from printing.models import Channel
 from printing.models import DeletionReceipt
+from printing.models import ItemOutcome
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.render import render_proof
@@ -79,7 +82,7 @@ def _channel_choice(value: str | None) -> int | None:
     """The printer id a form picked, None for the school's own printer; OperationError if none."""
     if value == Channel.OWN.value:
         return None
-    if value and value.isdigit():
+    if value and re.fullmatch(r"[0-9]{1,18}", value):
         return int(value)
     raise OperationError(_("Wybierz drukarnię."))
 
@@ -89,7 +92,7 @@ def _channel_choice(value: str | None) -> int | None:
 def new_order():
     if request.method == "GET":
         return _new_order_page()
-    ids = [int(v) for v in request.form.getlist("application_id") if v.isdigit()]
+    ids = [int(v) for v in request.form.getlist("application_id") if re.fullmatch(r"[0-9]{1,18}", v)]
     try:
         printer_id = _channel_choice(request.form.get("channel"))
         order = printing_ops.create_order(current_actor(), current_school(), printer_id, ids)
@@ -116,6 +119,7 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
         "school/order.html", order=order, applications=applications, cards=cards, draft_quote=draft_quote,
         items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,
         allowed=allowed, receipt=receipt, can_download=fulfilment.can_download(order),
+        nothing_printed=bool(items) and all(i.outcome != ItemOutcome.PRINTED.value for i in items),
         today=dt.date.today(), error=error), status
 
 
@@ -259,14 +263,7 @@ def own_print_file(order_id: int):
 @bp.post("/zamowienia/<int:order_id>/wyniki")
 @require_roles(*STAFF)
 def own_results(order_id: int):
-    order = _own_order(order_id)
-    submitted = []
-    for item in fulfilment.items(order):
-        outcome = request.form.get(f"outcome-{item.id}", "")
-        if outcome in ("printed", "rejected"):
-            submitted.append(fulfilment.ItemResult(
-                card_number=item.card_label, outcome=outcome, blank_serial=request.form.get(f"serial-{item.id}", ""),
-                chip_uid=request.form.get(f"uid-{item.id}", ""), reason=request.form.get(f"reason-{item.id}", "")))
+    submitted = item_results(request.form, fulfilment.items(_own_order(order_id)))
     return _order_action(order_id, lambda actor, o: fulfilment.record_results(actor, o, submitted),
                          _("Zapisano wyniki druku."))
 

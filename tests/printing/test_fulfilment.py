@@ -235,6 +235,14 @@ def test_a_rejected_card_is_reprinted_under_the_same_number(app, two_schools, pr
         db.session.commit()
     with school_session():
         order = printing_queries.get_school_order(order_id)
+        with pytest.raises(OperationError) as err:  # the printer may still change its results
+            fulfilment.reprint(director(two_schools), order)
+        assert err.value.code == "invalid_state"
+    with printer_session(p1):
+        fulfilment.ship(operator(p1), printing_queries.get_printer_order(order_id), carrier="DPD", tracking_number="")
+        db.session.commit()
+    with school_session():
+        order = printing_queries.get_school_order(order_id)
         [(item, card)] = fulfilment.rejected_cards(order)
         assert (item.reason, card.number) == ("Literówka w nazwisku", 2)
         card.pupil.surname = "Poprawione"  # the school corrects the data
@@ -418,3 +426,82 @@ def test_the_batch_is_laid_out_for_the_printers_blanks_and_calibration(app, two_
     assert "Uczeń0" in front and "LEGITYMACJA" not in front  # variable data only: the blank has the design
     for page in reader.pages:
         assert round(float(page.mediabox.width) / 72 * 25.4, 2) == 85.60
+
+
+def test_the_school_prints_on_its_own_printer_through_the_portal(app, two_schools, browser, school_session):
+    with school_session():
+        db.session.add(SchoolPrinter(school_id=two_schools["a"], city_id=two_schools["city"], model="Evolis",
+                                     blank_price=Decimal("7.00"), ribbon_price=Decimal("300"), ribbon_yield=250))
+        db.session.commit()
+    order_id = place_order(app, two_schools, count=2, printer_key=None)
+    with school_session():
+        items = fulfilment.items(printing_queries.get_school_order(order_id))
+    secretary = browser("sekretariat.a@test.pl")
+    page = secretary.get(f"/szkola/zamowienia/{order_id}").get_data(as_text=True)
+    assert "Pobierz plik do druku (PDF)" in page and "drukarka szkoły" in page
+    pdf = secretary.post(f"/szkola/zamowienia/{order_id}/plik-do-druku.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    first, second = items
+    missing_serial = secretary.post(f"/szkola/zamowienia/{order_id}/wyniki", {f"outcome-{first.id}": "printed"})
+    assert missing_serial.status_code == 422 and "numer seryjny blankietu" in missing_serial.get_data(as_text=True)
+    assert secretary.post(f"/szkola/zamowienia/{order_id}/wyniki", {
+        f"outcome-{first.id}": "printed", f"serial-{first.id}": "W-1",
+        f"outcome-{second.id}": "rejected", f"reason-{second.id}": "Zacięcie drukarki"}).status_code == 302
+    assert secretary.post(f"/szkola/zamowienia/{order_id}/dostarczone").status_code == 302
+    with school_session():
+        cards = db.session.scalars(select(Card).order_by(Card.number)).all()
+        assert [(c.status, c.blank_serial) for c in cards] == [("delivered", "W-1"), ("ordered", "")]
+    # a printer's endpoints are not the school's: another channel's order has no print file here
+    other = place_order(app, two_schools, count=1)
+    assert secretary.post(f"/szkola/zamowienia/{other}/plik-do-druku.pdf").status_code == 404
+
+
+def test_a_redirected_order_starts_clean_at_the_next_printer(app, two_schools, printer_session, school_session):
+    order_id = place_order(app, two_schools, count=2)
+    p1, p2 = two_schools["p1"], two_schools["p2"]
+    take_on(printer_session, p1, order_id)
+    with printer_session(p1):
+        order = printing_queries.get_printer_order(order_id)
+        fulfilment.record_results(operator(p1), order, [ItemResult("1", "printed", blank_serial="FIRST-1")])
+        fulfilment.record_invoice(operator(p1), order, number="FV/9", net="10", vat="2.30", gross="12.30")
+        fulfilment.reject(operator(p1), order, "Awaria maszyny\x00")  # a NUL byte is dropped, not a 500
+        db.session.commit()
+        assert order.rejection_reason == "Awaria maszyny"
+    with school_session():
+        order = printing_queries.get_school_order(order_id)
+        fulfilment.redirect(director(two_schools), order, p2)
+        db.session.commit()
+        assert order.invoice_number == "" and order.invoice_gross is None and not order.invoice_mismatch
+        assert {(i.outcome, i.blank_serial, i.printer_id) for i in fulfilment.items(order)} == {("pending", "", p2)}
+
+
+def test_an_order_whose_every_card_was_rejected_is_closed_and_reprinted(app, two_schools, printer_session,
+                                                                         school_session):
+    order_id = place_order(app, two_schools, count=1)
+    p1 = two_schools["p1"]
+    take_on(printer_session, p1, order_id)
+    with printer_session(p1):
+        order = printing_queries.get_printer_order(order_id)
+        fulfilment.record_results(operator(p1), order, [ItemResult("1", "rejected", reason="Zdjęcie za ciemne")])
+        with pytest.raises(OperationError, match="nie ma czego wysłać"):
+            fulfilment.ship(operator(p1), order, carrier="DPD", tracking_number="")
+        db.session.commit()
+    with school_session():
+        order = printing_queries.get_school_order(order_id)
+        assert fulfilment.confirm_delivery(director(two_schools), order) == []
+        assert order.status == "delivered" and order.purge_after is not None  # its files will be purged
+        new = fulfilment.reprint(director(two_schools), order)
+        db.session.commit()
+        with pytest.raises(OperationError):  # a second click finds nothing left to move
+            fulfilment.reprint(director(two_schools), order)
+        db.session.rollback()
+        assert new.card_count == 1 and new.first_number == 1
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "1e999", "²", "12,3,4"])
+def test_amounts_that_are_not_numbers_are_refused_with_a_message(value):
+    from printing.terms import parse_amount
+
+    with pytest.raises(OperationError) as err:
+        parse_amount(value, "Brutto")
+    assert err.value.code == "invalid_amount" and "Brutto" in str(err.value)
