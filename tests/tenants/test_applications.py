@@ -64,7 +64,8 @@ def test_replacement_is_free_needs_a_reason_and_the_old_card_back(school):
     with pytest.raises(OperationError, match="nie została zwrócona"):
         applications.decide_application(actor, application, approve=True)
     with pytest.raises(OperationError, match="przyszłości"):
-        applications.record_old_card_return(actor, application, TODAY + dt.timedelta(days=1))
+        tomorrow = dt.date.today() + dt.timedelta(days=1)  # today at the call, not at import (runs over midnight)
+        applications.record_old_card_return(actor, application, tomorrow)
     applications.record_old_card_return(actor, application, TODAY)
     applications.decide_application(actor, application, approve=True)
     assert application.status == "approved" and application.old_card_returned_on == TODAY
