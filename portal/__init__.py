@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None):
     ))
     # Models must be imported before the first query so the mappers (and safety net) know them.
     import printing.models  # noqa: F401
+    import reports.models  # noqa: F401
     import tenants.hologram_models  # noqa: F401
     import tenants.models  # noqa: F401
     from portal import cli

@@ -64,9 +64,11 @@ class PriceTier(Base):
     printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     min_quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)  # None: since ever
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)  # None: until further notice
 
     __table_args__ = (
-        UniqueConstraint("printer_id", "min_quantity"),
+        UniqueConstraint("printer_id", "min_quantity", "valid_from"),
         CheckConstraint("min_quantity >= 1", name="min_quantity_positive"),
         CheckConstraint("unit_price > 0", name="unit_price_positive"),
     )
@@ -238,7 +240,70 @@ class DeletionReceipt(Base):
         return false()
 
 
-class SchoolPrinter(Base):
+class CostFields:
+    """What a card costs on an in-house printer (BRIEF.md §13): fixed costs (printer amortised
+    over `amortisation_years`, yearly licence, starter kit) and per-card costs (blank, hologram,
+    ribbon ÷ yield, staff minutes × hourly rate), raised by the spoilage rate."""
+
+    model: Mapped[str] = mapped_column(String(100), default="")
+    purchase_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    purchased_on: Mapped[dt.date | None] = mapped_column(Date)
+    amortisation_years: Mapped[int] = mapped_column(Integer, default=5)
+    licence_per_year: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    starter_kit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    blank_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    hologram_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    ribbon_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    ribbon_yield: Mapped[int] = mapped_column(Integer, default=250)
+    staff_minutes_per_card: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"))
+    hourly_rate: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    spoilage_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=3)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CentreCostProfile(CostFields, Base):
+    """What a card really costs the city's print centre (its price list is what schools pay)."""
+
+    __tablename__ = "centre_cost_profiles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+
+    __table_args__ = (UniqueConstraint("city_id", "printer_id"),
+                      CheckConstraint("ribbon_yield > 0", name="ribbon_yield_positive"),
+                      CheckConstraint("amortisation_years > 0", name="amortisation_positive"))
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        return cls.city_id == tenant.city_id if tenant.city_id is not None else false()
+
+
+class CityBudget(Base):
+    """The city's yearly budget for school ID cards and its rollout target."""
+
+    __tablename__ = "city_budgets"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # A school is "behind plan" when it has handed over less than `target_percent` of the cards
+    # its pupils need by `target_date`.
+    target_date: Mapped[dt.date | None] = mapped_column(Date)
+    target_percent: Mapped[int] = mapped_column(Integer, default=90)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("city_id", "year"),
+                      CheckConstraint("amount >= 0", name="amount_non_negative"))
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        return cls.city_id == tenant.city_id if tenant.city_id is not None else false()
+
+
+class SchoolPrinter(CostFields, Base):
     """A school's own card printer and what a card costs on it (BRIEF.md §13 cost model)."""
 
     __tablename__ = "school_printers"
@@ -247,18 +312,6 @@ class SchoolPrinter(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    model: Mapped[str] = mapped_column(String(100), default="")
-    purchase_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
-    purchased_on: Mapped[dt.date | None] = mapped_column(Date)
-    licence_per_year: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
-    starter_kit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
-    blank_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
-    hologram_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
-    ribbon_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
-    ribbon_yield: Mapped[int] = mapped_column(Integer, default=250)
-    spoilage_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0.00"))
-    lead_time_days: Mapped[int] = mapped_column(Integer, default=3)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),

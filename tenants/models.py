@@ -96,6 +96,12 @@ class Organisation(TimestampMixin, Base):
     season_surcharge: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
     shipping_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
     preprinted_blanks: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Price-list terms (reports.costs): the high season as "MM-DD" days, VAT on the gross tier
+    # prices, and how many cards one parcel takes (0: one parcel per order).
+    season_from: Mapped[str] = mapped_column(String(5), default="08-15")
+    season_until: Mapped[str] = mapped_column(String(5), default="10-31")
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("23.00"))
+    parcel_capacity: Mapped[int] = mapped_column(Integer, default=0)
     offset_x_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))
     offset_y_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))
     bleed_mm: Mapped[Decimal] = mapped_column(Numeric(4, 2), default=Decimal("0.00"))

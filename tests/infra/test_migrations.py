@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 from sqlalchemy import pool
 
 import printing.models  # noqa: F401  (registers the tables)
+import reports.models  # noqa: F401
 import tenants.hologram_models  # noqa: F401
 import tenants.models  # noqa: F401
 from infra.db import Base

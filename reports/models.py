@@ -1,0 +1,94 @@
+"""Anonymous statistics the city reads (SECURITY.md T1.13): per-school counts and one fact row
+per card, with no pupil reference, no name, no PESEL. Schools' jobs write them under the
+school's tenant (reports.statistics); the city reads them through its own row-level policy.
+They outlive the pupils' data: deleting a pupil under retention rules leaves the counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import Numeric
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from infra.db import Base
+from infra.db import UTCDateTime
+from tenants.context import Tenant
+from tenants.models import Id
+
+
+class _SchoolOrCity:
+    """Written by its school; read by the school and by the school's city."""
+
+    __school_owned__ = True
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.city_id is not None:
+            return cls.city_id == tenant.city_id
+        return false()
+
+
+class SchoolStats(_SchoolOrCity, Base):
+    """A school's counts at `computed_at` (one row per school, replaced on each refresh)."""
+
+    __tablename__ = "school_stats"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    pupils_active: Mapped[int] = mapped_column(Integer, default=0)
+    # active pupils without a live card (no card, or only a paper one, or one that was invalidated)
+    pupils_needing_card: Mapped[int] = mapped_column(Integer, default=0)
+    pupils_without_photo: Mapped[int] = mapped_column(Integer, default=0)
+    paper_cards: Mapped[int] = mapped_column(Integer, default=0)  # active pupils still on a paper card
+    mleg_registered: Mapped[int] = mapped_column(Integer, default=0)
+    applications_open: Mapped[int] = mapped_column(Integer, default=0)  # submitted or approved, not ordered
+    applications_total: Mapped[int] = mapped_column(Integer, default=0)
+    cards_ordered: Mapped[int] = mapped_column(Integer, default=0)
+    cards_delivered: Mapped[int] = mapped_column(Integer, default=0)  # delivered or later
+    cards_handed_over: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates_paid: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_fees: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
+    # the coming September's demand: pupils in the first year of this school's cycle, and active
+    # pupils who will still have no live card (see reports.statistics)
+    forecast_first_year: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("school_id", "id"),)
+
+
+class CardFact(_SchoolOrCity, Base):
+    """One issued card, anonymously: when it was applied for, ordered, delivered, handed over;
+    through which channel and printer; what it cost (the frozen quote's share) and what fee came in."""
+
+    __tablename__ = "card_facts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    card_id: Mapped[int] = mapped_column(Id)
+    order_id: Mapped[int] = mapped_column(Id, index=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # first / replacement / duplicate
+    status: Mapped[str] = mapped_column(String(12))  # the card's status at the last refresh
+    applied_on: Mapped[dt.date | None] = mapped_column(Date)
+    submitted_on: Mapped[dt.date | None] = mapped_column(Date)
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)
+    handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
+    promised_days: Mapped[int | None] = mapped_column(Integer)  # the printer's lead time on the quote
+    cost: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))  # total ÷ cards of the order
+    fee: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))  # duplicate fee paid
+    print_rejections: Mapped[int] = mapped_column(Integer, default=0)  # times a printer rejected this card
+
+    __table_args__ = (UniqueConstraint("school_id", "id"), UniqueConstraint("school_id", "card_id"))

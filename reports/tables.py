@@ -1,0 +1,73 @@
+"""A report table as plain data, and its exports: every table on the city's dashboard can be
+downloaded as CSV and XLSX with the same numbers it shows (and rendered into the council PDF)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+from decimal import Decimal
+
+Cell = str | int | float | Decimal | dt.date | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """`title` names the table (and the file), `columns` head it, `rows` hold raw values (numbers
+    stay numbers, so exports can be summed); `note` says where the numbers come from."""
+
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    note: str = ""
+
+
+def _text(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, Decimal):
+        return f"{value:.2f}".replace(".", ",")
+    if isinstance(value, float):
+        return f"{value:.1f}".replace(".", ",")
+    return str(value)
+
+
+def to_csv(table: Table) -> bytes:
+    """UTF-8 with BOM and `;` (what Polish Excel opens without a wizard); decimal commas."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([_text(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: Table, *, generated: str = "") -> bytes:
+    """One sheet: the title, the header and the rows as typed cells (numbers, dates)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = table.key[:31]
+    sheet.append([table.title])
+    sheet["A1"].font = Font(bold=True)
+    if table.note or generated:
+        sheet.append([" ".join(p for p in (table.note, generated) if p)])
+    sheet.append(list(table.columns))
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+    for row in table.rows:
+        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        for cell, value in zip(sheet[sheet.max_row], row, strict=False):
+            if isinstance(value, dt.date):
+                cell.number_format = "DD.MM.YYYY"
+            elif isinstance(value, Decimal):
+                cell.number_format = "#,##0.00"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
