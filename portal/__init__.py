@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None):
     from portal.admin import views as admin_views
     from portal.api import views as api_views
     from portal.auth import views as auth_views
+    from portal.city import costs as city_costs
     from portal.city import views as city_views
     from portal.parent import views as parent_views
     from portal.printer import api_keys as printer_api_keys
@@ -80,4 +81,5 @@ def create_app(test_config: dict | None = None):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
+    app.register_blueprint(city_costs.bp)  # /miasto/koszty
     return app

@@ -34,6 +34,7 @@ from tenants.passwords import hash_password
 
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
+STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
 
 
 def _org(slug: str, kind: OrgKind) -> Organisation:
@@ -184,6 +185,7 @@ def worker_command(burst, relay_every):
 
     from printing.retention import purge_due
     from printing.tasks import relay_outbox
+    from reports.statistics import refresh_all
 
     queue = services.queue()
     if queue.inline:
@@ -206,6 +208,7 @@ def worker_command(burst, relay_every):
                 super().fork_work_horse(job, queue)
 
     last_purge = [0.0]
+    last_stats = [-float(STATS_EVERY_SECONDS)]
 
     def relay_once():
         with turns, app.app_context():
@@ -213,6 +216,9 @@ def worker_command(burst, relay_every):
             if time.monotonic() - last_purge[0] >= PURGE_EVERY_SECONDS:
                 purge_due()  # retention: batch files 7 days after delivery
                 last_purge[0] = time.monotonic()
+            if time.monotonic() - last_stats[0] >= STATS_EVERY_SECONDS:
+                last_stats[0] = time.monotonic()
+                refresh_all()  # the city dashboard's anonymous statistics
 
     def relay_loop():
         while not stop.wait(relay_every):
@@ -249,6 +255,18 @@ def purge_command():
     from printing.retention import purge_due
 
     click.echo(f"{purge_due()} order(s) purged.")
+
+
+@legitka.command("refresh-stats")
+@click.option("--city", "city_slug", default=None, help="Only this city's schools (slug).")
+def refresh_stats_command(city_slug):
+    """Recompute the anonymous statistics behind the city dashboard (per-school counts and one
+    fact per card). Safe to run any number of times; the worker does it every 10 minutes."""
+    from reports.statistics import refresh_all
+    from reports.statistics import refresh_city
+
+    count = refresh_city(_org(city_slug, OrgKind.CITY).id) if city_slug else refresh_all()
+    click.echo(f"Statistics refreshed for {count} school(s).")
 
 
 def init_app(app) -> None:

@@ -23,6 +23,8 @@ from infra.db import db
 from infra.db import utcnow
 from printing import operations as printing_ops
 from printing import quotes
+from printing.models import CentreCostProfile
+from printing.models import CityBudget
 from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import PriceTier
@@ -30,6 +32,7 @@ from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
 from printing.tasks import relay_outbox
+from reports.statistics import refresh_all
 from tenants import applications
 from tenants import holograms
 from tenants import nrb
@@ -328,6 +331,22 @@ def _agreements(school: Organisation, printers: list[Organisation], director: Us
     db.session.flush()
 
 
+def _city_finances(city: Organisation, centre: Organisation, today: dt.date) -> None:
+    """The city's budget for this year and its print centre's real costs (Bydgoszcz-like: two
+    printers with software, BRIEF.md §13), unless already entered."""
+    if db.session.scalar(select(CityBudget.id).where(CityBudget.year == today.year)) is None:
+        db.session.add(CityBudget(city_id=city.id, year=today.year, amount=Decimal("60000.00"),
+                                  target_date=dt.date(today.year, 10, 31), target_percent=90))
+    if db.session.scalar(select(CentreCostProfile.id).where(CentreCostProfile.printer_id == centre.id)) is None:
+        db.session.add(CentreCostProfile(
+            city_id=city.id, printer_id=centre.id, model="2 × Evolis Primacy 2 + oprogramowanie",
+            purchase_price=Decimal("16000.00"), purchased_on=dt.date(2024, 8, 1), amortisation_years=5,
+            licence_per_year=Decimal("2000.00"), starter_kit_price=Decimal("1000.00"), blank_price=Decimal("7.90"),
+            hologram_price=Decimal("1.20"), ribbon_price=Decimal("480.00"), ribbon_yield=250,
+            staff_minutes_per_card=Decimal("3.00"), hourly_rate=Decimal("45.00"), spoilage_percent=Decimal("3.00"),
+            lead_time_days=14))
+
+
 def seed(today: dt.date | None = None) -> str:
     """Create whatever of the demo city is missing; returns a one-paragraph report."""
     today = today or dt.date.today()
@@ -386,5 +405,9 @@ def seed(today: dt.date | None = None) -> str:
         orders = db.session.scalar(select(func.count()).select_from(PrintOrder))
     db.session.commit()
     relay_outbox()  # build the waiting batch (in-process on the embedded default)
+    with tenant_scope(Tenant(city_id=city.id)):
+        _city_finances(city, printers[0], today)
+        db.session.commit()
+    refresh_all()  # the city dashboard's anonymous statistics (reports.statistics)
     return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
             f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

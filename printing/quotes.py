@@ -1,17 +1,18 @@
 """What an order of N cards costs on each channel, side by side (BRIEF.md §13).
 
-External printers and the city print centre charge their tier price per card, a surcharge per
-card in the high season and shipping per order. A school's own printer costs its consumables
-per card: blank, hologram, the ribbon's share (price / prints per roll), all raised by the
-spoilage rate; its fixed costs (purchase, licence) are not part of one order's quote and show
-in the city's cost report instead. The quote the director orders from is frozen on the order.
+External printers and the city print centre charge their tier price valid on the order date,
+a surcharge per card when the date falls in the printer's own high-season window, and shipping
+per parcel; the price is gross and the quote carries its VAT split (printing.pricing has the
+formulas). A school's own printer costs its marginal cost per card: blank, hologram, the
+ribbon's share (price / prints per roll) and the operator's time, all raised by the spoilage
+rate; its fixed costs (purchase, licence) are not part of one order's quote and show in the
+city's cost report instead. The quote the director orders from is frozen on the order.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from decimal import ROUND_HALF_UP
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -23,19 +24,22 @@ from printing.models import SchoolPrinter
 from tenants.models import CityPrinter
 from tenants.models import Organisation
 
-CENT = Decimal("0.01")
-# The printers' high season (Grupa LOCA's terms, BRIEF.md §10): 15 August – 31 October.
+CENT = pricing.CENT
+# The default high season (Grupa LOCA's terms, BRIEF.md §10): 15 August – 31 October; each
+# printer sets its own window (Organisation.season_from / season_until).
 HIGH_SEASON = ((8, 15), (10, 31))
-DEFAULT_LEAD_DAYS = 14
+DEFAULT_LEAD_DAYS = pricing.DEFAULT_LEAD_DAYS
 
 
-def in_high_season(day: dt.date) -> bool:
-    (m1, d1), (m2, d2) = HIGH_SEASON
-    return (m1, d1) <= (day.month, day.day) <= (m2, d2)
+def in_high_season(day: dt.date, printer: Organisation | None = None) -> bool:
+    """Whether `day` is in `printer`'s high season (the default window without a printer)."""
+    if printer is None:
+        return pricing.in_season(day, *pricing.DEFAULT_SEASON)
+    terms = pricing.terms_of(printer)
+    return pricing.in_season(day, terms.season_from, terms.season_until)
 
 
-def _money(value) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+_money = pricing.money
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +60,8 @@ class Quote:
     ordered_on: dt.date
     available: bool = True
     note: str = ""
+    parcels: int = 1
+    vat_rate: Decimal | None = None  # % in the gross prices; None: not an invoice (own printer)
 
     @property
     def cards_total(self) -> Decimal:
@@ -74,6 +80,14 @@ class Quote:
         return _money(self.total / self.quantity) if self.quantity else Decimal("0.00")
 
     @property
+    def net(self) -> Decimal | None:
+        return pricing.vat_split(self.total, self.vat_rate)[0] if self.vat_rate is not None else None
+
+    @property
+    def vat(self) -> Decimal | None:
+        return pricing.vat_split(self.total, self.vat_rate)[1] if self.vat_rate is not None else None
+
+    @property
     def due_date(self) -> dt.date:
         return self.ordered_on + dt.timedelta(days=self.lead_time_days)
 
@@ -89,36 +103,40 @@ class Quote:
                 "surcharge_per_card": str(self.surcharge_per_card), "surcharge_total": str(self.surcharge_total),
                 "shipping": str(self.shipping), "total": str(self.total), "per_card": str(self.per_card),
                 "lead_time_days": self.lead_time_days, "ordered_on": self.ordered_on.isoformat(),
-                "due_date": self.due_date.isoformat()}
+                "due_date": self.due_date.isoformat(), "parcels": self.parcels,
+                "vat_rate": None if self.vat_rate is None else str(self.vat_rate),
+                "net": None if self.net is None else str(self.net), "vat": None if self.vat is None else str(self.vat)}
 
 
-def printer_quote(printer: Organisation, quantity: int, ordered_on: dt.date) -> Quote:
-    """An external printer's or the city print centre's quote."""
+def printer_quote(printer: Organisation, quantity: int, ordered_on: dt.date,
+                  tiers: list[pricing.Tier] | None = None) -> Quote:
+    """An external printer's or the city print centre's quote: its price list and terms on
+    `ordered_on` (tiers valid that day, its season window, parcels, VAT)."""
     channel = Channel.CITY_CENTRE.value if printer.is_city_print_centre else Channel.EXTERNAL.value
-    surcharge = _money(printer.season_surcharge or 0) if in_high_season(ordered_on) else Decimal("0.00")
+    terms = pricing.terms_of(printer)
     common = dict(channel=channel, printer_id=printer.id, name=printer.name, quantity=quantity,
-                  lead_time_days=printer.lead_time_days or DEFAULT_LEAD_DAYS, ordered_on=ordered_on)
+                  lead_time_days=terms.lead_time_days, ordered_on=ordered_on, vat_rate=terms.vat_rate)
     try:
-        unit = pricing.unit_price(printer.id, quantity)
+        price = pricing.external_price(pricing.tier_list(printer.id) if tiers is None else tiers, terms,
+                                       quantity, ordered_on)
     except pricing.NoPriceError:
         return Quote(unit_price=Decimal("0.00"), surcharge_per_card=Decimal("0.00"), shipping=Decimal("0.00"),
                      available=False, note="brak ceny dla takiej liczby kart", **common)
-    return Quote(unit_price=unit, surcharge_per_card=surcharge, shipping=_money(printer.shipping_price or 0),
-                 **common)
+    return Quote(unit_price=price.unit_price, surcharge_per_card=price.surcharge_per_card, shipping=price.shipping,
+                 parcels=price.parcels, **common)
 
 
 def own_unit_cost(profile: SchoolPrinter) -> Decimal:
-    """Consumables per good card on the school's printer, spoilt cards included."""
-    per_print = Decimal(profile.blank_price) + Decimal(profile.hologram_price) + (
-        Decimal(profile.ribbon_price) / Decimal(profile.ribbon_yield))
-    return _money(per_print * (1 + Decimal(profile.spoilage_percent) / 100))
+    """Marginal cost of one good card on the school's printer: consumables and the operator's
+    time, spoilt cards included (printing.pricing.marginal_per_card)."""
+    return pricing.marginal_per_card(pricing.profile_of(profile))
 
 
 def own_quote(profile: SchoolPrinter, quantity: int, ordered_on: dt.date) -> Quote:
     return Quote(channel=Channel.OWN.value, printer_id=None, name=profile.model or "Drukarka szkoły",
                  quantity=quantity, unit_price=own_unit_cost(profile), surcharge_per_card=Decimal("0.00"),
                  shipping=Decimal("0.00"), lead_time_days=profile.lead_time_days, ordered_on=ordered_on,
-                 note="koszt materiałów; zakup drukarki i licencja w raporcie kosztów miasta")
+                 parcels=0, note="koszt materiałów i czasu pracy; zakup drukarki i licencja w raporcie kosztów miasta")
 
 
 def school_printer(school_id: int) -> SchoolPrinter | None:

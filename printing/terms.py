@@ -1,9 +1,11 @@
 """What a channel costs and how a printer's machine is set up: the printer's own terms (lead
-time, season surcharge, shipping, pre-printed blanks, calibration) and the school's own card
-printer with its cost profile. Values come from forms as text; errors are Polish."""
+time, season surcharge and its window, shipping per parcel, cards per parcel, VAT, pre-printed
+blanks, calibration), the school's own card printer with its cost profile, and the city print
+centre's cost profile. Values come from forms as text; errors are Polish."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from decimal import InvalidOperation
@@ -12,11 +14,15 @@ from sqlalchemy import select
 
 from infra.db import db
 from infra.db import utcnow
+from printing.models import CentreCostProfile
+from printing.models import CostFields
 from printing.models import SchoolPrinter
 from printing.render import MAX_BLEED_MM
 from printing.render import MAX_OFFSET_MM
 from tenants.actors import Actor
+from tenants.context import current_tenant
 from tenants.context import require_school
+from tenants.models import CityPrinter
 from tenants.models import Organisation
 from tenants.operations import OperationError
 
@@ -44,6 +50,44 @@ def _whole(value, label: str, low: int, high: int) -> int:
     return int(text)
 
 
+def parse_day_month(value, label: str) -> str:
+    """A day of the year typed as "dd.mm" ("15.08", "1.9", "15-08" too) → stored "MM-DD"."""
+    match = re.fullmatch(r"\s*([0-9]{1,2})\s*[.\-/]\s*([0-9]{1,2})\s*\.?\s*", str(value or ""))
+    try:
+        if not match:
+            raise ValueError
+        day, month = int(match[1]), int(match[2])
+        dt.date(2000, month, day)  # a leap year: 29.02 is a day
+    except ValueError:
+        raise OperationError(f"{label}: podaj dzień i miesiąc w formacie dd.mm, np. 15.08.",
+                             "invalid_day_month") from None
+    return f"{month:02d}-{day:02d}"
+
+
+def day_month(stored: str | None) -> str:
+    """"08-15" → "15.08" (how the form shows a stored day)."""
+    month, _, day = str(stored or "").partition("-")
+    return f"{day}.{month}" if day else ""
+
+
+def parse_date(value, label: str) -> dt.date | None:
+    """An optional date typed as dd.mm.rrrr (or rrrr-mm-dd from a date input); '' → None."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise OperationError(f"{label}: podaj datę w formacie dd.mm.rrrr.", "invalid_date")
+
+
+def _given(form, name: str) -> bool:
+    """Whether the form carried the field at all (an older form without it keeps the value)."""
+    return form.get(name) is not None
+
+
 def update_printer_terms(actor: Actor, printer: Organisation, form) -> None:
     """A printer's operator sets its lead time, surcharges and calibration (all at once)."""
     if printer.kind != "printer" or actor.organisation_id != printer.id:
@@ -51,7 +95,15 @@ def update_printer_terms(actor: Actor, printer: Organisation, form) -> None:
     offset = Decimal(str(MAX_OFFSET_MM))
     printer.lead_time_days = _whole(form.get("lead_time_days"), "Czas realizacji (dni)", 1, 120)
     printer.season_surcharge = parse_amount(form.get("season_surcharge"), "Dopłata sezonowa", high=Decimal("100"))
-    printer.shipping_price = parse_amount(form.get("shipping_price"), "Wysyłka", high=Decimal("1000"))
+    printer.shipping_price = parse_amount(form.get("shipping_price"), "Wysyłka (za paczkę)", high=Decimal("1000"))
+    if _given(form, "season_from") or _given(form, "season_until"):
+        printer.season_from = parse_day_month(form.get("season_from"), "Początek sezonu")
+        printer.season_until = parse_day_month(form.get("season_until"), "Koniec sezonu")
+    if _given(form, "vat_rate"):
+        printer.vat_rate = parse_amount(form.get("vat_rate"), "Stawka VAT (%)", high=Decimal("100"))
+    if _given(form, "parcel_capacity"):
+        printer.parcel_capacity = _whole(form.get("parcel_capacity"), "Kart w jednej paczce (0 = jedna paczka)",
+                                         0, 100000)
     printer.preprinted_blanks = form.get("preprinted_blanks") == "on"
     printer.offset_x_mm = parse_amount(form.get("offset_x_mm"), "Przesunięcie w poziomie", low=-offset,
                                        high=offset + Decimal("0.01"))
@@ -65,25 +117,81 @@ def school_printer() -> SchoolPrinter | None:
     return db.session.scalar(select(SchoolPrinter).where(SchoolPrinter.school_id == require_school()))
 
 
-def save_school_printer(actor: Actor, school: Organisation, form) -> SchoolPrinter:
-    """Record or update the school's own card printer and what its consumables cost."""
-    school_id = require_school()
-    model = " ".join("".join(c for c in str(form.get("model") or "") if c.isprintable()).split())
-    if not model:
-        raise OperationError("Podaj model drukarki, np. Evolis Primacy 2.")
-    profile = school_printer() or SchoolPrinter(school_id=school_id, city_id=school.city_id)
-    profile.model = model[:100]
+def _text_field(value, limit: int = 100) -> str:
+    return " ".join("".join(c for c in str(value or "") if c.isprintable()).split())[:limit]
+
+
+def apply_cost_fields(profile: CostFields, form, *, partial: bool = False) -> None:
+    """Set an in-house printer's cost profile from form text (all fields checked before any is
+    kept by the caller's commit). With `partial`, a field the form does not carry at all keeps
+    its value (the older school form without amortisation and staff time)."""
+
+    def field(name: str, parse, default):
+        if partial and not _given(form, name):
+            current = getattr(profile, name, None)
+            return default if current is None else current
+        return parse(form.get(name))
+
     profile.purchase_price = parse_amount(form.get("purchase_price"), "Cena drukarki")
+    profile.amortisation_years = field("amortisation_years",
+                                       lambda v: _whole(v, "Okres amortyzacji (lata)", 1, 30), 5)
     profile.licence_per_year = parse_amount(form.get("licence_per_year"), "Licencja rocznie")
     profile.starter_kit_price = parse_amount(form.get("starter_kit_price"), "Zestaw startowy")
     profile.blank_price = parse_amount(form.get("blank_price"), "Blankiet", high=Decimal("1000"))
     profile.hologram_price = parse_amount(form.get("hologram_price"), "Hologram", high=Decimal("1000"))
     profile.ribbon_price = parse_amount(form.get("ribbon_price"), "Taśma", high=Decimal("10000"))
     profile.ribbon_yield = _whole(form.get("ribbon_yield"), "Wydruków z taśmy", 1, 100000)
+    profile.staff_minutes_per_card = field(
+        "staff_minutes_per_card", lambda v: parse_amount(v, "Czas pracy na kartę (minuty)", high=Decimal("600")),
+        Decimal("0.00"))
+    profile.hourly_rate = field(
+        "hourly_rate", lambda v: parse_amount(v, "Koszt godziny pracy", high=Decimal("10000")), Decimal("0.00"))
     profile.spoilage_percent = parse_amount(form.get("spoilage_percent"), "Odsetek zepsutych kart",
                                             high=Decimal("50"))
     profile.lead_time_days = _whole(form.get("lead_time_days") or "3", "Czas realizacji (dni)", 0, 60)
     profile.updated_at = utcnow()
+
+
+def save_school_printer(actor: Actor, school: Organisation, form) -> SchoolPrinter:
+    """Record or update the school's own card printer and what its consumables cost."""
+    school_id = require_school()
+    model = _text_field(form.get("model"))
+    if not model:
+        raise OperationError("Podaj model drukarki, np. Evolis Primacy 2.")
+    profile = school_printer() or SchoolPrinter(school_id=school_id, city_id=school.city_id)
+    profile.model = model
+    apply_cost_fields(profile, form, partial=True)
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+# --- the city print centre's own cost ------------------------------------------------------
+
+
+def city_print_centres(city_id: int) -> list[Organisation]:
+    """The print centres the city runs (printers flagged as the city's centre serving it)."""
+    return list(db.session.scalars(
+        select(Organisation).join(CityPrinter, CityPrinter.printer_id == Organisation.id)
+        .where(CityPrinter.city_id == city_id, Organisation.is_city_print_centre.is_(True))
+        .order_by(Organisation.name)))
+
+
+def centre_cost_profile(city_id: int, printer_id: int) -> CentreCostProfile | None:
+    return db.session.scalar(select(CentreCostProfile).where(
+        CentreCostProfile.city_id == city_id, CentreCostProfile.printer_id == printer_id))
+
+
+def save_centre_cost_profile(actor: Actor, city_id: int, printer_id: int, form) -> CentreCostProfile:
+    """A city official records what a card really costs the city's print centre."""
+    if actor.role != "city_official" or actor.organisation_id != city_id or current_tenant().city_id != city_id:
+        raise OperationError("Profil kosztów centrum zapisuje urzędnik miasta.")
+    if printer_id not in {c.id for c in city_print_centres(city_id)}:
+        raise OperationError("Wybierz miejskie centrum druku z listy.")
+    profile = centre_cost_profile(city_id, printer_id) or CentreCostProfile(city_id=city_id, printer_id=printer_id)
+    profile.model = _text_field(form.get("model"))
+    profile.purchased_on = parse_date(form.get("purchased_on"), "Data zakupu")
+    apply_cost_fields(profile, form)
     db.session.add(profile)
     db.session.flush()
     return profile

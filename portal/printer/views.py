@@ -49,16 +49,18 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
                            items=fulfilment.items(order), today=dt.date.today(), error=error), status
 
 
-def _settings_page(*, error: str | None = None, status: int = 200):
+def _settings_page(*, error: str | None = None, status: int = 200, form=None):
     printer = current_membership().organisation
     return render_template("printer/settings.html", printer=printer, tiers=pricing.tiers(printer.id),
-                           error=error), status
+                           season_from=terms.day_month(printer.season_from),
+                           season_until=terms.day_month(printer.season_until), form=form, error=error), status
 
 
 @bp.route("/ustawienia", methods=["GET", "POST"])
 @require_roles(*OPERATOR)
 def settings():
-    """The printer's terms (lead time, season surcharge, shipping) and its machine's calibration."""
+    """The printer's terms (lead time, season surcharge and window, shipping per parcel, cards per
+    parcel, VAT) and its machine's calibration."""
     if request.method == "GET":
         return _settings_page()
     printer = db.session.get(Organisation, current_membership().organisation_id)
@@ -66,7 +68,7 @@ def settings():
         terms.update_printer_terms(current_actor(), printer, request.form)
     except OperationError as err:
         db.session.rollback()
-        return _settings_page(error=str(err), status=422)
+        return _settings_page(error=str(err), status=422, form=request.form)
     db.session.commit()
     flash(_("Zapisano ustawienia drukarni. Nowe warunki obowiązują w kolejnych zamówieniach."), "success")
     return redirect(url_for("printer.settings"))

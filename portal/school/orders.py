@@ -74,7 +74,7 @@ def _new_order_page(*, error: str | None = None, status: int = 200, selected: se
     chosen = selected if selected is not None else {a.id for a in ready}
     offers, allowed = _channel_quotes(len(chosen) or len(ready))
     return render_template("school/order_new.html", applications=ready, offers=offers, allowed=allowed,
-                           high_season=quotes.in_high_season(dt.date.today()), selected=chosen,
+                           high_season=any(q.surcharge_total for q in offers), selected=chosen,
                            error=error), status
 
 

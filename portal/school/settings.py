@@ -22,6 +22,7 @@ from portal.school.common import parse_date
 from portal.security import current_actor
 from printing import agreements
 from printing import operations as printing_ops
+from printing import pricing
 from printing import quotes
 from printing import terms
 from printing.models import ProcessingAgreement
@@ -41,6 +42,8 @@ def _page(*, error: str | None = None, status: int = 200, account: str | None = 
     own = terms.school_printer()
     return render_template("school/settings.html", school=school, checks=CHECKS, severities=list(Severity),
                            own_printer=own, own_unit_cost=quotes.own_unit_cost(own) if own else None,
+                           own_fixed=pricing.fixed_per_year(pricing.profile_of(own), dt.date.today().year)
+                           if own else None,
                            agreements=signed, printers=printing_ops.city_printers(school.city_id),
                            today=dt.date.today(),
                            policy=parse_policy(school.photo_policy or {}),

@@ -1,0 +1,283 @@
+"""City officials: the cost model (reports.costs). Channels side by side for a school and a
+volume with the break-even volume of an in-house printer, 'what if' every school had used one
+channel in a year, and the city print centre's own cost profile. Every table downloads as CSV
+and XLSX with the numbers the page shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+
+from infra.db import db
+from portal.access import require_roles
+from portal.formatting import date_pl
+from portal.formatting import money
+from portal.security import current_actor
+from portal.security import current_membership
+from printing import pricing
+from printing import terms
+from reports import costs
+from reports.tables import Table
+from reports.tables import to_csv
+from reports.tables import to_xlsx
+from tenants.models import Role
+from tenants.operations import OperationError
+
+bp = Blueprint("city_costs", __name__, url_prefix="/miasto/koszty")
+
+OFFICIAL = (Role.CITY_OFFICIAL,)
+MAX_VOLUME = 1_000_000
+FALLBACK_VOLUME = 100  # a school with no orders yet: a first class or two
+CENTRE_VOLUMES = (500, 1000, 2000, 5000, 10000)
+
+
+def _city_id() -> int:
+    return current_membership().organisation_id
+
+
+def cell(value) -> str:
+    """A table cell as the page shows it: amounts with a decimal comma, dates dd.mm.rrrr."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return money(value).removesuffix("\u00a0zł")
+    if isinstance(value, dt.date):
+        return date_pl(value)
+    return str(value)
+
+
+# --- parsing query strings --------------------------------------------------------------------
+
+
+def _int(name: str, label: str, low: int, high: int, default: int | None) -> int | None:
+    text = (request.args.get(name) or "").strip().replace(" ", "").replace("\u00a0", "")
+    if not text:
+        return default
+    if not re.fullmatch(r"[0-9]{1,18}", text) or not low <= int(text) <= high:
+        raise OperationError(_("%(label)s: podaj liczbę całkowitą od %(low)s do %(high)s.",
+                               label=label, low=low, high=high))
+    return int(text)
+
+
+def _year() -> int:
+    return _int("year", _("Rok"), 2000, 2100, dt.date.today().year)
+
+
+def _day() -> dt.date:
+    text = (request.args.get("date") or "").strip()
+    if not text:
+        return dt.date.today()
+    try:
+        day = terms.parse_date(text, _("Data zamówienia"))
+    except OperationError:
+        raise OperationError(_("Data zamówienia: podaj datę w formacie dd.mm.rrrr.")) from None
+    if not 2000 <= day.year <= 2100:
+        raise OperationError(_("Data zamówienia: podaj datę w formacie dd.mm.rrrr."))
+    return day
+
+
+def _channels_request():
+    """The comparison the query asks for: school (default the first), volume (default the
+    school's actual cards that year), orders (default its actual number), date (default today)."""
+    city_id = _city_id()
+    schools = costs.city_schools(city_id)
+    school_id = _int("school_id", _("Szkoła"), 1, 10**18, None)
+    if school_id is None and schools:
+        school_id = next(iter(schools))
+    school = costs.city_school(city_id, school_id)
+    if school_id is not None and school is None:
+        abort(404)  # not one of this city's schools: as if it did not exist
+    day = _day()
+    volume = orders = None
+    actual = (0, 0)
+    if school is not None:
+        actual = costs.school_year_volume(city_id, school.id, day.year)
+        default_volume = actual[0] or costs.school_year_volume(city_id, school.id, day.year - 1)[0] or FALLBACK_VOLUME
+        volume = _int("volume", _("Liczba kart w roku"), 1, MAX_VOLUME, default_volume)
+        orders = _int("orders", _("Liczba zamówień w roku"), 1, 1000, max(actual[1], 1))
+    return dict(schools=schools, school=school, day=day, volume=volume, orders=orders, actual=actual)
+
+
+def _channels_table(params: dict) -> tuple[costs.ChannelComparison | None, Table | None]:
+    if params["school"] is None:
+        return None, None
+    cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"])
+    return cmp, costs.comparison_table(cmp)
+
+
+def _what_if_request():
+    city_id = _city_id()
+    year = _year()
+    options = costs.channel_options(city_id)
+    key = request.args.get("channel") or (options[0].key if options else "")
+    option = next((o for o in options if o.key == key), None)
+    if key and option is None:
+        raise OperationError(_("Wybierz kanał z listy."))
+    return dict(year=year, options=options, channel=key)
+
+
+def _centre_table(centre, profile, year: int) -> tuple[Table, int]:
+    """The centre's cost per card at this year's volume and at round volumes."""
+    city_id = _city_id()
+    actual = sum(f.quantity for f in costs.order_facts(city_id, year) if f.printer_id == centre.id)
+    data = pricing.profile_of(profile)
+    volumes = sorted({v for v in (actual, *CENTRE_VOLUMES) if v > 0})
+    rows = []
+    for volume in volumes:
+        b = costs.in_house_cost(data, volume, year)
+        rows.append((volume, "tak" if volume == actual else "", b.marginal, b.fixed, b.total, b.per_card))
+    table = Table(key="centrum", title=f"{centre.name}: koszt karty zależnie od liczby kart w roku {year}",
+                  columns=("Karty w roku", "Tegoroczny wolumen", "Koszt zmienny na kartę (zł)",
+                           "Koszty stałe w roku (zł)", "Koszt roczny (zł)", "Za kartę (zł)"),
+                  rows=tuple(rows), note="Koszt na kartę = (koszt zmienny × karty + koszty stałe) ÷ karty.")
+    return table, actual
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def _export_links(table: Table, **args) -> dict:
+    return {fmt: url_for("city_costs.export", key=table.key, fmt=fmt, **args) for fmt in ("csv", "xlsx")}
+
+
+@bp.get("/")
+@require_roles(*OFFICIAL)
+def index():
+    city_id = _city_id()
+    try:
+        year = _year()
+    except OperationError as err:
+        return _error_page("city/costs.html", str(err), year=dt.date.today().year, summary=None, results=[])
+    results = costs.what_if_all(city_id, year)
+    summary = costs.what_if_summary_table(results, year)
+    return render_template("city/costs.html", year=year, summary=summary, results=results, cell=cell,
+                           links=_export_links(summary, year=year), centres=terms.city_print_centres(city_id),
+                           income_note=costs.INCOME_NOTE)
+
+
+def _error_page(template: str, error: str, **context):
+    return render_template(template, error=error, cell=cell, **context), 422
+
+
+@bp.get("/kanaly")
+@require_roles(*OFFICIAL)
+def channels():
+    try:
+        params = _channels_request()
+    except OperationError as err:
+        return _error_page("city/costs_channels.html", str(err), schools=costs.city_schools(_city_id()),
+                           school=None, comparison=None, table=None, params={})
+    cmp, table = _channels_table(params)
+    args = {}
+    if params["school"] is not None:
+        args = dict(school_id=params["school"].id, volume=params["volume"], orders=params["orders"],
+                    date=params["day"].strftime("%d.%m.%Y"))
+    return render_template("city/costs_channels.html", schools=params["schools"], school=params["school"],
+                           comparison=cmp, table=table, params=params, args=args, cell=cell,
+                           links=_export_links(table, **args) if table else {}, income_note=costs.INCOME_NOTE)
+
+
+@bp.get("/co-jesli")
+@require_roles(*OFFICIAL)
+def what_if():
+    try:
+        params = _what_if_request()
+    except OperationError as err:
+        return _error_page("city/costs_what_if.html", str(err), options=costs.channel_options(_city_id()),
+                           year=dt.date.today().year, channel="", result=None, table=None)
+    result = costs.what_if(_city_id(), params["year"], params["channel"]) if params["channel"] else None
+    table = costs.what_if_table(result) if result else None
+    return render_template("city/costs_what_if.html", options=params["options"], year=params["year"],
+                           channel=params["channel"], result=result, table=table, cell=cell,
+                           links=_export_links(table, year=params["year"], channel=params["channel"]) if table else {},
+                           income_note=costs.INCOME_NOTE)
+
+
+def _centre_page(*, error: str | None = None, status: int = 200, form=None, centre_id: int | None = None):
+    city_id = _city_id()
+    centres = terms.city_print_centres(city_id)
+    centre = next((c for c in centres if c.id == centre_id), centres[0] if centres else None)
+    profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
+    year = dt.date.today().year
+    table = links = None
+    actual = 0
+    if profile is not None:
+        table, actual = _centre_table(centre, profile, year)
+        links = _export_links(table, printer_id=centre.id)
+    return render_template("city/costs_centre.html", centres=centres, centre=centre, profile=profile, form=form,
+                           table=table, links=links, actual=actual, year=year, cell=cell, error=error,
+                           marginal=pricing.marginal_per_card(pricing.profile_of(profile)) if profile else None,
+                           fixed=pricing.fixed_per_year(pricing.profile_of(profile), year) if profile else None,
+                           purchased_on=profile.purchased_on.strftime("%d.%m.%Y")
+                           if profile and profile.purchased_on else ""), status
+
+
+@bp.route("/centrum", methods=["GET", "POST"])
+@require_roles(*OFFICIAL)
+def centre():
+    if request.method == "GET":
+        return _centre_page(centre_id=request.args.get("printer_id", type=int))
+    printer_id = request.form.get("printer_id", type=int)
+    try:
+        terms.save_centre_cost_profile(current_actor(), _city_id(), printer_id, request.form)
+    except OperationError as err:
+        db.session.rollback()
+        return _centre_page(error=str(err), status=422, form=request.form, centre_id=printer_id)
+    db.session.commit()
+    flash(_("Zapisano profil kosztów miejskiego centrum druku."), "success")
+    return redirect(url_for("city_costs.centre", printer_id=printer_id))
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+_MIMETYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _table_for(key: str) -> Table | None:
+    city_id = _city_id()
+    if key == "kanaly":
+        return _channels_table(_channels_request())[1]
+    if key == "co_jesli":
+        params = _what_if_request()
+        result = costs.what_if(city_id, params["year"], params["channel"]) if params["channel"] else None
+        return costs.what_if_table(result) if result else None
+    if key == "co_jesli_kanaly":
+        year = _year()
+        return costs.what_if_summary_table(costs.what_if_all(city_id, year), year)
+    if key == "centrum":
+        printer_id = _int("printer_id", _("Centrum druku"), 1, 10**18, None)
+        centre = next((c for c in terms.city_print_centres(city_id) if c.id == printer_id), None)
+        profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
+        return _centre_table(centre, profile, dt.date.today().year)[0] if profile else None
+    return None
+
+
+@bp.get("/eksport/<key>.<fmt>")
+@require_roles(*OFFICIAL)
+def export(key: str, fmt: str):
+    if fmt not in _MIMETYPES:
+        abort(404)
+    try:
+        table = _table_for(key)
+    except OperationError as err:
+        return Response(str(err), status=422, mimetype="text/plain")
+    if table is None:
+        abort(404)
+    generated = f"Stan na {dt.date.today():%d.%m.%Y}."
+    data = to_csv(table) if fmt == "csv" else to_xlsx(table, generated=generated)
+    response = Response(data, mimetype=_MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="legitka-koszty-{table.key}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

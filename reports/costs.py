@@ -1,0 +1,563 @@
+"""The city's cost model (BRIEF.md §13): what a card costs in each channel, which channel is the
+cheapest for a school, when an in-house printer pays for itself, and what a year would have
+cost had every school used one channel.
+
+The math is pure (plain dataclasses in, `Decimal` zł rounded half up to grosze out) and builds on
+printing.pricing, which order quotes use too, so a projection and a frozen quote agree to the
+grosz. The loaders at the bottom read what the city may see under its row-level policy: its
+schools, the printers serving it, its schools' print orders (counts, frozen totals, dates),
+school printers' cost profiles, its centre's cost profile and the schools' anonymous statistics.
+
+Channels
+    price list   (`printer-<id>`)  an external printer or the city print centre, at the price
+                 schools pay: per order, tier valid on the order date + season surcharge +
+                 parcels × shipping (printing.pricing.external_price); gross, with its VAT split
+    centre cost  (`centre-<id>`)   what a card really costs the city in its print centre:
+                 c_in × cards + F × cards ÷ V, where V is all the cards the centre prints in
+                 the year (the fixed cost is shared by volume)
+    own printer  (`own`)           a printer in every school: c_in × cards + F for each school
+                 (its own profile; a school without one is priced with the centre's profile as
+                 a reference printer, and said so)
+
+In-house per card (printing.pricing): c_in = (blank + hologram + ribbon ÷ yield
++ staff_minutes ÷ 60 × hourly_rate) × (1 + spoilage%); F = purchase ÷ years + licence + starter
+kit ÷ years; cost per card at a yearly volume N = (c_in × N + F) ÷ N. In-house costs are
+entered gross and include wages, so they have no VAT split (net and VAT are None).
+
+Break-even (BRIEF.md §13): N* = F ÷ (p_ext − c_in), rounded up to whole cards; None when
+p_ext ≤ c_in (in-house never breaks even on materials).
+
+Duplicates bring 9 zł each into the school's account (§ 67). The city cannot read applications,
+so the income comes from the schools' anonymous statistics (reports.models.SchoolStats
+.duplicate_fees, the running total at its last refresh); a school without statistics counts 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import Date
+from sqlalchemy import cast
+from sqlalchemy import func
+from sqlalchemy import select
+
+from infra.db import db
+from printing import pricing
+from printing.models import CentreCostProfile
+from printing.models import Channel
+from printing.models import OrderStatus
+from printing.models import PrintOrder
+from printing.models import SchoolPrinter
+from printing.pricing import CostProfile
+from printing.pricing import Terms
+from printing.pricing import Tier
+from printing.pricing import money
+from reports.models import SchoolStats
+from reports.tables import Table
+from tenants.models import CityPrinter
+from tenants.models import Organisation
+from tenants.models import OrgKind
+
+ZERO = pricing.ZERO
+DUPLICATE_FEE = Decimal("9.00")  # § 67: the fee for a duplicate, paid to the school
+
+PRICE_LIST = "price_list"
+CENTRE_COST = "centre_cost"
+OWN = "own"
+
+INCOME_NOTE = ("Wpływy z duplikatów (9 zł za sztukę) pochodzą ze statystyk szkół (stan z ostatniego "
+               "przeliczenia, nie tylko z tego roku); miasto nie widzi wniosków, więc szkoła bez "
+               "statystyk ma 0 zł.")
+
+
+# --- one channel's cost ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Breakdown:
+    """A channel's cost for `quantity` cards, gross zł. `total` is None when the channel cannot
+    take them (`note` says why). `fixed` is the part of `total` that is fixed cost (in-house);
+    `marginal` is c_in for in-house channels. `net`/`vat` only for invoiced prices."""
+
+    key: str
+    name: str
+    channel: str
+    kind: str
+    quantity: int
+    total: Decimal | None
+    fixed: Decimal = ZERO
+    marginal: Decimal | None = None
+    surcharge: Decimal = ZERO
+    shipping: Decimal = ZERO
+    parcels: int = 0
+    orders: int = 0
+    net: Decimal | None = None
+    vat: Decimal | None = None
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.total is not None
+
+    @property
+    def per_card(self) -> Decimal | None:
+        if self.total is None or not self.quantity:
+            return None
+        return money(self.total / self.quantity)
+
+
+def orders_cost(tiers: Iterable[Tier], terms: Terms, orders: Sequence[tuple[int, dt.date]], *,
+                key: str = "", name: str = "", channel: str = Channel.EXTERNAL.value) -> Breakdown:
+    """Price several orders `(quantity, ordered_on)` through one price list: each order on its own
+    date (its tier, season, parcels); totals, nets and VATs add up order by order, as invoices do."""
+    tiers = list(tiers)
+    quantity = sum(q for q, _ in orders)
+    total = surcharge = shipping = net = vat = ZERO
+    parcel_count = 0
+    for q, day in orders:
+        try:
+            price = pricing.external_price(tiers, terms, q, day)
+        except pricing.NoPriceError:
+            return Breakdown(key=key, name=name, channel=channel, kind=PRICE_LIST, quantity=quantity, total=None,
+                             orders=len(orders), note=f"brak ceny dla zamówienia {q} kart z dnia {day:%d.%m.%Y}")
+        gross = price.total
+        order_net, order_vat = pricing.vat_split(gross, price.vat_rate)
+        total += gross
+        surcharge += price.surcharge_total
+        shipping += price.shipping
+        parcel_count += price.parcels
+        net += order_net
+        vat += order_vat
+    return Breakdown(key=key, name=name, channel=channel, kind=PRICE_LIST, quantity=quantity, total=total,
+                     surcharge=surcharge, shipping=shipping, parcels=parcel_count, orders=len(orders), net=net, vat=vat)
+
+
+def external_cost(tiers: Iterable[Tier], terms: Terms, quantity: int, on_date: dt.date, **labels) -> Breakdown:
+    """One order of `quantity` cards on `on_date` at a printer: quantity × tier price (the tier
+    valid that day) + quantity × season surcharge (in the printer's window) + parcels × shipping;
+    net = gross ÷ (1 + VAT%), VAT = gross − net."""
+    return orders_cost(tiers, terms, [(quantity, on_date)], **labels)
+
+
+def in_house_cost(profile: CostProfile, yearly_volume: int, year: int | None = None, *, key: str = OWN,
+                  name: str = "", channel: str = Channel.OWN.value, note: str = "") -> Breakdown:
+    """A year of `yearly_volume` cards on an in-house printer: c_in × N + F (F of `year`, which
+    drops to the licence once the printer is amortised). Per card: that ÷ N."""
+    marginal = pricing.marginal_per_card(profile)
+    fixed = pricing.fixed_per_year(profile, year)
+    return Breakdown(key=key, name=name, channel=channel, kind=OWN, quantity=yearly_volume,
+                     total=money(marginal * yearly_volume) + fixed, fixed=fixed, marginal=marginal, note=note)
+
+
+def centre_share(profile: CostProfile, cards: int, centre_volume: int, year: int | None = None, *,
+                 key: str = "", name: str = "", note: str = "") -> Breakdown:
+    """`cards` of the `centre_volume` the city print centre prints in a year, at its own cost:
+    c_in × cards + F × cards ÷ centre_volume (the fixed cost shared by volume)."""
+    marginal = pricing.marginal_per_card(profile)
+    fixed_year = pricing.fixed_per_year(profile, year)
+    fixed = money(fixed_year * cards / centre_volume) if centre_volume else ZERO
+    return Breakdown(key=key, name=name, channel=Channel.CITY_CENTRE.value, kind=CENTRE_COST, quantity=cards,
+                     total=money(marginal * cards) + fixed, fixed=fixed, marginal=marginal, note=note)
+
+
+def break_even_volume(fixed_per_year: Decimal, external_per_card: Decimal, in_house_marginal: Decimal) -> int | None:
+    """N* = F ÷ (p_ext − c_in), rounded up: from this many cards a year the in-house printer
+    costs no more than the external price. None when p_ext ≤ c_in (never pays off)."""
+    fixed, p_ext, c_in = Decimal(fixed_per_year), Decimal(external_per_card), Decimal(in_house_marginal)
+    if fixed < 0:
+        raise ValueError("fixed costs cannot be negative")
+    if p_ext <= c_in:
+        return None
+    return math.ceil(fixed / (p_ext - c_in))
+
+
+def split_orders(volume: int, orders: int) -> list[int]:
+    """`volume` cards in `orders` orders as even as possible (10 in 3 → 4, 3, 3)."""
+    orders = max(1, min(orders, volume)) if volume > 0 else 1
+    size, extra = divmod(volume, orders)
+    return [size + 1 if i < extra else size for i in range(orders)]
+
+
+# --- channels the city can price --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelOption:
+    """A channel a year's or a school's cards can be priced through (see the module doc)."""
+
+    key: str
+    name: str
+    kind: str  # PRICE_LIST, CENTRE_COST or OWN
+    channel: str  # printing.models.Channel value
+    tiers: tuple[Tier, ...] = ()
+    terms: Terms | None = None
+    profile: CostProfile | None = None  # the centre's profile; for OWN the reference printer
+    reference_name: str = ""
+
+    def price(self, school_id: int, orders: Sequence[tuple[int, dt.date]], year: int, *,
+              own_profiles: Mapping[int, CostProfile], centre_volume: int = 0) -> Breakdown:
+        """What `orders` of one school cost through this channel in `year`."""
+        cards = sum(q for q, _ in orders)
+        labels = dict(key=self.key, name=self.name)
+        if self.kind == PRICE_LIST:
+            return orders_cost(self.tiers, self.terms or Terms(), orders, channel=self.channel, **labels)
+        if self.kind == CENTRE_COST:
+            return centre_share(self.profile, cards, centre_volume, year, **labels)
+        profile = own_profiles.get(school_id)
+        note = ""
+        if profile is None:
+            if self.profile is None:
+                return Breakdown(channel=self.channel, kind=OWN, quantity=cards, total=None,
+                                 note="brak profilu kosztów drukarki (szkoły ani centrum)", **labels)
+            profile, note = self.profile, f"drukarka wzorowana na profilu: {self.reference_name}"
+        return in_house_cost(profile, cards, year, channel=self.channel, note=note, **labels)
+
+
+# --- a school's channels side by side -------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BreakEven:
+    """When an in-house printer (`profile_name`) pays off against the cheapest price list."""
+
+    profile_name: str
+    fixed_per_year: Decimal
+    marginal: Decimal
+    external_name: str
+    external_per_card: Decimal
+    volume: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelComparison:
+    school_id: int
+    school_name: str
+    volume: int
+    order_sizes: tuple[int, ...]
+    on_date: dt.date
+    rows: tuple[Breakdown, ...]  # available ones cheapest first, then the rest
+    break_even: BreakEven | None
+    duplicates: int
+    duplicate_income: Decimal
+
+    @property
+    def cheapest(self) -> Breakdown | None:
+        return self.rows[0] if self.rows and self.rows[0].available else None
+
+
+def compare_channels(options: Sequence[ChannelOption], *, school_id: int, school_name: str, volume: int,
+                     orders: int, on_date: dt.date, own_profile: CostProfile | None = None,
+                     own_name: str = "", centre_other_volume: int = 0, duplicates: int = 0,
+                     duplicate_income: Decimal = ZERO) -> ChannelComparison:
+    """Every channel's projected cost for `volume` cards of one school in `on_date`'s year,
+    ordered in `orders` even orders on `on_date`; the centre's own cost with the centre's other
+    cards that year (`centre_other_volume`) added to the volume. Cheapest first.
+
+    Break-even: the in-house printer is the school's own (`own_profile`) or else the reference
+    printer of the OWN option; p_ext is the cheapest price list's cost per card at this volume."""
+    year = on_date.year
+    sizes = split_orders(volume, orders)
+    dated = [(q, on_date) for q in sizes]
+    own_profiles = {school_id: own_profile} if own_profile is not None else {}
+    rows = []
+    for option in options:
+        row = option.price(school_id, dated, year, own_profiles=own_profiles,
+                           centre_volume=centre_other_volume + volume)
+        if option.kind == OWN and own_profile is not None:
+            row = dataclasses.replace(row, name=own_name or row.name)
+        rows.append(row)
+    rows.sort(key=lambda r: (not r.available, r.total if r.available else ZERO, r.name))
+    priced = [r for r in rows if r.kind == PRICE_LIST and r.available]
+    reference = own_profile
+    reference_name = own_name
+    if reference is None:
+        own_option = next((o for o in options if o.kind == OWN and o.profile is not None), None)
+        if own_option is not None:
+            reference, reference_name = own_option.profile, own_option.reference_name
+    break_even = None
+    if reference is not None and priced:
+        best = min(priced, key=lambda r: r.per_card)
+        fixed, marginal = pricing.fixed_per_year(reference, year), pricing.marginal_per_card(reference)
+        break_even = BreakEven(profile_name=reference_name, fixed_per_year=fixed, marginal=marginal,
+                               external_name=best.name, external_per_card=best.per_card,
+                               volume=break_even_volume(fixed, best.per_card, marginal))
+    return ChannelComparison(school_id=school_id, school_name=school_name, volume=volume, order_sizes=tuple(sizes),
+                             on_date=on_date, rows=tuple(rows), break_even=break_even, duplicates=duplicates,
+                             duplicate_income=money(duplicate_income))
+
+
+# --- what if every school had used one channel ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderFact:
+    """One placed order as the city sees it."""
+
+    school_id: int
+    quantity: int
+    ordered_on: dt.date
+    total: Decimal  # the frozen quote's total: what it actually cost
+    channel: str = Channel.EXTERNAL.value
+    printer_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WhatIfRow:
+    school_id: int
+    school_name: str
+    orders: int
+    cards: int
+    actual: Decimal
+    projected: Breakdown
+    duplicate_income: Decimal = ZERO
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.projected.total is None else self.projected.total - self.actual
+
+    @property
+    def after_income(self) -> Decimal | None:
+        return None if self.projected.total is None else self.projected.total - self.duplicate_income
+
+
+@dataclasses.dataclass(frozen=True)
+class WhatIf:
+    option: ChannelOption
+    year: int
+    rows: tuple[WhatIfRow, ...]
+
+    @property
+    def cards(self) -> int:
+        return sum(r.cards for r in self.rows)
+
+    @property
+    def orders(self) -> int:
+        return sum(r.orders for r in self.rows)
+
+    @property
+    def actual(self) -> Decimal:
+        return sum((r.actual for r in self.rows), ZERO)
+
+    @property
+    def projected(self) -> Decimal:
+        """The sum over schools the channel could price (see `unpriced`)."""
+        return sum((r.projected.total for r in self.rows if r.projected.available), ZERO)
+
+    @property
+    def unpriced(self) -> int:
+        return sum(1 for r in self.rows if not r.projected.available)
+
+    @property
+    def actual_priced(self) -> Decimal:
+        """The actual cost of the schools the channel could price (to compare like with like)."""
+        return sum((r.actual for r in self.rows if r.projected.available), ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        return self.projected - self.actual_priced
+
+    @property
+    def duplicate_income(self) -> Decimal:
+        return sum((r.duplicate_income for r in self.rows), ZERO)
+
+
+def what_if_rows(option: ChannelOption, facts: Iterable[OrderFact], year: int, *, school_names: Mapping[int, str],
+                 own_profiles: Mapping[int, CostProfile] | None = None,
+                 duplicate_income: Mapping[int, Decimal] | None = None) -> WhatIf:
+    """Each school's orders of `year` (same sizes, same dates) priced through `option`, beside
+    what they actually cost. Schools without orders that year are left out. For the centre's own
+    cost, the centre prints every card of the year: V = all the cards in `facts`."""
+    by_school: dict[int, list[OrderFact]] = {}
+    for fact in facts:
+        if fact.ordered_on.year == year:
+            by_school.setdefault(fact.school_id, []).append(fact)
+    city_volume = sum(f.quantity for orders in by_school.values() for f in orders)
+    rows = []
+    for school_id, orders in by_school.items():
+        orders.sort(key=lambda f: f.ordered_on)
+        projected = option.price(school_id, [(f.quantity, f.ordered_on) for f in orders], year,
+                                 own_profiles=own_profiles or {}, centre_volume=city_volume)
+        rows.append(WhatIfRow(school_id=school_id, school_name=school_names.get(school_id, f"#{school_id}"),
+                              orders=len(orders), cards=sum(f.quantity for f in orders),
+                              actual=sum((money(f.total) for f in orders), ZERO), projected=projected,
+                              duplicate_income=money((duplicate_income or {}).get(school_id, ZERO))))
+    rows.sort(key=lambda r: r.school_name)
+    return WhatIf(option=option, year=year, rows=tuple(rows))
+
+
+# --- tables (reports.tables) ------------------------------------------------------------------
+
+KIND_LABELS = {PRICE_LIST: "cennik", CENTRE_COST: "koszt własny miasta", OWN: "drukarka w szkole"}
+
+
+def comparison_table(cmp: ChannelComparison) -> Table:
+    columns = ("Kanał", "Rodzaj", "Karty", "Zamówienia", "Koszt brutto (zł)", "w tym koszty stałe (zł)",
+               "w tym dopłata sezonowa (zł)", "w tym wysyłka (zł)", "Netto (zł)", "VAT (zł)", "Za kartę (zł)",
+               "Najtańszy", "Uwagi")
+    cheapest = cmp.cheapest
+    rows = tuple((r.name, KIND_LABELS[r.kind], r.quantity, r.orders or None, r.total,
+                  r.fixed if r.kind != PRICE_LIST else None, r.surcharge if r.kind == PRICE_LIST else None,
+                  r.shipping if r.kind == PRICE_LIST else None, r.net, r.vat, r.per_card,
+                  "tak" if cheapest is not None and r is cheapest else "", r.note) for r in cmp.rows)
+    order_note = " + ".join(str(q) for q in cmp.order_sizes)
+    return Table(key="kanaly", title=f"Koszt kanałów: {cmp.school_name}, {cmp.volume} kart",
+                 columns=columns, rows=rows,
+                 note=f"Zamówienia: {order_note} kart z dnia {cmp.on_date:%d.%m.%Y}; ceny brutto.")
+
+
+def what_if_table(result: WhatIf) -> Table:
+    columns = ("Szkoła", "Zamówienia", "Karty", "Koszt rzeczywisty (zł)", f"Koszt: {result.option.name} (zł)",
+               "Różnica (zł)", "Wpływy z duplikatów (zł)", "Po odjęciu wpływów (zł)", "Uwagi")
+    rows = tuple((r.school_name, r.orders, r.cards, r.actual, r.projected.total, r.difference, r.duplicate_income,
+                  r.after_income, r.projected.note) for r in result.rows)
+    return Table(key="co_jesli", title=f"Co by było, gdyby: {result.option.name}, rok {result.year}",
+                 columns=columns, rows=rows,
+                 note="Te same zamówienia (liczba kart, daty) wycenione w wybranym kanale; koszt rzeczywisty "
+                      "to wyceny zamrożone w zamówieniach. " + INCOME_NOTE)
+
+
+def what_if_summary_table(results: Sequence[WhatIf], year: int) -> Table:
+    columns = ("Kanał", "Rodzaj", "Szkoły", "Karty", "Koszt w kanale (zł)", "Koszt rzeczywisty (zł)",
+               "Różnica (zł)", "Za kartę (zł)", "Szkoły bez wyceny")
+    rows = []
+    for r in results:
+        priced_cards = sum(row.cards for row in r.rows if row.projected.available)
+        per_card = money(r.projected / priced_cards) if priced_cards else None
+        rows.append((r.option.name, KIND_LABELS[r.option.kind], len(r.rows), r.cards, r.projected, r.actual_priced,
+                     r.difference, per_card, r.unpriced))
+    return Table(key="co_jesli_kanaly", title=f"Rok {year}: koszt, gdyby wszystkie szkoły drukowały w jednym kanale",
+                 columns=columns, rows=tuple(rows),
+                 note="Koszt rzeczywisty liczony dla tych samych szkół, które kanał mógł wycenić.")
+
+
+# --- loaders (database, under the city's tenant) ----------------------------------------------
+
+_PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
+# The day an order was placed: its issue date (set at submission), else when it was submitted.
+_ORDERED_ON = func.coalesce(PrintOrder.issue_date, cast(PrintOrder.submitted_at, Date),
+                            cast(PrintOrder.created_at, Date))
+
+
+def order_facts(city_id: int, year: int, school_id: int | None = None) -> list[OrderFact]:
+    """The city's placed orders (status other than draft) of `year`."""
+    stmt = (select(PrintOrder.school_id, PrintOrder.card_count, _ORDERED_ON, PrintOrder.total_price,
+                   PrintOrder.channel, PrintOrder.printer_id)
+            .where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED),
+                   _ORDERED_ON.between(dt.date(year, 1, 1), dt.date(year, 12, 31))))
+    if school_id is not None:
+        stmt = stmt.where(PrintOrder.school_id == school_id)
+    return [OrderFact(school_id=r[0], quantity=int(r[1] or 0), ordered_on=r[2], total=money(r[3] or 0),
+                      channel=r[4], printer_id=r[5]) for r in db.session.execute(stmt)]
+
+
+def city_schools(city_id: int) -> dict[int, str]:
+    return dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id).order_by(Organisation.name)).all())
+
+
+def city_school(city_id: int, school_id: int | None) -> Organisation | None:
+    """The school if it is one of the city's, else None."""
+    if school_id is None:
+        return None
+    school = db.session.get(Organisation, school_id)
+    if school is None or school.kind != OrgKind.SCHOOL.value or school.city_id != city_id:
+        return None
+    return school
+
+
+def own_profiles(city_id: int) -> dict[int, tuple[str, CostProfile]]:
+    """Schools' own printers (school id → (model, profile)); the city reads them."""
+    return {p.school_id: (p.model, pricing.profile_of(p)) for p in db.session.scalars(
+        select(SchoolPrinter).where(SchoolPrinter.city_id == city_id))}
+
+
+def duplicate_income(city_id: int) -> dict[int, tuple[int, Decimal]]:
+    """school id → (duplicates paid, fees) from the schools' statistics (see INCOME_NOTE)."""
+    return {r[0]: (int(r[1] or 0), money(r[2] or 0)) for r in db.session.execute(
+        select(SchoolStats.school_id, SchoolStats.duplicates_paid, SchoolStats.duplicate_fees)
+        .where(SchoolStats.city_id == city_id))}
+
+
+def centre_profiles(city_id: int) -> list[tuple[Organisation, CentreCostProfile]]:
+    """The city's print centres that have a cost profile."""
+    return list(db.session.execute(
+        select(Organisation, CentreCostProfile).join(CentreCostProfile, CentreCostProfile.printer_id == Organisation.id)
+        .where(CentreCostProfile.city_id == city_id).order_by(Organisation.name)).tuples())
+
+
+def channel_options(city_id: int) -> list[ChannelOption]:
+    """Every printer's price list the city offers, each centre's own cost (with a profile),
+    and a printer in every school (the first centre profile as the reference printer)."""
+    printers = db.session.scalars(
+        select(Organisation).join(CityPrinter, CityPrinter.printer_id == Organisation.id)
+        .where(CityPrinter.city_id == city_id)
+        .order_by(Organisation.is_city_print_centre.desc(), Organisation.name))
+    options = [ChannelOption(key=f"printer-{p.id}", name=p.name, kind=PRICE_LIST,
+                             channel=Channel.CITY_CENTRE.value if p.is_city_print_centre else Channel.EXTERNAL.value,
+                             tiers=tuple(pricing.tier_list(p.id)), terms=pricing.terms_of(p)) for p in printers]
+    centres = centre_profiles(city_id)
+    for centre, profile in centres:
+        options.append(ChannelOption(key=f"centre-{centre.id}", name=f"{centre.name} (koszt własny)",
+                                     kind=CENTRE_COST, channel=Channel.CITY_CENTRE.value,
+                                     profile=pricing.profile_of(profile)))
+    reference = centres[0] if centres else None
+    options.append(ChannelOption(
+        key=OWN, name="Własna drukarka w każdej szkole", kind=OWN, channel=Channel.OWN.value,
+        profile=pricing.profile_of(reference[1]) if reference else None,
+        reference_name=f"{reference[0].name}{' — ' + reference[1].model if reference[1].model else ''}"
+        if reference else ""))
+    return options
+
+
+def channel_option(city_id: int, key: str) -> ChannelOption | None:
+    return next((o for o in channel_options(city_id) if o.key == key), None)
+
+
+def school_year_volume(city_id: int, school_id: int, year: int) -> tuple[int, int]:
+    """(cards, orders) the school placed in `year`."""
+    facts = order_facts(city_id, year, school_id)
+    return sum(f.quantity for f in facts), len(facts)
+
+
+def channel_costs(city_id: int, school: Organisation, volume: int, on_date: dt.date,
+                  orders: int = 1) -> ChannelComparison:
+    """Every channel's projected cost for `volume` cards of `school` (see compare_channels);
+    the centre's own cost adds the cards the centre printed for other schools that year."""
+    year = on_date.year
+    own = own_profiles(city_id).get(school.id)
+    options = channel_options(city_id)
+    centre_ids = {o.key.removeprefix("centre-") for o in options if o.kind == CENTRE_COST}
+    other = sum(f.quantity for f in order_facts(city_id, year) if f.school_id != school.id
+                and f.channel == Channel.CITY_CENTRE.value and str(f.printer_id) in centre_ids)
+    duplicates, income = duplicate_income(city_id).get(school.id, (0, ZERO))
+    return compare_channels(options, school_id=school.id, school_name=school.name, volume=volume,
+                            orders=orders, on_date=on_date, own_profile=own[1] if own else None,
+                            own_name=f"{own[0] or 'Drukarka szkoły'} (drukarka szkoły)" if own else "",
+                            centre_other_volume=other, duplicates=duplicates, duplicate_income=income)
+
+
+def _context(city_id: int) -> dict:
+    """What every what-if of the city needs besides the orders (read once)."""
+    return dict(school_names=city_schools(city_id),
+                own_profiles={k: v[1] for k, v in own_profiles(city_id).items()},
+                duplicate_income={k: v[1] for k, v in duplicate_income(city_id).items()})
+
+
+def what_if(city_id: int, year: int, channel_key: str) -> WhatIf | None:
+    """What `year` would have cost had every school used the channel `channel_key`."""
+    option = channel_option(city_id, channel_key)
+    if option is None:
+        return None
+    return what_if_rows(option, order_facts(city_id, year), year, **_context(city_id))
+
+
+def what_if_all(city_id: int, year: int) -> list[WhatIf]:
+    """The what-if of every channel for `year` (the orders and schools read once)."""
+    facts, context = order_facts(city_id, year), _context(city_id)
+    return [what_if_rows(option, facts, year, **context) for option in channel_options(city_id)]

@@ -1,0 +1,608 @@
+"""The city dashboard (reports.dashboard, portal.city): every number equals plain SQL over the
+base tables of the seeded city (tests/reports/test_statistics.py `seed_cities`), the pages show
+what the CSV and XLSX downloads hold, the filters do what they say, one city sees nothing of
+another, and no page or download carries a pupil's name or PESEL."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from infra.db import db
+from printing.models import CityBudget
+from reports import charts
+from reports import dashboard
+from reports import statistics
+from reports.dashboard import Filters
+from reports.tables import to_csv
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tests.reports.test_statistics import ZONE
+from tests.reports.test_statistics import seed_cities
+from tests.reports.test_statistics import truth  # noqa: F401 (the superuser fixture)
+from tests.reports.test_statistics import truth_school_counts
+
+CENT = Decimal("0.01")
+
+
+@pytest.fixture
+def seeded(app, world, database):
+    seed = seed_cities(app, world)
+    with app.app_context():
+        assert statistics.refresh_all() == 4
+        with tenant_scope(Tenant(city_id=seed.city)):  # the plan in force: 50 % by yesterday
+            db.session.add(CityBudget(city_id=seed.city, year=seed.today.year, amount=Decimal("500.00"),
+                                      target_date=seed.today - dt.timedelta(days=1), target_percent=50))
+            db.session.add(CityBudget(city_id=seed.city, year=seed.today.year - 1, amount=Decimal("300.00"),
+                                      target_date=None, target_percent=90))
+            db.session.commit()
+    return seed
+
+
+def recent(seed) -> Filters:
+    return Filters(seed.today - dt.timedelta(days=120), seed.today, today=seed.today)
+
+
+def earlier(seed) -> Filters:
+    return Filters(seed.today - dt.timedelta(days=500), seed.today - dt.timedelta(days=121), today=seed.today)
+
+
+def listing(app, seed, key: str, f: Filters, q=None, city=None):
+    with app.app_context(), tenant_scope(Tenant(city_id=city or seed.city)):
+        return dashboard.table(key, city or seed.city, f, q)
+
+
+def by_first(table) -> dict:
+    return {row[0]: row for row in table.rows}
+
+
+def col(table, name: str) -> int:
+    return table.columns.index(name)
+
+
+# --- the truth --------------------------------------------------------------------------------------
+
+CARDS = f"""
+SELECT c.id, c.school_id, c.status, c.handed_over_on, o.printer_id, o.channel, a.kind,
+       (o.submitted_at AT TIME ZONE '{ZONE}')::date AS sub,
+       LEAST((a.created_at AT TIME ZONE '{ZONE}')::date, (o.submitted_at AT TIME ZONE '{ZONE}')::date) AS applied,
+       CASE WHEN o.delivered_at IS NOT NULL AND (c.status IN ('delivered', 'handed_over')
+                 OR c.handed_over_on IS NOT NULL OR EXISTS (SELECT 1 FROM order_items i
+                     WHERE i.order_id = o.id AND i.card_id = c.id AND i.outcome = 'printed'))
+            THEN (o.delivered_at AT TIME ZONE '{ZONE}')::date END AS deliv,
+       (o.quote->>'lead_time_days')::int AS promised,
+       round(o.total_price / o.card_count, 2) AS cost,
+       CASE WHEN a.kind = 'duplicate' AND a.payment_checked_at IS NOT NULL THEN a.payment_amount ELSE 0 END AS fee,
+       EXISTS (SELECT 1 FROM order_items i WHERE i.card_id = c.id AND i.outcome = 'rejected') AS rejected
+FROM cards c JOIN applications a ON a.id = c.application_id JOIN print_orders o ON o.id = c.order_id
+WHERE o.city_id = :city
+"""
+JUDGED = """(deliv IS NOT NULL OR (status IN ('ordered', 'printed', 'delivered', 'handed_over')
+             AND CAST(:today AS date) > sub + promised))"""
+ON_TIME = "(deliv IS NOT NULL AND deliv - sub <= promised)"
+
+
+def sql(engine, query: str, **params) -> list:
+    with engine.connect() as conn:
+        return conn.execute(text(query), params).all()
+
+
+def p(value) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def per(cost, n):
+    return (cost / n).quantize(CENT, rounding=ROUND_HALF_UP) if n else None
+
+
+def pct(part, whole) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# --- numbers against SQL --------------------------------------------------------------------------
+
+
+def test_rollout_forecast_and_plan_equal_the_sql_truth(app, seeded, truth):  # noqa: F811
+    table = listing(app, seeded, "rollout", dashboard.Filters.default(seeded.today)).table
+    names = {seeded.a: "Szkoła Podstawowa nr 1", seeded.b: "II Liceum Ogólnokształcące",
+             seeded.empty: "Szkoła Podstawowa nr 3"}
+    assert sorted(by_first(table)) == sorted(names.values())  # city 2's school is not there
+    columns = {"pupils_active": "Uczniowie", "pupils_needing_card": "Potrzebują legitymacji",
+               "pupils_without_photo": "Bez zdjęcia", "applications_open": "Wnioski oczekujące",
+               "applications_total": "Wnioski (wszystkie)", "cards_ordered": "Zamówione (ważne)",
+               "cards_delivered": "Dostarczone", "cards_handed_over": "Wydane",
+               "paper_cards": "Na papierowej legitymacji", "mleg_registered": "mLegitymacja"}
+    forecast = by_first(listing(app, seeded, "forecast", Filters(today=seeded.today)).table)
+    for school_id, name in names.items():
+        expected = truth_school_counts(truth, school_id)
+        row = by_first(table)[name]
+        assert {k: row[col(table, c)] for k, c in columns.items()} == {k: expected[k] for k in columns}
+        cover = pct(expected["cards_handed_over"], expected["pupils_active"])
+        assert row[col(table, "Pokrycie (%)")] == cover
+        assert row[col(table, "Za planem")] == ("tak" if cover < 50 else "nie")
+        intake = expected["forecast_first_year"] - expected["pupils_needing_card"]
+        assert forecast[name][3:] == (intake, expected["pupils_needing_card"], expected["forecast_first_year"])
+    # A (7 of 15) and the empty school are behind the 50 % plan; B (2 of 4) is not.
+    assert {r[0] for r in table.rows if r[col(table, "Za planem")] == "tak"} == {names[seeded.a], names[seeded.empty]}
+
+
+def test_lead_times_and_punctuality_equal_percentile_cont(app, seeded, truth):  # noqa: F811
+    for f in (recent(seeded), earlier(seeded)):
+        window = {"city": seeded.city, "lo": f.date_from, "hi": f.date_to, "today": seeded.today}
+        lead = {r[0]: r[1:] for r in sql(truth, f"""
+            SELECT school_id, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY handed_over_on - applied),
+                   percentile_cont(0.9) WITHIN GROUP (ORDER BY handed_over_on - applied)
+            FROM ({CARDS}) c WHERE handed_over_on BETWEEN :lo AND :hi GROUP BY school_id""", **window)}
+        punctual = {r[0]: r[1:] for r in sql(truth, f"""
+            SELECT school_id, count(*) FILTER (WHERE {JUDGED}), count(*) FILTER (WHERE {ON_TIME})
+            FROM ({CARDS}) c WHERE sub BETWEEN :lo AND :hi AND promised IS NOT NULL GROUP BY school_id""", **window)}
+        table = listing(app, seeded, "lead_schools", f).table
+        ids = {"Szkoła Podstawowa nr 1": seeded.a, "II Liceum Ogólnokształcące": seeded.b,
+               "Szkoła Podstawowa nr 3": seeded.empty}
+        for name, row in by_first(table).items():
+            n, median, p90 = lead.get(ids[name], (0, None, None))
+            judged, on_time = punctual.get(ids[name], (0, 0))
+            assert row[1:] == (n, p(median), p(p90), judged, on_time, pct(on_time, judged)), (name, f)
+
+        printers = {r[0]: r[1:] for r in sql(truth, f"""
+            SELECT coalesce(printer_id::text, 'wlasna'), count(*), count(*) FILTER (WHERE rejected),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY deliv - sub) FILTER (WHERE deliv IS NOT NULL),
+                   count(*) FILTER (WHERE {JUDGED} AND promised IS NOT NULL),
+                   count(*) FILTER (WHERE {ON_TIME})
+            FROM ({CARDS}) c WHERE sub BETWEEN :lo AND :hi GROUP BY 1""", **window)}
+        handed = {r[0]: r[1:] for r in sql(truth, f"""
+            SELECT coalesce(printer_id::text, 'wlasna'), count(*),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY handed_over_on - applied),
+                   percentile_cont(0.9) WITHIN GROUP (ORDER BY handed_over_on - applied)
+            FROM ({CARDS}) c WHERE handed_over_on BETWEEN :lo AND :hi GROUP BY 1""", **window)}
+        result = listing(app, seeded, "lead_printers", f)
+        keys = [k["printer"] for k in result.keys]
+        assert sorted(keys) == sorted(set(printers) | set(handed))
+        for key, row in zip(keys, result.table.rows, strict=True):
+            cards, rejected, making, judged, on_time = printers.get(key, (0, 0, None, 0, 0))
+            n, median, p90 = handed.get(key, (0, None, None))
+            assert row[2:] == (cards, p(making), n, p(median), p(p90), judged, pct(on_time, judged), rejected,
+                               pct(rejected, cards)), (key, f)
+
+    # The scenario, spelled out for the recent period: P2 rejected one card of its three.
+    rows = by_first(listing(app, seeded, "lead_printers", recent(seeded)).table)
+    assert rows["Drukarnia Druga"][col(listing(app, seeded, "lead_printers", recent(seeded)).table,
+                                       "Karty odrzucone przy druku")] == 1
+    assert rows["drukarki szkół (własne)"][1] == "drukarka szkoły"
+
+
+def test_money_per_channel_school_month_and_budget_equal_the_sql_truth(app, seeded, truth):  # noqa: F811
+    f = Filters(None, None, today=seeded.today)
+    every = {"city": seeded.city, "lo": dt.date(2000, 1, 1), "hi": dt.date(2100, 1, 1)}
+    channels = {r[0]: r[1:] for r in sql(truth, f"""
+        SELECT channel, count(*), sum(cost), count(*) FILTER (WHERE fee > 0), sum(fee)
+        FROM ({CARDS}) c WHERE sub BETWEEN :lo AND :hi GROUP BY channel""", **every)}
+    names = {"city_centre": "miejskie centrum druku", "external": "drukarnia zewnętrzna", "own": "drukarka szkoły"}
+    table = listing(app, seeded, "cost_channels", f).table
+    assert len(table.rows) == len(channels) == 3
+    for channel, (n, cost, paid, fees) in channels.items():
+        assert by_first(table)[names[channel]][1:] == (n, cost, per(cost, n), paid, fees)
+
+    schools = {r[0]: r[1:] for r in sql(truth, f"""
+        SELECT o.name, count(c.id), sum(c.cost), sum(c.fee) FROM organisations o
+        LEFT JOIN ({CARDS}) c ON c.school_id = o.id WHERE o.city_id = :city AND o.kind = 'school'
+        GROUP BY o.name""", **every)}
+    table = listing(app, seeded, "cost_schools", f).table
+    for name, (n, cost, fees) in schools.items():
+        row = by_first(table)[name]
+        assert (row[3], row[4], row[5], row[7]) == (n, cost or 0, per(cost, n), fees or 0)
+
+    months = {(r[0], names[r[1]]): r[2:] for r in sql(truth, f"""
+        SELECT to_char(sub, 'YYYY-MM'), channel, count(*), sum(cost) FROM ({CARDS}) c GROUP BY 1, 2""", **every)}
+    table = listing(app, seeded, "cost_months", f).table
+    assert {(r[0], r[1]): r[2:] for r in table.rows} == {
+        k: (n, cost, per(cost, n)) for k, (n, cost) in months.items()}
+
+    years = {int(r[0]): r[1:] for r in sql(truth, f"""
+        SELECT extract(year FROM sub), sum(cost), count(*) FROM ({CARDS}) c GROUP BY 1""", **every)}
+    budget = by_first(listing(app, seeded, "budget", f).table)
+    year = seeded.today.year
+    spent, cards = years.get(year, (Decimal("0.00"), 0))
+    assert budget[year][1:] == (Decimal("500.00"), spent, Decimal("500.00") - spent,
+                                round(float(100 * spent / Decimal("500.00")), 1), cards,
+                                seeded.today - dt.timedelta(days=1), 50)
+    assert budget[year - 1][1] == Decimal("300.00")
+    # Filters by type or district do not cut the city's budget; other cities' money is not in it.
+    assert listing(app, seeded, "budget", Filters(school_type="liceum", today=seeded.today)).table.rows == tuple(
+        budget.values())
+
+
+def test_holograms_and_blanks_equal_the_ledger(app, seeded, truth):  # noqa: F811
+    f = Filters(None, None, today=seeded.today)
+    ledger = {(r[0], r[1]): r[2] for r in sql(truth, """
+        SELECT o.name, h.state, count(*) FROM holograms h JOIN organisations o ON o.id = h.school_id
+        WHERE o.city_id = :city GROUP BY 1, 2""", city=seeded.city)}
+    blanks = {r[0]: r[1:] for r in sql(truth, f"""
+        SELECT o.name, count(*) FILTER (WHERE deliv IS NOT NULL), count(*) FILTER (WHERE status = 'spoiled')
+        FROM ({CARDS}) c JOIN organisations o ON o.id = c.school_id GROUP BY 1""", city=seeded.city)}
+    table = listing(app, seeded, "holograms", f).table
+    for row in table.rows:
+        states = [ledger.get((row[0], s), 0) for s in ("issued", "voided", "destroyed", "in_stock")]
+        assert row[1:6] == (sum(states), *states)
+        assert row[6:] == blanks.get(row[0], (0, 0))
+    assert by_first(table)["Szkoła Podstawowa nr 1"][1:6] == (10, 1, 0, 1, 8)
+    # The current school year alone: only B's delivery of this year counts.
+    this_year = by_first(listing(app, seeded, "holograms", Filters.default(seeded.today)).table)
+    assert this_year["Szkoła Podstawowa nr 1"][1] == 0 and this_year["II Liceum Ogólnokształcące"][1] == 20
+
+
+def test_card_list_is_the_list_behind_the_numbers(app, seeded):
+    f = recent(seeded)
+    cost = listing(app, seeded, "cost_schools", f)
+    for row, key in zip(cost.table.rows, cost.keys, strict=True):
+        facts = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"])).table
+        assert len(facts.rows) == row[3]
+        assert sum((r[col(facts, "Koszt (zł)")] for r in facts.rows), Decimal("0.00")) == row[4]
+    rollout = listing(app, seeded, "rollout", f)
+    for row, key in zip(rollout.table.rows, rollout.keys, strict=True):
+        for state, column in (("w_obiegu", "Zamówione (ważne)"), ("dostarczone", "Dostarczone"), ("wydane", "Wydane")):
+            facts = listing(app, seeded, "facts", Filters(None, None, today=seeded.today),
+                            dashboard.FactQuery(school_id=key["school_id"], state=state)).table
+            assert len(facts.rows) == row[col(rollout.table, column)], (row[0], state)
+    lead = listing(app, seeded, "lead_schools", f)
+    for row, key in zip(lead.table.rows, lead.keys, strict=True):
+        handed = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], basis="wydania"))
+        days = [r[col(handed.table, "Dni: wniosek → wydanie")] for r in handed.table.rows]
+        assert (len(days), dashboard.percentile(days, 0.5)) == (row[1], row[2])
+        judged = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], state="ocenione"))
+        on_time = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], state="terminowe"))
+        assert (len(judged.table.rows), len(on_time.table.rows)) == (row[4], row[5])
+    # Nothing personal in a card's row, not even its number.
+    facts = listing(app, seeded, "facts", f).table
+    assert "Numer" not in " ".join(facts.columns) and len(facts.columns) == 16
+
+
+# --- the pages and their downloads ----------------------------------------------------------------------
+
+
+class _Tables(HTMLParser):
+    """The report tables of a page: {section id: [[cell text, …], …]} (header row first)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.section = None
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section" and attrs.get("class") == "report":
+            self.section = attrs["id"]
+            self.tables[self.section] = []
+        elif tag == "tr" and self.section:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.row.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            self.tables[self.section].append(self.row)
+            self.row = None
+        elif tag == "section":
+            self.section = None
+
+
+def page_tables(html: str) -> dict:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def norm(value: str) -> str:
+    value = value.replace("\u00a0", "").replace(" ", "")
+    return "" if value == "—" else value
+
+
+PAGES = {"/miasto/": ("orders_by_school", "holograms"), "/miasto/wdrozenie": ("rollout", "forecast"),
+         "/miasto/czas-oczekiwania": ("lead_schools", "lead_printers"),
+         "/miasto/wydatki": ("cost_channels", "cost_schools", "cost_months", "budget"),
+         "/miasto/hologramy": ("holograms",), "/miasto/karty": ("facts",), "/miasto/zamowienia": ("orders",),
+         "/miasto/budzet": ("budget",)}
+
+
+def test_exports_hold_what_the_pages_show(app, seeded, browser):
+    official = browser(seeded.official)
+    period = {"od": (seeded.today - dt.timedelta(days=500)).isoformat(), "do": seeded.today.isoformat()}
+    seen = set()
+    for url, keys in PAGES.items():
+        query = "" if url == "/miasto/budzet" else f"?od={period['od']}&do={period['do']}"
+        page = official.get(url + query)
+        assert page.status_code == 200, url
+        tables = page_tables(page.get_data(as_text=True))
+        for key in keys:
+            shown = tables[key]
+            link = re.search(rf'href="(/miasto/eksport/{key}\.csv[^"]*)"', page.get_data(as_text=True)).group(1)
+            exported = official.get(link.replace("&amp;", "&"))
+            assert exported.status_code == 200 and exported.mimetype == "text/csv"
+            assert exported.data.startswith("\ufeff".encode())
+            rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig")), delimiter=";"))
+            assert rows[0] == shown[0]  # the same columns
+            body = [r for r in shown[1:] if len(r) == len(shown[0])]
+            assert [[norm(c) for c in r] for r in rows[1:]] == [[norm(c) for c in r] for r in body], (url, key)
+
+            workbook = official.get(link.replace("&amp;", "&").replace(".csv", ".xlsx"))
+            assert workbook.status_code == 200
+            assert "attachment" in workbook.headers["Content-Disposition"]
+            sheet = load_workbook(io.BytesIO(workbook.data)).active
+            values = list(sheet.iter_rows(values_only=True))
+            assert list(values[2]) == rows[0]
+            assert "Pobrano z Legitki" in values[1][0]
+            f = dashboard.parse_filters({} if url == "/miasto/budzet" else period, seeded.today)
+            table = listing(app, seeded, key, f).table
+            assert len(values) - 3 == len(table.rows) == len(rows) - 1
+            for got, want in zip(values[3:], table.rows, strict=True):
+                assert [_xlsx(v) for v in got] == [_xlsx(v) for v in want], key
+            seen.add(key)
+    assert seen == set(dashboard.TABLES)
+
+
+def _xlsx(value):
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, Decimal):
+        return float(value)
+    return None if value == "" else value
+
+
+def test_every_number_links_to_its_list(app, seeded, browser):
+    official = browser(seeded.official)
+    html = official.get("/miasto/wdrozenie").get_data(as_text=True)
+    link = re.search(r'<a href="(/miasto/karty\?[^"]*stan=wydane[^"]*)">(\d+)</a>', html)
+    listed = official.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert len(page_tables(listed)["facts"]) - 1 == int(link.group(2))
+    school = re.search(r'href="(/miasto/szkola/\d+)#stan"', html).group(1)
+    assert official.get(school).status_code == 200
+    money = official.get("/miasto/wydatki").get_data(as_text=True)
+    assert "/miasto/karty?" in money and "kanal=external" in money and "miesiac=" in money
+    overview = official.get("/miasto/").get_data(as_text=True)
+    assert "/miasto/zamowienia?" in overview and 'href="/miasto/wdrozenie?' in overview
+
+
+def test_the_page_shows_when_the_statistics_were_computed(app, seeded, browser):
+    page = browser(seeded.official).get("/miasto/").get_data(as_text=True)
+    assert re.search(r"stan na \d\d\.\d\d\.\d{4} \d\d:\d\d", page)
+
+
+# --- tenancy and personal data --------------------------------------------------------------------------
+
+
+def test_a_city_official_sees_nothing_of_another_city(app, seeded, browser):
+    first = ["Szkoła Podstawowa nr 1", "II Liceum Ogólnokształcące", "Szkoła Podstawowa nr 3", "Drukarnia Druga"]
+    with app.app_context(), tenant_scope(Tenant(city_id=seeded.other_city)):
+        data = dashboard.load(seeded.other_city, Filters(None, None, today=seeded.today))
+        assert [s.name for s in data.schools] == ["Szkoła Podstawowa nr 99 w Drugim"]
+        assert {fact.school_id for fact in data.facts} == {seeded.x}
+        # Asking for the first city's data with the second city's tenant: RLS shows nothing.
+        stolen = dashboard.load(seeded.city, Filters(None, None, today=seeded.today))
+        assert stolen.stats == {} and stolen.facts == []
+        assert dashboard.budget_table(seeded.city, stolen.filters).table.rows == ()
+        assert dashboard.order_list(seeded.city, stolen.filters).table.rows == ()
+    other = browser(seeded.other_official)
+    for url in list(PAGES) + ["/miasto/karty?od=&do=", "/miasto/zamowienia?od=&do="]:
+        body = other.get(url).get_data(as_text=True)
+        assert not [name for name in first if name in body], url
+    for key in dashboard.TABLES:
+        body = other.get(f"/miasto/eksport/{key}.csv?od=&do=").get_data(as_text=True)
+        assert not [name for name in first if name in body], key
+    for url in (f"/miasto/szkola/{seeded.a}", f"/miasto/karty?szkola={seeded.a}",
+                f"/miasto/zamowienia?szkola={seeded.a}"):
+        assert other.get(url).status_code == 404, url
+    # The first city's exports for the school of the second: nothing.
+    mine = browser(seeded.official)
+    assert mine.get(f"/miasto/szkola/{seeded.x}").status_code == 404
+    assert "Drugim" not in mine.get("/miasto/eksport/facts.csv?od=&do=").get_data(as_text=True)
+
+
+def test_no_page_or_download_carries_a_pupils_name_or_pesel(app, seeded, browser):
+    official = browser(seeded.official)
+    bodies = []
+    urls = list(PAGES) + [f"/miasto/szkola/{s}" for s in (seeded.a, seeded.b, seeded.empty)]
+    urls += [f"/miasto/karty?od=&do=&stan={state}" for state in dashboard.FACT_STATES]
+    urls += ["/miasto/karty?od=&do=&wg=wydania", "/miasto/zamowienia?od=&do="]
+    for url in urls:
+        response = official.get(url)
+        assert response.status_code == 200, url
+        bodies.append(response.data)
+    for key in dashboard.TABLES:
+        bodies.append(official.get(f"/miasto/eksport/{key}.csv?od=&do=").data)
+        with zipfile.ZipFile(io.BytesIO(official.get(f"/miasto/eksport/{key}.xlsx?od=&do=").data)) as book:
+            bodies.extend(book.read(name) for name in book.namelist())
+    assert len(seeded.names) > 20 and len(seeded.pesels) == len(seeded.names)
+    for body in bodies:
+        for secret in seeded.names + seeded.pesels:
+            assert secret.encode() not in body, secret
+
+
+def test_only_city_officials_open_the_dashboard(app, seeded, browser):
+    director = browser("dyrektor.a@test.pl")
+    for url in list(PAGES) + [f"/miasto/szkola/{seeded.a}", "/miasto/eksport/rollout.csv"]:
+        assert director.get(url).status_code == 404, url
+    assert director.post("/miasto/budzet", {"year": "2026", "amount": "1"}).status_code == 404
+
+
+# --- filters ------------------------------------------------------------------------------------------------
+
+
+def test_filters_change_the_numbers(app, seeded):
+    every = Filters(None, None, today=seeded.today)
+    liceum = Filters(None, None, "liceum", today=seeded.today)
+    west = Filters(None, None, district="Zachód", today=seeded.today)
+    assert [r[0] for r in listing(app, seeded, "rollout", liceum).table.rows] == ["II Liceum Ogólnokształcące"]
+    assert [r[0] for r in listing(app, seeded, "rollout", west).table.rows] == [
+        "II Liceum Ogólnokształcące", "Szkoła Podstawowa nr 3"]
+    cards = {f: sum(r[1] for r in listing(app, seeded, "cost_channels", f).table.rows)
+             for f in (every, liceum, recent(seeded), earlier(seeded))}
+    assert cards[every] == 12 + 3 == cards[recent(seeded)] + cards[earlier(seeded)]
+    assert cards[liceum] == 3 and cards[earlier(seeded)] == 3  # B's far order and A's two old cards
+    assert listing(app, seeded, "cost_months", earlier(seeded)).table.rows != listing(
+        app, seeded, "cost_months", recent(seeded)).table.rows
+    handed = {f: sum(r[1] for r in listing(app, seeded, "lead_schools", f).table.rows)
+              for f in (recent(seeded), earlier(seeded))}
+    assert handed[recent(seeded)] == 8 and handed[earlier(seeded)] == 3
+    assert dashboard.parse_filters({}, dt.date(2026, 3, 5)) == Filters(
+        dt.date(2025, 9, 1), dt.date(2026, 8, 31), today=dt.date(2026, 3, 5))
+    assert dashboard.parse_filters({"od": "", "do": "31.12.2025", "typ": "technikum", "dzielnica": " Zachód "},
+                                   dt.date(2026, 3, 5)) == Filters(None, dt.date(2025, 12, 31), "technikum", "Zachód",
+                                                                   dt.date(2026, 3, 5))
+
+
+def test_bad_filters_are_refused_in_polish(app, seeded, browser):
+    official = browser(seeded.official)
+    for query, message in (("?od=32.13.2025", "Data „od”"), ("?od=2026-05-01&do=2026-01-01", "Początek okresu"),
+                           ("?typ=uniwersytet", "Nieznany typ szkoły")):
+        response = official.get("/miasto/" + query)
+        assert response.status_code == 422 and message in response.get_data(as_text=True), query
+    assert official.get("/miasto/karty?stan=zgubione").status_code == 422
+    assert official.get("/miasto/karty?miesiac=2026-13").status_code == 422
+    assert official.get("/miasto/eksport/rollout.csv?od=zly").status_code == 422
+    assert official.get("/miasto/eksport/nieznana.csv").status_code == 404
+    assert official.get("/miasto/eksport/rollout.pdf").status_code == 404
+
+
+# --- the budget form -----------------------------------------------------------------------------------------
+
+
+def test_budget_form_saves_and_refuses_bad_input_in_polish(app, seeded, browser, database):
+    official = browser(seeded.official)
+    assert official.get("/miasto/budzet").status_code == 200
+    year = seeded.today.year + 1
+    response = official.post("/miasto/budzet", {"year": str(year), "amount": "250 000,50",
+                                                "target_date": f"31.10.{year}", "target_percent": "95"})
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):
+        budget = db.session.scalar(db.select(CityBudget).where(CityBudget.year == year))
+        assert (budget.amount, budget.target_date, budget.target_percent) == (
+            Decimal("250000.50"), dt.date(year, 10, 31), 95)
+    again = official.post("/miasto/budzet", {"year": str(year), "amount": "300000", "target_date": "",
+                                             "target_percent": ""})
+    assert again.status_code == 302
+    with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):
+        rows = db.session.scalars(db.select(CityBudget).where(CityBudget.year == year)).all()
+        assert [(b.amount, b.target_date, b.target_percent) for b in rows] == [(Decimal("300000.00"), None, 90)]
+    for form, message in (({"year": "1999", "amount": "1"}, "Rok: podaj liczbę całkowitą od 2020 do 2100"),
+                          ({"year": str(year), "amount": "dużo"}, "Kwota budżetu: podaj kwotę w złotych"),
+                          ({"year": str(year), "amount": "-5"}, "Kwota budżetu: kwota od 0"),
+                          ({"year": str(year), "amount": "1", "target_date": "31.02.2026"}, "Termin celu"),
+                          ({"year": str(year), "amount": "1", "target_percent": "120"}, "Cel")):
+        response = official.post("/miasto/budzet", form)
+        assert response.status_code == 422 and message in response.get_data(as_text=True), form
+    no_token = official.client.post("/miasto/budzet", data={"year": str(year), "amount": "1"})
+    assert no_token.status_code == 400
+    # The other city's official writes only its own budget.
+    other = browser(seeded.other_official)
+    assert other.post("/miasto/budzet", {"year": str(year), "amount": "7"}).status_code == 302
+    with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):
+        assert db.session.scalar(db.select(CityBudget.amount).where(CityBudget.year == year)) == Decimal("300000.00")
+
+
+# --- rendering -------------------------------------------------------------------------------------------------
+
+
+def test_every_page_renders_and_draws_its_charts_inline(app, seeded, browser):
+    official = browser(seeded.official)
+    for url in list(PAGES) + [f"/miasto/szkola/{seeded.a}", "/miasto/karty?drukarnia=wlasna",
+                              f"/miasto/karty?drukarnia={seeded.p2}&stan=odrzucone", "/miasto/?typ=liceum",
+                              "/miasto/?dzielnica=Zach%C3%B3d&od=&do="]:
+        response = official.get(url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert "<script" not in body and "cdn" not in body.lower() and 'src="http' not in body
+    overview = official.get("/miasto/").get_data(as_text=True)
+    assert overview.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3 and 'role="img"' in overview
+    assert "<title id=" in overview and "<desc id=" in overview
+    assert official.get("/miasto/czas-oczekiwania").get_data(as_text=True).count("<svg") == 2
+
+
+def test_the_dashboard_before_any_refresh(app, world, browser, database):
+    city = world.city("Miasto Puste")
+    world.school(city, "Szkoła Bez Statystyk")
+    world.user("urzednik@puste.pl", city, "city_official")
+    page = browser("urzednik@puste.pl").get("/miasto/")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Statystyki nie zostały jeszcze przeliczone" in body
+    assert browser("urzednik@puste.pl").get("/miasto/wdrozenie").status_code == 200
+
+
+def test_charts_escape_text_and_handle_no_data():
+    svg = str(charts.bar_chart("Koszt <b>", ["Szkoła & <script>"], [Decimal("12.50")], unit="zł"))
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "12,50" in svg
+    assert "brak danych" in str(charts.line_chart("Pusto", [], []))
+    stacked = str(charts.stacked_bar_chart("S", ["A"], [("x", [1]), ("y", [2])]))
+    assert stacked.count("<rect") == 4 and ">3<" in stacked  # two legend keys, two bars; the total
+
+
+def test_csv_uses_polish_conventions(app, seeded):
+    table = listing(app, seeded, "cost_channels", Filters(None, None, today=seeded.today)).table
+    data = to_csv(table).decode("utf-8-sig")
+    assert data.splitlines()[0].startswith("Kanał;Karty;Koszt (zł)") and "," in data.splitlines()[1]
+
+
+# --- the embedded default (`make run`): SQLite, no row-level security, the demo city ------------------------
+
+
+def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
+    """The demo seed ends with a refresh; on SQLite (the ORM safety net alone) each school's
+    statistics are its own, percentiles need no percentile_cont, and every page renders."""
+    import os
+
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from tests.conftest import Browser
+
+    for name in list(os.environ):
+        if name.startswith("LEGITKA_"):
+            monkeypatch.delenv(name)
+    from portal import create_app
+    from reports.models import SchoolStats
+    from tenants.models import Organisation
+    from tenants.models import Pupil
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
+    try:
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["legitka", "migrate"]).exit_code == 0
+        assert runner.invoke(args=["legitka", "seed-demo"]).exit_code == 0
+        with app.app_context():
+            schools = db.session.scalars(select(Organisation).where(Organisation.kind == "school")).all()
+            for school in schools:
+                with tenant_scope(Tenant(school_id=school.id)):
+                    stats = db.session.scalar(select(SchoolStats))
+                    pupils = db.session.scalar(select(func.count()).select_from(Pupil))
+                    assert stats is not None and stats.pupils_active == pupils, school.slug
+            city = schools[0].city_id
+            with tenant_scope(Tenant(city_id=city)):
+                lead = dashboard.table("lead_schools", city, Filters(None, None))
+                assert any(row[2] is not None and row[2] >= 0 for row in lead.table.rows)
+        official = Browser(app.test_client())
+        assert official.login("urzednik@szczecin.demo", "legitka-demo").status_code == 302
+        for url in list(PAGES) + ["/miasto/eksport/facts.xlsx", "/miasto/eksport/rollout.csv"]:
+            assert official.get(url).status_code == 200, url
+        result = runner.invoke(args=["legitka", "refresh-stats"])
+        assert result.exit_code == 0 and f"{len(schools)} school(s)" in result.output
+    finally:
+        with app.app_context():
+            db.engine.dispose()
