@@ -56,6 +56,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.roster_import
 	$(BIN)/python -m bench.photo_checks
 	$(BIN)/python -m bench.package
+	$(BIN)/python -m bench.dashboard  # city only; national: python -m bench.dashboard --national
 
 clean:
 	rm -rf $(VENV) instance
