@@ -20,7 +20,7 @@ timed the same way. A page whose p95 misses the goal (100 ms for the city, 300 m
 set) gets its slowest statements listed, and with `--explain` their EXPLAIN (ANALYZE, BUFFERS).
 
 Run `make bench` (city only) or `python -m bench.dashboard [--national] [--regenerate] [--runs N]
-[--explain] [--only SUBSTRING]`.
+[--explain] [--only URL-SUBSTRING] [--cities LABEL-SUBSTRING] [--national-only]`.
 """
 
 from __future__ import annotations
@@ -326,6 +326,7 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
         targets.append(Target(endpoint, url))
     seen = {t.url for t in targets}
     taken: set = {t.endpoint for t in targets if "?" not in t.url}
+    taken |= {(t.endpoint, t.url) for t in targets if t.export}
     for target in list(targets):
         response = client.get(target.url)
         if response.status_code != 200 or "html" not in (response.content_type or ""):
@@ -343,6 +344,8 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
             if is_export.get(endpoint):
                 fmt = args.get("fmt", parts.path.rsplit(".", 1)[-1])
                 kind = (endpoint, "xlsx") if fmt == "xlsx" else (endpoint, args.get("key", parts.path))
+                if fmt == "pdf":
+                    kind = (endpoint, parts.path)
             elif args:
                 kind = endpoint
             else:
@@ -361,9 +364,10 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
     return targets, notes
 
 
-def measure(client, clock: StatementClock, targets: list[Target], runs: int, log, cap: float = TIME_CAP_S) -> None:
+def measure(client, clock: StatementClock, targets: list[Target], runs: int, log, cap: float = TIME_CAP_S,
+            warmup: int = WARMUP) -> None:
     for target in targets:  # warm up
-        for _ in range(1 if target.export else WARMUP):
+        for _ in range(1 if target.export else warmup):
             response = client.get(target.url)
             clock.take()
         target.status, target.size = response.status_code, len(response.get_data())
@@ -491,8 +495,9 @@ def run_dataset(info: dict, runs: int, do_explain: bool, only: str | None, log) 
             if only:
                 targets = [t for t in targets if only in t.url or only in t.endpoint]
             # The largest city of the national set: fewer runs, shorter cap (its pages take seconds).
-            city_runs, cap = (runs, TIME_CAP_S) if city is info["measured"][0] else (min(runs, 10), TIME_CAP_S / 3)
-            measure(client, clock, targets, city_runs, log, cap)
+            large = city["schools"] > 2 * data.NATIONAL.measured_schools
+            city_runs, cap = (min(runs, 10), TIME_CAP_S / 3) if large else (runs, TIME_CAP_S)
+            measure(client, clock, targets, city_runs, log, cap, warmup=1 if large else WARMUP)
             floors: dict[str, Floor] = {}
             for target in targets:
                 key = floor_key(app, target)
@@ -565,7 +570,10 @@ def main(argv: list[str]) -> None:
 
     runs = int(option("--runs", 30))
     only = option("--only")
+    cities = option("--cities")
     specs = [data.CITY] + ([data.NATIONAL] if "--national" in args else [])
+    if "--national-only" in args:
+        specs = [data.NATIONAL]
     report = []
     for spec in specs:
         info, generated = data.ensure(spec, regenerate="--regenerate" in args)
@@ -575,6 +583,8 @@ def main(argv: list[str]) -> None:
     print("\n".join(report), flush=True)
     for spec in specs:
         info, _ = data.ensure(spec)
+        if cities:
+            info["measured"] = [c for c in info["measured"] if cities.lower() in c["label"].lower()]
         report += [""] + run_dataset(info, runs, "--explain" in args, only, log=lambda m: print(m, flush=True))
     print("\n\n" + "\n".join(report))
 

@@ -8,7 +8,7 @@ Two databases, each migrated like production (owner `legitka_owner`, app role `l
 
 Each holds three school years of history up to today: pupils, applications, cards, print orders
 (mostly delivered; the latest ones still on their way) with their frozen quotes, invoices and
-deletion receipts, the anonymous statistics the city reads (`school_stats`, `card_facts`,
+deletion receipts, the anonymous statistics the city reads (`school_stats`, `card_facts`, `order_facts`,
 consistent with the registry), this school year's holograms, printers with price lists (a city
 print centre, printing houses, a few schools' own printers), cost profiles, the city's budget,
 and a city official per measured city who can sign in (`PASSWORD`).
@@ -42,7 +42,7 @@ ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-MARKER = "legitka-bench-dashboard v1"
+MARKER = "legitka-bench-dashboard v2"  # v2: order_facts and schools' hologram counts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -531,6 +531,32 @@ FROM bench_cardx c JOIN bench_school s USING (school_id)
 ORDER BY s.refresh_rank, c.id
 """
 
+# The card facts summed up per order and delivery day, as reports.statistics rebuilds them.
+ORDER_FACTS = """
+INSERT INTO order_facts (id, school_id, city_id, order_id, channel, printer_id, submitted_on, delivered_on,
+    promised_days, cards, cost, paid, fees, live_waiting, spoiled, rejected)
+SELECT row_number() OVER (ORDER BY min(f.id)), f.school_id, f.city_id, f.order_id, f.channel, f.printer_id,
+       f.submitted_on, f.delivered_on, f.promised_days, count(*), sum(f.cost), count(*) FILTER (WHERE f.fee > 0),
+       sum(f.fee),
+       count(*) FILTER (WHERE f.status IN ('ordered', 'printed', 'delivered', 'handed_over')
+                        AND f.delivered_on IS NULL),
+       count(*) FILTER (WHERE f.status = 'spoiled'), count(*) FILTER (WHERE f.print_rejections > 0)
+FROM card_facts f
+GROUP BY f.school_id, f.city_id, f.order_id, f.channel, f.printer_id, f.submitted_on, f.delivered_on, f.promised_days
+ORDER BY min(f.id)
+"""
+
+# Each school's hologram ledger on its statistics row: {school year: {state: count}}.
+HOLOGRAM_COUNTS = """
+UPDATE school_stats st SET hologram_counts = h.counts
+FROM (SELECT school_id, json_object_agg(school_year::text, states) AS counts
+      FROM (SELECT school_id, school_year, json_object_agg(state, n) AS states
+            FROM (SELECT school_id, school_year, state, count(*) AS n FROM holograms GROUP BY 1, 2, 3) c
+            GROUP BY 1, 2) y
+      GROUP BY 1) h
+WHERE h.school_id = st.school_id
+"""
+
 # The per-school counts, from the registry just written, as reports.statistics defines them.
 SCHOOL_STATS = """
 INSERT INTO school_stats (id, school_id, city_id, computed_at, pupils_active, pupils_needing_card,
@@ -631,8 +657,8 @@ ORDER BY c.conname
 """
 
 SEQUENCED = ["organisations", "users", "memberships", "price_tiers", "pupils", "applications", "cards",
-             "print_orders", "school_stats", "card_facts", "hologram_deliveries", "holograms", "deletion_receipts",
-             "city_budgets", "centre_cost_profiles", "school_printers"]
+             "print_orders", "school_stats", "card_facts", "order_facts", "hologram_deliveries", "holograms",
+             "deletion_receipts", "city_budgets", "centre_cost_profiles", "school_printers"]
 
 
 def _copy(cur, table: str, columns: list[str], rows) -> None:
@@ -784,11 +810,13 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         cur.execute("SELECT coalesce(max(id), 0) FROM bench_cardx")
         step("applications", APPLICATIONS, card_max=cur.fetchone()[0])
         step("card_facts", CARD_FACTS)
+        step("order_facts", ORDER_FACTS)
         step("school_stats", SCHOOL_STATS)
         step("deletion_receipts", RECEIPTS)
         step("school_counters", COUNTERS)
         for i, sql in enumerate(HOLOGRAMS):
             step(["plan: holograms", "hologram_deliveries", "holograms"][i], sql)
+        step("school_stats: holograms", HOLOGRAM_COUNTS)
         for table in SEQUENCED:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) "
                         f"FROM {table}")
@@ -802,7 +830,8 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         cur.execute("SELECT pg_database_size(current_database())")
         size = cur.fetchone()[0]
         counts = {}
-        for table in ("pupils", "applications", "cards", "print_orders", "card_facts", "school_stats", "holograms"):
+        for table in ("pupils", "applications", "cards", "print_orders", "card_facts", "order_facts", "school_stats",
+                      "holograms"):
             cur.execute(f"SELECT reltuples::bigint FROM pg_class WHERE relname = '{table}'")
             counts[table] = cur.fetchone()[0]
         info = {"marker": MARKER, "database": spec.database, "generated_on": today.isoformat(),

@@ -2,17 +2,21 @@
 CSV/XLSX, put in the council's PDF) with, per row, the ids its numbers link to.
 
 Reads only what the city may read under its own row-level policy and what holds no personal
-data: `school_stats` and `card_facts` (reports.statistics, where every definition is), print
-orders' metadata, organisations, the city's budgets and its schools' hologram rows (counts).
+data: `school_stats`, `card_facts` and `order_facts` (reports.statistics, where every
+definition is), print orders' metadata, organisations and the city's budgets.
 Never pupils, applications or cards.
 
-Filters (`Filters`): a period (default: the current school year, 1 September – 31 August),
-a school type and a district. The period applies to card facts by the day their order was
-placed (`submitted_on`: cards ordered, money, on-time delivery, printers' rejections), except
-the waiting time from application to handover, which counts the cards handed over in the
-period (`handed_over_on`). Holograms count for the school years the period touches. The
-rollout snapshot (`SchoolStats`) is "as of" its refresh and has no period. The budget table is
-city-wide (all schools, by calendar year of the order).
+Filters (reports.filters): a period (default: the current school year, 1 September – 31
+August), a school type and a district. The period applies to card facts by the day their order
+was placed (`submitted_on`: cards ordered, money, on-time delivery, printers' rejections),
+except the waiting time from application to handover, which counts the cards handed over in the
+period (`handed_over_on`). Holograms count for the school years the period touches. The rollout
+snapshot (`SchoolStats`) is "as of" its refresh and has no period. The budget table is city-wide
+(all schools, by calendar year of the order).
+
+The card facts are summed up by the database (reports.aggregates): a page reads a few hundred
+grouped rows, not the period's cards; only the list of cards (`fact_list`) reads single facts,
+a page at a time. Holograms come from the schools' statistics (their ledgers at the refresh).
 
 Percentiles interpolate linearly between ranks, as PostgreSQL's `percentile_cont`; days are
 calendar days; shares are percentages with one decimal.
@@ -22,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
@@ -33,11 +38,11 @@ from decimal import InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask import g
+from flask import has_request_context
 from markupsafe import Markup
 from sqlalchemy import and_
-from sqlalchemy import extract
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 
 from infra.db import db
@@ -45,180 +50,35 @@ from infra.db import utcnow
 from printing.models import CityBudget
 from printing.models import OrderStatus
 from printing.models import PrintOrder
+from reports import aggregates
 from reports import charts
 from reports import queries
+from reports.aggregates import Handed
+from reports.aggregates import Ordered
+from reports.filters import FACT_STATES  # noqa: F401 (part of this module's interface)
+from reports.filters import FactQuery
+from reports.filters import FilterError
+from reports.filters import Filters
+from reports.filters import parse_day
+from reports.filters import parse_fact_query  # noqa: F401
+from reports.filters import parse_filters  # noqa: F401
+from reports.labels import CARD_STATES
+from reports.labels import CHANNELS
+from reports.labels import KINDS
+from reports.labels import ORDER_STATES
+from reports.labels import OWN_PRINTERS
+from reports.labels import SCHOOL_TYPES
 from reports.models import CardFact
 from reports.models import SchoolStats
 from reports.tables import Table
-from tenants import holograms
-from tenants.hologram_models import Hologram
 from tenants.models import LIVE_CARD_STATUSES
 from tenants.models import Organisation
 from tenants.models import OrgKind
-from tenants.models import SchoolType
 from tenants.operations import OperationError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-
-CHANNELS = {"external": "drukarnia zewnętrzna", "city_centre": "miejskie centrum druku", "own": "drukarka szkoły"}
-KINDS = {"first": "pierwsza", "replacement": "wymiana", "duplicate": "duplikat"}
-CARD_STATES = {"ordered": "zamówiona", "printed": "wydrukowana", "delivered": "w szkole, do wydania",
-               "handed_over": "wydana", "spoiled": "zepsuta", "invalidated": "unieważniona"}
-ORDER_STATES = {"submitted": "złożone", "rendering": "przygotowanie paczki", "ready": "paczka gotowa",
-                "failed": "błąd paczki", "accepted": "przyjęte przez drukarnię",
-                "rejected": "odrzucone przez drukarnię", "downloaded": "pobrane przez drukarnię",
-                "printed": "wydrukowane", "shipped": "wysłane", "delivered": "dostarczone do szkoły"}
-SCHOOL_TYPES = {"primary": "szkoła podstawowa", "liceum": "liceum ogólnokształcące", "technikum": "technikum",
-                "branzowa": "szkoła branżowa", "special": "szkoła specjalna", "adult": "szkoła dla dorosłych",
-                "preschool": "przedszkole"}
-OWN_PRINTERS = "drukarki szkół (własne)"
 DELIVERED = ("delivered", "handed_over")
-
-
-# --- filters ----------------------------------------------------------------------------------
-
-
-class FilterError(OperationError):
-    """A filter the dashboard cannot apply; the message is Polish, for the user."""
-
-
-def school_year_period(today: dt.date) -> tuple[dt.date, dt.date]:
-    """1 September – 31 August of the school year `today` is in."""
-    start = today.year if today.month >= 9 else today.year - 1
-    return dt.date(start, 9, 1), dt.date(start + 1, 8, 31)
-
-
-def _day(value: str, label: str) -> dt.date | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            day = dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if 2000 <= day.year <= 2100:
-            return day
-    raise FilterError(f"{label}: podaj datę w formacie dd.mm.rrrr (lata 2000–2100).", "invalid_date")
-
-
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    """The dashboard's filters. A period end left empty is open."""
-
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    school_type: str = ""
-    district: str = ""
-    today: dt.date = dataclasses.field(default_factory=dt.date.today)
-
-    @classmethod
-    def default(cls, today: dt.date | None = None) -> Filters:
-        today = today or dt.date.today()
-        start, end = school_year_period(today)
-        return cls(start, end, today=today)
-
-    def covers(self, day: dt.date | None) -> bool:
-        if day is None:
-            return self.date_from is None and self.date_to is None
-        return (self.date_from is None or day >= self.date_from) and (self.date_to is None or day <= self.date_to)
-
-    def school_years(self) -> tuple[int | None, int | None]:
-        """The school years (2025 = 2025/26) the period touches; None: open."""
-        return (holograms.school_year_of(self.date_from) if self.date_from else None,
-                holograms.school_year_of(self.date_to) if self.date_to else None)
-
-    def args(self) -> dict[str, str]:
-        """The query-string form, period always explicit (an empty end is open)."""
-        return {"od": self.date_from.isoformat() if self.date_from else "",
-                "do": self.date_to.isoformat() if self.date_to else "",
-                "typ": self.school_type, "dzielnica": self.district}
-
-    def describe(self) -> str:
-        period = (f"{self.date_from:%d.%m.%Y}" if self.date_from else "…") + "–" + (
-            f"{self.date_to:%d.%m.%Y}" if self.date_to else "…")
-        parts = [f"okres {period}" if self.date_from or self.date_to else "cały okres"]
-        if self.school_type:
-            parts.append(f"typ szkoły: {SCHOOL_TYPES.get(self.school_type, self.school_type)}")
-        if self.district:
-            parts.append(f"dzielnica: {self.district}")
-        return "; ".join(parts)
-
-
-def parse_filters(args: Mapping[str, str], today: dt.date | None = None) -> Filters:
-    """Filters from a query string: `od`, `do` (rrrr-mm-dd or dd.mm.rrrr; both absent: the
-    current school year; present but empty: open), `typ` (a school type), `dzielnica`."""
-    today = today or dt.date.today()
-    if "od" not in args and "do" not in args:
-        start, end = school_year_period(today)
-    else:
-        start, end = _day(args.get("od", ""), "Data „od”"), _day(args.get("do", ""), "Data „do”")
-    if start and end and start > end:
-        raise FilterError("Początek okresu jest późniejszy niż jego koniec.", "invalid_period")
-    school_type = (args.get("typ") or "").strip()
-    if school_type and school_type not in {t.value for t in SchoolType}:
-        raise FilterError("Nieznany typ szkoły.", "invalid_school_type")
-    district = " ".join((args.get("dzielnica") or "").split())[:100]
-    return Filters(start, end, school_type, district, today)
-
-
-FACT_STATES = {
-    "w_obiegu": "ważne (zamówione, w druku, w szkole lub wydane)",
-    "dostarczone": "w szkole lub wydane",
-    "wydane": "wydane",
-    "dostawa": "dostarczone przez drukarnię",
-    "zepsute": "zepsute",
-    "odrzucone": "odrzucone przy druku",
-    "oplacone": "duplikaty z opłatą",
-    "ocenione": "z oceną terminowości",
-    "terminowe": "dostarczone w terminie",
-    "spoznione": "spóźnione",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class FactQuery:
-    """Which card facts a list shows, beyond `Filters`: a school, a printer (its id, or "wlasna"
-    for schools' own printers), a channel, a kind, a state (FACT_STATES), a month of the order
-    (rrrr-mm), and the day the period applies to: the order's (`zlozenia`) or the handover's
-    (`wydania`)."""
-
-    school_id: int | None = None
-    printer: str = ""
-    channel: str = ""
-    kind: str = ""
-    state: str = ""
-    month: str = ""
-    basis: str = "zlozenia"
-
-    def args(self) -> dict[str, str]:
-        values = {"szkola": str(self.school_id or ""), "drukarnia": self.printer, "kanal": self.channel,
-                  "rodzaj": self.kind, "stan": self.state, "miesiac": self.month, "wg": self.basis}
-        return {k: v for k, v in values.items() if v and not (k == "wg" and v == "zlozenia")}
-
-
-def parse_fact_query(args: Mapping[str, str]) -> FactQuery:
-    def text(name: str) -> str:
-        return (args.get(name) or "").strip()
-
-    school = text("szkola")
-    if school and not re.fullmatch(r"[0-9]{1,18}", school):
-        raise FilterError("Nieprawidłowa szkoła.", "invalid_school")
-    printer = text("drukarnia")
-    if printer and printer != "wlasna" and not re.fullmatch(r"[0-9]{1,18}", printer):
-        raise FilterError("Nieprawidłowa drukarnia.", "invalid_printer")
-    checks = (("kanal", CHANNELS, "Nieznany kanał druku."), ("rodzaj", KINDS, "Nieznany rodzaj legitymacji."),
-              ("stan", FACT_STATES, "Nieznany stan legitymacji."), ("wg", ("zlozenia", "wydania"),
-                                                                      "Nieznana podstawa okresu."))
-    for name, allowed, message in checks:
-        if text(name) and text(name) not in allowed:
-            raise FilterError(message, "invalid_filter")
-    month = text("miesiac")
-    if month and not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month):
-        raise FilterError("Miesiąc: podaj w formacie rrrr-mm.", "invalid_month")
-    return FactQuery(int(school) if school else None, printer, text("kanal"), text("rodzaj"), text("stan"), month,
-                     text("wg") or "zlozenia")
 
 
 # --- what one page reads ----------------------------------------------------------------------
@@ -246,74 +106,74 @@ class Listing:
     keys: tuple[dict, ...]
 
 
-@dataclasses.dataclass
 class Data:
-    """The rows a page needs, read once: the city's schools under the filters, their statistics
-    and every card fact of theirs (all dates; each table applies the period itself)."""
+    """What a page's tables read, each part at most once and only if a table asks for it: the
+    city's schools under the filters, their statistics, and the period's card facts summed up
+    (reports.aggregates)."""
 
-    city_id: int
-    filters: Filters
-    schools: list[School]
-    stats: dict[int, SchoolStats]
-    facts: list
-    printers: dict[int, str]
+    def __init__(self, city_id: int, filters: Filters, schools: list[School]) -> None:
+        self.city_id, self.filters, self.schools = city_id, filters, schools
+        self._handed: dict[str, list[Handed]] = {}
+
+    @functools.cached_property
+    def stats(self) -> dict[int, SchoolStats]:
+        ids = {s.id for s in self.schools}
+        return {s.school_id: s for s in db.session.scalars(
+            select(SchoolStats).where(SchoolStats.city_id == self.city_id)) if s.school_id in ids}
+
+    @functools.cached_property
+    def ordered(self) -> list[Ordered]:
+        return aggregates.ordered(self.city_id, self.filters)
+
+    def handed(self, by: str = "all") -> list[Handed]:
+        """Cards handed over in the period by waiting days, per `by` (aggregates.HANDED_BY)."""
+        if by not in self._handed:
+            self._handed[by] = aggregates.handed(self.city_id, self.filters, by)
+        return self._handed[by]
 
 
-_FACT_COLUMNS = (CardFact.id, CardFact.school_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
-                 CardFact.kind, CardFact.status, CardFact.applied_on, CardFact.submitted_on, CardFact.delivered_on,
-                 CardFact.handed_over_on, CardFact.promised_days, CardFact.cost, CardFact.fee,
-                 CardFact.print_rejections)
+def _all_schools(city_id: int) -> list[School]:
+    """Every school of the city by name, read once per request."""
+    memo = g.setdefault("_city_schools", {}) if has_request_context() else {}
+    if city_id not in memo:
+        memo[city_id] = [School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(
+            select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district).where(
+                Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
+            .order_by(Organisation.name))]
+    return memo[city_id]
 
 
 def city_schools(city_id: int, f: Filters | None = None) -> list[School]:
-    stmt = select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district).where(
-        Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
+    """The city's schools (of the filters' type and district), by name."""
+    schools = _all_schools(city_id)
     if f is not None and f.school_type:
-        stmt = stmt.where(Organisation.school_type == f.school_type)
+        schools = [s for s in schools if s.school_type == f.school_type]
     if f is not None and f.district:
-        stmt = stmt.where(Organisation.district == f.district)
-    return [School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(stmt.order_by(Organisation.name))]
+        schools = [s for s in schools if s.district == f.district]
+    return schools
 
 
 def districts(city_id: int) -> list[str]:
-    return sorted({s.district for s in city_schools(city_id) if s.district})
+    return sorted({s.district for s in _all_schools(city_id) if s.district})
 
 
-def _between(column, f: Filters):
-    clauses = [column.is_not(None)]
-    if f.date_from is not None:
-        clauses.append(column >= f.date_from)
-    if f.date_to is not None:
-        clauses.append(column <= f.date_to)
-    return and_(*clauses)
+def printer_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
 
 
 def load(city_id: int, f: Filters) -> Data:
-    schools = city_schools(city_id, f)
-    ids = [s.id for s in schools]
-    stats = {s.school_id: s for s in db.session.scalars(
-        select(SchoolStats).where(SchoolStats.city_id == city_id, SchoolStats.school_id.in_(ids)))}
-    stmt = select(*_FACT_COLUMNS).where(CardFact.city_id == city_id, CardFact.school_id.in_(ids))
-    if f.date_from is not None or f.date_to is not None:  # only facts either basis of the period can use
-        stmt = stmt.where(or_(_between(CardFact.submitted_on, f), _between(CardFact.handed_over_on, f)))
-    facts = db.session.execute(stmt.order_by(CardFact.id)).all()
-    printer_ids = {fact.printer_id for fact in facts if fact.printer_id is not None}
-    printers = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_(sorted(printer_ids)))).all()) if printer_ids else {}
-    return Data(city_id, f, schools, stats, facts, printers)
+    return Data(city_id, f, city_schools(city_id, f))
 
 
 # --- measures ---------------------------------------------------------------------------------
 
 
-def percentile(values: list, q: float) -> float | None:
+def percentile(values: Iterable, q: float) -> float | None:
     """Linear interpolation between closest ranks (PostgreSQL's percentile_cont), one decimal."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    low, high = math.floor(pos), math.ceil(pos)
-    return round(ordered[low] + (ordered[high] - ordered[low]) * (pos - low), 1)
+    return aggregates.percentile(((v, 1) for v in values), q)
 
 
 def share(part: int, whole: int) -> float | None:
@@ -334,7 +194,8 @@ def lead_days(fact) -> int | None:
 def punctual(fact, today: dt.date) -> bool | None:
     """Was the card delivered within the promised days of its order? True / False; a card not
     delivered is late once the promise has passed, unless it was spoiled or invalidated before
-    delivery; None while the promise still runs or when there is none."""
+    delivery; None while the promise still runs or when there is none. (reports.aggregates
+    `judged` and `on_time` say the same in SQL.)"""
     if fact.promised_days is None or fact.submitted_on is None:
         return None
     if fact.delivered_on is not None:
@@ -342,14 +203,6 @@ def punctual(fact, today: dt.date) -> bool | None:
     if fact.status not in LIVE_CARD_STATUSES:
         return None
     return False if today > fact.submitted_on + dt.timedelta(days=fact.promised_days) else None
-
-
-def _ordered_in(data: Data) -> list:
-    return [fact for fact in data.facts if data.filters.covers(fact.submitted_on)]
-
-
-def _handed_in(data: Data) -> list:
-    return [fact for fact in data.facts if fact.handed_over_on is not None and data.filters.covers(fact.handed_over_on)]
 
 
 def _zone() -> ZoneInfo:
@@ -370,12 +223,16 @@ def school_stats(city_id: int, school_id: int) -> SchoolStats | None:
                                                        SchoolStats.school_id == school_id))
 
 
-def computed_range(city_id: int, f: Filters | None = None) -> tuple[dt.datetime | None, dt.datetime | None, int]:
+def computed_range(city_id: int, f: Filters | None = None, data: Data | None = None
+                   ) -> tuple[dt.datetime | None, dt.datetime | None, int]:
     """When the statistics of the city's schools (under the filters) were last computed: the
     oldest and the newest refresh, and how many schools have none yet."""
-    ids = [s.id for s in city_schools(city_id, f)]
-    times = list(db.session.scalars(select(SchoolStats.computed_at).where(
-        SchoolStats.city_id == city_id, SchoolStats.school_id.in_(ids))))
+    if data is None:
+        ids = [s.id for s in city_schools(city_id, f)]
+        times = list(db.session.scalars(select(SchoolStats.computed_at).where(
+            SchoolStats.city_id == city_id, SchoolStats.school_id.in_(ids))))
+    else:
+        ids, times = data.schools, [s.computed_at for s in data.stats.values()]
     return min(times, default=None), max(times, default=None), len(ids) - len(times)
 
 
@@ -406,12 +263,13 @@ def _data(city_id: int, f: Filters, data: Data | None) -> Data:
     return data if data is not None else load(city_id, f)
 
 
-def rollout(city_id: int, f: Filters, data: Data | None = None) -> Listing:
+def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudget | None = None) -> Listing:
     """Per school, as of its last refresh: pupils, applications, cards, paper cards,
     mLegitymacja; a school is behind plan when, after the target date of the plan in force
-    (`current_target`), its coverage is below the target percentage."""
+    (`current_target`, or `target` when the caller has read it), its coverage is below the
+    target percentage."""
     data = _data(city_id, f, data)
-    target = current_target(city_id, f.today)
+    target = target or current_target(city_id, f.today)
     rows, keys = [], []
     for school in data.schools:
         s = data.stats.get(school.id)
@@ -454,22 +312,26 @@ def forecast(city_id: int, f: Filters, data: Data | None = None) -> Listing:
         tuple(keys))
 
 
-def _lead(facts_handed: list, facts_ordered: list, today: dt.date) -> tuple:
-    days = [d for d in (lead_days(fact) for fact in facts_handed) if d is not None]
-    judged = [p for p in (punctual(fact, today) for fact in facts_ordered) if p is not None]
-    on_time = sum(1 for p in judged if p)
-    return (len(facts_handed), percentile(days, 0.5), percentile(days, 0.9), len(judged), on_time,
-            share(on_time, len(judged)))
+def _lead(handed: list[Handed], ordered: list[Ordered]) -> tuple:
+    """Handed over, median and p90 of the waiting days; cards judged, on time and its share."""
+    days = [(h.days, h.cards) for h in handed]
+    judged, on_time = sum(o.judged for o in ordered), sum(o.on_time for o in ordered)
+    return (sum(h.cards for h in handed), aggregates.percentile(days, 0.5), aggregates.percentile(days, 0.9),
+            judged, on_time, share(on_time, judged))
+
+
+def _grouped(rows: Iterable, key: Callable) -> dict:
+    groups = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return groups
 
 
 def lead_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    handed, ordered = defaultdict(list), defaultdict(list)
-    for fact in _handed_in(data):
-        handed[fact.school_id].append(fact)
-    for fact in _ordered_in(data):
-        ordered[fact.school_id].append(fact)
-    rows = tuple((s.name, *_lead(handed[s.id], ordered[s.id], f.today)) for s in data.schools)
+    handed = _grouped(data.handed("school"), lambda h: h.school_id)
+    ordered = _grouped(data.ordered, lambda o: o.school_id)
+    rows = tuple((s.name, *_lead(handed[s.id], ordered[s.id])) for s in data.schools)
     return Listing(Table("lead_schools", "Czas oczekiwania na legitymację — szkoły", (
         "Szkoła", "Wydane w okresie", "Mediana: wniosek → wydanie (dni)", "90. percentyl (dni)",
         "Dostawy ocenione", "W terminie", "W terminie (%)"), rows,
@@ -478,35 +340,31 @@ def lead_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listin
         tuple({"school_id": s.id} for s in data.schools))
 
 
-def _printer_key(fact) -> str:
-    return str(fact.printer_id) if fact.printer_id is not None else "wlasna"
+def printer_key(printer_id: int | None) -> str:
+    """A printer in links and lists: its id, or "wlasna" for the schools' own printers."""
+    return str(printer_id) if printer_id is not None else "wlasna"
 
 
 def lead_by_printer(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    handed, ordered = defaultdict(list), defaultdict(list)
-    channel: dict[str, str] = {}
-    for fact in _handed_in(data):
-        handed[_printer_key(fact)].append(fact)
-    for fact in _ordered_in(data):
-        ordered[_printer_key(fact)].append(fact)
-        channel[_printer_key(fact)] = fact.channel
-    for key, facts in handed.items():
-        channel.setdefault(key, facts[0].channel)
+    handed = _grouped(data.handed("printer"), lambda h: printer_key(h.printer_id))
+    ordered = _grouped(data.ordered, lambda o: printer_key(o.printer_id))
+    channel = {key: groups[0].channel for key, groups in (*handed.items(), *ordered.items())}
+    printers = printer_names(int(key) for key in channel if key != "wlasna")
 
     def name(key: str) -> str:
-        return OWN_PRINTERS if key == "wlasna" else data.printers.get(int(key), f"drukarnia {key}")
+        return OWN_PRINTERS if key == "wlasna" else printers.get(int(key), f"drukarnia {key}")
 
     printer_keys = sorted(set(handed) | set(ordered), key=lambda k: (k == "wlasna", name(k)))
     rows, keys = [], []
     for key in printer_keys:
-        cards = ordered[key]
-        n, median, p90, judged, on_time, on_time_share = _lead(handed[key], cards, f.today)
-        making = [(fact.delivered_on - fact.submitted_on).days for fact in cards
-                  if fact.delivered_on is not None and fact.submitted_on is not None]
-        rejected = sum(1 for fact in cards if fact.print_rejections > 0)
-        rows.append((name(key), CHANNELS.get(channel[key], channel[key]), len(cards), percentile(making, 0.5),
-                     n, median, p90, judged, on_time_share, rejected, share(rejected, len(cards))))
+        groups = ordered[key]
+        n, median, p90, judged, _on_time, on_time_share = _lead(handed[key], groups)
+        cards = sum(o.cards for o in groups)
+        making = aggregates.percentile(((o.making, o.delivered) for o in groups), 0.5)
+        rejected = sum(o.rejected for o in groups)
+        rows.append((name(key), CHANNELS.get(channel[key], channel[key]), cards, making,
+                     n, median, p90, judged, on_time_share, rejected, share(rejected, cards)))
         keys.append({"printer": key})
     return Listing(Table("lead_printers", "Drukarnie: terminowość i odrzucenia", (
         "Drukarnia", "Kanał", "Karty zamówione w okresie", "Mediana realizacji: zamówienie → dostawa (dni)",
@@ -515,17 +373,16 @@ def lead_by_printer(city_id: int, f: Filters, data: Data | None = None) -> Listi
         "Odrzucenia: karty, które drukarnia choć raz odrzuciła, wśród kart zamówionych w okresie."), tuple(keys))
 
 
-def _money(facts: list) -> tuple[int, Decimal, Decimal | None, int, Decimal]:
-    cost = sum((Decimal(fact.cost) for fact in facts), ZERO)
-    paid = [fact for fact in facts if fact.fee and Decimal(fact.fee) > 0]
-    return len(facts), cost, _per(cost, len(facts)), len(paid), sum((Decimal(x.fee) for x in paid), ZERO)
+def _money(groups: list[Ordered]) -> tuple[int, Decimal, Decimal | None, int, Decimal]:
+    """Cards, their cost, cost per card, paid duplicates and their fees."""
+    cards = sum(o.cards for o in groups)
+    cost = sum((o.cost for o in groups), ZERO)
+    return cards, cost, _per(cost, cards), sum(o.paid for o in groups), sum((o.fees for o in groups), ZERO)
 
 
 def cost_by_channel(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = defaultdict(list)
-    for fact in _ordered_in(data):
-        groups[fact.channel].append(fact)
+    groups = _grouped(data.ordered, lambda o: o.channel)
     order = [c for c in CHANNELS if c in groups] + sorted(c for c in groups if c not in CHANNELS)
     rows = tuple((CHANNELS.get(c, c), *_money(groups[c])) for c in order)
     return Listing(Table("cost_channels", "Koszt legitymacji według kanału druku", (
@@ -536,9 +393,7 @@ def cost_by_channel(city_id: int, f: Filters, data: Data | None = None) -> Listi
 
 def cost_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = defaultdict(list)
-    for fact in _ordered_in(data):
-        groups[fact.school_id].append(fact)
+    groups = _grouped(data.ordered, lambda o: o.school_id)
     rows = tuple((s.name, s.type_label, s.district, *_money(groups[s.id])) for s in data.schools)
     return Listing(Table("cost_schools", "Koszt legitymacji według szkół", (
         "Szkoła", "Typ", "Dzielnica", "Karty", "Koszt (zł)", "Koszt na kartę (zł)", "Duplikaty opłacone",
@@ -548,9 +403,7 @@ def cost_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listin
 
 def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = defaultdict(list)
-    for fact in _ordered_in(data):
-        groups[(f"{fact.submitted_on:%Y-%m}", fact.channel)].append(fact)
+    groups = _grouped(data.ordered, lambda o: (o.month, o.channel))
     channel_rank = {c: i for i, c in enumerate(CHANNELS)}
     order = sorted(groups, key=lambda k: (k[0], channel_rank.get(k[1], 99), k[1]))
     rows = tuple((month, CHANNELS.get(c, c), *_money(groups[(month, c)])[:3]) for month, c in order)
@@ -563,22 +416,15 @@ def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     """Spend against the city's budget per calendar year (the budget year of a Polish gmina):
     the cost of the cards whose order was placed in that year, all schools of the city."""
     budgets = {b.year: b for b in db.session.scalars(select(CityBudget).where(CityBudget.city_id == city_id))}
-    spent: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    cards: dict[int, int] = defaultdict(int)
-    year_of = extract("year", CardFact.submitted_on)
-    for year, cost, count in db.session.execute(
-            select(year_of, func.sum(CardFact.cost), func.count()).where(
-                CardFact.city_id == city_id, CardFact.submitted_on.is_not(None)).group_by(year_of)):
-        spent[int(year)] += Decimal(str(cost or 0))
-        cards[int(year)] += count
+    spent = aggregates.spent_by_year(city_id)
     rows = []
     years = sorted(set(budgets) | set(spent), reverse=True)
     for year in years:
         b = budgets.get(year)
         amount = Decimal(b.amount).quantize(CENT) if b else None
-        used = spent[year].quantize(CENT)
+        cards, used = spent.get(year, (0, ZERO))
         rows.append((year, amount, used, amount - used if amount is not None else None,
-                     round(float(100 * used / amount), 1) if amount else None, cards[year],
+                     round(float(100 * used / amount), 1) if amount else None, cards,
                      b.target_date if b else None, b.target_percent if b else None))
     return Listing(Table("budget", "Budżet na legitymacje a wydatki", (
         "Rok", "Budżet (zł)", "Wydano (zł)", "Pozostało (zł)", "Wykorzystanie (%)", "Karty", "Termin celu",
@@ -588,20 +434,21 @@ def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
 
 def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     """Holograms per school by state for the school years the period touches (the schools'
-    ledgers), and blanks: cards delivered by the printers and cards spoiled (ordered in the period)."""
+    ledgers as of their statistics' refresh), and blanks: cards delivered by the printers and
+    cards spoiled (ordered in the period)."""
     data = _data(city_id, f, data)
-    ids = [s.id for s in data.schools]
     low, high = f.school_years()
-    where = [Hologram.school_id.in_(ids)]
-    if low is not None:
-        where.append(Hologram.school_year >= low)
-    if high is not None:
-        where.append(Hologram.school_year <= high)
-    counts = holograms.state_counts(Hologram.school_id, *where)
+    counts: dict[int, dict[str, int]] = {}
+    for school_id, stats in data.stats.items():
+        for year, by_state in (stats.hologram_counts or {}).items():
+            if (low is None or int(year) >= low) and (high is None or int(year) <= high):
+                mine = counts.setdefault(school_id, defaultdict(int))
+                for state, n in by_state.items():
+                    mine[state] += n
     delivered, spoiled = defaultdict(int), defaultdict(int)
-    for fact in _ordered_in(data):
-        delivered[fact.school_id] += fact.delivered_on is not None
-        spoiled[fact.school_id] += fact.status == "spoiled"
+    for o in data.ordered:
+        delivered[o.school_id] += o.delivered
+        spoiled[o.school_id] += o.spoiled
     rows = []
     for school in data.schools:
         c = counts.get(school.id, {})
@@ -614,51 +461,75 @@ def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
         tuple({"school_id": s.id} for s in data.schools))
 
 
-def _fact_matches(fact, q: FactQuery, today: dt.date) -> bool:
-    if q.school_id is not None and fact.school_id != q.school_id:
-        return False
-    if q.printer and _printer_key(fact) != q.printer:
-        return False
-    if q.channel and fact.channel != q.channel:
-        return False
-    if q.kind and fact.kind != q.kind:
-        return False
-    if q.month and (fact.submitted_on is None or f"{fact.submitted_on:%Y-%m}" != q.month):
-        return False
-    state = q.state
-    if state == "w_obiegu":
-        return fact.status in LIVE_CARD_STATUSES
-    if state == "dostarczone":
-        return fact.status in DELIVERED
-    if state == "wydane":
-        return fact.status == "handed_over"
-    if state == "dostawa":
-        return fact.delivered_on is not None
-    if state == "zepsute":
-        return fact.status == "spoiled"
-    if state == "odrzucone":
-        return fact.print_rejections > 0
-    if state == "oplacone":
-        return bool(fact.fee) and Decimal(fact.fee) > 0
-    if state in ("ocenione", "terminowe", "spoznione"):
-        on_time = punctual(fact, today)
-        return on_time is not None if state == "ocenione" else on_time is (state == "terminowe")
-    return True
+# --- the cards behind the numbers --------------------------------------------------------------
+
+_FACT_COLUMNS = (CardFact.id, CardFact.school_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
+                 CardFact.kind, CardFact.status, CardFact.applied_on, CardFact.submitted_on, CardFact.delivered_on,
+                 CardFact.handed_over_on, CardFact.promised_days, CardFact.cost, CardFact.fee,
+                 CardFact.print_rejections)
 
 
-def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, data: Data | None = None) -> Listing:
-    """The cards behind the numbers, one row each, without anything personal (no card number)."""
-    data = _data(city_id, f, data)
+def _state(state: str, f: Filters):
+    """The SQL condition of a FACT_STATES key (None: no condition)."""
+    judged, on_time = aggregates.judged(f) == 1, aggregates.on_time() == 1
+    return {
+        "w_obiegu": CardFact.status.in_(LIVE_CARD_STATUSES),
+        "dostarczone": CardFact.status.in_(DELIVERED),
+        "wydane": CardFact.status == "handed_over",
+        "dostawa": CardFact.delivered_on.is_not(None),
+        "zepsute": CardFact.status == "spoiled",
+        "odrzucone": CardFact.print_rejections > 0,
+        "oplacone": CardFact.fee > 0,
+        "ocenione": judged,
+        "terminowe": on_time,
+        "spoznione": and_(judged, ~on_time),
+    }.get(state)
+
+
+def _fact_where(city_id: int, f: Filters, q: FactQuery) -> list:
+    where = aggregates.of_schools(CardFact, city_id, f)
+    where.append(aggregates.handed_between(f) if q.basis == "wydania" else aggregates.between(CardFact.submitted_on, f))
+    if q.school_id is not None:
+        where.append(CardFact.school_id == q.school_id)
+    if q.printer:
+        where.append(CardFact.printer_id.is_(None) if q.printer == "wlasna" else CardFact.printer_id == int(q.printer))
+    if q.channel:
+        where.append(CardFact.channel == q.channel)
+    if q.kind:
+        where.append(CardFact.kind == q.kind)
+    if q.month:
+        first = dt.date(int(q.month[:4]), int(q.month[5:]), 1)
+        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        where += [CardFact.submitted_on >= first, CardFact.submitted_on < following]
+    state = _state(q.state, f)
+    if state is not None:
+        where.append(state)
+    return where
+
+
+def fact_count(city_id: int, f: Filters, q: FactQuery | None = None) -> int:
+    """How many cards `fact_list` lists (all its pages)."""
+    return db.session.scalar(select(func.count()).select_from(CardFact).where(
+        *_fact_where(city_id, f, q or FactQuery()))) or 0
+
+
+def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: int | None = None,
+              offset: int = 0) -> Listing:
+    """The cards behind the numbers, one row each, newest order first, without anything personal
+    (no card number): all of them, or `limit` from `offset` (a page)."""
     q = q or FactQuery()
-    names = {s.id: s.name for s in data.schools}
-    facts = _handed_in(data) if q.basis == "wydania" else _ordered_in(data)
-    facts = sorted((fact for fact in facts if _fact_matches(fact, q, f.today)),
-                   key=lambda x: (x.submitted_on or dt.date.min, x.order_id, x.id), reverse=True)
+    stmt = (select(*_FACT_COLUMNS).where(*_fact_where(city_id, f, q))
+            .order_by(CardFact.submitted_on.desc().nulls_last(), CardFact.order_id.desc(), CardFact.id.desc()))
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    facts = db.session.execute(stmt).all()
+    names = {s.id: s.name for s in _all_schools(city_id)}
+    printers = printer_names(fact.printer_id for fact in facts)
     rows = []
     for fact in facts:
         on_time = punctual(fact, f.today)
         rows.append((names.get(fact.school_id, ""), fact.order_id, CHANNELS.get(fact.channel, fact.channel),
-                     OWN_PRINTERS if fact.printer_id is None else data.printers.get(fact.printer_id, ""),
+                     OWN_PRINTERS if fact.printer_id is None else printers.get(fact.printer_id, ""),
                      KINDS.get(fact.kind, fact.kind), CARD_STATES.get(fact.status, fact.status), fact.applied_on,
                      fact.submitted_on, fact.delivered_on, fact.handed_over_on, lead_days(fact), fact.promised_days,
                      "" if on_time is None else ("tak" if on_time else "nie"), Decimal(fact.cost).quantize(CENT),
@@ -670,6 +541,8 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, data: Data |
         "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")),
         tuple({"order_id": fact.order_id, "school_id": fact.school_id} for fact in facts))
 
+
+# --- orders (live, from the orders themselves) --------------------------------------------------
 
 _PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
 
@@ -693,17 +566,21 @@ def order_list(city_id: int, f: Filters, school_id: int | None = None) -> Listin
     if school_id is not None:
         schools = {k: v for k, v in schools.items() if k == school_id}
     zone = _zone()
-    stmt = select(PrintOrder).where(
-        PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED), PrintOrder.school_id.in_(list(schools)))
+    stmt = select(PrintOrder.id, PrintOrder.school_id, PrintOrder.printer_id, PrintOrder.channel,
+                  PrintOrder.submitted_at, PrintOrder.card_count, PrintOrder.handed_over_count, PrintOrder.status,
+                  PrintOrder.total_price, PrintOrder.invoice_gross, PrintOrder.invoice_mismatch).where(
+        PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
+    if school_id is not None:
+        stmt = stmt.where(PrintOrder.school_id == school_id)
     if f.date_from is not None:  # a day's bounds in the city's time zone, as UTC
         stmt = stmt.where(PrintOrder.submitted_at >= dt.datetime.combine(f.date_from, dt.time(), tzinfo=zone))
     if f.date_to is not None:
         stmt = stmt.where(PrintOrder.submitted_at < dt.datetime.combine(
             f.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone))
-    orders = list(db.session.scalars(stmt.order_by(PrintOrder.submitted_at.desc(), PrintOrder.id.desc())))
+    orders = [o for o in db.session.execute(stmt.order_by(PrintOrder.submitted_at.desc(), PrintOrder.id.desc()))
+              if o.school_id in schools]
+    printers = printer_names(o.printer_id for o in orders)
     rows, keys = [], []
-    printers = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_(sorted({o.printer_id for o in orders if o.printer_id})))).all()) if orders else {}
     for o in orders:
         day = o.submitted_at.astimezone(zone).date() if o.submitted_at else None
         if not f.covers(day):
@@ -730,12 +607,12 @@ TABLES: dict[str, Callable[..., Listing]] = {
     "cost_months": lambda c, f, q, d: cost_by_month(c, f, d),
     "budget": lambda c, f, q, d: budget_table(c, f, d),
     "holograms": lambda c, f, q, d: hologram_table(c, f, d),
-    "facts": lambda c, f, q, d: fact_list(c, f, q, d),
+    "facts": lambda c, f, q, d: fact_list(c, f, q),
     "orders_by_school": lambda c, f, q, d: orders_by_school(c, f, d),
     "orders": lambda c, f, q, d: order_list(c, f, q.school_id if q else None),
 }
 NEEDS_DATA = {"rollout", "forecast", "lead_schools", "lead_printers", "cost_channels", "cost_schools", "cost_months",
-              "holograms", "facts"}
+              "holograms"}
 
 
 def table(key: str, city_id: int, f: Filters, q: FactQuery | None = None) -> Listing:
@@ -774,18 +651,18 @@ class Overview:
     spent: Decimal
 
 
-def overview(city_id: int, f: Filters, data: Data | None = None) -> Overview:
+def overview(city_id: int, f: Filters, data: Data | None = None, *, rollout_listing: Listing | None = None,
+             budget: Listing | None = None) -> Overview:
+    """The tiles; `rollout_listing` and `budget` when the caller has built those tables already."""
     data = _data(city_id, f, data)
     stats = [data.stats[s.id] for s in data.schools if s.id in data.stats]
     active = sum(s.pupils_active for s in stats)
     handed = sum(s.cards_handed_over for s in stats)
-    behind = sum(1 for key in rollout(city_id, f, data).keys if key["behind"])
-    days = [d for d in (lead_days(fact) for fact in _handed_in(data)) if d is not None]
-    ordered = _ordered_in(data)
-    judged = [p for p in (punctual(fact, f.today) for fact in ordered) if p is not None]
-    cards, cost, per_card, _paid, fees = _money(ordered)
+    behind = sum(1 for key in (rollout_listing or rollout(city_id, f, data)).keys if key["behind"])
+    _n, median, p90, judged, on_time, on_time_share = _lead(data.handed(), data.ordered)
+    cards, cost, per_card, _paid, fees = _money(data.ordered)
     year = f.today.year
-    budget_row = next((r for r in budget_table(city_id, f).table.rows if r[0] == year), None)
+    budget_row = next((r for r in (budget or budget_table(city_id, f)).table.rows if r[0] == year), None)
     return Overview(
         schools=len(data.schools), schools_with_stats=len(stats),
         computed_oldest=min((s.computed_at for s in stats), default=None),
@@ -793,8 +670,7 @@ def overview(city_id: int, f: Filters, data: Data | None = None) -> Overview:
         pupils_active=active, pupils_needing_card=sum(s.pupils_needing_card for s in stats),
         cards_handed_over=handed, coverage=min(100.0, share(handed, active)) if active else None,
         behind_plan=behind, forecast=sum(s.forecast_first_year for s in stats),
-        lead_median=percentile(days, 0.5), lead_p90=percentile(days, 0.9),
-        on_time=share(sum(1 for p in judged if p), len(judged)), cards=cards, cost=cost.quantize(CENT),
+        lead_median=median, lead_p90=p90, on_time=on_time_share, cards=cards, cost=cost.quantize(CENT),
         cost_per_card=per_card, fees=fees.quantize(CENT), budget_year=year,
         budget=budget_row[1] if budget_row else None, spent=budget_row[2] if budget_row else ZERO)
 
@@ -868,7 +744,7 @@ def save_budget(city_id: int, form: Mapping[str, str]) -> CityBudget:
     year = _whole(form.get("year"), "Rok", 2020, 2100)
     amount = _amount(form.get("amount"), "Kwota budżetu")
     try:
-        target_date = _day(form.get("target_date", ""), "Termin celu")
+        target_date = parse_day(form.get("target_date", ""), "Termin celu")
     except FilterError as err:
         raise OperationError(str(err), "invalid_date") from None
     percent_text = (form.get("target_percent") or "").strip().rstrip("%").strip()

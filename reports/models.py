@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from sqlalchemy import JSON
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import Numeric
 from sqlalchemy import String
@@ -63,6 +65,8 @@ class SchoolStats(_SchoolOrCity, Base):
     # the coming September's demand: pupils in the first year of this school's cycle, and active
     # pupils who will still have no live card (see reports.statistics)
     forecast_first_year: Mapped[int] = mapped_column(Integer, default=0)
+    # the school's hologram ledger: {"2026": {"in_stock": 40, "issued": 310}} (school year → state → count)
+    hologram_counts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     __table_args__ = (UniqueConstraint("school_id", "id"),)
 
@@ -91,4 +95,35 @@ class CardFact(_SchoolOrCity, Base):
     fee: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))  # duplicate fee paid
     print_rejections: Mapped[int] = mapped_column(Integer, default=0)  # times a printer rejected this card
 
-    __table_args__ = (UniqueConstraint("school_id", "id"), UniqueConstraint("school_id", "card_id"))
+    __table_args__ = (UniqueConstraint("school_id", "id"), UniqueConstraint("school_id", "card_id"),
+                      Index("ix_card_facts_city_id_submitted_on", "city_id", "submitted_on"),
+                      Index("ix_card_facts_city_id_handed_over_on", "city_id", "handed_over_on"))
+
+
+class OrderFacts(_SchoolOrCity, Base):
+    """The card facts of one order summed up, per delivery day (an order's delivered cards share
+    it; the rest have none): rebuilt from `card_facts` on each refresh, so it holds exactly what
+    they hold, a few hundred rows a year per city instead of every card. The dashboard's money,
+    punctuality, blanks and budget figures read these (reports.aggregates)."""
+
+    __tablename__ = "order_facts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    order_id: Mapped[int] = mapped_column(Id)
+    channel: Mapped[str] = mapped_column(String(12))
+    printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    submitted_on: Mapped[dt.date | None] = mapped_column(Date)
+    delivered_on: Mapped[dt.date | None] = mapped_column(Date)  # None: these cards have not come
+    promised_days: Mapped[int | None] = mapped_column(Integer)
+    cards: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(Numeric(12, 2))  # the sum of the cards' costs
+    paid: Mapped[int] = mapped_column(Integer)  # duplicates with a fee paid
+    fees: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    live_waiting: Mapped[int] = mapped_column(Integer)  # live cards not delivered (late once the promise passed)
+    spoiled: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)  # cards a printer rejected at least once
+
+    __table_args__ = (UniqueConstraint("school_id", "id"), Index("ix_order_facts_city_id_submitted_on",
+                                                                  "city_id", "submitted_on"))

@@ -6,11 +6,14 @@ which hold no name, no PESEL, no card number and no pupil reference. They are re
 worker every 10 minutes, by `flask legitka refresh-stats` and at the end of the demo seed;
 the dashboard shows when ("stan na …").
 
-Two kinds of numbers, two lifetimes:
+Three kinds of numbers:
 
 - `SchoolStats` is a snapshot of the school's *current* pupils and registry at `computed_at`,
   replaced on every refresh. Every count in it concerns active pupils or live cards, so erasing
   the data of pupils who have left (retention) does not change it.
+- `OrderFacts` sums the school's card facts up per order and delivery day; rebuilt from them on
+  every refresh, so it always says what they say (the dashboard reads it for money, punctuality
+  and blanks: a few rows per order instead of one per card).
 - `CardFact` is history: one row per card ever ordered, upserted on every refresh and never
   deleted. Once a card's registry entry, its application or its pupil are erased under the
   retention rules, the fact keeps the values of its last refresh, so historic counts, lead
@@ -34,6 +37,7 @@ Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a ca
 - cards_handed_over: cards now handed over (valid, in the pupil's hands).
 - duplicates_paid, duplicate_fees: duplicate applications of active pupils whose 9 zł payment a
   member of staff recorded, and the sum paid (the paid fees of the past are on the card facts).
+- hologram_counts: the school's hologram ledger, {school year: {state: count}}.
 - forecast_first_year: the coming September's demand for new cards = the school's current
   first year (active pupils whose class is in year 1 of the school's cycle: "1a", "1 b",
   "I c", "sem. 1a"; this year's intake is the estimate of next year's) + pupils_needing_card
@@ -69,7 +73,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
 from sqlalchemy import func
+from sqlalchemy import insert
 from sqlalchemy import select
 
 from infra.db import db
@@ -79,9 +86,12 @@ from printing.models import OrderItem
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
 from reports.models import CardFact
+from reports.models import OrderFacts
 from reports.models import SchoolStats
+from tenants import holograms
 from tenants.context import Tenant
 from tenants.context import tenant_scope
+from tenants.hologram_models import Hologram
 from tenants.models import LIVE_CARD_STATUSES
 from tenants.models import Application
 from tenants.models import ApplicationKind
@@ -255,9 +265,36 @@ def _upsert_facts(school: Organisation, values: dict[int, dict]) -> int:
     return changed
 
 
+def _rebuild_order_facts(school_id: int) -> None:
+    """Replace the school's `OrderFacts` with its card facts (all of them, erased cards' too)
+    summed up per order and delivery day."""
+    db.session.flush()
+    db.session.execute(delete(OrderFacts).where(OrderFacts.school_id == school_id))
+    keys = (CardFact.school_id, CardFact.city_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
+            CardFact.submitted_on, CardFact.delivered_on, CardFact.promised_days)
+
+    def count(condition):
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    waiting = and_(CardFact.status.in_(LIVE_CARD_STATUSES), CardFact.delivered_on.is_(None))
+    summary = (select(*keys, func.count(), func.coalesce(func.sum(CardFact.cost), 0), count(CardFact.fee > 0),
+                      func.coalesce(func.sum(CardFact.fee), 0), count(waiting), count(CardFact.status == "spoiled"),
+                      count(CardFact.print_rejections > 0))
+               .where(CardFact.school_id == school_id).group_by(*keys))
+    db.session.execute(insert(OrderFacts).from_select(
+        ["school_id", "city_id", "order_id", "channel", "printer_id", "submitted_on", "delivered_on", "promised_days",
+         "cards", "cost", "paid", "fees", "live_waiting", "spoiled", "rejected"], summary))
+
+
+def _hologram_counts() -> dict[str, dict[str, int]]:
+    """The school's holograms: {school year: {state: count}}."""
+    return {str(year): by_state for year, by_state in sorted(holograms.state_counts(Hologram.school_year).items())}
+
+
 def refresh_school(school_id: int, now: dt.datetime | None = None) -> SchoolStats:
-    """Recompute one school's `SchoolStats` (replacing its row) and upsert a `CardFact` for each
-    of its cards, acting as the school (its row-level security applies). Commits."""
+    """Recompute one school's `SchoolStats` (replacing its row), upsert a `CardFact` for each of
+    its cards and rebuild its `OrderFacts`, acting as the school (its row-level security
+    applies). Commits."""
     now = now or utcnow()
     zone = _zone()
     db.session.commit()  # a fresh transaction, so it starts with the school's settings
@@ -271,8 +308,10 @@ def refresh_school(school_id: int, now: dt.datetime | None = None) -> SchoolStat
             stats.city_id, stats.computed_at = school.city_id, now
             for name, value in counts.items():
                 setattr(stats, name, value)
+            stats.hologram_counts = _hologram_counts()
             db.session.add(stats)
             _upsert_facts(school, _card_fact_values(zone))
+            _rebuild_order_facts(school.id)
             db.session.commit()
         except Exception:
             db.session.rollback()

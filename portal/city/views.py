@@ -10,7 +10,6 @@ reaches a pupil.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
@@ -26,6 +25,8 @@ from flask_babel import gettext as _
 
 from infra.db import db
 from portal.access import require_roles
+from portal.city.report_tables import block
+from portal.city.report_tables import cell
 from portal.security import current_membership
 from reports import costs
 from reports import council_report as council
@@ -34,7 +35,6 @@ from reports import queries
 from reports.council_report import Section
 from reports.dashboard import FilterError
 from reports.dashboard import Filters
-from reports.dashboard import Listing
 from reports.tables import to_csv
 from reports.tables import to_xlsx
 from tenants.models import Role
@@ -45,37 +45,15 @@ bp = Blueprint("city", __name__, url_prefix="/miasto")
 
 CITY = (Role.CITY_OFFICIAL,)
 NBSP = "\u00a0"
-FACTS_SHOWN = 500  # rows of the card list on the page; the downloads hold them all
+FACTS_PER_PAGE = 100  # rows of the card list per page; the downloads hold them all
 
 
-# --- cells, links and the filters every page shares -----------------------------------------------
-
-
-def cell(value) -> str:
-    """A table value as the page shows it (exports keep the raw values)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("tak") if value else _("nie")
-    if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
-    if isinstance(value, Decimal):
-        return f"{value:,.2f}".replace(",", NBSP).replace(".", ",")
-    if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
-    return str(value)
-
-
-def numeric_columns(listing: Listing) -> list[bool]:
-    table = listing.table
-    return [any(isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool) for r in table.rows)
-            and all(r[i] is None or (isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool))
-                    for r in table.rows) for i in range(len(table.columns))]
+# --- the filters every page shares -----------------------------------------------------------
 
 
 @bp.context_processor
 def _helpers():
-    return {"cell": cell, "numeric_columns": numeric_columns, "school_types": [t.value for t in SchoolType],
+    return {"cell": cell, "school_types": [t.value for t in SchoolType],
             "costs_endpoint": "city_costs.index" if "city_costs.index" in current_app.view_functions else None}
 
 
@@ -98,98 +76,9 @@ def _fact_query() -> tuple[dashboard.FactQuery, str | None]:
         return dashboard.FactQuery(), str(err)
 
 
-def _facts(f: Filters, *, open_period: bool = False, **query) -> str:
-    args = f.args()
-    if open_period:
-        args.update(od="", do="")
-    args.update({k: str(v) for k, v in query.items() if v not in (None, "")})
-    return url_for("city.facts", **args)
-
-
-def _school(school_id: int, anchor: str = "") -> str:
-    return url_for("city.school", school_id=school_id) + (f"#{anchor}" if anchor else "")
-
-
-def _orders(f: Filters, school_id: int) -> str:
-    return url_for("city.orders", **{**f.args(), "od": "", "do": "", "szkola": school_id})
-
-
-def _link_rules(key: str, f: Filters) -> dict:
-    """{column: (row key → url)} for the columns of table `key` that lead to a list."""
-    pupils = ("Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
-              "Na papierowej legitymacji", "mLegitymacja", "Pokrycie (%)")
-    if key == "rollout":
-        rules = {c: (lambda k: _school(k["school_id"], "stan")) for c in pupils}
-        rules.update({
-            "Szkoła": lambda k: _school(k["school_id"]),
-            "Zamówione (ważne)": lambda k: _facts(f, open_period=True, szkola=k["school_id"], stan="w_obiegu"),
-            "Dostarczone": lambda k: _facts(f, open_period=True, szkola=k["school_id"], stan="dostarczone"),
-            "Wydane": lambda k: _facts(f, open_period=True, szkola=k["school_id"], stan="wydane")})
-        return rules
-    if key == "forecast":
-        return {c: (lambda k: _school(k["school_id"], "stan")) for c in (
-            "Szkoła", "Nabór do pierwszej klasy (szacunek)", "Uczniowie bez legitymacji", "Prognoza kart na wrzesień")}
-    if key == "lead_schools":
-        return {"Szkoła": lambda k: _school(k["school_id"]),
-                **{c: (lambda k: _facts(f, szkola=k["school_id"], wg="wydania")) for c in (
-                    "Wydane w okresie", "Mediana: wniosek → wydanie (dni)", "90. percentyl (dni)")},
-                "Dostawy ocenione": lambda k: _facts(f, szkola=k["school_id"], stan="ocenione"),
-                "W terminie": lambda k: _facts(f, szkola=k["school_id"], stan="terminowe"),
-                "W terminie (%)": lambda k: _facts(f, szkola=k["school_id"], stan="terminowe")}
-    if key == "lead_printers":
-        return {**{c: (lambda k: _facts(f, drukarnia=k["printer"])) for c in (
-                    "Karty zamówione w okresie", "Mediana realizacji: zamówienie → dostawa (dni)")},
-                **{c: (lambda k: _facts(f, drukarnia=k["printer"], wg="wydania")) for c in (
-                    "Wydane w okresie", "Mediana: wniosek → wydanie (dni)", "90. percentyl (dni)")},
-                "Dostawy ocenione": lambda k: _facts(f, drukarnia=k["printer"], stan="ocenione"),
-                "W terminie (%)": lambda k: _facts(f, drukarnia=k["printer"], stan="terminowe"),
-                **{c: (lambda k: _facts(f, drukarnia=k["printer"], stan="odrzucone")) for c in (
-                    "Karty odrzucone przy druku", "Odrzucenia (%)")}}
-    if key in ("cost_channels", "cost_schools"):
-        by = (lambda k: {"kanal": k["channel"]}) if key == "cost_channels" else (lambda k: {"szkola": k["school_id"]})
-        rules = {c: (lambda k, by=by: _facts(f, **by(k))) for c in ("Karty", "Koszt (zł)", "Koszt na kartę (zł)")}
-        rules.update({c: (lambda k, by=by: _facts(f, stan="oplacone", **by(k))) for c in (
-            "Duplikaty opłacone", "Opłaty za duplikaty (zł)")})
-        if key == "cost_schools":
-            rules["Szkoła"] = lambda k: _school(k["school_id"])
-        return rules
-    if key == "cost_months":
-        return {c: (lambda k: _facts(f, miesiac=k["month"], kanal=k["channel"])) for c in (
-            "Miesiąc", "Karty", "Koszt (zł)", "Koszt na kartę (zł)")}
-    if key == "budget":
-        def year(k):
-            return url_for("city.facts", od=f"{k['year']}-01-01", do=f"{k['year']}-12-31", typ="", dzielnica="")
-        return {"Wydano (zł)": year, "Karty": year}
-    if key == "holograms":
-        return {"Karty dostarczone (zużyte blankiety)": lambda k: _facts(f, szkola=k["school_id"], stan="dostawa"),
-                "Karty zepsute": lambda k: _facts(f, szkola=k["school_id"], stan="zepsute")}
-    if key in ("facts", "orders"):
-        return {"Szkoła": lambda k: _school(k["school_id"])}
-    if key == "orders_by_school":
-        return {"Szkoła": lambda k: _school(k["school_id"]),
-                **{c: (lambda k: _orders(f, k["school_id"])) for c in (
-                    "Zamówione", "Dostarczone", "Wydane", "Cena za kartę (zł)", "Koszt (zł)")}}
-    return {}
-
-
-def links(listing: Listing, f: Filters) -> list[list[str | None]]:
-    rules = _link_rules(listing.table.key, f)
-    columns = listing.table.columns
-    return [[rules[c](key) if c in rules and row[i] not in (None, "") else None for i, c in enumerate(columns)]
-            for row, key in zip(listing.table.rows, listing.keys, strict=True)]
-
-
-def block(listing: Listing, f: Filters, *, chart=None, limit: int | None = None, query: dict | None = None) -> dict:
-    """What the table macro needs: the listing, its links, its exports (same filters), a chart."""
-    args = {**f.args(), **(query or {})}
-    return {"listing": listing, "links": links(listing, f), "chart": chart, "limit": limit,
-            "csv": url_for("city.export", key=listing.table.key, fmt="csv", **args),
-            "xlsx": url_for("city.export", key=listing.table.key, fmt="xlsx", **args)}
-
-
-def _page(template: str, *, error: str | None, f: Filters, **context):
+def _page(template: str, *, error: str | None, f: Filters, data: dashboard.Data | None = None, **context):
     city = _city()
-    oldest, newest, missing = dashboard.computed_range(city.id, f)
+    oldest, newest, missing = dashboard.computed_range(city.id, f, data)
     stamp = {"oldest": dashboard.local_time(oldest), "newest": dashboard.local_time(newest), "missing": missing}
     return render_template(template, city=city, error=error, f=f, districts=dashboard.districts(city.id),
                            stamp=stamp, **context), (422 if error else 200)
@@ -204,23 +93,27 @@ def overview():
     city = _city()
     f, error = _filters()
     data = dashboard.load(city.id, f)
-    rollout = dashboard.rollout(city.id, f, data)
+    target = dashboard.current_target(city.id, f.today)
+    rollout = dashboard.rollout(city.id, f, data, target)
     months = dashboard.cost_by_month(city.id, f, data)
     channels = dashboard.cost_by_channel(city.id, f, data)
-    return _page("city/overview.html", error=error, f=f, tiles=dashboard.overview(city.id, f, data),
-                 target=dashboard.current_target(city.id, f.today), upcoming=dashboard.next_target(city.id, f.today),
+    tiles = dashboard.overview(city.id, f, data, rollout_listing=rollout, budget=dashboard.budget_table(city.id, f))
+    orders, mismatches = queries.city_orders(city.id, limit=20), queries.city_invoice_mismatches(city.id)
+    return _page("city/overview.html", error=error, f=f, data=data, tiles=tiles,
+                 target=target, upcoming=dashboard.next_target(city.id, f.today),
                  live=block(dashboard.orders_by_school(city.id, f), f),
                  charts=[dashboard.rollout_chart(rollout), dashboard.channel_chart(channels),
                          dashboard.month_chart(months)],
-                 holograms=block(dashboard.hologram_table(city.id, f, data), f),
-                 orders=queries.city_orders(city.id, limit=20),
-                 mismatches=queries.city_invoice_mismatches(city.id),
-                 receipts=queries.city_deletion_receipts(city.id, limit=20),
-                 schools={s.id: s.name for s in dashboard.city_schools(city.id)})
+                 holograms=block(dashboard.hologram_table(city.id, f, data), f, strong=(5,)),
+                 orders=orders, mismatches=mismatches, receipts=queries.city_deletion_receipts(city.id, limit=20),
+                 schools={s.id: s.name for s in dashboard.city_schools(city.id)},
+                 printers=dashboard.printer_names(o.printer_id for o in orders + mismatches))
 
 
-def _section(title: str, intro: str, blocks: list[dict], f: Filters, error: str | None, endpoint: str):
-    return _page("city/section.html", error=error, f=f, title=title, intro=intro, blocks=blocks, endpoint=endpoint)
+def _section(title: str, intro: str, blocks: list[dict], f: Filters, error: str | None, endpoint: str,
+             data: dashboard.Data | None = None):
+    return _page("city/section.html", error=error, f=f, data=data, title=title, intro=intro, blocks=blocks,
+                 endpoint=endpoint)
 
 
 @bp.get("/wdrozenie")
@@ -229,8 +122,8 @@ def rollout():
     city = _city()
     f, error = _filters()
     data = dashboard.load(city.id, f)
-    listing = dashboard.rollout(city.id, f, data)
     target = dashboard.current_target(city.id, f.today)
+    listing = dashboard.rollout(city.id, f, data, target)
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
                "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
                p=target.target_percent, d=target.target_date.strftime("%d.%m.%Y")) if target else
@@ -238,7 +131,7 @@ def rollout():
                "uczniów z wydaną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [
         block(listing, f, chart=dashboard.rollout_chart(listing)), block(dashboard.forecast(city.id, f, data), f)],
-        f, error, "city.rollout")
+        f, error, "city.rollout", data)
 
 
 @bp.get("/czas-oczekiwania")
@@ -252,7 +145,8 @@ def lead_times():
     return _section(_("Czas oczekiwania i terminowość"), _(
         "Ile dni mija od wniosku do wydania legitymacji uczniowi i czy drukarnie dotrzymują obiecanego czasu "
         "realizacji."), [block(schools, f, chart=dashboard.lead_chart(schools)),
-                         block(printers, f, chart=dashboard.printer_chart(printers))], f, error, "city.lead_times")
+                         block(printers, f, chart=dashboard.printer_chart(printers))], f, error, "city.lead_times",
+                        data)
 
 
 @bp.get("/wydatki")
@@ -269,7 +163,7 @@ def money():
         block(channels, f, chart=dashboard.channel_chart(channels)),
         block(dashboard.cost_by_school(city.id, f, data), f),
         block(months, f, chart=dashboard.month_chart(months)),
-        block(dashboard.budget_table(city.id, f), f)], f, error, "city.money")
+        block(dashboard.budget_table(city.id, f), f)], f, error, "city.money", data)
 
 
 @bp.get("/hologramy")
@@ -277,15 +171,17 @@ def money():
 def holograms():
     city = _city()
     f, error = _filters()
+    data = dashboard.load(city.id, f)
     return _section(_("Hologramy i blankiety"), _(
         "Druki ścisłego zarachowania: hologramy z ewidencji szkół (lata szkolne okresu) oraz blankiety zużyte na "
-        "dostarczone i zepsute karty."), [block(dashboard.hologram_table(city.id, f), f)], f, error,
-        "city.holograms")
+        "dostarczone i zepsute karty."), [block(dashboard.hologram_table(city.id, f, data), f)], f, error,
+        "city.holograms", data)
 
 
 @bp.get("/karty")
 @require_roles(*CITY)
 def facts():
+    """The card facts behind a number, FACTS_PER_PAGE at a time (`strona`); downloads hold all."""
     city = _city()
     f, error = _filters()
     q, query_error = _fact_query()
@@ -293,14 +189,21 @@ def facts():
     schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
     if q.school_id is not None and q.school_id not in schools:
         abort(404)
-    data = dashboard.load(city.id, f)
-    listing = dashboard.fact_list(city.id, f, q, data)
+    total = dashboard.fact_count(city.id, f, q)
+    pages = max(1, -(-total // FACTS_PER_PAGE))
+    number = request.args.get("strona", "1").strip()
+    page = min(int(number), pages) if number.isdigit() and int(number) >= 1 else 1
+    listing = dashboard.fact_list(city.id, f, q, limit=FACTS_PER_PAGE, offset=(page - 1) * FACTS_PER_PAGE)
     printer = dashboard.OWN_PRINTERS if q.printer == "wlasna" else (
-        data.printers.get(int(q.printer), "") if q.printer else "")
+        dashboard.printer_names([int(q.printer)]).get(int(q.printer), "") if q.printer else "")
+    args = {**f.args(), **q.args()}
+    pager = {"page": page, "pages": pages, "total": total, "first": (page - 1) * FACTS_PER_PAGE + 1 if total else 0,
+             "last": min(total, page * FACTS_PER_PAGE),
+             "previous": url_for("city.facts", **args, strona=page - 1) if page > 1 else None,
+             "next": url_for("city.facts", **args, strona=page + 1) if page < pages else None}
     return _page("city/facts.html", error=error, f=f, q=q, school_name=schools.get(q.school_id, ""),
                  printer_name=printer, state_label=dashboard.FACT_STATES.get(q.state, ""),
-                 table=block(listing, f, limit=FACTS_SHOWN, query=q.args()),
-                 endpoint="city.facts", extra=q.args())
+                 table=block(listing, f, query=q.args()), pager=pager, endpoint="city.facts", extra=q.args())
 
 
 @bp.get("/zamowienia")

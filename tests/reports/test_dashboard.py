@@ -381,6 +381,49 @@ def test_every_number_links_to_its_list(app, seeded, browser):
     assert "/miasto/zamowienia?" in overview and 'href="/miasto/wdrozenie?' in overview
 
 
+def test_the_card_list_comes_a_page_at_a_time(app, seeded, browser, monkeypatch):
+    from portal.city import views
+
+    monkeypatch.setattr(views, "FACTS_PER_PAGE", 4)
+    official = browser(seeded.official)
+    everything = listing(app, seeded, "facts", Filters(None, None, today=seeded.today)).table
+    assert len(everything.rows) > 8  # three pages at least
+    url, shown, pages = "/miasto/karty?od=&do=", [], 0
+    while url:
+        html = official.get(url.replace("&amp;", "&")).get_data(as_text=True)
+        rows = page_tables(html)["facts"][1:]
+        assert 1 <= len(rows) <= 4
+        shown += [row[1] for row in rows]  # the order numbers, newest first
+        pages += 1
+        found = re.search(r'<a href="([^"]+)" rel="next">', html)
+        url = found.group(1) if found else None
+    assert pages == -(-len(everything.rows) // 4)
+    assert shown == [str(row[1]) for row in everything.rows]  # every card once, in the export's order
+    last = official.get(f"/miasto/karty?od=&do=&strona={pages}").get_data(as_text=True)
+    assert f"z {len(everything.rows)} (strona {pages} z {pages})" in last and 'rel="prev"' in last
+    for bad in ("0", "abc", "-1", "99999"):  # never a 500; out of range: the nearest page
+        response = official.get(f"/miasto/karty?od=&do=&strona={bad}")
+        assert response.status_code == 200, bad
+        expected = pages if bad == "99999" else 1
+        assert f"(strona {expected} z {pages})" in response.get_data(as_text=True), bad
+
+
+def test_weighted_percentile_is_percentile_cont_over_the_single_values():
+    from reports import aggregates
+
+    pairs = [(10, 3), (2, 1), (None, 5), (7, 0)]  # 2, 10, 10, 10: unknown days and empty groups left out
+    assert (aggregates.percentile(pairs, 0.5), aggregates.percentile(pairs, 0.25)) == (10.0, 8.0)
+    for values in ([5], [1, 2], [3, 3, 3, 9], [1, 4, 4, 4, 6, 20, 20]):
+        pairs = [(v, values.count(v)) for v in sorted(set(values))]
+        for q in (0.0, 0.1, 0.5, 0.9, 1.0):
+            ordered = sorted(values)
+            pos = (len(ordered) - 1) * q
+            low = ordered[int(pos)]
+            high = ordered[min(int(pos) + 1, len(ordered) - 1)]
+            assert aggregates.percentile(pairs, q) == round(low + (high - low) * (pos - int(pos)), 1), (values, q)
+    assert aggregates.percentile([], 0.5) is None and aggregates.percentile([(None, 4)], 0.5) is None
+
+
 def test_the_page_shows_when_the_statistics_were_computed(app, seeded, browser):
     page = browser(seeded.official).get("/miasto/").get_data(as_text=True)
     assert re.search(r"stan na \d\d\.\d\d\.\d{4} \d\d:\d\d", page)
@@ -394,10 +437,11 @@ def test_a_city_official_sees_nothing_of_another_city(app, seeded, browser):
     with app.app_context(), tenant_scope(Tenant(city_id=seeded.other_city)):
         data = dashboard.load(seeded.other_city, Filters(None, None, today=seeded.today))
         assert [s.name for s in data.schools] == ["Szkoła Podstawowa nr 99 w Drugim"]
-        assert {fact.school_id for fact in data.facts} == {seeded.x}
+        assert {group.school_id for group in data.ordered + data.handed("school")} == {seeded.x}
         # Asking for the first city's data with the second city's tenant: RLS shows nothing.
         stolen = dashboard.load(seeded.city, Filters(None, None, today=seeded.today))
-        assert stolen.stats == {} and stolen.facts == []
+        assert stolen.stats == {} and stolen.ordered == [] and stolen.handed("school") == []
+        assert dashboard.fact_list(seeded.city, stolen.filters).table.rows == ()
         assert dashboard.budget_table(seeded.city, stolen.filters).table.rows == ()
         assert dashboard.order_list(seeded.city, stolen.filters).table.rows == ()
     other = browser(seeded.other_official)
@@ -597,6 +641,7 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
             with tenant_scope(Tenant(city_id=city)):
                 lead = dashboard.table("lead_schools", city, Filters(None, None))
                 assert any(row[2] is not None and row[2] >= 0 for row in lead.table.rows)
+                _check_against_the_card_list(city, Filters(None, None))
         official = Browser(app.test_client())
         assert official.login("urzednik@szczecin.demo", "legitka-demo").status_code == 302
         for url in list(PAGES) + ["/miasto/eksport/facts.xlsx", "/miasto/eksport/rollout.csv"]:
@@ -606,3 +651,22 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def _check_against_the_card_list(city: int, f: Filters) -> None:
+    """The aggregates SQL (days, punctuality, money) against the card list, whose lead days and
+    'W terminie' are computed one card at a time in Python."""
+    lead = dashboard.table("lead_schools", city, f)
+    cost = by_first(dashboard.table("cost_schools", city, f).table)
+    checked = 0
+    for row, key in zip(lead.table.rows, lead.keys, strict=True):
+        handed = dashboard.table("facts", city, f, dashboard.FactQuery(school_id=key["school_id"], basis="wydania"))
+        days = [r[col(handed.table, "Dni: wniosek → wydanie")] for r in handed.table.rows]
+        assert (len(days), dashboard.percentile(days, 0.5), dashboard.percentile(days, 0.9)) == row[1:4]
+        ordered = dashboard.table("facts", city, f, dashboard.FactQuery(school_id=key["school_id"])).table
+        punctual = [r[col(ordered, "W terminie")] for r in ordered.rows]
+        assert (sum(p in ("tak", "nie") for p in punctual), punctual.count("tak")) == row[4:6]
+        assert (len(ordered.rows), sum(r[col(ordered, "Koszt (zł)")] for r in ordered.rows)) == \
+            (cost[row[0]][3], cost[row[0]][4])
+        checked += len(days) + len(ordered.rows)
+    assert checked > 0

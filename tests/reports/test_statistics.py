@@ -410,6 +410,43 @@ def test_refresh_is_idempotent_and_replaces_the_snapshot(app, seeded, truth):
         assert conn.execute(text("SELECT count(*) FROM school_stats")).scalar() == 4
 
 
+def test_order_facts_and_hologram_counts_sum_up_what_they_summarise(app, seeded, truth):
+    """The dashboard reads `order_facts` and `school_stats.hologram_counts`; after each refresh
+    they hold exactly the card facts' and the hologram ledgers' sums."""
+    summed = """SELECT school_id, order_id, channel, printer_id, submitted_on, delivered_on, promised_days, count(*),
+                       sum(cost), count(*) FILTER (WHERE fee > 0), sum(fee),
+                       count(*) FILTER (WHERE status IN ('ordered', 'printed', 'delivered', 'handed_over')
+                                        AND delivered_on IS NULL),
+                       count(*) FILTER (WHERE status = 'spoiled'), count(*) FILTER (WHERE print_rejections > 0)
+                FROM card_facts GROUP BY 1, 2, 3, 4, 5, 6, 7"""
+    stored = """SELECT school_id, order_id, channel, printer_id, submitted_on, delivered_on, promised_days, cards, cost,
+                       paid, fees, live_waiting, spoiled, rejected FROM order_facts"""
+    ledger = "SELECT school_id, school_year, state, count(*) FROM holograms GROUP BY 1, 2, 3"
+
+    def check():
+        with truth.connect() as conn:
+            expected = sorted(tuple(r) for r in conn.execute(text(summed)))
+            assert sorted(tuple(r) for r in conn.execute(text(stored))) == expected
+            counts: dict = {}
+            for school_id, year, state, n in conn.execute(text(ledger)):
+                counts.setdefault(school_id, {}).setdefault(str(year), {})[state] = n
+            stats = dict(conn.execute(text("SELECT school_id, hologram_counts FROM school_stats")).all())
+            assert {k: v for k, v in stats.items() if v} == counts
+        return expected
+
+    first = check()
+    assert len(first) >= 8 and {r[0] for r in first} >= {seeded.a, seeded.b, seeded.x}
+    assert any(r[5] is None for r in first) and any(r[11] for r in first)  # cards still on their way
+    with truth.begin() as conn:  # a card spoiled and a hologram voided since: the next refresh follows
+        conn.execute(text("UPDATE cards SET status = 'spoiled' WHERE id = (SELECT min(id) FROM cards "
+                          "WHERE school_id = :s AND status = 'handed_over')"), {"s": seeded.a})
+        conn.execute(text("UPDATE holograms SET state = 'voided' WHERE id = (SELECT min(id) FROM holograms "
+                          "WHERE school_id = :s AND state = 'in_stock')"), {"s": seeded.b})
+    with app.app_context():
+        assert statistics.refresh_all() == 4
+    assert check() != first
+
+
 def test_statistics_survive_erasing_a_pupil_who_left(app, seeded, truth, browser):
     """Retention: the pupil who left, with their photos, applications, registry cards and order
     items, is erased; the dashboard's every table (and export) stays the same after a refresh."""
