@@ -16,7 +16,7 @@ run: system-deps $(RUN_STAMP)
 	$(FLASK) legitka seed-demo
 	$(FLASK) legitka purge  # batch files past their retention (the worker does this hourly)
 	@bash infra/scripts/print-demo-logins.sh
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(BIN)/flask --app portal.wsgi run --host 127.0.0.1 --port 5000
 
 test: system-deps services $(TEST_STAMP)
 	@bash infra/scripts/system-deps.sh 7zip  # the printers' unpacking tool, to prove packages open

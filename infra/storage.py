@@ -44,18 +44,27 @@ MAX_LINK_SECONDS = 300  # SECURITY.md T2.16: presigned links live at most five m
 
 
 def school_key(school_id: int, *parts: str | int) -> str:
-    """`schools/<id>/<part>/...`: the only place object keys are made.
+    """`schools/<id>/<part>/...`: with `city_key`, the only place object keys are made.
 
     Each part must be an id, a fixed word or a random token; anything else is refused so that
     personal data cannot slip into a key by accident.
     """
+    return _key("schools", school_id, parts)
+
+
+def city_key(city_id: int, *parts: str | int) -> str:
+    """`cities/<id>/<part>/...` (the city's own files: council reports), parts as in `school_key`."""
+    return _key("cities", city_id, parts)
+
+
+def _key(prefix: str, owner_id: int, parts) -> str:
     cleaned = []
     for part in parts:
         text = str(part)
         if not _SAFE_PART.match(text) or text in {".", ".."}:
             raise ValueError("unsafe storage key part")
         cleaned.append(text)
-    return "/".join(["schools", str(int(school_id)), *cleaned])
+    return "/".join([prefix, str(int(owner_id)), *cleaned])
 
 
 class LocalStorage:

@@ -104,8 +104,10 @@ def _today(f: Filters):
 
 
 def judged(f: Filters):
-    """For a card fact: 1 when its punctuality is known on `f.today` (reports.dashboard.punctual): it was
-    delivered, or it is live, undelivered and its promise has passed; else 0."""
+    """For a card fact: 1 when its punctuality is known on `f.today`, else 0. A card is on time
+    when it was delivered within the promised days of its order (`on_time`) and late when
+    delivered after them, or when it is live (not spoiled or invalidated), undelivered, and the
+    promise has passed; while the promise still runs, or without one, it is not judged."""
     live = CardFact.status.in_(LIVE_CARD_STATUSES)
     return case((or_(CardFact.promised_days.is_(None), CardFact.submitted_on.is_(None)), 0),
                 (CardFact.delivered_on.is_not(None), 1),

@@ -184,27 +184,6 @@ def _per(total: Decimal, count: int) -> Decimal | None:
     return (total / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else None
 
 
-def lead_days(fact) -> int | None:
-    """Days from the application to the handover."""
-    if fact.applied_on is None or fact.handed_over_on is None:
-        return None
-    return (fact.handed_over_on - fact.applied_on).days
-
-
-def punctual(fact, today: dt.date) -> bool | None:
-    """Was the card delivered within the promised days of its order? True / False; a card not
-    delivered is late once the promise has passed, unless it was spoiled or invalidated before
-    delivery; None while the promise still runs or when there is none. (reports.aggregates
-    `judged` and `on_time` say the same in SQL.)"""
-    if fact.promised_days is None or fact.submitted_on is None:
-        return None
-    if fact.delivered_on is not None:
-        return (fact.delivered_on - fact.submitted_on).days <= fact.promised_days
-    if fact.status not in LIVE_CARD_STATUSES:
-        return None
-    return False if today > fact.submitted_on + dt.timedelta(days=fact.promised_days) else None
-
-
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
 
@@ -518,7 +497,9 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
     """The cards behind the numbers, one row each, newest order first, without anything personal
     (no card number): all of them, or `limit` from `offset` (a page)."""
     q = q or FactQuery()
-    stmt = (select(*_FACT_COLUMNS).where(*_fact_where(city_id, f, q))
+    lead = aggregates.day_diff(CardFact.handed_over_on, CardFact.applied_on)
+    stmt = (select(*_FACT_COLUMNS, lead.label("lead"), aggregates.judged(f).label("judged"),
+                   aggregates.on_time().label("on_time")).where(*_fact_where(city_id, f, q))
             .order_by(CardFact.submitted_on.desc().nulls_last(), CardFact.order_id.desc(), CardFact.id.desc()))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
@@ -526,14 +507,13 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
     names = {s.id: s.name for s in _all_schools(city_id)}
     printers = printer_names(fact.printer_id for fact in facts)
     rows = []
-    for fact in facts:
-        on_time = punctual(fact, f.today)
-        rows.append((names.get(fact.school_id, ""), fact.order_id, CHANNELS.get(fact.channel, fact.channel),
-                     OWN_PRINTERS if fact.printer_id is None else printers.get(fact.printer_id, ""),
-                     KINDS.get(fact.kind, fact.kind), CARD_STATES.get(fact.status, fact.status), fact.applied_on,
-                     fact.submitted_on, fact.delivered_on, fact.handed_over_on, lead_days(fact), fact.promised_days,
-                     "" if on_time is None else ("tak" if on_time else "nie"), Decimal(fact.cost).quantize(CENT),
-                     Decimal(fact.fee).quantize(CENT), fact.print_rejections))
+    for (_id, school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
+         handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts:
+        rows.append((names.get(school_id, ""), order_id, CHANNELS.get(channel, channel),
+                     OWN_PRINTERS if printer_id is None else printers.get(printer_id, ""), KINDS.get(kind, kind),
+                     CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on, handed_over_on, lead,
+                     promised_days, ("tak" if on_time else "nie") if judged else "", cost.quantize(CENT),
+                     fee.quantize(CENT), rejections))
     return Listing(Table("facts", "Legitymacje (dane zbiorcze, bez danych osobowych)", (
         "Szkoła", "Zamówienie nr", "Kanał", "Drukarnia", "Rodzaj", "Stan", "Wniosek", "Zamówienie złożone",
         "Dostarczona", "Wydana", "Dni: wniosek → wydanie", "Obiecany czas realizacji (dni)", "W terminie",

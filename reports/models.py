@@ -127,3 +127,30 @@ class OrderFacts(_SchoolOrCity, Base):
 
     __table_args__ = (UniqueConstraint("school_id", "id"), Index("ix_order_facts_city_id_submitted_on",
                                                                   "city_id", "submitted_on"))
+
+
+class CouncilReport(Base):
+    """A PDF report for the city council that a city official asked for: its filters, and, once
+    the job has built it (reports.council_report.build), where the file is. The city's alone;
+    only its newest `council_report.KEEP` reports are kept."""
+
+    __tablename__ = "council_reports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # the dashboard's filters (reports.filters.Filters) and the day the numbers are for
+    date_from: Mapped[dt.date | None] = mapped_column(Date)
+    date_to: Mapped[dt.date | None] = mapped_column(Date)
+    school_type: Mapped[str] = mapped_column(String(20), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued / ready / failed
+    file_key: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        return cls.city_id == tenant.city_id if tenant.city_id is not None else false()

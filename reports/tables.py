@@ -24,16 +24,24 @@ class Table:
     note: str = ""
 
 
+_FORMATS = {
+    type(None): lambda v: "",
+    str: str,
+    int: str,
+    dt.date: lambda v: f"{v.day:02d}.{v.month:02d}.{v.year}",
+    Decimal: lambda v: f"{v:.2f}".replace(".", ","),
+    float: lambda v: f"{v:.1f}".replace(".", ","),
+}
+
+
 def _text(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
-    if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
-    if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
-    return str(value)
+    """A value as a Polish spreadsheet reads it: dd.mm.rrrr, decimal commas, nothing for None."""
+    format_ = _FORMATS.get(type(value))
+    if format_ is None:  # subclasses (bool, datetime) and anything else
+        if isinstance(value, dt.datetime):
+            return _FORMATS[dt.date](value)
+        return str(value)
+    return format_(value)
 
 
 def to_csv(table: Table) -> bytes:
@@ -41,8 +49,7 @@ def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow([_text(v) for v in row])
+    writer.writerows([_text(v) for v in row] for row in table.rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -174,8 +174,8 @@ def rows_html(listing: Listing, links: list[list[str | None]], numeric: list[boo
             out.append(f"{cells[j]}{text}</td>")
         out.append("</tr>\n")
     if not out:
-        out.append(f'<tr><td colspan="{len(listing.table.columns)}" class="muted">'
-                   f'{escape(_("Brak danych dla wybranych filtrów."))}</td></tr>')
+        empty = escape(_("Brak danych dla wybranych filtrów."))
+        out.append(f'<tr><td colspan="{len(listing.table.columns)}" class="muted">{empty}</td></tr>')
     return Markup("".join(out))  # noqa: S704 (every value and link above went through escape())
 
 

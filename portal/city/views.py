@@ -10,7 +10,7 @@ reaches a pupil.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+import logging
 
 from flask import Blueprint
 from flask import Response
@@ -22,17 +22,17 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from infra import services
 from infra.db import db
 from portal.access import require_roles
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.security import current_membership
-from reports import costs
 from reports import council_report as council
 from reports import dashboard
 from reports import queries
-from reports.council_report import Section
 from reports.dashboard import FilterError
 from reports.dashboard import Filters
 from reports.tables import to_csv
@@ -41,6 +41,7 @@ from tenants.models import Role
 from tenants.models import SchoolType
 from tenants.operations import OperationError
 
+log = logging.getLogger("legitka.city")
 bp = Blueprint("city", __name__, url_prefix="/miasto")
 
 CITY = (Role.CITY_OFFICIAL,)
@@ -283,36 +284,50 @@ def export(key: str, fmt: str):
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@bp.get("/raport.pdf")
+@bp.route("/raporty", methods=["GET", "POST"])
 @require_roles(*CITY)
-def council_report():
-    """The council's PDF: the dashboard's sections for the filters, with charts, the period, the
-    data source and the generation date (WeasyPrint)."""
+def council_reports():
+    """The council's PDF reports (reports.council_report): POST asks for one with the dashboard's
+    filters, built by a job; GET lists the city's reports, refreshing while one is being made."""
     city = _city()
-    try:
-        f = dashboard.parse_filters(request.args)
-    except FilterError as err:
-        return Response(str(err), status=422, mimetype="text/plain; charset=utf-8")
-    data = dashboard.load(city.id, f)
-    rollout = dashboard.rollout(city.id, f, data)
-    channels = dashboard.cost_by_channel(city.id, f, data)
-    months = dashboard.cost_by_month(city.id, f, data)
-    year = f.today.year
-    sections = [
-        Section("Wdrożenie legitymacji w szkołach", (rollout.table, dashboard.forecast(city.id, f, data).table),
-                (str(dashboard.rollout_chart(rollout)),)),
-        Section("Czas oczekiwania", (dashboard.lead_by_school(city.id, f, data).table,
-                                     dashboard.lead_by_printer(city.id, f, data).table)),
-        Section("Wydatki", (channels.table, months.table, dashboard.budget_table(city.id, f, data).table),
-                (str(dashboard.channel_chart(channels)), str(dashboard.month_chart(months)))),
-        Section(f"Co by było, gdyby wszystkie szkoły drukowały jednym kanałem ({year})",
-                (costs.what_if_summary_table(costs.what_if_all(city.id, year), year),),
-                text="Tegoroczne zamówienia szkół (te same wielkości i daty) wycenione w każdym kanale "
-                     "obok kwot faktycznie zapłaconych."),
-        Section("Hologramy w szkołach", (dashboard.hologram_table(city.id, f, data).table,)),
-    ]
-    stamp = dt.datetime.now(dt.UTC)
-    pdf = council.render(city=city.name, period=f.describe(), sections=sections,
-                         generated_at=stamp.astimezone(ZoneInfo(current_app.config["TIMEZONE"])))
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="legitka-raport-{stamp:%Y%m%d}.pdf"'})
+    if request.method == "POST":
+        try:
+            f = dashboard.parse_filters(request.form)
+        except FilterError as err:
+            return _reports_page(str(err))
+        report = council.request_report(city.id, current_user.id, f)
+        db.session.commit()
+        try:
+            services.queue().enqueue(council.build, report.id, city.id, job_id=f"council-report-{report.id}",
+                                     timeout=council.JOB_TIMEOUT)
+        except Exception:  # the queue is down: say so now rather than let the report wait for nothing
+            log.exception("council report %s could not be enqueued", report.id)
+            report = db.session.get(type(report), report.id)
+            report.status = "failed"
+            db.session.commit()
+            flash(_("Nie udało się zlecić raportu. Spróbuj ponownie za chwilę."), "error")
+        else:
+            flash(_("Raport dla Rady Miasta (%(period)s) jest przygotowywany; pojawi się poniżej do pobrania.",
+                    period=f.describe()), "success")
+        return redirect(url_for("city.council_reports"))
+    return _reports_page(None)
+
+
+def _reports_page(error: str | None):
+    city = _city()
+    now = dt.datetime.now(dt.UTC)
+    reports = [(r, council.status(r, now), council.filters_of(r).describe()) for r in council.reports_of(city.id)]
+    return _page("city/reports.html", error=error, f=Filters.default(), reports=reports, keep=council.KEEP,
+                 waiting=any(state == "queued" for _r, state, _d in reports), endpoint="city.council_reports")
+
+
+@bp.get("/raporty/<int:report_id>.pdf")
+@require_roles(*CITY)
+def council_report_file(report_id: int):
+    """A finished report (the city's own: another city's is 404, as is one not ready)."""
+    report = council.report_of(_city().id, report_id)
+    if report is None or report.status != "ready" or not report.file_key:
+        abort(404)
+    stamp = report.finished_at or report.requested_at
+    return Response(services.storage().get(report.file_key), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="legitka-raport-{stamp:%Y%m%d}-{report.id}.pdf"'})

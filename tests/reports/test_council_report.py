@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 from pypdf import PdfReader
@@ -12,6 +13,7 @@ from pypdf import PdfReader
 from reports.council_report import Section
 from reports.council_report import render
 from reports.tables import Table
+from tests.helpers import run_jobs
 
 
 def test_the_council_report_renders_tables_with_period_source_and_date():
@@ -27,15 +29,70 @@ def test_the_council_report_renders_tables_with_period_source_and_date():
         assert expected.replace(" ", "") in text.replace(" ", "").replace("\u00a0", ""), expected
 
 
-def test_the_city_official_downloads_the_council_report_for_the_period(app, two_schools, browser):
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_the_city_official_asks_for_the_council_report_and_downloads_it(app, two_schools, browser):
     official = browser("urzednik@test.pl")
-    assert "Raport dla Rady Miasta (PDF)" in official.get("/miasto/").get_data(as_text=True)
-    response = official.get("/miasto/raport.pdf?od=2026-09-01&do=2027-08-31")
+    overview = official.get("/miasto/?od=2026-09-01&do=2027-08-31").get_data(as_text=True)
+    assert "Raport dla Rady Miasta (PDF)" in overview
+    form = {"csrf_token": _csrf(overview), "od": "2026-09-01", "do": "2027-08-31", "typ": "", "dzielnica": ""}
+    asked = official.post("/miasto/raporty", data=form)
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/miasto/raporty")
+    page = official.get("/miasto/raporty").get_data(as_text=True)
+    assert "w przygotowaniu" in page and 'http-equiv="refresh"' in page and ".pdf" not in page
+    run_jobs(app)  # the worker builds it
+    page = official.get("/miasto/raporty").get_data(as_text=True)
+    assert "gotowy" in page and 'http-equiv="refresh"' not in page
+    link = re.search(r'href="(/miasto/raporty/\d+\.pdf)"', page).group(1)
+    response = official.get(link)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     flat = " ".join(text.split())
     for expected in ("Podstawowa nr 1", "Podstawowa nr 2", "01.09.2026", "31.08.2027",
                      "Wdrożenie", "Czas oczekiwania", "Wydatki", "Co by było", "Hologramy", "Źródło"):
         assert expected in flat, expected
-    assert official.get("/miasto/raport.pdf?od=nie-data").status_code == 422
-    assert browser("dyrektor.a@test.pl").get("/miasto/raport.pdf").status_code == 404
+    # Bad filters: a Polish message and nothing asked for; another city and a director see nothing.
+    bad = official.post("/miasto/raporty", data={**form, "od": "nie-data"})
+    assert bad.status_code == 422 and "dd.mm.rrrr" in bad.get_data(as_text=True)
+    assert official.get("/miasto/raporty").get_data(as_text=True).count("Pobierz PDF") == 1
+    assert browser("dyrektor.a@test.pl").get(link).status_code == 404
+    assert official.get("/miasto/raporty/999999.pdf").status_code == 404
+
+
+def test_a_report_nobody_built_shows_as_failed_and_old_reports_go(app, two_schools, browser, monkeypatch):
+    from sqlalchemy import func
+    from sqlalchemy import select
+
+    from infra.db import db
+    from reports import council_report as council
+    from reports.models import CouncilReport
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import Organisation
+
+    official = browser("urzednik@test.pl")
+    form = {"csrf_token": _csrf(official.get("/miasto/raporty").get_data(as_text=True))}
+    monkeypatch.setattr(council, "KEEP", 3)
+    for _ in range(5):
+        assert official.post("/miasto/raporty", data=form).status_code == 302
+    run_jobs(app)
+    with app.app_context():
+        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
+                                                               Organisation.name == "Miasto Testowe"))
+        with tenant_scope(Tenant(city_id=city)):
+            reports = council.reports_of(city)
+            assert [r.status for r in reports] == ["ready"] * 3  # the two oldest and their files are gone
+            assert db.session.scalar(select(func.count()).select_from(CouncilReport)) == 3
+            assert all(services_storage(app).exists(r.file_key) for r in reports)
+            lost = council.request_report(city, None, council.filters_of(reports[0]))
+            db.session.commit()
+            later = lost.requested_at + council.STALE + dt.timedelta(seconds=1)
+            assert (council.status(lost), council.status(lost, later)) == ("queued", "failed")
+
+
+def services_storage(app):
+    from infra import services
+
+    return services.storage()
