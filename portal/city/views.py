@@ -307,8 +307,13 @@ def council_reports():
             db.session.commit()
             flash(_("Nie udało się zlecić raportu. Spróbuj ponownie za chwilę."), "error")
         else:
-            flash(_("Raport dla Rady Miasta (%(period)s) jest przygotowywany; pojawi się poniżej do pobrania.",
-                    period=f.describe()), "success")
+            db.session.expire_all()  # with the embedded default the job has already run, in this request
+            built = council.report_of(city.id, report.id)
+            if built is not None and built.status == "ready":
+                flash(_("Raport dla Rady Miasta (%(period)s) jest gotowy do pobrania.", period=f.describe()), "success")
+            else:
+                flash(_("Raport dla Rady Miasta (%(period)s) jest przygotowywany; pojawi się poniżej do pobrania.",
+                        period=f.describe()), "success")
         return redirect(url_for("city.council_reports"))
     return _reports_page(None)
 

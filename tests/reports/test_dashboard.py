@@ -652,8 +652,9 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
         # The council's report: no worker there, the job runs in the request and is ready at once.
         token = re.search(r'name="csrf_token" value="([^"]+)"', official.get("/miasto/raporty").get_data(as_text=True))
         assert official.post("/miasto/raporty", data={"csrf_token": token.group(1)}).status_code == 302
-        link = re.search(r'href="(/miasto/raporty/\d+\.pdf)"', official.get("/miasto/raporty").get_data(as_text=True))
-        assert official.get(link.group(1)).data.startswith(b"%PDF")
+        page = official.get("/miasto/raporty").get_data(as_text=True)
+        assert "jest gotowy do pobrania" in page
+        assert official.get(re.search(r'href="(/miasto/raporty/\d+\.pdf)"', page).group(1)).data.startswith(b"%PDF")
         result = runner.invoke(args=["legitka", "refresh-stats"])
         assert result.exit_code == 0 and f"{len(schools)} school(s)" in result.output
     finally:
