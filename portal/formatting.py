@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from markupsafe import Markup
 
 NBSP = "\u00a0"
@@ -41,22 +42,34 @@ def money(value) -> str:
     return f"{text}{NBSP}zł"
 
 
+# Translated when shown (lazy), so a filter call costs one lookup, not one per state.
+_ORDER_STATUS = {
+    "draft": lazy_gettext("szkic"), "submitted": lazy_gettext("złożone"),
+    "rendering": lazy_gettext("przygotowanie paczki"), "ready": lazy_gettext("paczka gotowa"),
+    "failed": lazy_gettext("błąd paczki"), "downloaded": lazy_gettext("pobrane przez drukarnię"),
+    "printed": lazy_gettext("wydrukowane"), "shipped": lazy_gettext("wysłane"),
+    "delivered": lazy_gettext("dostarczone do szkoły"), "accepted": lazy_gettext("przyjęte przez drukarnię"),
+    "rejected": lazy_gettext("odrzucone przez drukarnię"),
+}
+_ITEM_OUTCOME = {"pending": lazy_gettext("czeka"), "printed": lazy_gettext("wydrukowana"),
+                 "rejected": lazy_gettext("odrzucona")}
+_CHANNEL = {"external": lazy_gettext("drukarnia zewnętrzna"), "city_centre": lazy_gettext("miejskie centrum druku"),
+            "own": lazy_gettext("drukarka szkoły")}
+
+
 def order_status(value: str) -> str:
-    return {
-        "draft": _("szkic"), "submitted": _("złożone"), "rendering": _("przygotowanie paczki"),
-        "ready": _("paczka gotowa"), "failed": _("błąd paczki"), "downloaded": _("pobrane przez drukarnię"),
-        "printed": _("wydrukowane"), "shipped": _("wysłane"), "delivered": _("dostarczone do szkoły"),
-        "accepted": _("przyjęte przez drukarnię"), "rejected": _("odrzucone przez drukarnię"),
-    }.get(value, value)
+    label = _ORDER_STATUS.get(value)
+    return str(label) if label is not None else value
 
 
 def item_outcome(value: str) -> str:
-    return {"pending": _("czeka"), "printed": _("wydrukowana"), "rejected": _("odrzucona")}.get(value, value)
+    label = _ITEM_OUTCOME.get(value)
+    return str(label) if label is not None else value
 
 
 def channel_label(value: str) -> str:
-    return {"external": _("drukarnia zewnętrzna"), "city_centre": _("miejskie centrum druku"),
-            "own": _("drukarka szkoły")}.get(value, value)
+    label = _CHANNEL.get(value)
+    return str(label) if label is not None else value
 
 
 def application_status(value: str) -> str:

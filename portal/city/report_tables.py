@@ -84,7 +84,10 @@ class Urls:
         return self._prefix("city.facts", od=f"{year}-01-01", do=f"{year}-12-31", typ="", dzielnica="")[:-1]
 
     def orders(self, school_id: int) -> str:
-        return self._prefix("city.orders", od="", do="") + _query({"szkola": school_id})
+        key = ("orders", school_id)
+        if key not in self._memo:
+            self._memo[key] = self._prefix("city.orders", od="", do="") + _query({"szkola": school_id})
+        return self._memo[key]
 
     def school(self, school_id: int, anchor: str = "") -> str:
         key = ("school", school_id)
