@@ -347,7 +347,7 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
                 fmt = args.get("fmt", parts.path.rsplit(".", 1)[-1])
                 kind = (endpoint, "xlsx") if fmt == "xlsx" else (endpoint, args.get("key", parts.path))
                 if fmt == "pdf":
-                    kind = (endpoint, parts.path)
+                    kind = (endpoint, "pdf")  # one report file: the newest (listed first)
             elif args:
                 kind = endpoint
             else:

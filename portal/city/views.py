@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from infra import services
 from infra.db import db
+from infra.storage import NotFound
 from portal.access import require_roles
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
@@ -333,6 +334,11 @@ def council_report_file(report_id: int):
     report = council.report_of(_city().id, report_id)
     if report is None or report.status != "ready" or not report.file_key:
         abort(404)
+    try:
+        pdf = services.storage().get(report.file_key)
+    except NotFound:  # the file is gone from storage (deleted by hand, a restored database): ask again
+        log.warning("council report %s: file missing from storage", report.id)
+        abort(404)
     stamp = report.finished_at or report.requested_at
-    return Response(services.storage().get(report.file_key), mimetype="application/pdf", headers={
+    return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="legitka-raport-{stamp:%Y%m%d}-{report.id}.pdf"'})

@@ -59,6 +59,8 @@ def test_the_city_official_asks_for_the_council_report_and_downloads_it(app, two
     assert official.get("/miasto/raporty").get_data(as_text=True).count("Pobierz PDF") == 1
     assert browser("dyrektor.a@test.pl").get(link).status_code == 404
     assert official.get("/miasto/raporty/999999.pdf").status_code == 404
+    _lose_the_file(app, int(re.search(r"(\d+)\.pdf", link).group(1)))
+    assert official.get(link).status_code == 404  # the file lost from storage: not found, not a 500
 
 
 def test_a_report_nobody_built_shows_as_failed_and_old_reports_go(app, two_schools, browser, monkeypatch):
@@ -96,3 +98,20 @@ def services_storage(app):
     from infra import services
 
     return services.storage()
+
+
+def _lose_the_file(app, report_id: int) -> None:
+    from sqlalchemy import select
+
+    from infra import services
+    from infra.db import db
+    from reports.models import CouncilReport
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import Organisation
+
+    with app.app_context():
+        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
+                                                               Organisation.name == "Miasto Testowe"))
+        with tenant_scope(Tenant(city_id=city)):
+            services.storage().delete(db.session.get(CouncilReport, report_id).file_key)
