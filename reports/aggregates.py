@@ -19,10 +19,10 @@ Definitions of the fact columns: reports.statistics.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Date
 from sqlalchemy import Integer
@@ -121,8 +121,7 @@ def on_time():
                       day_diff(CardFact.delivered_on, CardFact.submitted_on) <= CardFact.promised_days), 1), else_=0)
 
 
-@dataclasses.dataclass(frozen=True)
-class Ordered:
+class Ordered(NamedTuple):
     """Cards of orders placed in the period, one group (see the module's docstring)."""
 
     school_id: int
@@ -141,8 +140,7 @@ class Ordered:
     rejected: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Handed:
+class Handed(NamedTuple):
     """Cards handed over in the period with the same waiting time (None: application day
     unknown), for one school, one printer, or all (the fields not grouped by are None)."""
 
@@ -195,9 +193,12 @@ def handed(city_id: int, f: Filters, by: str = "all") -> list[Handed]:
     keys = [getattr(CardFact, name) for name in HANDED_BY[by]]
     stmt = (select(*keys, days, func.count()).where(*of_schools(CardFact, city_id, f), handed_between(f))
             .group_by(*keys, days))
-    names = HANDED_BY[by]
-    return [Handed(**{"school_id": None, "channel": None, "printer_id": None, **dict(zip(names, r, strict=False))},
-                   days=r[-2], cards=r[-1]) for r in db.session.execute(stmt)]
+    rows = db.session.execute(stmt).all()
+    if by == "school":
+        return [Handed(school_id, None, None, d, n) for school_id, d, n in rows]
+    if by == "printer":
+        return [Handed(None, channel, printer_id, d, n) for channel, printer_id, d, n in rows]
+    return [Handed(None, None, None, d, n) for d, n in rows]
 
 
 def percentile(pairs: Iterable[tuple[int | float, int]], q: float) -> float | None:

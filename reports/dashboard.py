@@ -215,17 +215,23 @@ def computed_range(city_id: int, f: Filters | None = None, data: Data | None = N
     return min(times, default=None), max(times, default=None), len(ids) - len(times)
 
 
+def _budgets(city_id: int) -> list[CityBudget]:
+    """The city's budgets and targets, read once per request."""
+    memo = g.setdefault("_city_budgets", {}) if has_request_context() else {}
+    if city_id not in memo:
+        memo[city_id] = list(db.session.scalars(select(CityBudget).where(CityBudget.city_id == city_id)))
+    return memo[city_id]
+
+
 def current_target(city_id: int, today: dt.date) -> CityBudget | None:
     """The plan in force: the budget year whose target date passed last (None before any)."""
-    return db.session.scalar(select(CityBudget).where(
-        CityBudget.city_id == city_id, CityBudget.target_date.is_not(None), CityBudget.target_date <= today)
-        .order_by(CityBudget.target_date.desc()).limit(1))
+    passed = [b for b in _budgets(city_id) if b.target_date is not None and b.target_date <= today]
+    return max(passed, key=lambda b: b.target_date, default=None)
 
 
 def next_target(city_id: int, today: dt.date) -> CityBudget | None:
-    return db.session.scalar(select(CityBudget).where(
-        CityBudget.city_id == city_id, CityBudget.target_date.is_not(None), CityBudget.target_date > today)
-        .order_by(CityBudget.target_date).limit(1))
+    coming = [b for b in _budgets(city_id) if b.target_date is not None and b.target_date > today]
+    return min(coming, key=lambda b: b.target_date, default=None)
 
 
 def coverage(stats: SchoolStats | None) -> float | None:
@@ -394,7 +400,7 @@ def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing
 def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     """Spend against the city's budget per calendar year (the budget year of a Polish gmina):
     the cost of the cards whose order was placed in that year, all schools of the city."""
-    budgets = {b.year: b for b in db.session.scalars(select(CityBudget).where(CityBudget.city_id == city_id))}
+    budgets = {b.year: b for b in _budgets(city_id)}
     spent = aggregates.spent_by_year(city_id)
     rows = []
     years = sorted(set(budgets) | set(spent), reverse=True)
