@@ -44,12 +44,24 @@ def _text(value: Cell) -> str:
     return format_(value)
 
 
+_PLAIN = {str, int, type(None)}  # what the csv module writes as `_text` would (None as an empty field)
+
+
+def _column_texts(values: tuple) -> tuple | list:
+    """One column as `_text` gives it; each distinct value formatted once (dates and amounts repeat)."""
+    if set(map(type, values)) <= _PLAIN:
+        return values
+    seen: dict = {}  # keyed with the type too: True == 1 == Decimal("1"), yet each prints differently
+    return [seen[k] if (k := (type(v), v)) in seen else seen.setdefault(k, _text(v)) for v in values]
+
+
 def to_csv(table: Table) -> bytes:
     """UTF-8 with BOM and `;` (what Polish Excel opens without a wizard); decimal commas."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(table.columns)
-    writer.writerows([_text(v) for v in row] for row in table.rows)
+    if table.rows:  # column by column: a card list has 155,000 cells, a third of them to format
+        writer.writerows(zip(*(_column_texts(column) for column in zip(*table.rows, strict=True)), strict=True))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -694,3 +694,23 @@ def _check_against_the_card_list(city: int, f: Filters) -> None:
             (cost[row[0]][3], cost[row[0]][4])
         checked += len(days) + len(ordered.rows)
     assert checked > 0
+
+
+def test_csv_formats_column_by_column_as_cell_by_cell():
+    """to_csv formats each distinct value of a column once; the file is what formatting every
+    cell on its own gives, mixed columns included (True, 1 and Decimal("1") are equal keys)."""
+    from reports.tables import Table
+    from reports.tables import _text
+
+    rows = tuple((f'Szkoła; "nr" {i % 7}', i, None, dt.date(2026, 9, 1 + i % 28),
+                  Decimal("12.50") if i % 3 else None, 1.25, (True, 1, Decimal("1"))[i % 3],
+                  dt.datetime(2026, 1, 2, 3, 4)) for i in range(60))
+    table = Table("k", "T", tuple("abcdefgh"), rows)
+    expected = io.StringIO()
+    writer = csv.writer(expected, delimiter=";", lineterminator="\r\n")
+    writer.writerow(table.columns)
+    for row in rows:
+        writer.writerow([_text(v) for v in row])
+    assert to_csv(table) == ("\ufeff" + expected.getvalue()).encode("utf-8")
+    assert "True;" in expected.getvalue() and ";1,00;" in expected.getvalue()
+    assert to_csv(Table("k", "T", ("a", "b"), ())) == "\ufeffa;b\r\n".encode()
