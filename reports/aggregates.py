@@ -151,8 +151,14 @@ class Handed(NamedTuple):
     cards: int
 
 
+CENT = Decimal("0.01")
+
+
 def _decimal(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    """A sum of grosze as Decimal zł (both databases give Decimal for Numeric sums; None is 0)."""
+    if type(value) is Decimal and value.as_tuple().exponent == -2:
+        return value
+    return Decimal(str(value or 0)).quantize(CENT)
 
 
 def ordered(city_id: int, f: Filters) -> list[Ordered]:
