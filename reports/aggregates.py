@@ -85,18 +85,14 @@ def handed_between(f: Filters):
 
 
 def of_schools(table, city_id: int, f: Filters) -> list:
-    """The rows of `table` (CardFact, OrderFacts) of the city's schools of the filters' type and
-    district."""
-    where = [table.city_id == city_id]
-    if f.school_type or f.district:
-        schools = select(Organisation.id).where(Organisation.kind == OrgKind.SCHOOL.value,
-                                                Organisation.city_id == city_id)
-        if f.school_type:
-            schools = schools.where(Organisation.school_type == f.school_type)
-        if f.district:
-            schools = schools.where(Organisation.district == f.district)
-        where.append(table.school_id.in_(schools))
-    return where
+    """The rows of `table` (CardFact, OrderFacts) of the city's current schools of the filters'
+    type and district (a school that moved to another city keeps its old facts' city_id)."""
+    schools = select(Organisation.id).where(Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
+    if f.school_type:
+        schools = schools.where(Organisation.school_type == f.school_type)
+    if f.district:
+        schools = schools.where(Organisation.district == f.district)
+    return [table.city_id == city_id, table.school_id.in_(schools)]
 
 
 def _today(f: Filters):

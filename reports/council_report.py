@@ -120,16 +120,20 @@ def filters_of(report: CouncilReport) -> Filters:
 
 
 def request_report(city_id: int, user_id: int | None, f: Filters) -> CouncilReport:
-    """Record the request (status `queued`) and forget the city's reports beyond the newest
-    `KEEP`, files included. Flushes; the caller commits, then enqueues `build`."""
+    """Record the request (status `queued`) and forget the city's finished reports beyond the
+    newest `KEEP`, files included (one still being made is left to its job). Flushes; the caller
+    commits, then enqueues `build`."""
     report = CouncilReport(city_id=city_id, requested_by_id=user_id, requested_at=utcnow(), date_from=f.date_from,
                            date_to=f.date_to, school_type=f.school_type, district=f.district, as_of=f.today,
                            status="queued")
     db.session.add(report)
     db.session.flush()
+    now = utcnow()
     old = db.session.scalars(select(CouncilReport).where(CouncilReport.city_id == city_id)
                              .order_by(CouncilReport.id.desc()).offset(KEEP)).all()
     for stale in old:
+        if status(stale, now) == "queued":
+            continue
         if stale.file_key:
             services.storage().delete(stale.file_key)
         db.session.delete(stale)
@@ -138,13 +142,15 @@ def request_report(city_id: int, user_id: int | None, f: Filters) -> CouncilRepo
 
 def build(report_id: int, city_id: int) -> str:
     """The job: render the report as the city (its row-level security applies), store the PDF,
-    mark it `ready` (or `failed`). A report not `queued` is left alone. Returns the status."""
+    mark it `ready` (or `failed`). A report not `queued`, or gone, is left alone. Returns the
+    status."""
     db.session.commit()  # a fresh transaction, so it starts with the city's settings
     with tenant_scope(Tenant(city_id=city_id)):
         report = db.session.get(CouncilReport, report_id)
         if report is None or report.status != "queued":
             db.session.rollback()
             return "skipped"
+        key = None
         try:
             city = db.session.get(Organisation, city_id)
             f = filters_of(report)
@@ -153,15 +159,20 @@ def build(report_id: int, city_id: int) -> str:
                          generated_at=utcnow().astimezone(zone))
             key = city_key(city_id, "council-reports", f"{int(report_id)}-{token(12)}.pdf")
             services.storage().put(key, pdf, "application/pdf")
-            report.file_key, report.size, report.status = key, len(pdf), "ready"
+            report.file_key, report.size, report.status, report.finished_at = key, len(pdf), "ready", utcnow()
+            db.session.commit()
+            return "ready"
         except Exception:
             log.exception("council report %s failed", report_id)
             db.session.rollback()
-            report = db.session.get(CouncilReport, report_id)
-            report.status = "failed"
-        report.finished_at = utcnow()
+        if key is not None:  # stored, but the report could not be marked: no file without its row
+            services.storage().delete(key)
+        report = db.session.get(CouncilReport, report_id)
+        if report is None:
+            return "skipped"
+        report.status, report.finished_at = "failed", utcnow()
         db.session.commit()
-        return report.status
+        return "failed"
 
 
 def status(report: CouncilReport, now: dt.datetime | None = None) -> str:

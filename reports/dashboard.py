@@ -43,6 +43,7 @@ from flask import has_request_context
 from markupsafe import Markup
 from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 
 from infra.db import db
@@ -72,6 +73,7 @@ from reports.models import CardFact
 from reports.models import SchoolStats
 from reports.tables import Table
 from tenants.models import LIVE_CARD_STATUSES
+from tenants.models import CityPrinter
 from tenants.models import Organisation
 from tenants.models import OrgKind
 from tenants.operations import OperationError
@@ -162,6 +164,16 @@ def printer_names(ids: Iterable[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
+
+
+def city_printer_name(city_id: int, printer_id: int) -> str:
+    """The name of a printer that serves the city or printed for it ("" for any other id: a
+    city learns no other organisation's name through the card list's filter)."""
+    serves = select(CityPrinter.printer_id).where(CityPrinter.city_id == city_id, CityPrinter.printer_id == printer_id)
+    printed = select(CardFact.id).where(CardFact.city_id == city_id, CardFact.printer_id == printer_id).limit(1)
+    return db.session.scalar(select(Organisation.name).where(
+        Organisation.id == printer_id, Organisation.kind == OrgKind.PRINTER.value,
+        or_(serves.exists(), printed.exists()))) or ""
 
 
 def load(city_id: int, f: Filters) -> Data:

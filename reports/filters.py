@@ -97,7 +97,7 @@ def parse_filters(args: Mapping[str, str], today: dt.date | None = None) -> Filt
     school_type = (args.get("typ") or "").strip()
     if school_type and school_type not in {t.value for t in SchoolType}:
         raise FilterError("Nieznany typ szkoły.", "invalid_school_type")
-    district = " ".join((args.get("dzielnica") or "").split())[:100]
+    district = " ".join("".join(ch if ch.isprintable() else " " for ch in (args.get("dzielnica") or "")).split())[:100]
     return Filters(start, end, school_type, district, today)
 
 

@@ -78,8 +78,10 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 
 from infra.db import db
+from infra.db import is_postgres
 from infra.db import utcnow
 from printing.models import ItemOutcome
 from printing.models import OrderItem
@@ -106,6 +108,7 @@ from tenants.models import PupilStatus
 log = logging.getLogger("legitka.statistics")
 
 CENT = Decimal("0.01")
+REFRESH_LOCK_SPACE = 6  # pg_advisory_xact_lock(space, school id): the statistics refresh of one school
 DELIVERED_STATUSES = (CardStatus.DELIVERED.value, CardStatus.HANDED_OVER.value)
 _GRADE = re.compile(r"^(?:sem(?:estr)?\.?|kl(?:asa)?\.?)?\s*(?:(\d+)|([ivx]+)(?=[a-z]?(?:[^a-z]|$)))", re.IGNORECASE)
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
@@ -300,6 +303,13 @@ def refresh_school(school_id: int, now: dt.datetime | None = None) -> SchoolStat
     db.session.commit()  # a fresh transaction, so it starts with the school's settings
     with tenant_scope(Tenant(school_id=school_id)):
         try:
+            if is_postgres(db.session.get_bind()):
+                # One refresh of a school at a time (the worker's, `refresh-stats`, a second worker):
+                # two at once could each delete the other's uncommitted order facts and both insert.
+                # Updating the stats row serialises them too, but only once the row exists.
+                db.session.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), "
+                                        "hashint8(CAST(:school AS bigint)))"),
+                                   {"space": REFRESH_LOCK_SPACE, "school": school_id})
             school = db.session.get(Organisation, school_id)
             if school is None or school.kind != OrgKind.SCHOOL.value:
                 raise LookupError(f"no school {school_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from flask import Blueprint
 from flask import Response
@@ -194,10 +195,10 @@ def facts():
     total = dashboard.fact_count(city.id, f, q)
     pages = max(1, -(-total // FACTS_PER_PAGE))
     number = request.args.get("strona", "1").strip()
-    page = min(int(number), pages) if number.isdigit() and int(number) >= 1 else 1
+    page = min(int(number), pages) if re.fullmatch(r"[0-9]{1,9}", number) and int(number) >= 1 else 1
     listing = dashboard.fact_list(city.id, f, q, limit=FACTS_PER_PAGE, offset=(page - 1) * FACTS_PER_PAGE)
     printer = dashboard.OWN_PRINTERS if q.printer == "wlasna" else (
-        dashboard.printer_names([int(q.printer)]).get(int(q.printer), "") if q.printer else "")
+        dashboard.city_printer_name(city.id, int(q.printer)) if q.printer else "")
     args = {**f.args(), **q.args()}
     pager = {"page": page, "pages": pages, "total": total, "first": (page - 1) * FACTS_PER_PAGE + 1 if total else 0,
              "last": min(total, page * FACTS_PER_PAGE),
@@ -215,7 +216,7 @@ def orders():
     f, error = _filters()
     school = (request.args.get("szkola") or "").strip()
     schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
-    school_id = int(school) if school.isdigit() else None
+    school_id = int(school) if re.fullmatch(r"[0-9]{1,18}", school) else None
     if school and school_id not in schools:
         abort(404)
     listing = dashboard.order_list(city.id, f, school_id)
@@ -331,7 +332,7 @@ def _reports_page(error: str | None):
 @require_roles(*CITY)
 def council_report_file(report_id: int):
     """A finished report (the city's own: another city's is 404, as is one not ready)."""
-    report = council.report_of(_city().id, report_id)
+    report = council.report_of(_city().id, report_id) if report_id < 2**62 else None  # SQLite overflows
     if report is None or report.status != "ready" or not report.file_key:
         abort(404)
     try:

@@ -59,6 +59,9 @@ def test_the_city_official_asks_for_the_council_report_and_downloads_it(app, two
     assert official.get("/miasto/raporty").get_data(as_text=True).count("Pobierz PDF") == 1
     assert browser("dyrektor.a@test.pl").get(link).status_code == 404
     assert official.get("/miasto/raporty/999999.pdf").status_code == 404
+    assert official.get("/miasto/raporty/99999999999999999999.pdf").status_code == 404
+    assert official.post("/miasto/raporty", data={**form, "dzielnica": "Śród\x00mieście\n"}).status_code == 302
+    assert "dzielnica: Śród mieście" in official.get("/miasto/raporty").get_data(as_text=True)
     _lose_the_file(app, int(re.search(r"(\d+)\.pdf", link).group(1)))
     assert official.get(link).status_code == 404  # the file lost from storage: not found, not a 500
 
@@ -77,21 +80,32 @@ def test_a_report_nobody_built_shows_as_failed_and_old_reports_go(app, two_schoo
     official = browser("urzednik@test.pl")
     form = {"csrf_token": _csrf(official.get("/miasto/raporty").get_data(as_text=True))}
     monkeypatch.setattr(council, "KEEP", 3)
-    for _ in range(5):
-        assert official.post("/miasto/raporty", data=form).status_code == 302
-    run_jobs(app)
     with app.app_context():
         city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
                                                                Organisation.name == "Miasto Testowe"))
-        with tenant_scope(Tenant(city_id=city)):
-            reports = council.reports_of(city)
-            assert [r.status for r in reports] == ["ready"] * 3  # the two oldest and their files are gone
-            assert db.session.scalar(select(func.count()).select_from(CouncilReport)) == 3
-            assert all(services_storage(app).exists(r.file_key) for r in reports)
-            lost = council.request_report(city, None, council.filters_of(reports[0]))
-            db.session.commit()
-            later = lost.requested_at + council.STALE + dt.timedelta(seconds=1)
-            assert (council.status(lost), council.status(lost, later)) == ("queued", "failed")
+
+    def reports():
+        with app.app_context(), tenant_scope(Tenant(city_id=city)):
+            return [(r.id, r.status, r.file_key) for r in council.reports_of(city)]
+
+    for _ in range(4):  # asked for faster than the worker builds them: none is dropped while queued
+        assert official.post("/miasto/raporty", data=form).status_code == 302
+    assert [status for _id, status, _key in reports()] == ["queued"] * 4
+    run_jobs(app)
+    first = reports()
+    assert [status for _id, status, _key in first] == ["ready"] * 4
+    assert official.post("/miasto/raporty", data=form).status_code == 302
+    run_jobs(app)
+    kept = reports()
+    assert [r[0] for r in kept] == [kept[0][0]] + [r[0] for r in first[:2]]  # the newest 3; the two oldest go
+    with app.app_context():
+        assert [services_storage(app).exists(key) for _id, _status, key in first] == [True, True, False, False]
+    with app.app_context(), tenant_scope(Tenant(city_id=city)):
+        assert db.session.scalar(select(func.count()).select_from(CouncilReport)) == 3
+        lost = council.request_report(city, None, council.filters_of(council.reports_of(city)[0]))
+        db.session.commit()
+        later = lost.requested_at + council.STALE + dt.timedelta(seconds=1)
+        assert (council.status(lost), council.status(lost, later)) == ("queued", "failed")
 
 
 def services_storage(app):
@@ -115,3 +129,38 @@ def _lose_the_file(app, report_id: int) -> None:
                                                                Organisation.name == "Miasto Testowe"))
         with tenant_scope(Tenant(city_id=city)):
             services.storage().delete(db.session.get(CouncilReport, report_id).file_key)
+
+
+def test_a_report_deleted_while_its_job_runs_leaves_no_file(app, two_schools, browser, monkeypatch):
+    """The job renders, stores, then finds its report gone (deleted meanwhile): it removes the
+    file it stored and says so, without an error."""
+    from sqlalchemy import select
+
+    from infra import services
+    from infra.db import db
+    from reports import council_report as council
+    from reports.models import CouncilReport
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import Organisation
+
+    with app.app_context():
+        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
+                                                               Organisation.name == "Miasto Testowe"))
+        with tenant_scope(Tenant(city_id=city)):
+            report = council.request_report(city, None, council.Filters.default())
+            db.session.commit()
+            report_id = report.id
+        stored = []
+        real_put = services.storage().put
+
+        def put_then_lose_the_row(key, data, content_type):
+            real_put(key, data, content_type)
+            stored.append(key)
+            with app.app_context(), tenant_scope(Tenant(city_id=city)):  # another request deletes it
+                db.session.delete(db.session.get(CouncilReport, report_id))
+                db.session.commit()
+
+        monkeypatch.setattr(services.storage(), "put", put_then_lose_the_row)
+        assert council.build(report_id, city) == "skipped"
+        assert len(stored) == 1 and not services_storage(app).exists(stored[0])

@@ -404,7 +404,7 @@ def test_the_card_list_comes_a_page_at_a_time(app, seeded, browser, monkeypatch)
     assert shown == [str(row[1]) for row in everything.rows]  # every card once, in the export's order
     last = official.get(f"/miasto/karty?od=&do=&strona={pages}").get_data(as_text=True)
     assert f"z {len(everything.rows)} (strona {pages} z {pages})" in last and 'rel="prev"' in last
-    for bad in ("0", "abc", "-1", "99999"):  # never a 500; out of range: the nearest page
+    for bad in ("0", "abc", "-1", "99999", "²", "9" * 5000):  # never a 500; out of range: the nearest page
         response = official.get(f"/miasto/karty?od=&do=&strona={bad}")
         assert response.status_code == 200, bad
         expected = pages if bad == "99999" else 1
@@ -454,6 +454,10 @@ def test_a_city_official_sees_nothing_of_another_city(app, seeded, browser):
     for key in dashboard.TABLES:
         body = other.get(f"/miasto/eksport/{key}.csv?od=&do=").get_data(as_text=True)
         assert not [name for name in first if name in body], key
+    for url in (f"/miasto/karty?drukarnia={org}&od=&do=" for org in (seeded.a, seeded.p2, seeded.city)):
+        body = other.get(url).get_data(as_text=True)  # no other organisation's name in the filter's badge
+        assert not [name for name in first + ["Miasto Pierwsze"] if name in body], url
+    assert other.get("/miasto/zamowienia?szkola=²").status_code == 404  # not a school: not found, not a 500
     for url in (f"/miasto/szkola/{seeded.a}", f"/miasto/karty?szkola={seeded.a}",
                 f"/miasto/zamowienia?szkola={seeded.a}"):
         assert other.get(url).status_code == 404, url
