@@ -134,15 +134,22 @@ class Data:
         return self._handed[by]
 
 
+def _once_per_request(name: str, city_id: int, read: Callable[[], list]) -> list:
+    """`read()` for the city, kept for the rest of the request (outside one, read every time:
+    tests and jobs change what they read between calls)."""
+    memo = g.setdefault(name, {}) if has_request_context() else {}
+    if city_id not in memo:
+        memo[city_id] = read()
+    return memo[city_id]
+
+
 def _all_schools(city_id: int) -> list[School]:
     """Every school of the city by name, read once per request."""
-    memo = g.setdefault("_city_schools", {}) if has_request_context() else {}
-    if city_id not in memo:
-        memo[city_id] = [School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(
+    return _once_per_request("_city_schools", city_id, lambda: [
+        School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(
             select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district).where(
                 Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
-            .order_by(Organisation.name))]
-    return memo[city_id]
+            .order_by(Organisation.name))])
 
 
 def city_schools(city_id: int, f: Filters | None = None) -> list[School]:
@@ -229,10 +236,8 @@ def computed_range(city_id: int, f: Filters | None = None, data: Data | None = N
 
 def _budgets(city_id: int) -> list[CityBudget]:
     """The city's budgets and targets, read once per request."""
-    memo = g.setdefault("_city_budgets", {}) if has_request_context() else {}
-    if city_id not in memo:
-        memo[city_id] = list(db.session.scalars(select(CityBudget).where(CityBudget.city_id == city_id)))
-    return memo[city_id]
+    return _once_per_request("_city_budgets", city_id, lambda: list(db.session.scalars(
+        select(CityBudget).where(CityBudget.city_id == city_id))))
 
 
 def current_target(city_id: int, today: dt.date) -> CityBudget | None:

@@ -75,14 +75,12 @@ def test_a_report_nobody_built_shows_as_failed_and_old_reports_go(app, two_schoo
     from reports.models import CouncilReport
     from tenants.context import Tenant
     from tenants.context import tenant_scope
-    from tenants.models import Organisation
 
     official = browser("urzednik@test.pl")
     form = {"csrf_token": _csrf(official.get("/miasto/raporty").get_data(as_text=True))}
     monkeypatch.setattr(council, "KEEP", 3)
     with app.app_context():
-        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
-                                                               Organisation.name == "Miasto Testowe"))
+        city = _city_id()
 
     def reports():
         with app.app_context(), tenant_scope(Tenant(city_id=city)):
@@ -115,18 +113,15 @@ def services_storage(app):
 
 
 def _lose_the_file(app, report_id: int) -> None:
-    from sqlalchemy import select
 
     from infra import services
     from infra.db import db
     from reports.models import CouncilReport
     from tenants.context import Tenant
     from tenants.context import tenant_scope
-    from tenants.models import Organisation
 
     with app.app_context():
-        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
-                                                               Organisation.name == "Miasto Testowe"))
+        city = _city_id()
         with tenant_scope(Tenant(city_id=city)):
             services.storage().delete(db.session.get(CouncilReport, report_id).file_key)
 
@@ -134,7 +129,6 @@ def _lose_the_file(app, report_id: int) -> None:
 def test_a_report_deleted_while_its_job_runs_leaves_no_file(app, two_schools, browser, monkeypatch):
     """The job renders, stores, then finds its report gone (deleted meanwhile): it removes the
     file it stored and says so, without an error."""
-    from sqlalchemy import select
 
     from infra import services
     from infra.db import db
@@ -142,11 +136,9 @@ def test_a_report_deleted_while_its_job_runs_leaves_no_file(app, two_schools, br
     from reports.models import CouncilReport
     from tenants.context import Tenant
     from tenants.context import tenant_scope
-    from tenants.models import Organisation
 
     with app.app_context():
-        city = db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
-                                                               Organisation.name == "Miasto Testowe"))
+        city = _city_id()
         with tenant_scope(Tenant(city_id=city)):
             report = council.request_report(city, None, council.Filters.default())
             db.session.commit()
@@ -164,3 +156,14 @@ def test_a_report_deleted_while_its_job_runs_leaves_no_file(app, two_schools, br
         monkeypatch.setattr(services.storage(), "put", put_then_lose_the_row)
         assert council.build(report_id, city) == "skipped"
         assert len(stored) == 1 and not services_storage(app).exists(stored[0])
+
+
+def _city_id() -> int:
+    """The test city's id (in an app context)."""
+    from sqlalchemy import select
+
+    from infra.db import db
+    from tenants.models import Organisation
+
+    return db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
+                                                           Organisation.name == "Miasto Testowe"))
