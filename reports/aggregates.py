@@ -3,15 +3,16 @@ instead of every card of the period (reports.dashboard builds its tables from th
 
 Two groupings, both for the city's schools under `Filters` (type, district) and its period:
 
-- `Ordered`: the cards whose order was placed in the period (`submitted_on`), grouped by school,
-  channel, printer, month and the order's making time (order → delivery, in days). Read from
+- `Ordered`: the cards whose order was placed in the period (`submitted_on`), grouped as a
+  table needs them: by school, by month and channel, or by printer and the order's making time
+  (order → delivery, in days); a page asks once per grouping. Read from
   `order_facts` (the card facts summed up per order at each refresh, reports.statistics), so
   the database adds up a few hundred rows, not every card. Each group carries the counts and
   sums every table needs: cards, cost, paid duplicates and their fees, punctuality (judged, on
   time), delivered, spoiled and printer-rejected cards.
-- `Handed`: the cards handed over in the period (`handed_over_on`), grouped by school, channel,
-  printer and waiting days (application → handover): a histogram, from which `percentile` gives
-  exactly what PostgreSQL's `percentile_cont` gives over the single values.
+- `Handed`: the cards handed over in the period (`handed_over_on`) counted per waiting days
+  (application → handover), all together, per school or per printer: a histogram, from which
+  `percentile` gives exactly what PostgreSQL's `percentile_cont` gives over the single values.
 
 The same SQL runs on PostgreSQL and SQLite (`day_diff` is the one construct that differs).
 Definitions of the fact columns: reports.statistics.
@@ -118,12 +119,13 @@ def on_time():
 
 
 class Ordered(NamedTuple):
-    """Cards of orders placed in the period, one group (see the module's docstring)."""
+    """Cards of orders placed in the period, one group (see the module's docstring); the fields
+    `ordered` did not group by are None."""
 
-    school_id: int
-    channel: str
+    school_id: int | None
+    channel: str | None
     printer_id: int | None
-    month: str  # rrrr-mm of the order ("" when the order has no day)
+    month: str | None  # rrrr-mm of the order ("" when the order has no day)
     making: int | None  # days from the order to its delivery, for delivered cards
     cards: int
     cost: Decimal
@@ -157,8 +159,14 @@ def _decimal(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-def ordered(city_id: int, f: Filters) -> list[Ordered]:
-    """From the order facts (one row per order and delivery day) placed in the period."""
+ORDERED_BY = {"all": (), "school": ("school_id",), "month": ("month", "channel"),
+              "printer": ("channel", "printer_id", "making")}
+
+
+def ordered(city_id: int, f: Filters, by: str = "all") -> list[Ordered]:
+    """The cards of orders placed in the period, from the order facts (one row per order and
+    delivery day), summed up per `by` (ORDERED_BY: all together, per school, per month and
+    channel, per printer and making time); the fields not grouped by are None."""
     o = OrderFacts
     known = and_(o.promised_days.is_not(None), o.submitted_on.is_not(None))
     came = o.delivered_on.is_not(None)
@@ -166,15 +174,31 @@ def ordered(city_id: int, f: Filters) -> list[Ordered]:
     judged_cards = case((~known, 0), (came, o.cards),
                         (day_diff(_today(f), o.submitted_on) > o.promised_days, o.live_waiting), else_=0)
     on_time_cards = case((and_(known, came, making <= o.promised_days), o.cards), else_=0)
-    year, month = extract("year", o.submitted_on), extract("month", o.submitted_on)
-    keys = (o.school_id, o.channel, o.printer_id, year, month, making)
+    columns = {"school_id": (o.school_id,), "channel": (o.channel,), "printer_id": (o.printer_id,),
+               "month": (extract("year", o.submitted_on), extract("month", o.submitted_on)), "making": (making,)}
+    names = ORDERED_BY[by]
+    keys = [column for name in names for column in columns[name]]
     stmt = (select(*keys, func.sum(o.cards), func.sum(o.cost), func.sum(o.paid), func.sum(o.fees),
                    func.sum(judged_cards), func.sum(on_time_cards), func.sum(case((came, o.cards), else_=0)),
                    func.sum(o.spoiled), func.sum(o.rejected))
             .where(*of_schools(o, city_id, f), between(o.submitted_on, f)).group_by(*keys))
-    return [Ordered(r[0], r[1], r[2], f"{int(r[3]):04d}-{int(r[4]):02d}" if r[3] is not None else "", r[5],
-                    int(r[6]), _decimal(r[7]), int(r[8]), _decimal(r[9]), int(r[10]), int(r[11]), int(r[12]),
-                    int(r[13]), int(r[14])) for r in db.session.execute(stmt)]
+    groups = []
+    for row in db.session.execute(stmt):
+        fields = dict.fromkeys(("school_id", "channel", "printer_id", "month", "making"))
+        at = 0
+        for name in names:
+            if name == "month":  # rrrr-mm ("" when the order has no day)
+                year, month = row[at], row[at + 1]
+                fields["month"] = f"{int(year):04d}-{int(month):02d}" if year is not None else ""
+                at += 2
+            else:
+                fields[name] = row[at]
+                at += 1
+        cards, cost, paid, fees, judged_, on_time_, delivered, spoiled, rejected = row[at:]
+        groups.append(Ordered(**fields, cards=int(cards), cost=_decimal(cost), paid=int(paid), fees=_decimal(fees),
+                              judged=int(judged_), on_time=int(on_time_), delivered=int(delivered),
+                              spoiled=int(spoiled), rejected=int(rejected)))
+    return groups
 
 
 def spent_by_year(city_id: int) -> dict[int, tuple[int, Decimal]]:

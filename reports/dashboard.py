@@ -115,6 +115,7 @@ class Data:
 
     def __init__(self, city_id: int, filters: Filters, schools: list[School]) -> None:
         self.city_id, self.filters, self.schools = city_id, filters, schools
+        self._ordered: dict[str, list[Ordered]] = {}
         self._handed: dict[str, list[Handed]] = {}
 
     @functools.cached_property
@@ -123,9 +124,11 @@ class Data:
         return {s.school_id: s for s in db.session.scalars(
             select(SchoolStats).where(SchoolStats.city_id == self.city_id)) if s.school_id in ids}
 
-    @functools.cached_property
-    def ordered(self) -> list[Ordered]:
-        return aggregates.ordered(self.city_id, self.filters)
+    def ordered(self, by: str = "all") -> list[Ordered]:
+        """Cards of orders placed in the period, per `by` (aggregates.ORDERED_BY)."""
+        if by not in self._ordered:
+            self._ordered[by] = aggregates.ordered(self.city_id, self.filters, by)
+        return self._ordered[by]
 
     def handed(self, by: str = "all") -> list[Handed]:
         """Cards handed over in the period by waiting days, per `by` (aggregates.HANDED_BY)."""
@@ -332,7 +335,7 @@ def _grouped(rows: Iterable, key: Callable) -> dict:
 def lead_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
     handed = _grouped(data.handed("school"), lambda h: h.school_id)
-    ordered = _grouped(data.ordered, lambda o: o.school_id)
+    ordered = _grouped(data.ordered("school"), lambda o: o.school_id)
     rows = tuple((s.name, *_lead(handed[s.id], ordered[s.id])) for s in data.schools)
     return Listing(Table("lead_schools", "Czas oczekiwania na legitymację — szkoły", (
         "Szkoła", "Wydane w okresie", "Mediana: wniosek → wydanie (dni)", "90. percentyl (dni)",
@@ -350,7 +353,7 @@ def printer_key(printer_id: int | None) -> str:
 def lead_by_printer(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
     handed = _grouped(data.handed("printer"), lambda h: printer_key(h.printer_id))
-    ordered = _grouped(data.ordered, lambda o: printer_key(o.printer_id))
+    ordered = _grouped(data.ordered("printer"), lambda o: printer_key(o.printer_id))
     channel = {key: groups[0].channel for key, groups in (*handed.items(), *ordered.items())}
     printers = printer_names(int(key) for key in channel if key != "wlasna")
 
@@ -384,7 +387,7 @@ def _money(groups: list[Ordered]) -> tuple[int, Decimal, Decimal | None, int, De
 
 def cost_by_channel(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = _grouped(data.ordered, lambda o: o.channel)
+    groups = _grouped(data.ordered("month"), lambda o: o.channel)  # the months add up to the channel
     order = [c for c in CHANNELS if c in groups] + sorted(c for c in groups if c not in CHANNELS)
     rows = tuple((CHANNELS.get(c, c), *_money(groups[c])) for c in order)
     return Listing(Table("cost_channels", "Koszt legitymacji według kanału druku", (
@@ -395,7 +398,7 @@ def cost_by_channel(city_id: int, f: Filters, data: Data | None = None) -> Listi
 
 def cost_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = _grouped(data.ordered, lambda o: o.school_id)
+    groups = _grouped(data.ordered("school"), lambda o: o.school_id)
     rows = tuple((s.name, s.type_label, s.district, *_money(groups[s.id])) for s in data.schools)
     return Listing(Table("cost_schools", "Koszt legitymacji według szkół", (
         "Szkoła", "Typ", "Dzielnica", "Karty", "Koszt (zł)", "Koszt na kartę (zł)", "Duplikaty opłacone",
@@ -405,7 +408,7 @@ def cost_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listin
 
 def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
-    groups = _grouped(data.ordered, lambda o: (o.month, o.channel))
+    groups = _grouped(data.ordered("month"), lambda o: (o.month, o.channel))
     channel_rank = {c: i for i, c in enumerate(CHANNELS)}
     order = sorted(groups, key=lambda k: (k[0], channel_rank.get(k[1], 99), k[1]))
     rows = tuple((month, CHANNELS.get(c, c), *_money(groups[(month, c)])[:3]) for month, c in order)
@@ -448,7 +451,7 @@ def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
                 for state, n in by_state.items():
                     mine[state] += n
     delivered, spoiled = defaultdict(int), defaultdict(int)
-    for o in data.ordered:
+    for o in data.ordered("school"):
         delivered[o.school_id] += o.delivered
         spoiled[o.school_id] += o.spoiled
     rows = []
@@ -662,8 +665,9 @@ def overview(city_id: int, f: Filters, data: Data | None = None, *, rollout_list
     active = sum(s.pupils_active for s in stats)
     handed = sum(s.cards_handed_over for s in stats)
     behind = sum(1 for key in (rollout_listing or rollout(city_id, f, data)).keys if key["behind"])
-    _n, median, p90, judged, on_time, on_time_share = _lead(data.handed(), data.ordered)
-    cards, cost, per_card, _paid, fees = _money(data.ordered)
+    months = data.ordered("month")  # also what the overview's cost tables read
+    _n, median, p90, judged, on_time, on_time_share = _lead(data.handed(), months)
+    cards, cost, per_card, _paid, fees = _money(months)
     year = f.today.year
     budget_row = next((r for r in (budget or budget_table(city_id, f)).table.rows if r[0] == year), None)
     return Overview(
