@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import create_engine
@@ -14,7 +13,6 @@ from sqlalchemy import text
 from tests.conftest import ADMIN_URL
 from tests.conftest import APP_URL
 from tests.conftest import DB_NAME
-from tests.conftest import OWNER_URL
 
 INSERT_PUPIL = text(
     "INSERT INTO pupils (school_id, first_names, surname, date_of_birth, sex, pesel_index, class_name, learner_type,"
@@ -177,75 +175,3 @@ def test_access_log_is_append_only(app_engine, database, two_schools):
             conn.execute(text("DELETE FROM access_log"))
     finally:
         superuser.dispose()
-
-
-SETTING_READ = re.compile(r"current_setting\('app\.\w+'::text, true\)")
-
-
-def _in_sub_select(expression: str, at: int) -> bool:
-    """Whether position `at` lies inside a parenthesised `( SELECT …)` of the expression."""
-    depth = 0
-    for i in range(at - 1, -1, -1):
-        if expression[i] == ")":
-            depth += 1
-        elif expression[i] == "(":
-            if depth == 0 and expression.startswith("( SELECT ", i):
-                return True
-            depth = max(depth - 1, 0)
-    return False
-
-
-def _policies(conn) -> dict:
-    return {(t, n): (q, c) for t, n, q, c in conn.execute(text(
-        "SELECT tablename, policyname, qual, with_check FROM pg_policies WHERE schemaname = 'public'"))}
-
-
-def test_every_policy_reads_the_tenant_settings_once_per_statement(app_engine):
-    """Each read of a setting is a scalar sub-select (an InitPlan), not a call per row (0009)."""
-    with app_engine.connect() as conn:
-        policies = _policies(conn)
-    assert len(policies) >= 30
-    for key, expressions in policies.items():
-        for expression in filter(None, expressions):
-            assert SETTING_READ.search(expression), (key, expression)  # every policy reads a setting …
-            for read in SETTING_READ.finditer(expression):  # … and only inside a sub-select
-                assert _in_sub_select(expression, read.start()), (key, expression)
-
-
-def test_policy_rewrite_downgrades_to_per_row_reads_and_back():
-    """Migration 0009 down and up again on a fresh database: the policies of 0008 (settings read
-    per row) come back exactly, and then the same once-per-statement policies as head."""
-    from alembic import command
-
-    from infra.migrate import alembic_config
-
-    name = DB_NAME + "_policies"
-    admin = create_engine(ADMIN_URL, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name} OWNER legitka_owner"))
-    owner_url = OWNER_URL.rsplit("/", 1)[0] + "/" + name
-    owner = create_engine(owner_url, poolclass=pool.NullPool)
-    try:
-        command.upgrade(alembic_config(owner_url), "0008")
-        with owner.connect() as conn:
-            before = _policies(conn)
-        command.upgrade(alembic_config(owner_url), "head")
-        with owner.connect() as conn:
-            head = _policies(conn)
-        command.downgrade(alembic_config(owner_url), "0008")
-        with owner.connect() as conn:
-            assert _policies(conn) == before
-        command.upgrade(alembic_config(owner_url), "head")
-        with owner.connect() as conn:
-            assert _policies(conn) == head
-        assert head.keys() == before.keys()
-        for key, expressions in before.items():  # one more sub-select per read, nothing else
-            for old, new in zip(expressions, head[key], strict=True):
-                reads = len(SETTING_READ.findall(old or ""))
-                assert (new or "").count("( SELECT ") == (old or "").count("( SELECT ") + reads, (key, old, new)
-    finally:
-        owner.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
