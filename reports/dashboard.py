@@ -519,9 +519,10 @@ def fact_count(city_id: int, f: Filters, q: FactQuery | None = None) -> int:
 
 
 def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: int | None = None,
-              offset: int = 0) -> Listing:
+              offset: int = 0, keys: bool = True) -> Listing:
     """The cards behind the numbers, one row each, newest order first, without anything personal
-    (no card number): all of them, or `limit` from `offset` (a page)."""
+    (no card number): all of them, or `limit` from `offset` (a page). `keys=False` leaves out
+    what each row stands for (a download links nowhere)."""
     q = q or FactQuery()
     lead = aggregates.day_diff(CardFact.handed_over_on, CardFact.applied_on)
     stmt = (select(*_FACT_COLUMNS, lead.label("lead"), aggregates.judged(f).label("judged"),
@@ -529,23 +530,22 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
             .order_by(CardFact.submitted_on.desc().nulls_last(), CardFact.order_id.desc(), CardFact.id.desc()))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
-    facts = db.session.execute(stmt).all()
+    facts = db.session.connection().execute(stmt).all()  # plain rows: a year's cards need no ORM per row
     names = {s.id: s.name for s in _all_schools(city_id)}
-    printers = printer_names(fact.printer_id for fact in facts)
-    rows = []
-    for (_id, school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
-         handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts:
-        rows.append((names.get(school_id, ""), order_id, CHANNELS.get(channel, channel),
-                     OWN_PRINTERS if printer_id is None else printers.get(printer_id, ""), KINDS.get(kind, kind),
-                     CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on, handed_over_on, lead,
-                     promised_days, ("tak" if on_time else "nie") if judged else "", cost.quantize(CENT),
-                     fee.quantize(CENT), rejections))
+    printers = printer_names({fact[4] for fact in facts})
+    printers[None] = OWN_PRINTERS
+    verdict = {(1, 1): "tak", (1, 0): "nie", (0, 1): "", (0, 0): ""}
+    rows = [(names.get(school_id, ""), order_id, CHANNELS.get(channel, channel), printers.get(printer_id, ""),
+             KINDS.get(kind, kind), CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on,
+             handed_over_on, lead, promised_days, verdict[judged, on_time], cost, fee, rejections)
+            for (_id, school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
+                 handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts]
     return Listing(Table("facts", "Legitymacje (dane zbiorcze, bez danych osobowych)", (
         "Szkoła", "Zamówienie nr", "Kanał", "Drukarnia", "Rodzaj", "Stan", "Wniosek", "Zamówienie złożone",
         "Dostarczona", "Wydana", "Dni: wniosek → wydanie", "Obiecany czas realizacji (dni)", "W terminie",
         "Koszt (zł)", "Opłata (zł)", "Odrzucenia przy druku"), tuple(rows),
         "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")),
-        tuple({"order_id": fact.order_id, "school_id": fact.school_id} for fact in facts))
+        tuple({"order_id": fact[2], "school_id": fact[1]} for fact in facts) if keys else ())
 
 
 # --- orders (live, from the orders themselves) --------------------------------------------------
@@ -613,7 +613,7 @@ TABLES: dict[str, Callable[..., Listing]] = {
     "cost_months": lambda c, f, q, d: cost_by_month(c, f, d),
     "budget": lambda c, f, q, d: budget_table(c, f, d),
     "holograms": lambda c, f, q, d: hologram_table(c, f, d),
-    "facts": lambda c, f, q, d: fact_list(c, f, q),
+    "facts": lambda c, f, q, d: fact_list(c, f, q, keys=False),
     "orders_by_school": lambda c, f, q, d: orders_by_school(c, f, d),
     "orders": lambda c, f, q, d: order_list(c, f, q.school_id if q else None),
 }

@@ -3,7 +3,6 @@ downloaded as CSV and XLSX with the same numbers it shows (and rendered into the
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import io
@@ -44,25 +43,35 @@ def _text(value: Cell) -> str:
     return format_(value)
 
 
-_PLAIN = {str, int, type(None)}  # what the csv module writes as `_text` would (None as an empty field)
+_SPECIAL = frozenset(';"\r\n')  # a field holding any of these is quoted (csv.QUOTE_MINIMAL with `;`)
 
 
-def _column_texts(values: tuple) -> tuple | list:
-    """One column as `_text` gives it; each distinct value formatted once (dates and amounts repeat)."""
-    if set(map(type, values)) <= _PLAIN:
-        return values
-    seen: dict = {}  # keyed with the type too: True == 1 == Decimal("1"), yet each prints differently
-    return [seen[k] if (k := (type(v), v)) in seen else seen.setdefault(k, _text(v)) for v in values]
+def _field(text: str) -> str:
+    """A text as one CSV field, quoted (quotes doubled) only when it has to be."""
+    if _SPECIAL.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _column_fields(values: tuple) -> list:
+    """One column as CSV fields: `_text`, quoted where needed; each distinct value done once
+    (dates, amounts, names and states repeat down a column)."""
+    if len(set(map(type, values)) - {type(None)}) <= 1:  # one type (and None): the values themselves are keys
+        done = {v: _field(_text(v)) for v in set(values)}
+        return [done[v] for v in values]
+    seen: dict = {}  # mixed types are keyed with the type: True == 1 == Decimal("1"), yet each prints differently
+    return [seen[k] if (k := (type(v), v)) in seen else seen.setdefault(k, _field(_text(v))) for v in values]
 
 
 def to_csv(table: Table) -> bytes:
-    """UTF-8 with BOM and `;` (what Polish Excel opens without a wizard); decimal commas."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(table.columns)
-    if table.rows:  # column by column: a card list has 155,000 cells, a third of them to format
-        writer.writerows(zip(*(_column_texts(column) for column in zip(*table.rows, strict=True)), strict=True))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """UTF-8 with BOM and `;` (what Polish Excel opens without a wizard); decimal commas. The
+    same bytes as the csv module writes (QUOTE_MINIMAL, CRLF), built column by column: a card
+    list has 155,000 cells."""
+    columns = [_column_fields(column) for column in zip(*table.rows, strict=True)] if table.rows else []
+    lines = [";".join(map(_field, table.columns)), *map(";".join, zip(*columns, strict=True))]
+    if len(table.columns) == 1:  # the csv module quotes a lone empty field, or the line would read as blank
+        lines = [line or '""' for line in lines]
+    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
 def to_xlsx(table: Table, *, generated: str = "") -> bytes:

@@ -701,20 +701,26 @@ def _check_against_the_card_list(city: int, f: Filters) -> None:
 
 
 def test_csv_formats_column_by_column_as_cell_by_cell():
-    """to_csv formats each distinct value of a column once; the file is what formatting every
-    cell on its own gives, mixed columns included (True, 1 and Decimal("1") are equal keys)."""
+    """to_csv formats each distinct value of a column once and joins the fields itself; the file
+    is what the csv module writes from every cell formatted on its own: mixed columns (True, 1
+    and Decimal("1") are equal keys), fields that need quoting, a lone empty field."""
     from reports.tables import Table
     from reports.tables import _text
 
-    rows = tuple((f'Szkoła; "nr" {i % 7}', i, None, dt.date(2026, 9, 1 + i % 28),
-                  Decimal("12.50") if i % 3 else None, 1.25, (True, 1, Decimal("1"))[i % 3],
-                  dt.datetime(2026, 1, 2, 3, 4)) for i in range(60))
-    table = Table("k", "T", tuple("abcdefgh"), rows)
-    expected = io.StringIO()
-    writer = csv.writer(expected, delimiter=";", lineterminator="\r\n")
-    writer.writerow(table.columns)
-    for row in rows:
-        writer.writerow([_text(v) for v in row])
-    assert to_csv(table) == ("\ufeff" + expected.getvalue()).encode("utf-8")
-    assert "True;" in expected.getvalue() and ";1,00;" in expected.getvalue()
+    def cell_by_cell(table):
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow(table.columns)
+        for row in table.rows:
+            writer.writerow([_text(v) for v in row])
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+    names = ('Szkoła; "nr" 1', "dwie\nlinie", "powrót\r", '"', "", "zwykła")
+    rows = tuple((names[i % 6], i, None, dt.date(2026, 9, 1 + i % 28), Decimal("12.50") if i % 3 else None, 1.25,
+                  (True, 1, Decimal("1"))[i % 3], dt.datetime(2026, 1, 2, 3, 4)) for i in range(60))
+    table = Table("k", "T", ("a", "b;c", 'd"', "e", "f", "g", "h", "i"), rows)
+    assert to_csv(table) == cell_by_cell(table)
+    assert "True;" in to_csv(table).decode() and ";1,00;" in to_csv(table).decode()
+    for edge in (Table("k", "T", ("a", "b"), ()), Table("k", "T", ("a;b",), (("",), (None,), ("x",)))):
+        assert to_csv(edge) == cell_by_cell(edge)
     assert to_csv(Table("k", "T", ("a", "b"), ())) == "\ufeffa;b\r\n".encode()
