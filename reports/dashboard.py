@@ -72,6 +72,7 @@ from reports.labels import SCHOOL_TYPES
 from reports.models import CardFact
 from reports.models import SchoolStats
 from reports.tables import Table
+from tenants import scoping
 from tenants.models import LIVE_CARD_STATUSES
 from tenants.models import CityPrinter
 from tenants.models import Organisation
@@ -468,7 +469,7 @@ def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
 
 # --- the cards behind the numbers --------------------------------------------------------------
 
-_FACT_COLUMNS = (CardFact.id, CardFact.school_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
+_FACT_COLUMNS = (CardFact.school_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
                  CardFact.kind, CardFact.status, CardFact.applied_on, CardFact.submitted_on, CardFact.delivered_on,
                  CardFact.handed_over_on, CardFact.promised_days, CardFact.cost, CardFact.fee,
                  CardFact.print_rejections)
@@ -530,22 +531,22 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
             .order_by(CardFact.submitted_on.desc().nulls_last(), CardFact.order_id.desc(), CardFact.id.desc()))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
-    facts = db.session.connection().execute(stmt).all()  # plain rows: a year's cards need no ORM per row
+    facts = scoping.plain_rows(stmt)  # a year's cards: the ORM's work per row would cost more than the query
     names = {s.id: s.name for s in _all_schools(city_id)}
-    printers = printer_names({fact[4] for fact in facts})
+    printers = printer_names({fact[3] for fact in facts})
     printers[None] = OWN_PRINTERS
     verdict = {(1, 1): "tak", (1, 0): "nie", (0, 1): "", (0, 0): ""}
     rows = [(names.get(school_id, ""), order_id, CHANNELS.get(channel, channel), printers.get(printer_id, ""),
              KINDS.get(kind, kind), CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on,
              handed_over_on, lead, promised_days, verdict[judged, on_time], cost, fee, rejections)
-            for (_id, school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
+            for (school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
                  handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts]
     return Listing(Table("facts", "Legitymacje (dane zbiorcze, bez danych osobowych)", (
         "Szkoła", "Zamówienie nr", "Kanał", "Drukarnia", "Rodzaj", "Stan", "Wniosek", "Zamówienie złożone",
         "Dostarczona", "Wydana", "Dni: wniosek → wydanie", "Obiecany czas realizacji (dni)", "W terminie",
         "Koszt (zł)", "Opłata (zł)", "Odrzucenia przy druku"), tuple(rows),
         "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")),
-        tuple({"order_id": fact[2], "school_id": fact[1]} for fact in facts) if keys else ())
+        tuple({"order_id": fact[1], "school_id": fact[0]} for fact in facts) if keys else ())
 
 
 # --- orders (live, from the orders themselves) --------------------------------------------------

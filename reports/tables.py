@@ -58,7 +58,7 @@ def _column_fields(values: tuple) -> list:
     (dates, amounts, names and states repeat down a column)."""
     if len(set(map(type, values)) - {type(None)}) <= 1:  # one type (and None): the values themselves are keys
         done = {v: _field(_text(v)) for v in set(values)}
-        return [done[v] for v in values]
+        return list(map(done.__getitem__, values))
     seen: dict = {}  # mixed types are keyed with the type: True == 1 == Decimal("1"), yet each prints differently
     return [seen[k] if (k := (type(v), v)) in seen else seen.setdefault(k, _field(_text(v))) for v in values]
 
@@ -68,10 +68,10 @@ def to_csv(table: Table) -> bytes:
     same bytes as the csv module writes (QUOTE_MINIMAL, CRLF), built column by column: a card
     list has 155,000 cells."""
     columns = [_column_fields(column) for column in zip(*table.rows, strict=True)] if table.rows else []
-    lines = [";".join(map(_field, table.columns)), *map(";".join, zip(*columns, strict=True))]
+    lines = ["\ufeff" + ";".join(map(_field, table.columns)), *map(";".join, zip(*columns, strict=True)), ""]
     if len(table.columns) == 1:  # the csv module quotes a lone empty field, or the line would read as blank
-        lines = [line or '""' for line in lines]
-    return ("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8")
+        lines[1:-1] = [line or '""' for line in lines[1:-1]]
+    return "\r\n".join(lines).encode("utf-8")
 
 
 def to_xlsx(table: Table, *, generated: str = "") -> bytes:
