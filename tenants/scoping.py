@@ -11,6 +11,8 @@ connection (SECURITY.md §2.2).
 
 from __future__ import annotations
 
+import functools
+
 from flask import has_app_context
 from sqlalchemy import Row
 from sqlalchemy import Select
@@ -58,10 +60,14 @@ def _add_criteria(state) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    tenant = context.current_tenant()
-    options = [with_loader_criteria(model, model.tenant_criteria(tenant), include_aliases=True)
-               for model in tenant_models()]
-    state.statement = state.statement.options(*options)
+    state.statement = state.statement.options(*_criteria_options(context.current_tenant(), tuple(tenant_models())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _criteria_options(tenant: context.Tenant, models: tuple[type, ...]) -> tuple:
+    """The net's options for one tenant and the tenant models mapped so far, built once: they
+    are immutable and the same for every statement (building them anew cost ~0.1 ms a query)."""
+    return tuple(with_loader_criteria(model, model.tenant_criteria(tenant), include_aliases=True) for model in models)
 
 
 def tenant_scoped(stmt: Select) -> Select:
