@@ -21,8 +21,8 @@ set) gets its slowest statements listed, and with `--explain` their EXPLAIN (ANA
 
 Run `make bench` (city only) or `python -m bench.dashboard [--national] [--regenerate] [--runs N]
 [--explain] [--only URL-SUBSTRING] [--cities LABEL-SUBSTRING] [--national-only] [--no-freeze]`. The app is
-built as `portal.wsgi` builds it, heap frozen (`portal.freeze_heap`); `--no-freeze` leaves the
-garbage collector's full collections in the timings.
+built as `portal.wsgi` builds it, heap frozen and the collector tuned (`portal.tune_garbage_collector`);
+`--no-freeze` leaves the garbage collector as Python sets it.
 """
 
 from __future__ import annotations
@@ -437,12 +437,12 @@ def _app(database: str, instance: str, freeze: bool = True):
     for name in ("SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY"):  # the bench's PESELs are random bytes anyway
         os.environ.setdefault(f"LEGITKA_{name}", new_key())
     from portal import create_app
-    from portal import freeze_heap
+    from portal import tune_garbage_collector
 
     app = create_app({"INSTANCE_PATH": instance, "SESSION_COOKIE_SECURE": False, "REDIS_URL": None,
                       "LOCAL_STORAGE_PATH": os.path.join(instance, "files")})
     if freeze:  # as a serving process does (portal.wsgi); `--no-freeze` shows the pauses it saves
-        freeze_heap()
+        tune_garbage_collector()
     return app
 
 
