@@ -75,27 +75,36 @@ def to_csv(table: Table) -> bytes:
 
 
 def to_xlsx(table: Table, *, generated: str = "") -> bytes:
-    """One sheet: the title, the header and the rows as typed cells (numbers, dates)."""
+    """One sheet: the title, the header and the rows as typed cells (numbers, dates, amounts
+    with two decimals). Written in openpyxl's streaming mode: a capital's table of 1,400 schools
+    took half a second cell by cell."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = table.key[:31]
-    sheet.append([table.title])
-    sheet["A1"].font = Font(bold=True)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(table.key[:31])
+    bold = Font(bold=True)
+
+    def cell(value: Cell, *, font: Font | None = None) -> WriteOnlyCell:
+        if isinstance(value, Decimal):
+            out = WriteOnlyCell(sheet, value=float(value))
+            out.number_format = "#,##0.00"
+        else:
+            out = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, dt.date):
+                out.number_format = "DD.MM.YYYY"
+        if font is not None:
+            out.font = font
+        return out
+
+    sheet.append([cell(table.title, font=bold)])
     if table.note or generated:
         sheet.append([" ".join(p for p in (table.note, generated) if p)])
-    sheet.append(list(table.columns))
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
-    for row in table.rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
-        for cell, value in zip(sheet[sheet.max_row], row, strict=False):
-            if isinstance(value, dt.date):
-                cell.number_format = "DD.MM.YYYY"
-            elif isinstance(value, Decimal):
-                cell.number_format = "#,##0.00"
+    sheet.append([cell(name, font=bold) for name in table.columns])
+    styled = (Decimal, dt.date)
+    for row in table.rows:  # plain values as they are; a styled cell per value costs twice the time
+        sheet.append([cell(value) if isinstance(value, styled) else value for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -352,14 +352,25 @@ def test_exports_hold_what_the_pages_show(app, seeded, browser):
             sheet = load_workbook(io.BytesIO(workbook.data)).active
             values = list(sheet.iter_rows(values_only=True))
             assert list(values[2]) == rows[0]
+            assert sheet["A1"].font.b and all(c.font.b for c in sheet[3])  # the title and the header
             assert "Pobrano z Legitki" in values[1][0]
             f = dashboard.parse_filters({} if url == "/miasto/budzet" else period, seeded.today)
             table = listing(app, seeded, key, f).table
             assert len(values) - 3 == len(table.rows) == len(rows) - 1
             for got, want in zip(values[3:], table.rows, strict=True):
                 assert [_xlsx(v) for v in got] == [_xlsx(v) for v in want], key
+            for cells, want in zip(sheet.iter_rows(min_row=4), table.rows, strict=True):
+                formats = [c.number_format for c in cells]
+                assert formats == [_format(v) for v in want] + ["General"] * (len(formats) - len(want)), key
             seen.add(key)
     assert seen == set(dashboard.TABLES)
+
+
+def _format(value) -> str:
+    """How a spreadsheet shows a cell: dates as dd.mm.rrrr, amounts with two decimals."""
+    if isinstance(value, Decimal):
+        return "#,##0.00"
+    return "DD.MM.YYYY" if isinstance(value, dt.date) else "General"
 
 
 def _xlsx(value):
