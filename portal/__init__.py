@@ -92,6 +92,7 @@ def tune_garbage_collector() -> None:
     collect the youngest generation every 10,000 allocations instead of 700: a page allocates
     hundreds of thousands of objects, nearly all freed at once by reference counting, and the
     collector's passes over the rest cost 5–10 % of a dashboard request (README, Benchmarks).
+    Cyclic garbage then lives a little longer, so watch the workers' memory after a change here.
     Not for tests, which build many apps."""
     import gc
 

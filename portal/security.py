@@ -48,11 +48,11 @@ def _bind_tenant() -> None:
     # End the sign-in lookup's transaction, so every query of the request runs with the tenant set;
     # the user and membership just read stay loaded (expiring them cost four more queries a request).
     session_ = db.session()
-    session_.expire_on_commit = False
+    expire, session_.expire_on_commit = session_.expire_on_commit, False
     try:
         session_.commit()
     finally:
-        session_.expire_on_commit = True
+        session_.expire_on_commit = expire
     if g.membership is not None:
         g.tenant_token = set_tenant(g.membership.tenant())
 

@@ -159,13 +159,14 @@ def _decimal(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(CENT)
 
 
-ORDERED_BY = {"all": (), "school": ("school_id",), "month": ("month", "channel"),
+# Always grouped by something: an aggregate without GROUP BY gives one row of NULLs for no orders.
+ORDERED_BY = {"school": ("school_id",), "month": ("month", "channel"),
               "printer": ("channel", "printer_id", "making")}
 
 
-def ordered(city_id: int, f: Filters, by: str = "all") -> list[Ordered]:
+def ordered(city_id: int, f: Filters, by: str) -> list[Ordered]:
     """The cards of orders placed in the period, from the order facts (one row per order and
-    delivery day), summed up per `by` (ORDERED_BY: all together, per school, per month and
+    delivery day), summed up per `by` (ORDERED_BY: per school, per month and
     channel, per printer and making time); the fields not grouped by are None."""
     o = OrderFacts
     known = and_(o.promised_days.is_not(None), o.submitted_on.is_not(None))

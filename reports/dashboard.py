@@ -125,7 +125,7 @@ class Data:
         return {s.school_id: s for s in db.session.scalars(
             select(SchoolStats).where(SchoolStats.city_id == self.city_id)) if s.school_id in ids}
 
-    def ordered(self, by: str = "all") -> list[Ordered]:
+    def ordered(self, by: str) -> list[Ordered]:
         """Cards of orders placed in the period, per `by` (aggregates.ORDERED_BY)."""
         if by not in self._ordered:
             self._ordered[by] = aggregates.ordered(self.city_id, self.filters, by)
@@ -614,7 +614,7 @@ TABLES: dict[str, Callable[..., Listing]] = {
     "cost_months": lambda c, f, q, d: cost_by_month(c, f, d),
     "budget": lambda c, f, q, d: budget_table(c, f, d),
     "holograms": lambda c, f, q, d: hologram_table(c, f, d),
-    "facts": lambda c, f, q, d: fact_list(c, f, q, keys=False),
+    "facts": lambda c, f, q, d: fact_list(c, f, q, keys=False),  # downloads only: rows without links
     "orders_by_school": lambda c, f, q, d: orders_by_school(c, f, d),
     "orders": lambda c, f, q, d: order_list(c, f, q.school_id if q else None),
 }

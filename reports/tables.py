@@ -70,7 +70,7 @@ def to_csv(table: Table) -> bytes:
     columns = [_column_fields(column) for column in zip(*table.rows, strict=True)] if table.rows else []
     lines = ["\ufeff" + ";".join(map(_field, table.columns)), *map(";".join, zip(*columns, strict=True)), ""]
     if len(table.columns) == 1:  # the csv module quotes a lone empty field, or the line would read as blank
-        lines[1:-1] = [line or '""' for line in lines[1:-1]]
+        lines[:-1] = [line if line not in ("", "\ufeff") else line + '""' for line in lines[:-1]]
     return "\r\n".join(lines).encode("utf-8")
 
 

@@ -72,15 +72,17 @@ def _criteria_options(tenant: context.Tenant, models: tuple[type, ...]) -> tuple
 
 def tenant_scoped(stmt: Select) -> Select:
     """`stmt` with the current tenant's criteria of each tenant-owned table it selects from, as
-    the ORM net would add them. Only a plain table in the FROM list can be scoped here: a tenant
-    table in a join or a subquery is refused (ValueError), so nothing escapes unnoticed."""
+    the ORM net would add them. Only a tenant table named plainly in the FROM list can be scoped
+    here: one anywhere else (a join, an alias, a subquery, a CTE, EXISTS, a scalar subquery in the
+    columns) is refused with ValueError, even when the same table is also in the FROM list."""
     if context.unscoped_reason() is not None:
         return stmt
     owned = {model.__table__: model for model in tenant_models()}
     froms = stmt.get_final_froms()
-    inner = set(find_tables(stmt, include_aliases=True, include_joins=True)) - set(froms)
-    if any(isinstance(t, Table) and t in owned for t in inner) or any(
-            not isinstance(f, Table) and set(find_tables(f)) & owned.keys() for f in froms):
+    nested = [part for part in find_tables(stmt, include_selects=True, include_aliases=True, include_joins=True)
+              if part is not stmt and not isinstance(part, Table)]
+    nested += [part for part in froms if not isinstance(part, Table)]  # joins
+    if any(set(find_tables(part, include_aliases=True)) & owned.keys() for part in nested):
         raise ValueError("tenant_scoped: a tenant table outside the plain FROM list")
     tenant = context.current_tenant()
     return stmt.where(*(owned[f].tenant_criteria(tenant) for f in froms if f in owned))

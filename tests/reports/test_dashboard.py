@@ -732,6 +732,7 @@ def test_csv_formats_column_by_column_as_cell_by_cell():
     table = Table("k", "T", ("a", "b;c", 'd"', "e", "f", "g", "h", "i"), rows)
     assert to_csv(table) == cell_by_cell(table)
     assert "True;" in to_csv(table).decode() and ";1,00;" in to_csv(table).decode()
-    for edge in (Table("k", "T", ("a", "b"), ()), Table("k", "T", ("a;b",), (("",), (None,), ("x",)))):
+    for edge in (Table("k", "T", ("a", "b"), ()), Table("k", "T", ("a;b",), (("",), (None,), ("x",))),
+                 Table("k", "T", ("",), (("",), ("x",))), Table("k", "T", ("",), ())):
         assert to_csv(edge) == cell_by_cell(edge)
     assert to_csv(Table("k", "T", ("a", "b"), ())) == "\ufeffa;b\r\n".encode()

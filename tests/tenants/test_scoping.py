@@ -50,12 +50,32 @@ def test_the_criteria_keep_other_tenants_out_without_rls(app, seeded, superuser)
 
 
 def test_a_tenant_table_outside_the_plain_from_list_is_refused(app):
-    in_subquery = select(Organisation.id).where(Organisation.id.in_(select(CardFact.school_id)))
-    joined = select(Organisation.id).join(CardFact, CardFact.school_id == Organisation.id)
+    """Anywhere but plainly in the FROM list, a tenant table would go unscoped: refused, even
+    when the same table is in the FROM list too."""
+    from sqlalchemy import exists
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    orders = select(CardFact.order_id).correlate(None)
+    cte = select(CardFact.order_id).cte("orders")
+    refused = {
+        "in a subquery": select(Organisation.id).where(Organisation.id.in_(select(CardFact.school_id))),
+        "joined": select(Organisation.id).join(CardFact, CardFact.school_id == Organisation.id),
+        "aliased": select(aliased(CardFact).school_id),
+        "in FROM and in a subquery": select(CardFact.school_id).where(CardFact.order_id.in_(orders)),
+        "in FROM and in a CTE": select(CardFact.school_id).where(CardFact.order_id.in_(select(cte.c.order_id))),
+        "in FROM and in EXISTS": select(CardFact.school_id).where(exists(orders.where(CardFact.order_id == 1))),
+        "a scalar subquery among the columns": select(
+            CardFact.school_id, select(func.count()).select_from(CardFact).correlate(None).scalar_subquery()),
+    }
     with app.app_context(), tenant_scope(Tenant(city_id=1)):
-        for stmt in (in_subquery, joined):
+        for name, stmt in refused.items():
             with pytest.raises(ValueError, match="outside the plain FROM list"):
                 scoping.tenant_scoped(stmt)
-        # Organisations are the shared directory, not a tenant's: nothing to add, nothing refused.
+                pytest.fail(name)
+        # Organisations are the shared directory, not a tenant's: nothing to add, nothing refused,
+        # also as the subquery that keeps a city's facts to its current schools.
         directory = select(Organisation.id)
         assert str(scoping.tenant_scoped(directory)) == str(directory)
+        schools = select(CardFact.school_id).where(CardFact.school_id.in_(select(Organisation.id)))
+        assert "card_facts.city_id" in str(scoping.tenant_scoped(schools))
