@@ -30,6 +30,11 @@ def create_app(test_config: dict | None = None):
     if test_config:
         app.config.update(test_config)
     settings.finalise(app.config, app.instance_path)
+    if int(app.config["PROXY_HOPS"]):  # the client's address and scheme as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if app.config["EMBEDDED"]:
         pathlib.Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 

@@ -44,6 +44,10 @@ def defaults(instance_path: str) -> dict:
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
         "SESSION_IDLE_MINUTES": 30,
+        "LOGIN_FAILURES_PER_ACCOUNT": 10,  # then 429 until the window ends (portal.auth.throttle)
+        "LOGIN_FAILURES_PER_ADDRESS": 100,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
         "SESSION_ABSOLUTE_HOURS": 10,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "TIMEZONE": "Europe/Warsaw",

@@ -120,7 +120,8 @@ def _schemas() -> dict:
                 "request_id": {**string, "description": "Quote it when reporting a problem."}}}}},
         "OAuthError": {"type": "object", "required": ["error"], "description": "RFC 6749 §5.2.", "properties": {
             "error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_grant",
-                                                 "unauthorized_client", "unsupported_grant_type", "invalid_scope"]},
+                                                 "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+                                                 "too_many_requests"]},
             "error_description": string}},
         "TokenRequest": {"type": "object", "required": ["grant_type"], "properties": {
             "grant_type": {"type": "string", "enum": ["client_credentials"]},
@@ -200,7 +201,10 @@ def document(*, token_url: str) -> dict:
                     "200": _json(_ref("Token"), "A bearer token."),
                     "400": _json(_ref("OAuthError"), "invalid_request, unsupported_grant_type, invalid_scope…"),
                     "401": _json(_ref("OAuthError"), "invalid_client: wrong or revoked credentials."),
-                    "413": _ERRORS["413"], "500": _ERRORS["500"]}}},
+                    "413": _ERRORS["413"],
+                    "429": _json(_ref("OAuthError"), "too_many_requests: 10 wrong credentials for this client id in "
+                                 "15 minutes (or 100 from this address); wait Retry-After seconds."),
+                    "500": _ERRORS["500"]}}},
             "/orders": {"get": {
                 "summary": "The queue: this printer's orders, soonest due date first",
                 "security": [{"oauth2": [READ]}],

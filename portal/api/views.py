@@ -38,6 +38,7 @@ from portal.api import payloads
 from portal.api.errors import ApiError
 from portal.api.oauth import require_oauth
 from portal.api.oauth import server
+from portal.auth import throttle
 from portal.extensions import csrf
 from printing import agreements
 from printing import api_clients
@@ -141,8 +142,24 @@ def _change(order_id: int, action):
 
 @bp.post("/oauth/token")
 def token():
-    """RFC 6749 §4.4 client credentials: Basic auth or client_id/client_secret in the form."""
-    return server.create_token_response()
+    """RFC 6749 §4.4 client credentials: Basic auth or client_id/client_secret in the form. Wrong
+    credentials count against the client id and the address (portal.auth.throttle): past the
+    limit, 429 `too_many_requests` with Retry-After, whatever the credentials."""
+    auth = request.authorization
+    client_id = (auth.username if auth is not None and auth.type == "basic" else None) or request.form.get(
+        "client_id", "")
+    wait = throttle.wait("api-token", client_id or "")
+    if wait:
+        return jsonify({"error": "too_many_requests",
+                        "error_description": "Zbyt wiele nieudanych prób uwierzytelnienia klienta; "
+                                             f"spróbuj ponownie za {wait} s."}), 429, {
+            "Retry-After": str(wait), "Cache-Control": "no-store"}
+    response = server.create_token_response()
+    if response.status_code == 401:  # invalid_client: a wrong id or secret, or a revoked client
+        throttle.failed("api-token", client_id or "")
+    elif response.status_code == 200:
+        throttle.succeeded("api-token", client_id or "")
+    return response
 
 
 @bp.get("/openapi.json")

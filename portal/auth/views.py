@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from infra.db import db
 from portal.auth import sessions
+from portal.auth import throttle
 from portal.security import current_membership
 from tenants.models import Role
 from tenants.models import User
@@ -53,11 +54,18 @@ def login():
         return render_template("auth/login.html")
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
+    wait = throttle.wait("sign-in", email)
+    if wait:  # checked before the password: while it lasts, the right one gets no answer either
+        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(minutes)d min.",
+                  minutes=-(-wait // 60))
+        return render_template("auth/login.html", error=error, email=email), 429, {"Retry-After": str(wait)}
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
     # Verify even for an unknown e-mail, so response time does not reveal which accounts exist.
     valid = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
     if not valid or not user.is_active:
+        throttle.failed("sign-in", email)
         return render_template("auth/login.html", error=_("Nieprawidłowy e-mail lub hasło."), email=email), 401
+    throttle.succeeded("sign-in", email)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     first = user.memberships[0].id if user.memberships else None
