@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None):
 
     from flask import Flask
 
+    from infra import file_lifecycle
     from infra import services
     from infra.crypto import FieldCipher
     from infra.crypto import decode_key
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None):
 
     db.init_app(app)
     scoping.install(db)
+    file_lifecycle.install()
     with app.app_context():
         guard_against_fork(db.engine)
     services.register(app, services.Services(

@@ -14,6 +14,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import file_lifecycle
 from infra import services
 from infra.crypto import sha256_hex
 from infra.crypto import token
@@ -82,6 +83,7 @@ def submit_photo(actor: Actor | None, school: Organisation, pupil: Pupil, data: 
         raise PhotoNeedsConfirmation(result)
     key = school_key(pupil.school_id, "photos", f"{token(16)}.jpg")
     services.storage().put(key, result.jpeg, "image/jpeg")
+    file_lifecycle.delete_if_rolled_back(key)
     _supersede_pending(pupil)
     submission = PhotoSubmission(
         school_id=pupil.school_id, pupil_id=pupil.id, source=source, storage_key=key,
@@ -101,7 +103,7 @@ def _supersede_pending(pupil: Pupil) -> None:
     for old in db.session.scalars(select(PhotoSubmission).where(
             PhotoSubmission.pupil_id == pupil.id, PhotoSubmission.status == SubmissionStatus.PENDING.value)):
         old.status = SubmissionStatus.SUPERSEDED.value
-        services.storage().delete(old.storage_key)
+        file_lifecycle.delete_after_commit(old.storage_key)
 
 
 def _decided(submission: PhotoSubmission, actor: Actor | None) -> None:
@@ -122,7 +124,7 @@ def accept(actor: Actor | None, submission: PhotoSubmission) -> None:
     pupil.photo_status = PhotoStatus.ACCEPTED.value
     db.session.flush()
     if old and old != submission.storage_key:
-        services.storage().delete(old)
+        file_lifecycle.delete_after_commit(old)
 
 
 def reject(actor: Actor, submission: PhotoSubmission, reason: str) -> None:
@@ -136,7 +138,7 @@ def reject(actor: Actor, submission: PhotoSubmission, reason: str) -> None:
     pupil = submission.pupil
     pupil.photo_status = PhotoStatus.ACCEPTED.value if pupil.photo_key else PhotoStatus.REJECTED.value
     db.session.flush()
-    services.storage().delete(submission.storage_key)
+    file_lifecycle.delete_after_commit(submission.storage_key)
 
 
 def pending_queue() -> list[PhotoSubmission]:
