@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None):
     from portal import errors
     from portal import extensions
     from portal import formatting
+    from portal import input_guard
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
@@ -77,6 +78,7 @@ def create_app(test_config: dict | None = None):
     from portal.school import settings as school_settings
     from portal.school import views as school_views
 
+    input_guard.install_converter(app)  # before any route is added
     extensions.init_app(app)
     security.init_app(app)
     formatting.init_app(app)

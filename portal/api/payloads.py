@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from flask import request
 
+from infra.inputs import has_control_characters
 from portal.api.errors import ApiError
 from printing import fulfilment
 from printing.models import PrintOrder
@@ -37,8 +38,8 @@ def body() -> dict:
 
 
 def text(data: dict, name: str, *, max_length: int, required: bool = True) -> str:
-    """A string field: present when required, at most `max_length` characters, storable (no NUL,
-    valid Unicode)."""
+    """A string field: present when required, at most `max_length` characters, storable (valid
+    Unicode, no NUL or other control character but line breaks and tabs)."""
     value = data.get(name)
     if value is None:
         if required:
@@ -52,7 +53,7 @@ def text(data: dict, name: str, *, max_length: int, required: bool = True) -> st
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise _invalid(f"Pole „{name}” zawiera nieprawidłowe znaki.") from None
-    if "\x00" in value:
+    if has_control_characters(value, multiline=True):  # NUL and the like; a line break is fine in JSON text
         raise _invalid(f"Pole „{name}” zawiera nieprawidłowe znaki.")
     return value
 

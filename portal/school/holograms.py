@@ -14,8 +14,10 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from portal.access import require_roles
+from portal.input_guard import multiline
 from portal.school.common import STAFF
 from portal.school.common import parse_date
 from portal.security import current_actor
@@ -28,8 +30,9 @@ bp = Blueprint("holograms", __name__, url_prefix="/szkola/hologramy")
 
 
 def _year(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 2024 <= int(value) <= 2100 else \
-        holograms.school_year_of(dt.date.today())
+    """The school year a form or link names (2024 = 2024/25); the current one when it names none."""
+    year = inputs.whole_or_none(value, low=2024, high=2100)
+    return year if year is not None else holograms.school_year_of(dt.date.today())
 
 
 def _page(*, error: str | None = None, status: int = 200, form: dict | None = None):
@@ -90,6 +93,7 @@ def serials_from(text: str) -> list[str]:
 
 @bp.post("/protokol")
 @require_roles(*STAFF)
+@multiline("serials")  # one serial or range per line
 def protocol():
     kind = request.form.get("kind")
 
@@ -117,7 +121,7 @@ def confirmation():
 @require_roles(*STAFF)
 def confirm():
     year = _year(request.form.get("school_year"))
-    wanted = {int(v) for v in request.form.getlist("card_id") if v.isdigit()}
+    wanted = {inputs.ident(v) for v in request.form.getlist("card_id")} - {None}
     cards = [c for c in holograms.cards_needing(year) if c.id in wanted]
     try:
         assigned = holograms.confirm_year(current_actor(), year, cards)

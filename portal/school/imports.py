@@ -12,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import inputs
 from infra import progress
 from infra import services
 from infra.db import db
@@ -30,6 +31,7 @@ from tenants.roster_file import template_xlsx
 from tenants.tasks import apply_roster_import
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
+MAX_COLUMN = 16383  # XFD, a spreadsheet's last column
 
 
 @bp.get("/")
@@ -99,7 +101,7 @@ def set_mapping(import_id: int):
     mapping = {}
     for field in FIELDS:
         value = request.form.get(field, "")
-        mapping[field] = int(value) if value.isdigit() else None
+        mapping[field] = inputs.whole_or_none(value, low=0, high=MAX_COLUMN)  # a column's index, or none
     _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch, mapping))
     return refused or redirect(url_for("imports.show", import_id=import_id))
 

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import inputs
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
@@ -223,7 +224,7 @@ def paper_card(pupil_id: int):
 @require_roles(*STAFF)
 def transfer_pupil(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
-    target_id = request.form.get("target_id", type=int)
+    target_id = inputs.ident(request.form.get("target_id"))
     try:
         if target_id is None:
             raise OperationError(_("Wybierz szkołę, do której uczeń przechodzi."))
