@@ -735,10 +735,12 @@ def _amount(value, label: str) -> Decimal:
     """Zł as typed ("250 000,00 zł"), 0 … 9 999 999 999,99 (the column's Numeric(12, 2))."""
     text = str(value or "").lower().replace("zł", "")
     try:
-        return inputs.amount(text, low=ZERO, high=Decimal("9999999999.99"))
+        amount = inputs.amount(text, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
     except inputs.Refused:
-        raise OperationError(f"{label}: podaj kwotę w złotych od 0 do 9 999 999 999,99 zł, np. 250 000,00.",
-                             "invalid_amount") from None
+        raise OperationError(f"{label}: podaj kwotę w złotych, np. 250 000,00.", "invalid_amount") from None
+    if not ZERO <= amount <= Decimal("9999999999.99"):
+        raise OperationError(f"{label}: kwota od 0 do 9 999 999 999,99 zł.", "invalid_amount")
+    return amount
 
 
 def save_budget(city_id: int, form: Mapping[str, str]) -> CityBudget:

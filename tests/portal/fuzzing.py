@@ -320,6 +320,22 @@ def query_params(query: str) -> dict[str, list[str]]:
 # --- sending, and what went wrong ----------------------------------------------------------------
 
 
+def multipart(fields: dict, files: dict[str, tuple[bytes, str]]) -> dict:
+    """Keyword arguments for the test client posting a multipart form, the body made in memory:
+    the test client's own encoder spools a large body to a temporary file that a refused request
+    (413) leaves unclosed, and pytest turns that ResourceWarning into an error."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.datastructures import MultiDict
+    from werkzeug.test import encode_multipart
+
+    values = [(name, value) for name, values in fields.items() for value in
+              (values if isinstance(values, list) else [values])]
+    values += [(name, FileStorage(io.BytesIO(content), filename=filename, content_type="application/octet-stream"))
+               for name, (content, filename) in files.items()]
+    boundary, body = encode_multipart(MultiDict(values))
+    return {"data": body, "content_type": f"multipart/form-data; boundary={boundary}"}
+
+
 @dataclasses.dataclass
 class Finding:
     role: str

@@ -25,7 +25,6 @@ NOT_FUZZED with its reason), when a rendered textarea's view does not accept lin
 from __future__ import annotations
 
 import collections
-import io
 import json
 import re
 import time
@@ -280,14 +279,13 @@ class Fuzzer:
 
         def post(field: str, label: str, overrides: dict, hostile_files: dict | None = None):
             data = {**form.data(), **overrides}
-            kw = {}
             if multipart:
-                for name in files:
-                    content, filename = (hostile_files or {}).get(name) or fuzzing.valid_file(name)
-                    data[name] = (io.BytesIO(content), filename)
-                kw["content_type"] = "multipart/form-data"
+                chosen = {name: (hostile_files or {}).get(name) or fuzzing.valid_file(name) for name in files}
+                kw = fuzzing.multipart(data, chosen)
+            else:
+                kw = {"data": data}
             return self.send(role, client, "POST", action() if action else form.action, field=field, value=label,
-                             data=data, **kw)
+                             **kw)
 
         fields = {name: f for name, f in form.fields.items() if name != "csrf_token" and f.kind != "file"}
         places = fuzzing.shapes(list(fields.values()))
