@@ -21,8 +21,9 @@ from infra import text as text_rules
 # <textarea> fields, where tab and line breaks are text (tests/portal/test_form_input.py checks the
 # templates: a new textarea must be listed here).
 MULTILINE_FIELDS = frozenset({"serials"})
-# Never stored as text nor shown: a password may hold any character it held when it was set.
-UNCHECKED_FIELDS = frozenset({"password", "csrf_token"})
+# Never stored as text: a password may hold any character it held when it was set; `next` is a
+# place to go back to, checked as a same-origin path where it is followed (portal.auth).
+UNCHECKED_FIELDS = frozenset({"password", "csrf_token", "next"})
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
