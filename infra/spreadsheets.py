@@ -109,8 +109,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 class Sheet:
     """One worksheet: `rows` from the first (titles and headers included); `bold_rows` by index
     from 0; `widths` per column from A; `column_formats` (column index from 0 → number format)
-    formats the column and its text cells, e.g. "@" keeps a PESEL's leading zeros; `freeze` the
-    first cell below and right of the frozen panes, e.g. "A4"."""
+    formats the column and its cells (dates and amounts keep their own), e.g. "@" keeps a PESEL's
+    leading zeros, also in rows typed in later; `freeze` the first cell below and right of the
+    frozen panes, e.g. "A4"."""
 
     title: str
     rows: Iterable[Sequence[Cell]]
@@ -153,11 +154,15 @@ def _xlsx_row(new_cell, values: Sequence[Cell], font, formats: Mapping[int, str]
     """The row's values for openpyxl: plain where openpyxl writes them as they are (a cell object
     per value costs twice the time: a card list has 155,000), a cell where the value needs a
     type, format or style. `new_cell(value)` makes a cell of the sheet."""
-    if font is None and not formats:
-        return [value if (kind := type(value)) in _PLAIN or (kind is str and value[:1] not in _XLSX_LEADS
-                                                              and not _NOT_XML.search(value))
-                else _xlsx_cell(new_cell, value, None, None) for value in values]
-    return [_xlsx_cell(new_cell, value, font, formats.get(index)) for index, value in enumerate(values)]
+    if font is not None:
+        return [_xlsx_cell(new_cell, value, font, formats.get(index)) for index, value in enumerate(values)]
+    row = [value if (kind := type(value)) in _PLAIN or (kind is str and value[:1] not in _XLSX_LEADS
+                                                         and not _NOT_XML.search(value))
+           else _xlsx_cell(new_cell, value, None, None) for value in values]
+    for index, number_format in formats.items():
+        if index < len(row) and values[index] is not None:
+            row[index] = _xlsx_cell(new_cell, values[index], None, number_format)
+    return row
 
 
 def _xlsx_cell(new_cell, value: Cell, font, number_format: str | None):
@@ -175,7 +180,7 @@ def _xlsx_cell(new_cell, value: Cell, font, number_format: str | None):
     else:
         cell = new_cell(value)
     if number_format is not None:
-        cell.number_format = number_format
+        cell.number_format = number_format  # the column's format, or the type's own (amounts, dates)
     if font is not None:
         cell.font = font
     return cell
