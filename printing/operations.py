@@ -191,7 +191,7 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
         raise OperationError("Wydać można tylko legitymację dostarczoną do szkoły i jeszcze niewydaną.")
     try:
         # The register (and its XLSX) holds it: a person's name, by the one rule for names.
-        collected_by = names.person_name(collected_by, names.COLLECTOR, max_length=200)
+        collected_by = names.collector(collected_by)
     except names.InvalidName as err:
         raise OperationError(str(err)) from None
     if handed_over_on > dt.date.today():

@@ -17,6 +17,7 @@ cells anyway (`infra.spreadsheets`), because names stored before this rule still
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 
 from infra import text as text_rules
@@ -33,6 +34,7 @@ class Subject:
     nominative: str  # "Imię" — starts a sentence
     may: str  # "może" / "mogą": agrees with the nominative
     missing: str  # the whole message for a blank name
+    hint: str = ""  # added to the message about a character that is not allowed
 
 
 FIRST_NAMES = Subject("Imię", "może", "Podaj imię.")
@@ -40,7 +42,9 @@ SURNAME = Subject("Nazwisko", "może", "Podaj nazwisko.")
 SECOND_NAME = Subject("Drugie imię", "może", "Podaj drugie imię.")
 FULL_NAME = Subject("Imię i nazwisko", "mogą", "Podaj imię i nazwisko.")
 COLLECTOR = Subject("Imię i nazwisko osoby odbierającej", "mogą",
-                    "Podaj imię i nazwisko osoby odbierającej legitymację.")
+                    "Podaj imię i nazwisko osoby odbierającej legitymację.",
+                    " Kim jest ta osoba, można dopisać w nawiasie, np. „Anna Nowak (matka)”.")
+RELATION = Subject("Dopisek w nawiasie", "może", "Dopisek w nawiasie jest pusty — wpisz np. (matka) albo usuń nawias.")
 DIRECTOR = Subject("Imię i nazwisko dyrektora", "mogą", "Podaj imię i nazwisko dyrektora.")
 
 
@@ -78,9 +82,24 @@ def person_name(value: str, subject: Subject = FULL_NAME, *, required: bool = Tr
     for char in name:
         if char not in PUNCTUATION and unicodedata.category(char)[0] not in "LM":
             raise InvalidName(f"{subject.nominative} {subject.may} zawierać tylko {_ALLOWED} "
-                              f"(niedozwolony znak: {_shown(char)}).")
+                              f"(niedozwolony znak: {_shown(char)}).{subject.hint}")
     if not any(unicodedata.category(char)[0] == "L" for char in name):
         raise InvalidName(f"{subject.nominative} musi zawierać litery.")
     if not (unicodedata.category(name[0])[0] == "L" or name[0] in "'’"):
         raise InvalidName(f"{subject.nominative} musi zaczynać się literą.")
     return name
+
+
+_WITH_RELATION = re.compile(r"(?s)(.*?)\s*\(([^()]*)\)\s*")
+
+
+def collector(value: str) -> str:
+    """Who collected a card, as the register writes it: a name by the rule above, optionally with
+    who the person is in parentheses ("Anna Nowak (matka)"), the note itself letters only."""
+    match = _WITH_RELATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        return person_name(value, COLLECTOR, max_length=200)
+    written = f"{person_name(match[1], COLLECTOR)} ({person_name(match[2], RELATION)})"
+    if len(written) > 200:
+        raise InvalidName(f"{COLLECTOR.nominative} {COLLECTOR.may} mieć najwyżej 200 znaków.")
+    return written

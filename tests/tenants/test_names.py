@@ -91,6 +91,22 @@ def test_the_message_names_the_field_and_a_blank_optional_name_is_empty():
         names.person_name("Bartłomiej", names.FIRST_NAMES, max_length=5)
 
 
+def test_the_person_collecting_a_card_may_be_described_in_parentheses():
+    assert names.collector(" Małgorzata  Wróblewska ( matka ) ") == "Małgorzata Wróblewska (matka)"
+    assert names.collector("rodzic") == "rodzic"
+    for value, message in [("ojciec: Jan Nowak", "(niedozwolony znak: „:”). Kim jest ta osoba, można dopisać w "
+                                                 "nawiasie, np. „Anna Nowak (matka)”."),
+                           ("Jan Nowak ()", "Dopisek w nawiasie jest pusty"),
+                           ("Jan Nowak (=1)", "Dopisek w nawiasie może zawierać tylko litery"),
+                           ("Jan (a) (b)", "(niedozwolony znak: „(”)"),
+                           ("(matka)", "Podaj imię i nazwisko osoby odbierającej legitymację."),
+                           ("Jan\u202e (matka)", "znak zmiany kierunku tekstu (U+202E)"),
+                           ("Jan " + "a" * 200 + " (matka)", "najwyżej 200 znaków")]:
+        with pytest.raises(names.InvalidName) as refused:
+            names.collector(value)
+        assert message in str(refused.value), value
+
+
 def test_a_valid_name_never_starts_a_spreadsheet_formula():
     from infra.spreadsheets import FORMULA_LEADS
 
