@@ -8,9 +8,13 @@ doubling with every failure up to `cap`. A subject's count is forgotten `memory`
 its last failure (at least `cap`, so a count outlives the longest wait). Attempts refused while
 a wait lasts are not failures (nothing was checked) and do not lengthen it.
 
-Subjects are opaque strings chosen by the caller (an HMAC of an e-mail and an address); nothing
-personal is stored in clear. Two keys per subject: `legitka:attempts:<name>:<subject>` holds the
-count, `…:<subject>:wait` exists while the subject waits (its TTL is the time left).
+A `Spread` tells how many different members (addresses) failed for a subject lately, so that a
+caller can slow an account down only when it is guessed at from many places at once.
+
+Subjects and members are opaque strings chosen by the caller (HMACs of an e-mail and of an
+address); nothing personal is stored in clear. Keys: `legitka:attempts:<name>:<subject>` holds a
+count, `…:<subject>:wait` exists while the subject waits (its TTL is the time left), and a
+spread's key holds a HyperLogLog of its members (12 KB at most, however many addresses).
 
 Redis being down lets every attempt through and counts nothing (logged as a warning): a broken
 counter must not lock anybody out.
@@ -78,3 +82,25 @@ class Backoff:
             self.redis.delete(self._count_key(subject), self._wait_key(subject))
         except RedisError:
             log.warning("attempt counter %s unavailable; not cleared", self.name)
+
+
+class Spread:
+    """How many different members (e.g. addresses) failed for a subject, forgotten `memory`
+    seconds after the last one (a HyperLogLog: exact for a few, within 1 % for millions)."""
+
+    def __init__(self, redis, name: str, *, memory: int) -> None:
+        self.redis, self.name, self.memory = redis, name, max(1, int(memory))
+
+    def add(self, subject: str, member: str) -> int:
+        """Record a failure by `member`; how many different members failed (0 if Redis is down)."""
+        key = f"legitka:attempts:{self.name}:{subject}"
+        try:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.pfadd(key, member)
+            pipe.expire(key, self.memory)
+            pipe.pfcount(key)
+            _added, _expiry, members = pipe.execute()
+        except RedisError:
+            log.warning("attempt counter %s unavailable; failure not counted", self.name)
+            return 0
+        return int(members)

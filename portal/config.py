@@ -17,7 +17,7 @@ from infra.crypto import new_key
 
 SECRET_NAMES = ("SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")
 # Whole numbers the sign-in slowdown needs (portal.auth.throttle), with their least sensible value.
-_THROTTLE_NUMBERS = {"LOGIN_FREE_FAILURES": 0, "LOGIN_FAILURES_PER_ADDRESS": 0, "LOGIN_ACCOUNT_FREE_FAILURES": 0,
+_THROTTLE_NUMBERS = {"LOGIN_FREE_FAILURES": 0, "LOGIN_FAILURES_PER_ADDRESS": 0, "LOGIN_ACCOUNT_ADDRESSES": 1,
                      "LOGIN_DELAY_SECONDS": 1, "LOGIN_MAX_DELAY_SECONDS": 1, "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 1,
                      "LOGIN_WINDOW_MINUTES": 1, "LOGIN_DEVICE_DAYS": 1}
 
@@ -53,7 +53,7 @@ def defaults(instance_path: str) -> dict:
         # LOGIN_DELAY_SECONDS up to the cap; counts forgotten LOGIN_WINDOW_MINUTES after the last failure.
         "LOGIN_FREE_FAILURES": 5,  # per account and address, per known device, per API client and address
         "LOGIN_FAILURES_PER_ADDRESS": 100,  # per address, across accounts (or API clients)
-        "LOGIN_ACCOUNT_FREE_FAILURES": 60,  # per account across addresses, from unknown browsers only
+        "LOGIN_ACCOUNT_ADDRESSES": 5,  # addresses failing for one account before its account-wide waits start
         "LOGIN_DELAY_SECONDS": 2,
         "LOGIN_MAX_DELAY_SECONDS": 900,
         "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,  # account-wide waits stay short: its owner may be the one waiting
@@ -104,7 +104,7 @@ def finalise(config: dict, instance_path: str) -> None:
     if "LOGIN_FAILURES_PER_ACCOUNT" in config:  # the old lock-out's setting; ignored rather than refused
         logging.getLogger("legitka.config").warning(
             "LOGIN_FAILURES_PER_ACCOUNT is no longer used: accounts are slowed down, never locked "
-            "(see LOGIN_FREE_FAILURES and LOGIN_ACCOUNT_FREE_FAILURES)")
+            "(see LOGIN_FREE_FAILURES and LOGIN_ACCOUNT_ADDRESSES)")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True} if not embedded else {})
     config["MIGRATION_DATABASE_URL"] = config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"]

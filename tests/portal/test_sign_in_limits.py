@@ -143,23 +143,35 @@ def test_an_address_guessing_across_accounts_is_slowed_down(two_schools, another
 
 
 def test_guessing_one_account_from_many_addresses_slows_unknown_browsers_briefly(two_schools, another_app, redis):
-    app = another_app(PROXY_HOPS=1, LOGIN_ACCOUNT_FREE_FAILURES=10, LOGIN_ACCOUNT_MAX_DELAY_SECONDS=5)
+    app = another_app(PROXY_HOPS=1, LOGIN_ACCOUNT_MAX_DELAY_SECONDS=5)  # 5 addresses start it, as by default
     directors_browser = Visitor(app, "198.51.100.1")
     assert directors_browser.login().status_code == 302
-    bots = [Visitor(app, f"203.0.113.{i}") for i in range(1, 16)]
-    announced = [int(bot.login(password=WRONG).headers.get("Retry-After", 0)) for bot in bots[:10]]
-    assert announced == [0] * 10
-    assert bots[10].login(password=WRONG).headers["Retry-After"] == "2"
+    bots = [Visitor(app, f"203.0.113.{i}") for i in range(1, 10)]
+    announced = [int(bot.login(password=WRONG).headers.get("Retry-After", 0)) for bot in bots[:4]]
+    assert announced == [0] * 4  # four addresses: each only spends its own free failures
+    assert bots[4].login(password=WRONG).headers["Retry-After"] == "2"  # the fifth starts the account's wait
     stranger = Visitor(app, "198.51.100.99")  # the director on a new laptop, at a new address
     refused = stranger.login()
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 5
     assert directors_browser.login().status_code == 302  # the director's own browser: not at all
-    for bot in bots[11:]:
+    for bot in bots[5:]:
         let_the_waits_pass(redis)
         announced.append(int(bot.login(password=WRONG).headers["Retry-After"]))
-    assert announced[10:] == [4, 5, 5, 5]  # short: capped at LOGIN_ACCOUNT_MAX_DELAY_SECONDS
+    assert announced[4:] == [4, 5, 5, 5]  # short: capped at LOGIN_ACCOUNT_MAX_DELAY_SECONDS
     let_the_waits_pass(redis)
     assert stranger.login().status_code == 302  # a wait, never a lock
+
+
+def test_an_ipv6_subscriber_is_one_address(two_schools, another_app, redis):
+    """Rotating through one's own /64 (2^64 addresses) neither resets the allowance nor counts as
+    many addresses against the account."""
+    app = another_app(PROXY_HOPS=1)
+    rotating = [Visitor(app, f"2001:db8:1:2::{i:x}") for i in range(1, 8)]
+    announced = [int(v.login(password=WRONG).headers.get("Retry-After", 0)) for v in rotating[:6]]
+    assert announced == [0, 0, 0, 0, 0, 2]  # one /64: one allowance
+    assert rotating[6].login().status_code == 429  # and one wait
+    assert Visitor(app, "2001:db8:1:3::1").login().status_code == 302  # the next /64 is someone else
+    assert Visitor(app, "::ffff:192.0.2.1").login("dyrektor.b@test.pl").status_code == 302
 
 
 def test_a_known_browser_counts_only_its_own_failures(browser, two_schools, redis):
