@@ -35,7 +35,7 @@ from tenants.passwords import hash_password
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
-IMPORTS_EVERY_SECONDS = 60  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
+IMPORTS_EVERY_SECONDS = 300  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
 
 
 def _org(slug: str, kind: OrgKind) -> Organisation:

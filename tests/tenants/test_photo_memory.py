@@ -10,6 +10,7 @@ face. The figures are printed (run with -s) for the README; only the budget is a
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -38,17 +39,28 @@ ROOT = Path(__file__).resolve().parents[2]
 # inherits its peak RSS through exec, while a forked process's peak starts at what it holds at the fork.
 MEASURE = """
 import json, os, resource, sys
-data = open(sys.argv[1], "rb").read() if sys.argv[1] != "control" else None
 from tenants.photo_checks import check_photo
 from tenants.photos import PhotoError
 if os.fork() == 0:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
-        if data is None:  # the instrument's control: hold 150 MB
+        if sys.argv[1] == "control":  # the instrument's control: hold 150 MB
             held = bytearray(150 * 1024 * 1024)
             held[::4096] = b"x" * len(held[::4096])
             outcome = {"refused": None}
+        elif sys.argv[1].startswith("zip:"):  # what the ZIP job does with each file of an archive on disk
+            from tenants.photo_zip import PhotoArchive
+            with open(sys.argv[1][4:], "rb") as archive:
+                entries = PhotoArchive(archive).entries()
+                outcome = {"refused": None, "files": 0}
+                for entry in entries:
+                    outcome["files"] += 1
+                    try:
+                        check_photo(entry.data)
+                    except PhotoError:
+                        pass
         else:
+            data = open(sys.argv[1], "rb").read()  # the upload's bytes count too
             result = check_photo(data)
             outcome = {"refused": None, "face_found": result.face_found, "findings": [f.code for f in result.findings]}
     except PhotoError as err:
@@ -110,7 +122,30 @@ ACCEPTED = {
     "phone-48mp-turned-small-face.jpg": lambda: _phone((6000, 8000), 1.62, (1344, 2000), orientation=6),
     "phone-48mp.jpg": lambda: _phone((6000, 8000), 2.9, (30, 600)),
     "phone-16mp-turned-small-face.jpg": lambda: _phone((3456, 4608), 0.95, (700, 1200), orientation=6),
+    # Files at the size limit (15 MB, a ZIP's photo): pixels that do not compress.
+    "noise-12mp-15mb.jpg": lambda: _noise_jpeg(),
+    "noise-png-15mb.png": lambda: _noise_png(),
 }
+
+
+def _noise(width: int, height: int) -> Image.Image:
+    import numpy as np
+
+    return Image.fromarray(np.random.default_rng(5).integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def _noise_jpeg() -> bytes:
+    out = io.BytesIO()
+    _noise(3024, 4032).save(out, "JPEG", quality=75, subsampling=0)  # ~14 MB
+    assert 12 * 1024 * 1024 < len(out.getvalue()) <= 15 * 1024 * 1024
+    return out.getvalue()
+
+
+def _noise_png() -> bytes:
+    out = io.BytesIO()
+    _noise(2230, 2230).save(out, "PNG")
+    assert 14 * 1024 * 1024 < len(out.getvalue()) <= 15 * 1024 * 1024
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +187,19 @@ def test_a_little_more_than_the_largest_admitted_is_refused(make):
     """So the admitted files above sit at the edge of the budget: 5 % more pixels of the same kind is refused."""
     with pytest.raises(PhotoError, match="Zdjęcie ma zbyt wiele pikseli, by je bezpiecznie odczytać"):
         open_photo(make(), max_bytes=15 * 1024 * 1024)
+
+
+def test_a_zip_of_photos_is_read_one_photo_at_a_time(tmp_path):
+    """600 MB unpacked (40 files of 14.9 MB, the limits) in a 600 KB archive: the import never holds more than
+    one file, so it stays within the budget where unpacking it all would take 600 MB."""
+    import zipfile
+
+    path = tmp_path / "photos.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(40):
+            archive.writestr(f"photo-{i}.jpg", bytes(14_900_000))
+    assert path.stat().st_size < 1024 * 1024
+    outcome = peak(f"zip:{path}")
+    print(f"\nzip of 40 × 14.9 MB: peak +{outcome['grown_kib'] / 1024:.1f} MB")
+    assert outcome["files"] == 40
+    assert outcome["grown_kib"] * 1024 < MEMORY_BUDGET

@@ -149,3 +149,22 @@ def test_opening_a_png_reads_no_pixels():
     assert photo.size == (600, 800)
     with pytest.raises(PhotoError, match="uszkodzony"):
         photo.decode()
+
+
+def test_a_decode_that_would_exceed_the_budget_is_made_coarser_not_refused():
+    """A 12 MP phone photo turned by EXIF: whole, the picture and a turned copy of it would take 98 MB, so it is
+    read at 1/2; the part around a face is cut out before turning, and that fits whole."""
+    from tenants.photos import DECODE_BUDGET
+    from tenants.photos import open_photo
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (200, 200, 200)).save(out, "JPEG", exif=exif)
+    photo = open_photo(out.getvalue())
+    assert photo.size == (3024, 4032) and DECODE_BUDGET < 2 * 4032 * 3024 * 4
+    whole = photo.decode(scale=1.0)
+    assert whole.limited and whole.scale == 2 and whole.image.size == (1512, 2016)
+    around = photo.decode(scale=1.0, region=(1000, 1000, 1600, 1800))
+    assert not around.limited and around.scale == 1 and around.image.size == (600, 800)
+    assert around.origin == (1000, 1000)
