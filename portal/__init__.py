@@ -12,6 +12,7 @@ def create_app(test_config: dict | None = None):
     from flask import Flask
 
     from infra import file_lifecycle
+    from infra import log_redaction
     from infra import services
     from infra.crypto import FieldCipher
     from infra.crypto import decode_key
@@ -91,6 +92,9 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
+    # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
+    # worker included) without the secret parts of URLs: the routes' <token>s and the like.
+    log_redaction.install(rule.rule for rule in app.url_map.iter_rules())
     return app
 
 

@@ -38,6 +38,7 @@ from tenants.text_entry import check_text
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
+IMPORTS_EVERY_SECONDS = 300  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
 
 
 def _text(label: str):
@@ -215,6 +216,7 @@ def worker_command(burst, relay_every):
     from printing.retention import purge_due
     from printing.tasks import relay_outbox
     from reports.statistics import refresh_all
+    from tenants.tasks import expire_lapsed_imports
 
     queue = services.queue()
     if queue.inline:
@@ -238,6 +240,7 @@ def worker_command(burst, relay_every):
 
     last_purge = [0.0]
     last_stats = [-float(STATS_EVERY_SECONDS)]
+    last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 
     def relay_once():
         with turns, app.app_context():
@@ -248,6 +251,9 @@ def worker_command(burst, relay_every):
             if time.monotonic() - last_stats[0] >= STATS_EVERY_SECONDS:
                 last_stats[0] = time.monotonic()
                 refresh_all()  # the city dashboard's anonymous statistics
+            if time.monotonic() - last_imports[0] >= IMPORTS_EVERY_SECONDS:
+                last_imports[0] = time.monotonic()
+                expire_lapsed_imports()  # an import whose job died: failed, its uploaded file deleted
 
     def relay_loop():
         while not stop.wait(relay_every):

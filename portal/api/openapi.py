@@ -202,8 +202,10 @@ def document(*, token_url: str) -> dict:
                     "400": _json(_ref("OAuthError"), "invalid_request, unsupported_grant_type, invalid_scope…"),
                     "401": _json(_ref("OAuthError"), "invalid_client: wrong or revoked credentials."),
                     "413": _ERRORS["413"],
-                    "429": _json(_ref("OAuthError"), "too_many_requests: 10 wrong credentials for this client id in "
-                                 "15 minutes (or 100 from this address); wait Retry-After seconds."),
+                    "429": _json(_ref("OAuthError"),
+                                 "too_many_requests: after 5 wrong credentials for a client id from one address (or "
+                                 "100 from the address), that address waits Retry-After seconds, doubling with each "
+                                 "further failure; the client is never refused at its own address for them."),
                     "500": _ERRORS["500"]}}},
             "/orders": {"get": {
                 "summary": "The queue: this printer's orders, soonest due date first",
