@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None):
     from portal import cli
     from portal import errors
     from portal import extensions
+    from portal import form_input
     from portal import formatting
     from portal import security
     from portal.admin import views as admin_views
@@ -82,6 +83,7 @@ def create_app(test_config: dict | None = None):
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    form_input.init_app(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
                       school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,

@@ -31,7 +31,9 @@ _ERRORS = {
     "404": _json(_ref("Error"), "No such order for this printer (`not_found`)."),
     "409": _json(_ref("Error"), "The order's state does not allow this (`invalid_state`)."),
     "413": _json(_ref("Error"), "The body is larger than 1 MiB (`payload_too_large`)."),
-    "422": _json(_ref("Error"), "`validation_error`, or the code of the rule the order breaks."),
+    "422": _json(_ref("Error"), "`validation_error` (a field missing, of the wrong type, too long, or text holding a "
+                                "control character or line break, a bidirectional control or only invisible "
+                                "characters), or the code of the rule the order breaks."),
     "500": _json(_ref("Error"), "`server_error`; quote `request_id` when reporting it."),
 }
 
