@@ -1,5 +1,5 @@
-"""What people type and clients send, read without surprises: whole numbers, amounts, dates
-and ids within stated bounds, and text checked for control characters.
+"""Numbers and dates as people type them and clients send them, read without surprises: whole
+numbers, amounts, dates and ids within stated bounds (which characters text may hold: infra.text).
 
 Every reader takes any text (or None) and either returns a value within its bounds or raises
 `Refused` (a `ValueError`). Nothing else escapes: not the `ValueError` Python raises for an int
@@ -31,9 +31,6 @@ _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 _DECIMAL = re.compile(r"([+-]?)([0-9]{1,15})(?:[.,]([0-9]{1,10}))?")
 _DAY_DOTTED = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 _DAY_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-# C0 control characters but tab, line feed and carriage return; DEL; C1 control characters.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAK = re.compile("[\r\n]")
 _MAX_TEXT = 40  # longer than any number or date a person types; anything longer is refused unread
 
 
@@ -107,10 +104,3 @@ def day(value, *, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.
     if not earliest <= result <= latest:
         raise Refused("out of range")
     return result
-
-
-def has_control_characters(text: str, *, multiline: bool = False) -> bool:
-    """True when `text` holds a character no keyboard types into this kind of field: NUL and
-    the other C0 and C1 control characters and DEL, and line breaks unless `multiline`. A tab
-    is allowed (pasting a spreadsheet cell brings one; it is whitespace to every reader)."""
-    return bool(_CONTROL.search(text) or (not multiline and _LINE_BREAK.search(text)))

@@ -12,6 +12,7 @@ def create_app(test_config: dict | None = None):
     from flask import Flask
 
     from infra import file_lifecycle
+    from infra import log_redaction
     from infra import services
     from infra.crypto import FieldCipher
     from infra.crypto import decode_key
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None):
     from portal import cli
     from portal import errors
     from portal import extensions
+    from portal import form_input
     from portal import formatting
     from portal import input_guard
     from portal import security
@@ -83,6 +85,7 @@ def create_app(test_config: dict | None = None):
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    form_input.init_app(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
                       school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,
@@ -91,6 +94,9 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
+    # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
+    # worker included) without the secret parts of URLs: the routes' <token>s and the like.
+    log_redaction.install(rule.rule for rule in app.url_map.iter_rules())
     return app
 
 

@@ -281,7 +281,7 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
         if rng.random() < 0.85:
             card.status = CardStatus.HANDED_OVER.value
             card.handed_over_on = min(today, (base + lead).date() + dt.timedelta(days=rng.randint(1, 5)))
-            card.collected_by = "rodzic: " + rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0]
+            card.collected_by = rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0] + " (rodzic)"  # tenants.names
             handed += 1
     order.handed_over_count = handed
     for application in db.session.scalars(select(Application).where(

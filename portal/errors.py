@@ -45,9 +45,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(ControlCharacters)
     def control_characters(err):
-        return _page(400, _("Niedozwolone znaki"),
-                     _("Wysłany tekst zawiera znaki sterujące (np. znak o kodzie 0 albo przejście do nowej linii w "
-                       "polu jednowierszowym), których nie można zapisać. Usuń je i wyślij formularz ponownie."))
+        return _page(400, _("Niedozwolone znaki w adresie"),
+                     _("Adres strony zawiera znak sterujący (%(code)s), np. znak o kodzie 0 albo znak nowego wiersza. "
+                       "Otwórz stronę jeszcze raz z menu albo z odnośnika.", code=err.code_point))
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):

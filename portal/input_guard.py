@@ -1,66 +1,55 @@
-"""Request-wide refusal of control characters, and the bounded `int` URL converter (issue 13).
+"""What a request's address may hold (issue 13): the bounded `int` URL converter, and no control
+character in a query string or a URL variable (nor in the printers' API token form).
 
-**Control characters.** No keyboard types NUL, ESC or the other C0/C1 control characters, and a
-browser never sends a line break from a one-line input. PostgreSQL refuses NUL in text (a 500
-wherever a value reached a query), the others corrupt exports and mails (a CR LF in an address
-is a header injection) and only ever come from a broken client or a probe. So every query
-parameter, form field (names and values) and text URL variable is checked before CSRF and
-before any view: one holding such a character is refused with 400, the Polish page saying why
-(JSON with the code `invalid_characters` on the printers' API), and nothing is written.
-Refusing rather than stripping: a silently edited serial, PESEL or name would be stored as
-something the person did not send. A tab is allowed (a pasted spreadsheet cell carries one).
-Multi-line fields (a textarea) keep their line breaks: their view is marked with
-`@multiline("field", ...)`; tests/portal/test_fuzz_forms.py fails when a rendered textarea's
-view is not marked.
+**Ids in URLs.** werkzeug's `int` converter takes any run of digits (Unicode ones too), so
+`/uczniowie/<40 nines>` reached the view and overflowed the database's integer: a 500 on SQLite
+(OverflowError) and on PostgreSQL (a bigint compared with a 40-digit number). `IdConverter`
+replaces it for every rule: 1 to 19 ASCII digits, at most bigint's maximum; anything else is the
+404 of an address that names nothing.
 
-**Ids in URLs.** werkzeug's `int` converter takes any run of digits, so `/uczniowie/<40 nines>`
-reached the view and overflowed the database's integer (a 500 on SQLite and in PostgreSQL's
-bigint comparisons). `IdConverter` replaces it for every rule: ASCII digits only, 1 to 19 of
-them, at most bigint's maximum; anything else is the 404 of a URL that names nothing.
+**Control characters in addresses.** A query string or URL variable holding NUL, ESC, a line break
+or another control character (`infra.text`'s rule for a one-line value) never comes from a link
+or a form a browser filled in: PostgreSQL refused the NUL of `?klasa=%00` with a 500, and a line
+break in `next` reached a redirect. Such a request is answered 400 before CSRF and before any
+view (the Polish page, or JSON with the code `invalid_characters` on the printers' API), so
+nothing reads the value and nothing is written. Refused, not stripped: a silently edited filter
+would show something else than was asked for. Values of submitted forms are checked after sign-in
+by `portal.form_input` (422 with the form's own explanation, textareas allowed line breaks); the
+API's form — the OAuth2 token request — is checked here, and its JSON bodies in
+`portal.api.payloads`.
 """
 
 from __future__ import annotations
 
-from flask import current_app
 from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from infra import text as text_rules
 from infra.inputs import BIGINT_MAX
-from infra.inputs import has_control_characters
 
 
 class ControlCharacters(BadRequest):
-    """A request carried a control character where none can be meant (portal.errors renders it)."""
+    """A control character in the address (portal.errors and portal.api.errors answer it)."""
+
+    def __init__(self, finding: text_rules.Finding) -> None:
+        super().__init__()
+        self.code_point = finding.code_point
 
 
-def multiline(*fields: str):
-    """Mark a view whose form fields `fields` may hold line breaks (textareas)."""
-
-    def decorator(view):
-        view.multiline_fields = frozenset(fields)
-        return view
-
-    return decorator
-
-
-def multiline_fields(view) -> frozenset[str]:
-    """The fields `view` accepts line breaks in."""
-    return getattr(view, "multiline_fields", frozenset())
+def _control(value: str) -> text_rules.Finding | None:
+    finding = text_rules.check(value)
+    return finding if finding is not None and finding.problem is text_rules.Problem.CONTROL else None
 
 
 def _check() -> None:
-    multi = multiline_fields(current_app.view_functions.get(request.endpoint))
-    for name, value in request.args.items(multi=True):
-        if has_control_characters(name) or has_control_characters(value):
-            raise ControlCharacters()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        for name, value in request.form.items(multi=True):
-            if has_control_characters(name) or has_control_characters(value, multiline=name in multi):
-                raise ControlCharacters()
-    for value in (request.view_args or {}).values():
-        if isinstance(value, str) and has_control_characters(value):
-            raise ControlCharacters()
+    values = [v for pair in request.args.items(multi=True) for v in pair]
+    values += [v for v in (request.view_args or {}).values() if isinstance(v, str)]
+    if request.blueprint == "api" and request.method == "POST":
+        values += [v for pair in request.form.items(multi=True) for v in pair]
+    for value in values:
+        if finding := _control(value):
+            raise ControlCharacters(finding)
 
 
 class IdConverter(IntegerConverter):
@@ -80,5 +69,5 @@ def install_converter(app) -> None:
 
 
 def install_check(app) -> None:
-    """After the upload-size hook (the body is read here) and before CSRFProtect's hook."""
+    """After the upload-size hook and before CSRFProtect's (which reads the form)."""
     app.before_request(_check)

@@ -1,4 +1,4 @@
-"""Photos in a ZIP, matched to pupils by the names schools give their files.
+"""Photos in a ZIP, read one at a time, matched to pupils by the names schools give their files.
 
 Recognised: a PESEL anywhere in the name (BRIEF.md source 003 suggests it), or the pupil's
 surname and first name in any order with an optional class — "nazwisko-imię-klasa",
@@ -12,6 +12,9 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
 
 MAX_FILES = 2000
 MAX_ENTRY_BYTES = 15 * 1024 * 1024
@@ -87,40 +90,69 @@ def _class_pairs(words: list[str]) -> set[str]:
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
+    """One file of the archive: its photo's bytes, or empty with `refused` saying why it cannot be used."""
+
     name: str
     data: bytes
+    refused: str = ""
+
+
+NOT_A_PHOTO = "To nie jest plik JPEG ani PNG."
+TOO_BIG = f"Plik jest większy niż {MAX_ENTRY_BYTES // (1024 * 1024)} MB."
+BROKEN = "Nie udało się rozpakować tego pliku — archiwum jest w tym miejscu uszkodzone."
+
+
+class PhotoArchive:
+    """A ZIP of photos, checked before anything is unpacked; its files are read one at a time.
+
+    The archive is read from `source` (a file, or bytes), so a 200 MB upload is never held in
+    memory: at most one photo of at most MAX_ENTRY_BYTES is. Declared sizes are checked first,
+    and reading stops at the limit, so an archive that lies about its sizes cannot exhaust
+    memory either. Raises `ZipError` for what makes the whole archive unusable.
+    """
+
+    def __init__(self, source: BinaryIO | bytes) -> None:
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        except (zipfile.BadZipFile, OSError, ValueError):
+            raise ZipError("Plik nie jest archiwum ZIP.") from None
+        self.infos = [i for i in self._zip.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+                      and not i.filename.rsplit("/", 1)[-1].startswith(".")]
+        if len(self.infos) > MAX_FILES:
+            raise ZipError(f"Archiwum ma za dużo plików ({len(self.infos)}); najwyżej {MAX_FILES} naraz.")
+        if sum(i.file_size for i in self.infos) > MAX_TOTAL_BYTES:
+            raise ZipError("Po rozpakowaniu archiwum byłoby za duże (najwyżej 600 MB).")
+        if any(i.flag_bits & 0x1 for i in self.infos):
+            raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def entries(self) -> Iterator[Entry]:
+        """Each file in turn; a file that is not a photo, too big or damaged comes with its reason."""
+        for info in self.infos:
+            name = _decoded_name(info)
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                yield Entry(name, b"", NOT_A_PHOTO)
+            elif info.file_size > MAX_ENTRY_BYTES:
+                yield Entry(name, b"", TOO_BIG)
+            else:
+                yield self._read(name, info)
+
+    def _read(self, name: str, info: zipfile.ZipInfo) -> Entry:
+        try:
+            with self._zip.open(info) as fh:
+                content = fh.read(MAX_ENTRY_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error):
+            return Entry(name, b"", BROKEN)
+        if len(content) > MAX_ENTRY_BYTES:  # it said it was smaller
+            return Entry(name, b"", TOO_BIG)
+        return Entry(name, content)
 
 
 def photo_entries(data: bytes) -> list[Entry]:
-    """The image files in a ZIP, refusing archives too big to unpack safely.
-
-    Declared sizes are checked before anything is read, and reading stops at the limit, so an
-    archive that lies about its sizes cannot exhaust memory either."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError):
-        raise ZipError("Plik nie jest archiwum ZIP.") from None
-    infos = [i for i in archive.infolist() if not i.is_dir()
-             and not i.filename.startswith("__MACOSX/") and not i.filename.rsplit("/", 1)[-1].startswith(".")]
-    if len(infos) > MAX_FILES:
-        raise ZipError(f"Archiwum ma za dużo plików ({len(infos)}); najwyżej {MAX_FILES} naraz.")
-    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-        raise ZipError("Po rozpakowaniu archiwum byłoby za duże (najwyżej 600 MB).")
-    entries = []
-    for info in infos:
-        name = _decoded_name(info)
-        if not name.lower().endswith(IMAGE_SUFFIXES) or info.file_size > MAX_ENTRY_BYTES:
-            entries.append(Entry(name, b""))  # reported as "not a photo" / "too big" by the caller
-            continue
-        if info.flag_bits & 0x1:
-            raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
-        try:
-            with archive.open(info) as fh:
-                content = fh.read(MAX_ENTRY_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
-            raise ZipError("Archiwum jest uszkodzone — spakuj zdjęcia jeszcze raz.") from None
-        entries.append(Entry(name, content if len(content) <= MAX_ENTRY_BYTES else b""))
-    return entries
+    """Every file of a ZIP held in memory (small archives, tests); `PhotoArchive` reads a file lazily."""
+    return list(PhotoArchive(data).entries())
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:

@@ -3,7 +3,7 @@
 | code                | status | when                                                          |
 |---------------------|--------|---------------------------------------------------------------|
 | bad_request         | 400    | the body is not JSON                                          |
-| invalid_characters  | 400    | a control character (NUL, ESC, …) in a parameter or form field |
+| invalid_characters  | 400    | a control character (NUL, ESC, …) in a parameter or the form   |
 | invalid_token       | 401    | no, unknown, expired or revoked bearer token                  |
 | insufficient_scope  | 403    | the token lacks the scope the endpoint needs                  |
 | agreement_lapsed    | 403    | no data-processing agreement in force with the school         |
@@ -92,8 +92,7 @@ def _api_error(err: ApiError):
 
 
 def _control_characters(err: ControlCharacters):
-    return error_response(400, "invalid_characters", "Parametr lub pole formularza zawiera znaki sterujące "
-                                                     "(np. znak o kodzie 0).")
+    return error_response(400, "invalid_characters", f"Parametr zawiera znak sterujący ({err.code_point}).")
 
 
 def _not_found(err: NotFoundError):

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from infra import inputs
 from infra.db import db
 from portal.access import require_roles
-from portal.input_guard import multiline
 from portal.school.common import STAFF
 from portal.school.common import parse_date
 from portal.security import current_actor
@@ -101,7 +100,6 @@ def serials_from(text: str) -> list[str]:
 
 @bp.post("/protokol")
 @require_roles(*STAFF)
-@multiline("serials")  # one serial or range per line
 def protocol():
     kind = request.form.get("kind")
 

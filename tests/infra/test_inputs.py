@@ -87,12 +87,3 @@ def test_days_as_people_type_them_and_date_inputs_send_them():
     assert inputs.day("01.06.2010", earliest=dt.date(2000, 1, 1), latest=dt.date(2010, 12, 31)) == dt.date(2010, 6, 1)
     with pytest.raises(Refused):
         inputs.day("01.06.1999", earliest=dt.date(2000, 1, 1))
-
-
-@pytest.mark.parametrize(("text", "single", "multi"), [
-    ("Kowalska", False, False), ("a\tb", False, False), ("Zażółć gęślą", False, False), ("\u202eabc", False, False),
-    ("a\x00b", True, True), ("a\x1bb", True, True), ("a\x7fb", True, True), ("a\x85b", True, True),
-    ("a\x0bb", True, True), ("a\nb", True, False), ("a\r\nb", True, False)])
-def test_control_characters(text, single, multi):
-    assert inputs.has_control_characters(text) is single
-    assert inputs.has_control_characters(text, multiline=True) is multi

@@ -18,8 +18,7 @@ What is sent (deterministic; the same every run):
   then the form as rendered. A form another role already fuzzed is not fuzzed again.
 
 The run fails when a POST route of url_map was exercised by no role (unless listed in
-NOT_FUZZED with its reason), when a rendered textarea's view does not accept line breaks
-(`portal.input_guard.multiline`), or when fewer forms than MIN_FORMS were found.
+NOT_FUZZED with its reason) or when fewer forms than MIN_FORMS were found.
 """
 
 from __future__ import annotations
@@ -67,7 +66,6 @@ class Fuzzer:
         self.exercised: set[tuple[str, str]] = set()  # (endpoint, method)
         self.forms: set[str] = set()  # form keys fuzzed
         self.rendered_accepted = 0  # forms whose as-rendered submission was accepted
-        self.textareas: set[tuple[str, str]] = set()  # (endpoint, field) of rendered textareas
         self.done: set = set()  # what a role already fuzzed: query parameters, URL variables
         self.baseline: dict | None = None  # the tables' digests since the last change
         self.unsettled = ""  # the first GET sent since the last snapshot
@@ -179,7 +177,6 @@ class Fuzzer:
                 if found is None:
                     continue
                 form.endpoint, form.action = found[0], target[0] + (f"?{target[1]}" if target[1] else "")
-                self.textareas |= {(form.endpoint, n) for n, f in form.fields.items() if f.kind == "textarea"}
                 if form.method == "GET":
                     for name, field in form.fields.items():
                         params[form.endpoint].setdefault(name, field.valid() or [""])
@@ -461,10 +458,6 @@ def verdict(fuzzer: Fuzzer, app) -> None:
         f"POST routes no role's pages offered (add a world object or a reasoned exclusion): {post_routes - exercised}"
     assert not set(NOT_FUZZED) & exercised, "exclusions no longer needed"
     assert len(fuzzer.forms) >= MIN_FORMS, sorted(fuzzer.forms)
-    from portal.input_guard import multiline_fields
-
-    refused = {(e, n) for e, n in fuzzer.textareas if n not in multiline_fields(app.view_functions[e])}
-    assert not refused, f"textareas whose view refuses line breaks (mark it @multiline): {refused}"
 
 
 # --- the two databases -----------------------------------------------------------------------------

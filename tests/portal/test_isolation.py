@@ -16,6 +16,7 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import letters
 from tests.helpers import roster_csv
 from tests.helpers import store_photo
 
@@ -29,7 +30,7 @@ def school_objects(app, school_id, user_id, printer_id, *, submit=True):
         pupils = []
         for i, serial in enumerate((101, 102)):
             born = dt.date(2018, 6, 1)
-            pupil = add_pupil(actor, surname=f"Tajna-{i}", born=born, serial=serial)
+            pupil = add_pupil(actor, surname=f"Tajna-{letters(i)}", born=born, serial=serial)
             store_photo(actor, school, pupil)
             pupils.append(pupil)
         first = applications.create_application(actor, pupils[0])

@@ -715,8 +715,8 @@ def test_csv_formats_column_by_column_as_cell_by_cell():
     """to_csv formats each distinct value of a column once and joins the fields itself; the file
     is what the csv module writes from every cell formatted on its own: mixed columns (True, 1
     and Decimal("1") are equal keys), fields that need quoting, a lone empty field."""
+    from infra.spreadsheets import csv_value as _text
     from reports.tables import Table
-    from reports.tables import _text
 
     def cell_by_cell(table):
         out = io.StringIO()
