@@ -23,6 +23,10 @@ from tests.helpers import roster_csv
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
 
+SURNAMES = ("Nowak", "Kowalska", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowska", "Zielińska", "Szymańska",
+            "Woźniak", "Dąbrowska", "Kozłowska", "Jankowska", "Mazur", "Kwiatkowska", "Krawczyk", "Piotrowska",
+            "Grabowska", "Nowakowska", "Pawłowska", "Michalska", "Król", "Wieczorek", "Jabłońska", "Wróbel")
+FIRST_NAMES = ("Ola", "Zofia", "Hanna", "Maja")
 EMAILS = {
     "school_director": "dyrektor.a@test.pl",
     "school_secretary": "sekretariat.a@test.pl",
@@ -94,8 +98,9 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     def pupils(school, count, class_name, *, photo=True):
         made = []
         for i in range(count):
-            pupil = add_pupil(director, surname=f"Uczeń{next(serials)}", first=f"Ola{i}",
-                              serial=next(serials), class_name=class_name, parent_email="rodzic@example.pl")
+            serial = next(serials)
+            pupil = add_pupil(director, surname=SURNAMES[serial % len(SURNAMES)], first=FIRST_NAMES[i],
+                              serial=serial, class_name=class_name, parent_email="rodzic@example.pl")
             if photo:
                 store_photo(director, school, pupil)
             made.append(pupil)
