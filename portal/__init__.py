@@ -27,6 +27,9 @@ def create_app(test_config: dict | None = None):
     default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("LEGITKA_INSTANCE_PATH") or default_instance
     app = Flask(__name__, instance_path=str(instance))
+    from portal.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule: every <int:id> stays within BIGINT
     app.config.update(settings.defaults(app.instance_path))
     app.config.from_prefixed_env("LEGITKA")
     if test_config:

@@ -26,16 +26,3 @@ def parse_date(value: str) -> dt.date | None:
             continue
     return None
 
-
-MAX_ID = 2**63 - 1  # the largest BIGINT: ids beyond it exist nowhere and must not reach the database
-# A URL converter for ids: a longer number is a 404, not a database error.
-ID = f"int(max={MAX_ID})"
-
-
-def parse_id(value) -> int | None:
-    """A row id typed into a form: 1 to 19 digits within BIGINT, else None (never an exception)."""
-    value = (value or "").strip() if isinstance(value, str) else ""
-    if not value.isascii() or not value.isdigit() or len(value) > 19:
-        return None
-    number = int(value)
-    return number if 0 < number <= MAX_ID else None

@@ -21,10 +21,9 @@ from flask_babel import lazy_gettext
 from infra import services
 from infra.db import db
 from portal.access import require_roles
-from portal.school.common import ID
+from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import current_school
-from portal.school.common import parse_id
 from portal.security import current_actor
 from tenants import queries
 from tenants import transfer as transfers
@@ -64,7 +63,7 @@ def _send_page(pupil: Pupil, *, target_id: int | None = None, error: str | None 
     return body, status
 
 
-@bp.get(f"/uczniowie/<{ID}:pupil_id>/przeniesienie")
+@bp.get("/uczniowie/<int:pupil_id>/przeniesienie")
 @require_roles(*STAFF)
 def confirm(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
@@ -75,7 +74,7 @@ def confirm(pupil_id: int):
     return _send_page(pupil, target_id=target_id)
 
 
-@bp.post(f"/uczniowie/<{ID}:pupil_id>/przeniesienie")
+@bp.post("/uczniowie/<int:pupil_id>/przeniesienie")
 @require_roles(*STAFF)
 def send(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
@@ -97,7 +96,7 @@ def send(pupil_id: int):
     return redirect(url_for("school.pupil", pupil_id=pupil_id))
 
 
-@bp.post(f"/przeniesienia/<{ID}:transfer_id>/wycofaj")
+@bp.post("/przeniesienia/<int:transfer_id>/wycofaj")
 @require_roles(*STAFF)
 def withdraw(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
@@ -142,13 +141,13 @@ def _transfer_page(found: PupilTransfer, *, error: str | None = None, status: in
     return body, status
 
 
-@bp.get(f"/przeniesienia/<{ID}:transfer_id>")
+@bp.get("/przeniesienia/<int:transfer_id>")
 @require_roles(*STAFF)
 def show(transfer_id: int):
     return _transfer_page(transfers.get_transfer(transfer_id))
 
 
-@bp.get(f"/przeniesienia/<{ID}:transfer_id>/zdjecie.jpg")
+@bp.get("/przeniesienia/<int:transfer_id>/zdjecie.jpg")
 @require_roles(*STAFF)
 def photo(transfer_id: int):
     data = transfers.photo(current_actor(), transfers.get_transfer(transfer_id))
@@ -163,7 +162,7 @@ def photo(transfer_id: int):
 # --- the receiving school -------------------------------------------------------------------
 
 
-@bp.post(f"/przeniesienia/<{ID}:transfer_id>/przyjmij")
+@bp.post("/przeniesienia/<int:transfer_id>/przyjmij")
 @require_roles(*STAFF)
 def accept(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
@@ -184,7 +183,7 @@ def accept(transfer_id: int):
     return redirect(url_for("school.pupil", pupil_id=pupil.id))
 
 
-@bp.post(f"/przeniesienia/<{ID}:transfer_id>/odrzuc")
+@bp.post("/przeniesienia/<int:transfer_id>/odrzuc")
 @require_roles(*STAFF)
 def decline(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
