@@ -214,6 +214,6 @@ def test_ids_beyond_bigint_are_a_404_on_every_route(app, browser, two_schools):
                 url = "/".join(huge if "<int" in part else re.sub(r"<[^>]+>", "1", part)
                                for part in rule.rule.split("/"))
                 for method in rule.methods - {"HEAD", "OPTIONS"}:
-                    response = user.get(url) if method == "GET" else user.post(url)
+                    response = user.client.open(url, method=method)  # no CSRF token: routing refuses first
                     # 405 where werkzeug's matcher weighs the method before the converter refuses
                     assert response.status_code in (404, 405), (email, method, rule.rule)
