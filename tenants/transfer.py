@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from infra import file_lifecycle
 from infra import services
@@ -92,13 +93,14 @@ def pending_for(pupil: Pupil) -> PupilTransfer | None:
 
 
 def check_can_send(pupil: Pupil) -> None:
-    """A pupil who learns here, or one already marked transferred whose earlier request was
-    declined or withdrawn (sent again, e.g. to the right school), and no request is open."""
+    """A pupil who learns here, or one marked transferred whose requests were all declined or
+    withdrawn (sent again, e.g. to the right school); never while a request is open."""
     if pending_for(pupil) is not None:
         raise OperationError("Prośba o przeniesienie tego ucznia czeka już na decyzję drugiej szkoły.")
     if pupil.status == PupilStatus.ACTIVE.value:
         return
-    if pupil.status == PupilStatus.TRANSFERRED.value and sent_for(pupil):
+    earlier = {t.status for t in sent_for(pupil)}
+    if pupil.status == PupilStatus.TRANSFERRED.value and earlier and TransferStatus.ACCEPTED.value not in earlier:
         return
     raise OperationError("Przenieść można tylko ucznia, który uczy się w szkole.")
 
@@ -115,6 +117,7 @@ def send(actor: Actor, school: Organisation, pupil: Pupil, target_id: int | None
     invalidated, they are marked transferred, and a pending request carries their record and a
     copy of their photo to the other school, which accepts or declines it."""
     target = receiving_school(school, target_id)
+    db.session.refresh(pupil, with_for_update=True)  # one sending at a time per pupil (a double click)
     check_can_send(pupil)
     photo_key = _copy_photo(school, pupil)
     registry.pupil_left(actor, pupil, PupilStatus.TRANSFERRED.value)
@@ -123,7 +126,10 @@ def send(actor: Actor, school: Organisation, pupil: Pupil, target_id: int | None
         status=TransferStatus.PENDING.value, with_photo=photo_key is not None, photo_key=photo_key,
         sent_by_id=actor.user_id, sent_at=utcnow(), **{name: getattr(pupil, name) for name in SNAPSHOT})
     db.session.add(transfer)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the one-pending index: another sending won (SQLite takes no row lock)
+        raise OperationError("Prośba o przeniesienie tego ucznia czeka już na decyzję drugiej szkoły.") from None
     log_access(actor, "transfer_sent", school_id=school.id, pupil_id=pupil.id,
                detail=f"transfer={transfer.id} to_school={target.id}")
     return transfer
@@ -286,7 +292,11 @@ def accept(actor: Actor, transfer: PupilTransfer, takeover: Takeover) -> Pupil:
         if pupil.learner_type not in {t.value for t in LearnerType}:
             pupil.learner_type = LearnerType.PUPIL.value
         db.session.add(pupil)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same PESEL or document added here meanwhile
+            raise OperationError("Ten uczeń został właśnie dodany do ewidencji szkoły — otwórz prośbę ponownie, "
+                                 "by porównać dane.") from None
     else:
         for name in takeover.fields:
             setattr(pupil, name, getattr(transfer, name))

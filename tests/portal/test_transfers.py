@@ -222,6 +222,12 @@ def test_a_pupil_who_left_or_has_a_pending_request_cannot_be_sent(app, city, bro
     assert send(staff_a, city).status_code == 302
     again = send(staff_a, city, target="c")
     assert again.status_code == 422 and "czeka już na decyzję" in again.get_data(as_text=True)
+    # Once B has taken the pupil in, A cannot send them anywhere else.
+    accepted = transfer_row(app, city["a"])
+    assert browser("sekretariat.b@test.pl").post(f"/szkola/przeniesienia/{accepted.id}/przyjmij").status_code == 302
+    moved = send(staff_a, city, target="c")
+    assert moved.status_code == 422 and "tylko ucznia, który uczy się w szkole" in moved.get_data(as_text=True)
+    assert "Przenieś do innej szkoły…" not in staff_a.get(f"/szkola/uczniowie/{city['zofia']}").get_data(as_text=True)
     with app.app_context(), tenant_scope(Tenant(school_id=city["a"])):
         db.session.get(Pupil, city["adam"]).status = "left"
         db.session.commit()

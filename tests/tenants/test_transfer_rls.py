@@ -187,3 +187,33 @@ def test_an_accept_racing_a_withdrawal_has_exactly_one_winner(app, sent):
         moved = db.session.scalar(select(Pupil).where(Pupil.surname == "Wędrowna"))
         assert final == ("accepted" if outcomes["accept"] == "won" else "withdrawn")
         assert (moved is not None) == (outcomes["accept"] == "won")
+
+
+def test_two_sendings_of_one_pupil_at_once_make_one_request(app, sent):
+    """A double click, or two secretaries: the pupil's row lock lets one sending through; the other
+    finds the request open and writes nothing."""
+    barrier, outcomes = threading.Barrier(2), []
+
+    def run(target):
+        actor = Actor(user_id=sent["director_a"], role="school_director", organisation_id=sent["a"])
+        with app.app_context(), tenant_scope(Tenant(school_id=sent["a"])):
+            school = db.session.get(Organisation, sent["a"])
+            pupil = db.session.get(Pupil, sent["other"])
+            barrier.wait()
+            try:
+                transfer.send(actor, school, pupil, target)
+                db.session.commit()
+                outcomes.append("sent")
+            except OperationError:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=run, args=(sent[key],)) for key in ("b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "sent"]
+    with app.app_context(), tenant_scope(Tenant(school_id=sent["a"])):
+        rows = db.session.scalars(select(PupilTransfer).where(PupilTransfer.from_pupil_id == sent["other"])).all()
+        assert [r.status for r in rows] == ["pending"]
