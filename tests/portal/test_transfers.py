@@ -238,7 +238,7 @@ def test_a_pupil_who_left_or_has_a_pending_request_cannot_be_sent(app, city, bro
 # --- the receiving school -------------------------------------------------------------------
 
 
-def test_b_accepts_a_new_pupil_with_the_photo_and_a_prefilled_application(app, city, browser, storage_root):
+def test_b_accepts_a_new_pupil_with_the_photo_and_a_prefilled_application(app, city, browser, superuser):
     staff_a, staff_b = browser("sekretariat.a@test.pl"), browser("sekretariat.b@test.pl")
     assert send(staff_a, city).status_code == 302
     sent = transfer_row(app, city["a"])
@@ -251,9 +251,11 @@ def test_b_accepts_a_new_pupil_with_the_photo_and_a_prefilled_application(app, c
     assert "nie ma w ewidencji naszej szkoły" in page and 'name="take_photo"' in page
     photo = staff_b.get(f"/szkola/przeniesienia/{sent.id}/zdjecie.jpg")
     assert photo.status_code == 200 and photo.data[:3] == b"\xff\xd8\xff"
+    a_before = school_rows(superuser, city["a"])
     response = staff_b.post(f"/szkola/przeniesienia/{sent.id}/przyjmij",
                             {"take_photo": "1", "class_name": " 2c ", "application": "1"})
     assert response.status_code == 302, response.get_data(as_text=True)
+    assert school_rows(superuser, city["a"]) == a_before  # accepting writes none of the sender's rows
     with app.app_context(), tenant_scope(Tenant(school_id=city["b"])):
         pupil = db.session.scalar(select(Pupil).where(Pupil.surname == "Przenoszona"))
         assert (pupil.status, pupil.class_name, pupil.photo_status) == ("active", "2c", "accepted")
@@ -358,10 +360,14 @@ def test_b_declines_with_a_reason_a_sees_it_and_sends_elsewhere(app, city, brows
     empty = staff_b.post(f"/szkola/przeniesienia/{sent.id}/odrzuc", {"reason": " \u200b "})
     assert empty.status_code == 422 and "Podaj powód odrzucenia" in empty.get_data(as_text=True)
     assert transfer_row(app, city["b"]).status == "pending"
+    a_before = school_rows(superuser, city["a"])
     response = staff_b.post(f"/szkola/przeniesienia/{sent.id}/odrzuc", {"reason": "Brak miejsc w klasie 3."})
     assert response.status_code == 302
     after = school_rows(superuser, city["b"])
     assert after["pupils"] == before["pupils"] and after["applications"] == before["applications"]
+    assert school_rows(superuser, city["a"]) == a_before
+    assert log_rows(superuser, city["b"])[-1] == (
+        "transfer_declined", None, city["b"], f"transfer={sent.id} from_school={city['a']}")
     declined = transfer_row(app, city["a"])
     assert (declined.status, declined.decline_reason, declined.photo_key) == (
         "declined", "Brak miejsc w klasie 3.", None)
