@@ -107,6 +107,10 @@ def test_holograms_received_and_the_year_confirmed_in_bulk(app, registry, two_sc
     page = staff.get(f"/szkola/hologramy/potwierdzenie?rok={YEAR}").get_data(as_text=True)
     assert "bez hologramu na ten rok: 3" in page and "na stanie: 4" in page and "zostanie: 1" in page
     ids = [str(card_id) for card_id, _ in registry["a_cards"]]
+    # Card ids that are no number, or no BIGINT, pick no card (they were a 500: int() of 5,000 digits, "²").
+    hostile = staff.post("/szkola/hologramy/potwierdzenie", {"school_year": str(YEAR),
+                                                             "card_id": ["²", "7" * 5000, "9" * 40, "-1"]})
+    assert hostile.status_code in (200, 422) and "HS 000101" not in hostile.get_data(as_text=True)
     done = staff.post("/szkola/hologramy/potwierdzenie", {"school_year": str(YEAR), "card_id": ids})
     body = done.get_data(as_text=True)
     assert done.status_code == 200 and "HS 000101" in body and "HS 000103" in body and "HS 000104" not in body
