@@ -9,7 +9,7 @@ applications: the row is the only thing both see.
 
 Both schools read the row; each may change only its own columns, in one transition out of
 `pending` (compare-and-set in code; on PostgreSQL the row-level security policies and the
-`pupil_transfers_guard` trigger of migration 0009 enforce the same in the database).
+`pupil_transfers_guard` trigger of migration 0010 enforce the same in the database).
 """
 
 from __future__ import annotations

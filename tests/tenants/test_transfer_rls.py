@@ -1,6 +1,6 @@
 """A transfer request at the SQL level, as the application's own database role: both schools read
 it, nobody else does; each school changes only its own columns, once; nobody deletes it
-(migration 0009's policies and `pupil_transfers_guard` trigger)."""
+(migration 0010's policies and `pupil_transfers_guard` trigger)."""
 
 from __future__ import annotations
 

@@ -6,15 +6,15 @@ the `pupil_transfers_guard` trigger keeps what was sent unchanged and lets each 
 its own columns, in one transition out of `pending` (the sender withdraws; the receiver accepts or
 declines, and may note when it first opened the request).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
