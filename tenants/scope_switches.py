@@ -11,10 +11,10 @@ from this table, on an entry whose calls are gone, and on an entry naming a test
 exist.
 
 No entry writes one school's rows while acting for another: a request acts for its own
-membership's organisation, a job for the one organisation it was given, and the two
-multi-tenant loops (`printing.retention.due_orders`, the outbox relay) read one tenant at a
-time. A pupil's transfer between schools needs no switch at all (`tenants.transfer`): each
-school acts on the request row as itself.
+membership's organisation, a job for the one organisation it was given, and the three
+multi-tenant loops (`printing.retention.due_orders`, `tenants.tasks.expire_lapsed_imports`, the
+outbox relay) work one tenant at a time. A pupil's transfer between schools needs no switch at
+all (`tenants.transfer`): each school acts on the request row as itself.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ SWITCHES: dict[str, Switch] = {
     "tenants.tasks:notify_photo_decision": Switch(
         1, "rq job: e-mails a parent about a photo decision, reading as the photo's school.",
         "tests/portal/test_parent_photos.py::test_rejection_mails_the_parent_the_reason_and_a_fresh_link"),
+    "tenants.tasks:expire_lapsed_imports": Switch(
+        1, "The worker's periodic sweep fails imports whose job stopped renewing its lease, school by school, "
+           "each as that school.",
+        "tests/portal/test_photo_zip_import.py::"
+        "test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_deletes_the_zip"),
     "printing.notifications:order_arrived": Switch(
         1, "rq job: tells the printer about a school's order, reading as that school.",
         "tests/printing/test_fulfilment.py::test_the_printer_is_emailed_on_a_new_order_and_parents_when_cards_arrive"),
