@@ -25,4 +25,3 @@ def parse_date(value: str) -> dt.date | None:
         except ValueError:
             continue
     return None
-
