@@ -27,6 +27,9 @@ def create_app(test_config: dict | None = None):
     default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("LEGITKA_INSTANCE_PATH") or default_instance
     app = Flask(__name__, instance_path=str(instance))
+    from portal.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule: every <int:id> stays within BIGINT
     app.config.update(settings.defaults(app.instance_path))
     app.config.from_prefixed_env("LEGITKA")
     if test_config:
@@ -56,12 +59,12 @@ def create_app(test_config: dict | None = None):
     import reports.models  # noqa: F401
     import tenants.hologram_models  # noqa: F401
     import tenants.models  # noqa: F401
+    import tenants.transfer_models  # noqa: F401
     from portal import cli
     from portal import errors
     from portal import extensions
     from portal import form_input
     from portal import formatting
-    from portal import input_guard
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
@@ -78,9 +81,9 @@ def create_app(test_config: dict | None = None):
     from portal.school import photos as school_photos
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
+    from portal.school import transfers as school_transfers
     from portal.school import views as school_views
 
-    input_guard.install_converter(app)  # before any route is added
     extensions.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
@@ -88,8 +91,8 @@ def create_app(test_config: dict | None = None):
     form_input.init_app(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
-                      school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,
-                      city_views.bp, admin_views.bp):
+                      school_registry.bp, school_holograms.bp, school_mleg.bp, school_transfers.bp, parent_views.bp,
+                      printer_views.bp, city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)

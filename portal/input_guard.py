@@ -1,16 +1,10 @@
-"""What a request's address may hold (issue 13): the bounded `int` URL converter, and no control
-character in a query string or a URL variable (nor in the printers' API token form).
+"""No control character in a request's address (issue 13): a query string or a URL variable (nor
+in the printers' API token form). Ids in addresses are bounded by `portal.converters`.
 
-**Ids in URLs.** werkzeug's `int` converter takes any run of digits (Unicode ones too), so
-`/uczniowie/<40 nines>` reached the view and overflowed the database's integer: a 500 on SQLite
-(OverflowError) and on PostgreSQL (a bigint compared with a 40-digit number). `IdConverter`
-replaces it for every rule: 1 to 19 ASCII digits, at most bigint's maximum; anything else is the
-404 of an address that names nothing.
-
-**Control characters in addresses.** A query string or URL variable holding NUL, ESC, a line break
-or another control character (`infra.text`'s rule for a one-line value) never comes from a link
-or a form a browser filled in: PostgreSQL refused the NUL of `?klasa=%00` with a 500, and a line
-break in `next` reached a redirect. Such a request is answered 400 before CSRF and before any
+A query string or URL variable holding NUL, ESC, a line break or another control character
+(`infra.text`'s rule for a one-line value) never comes from a link or a form a browser filled in:
+PostgreSQL refused the NUL of `?klasa=%00` with a 500, and a line break in `next` reached a
+redirect. Such a request is answered 400 before CSRF and before any
 view (the Polish page, or JSON with the code `invalid_characters` on the printers' API), so
 nothing reads the value and nothing is written. Refused, not stripped: a silently edited filter
 would show something else than was asked for. Values of submitted forms are checked after sign-in
@@ -23,10 +17,8 @@ from __future__ import annotations
 
 from flask import request
 from werkzeug.exceptions import BadRequest
-from werkzeug.routing import IntegerConverter
 
 from infra import text as text_rules
-from infra.inputs import BIGINT_MAX
 
 
 class ControlCharacters(BadRequest):
@@ -50,22 +42,6 @@ def _check() -> None:
     for value in values:
         if finding := _control(value):
             raise ControlCharacters(finding)
-
-
-class IdConverter(IntegerConverter):
-    """`<int:...>` for row ids: 1 to 19 ASCII digits, 1 … 2**63 − 1."""
-
-    regex = r"[0-9]{1,19}"
-
-    def __init__(self, map, *args, **kwargs) -> None:
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", BIGINT_MAX)
-        super().__init__(map, *args, **kwargs)
-
-
-def install_converter(app) -> None:
-    """Before any blueprint is registered (rules take their converter when added)."""
-    app.url_map.converters["int"] = IdConverter
 
 
 def install_check(app) -> None:

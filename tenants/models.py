@@ -490,6 +490,7 @@ class PhotoSource(enum.StrEnum):
     STAFF = "staff"
     PARENT = "parent"
     ZIP = "zip"
+    TRANSFER = "transfer"  # the previous school's photo, taken over when accepting a transfer
 
 
 class SubmissionStatus(enum.StrEnum):

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from infra import inputs
 from infra.db import db
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.formatting import date_pl
 from portal.formatting import money
 from portal.security import current_actor
@@ -228,8 +229,8 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
 @require_roles(*OFFICIAL)
 def centre():
     if request.method == "GET":
-        return _centre_page(centre_id=inputs.ident(request.args.get("printer_id")))
-    printer_id = inputs.ident(request.form.get("printer_id"))
+        return _centre_page(centre_id=parse_id(request.args.get("printer_id")))
+    printer_id = parse_id(request.form.get("printer_id"))
     try:
         terms.save_centre_cost_profile(current_actor(), _city_id(), printer_id, request.form)
     except OperationError as err:

@@ -31,6 +31,7 @@ from infra.storage import NotFound
 from portal.access import require_roles
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
+from portal.converters import parse_id
 from portal.security import current_membership
 from reports import council_report as council
 from reports import dashboard
@@ -215,7 +216,7 @@ def orders():
     f, error = _filters()
     school = (request.args.get("szkola") or "").strip()
     schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
-    school_id = inputs.ident(school)
+    school_id = parse_id(school)
     if school and school_id not in schools:
         abort(404)
     listing = dashboard.order_list(city.id, f, school_id)

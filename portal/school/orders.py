@@ -17,11 +17,11 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from infra import inputs
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.order_forms import item_results
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
@@ -82,7 +82,7 @@ def _channel_choice(value: str | None) -> int | None:
     """The printer id a form picked, None for the school's own printer; OperationError if none."""
     if value == Channel.OWN.value:
         return None
-    printer_id = inputs.ident(value)
+    printer_id = parse_id(value)
     if printer_id is None:
         raise OperationError(_("Wybierz drukarnię."))
     return printer_id
@@ -93,7 +93,7 @@ def _channel_choice(value: str | None) -> int | None:
 def new_order():
     if request.method == "GET":
         return _new_order_page()
-    ids = [i for i in (inputs.ident(v) for v in request.form.getlist("application_id")) if i is not None]
+    ids = [i for i in (parse_id(v) for v in request.form.getlist("application_id")) if i is not None]
     try:
         printer_id = _channel_choice(request.form.get("channel"))
         order = printing_ops.create_order(current_actor(), current_school(), printer_id, ids)
