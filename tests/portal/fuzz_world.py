@@ -4,7 +4,8 @@ SQLite default): a city with two schools, an external printer and the city's pri
 for every role, pupils with photos, applications in every state a form acts on, print orders in
 most states (draft, ready, downloaded, printed, shipped, delivered with cards to hand over,
 rejected, failed, the school's own printer), handed-over cards, holograms in stock, a waiting
-photo, roster imports (checked, needing a mapping), a budget, an API client and a parent's link.
+photo, roster imports (checked, needing a mapping), transfers pending both ways, a budget, an
+API client and a parent's link.
 
 Everything is made through the domain functions, so the pages render exactly what a school
 in the middle of a school year sees."""
@@ -63,6 +64,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from tenants import applications
     from tenants import holograms
     from tenants import roster_import
+    from tenants import transfer
     from tenants.actors import Actor
     from tenants.context import Tenant
     from tenants.context import tenant_scope
@@ -86,7 +88,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         "city_official": world.user(EMAILS["city_official"], ids.city, "city_official"),
         "platform_admin": world.user(EMAILS["platform_admin"], admin=True),
     }
-    world.user("dyrektor.b@test.pl", ids.b, "school_director")
+    ids.users["school_director_b"] = world.user("dyrektor.b@test.pl", ids.b, "school_director")
     with app.app_context():  # the secretary also works for school B: her pages offer the switch
         db.session.add(Membership(user_id=ids.users["school_secretary"], organisation_id=ids.b,
                                   role="school_secretary"))
@@ -152,6 +154,8 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         ids.parent_pupil = parent_pupil.id
         pending = store_photo(director, school, pupils(school, 1, "1a", photo=False)[0])
         pending.status = "pending"
+        # A pupil leaving for school B, the request still pending (school A may withdraw it).
+        transfer.send(director, school, pupils(school, 1, "2b")[0], ids.b)
         # Roster imports: one checked (import / discard), one waiting for its column mapping.
         roster_import.start(director, roster_csv())
         roster_import.start(director, roster_csv(header=["Kolumna 1", "Kolumna 2", "Kolumna 3", "Kolumna 4",
@@ -184,6 +188,14 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(school_id=ids.a)):
         fulfilment.confirm_delivery(director, fulfilment_order(external["delivered"]))
+        db.session.commit()
+    # A pupil of school B coming to school A, waiting for A's decision (accept or decline).
+    director_b = Actor(user_id=ids.users["school_director_b"], role="school_director", organisation_id=ids.b)
+    with app.app_context(), tenant_scope(Tenant(school_id=ids.b)):
+        school_b = db.session.get(Organisation, ids.b)
+        incoming = add_pupil(director_b, surname="Przybylska", first="Ewa", serial=399, class_name="3b")
+        store_photo(director_b, school_b, incoming)
+        transfer.send(director_b, school_b, incoming, ids.a)
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(printer_id=ids.p1)):
         create_client(operator, name="System drukarni", scopes=["batches:read", "batches:ack"])

@@ -156,7 +156,9 @@ class Fuzzer:
             for name, values in fuzzing.query_params(query).items():
                 params[endpoint].setdefault(name, values)
             limit = min(cap, MAX_FILES_PER_ENDPOINT) if fuzzing.is_file(path) else cap
-            if len(per_endpoint[endpoint]) >= limit or fruitless[endpoint] >= SATURATED:
+            # Saturation per page kind: the same endpoint with other parameters set is another kind.
+            kind = (endpoint, tuple(sorted(n for n, v in fuzzing.query_params(query).items() if any(v))))
+            if len(per_endpoint[endpoint]) >= limit or fruitless[kind] >= SATURATED:
                 return
             seen.add(url)
             before = known()
@@ -181,9 +183,13 @@ class Fuzzer:
                     for name, field in form.fields.items():
                         params[form.endpoint].setdefault(name, field.valid() or [""])
                     queue.append(fuzzing.with_query(target[0], form.data()))
+                    for name, field in form.fields.items():  # a list left at "— choose —": choose, as a person would
+                        if field.kind == "select" and not any(field.values) and any(field.options):
+                            chosen = next(o for o in field.options if o)
+                            queue.append(fuzzing.with_query(target[0], {**form.data(), name: [chosen]}))
                 else:
                     forms.setdefault(form.key, form)
-            fruitless[endpoint] = 0 if known() > before else fruitless[endpoint] + 1
+            fruitless[kind] = 0 if known() > before else fruitless[kind] + 1
 
         def drain() -> None:
             while queue:
@@ -452,7 +458,8 @@ def verdict(fuzzer: Fuzzer, app) -> None:
           f"{fuzzer.requests} requests ({dict(fuzzer.phases)}), {len(fuzzer.forms)} forms "
           f"({fuzzer.rendered_accepted} accepted as rendered), {len({e for e, _m in fuzzer.exercised})} endpoints, "
           f"{len(post_routes & exercised)} of {len(post_routes)} POST routes; {dict(sorted(fuzzer.statuses.items()))}; "
-          f"{fuzzer.snapshots.taken} snapshots in {fuzzer.snapshots.seconds:.1f} s")
+          f"{fuzzer.snapshots.taken} snapshots in {fuzzer.snapshots.seconds:.1f} s; not exercised: "
+          f"{sorted(post_routes - exercised) or 'none'}")
     assert not fuzzer.findings, "\n".join(str(f) for f in fuzzer.findings[:100]) + f"\n({len(fuzzer.findings)})"
     assert post_routes - exercised <= set(NOT_FUZZED), \
         f"POST routes no role's pages offered (add a world object or a reasoned exclusion): {post_routes - exercised}"
