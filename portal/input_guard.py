@@ -1,5 +1,5 @@
-"""No control character in a request's address (issue 13): a query string or a URL variable (nor
-in the printers' API token form). Ids in addresses are bounded by `portal.converters`.
+"""No control character in a request's address (issue 13): a query string or a URL variable, and
+the printers' API token form. Ids in addresses are bounded by `portal.converters`.
 
 A query string or URL variable holding NUL, ESC, a line break or another control character
 (`infra.text`'s rule for a one-line value) never comes from a link or a form a browser filled in:
@@ -34,14 +34,23 @@ def _control(value: str) -> text_rules.Finding | None:
     return finding if finding is not None and finding.problem is text_rules.Problem.CONTROL else None
 
 
-def _check() -> None:
-    values = [v for pair in request.args.items(multi=True) for v in pair]
-    values += [v for v in (request.view_args or {}).values() if isinstance(v, str)]
-    if request.blueprint == "api" and request.method == "POST":
-        values += [v for pair in request.form.items(multi=True) for v in pair]
+def _refuse(values) -> None:
     for value in values:
         if finding := _control(value):
             raise ControlCharacters(finding)
+
+
+def _check() -> None:
+    """before_request of the app: the query string and the URL's variables (the body is not
+    touched here: reading it would fix its size limit before a blueprint sets its own)."""
+    _refuse([v for pair in request.args.items(multi=True) for v in pair])
+    _refuse([v for v in (request.view_args or {}).values() if isinstance(v, str)])
+
+
+def check_form() -> None:
+    """The form's names and values, for the printers' API (its token request), called by the API's
+    own before_request once it has set its body limit."""
+    _refuse([v for pair in request.form.items(multi=True) for v in pair])
 
 
 def install_check(app) -> None:

@@ -32,6 +32,7 @@ from infra.db import db
 from infra.db import utcnow
 from infra.storage import MAX_LINK_SECONDS
 from infra.storage import NotFound
+from portal import input_guard
 from portal.api import errors
 from portal.api import openapi
 from portal.api import payloads
@@ -74,6 +75,8 @@ def _no_cookie_identity() -> None:
     """The API acts only for the printer named by the bearer token: a signed-in browser's
     membership (bound by `portal.security` from the cookie) is dropped before anything runs."""
     request.max_content_length = MAX_BODY
+    if request.method == "POST":
+        input_guard.check_form()  # the token request's form: no control characters (400 invalid_characters)
     tok = g.pop("tenant_token", None)
     if tok is not None:
         db.session.remove()
