@@ -1,10 +1,10 @@
-"""No control character in a request's address (issue 13): a query string or a URL variable, and
-the printers' API token form. Ids in addresses are bounded by `portal.converters`.
+"""No control character in a request's query string, nor in the printers' API token form (issue
+13). Ids in addresses are bounded by `portal.converters`; the variables of a path are matched by
+its rule and compared, hashed or looked up as text (a made-up photo-link token is a 404/410).
 
-A query string or URL variable holding NUL, ESC, a line break or another control character
-(`infra.text`'s rule for a one-line value) never comes from a link or a form a browser filled in:
-PostgreSQL refused the NUL of `?klasa=%00` with a 500, and a line break in `next` reached a
-redirect. Such a request is answered 400 before CSRF and before any
+A query string holding NUL, ESC, a line break or another control character (`infra.text`'s rule
+for a one-line value) never comes from a link or a form a browser filled in: PostgreSQL refused
+the NUL of `?klasa=%00` with a 500. Such a request is answered 400 before CSRF and before any
 view (the Polish page, or JSON with the code `invalid_characters` on the printers' API), so
 nothing reads the value and nothing is written. Refused, not stripped: a silently edited filter
 would show something else than was asked for. Values of submitted forms are checked after sign-in
@@ -29,6 +29,11 @@ class ControlCharacters(BadRequest):
         self.code_point = finding.code_point
 
 
+# Where to go back to after signing in or switching language: checked where it is followed, as a
+# same-origin path (portal.redirects), and never read otherwise; a bad one is ignored, not refused.
+NAVIGATION = frozenset({"next"})
+
+
 def _control(value: str) -> text_rules.Finding | None:
     finding = text_rules.check(value)
     return finding if finding is not None and finding.problem is text_rules.Problem.CONTROL else None
@@ -41,10 +46,9 @@ def _refuse(values) -> None:
 
 
 def _check() -> None:
-    """before_request of the app: the query string and the URL's variables (the body is not
-    touched here: reading it would fix its size limit before a blueprint sets its own)."""
-    _refuse([v for pair in request.args.items(multi=True) for v in pair])
-    _refuse([v for v in (request.view_args or {}).values() if isinstance(v, str)])
+    """before_request of the app: the query string (the body is not touched here: reading it would
+    fix its size limit before a blueprint sets its own)."""
+    _refuse([v for name, value in request.args.items(multi=True) for v in (name, value) if name not in NAVIGATION])
 
 
 def check_form() -> None:

@@ -92,7 +92,10 @@ def _api_error(err: ApiError):
 
 
 def _control_characters(err: ControlCharacters):
-    return error_response(400, "invalid_characters", f"Parametr zawiera znak sterujący ({err.code_point}).")
+    message = f"Parametr zawiera znak sterujący ({err.code_point})."
+    if request.endpoint == "api.token":  # the token endpoint answers in OAuth2's format (RFC 6749 §5.2)
+        return jsonify({"error": "invalid_request", "error_description": message}), 400, {"Cache-Control": "no-store"}
+    return error_response(400, "invalid_characters", message)
 
 
 def _not_found(err: NotFoundError):

