@@ -201,12 +201,15 @@ def test_hostile_target_ids_are_refused_plainly_and_write_nothing(app, city, bro
     response = staff_a.post(f"/szkola/uczniowie/{city['zofia']}/przeniesienie", data)
     assert response.status_code == 422
     # A control or bidi character is refused at the door for every form (portal.form_input).
-    expected = "Niedozwolone znaki" if value in ("1\x00", "\u202e12") else "Wybierz inną szkołę tego samego miasta z listy."
+    expected = "Niedozwolone znaki" if value in ("1\x00", "\u202e12") else \
+        "Wybierz inną szkołę tego samego miasta z listy."
     assert expected in response.get_data(as_text=True)
     assert school_rows(superuser, city["a"]) == before and transfer_row(app, city["a"]) is None
     if value is not None:
         shown = staff_a.get(f"/szkola/uczniowie/{city['zofia']}/przeniesienie", query_string={"target_id": value})
-        assert shown.status_code == 422 and "Wyślij prośbę" not in shown.get_data(as_text=True)
+        # A control character in a query string is refused before any view (portal.input_guard): 400.
+        assert shown.status_code == (400 if value == "1\x00" else 422)
+        assert "Wyślij prośbę" not in shown.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("target", ["a", "d", "city", "p1"])
