@@ -1,7 +1,8 @@
 """The form fuzzer's machinery (used by tests/portal/test_fuzz_forms.py).
 
-- **Discovery.** A role's client crawls from its start page and from every GET route of
-  `app.url_map` (URL variables filled from the links it found, else from the world's ids), and
+- **Discovery.** A role's client crawls from its start page, then the GET routes of `app.url_map`
+  in its part of the site that no link reached (URL variables from the links it found, else the
+  world's ids), and
   parses each HTML page it gets: links (with their query parameters) and forms (action, method,
   enctype; every input, select, textarea and named button, with the value a browser would send).
   A new page, form, field or query parameter is therefore fuzzed without editing the test.
@@ -367,7 +368,7 @@ def call(client, method: str, url: str, **kw):
 
 # Written by any request, refused or not, by design:
 IGNORED = {
-    "access_log": None,  # every view of personal data is logged, a 422 page showing a pupil too (T3.x)
+    "access_log": None,  # every view of personal data is logged, a 422 page showing a pupil too
     "user_sessions": {"last_seen_at"},  # a signed-in request touches its session once a minute
     "api_clients": {"last_used_at"},  # each API call records when its client was last used
     "pupil_transfers": {"received_at"},  # the receiving school's first look at a request (tenants.transfer.opened)
