@@ -8,14 +8,20 @@ surname and first name in any order with an optional class — "nazwisko-imię-k
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 import unicodedata
 import zipfile
+import zlib
+from collections.abc import Iterator
+
+from infra import zips
 
 MAX_FILES = 2000
 MAX_ENTRY_BYTES = 15 * 1024 * 1024
 MAX_TOTAL_BYTES = 600 * 1024 * 1024
+# 2,000 files with long names (and macOS's "._" twins) take ~1 MB of central directory; every entry
+# listed there becomes an object when the archive is opened, so a bigger directory is refused first.
+MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -88,17 +94,55 @@ def _class_pairs(words: list[str]) -> set[str]:
 @dataclasses.dataclass(frozen=True)
 class Entry:
     name: str
-    data: bytes
+    data: bytes  # empty when the file is no photo, too big or damaged
+    problem: str = ""  # why `data` is empty, in Polish, when it is not simply "no photo"
 
 
-def photo_entries(data: bytes) -> list[Entry]:
-    """The image files in a ZIP, refusing archives too big to unpack safely.
+class PhotoArchive:
+    """The files of a checked ZIP; iterating reads them one at a time, so a job holds one photo in
+    memory, not the whole unpacked archive. A damaged member becomes an entry with a `problem`."""
 
-    Declared sizes are checked before anything is read, and reading stops at the limit, so an
-    archive that lies about its sizes cannot exhaust memory either."""
+    def __init__(self, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+        self._archive = archive
+        self._infos = infos
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def close(self) -> None:
+        self._archive.close()
+
+    def __iter__(self) -> Iterator[Entry]:
+        try:
+            for info in self._infos:
+                yield _entry(self._archive, info)
+        finally:
+            self._archive.close()
+
+
+def _entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Entry:
+    name = _decoded_name(info)
+    if not name.lower().endswith(IMAGE_SUFFIXES) or info.file_size > MAX_ENTRY_BYTES:
+        return Entry(name, b"")  # reported as "not a photo" / "too big" by the caller
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError):
+        with archive.open(info) as fh:
+            content = fh.read(MAX_ENTRY_BYTES + 1)
+    except (*zips.BAD_ZIP, zlib.error, NotImplementedError, RuntimeError):
+        return Entry(name, b"", "Plik w archiwum jest uszkodzony — spakuj zdjęcia jeszcze raz.")
+    return Entry(name, content if len(content) <= MAX_ENTRY_BYTES else b"")
+
+
+def photo_entries(data: bytes) -> PhotoArchive:
+    """The files in a ZIP, refusing archives too big to unpack safely.
+
+    Checked before anything is unpacked: the central directory's size (`infra.zips`), the number of
+    files, their declared sizes and encryption. Reading stops at the limit, so an archive that lies
+    about its sizes cannot exhaust memory either, and the files are read one at a time."""
+    try:
+        archive = zips.open_bounded(data, max_directory_bytes=MAX_DIRECTORY_BYTES)
+    except zips.DirectoryTooLarge:
+        raise ZipError(f"Archiwum ma za dużo plików; najwyżej {MAX_FILES} naraz.") from None
+    except zips.BAD_ZIP:
         raise ZipError("Plik nie jest archiwum ZIP.") from None
     infos = [i for i in archive.infolist() if not i.is_dir()
              and not i.filename.startswith("__MACOSX/") and not i.filename.rsplit("/", 1)[-1].startswith(".")]
@@ -106,21 +150,9 @@ def photo_entries(data: bytes) -> list[Entry]:
         raise ZipError(f"Archiwum ma za dużo plików ({len(infos)}); najwyżej {MAX_FILES} naraz.")
     if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
         raise ZipError("Po rozpakowaniu archiwum byłoby za duże (najwyżej 600 MB).")
-    entries = []
-    for info in infos:
-        name = _decoded_name(info)
-        if not name.lower().endswith(IMAGE_SUFFIXES) or info.file_size > MAX_ENTRY_BYTES:
-            entries.append(Entry(name, b""))  # reported as "not a photo" / "too big" by the caller
-            continue
-        if info.flag_bits & 0x1:
-            raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
-        try:
-            with archive.open(info) as fh:
-                content = fh.read(MAX_ENTRY_BYTES + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError):
-            raise ZipError("Archiwum jest uszkodzone — spakuj zdjęcia jeszcze raz.") from None
-        entries.append(Entry(name, content if len(content) <= MAX_ENTRY_BYTES else b""))
-    return entries
+    if any(i.flag_bits & 0x1 and i.filename.lower().endswith(IMAGE_SUFFIXES) for i in infos):
+        raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
+    return PhotoArchive(archive, infos)
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:

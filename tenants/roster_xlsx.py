@@ -237,8 +237,10 @@ class _Workbook:
         kinds = {kind: target for _rid, kind, target in relationships if target in self.names}
         styles = kinds.get("styles", "xl/styles.xml")
         date_styles, duration_styles = self._styles(styles) if styles in self.names else (set(), set())
-        shared = kinds.get("sharedStrings")
-        strings = self._shared_strings(shared) if shared else SharedStrings()
+        # openpyxl finds the shared strings by content type; a workbook without the relationship
+        # but with the usual part is read the same here.
+        shared = kinds.get("sharedStrings", "xl/sharedStrings.xml")
+        strings = self._shared_strings(shared) if shared in self.names else SharedStrings()
         yield from _sheet_rows(self.archive, sheet, strings, date_styles, duration_styles, epoch)
 
     def _sheets(self, workbook: str) -> tuple[list[str], dt.datetime]:

@@ -123,7 +123,7 @@ def import_photo_zip(import_id: int, school_id: int) -> str:
 def _import_one(actor, school, entry, candidates, by_id) -> dict:
     row = {"file": entry.name[-200:], "outcome": "refused", "pupil": "", "message": ""}
     if not entry.data:
-        row["message"] = "To nie jest plik JPEG ani PNG albo jest większy niż 15 MB."
+        row["message"] = entry.problem or "To nie jest plik JPEG ani PNG albo jest większy niż 15 MB."
         return row
     pesel = photo_zip.pesel_in_name(entry.name)
     if pesel is not None:

@@ -8,6 +8,7 @@ that must be refused; `budget_script` is the code a subprocess runs to measure p
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from collections.abc import Callable
@@ -128,9 +129,9 @@ def xlsx_long_shared_string_everywhere(rows: int = 20_000, columns: int = 10, le
                     shared_strings=[f"<si><t>{'x' * length}</t></si>"])
 
 
-def xlsx_amplified_table(rows: int = 20_000, columns: int = 100, length: int = 1_500) -> bytes:
-    """Cells under every per-cell limit that still add up: 100 columns x 20,000 rows of one
-    1,500-character shared string (3 GB of text when every row is kept)."""
+def xlsx_amplified_table(rows: int = 2_000, columns: int = 10, length: int = 1_500) -> bytes:
+    """Cells under every per-cell limit that still add up: 10 columns x 2,000 rows of one
+    1,500-character shared string (30 MB of text when every row is kept; 20,000 rows would be 300 MB)."""
     from openpyxl.utils import get_column_letter
 
     letters = [get_column_letter(i) for i in range(1, columns + 1)]
@@ -153,8 +154,8 @@ def xlsx_billion_laughs() -> bytes:
                     shared_strings=["<si><t>&a9;</t></si>"], shared_prolog=f"<!DOCTYPE sst [{entities}]>")
 
 
-def xlsx_many_zip_entries(entries: int = 120_000) -> bytes:
-    """A zip whose central directory lists 120,000 (empty) members: each becomes an object on opening."""
+def xlsx_many_zip_entries(entries: int = 100_000) -> bytes:
+    """A zip whose central directory lists 100,000 (empty) members: each becomes an object on opening."""
     base = workbook([header_row(), '<row r="2"><c r="A2"><v>1</v></c></row>'])
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(base)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
@@ -170,17 +171,18 @@ def csv_one_line_of_delimiters(size: int = 9_900_000) -> bytes:
     return b"Nazwisko;Imi\xea;Klasa\n" + b";" * size + b"x\n"
 
 
-HOSTILE: dict[str, Callable[[], bytes]] = {
-    "xlsx_cell_in_column_xfd": xlsx_cell_in_column_xfd,
-    "xlsx_shared_strings_bomb": xlsx_shared_strings_bomb,
-    "csv_with_5000_columns": csv_with_5000_columns,
-    "xlsx_5000_named_columns": xlsx_5000_named_columns,
-    "xlsx_long_shared_string_everywhere": xlsx_long_shared_string_everywhere,
-    "xlsx_amplified_table": xlsx_amplified_table,
-    "xlsx_empty_cells_sheet": xlsx_empty_cells_sheet,
-    "xlsx_billion_laughs": xlsx_billion_laughs,
-    "xlsx_many_zip_entries": xlsx_many_zip_entries,
-    "csv_one_line_of_delimiters": csv_one_line_of_delimiters,
+# name -> (builder, a phrase of the Polish message that refuses it)
+HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
+    "xlsx_cell_in_column_xfd": (xlsx_cell_in_column_xfd, "wypełniona komórka w kolumnie XFD"),
+    "xlsx_shared_strings_bomb": (xlsx_shared_strings_bomb, "po rozpakowaniu byłby zbyt duży"),
+    "csv_with_5000_columns": (csv_with_5000_columns, "wypełniona komórka w kolumnie GS"),
+    "xlsx_5000_named_columns": (xlsx_5000_named_columns, "wypełniona komórka w kolumnie GS"),
+    "xlsx_long_shared_string_everywhere": (xlsx_long_shared_string_everywhere, "ma ponad 2 000 znaków"),
+    "xlsx_amplified_table": (xlsx_amplified_table, "ponad 16 MB tekstu"),
+    "xlsx_empty_cells_sheet": (xlsx_empty_cells_sheet, "ponad 2 000 000 komórek"),
+    "xlsx_billion_laughs": (xlsx_billion_laughs, "definicje DTD"),
+    "xlsx_many_zip_entries": (xlsx_many_zip_entries, "tysiące wewnętrznych plików"),
+    "csv_one_line_of_delimiters": (csv_one_line_of_delimiters, "Wiersz 2 pliku ma ponad 801 200 znaków"),
 }
 
 
@@ -203,14 +205,56 @@ def heaviest_valid_xlsx(rows: int = 20_000, columns: int = 30) -> bytes:
                     shared_strings=(f"<si><t>Wartość {i}</t></si>" for i in range(400_000)))
 
 
-# Run in a fresh interpreter. On Linux ru_maxrss survives exec: a process started by a big pytest
-# process begins with pytest's peak. So the script forks once more; a forked child starts its own
-# maximum from the pages it shares with its parent (the imported modules and the file's bytes).
+def photo_zip_of_zeros(files: int = 39, size: int = 15 * 1024 * 1024) -> bytes:
+    """39 "photos" of 15 MB of zeros each: 585 MB unpacked (under the 600 MB the ZIP may declare) from a
+    file of ~600 KB; unpacked all at once they fill the worker's memory."""
+    out = io.BytesIO()
+    chunk = b"\0" * (1024 * 1024)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for i in range(files):
+            with archive.open(f"uczen-{i}.jpg", "w") as member:
+                for _ in range(size // len(chunk)):
+                    member.write(chunk)
+    return out.getvalue()
+
+
+def photo_zip_many_entries(entries: int = 100_000) -> bytes:
+    """A photo ZIP whose central directory lists 100,000 empty files."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(entries):
+            archive.writestr(f"{i:x}.jpg", b"")
+    return out.getvalue()
+
+
+HOSTILE_PHOTO_ZIPS: dict[str, Callable[[], bytes]] = {
+    "photo_zip_of_zeros": photo_zip_of_zeros,
+    "photo_zip_many_entries": photo_zip_many_entries,
+}
+
+
+@functools.cache
+def build(name: str) -> bytes:
+    """The named file, built once per test run."""
+    if name == "heaviest_valid_csv":
+        from tenants.roster_file import MAX_BYTES
+
+        return heaviest_valid_csv(MAX_BYTES)
+    if name in HOSTILE:
+        return HOSTILE[name][0]()
+    return globals()[name]()
+
+
+# Run in a fresh interpreter: `python -c budget_script roster|photos FILE` prints one JSON line.
+# On Linux ru_maxrss survives exec: a process started by a big pytest process begins with pytest's
+# peak. So the script forks once more; a forked child starts its own maximum from the pages it shares
+# with its parent (the imported modules and the file's bytes), which is the baseline.
 budget_script = """
 import json, os, resource, sys
 import openpyxl  # loaded in every app process anyway
-from tenants import roster_file
-data = open(sys.argv[1], "rb").read()
+from tenants import photo_zip, roster_file
+kind, path = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
 pid = os.fork()
 if pid:
     _, status = os.waitpid(pid, 0)
@@ -218,9 +262,11 @@ if pid:
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 outcome, message = "read", ""
 try:
-    table = roster_file.read_table(data)
-    outcome = "read %d rows" % len(table.rows)
-except roster_file.RosterFileError as err:
+    if kind == "roster":
+        outcome = "read %d rows" % len(roster_file.read_table(data).rows)
+    else:
+        outcome = "read %d files" % sum(1 for entry in photo_zip.photo_entries(data) if entry.data)
+except (roster_file.RosterFileError, photo_zip.ZipError) as err:
     outcome, message = "refused", str(err)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"baseline_kb": before, "peak_kb": after, "outcome": outcome, "message": message}), flush=True)

@@ -27,6 +27,7 @@ from portal.security import current_actor
 from printing.link_sheet import Slip
 from printing.link_sheet import render_sheet
 from tenants import photo_intake
+from tenants import photo_zip
 from tenants import queries
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
@@ -132,6 +133,12 @@ def zip_upload():
     data = upload.read() if upload else b""
     if not data.startswith(b"PK\x03\x04"):
         return render_template("school/photo_zip.html", error=_("Wybierz plik ZIP ze zdjęciami.")), 422
+    try:
+        # The archive's directory only (count, sizes, encryption): a ZIP the job would refuse is
+        # refused now, before it is stored; the photos are unpacked one at a time by the job.
+        photo_zip.photo_entries(data).close()
+    except photo_zip.ZipError as err:
+        return render_template("school/photo_zip.html", error=str(err)), 422
     school_id = current_school().id
     key = school_key(school_id, "imports", f"{token(16)}.bin")
     services.storage().put(key, data, "application/zip")
