@@ -59,7 +59,8 @@ def csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             nonempty += 1
             if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
                 raise too_many_rows()
-            widest = max(widest, len(cells))
+            if len(cells) > widest:
+                widest = len(cells)
             yield line, cells
     except csv.Error as exc:
         raise RosterFileError("Plik CSV jest uszkodzony (np. niezamknięty cudzysłów albo bardzo długa komórka). "
@@ -72,23 +73,28 @@ def csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
 
 
 def _encoding(data: bytes) -> str:
+    """The file's encoding, once the whole file is known to decode in it and to hold no control
+    characters (a binary file is no list)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"  # Excel's "Tekst Unicode" export; the codec reads the BOM
-    if b"\x00" in data:
+        candidates = ("utf-16",)  # Excel's "Tekst Unicode" export; the codec reads the BOM
+    elif b"\x00" in data:
         raise _garbage()
-    for encoding in ("utf-8-sig", "cp1250"):
+    else:
+        candidates = ("utf-8-sig", "cp1250")
+    for encoding in candidates:
         if _decodes(data, encoding):
             return encoding
     raise _garbage()
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
-    """Whether the whole file is valid in `encoding`, checked chunk by chunk (the text is not kept)."""
+    """Whether the whole file is text in `encoding`, checked chunk by chunk (the text is not kept)."""
     decoder = codecs.getincrementaldecoder(encoding)()
     view = memoryview(data)
     try:
         for start in range(0, len(data), _CHUNK):
-            decoder.decode(view[start:start + _CHUNK])
+            if _CONTROL.search(decoder.decode(view[start:start + _CHUNK])):
+                raise _garbage()
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -100,7 +106,7 @@ def _text(data: bytes, encoding: str) -> io.TextIOWrapper:
 
 
 def _lines(text: io.TextIOWrapper, delimiter: str) -> Iterator[str]:
-    """The physical lines for csv, each checked before it is parsed."""
+    """The physical lines for csv, each checked for its length and delimiters before it is parsed."""
     physical = 0
     while True:
         try:
@@ -113,8 +119,6 @@ def _lines(text: io.TextIOWrapper, delimiter: str) -> Iterator[str]:
         if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
             raise RosterFileError(f"Wiersz {number(physical)} pliku ma ponad {number(MAX_LINE_CHARS)} znaków — to nie "
                                   "jest lista uczniów albo plik jest uszkodzony. " + SAVE_AS)
-        if _CONTROL.search(line):
-            raise _garbage()
         if line.count(delimiter) > MAX_LINE_DELIMITERS:
             raise RosterFileError(f"Wiersz {number(physical)} pliku ma ponad {number(MAX_LINE_DELIMITERS)} kolumn — "
                                   f"lista uczniów może mieć najwyżej {MAX_COLUMNS}. Usuń puste i zbędne kolumny po "

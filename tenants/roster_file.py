@@ -1,8 +1,11 @@
 """Reading a pupil list (CSV or XLSX) and recognising its columns.
 
 Pure functions, no Flask and no database. The file's format is decided by its content, never by its
-name: an XLSX (zip) is opened with openpyxl after a zip-bomb check, legacy ``.xls`` and other formats
-are refused, anything else is read as CSV (UTF-8 or Polish Excel's cp1250; ``;``, ``,`` or tab).
+name: an XLSX (zip) is streamed by `tenants.roster_xlsx`, legacy ``.xls`` and other formats are
+refused, anything else is streamed as CSV by `tenants.roster_csv` (UTF-8 or Polish Excel's cp1250;
+``;``, ``,`` or tab). Both obey the limits of `tenants.roster_table`, which keeps the rows packed:
+reading any file up to `MAX_BYTES` stays within a memory budget of 100 MB above the process's
+baseline, and a file that would need more is refused early with a Polish message saying why.
 
 Layouts recognised by `detect_layout`: a Vulcan pupil-list export (BRIEF.md §10: ``Nazwisko``,
 ``Imię``, ``Drugie imię``, ``Data urodzenia``, ``PESEL``, ``Numer w księdze uczniów``,

@@ -89,9 +89,8 @@ def check_cells(line: int, cells: list[str]) -> None:
     if len(cells) > MAX_COLUMNS:
         first = next(i for i in range(MAX_COLUMNS, len(cells)) if cells[i])
         raise cell_beyond_columns(line, first)
-    for index, cell in enumerate(cells):
-        if len(cell) > MAX_CELL_CHARS:
-            raise cell_too_long(line, index)
+    if max(map(len, cells)) > MAX_CELL_CHARS:
+        raise cell_too_long(line, next(i for i, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,13 +156,15 @@ class TableBuilder:
         self.offered += 1
         if self.offered > MAX_ROWS:
             raise too_many_rows()
-        kept = cells[: self.rows.width]
-        while kept and not kept[-1]:
-            kept.pop()
-        if not kept:
-            return
-        self.rows.append(line, kept)
-        if self.rows.size > MAX_TABLE_BYTES:
+        rows = self.rows
+        if len(cells) > rows.width:
+            cells = cells[: rows.width]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                return
+        rows.append(line, cells)
+        if rows.size > MAX_TABLE_BYTES:
             raise table_too_big()
 
     def table(self) -> Table:
