@@ -113,3 +113,38 @@ def test_a_zip_may_be_bigger_than_other_uploads(school):
     assert upload("/szkola/zdjecia/zip", "archive").status_code == 302
     too_big = upload("/szkola/import/", "file")
     assert too_big.status_code == 413 and "12 MB" in too_big.get_data(as_text=True)
+
+
+def test_a_zip_listing_100000_files_is_refused_at_upload_and_nothing_is_kept(app, school, storage_root):
+    """Its directory alone would make 100,000 objects in the job; the upload refuses it at once."""
+    from tests.hostile_rosters import build
+
+    staff, school_id = school
+    files_before = sorted(p for p in storage_root.rglob("*") if p.is_file())
+    boundary, body = encode_multipart({"csrf_token": staff.csrf(),
+                                       "archive": FileStorage(io.BytesIO(build("photo_zip_many_entries")), "z.zip")})
+    response = staff.client.post("/szkola/zdjecia/zip", data=body,
+                                 content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 422 and "za dużo plików" in response.get_data(as_text=True)
+    assert sorted(p for p in storage_root.rglob("*") if p.is_file()) == files_before
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        assert db.session.scalars(select(RosterImport).where(RosterImport.kind == "photos")).all() == []
+
+
+def test_a_damaged_photo_in_a_zip_is_reported_and_the_others_come_in(app, school):
+    staff, school_id = school
+    archive = bytearray(zip_of({"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg()}))
+    at = archive.find(b"\xff\xd8")  # the first photo's bytes, stored uncompressed: break its CRC
+    archive[at + 100] ^= 0xFF
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(bytes(archive)), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    run_jobs(app)
+    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        batch = db.session.get(RosterImport, import_id)
+        report = {row["file"]: row for row in batch.report}
+        assert batch.status == "done"
+    assert report["kowalska-anna-1a.jpg"]["outcome"] == "refused"
+    assert "uszkodzony" in report["kowalska-anna-1a.jpg"]["message"]
+    assert report["nowak-jan-1a.jpg"]["outcome"] == "queued"
