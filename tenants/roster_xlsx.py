@@ -62,6 +62,15 @@ MAX_SHARED_STRINGS = 1_000_000
 MAX_STYLES = 65_536  # Excel's own limit on cell formats is 64,000
 MAX_SHEET_CELLS = 2_000_000  # 20,000 rows x 100 columns, empty and formatted cells included
 MAX_PART_ELEMENTS = 8_000_000
+# Expat holds a start tag whole, keeps every open element on a stack and every distinct element and
+# attribute name for the life of the parser: a 20 KB zip can nest millions of elements or list millions
+# of attributes in one tag. SpreadsheetML needs ~10 levels, ~15 attributes a tag, dozens of names.
+MAX_DEPTH = 64
+MAX_ATTRIBUTES = 64
+MAX_NAMES = 1_000
+# Expat buffers a token (a tag with its attributes, a comment, a processing instruction) until it is
+# complete; the bytes read since the last event it reported may not exceed this.
+MAX_PENDING_BYTES = 512 * 1024
 # An XLSX may carry formatting down to row 1 048 576; this many empty rows in a row end the sheet.
 MAX_EMPTY_RUN = 5_000
 MAX_SHEET_ROW = 1_048_576
@@ -76,6 +85,11 @@ def _not_xlsx() -> RosterFileError:
 def _too_big() -> RosterFileError:
     return RosterFileError("Plik XLSX po rozpakowaniu byłby zbyt duży — nie otworzymy go. Zapisz listę ponownie w "
                            "Excelu (tylko arkusz z uczniami) albo jako CSV.")
+
+
+def _unusual() -> RosterFileError:
+    return _copy_to_new_sheet("Skoroszyt ma budowę, jakiej Excel nie tworzy (zbyt głęboko zagnieżdżone, zbyt długie "
+                              "albo zbyt różnorodne elementy XML)")
 
 
 def _copy_to_new_sheet(what: str) -> RosterFileError:
@@ -143,46 +157,71 @@ def _parser():
     return parser
 
 
-def _parse(archive, name: str, limit: int, start: Callable, end: Callable | None = None,
-           text: Callable | None = None) -> None:
-    """Feed one part to expat in chunks; `start(local_name, attrs)` and `end(local_name)` get names
-    without a prefix. A handler may raise `_Done` to stop early."""
+def _feed(archive, name: str, limit: int, parser) -> Iterator[None]:
+    """Feed one part to `parser` in chunks, yielding after each: its declared and its real size are
+    checked against `limit`, and expat may not sit on more than `MAX_PENDING_BYTES` of an unfinished
+    token (a giant tag or comment). A handler's exception (`_Done`, a refusal) comes out of this loop."""
     info = archive.getinfo(name)
     if info.file_size > limit:
         raise _too_big()
+    read = 0
+    with archive.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            read += len(chunk)
+            if read > limit:
+                raise _too_big()
+            parser.Parse(chunk, False)
+            # Outside a handler, CurrentByteIndex is where expat's last reported event began.
+            if read - max(parser.CurrentByteIndex, 0) > MAX_PENDING_BYTES:
+                raise _unusual()
+            yield
+        parser.Parse(b"", True)
+
+
+def _parse(archive, name: str, limit: int, start: Callable, end: Callable | None = None,
+           text: Callable | None = None) -> None:
+    """Parse one part with expat; `start(local_name, attrs)` and `end(local_name)` get names without a
+    prefix. The structure is bounded (elements, depth, attributes, names); a handler may raise `_Done`
+    to stop early."""
     parser = _parser()
     names: dict[str, str] = {}
-    elements = 0
+    attribute_names: set[str] = set()
+    elements = depth = 0
 
     def local(tag: str) -> str:
         found = names.get(tag)
         if found is None:
-            if len(names) > 10_000:
-                raise _Damaged()
+            if len(names) >= MAX_NAMES:
+                raise _unusual()
             found = names[tag] = _local(tag)
         return found
 
     def counted_start(tag, attrs):
-        nonlocal elements
+        nonlocal elements, depth
         elements += 1
+        depth += 1
         if elements > MAX_PART_ELEMENTS:
-            raise _copy_to_new_sheet(f"Część „{name}” skoroszytu ma ponad {number(MAX_PART_ELEMENTS)} elementów")
+            raise _copy_to_new_sheet(f"Część skoroszytu ma ponad {number(MAX_PART_ELEMENTS)} elementów XML")
+        if depth > MAX_DEPTH or len(attrs) > MAX_ATTRIBUTES:
+            raise _unusual()
+        attribute_names.update(attrs)
+        if len(attribute_names) > MAX_NAMES:
+            raise _unusual()
         start(local(tag), attrs)
 
+    def counted_end(tag):
+        nonlocal depth
+        depth -= 1
+        if end is not None:
+            end(local(tag))
+
     parser.StartElementHandler = counted_start
-    if end is not None:
-        parser.EndElementHandler = lambda tag: end(local(tag))
+    parser.EndElementHandler = counted_end
     if text is not None:
         parser.CharacterDataHandler = text
-    read = 0
     try:
-        with archive.open(info) as member:
-            while chunk := member.read(_CHUNK):
-                read += len(chunk)
-                if read > limit:
-                    raise _too_big()
-                parser.Parse(chunk, False)
-            parser.Parse(b"", True)
+        for _ in _feed(archive, name, limit, parser):
+            pass
     except _Done:
         pass
 
@@ -408,10 +447,9 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
                 epoch: dt.datetime) -> Iterator[tuple[int, list[str]]]:
     """The worksheet's filled rows as they are parsed. The handlers are closures over local state
     (this is the loop every cell of the file goes through, so it is kept lean)."""
-    info = archive.getinfo(name)
-    if info.file_size > MAX_SHEET_BYTES:
-        raise _too_big()
     codes = dict(_SHEET_TAGS)
+    attribute_names: set[str] = set()
+    depth = 0
     ready: list[tuple[int, list[str]]] = []
     in_data = False
     row: dict[int, str] | None = None
@@ -433,17 +471,23 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
     def code_of(tag: str) -> int:
         code = codes.get(tag)
         if code is None:
-            if len(codes) > 10_000:
-                raise _Damaged()
-            code = codes[tag] = _SHEET_TAGS.get(tag.rpartition(":")[2], 0)
+            if len(codes) >= MAX_NAMES:
+                raise _unusual()
+            code = codes[tag] = _SHEET_TAGS.get(_local(tag), 0)
         return code
 
     def start(tag, attrs):
         nonlocal elements, in_data, cells, column, cell_type, cell_style, value, size, collecting, in_inline
-        nonlocal in_phonetic, row, row_number
+        nonlocal in_phonetic, row, row_number, depth
         elements += 1
+        depth += 1
         if elements > MAX_PART_ELEMENTS:
             raise _copy_to_new_sheet(f"Arkusz ma ponad {number(MAX_PART_ELEMENTS)} elementów XML")
+        if depth > MAX_DEPTH or len(attrs) > MAX_ATTRIBUTES:
+            raise _unusual()
+        attribute_names.update(attrs)
+        if len(attribute_names) > MAX_NAMES:
+            raise _unusual()
         code = codes.get(tag)
         if code is None:
             code = code_of(tag)
@@ -481,7 +525,8 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
             column = 0
 
     def end(tag):
-        nonlocal collecting, in_inline, in_phonetic
+        nonlocal collecting, in_inline, in_phonetic, depth
+        depth -= 1
         if not in_data:
             return
         code = codes.get(tag)
@@ -557,20 +602,13 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    read = 0
-    with archive.open(info) as member:
-        try:
-            while chunk := member.read(_CHUNK):
-                read += len(chunk)
-                if read > MAX_SHEET_BYTES:
-                    raise _too_big()
-                parser.Parse(chunk, False)
-                if ready:
-                    yield from ready
-                    ready.clear()
-            parser.Parse(b"", True)
-        except _Done:
-            pass
+    try:
+        for _ in _feed(archive, name, MAX_SHEET_BYTES, parser):
+            if ready:
+                yield from ready
+                ready.clear()
+    except _Done:
+        pass
     yield from ready
 
 

@@ -166,6 +166,24 @@ def xlsx_many_zip_entries(entries: int = 100_000) -> bytes:
     return out.getvalue()
 
 
+def xlsx_deep_nesting(depth: int = 7_000_000) -> bytes:
+    """Seven million nested elements in 21 KB: expat keeps a stack entry for each open one."""
+    return workbook([header_row()] + ["<x>" * 100_000 for _ in range(depth // 100_000)])
+
+
+def xlsx_attribute_flood(attributes: int = 10_000_000) -> bytes:
+    """One cell tag with ten million attributes (72 KB zipped): expat builds them all before it can say
+    that they repeat."""
+    return workbook([header_row(), '<row r="2"><c r="A2"'] + [' b=""' * 100_000 for _ in range(attributes // 100_000)]
+                    + ["><v>1</v></c></row>"])
+
+
+def xlsx_giant_comment(size: int = 90_000_000) -> bytes:
+    """An XML comment of 90 MB (with "<" in it, as comments may have): held whole until it ends."""
+    piece = "<" + "c" * 99_999
+    return workbook([header_row(), "<!--"] + [piece * 10 for _ in range(size // 1_000_000)] + ["-->"])
+
+
 def csv_one_line_of_delimiters(size: int = 9_900_000) -> bytes:
     """One line of ten million semicolons under a header: one record of ten million fields."""
     return b"Nazwisko;Imi\xea;Klasa\n" + b";" * size + b"x\n"
@@ -183,6 +201,9 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "xlsx_billion_laughs": (xlsx_billion_laughs, "definicje DTD"),
     "xlsx_many_zip_entries": (xlsx_many_zip_entries, "tysiące wewnętrznych plików"),
     "csv_one_line_of_delimiters": (csv_one_line_of_delimiters, "Wiersz 2 pliku ma ponad 801 200 znaków"),
+    "xlsx_deep_nesting": (xlsx_deep_nesting, "budowę, jakiej Excel nie tworzy"),
+    "xlsx_attribute_flood": (xlsx_attribute_flood, "budowę, jakiej Excel nie tworzy"),
+    "xlsx_giant_comment": (xlsx_giant_comment, "budowę, jakiej Excel nie tworzy"),
 }
 
 
