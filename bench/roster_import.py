@@ -21,7 +21,8 @@ def _csv(n: int) -> bytes:
     for i in range(n):
         born = dt.date(2010, 1, 1) + dt.timedelta(days=i % 3000)
         sex = "KM"[i % 2]
-        lines.append(f"Uczeń{i:05d};{'Anna' if sex == 'K' else 'Jan'};;{born:%d.%m.%Y};{make(born, i // 3000, sex)};"
+        surname = "Uczeń" + "".join("ABCDEFGHIJ"[int(d)] for d in f"{i:05d}")  # unique, and a name has no digits
+        lines.append(f"{surname};{'Anna' if sex == 'K' else 'Jan'};;{born:%d.%m.%Y};{make(born, i // 3000, sex)};"
                      f"{i}/2024;{1 + i % 8}{'abcd'[i % 4]}")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
 

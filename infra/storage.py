@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import shutil
+from typing import BinaryIO
 from typing import Protocol
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -27,6 +29,14 @@ class Storage(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        """Store what `source` reads to its end, in chunks: a large upload is never held in memory whole."""
+        ...
+
+    def get_file(self, key: str, target: BinaryIO) -> None:
+        """Write the object into `target` in chunks (raises NotFound)."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
@@ -40,6 +50,7 @@ class Storage(Protocol):
         ...
 
 
+_CHUNK = 1024 * 1024  # put_file / get_file copy this much at a time
 MAX_LINK_SECONDS = 300  # SECURITY.md T2.16: presigned links live at most five minutes
 
 
@@ -92,6 +103,21 @@ class LocalStorage:
         except FileNotFoundError as exc:
             raise NotFound(key) from exc
 
+    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".part")
+        with tmp.open("wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+        os.replace(tmp, path)
+
+    def get_file(self, key: str, target: BinaryIO) -> None:
+        try:
+            with self._path(key).open("rb") as source:
+                shutil.copyfileobj(source, target, _CHUNK)
+        except FileNotFoundError as exc:
+            raise NotFound(key) from exc
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -136,6 +162,20 @@ class S3Storage:
 
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise NotFound(key) from exc
+            raise StorageError("S3 read failed") from exc
+
+    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+        # boto3 sends a large file as a multipart upload, a part (8 MB) at a time.
+        self.client.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": content_type})
+
+    def get_file(self, key: str, target: BinaryIO) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.download_fileobj(self.bucket, key, target)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                 raise NotFound(key) from exc

@@ -12,6 +12,7 @@ def create_app(test_config: dict | None = None):
     from flask import Flask
 
     from infra import file_lifecycle
+    from infra import log_redaction
     from infra import services
     from infra.crypto import FieldCipher
     from infra.crypto import decode_key
@@ -26,6 +27,9 @@ def create_app(test_config: dict | None = None):
     default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("LEGITKA_INSTANCE_PATH") or default_instance
     app = Flask(__name__, instance_path=str(instance))
+    from portal.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any rule: every <int:id> stays within BIGINT
     app.config.update(settings.defaults(app.instance_path))
     app.config.from_prefixed_env("LEGITKA")
     if test_config:
@@ -55,9 +59,11 @@ def create_app(test_config: dict | None = None):
     import reports.models  # noqa: F401
     import tenants.hologram_models  # noqa: F401
     import tenants.models  # noqa: F401
+    import tenants.transfer_models  # noqa: F401
     from portal import cli
     from portal import errors
     from portal import extensions
+    from portal import form_input
     from portal import formatting
     from portal import security
     from portal.admin import views as admin_views
@@ -75,20 +81,25 @@ def create_app(test_config: dict | None = None):
     from portal.school import photos as school_photos
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
+    from portal.school import transfers as school_transfers
     from portal.school import views as school_views
 
     extensions.init_app(app)
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    form_input.init_app(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
-                      school_registry.bp, school_holograms.bp, school_mleg.bp, parent_views.bp, printer_views.bp,
-                      city_views.bp, admin_views.bp):
+                      school_registry.bp, school_holograms.bp, school_mleg.bp, school_transfers.bp, parent_views.bp,
+                      printer_views.bp, city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
+    # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
+    # worker included) without the secret parts of URLs: the routes' <token>s and the like.
+    log_redaction.install(rule.rule for rule in app.url_map.iter_rules())
     return app
 
 

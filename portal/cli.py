@@ -21,6 +21,7 @@ from infra.db import db
 from infra.migrate import create_roles_and_database
 from infra.migrate import upgrade
 from printing.models import PriceTier
+from tenants import names
 from tenants.models import CityPrinter
 from tenants.models import Membership
 from tenants.models import Organisation
@@ -31,10 +32,38 @@ from tenants.models import User
 from tenants.passwords import PasswordPolicyError
 from tenants.passwords import check_policy
 from tenants.passwords import hash_password
+from tenants.text_entry import TextRefused
+from tenants.text_entry import check_text
 
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
+IMPORTS_EVERY_SECONDS = 300  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
+
+
+def _text(label: str):
+    """A click callback refusing text that may not be stored (`tenants.text_entry`): an
+    organisation's name or address ends up on cards, in PDFs and in spreadsheets."""
+
+    def callback(ctx, param, value):
+        try:
+            return value if value is None else check_text(value, label)
+        except TextRefused as err:
+            raise click.BadParameter(str(err)) from None
+
+    return callback
+
+
+def _name(subject: names.Subject, *, required: bool = True):
+    """A click callback for a person's name, by the one rule for names (`tenants.names`)."""
+
+    def callback(ctx, param, value):
+        try:
+            return names.person_name(value or "", subject, required=required, max_length=200)
+        except names.InvalidName as err:
+            raise click.BadParameter(str(err)) from None
+
+    return callback
 
 
 def _org(slug: str, kind: OrgKind) -> Organisation:
@@ -69,7 +98,7 @@ def create_roles_command(admin_url, database, owner, app_role):
 
 
 @legitka.command("create-city")
-@click.argument("name")
+@click.argument("name", callback=_text("Nazwa"))
 @click.option("--slug", required=True)
 def create_city(name, slug):
     city = Organisation(kind=OrgKind.CITY.value, name=name, slug=_new_slug(slug))
@@ -79,15 +108,16 @@ def create_city(name, slug):
 
 
 @legitka.command("create-school")
-@click.argument("name")
+@click.argument("name", callback=_text("Nazwa"))
 @click.option("--slug", required=True)
 @click.option("--city", "city_slug", required=True)
 @click.option("--type", "school_type", type=click.Choice([t.value for t in SchoolType]), required=True)
-@click.option("--street", default="")
-@click.option("--postal-code", default="")
-@click.option("--town", default="")
-@click.option("--director", default="", help="Head teacher's name as printed on cards.")
-@click.option("--district", default="")
+@click.option("--street", default="", callback=_text("Ulica"))
+@click.option("--postal-code", default="", callback=_text("Kod pocztowy"))
+@click.option("--town", default="", callback=_text("Miejscowość"))
+@click.option("--director", default="", help="Head teacher's name as printed on cards.",
+              callback=_name(names.DIRECTOR, required=False))
+@click.option("--district", default="", callback=_text("Dzielnica"))
 def create_school(name, slug, city_slug, school_type, street, postal_code, town, director, district):
     city = _org(city_slug, OrgKind.CITY)
     school = Organisation(kind=OrgKind.SCHOOL.value, name=name, slug=_new_slug(slug), city_id=city.id,
@@ -112,13 +142,13 @@ def _parse_tiers(values: tuple[str, ...]) -> list[tuple[int, Decimal]]:
 
 
 @legitka.command("create-printer")
-@click.argument("name")
+@click.argument("name", callback=_text("Nazwa"))
 @click.option("--slug", required=True)
 @click.option("--city", "city_slugs", multiple=True, help="City whose schools may order here (repeatable).")
 @click.option("--price", "prices", multiple=True, required=True, help="Tier MIN_QUANTITY:PRICE in zł (repeatable).")
 @click.option("--lead-time", type=int, default=14, help="Promised days from order to delivery.")
 @click.option("--city-centre", is_flag=True, help="This is the city's own print centre.")
-@click.option("--email", default="")
+@click.option("--email", default="", callback=_text("E-mail"))
 def create_printer(name, slug, city_slugs, prices, lead_time, city_centre, email):
     tiers = _parse_tiers(prices)
     printer = Organisation(kind=OrgKind.PRINTER.value, name=name, slug=_new_slug(slug), lead_time_days=lead_time,
@@ -135,7 +165,7 @@ def create_printer(name, slug, city_slugs, prices, lead_time, city_centre, email
 
 @legitka.command("create-user")
 @click.argument("email")
-@click.argument("full_name")
+@click.argument("full_name", callback=_name(names.FULL_NAME))
 @click.option("--org", "org_slug", help="Organisation slug for the membership.")
 @click.option("--role", type=click.Choice([r.value for r in Role]))
 @click.option("--platform-admin", is_flag=True)
@@ -186,6 +216,7 @@ def worker_command(burst, relay_every):
     from printing.retention import purge_due
     from printing.tasks import relay_outbox
     from reports.statistics import refresh_all
+    from tenants.tasks import expire_lapsed_imports
 
     queue = services.queue()
     if queue.inline:
@@ -209,6 +240,7 @@ def worker_command(burst, relay_every):
 
     last_purge = [0.0]
     last_stats = [-float(STATS_EVERY_SECONDS)]
+    last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 
     def relay_once():
         with turns, app.app_context():
@@ -219,6 +251,9 @@ def worker_command(burst, relay_every):
             if time.monotonic() - last_stats[0] >= STATS_EVERY_SECONDS:
                 last_stats[0] = time.monotonic()
                 refresh_all()  # the city dashboard's anonymous statistics
+            if time.monotonic() - last_imports[0] >= IMPORTS_EVERY_SECONDS:
+                last_imports[0] = time.monotonic()
+                expire_lapsed_imports()  # an import whose job died: failed, its uploaded file deleted
 
     def relay_loop():
         while not stop.wait(relay_every):

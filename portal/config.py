@@ -8,6 +8,7 @@ PostgreSQL URL every secret must come from the environment.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pathlib
 
@@ -15,6 +16,10 @@ from infra.crypto import decode_key
 from infra.crypto import new_key
 
 SECRET_NAMES = ("SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")
+# Whole numbers the sign-in slowdown needs (portal.auth.throttle), with their least sensible value.
+_THROTTLE_NUMBERS = {"LOGIN_FREE_FAILURES": 0, "LOGIN_FAILURES_PER_ADDRESS": 0, "LOGIN_ACCOUNT_ADDRESSES": 1,
+                     "LOGIN_DELAY_SECONDS": 1, "LOGIN_MAX_DELAY_SECONDS": 1, "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 1,
+                     "LOGIN_WINDOW_MINUTES": 1, "LOGIN_DEVICE_DAYS": 1}
 
 
 def defaults(instance_path: str) -> dict:
@@ -44,9 +49,16 @@ def defaults(instance_path: str) -> dict:
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
         "SESSION_IDLE_MINUTES": 30,
-        "LOGIN_FAILURES_PER_ACCOUNT": 10,  # then 429 until the window ends (portal.auth.throttle)
-        "LOGIN_FAILURES_PER_ADDRESS": 100,
-        "LOGIN_WINDOW_MINUTES": 15,
+        # Slowing down guesses (portal.auth.throttle): free failures, then waits doubling from
+        # LOGIN_DELAY_SECONDS up to the cap; counts forgotten LOGIN_WINDOW_MINUTES after the last failure.
+        "LOGIN_FREE_FAILURES": 5,  # per account and address, per known device, per API client and address
+        "LOGIN_FAILURES_PER_ADDRESS": 100,  # per address, across accounts (or API clients)
+        "LOGIN_ACCOUNT_ADDRESSES": 5,  # addresses failing for one account before its account-wide waits start
+        "LOGIN_DELAY_SECONDS": 2,
+        "LOGIN_MAX_DELAY_SECONDS": 900,
+        "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,  # account-wide waits stay short: its owner may be the one waiting
+        "LOGIN_WINDOW_MINUTES": 60,
+        "LOGIN_DEVICE_DAYS": 365,  # a known-device cookie's life after its last sign-in (portal.auth.devices)
         "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
         "SESSION_ABSOLUTE_HOURS": 10,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
@@ -85,6 +97,14 @@ def finalise(config: dict, instance_path: str) -> None:
             raise ValueError(f"{name} must be 32 random bytes, urlsafe-base64 encoded")
     if len(config["SECRET_KEY"]) < 32:
         raise ValueError("SECRET_KEY must be at least 32 characters")
+    for name, least in _THROTTLE_NUMBERS.items():
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be a whole number of at least {least}")
+    if "LOGIN_FAILURES_PER_ACCOUNT" in config:  # the old lock-out's setting; ignored rather than refused
+        logging.getLogger("legitka.config").warning(
+            "LOGIN_FAILURES_PER_ACCOUNT is no longer used: accounts are slowed down, never locked "
+            "(see LOGIN_FREE_FAILURES and LOGIN_ACCOUNT_ADDRESSES)")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True} if not embedded else {})
     config["MIGRATION_DATABASE_URL"] = config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"]

@@ -1,6 +1,7 @@
 """The demo city "Miasto Szczecin (demo)": schools of every kind, ~1,600 pupils with valid
 PESELs, the city print centre and two printing houses with price lists, a user for every role,
-and some order history so the city's view has numbers.
+some order history so the city's view has numbers, and one pupil's transfer from SP 18 waiting
+for SP 1's decision.
 
 Deterministic (one seeded random generator, fixed lists) and idempotent: organisations and
 users are found by slug and e-mail, and a school's pupils and history are created only once.
@@ -38,6 +39,7 @@ from tenants import holograms
 from tenants import nrb
 from tenants import pesel as pesel_rules
 from tenants import photo_intake
+from tenants import transfer
 from tenants.actors import Actor
 from tenants.context import Tenant
 from tenants.context import tenant_scope
@@ -281,7 +283,7 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
         if rng.random() < 0.85:
             card.status = CardStatus.HANDED_OVER.value
             card.handed_over_on = min(today, (base + lead).date() + dt.timedelta(days=rng.randint(1, 5)))
-            card.collected_by = "rodzic: " + rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0]
+            card.collected_by = rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0] + " (rodzic)"  # tenants.names
             handed += 1
     order.handed_over_count = handed
     for application in db.session.scalars(select(Application).where(
@@ -305,6 +307,11 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
             fresh.append(application.id)
         pending = printing_ops.create_order(actor, school, printers[1].id, fresh)
         printing_ops.submit_order(actor, pending, today=today)
+        # A pupil of class 1a moves to SP 1: the request waits there for the secretary to accept
+        # or decline (her card here is invalidated; SP 1 receives her data and a copy of the photo).
+        sp1 = db.session.scalar(select(Organisation).where(Organisation.slug == "sp1"))
+        if sp1 is not None:
+            transfer.send(actor, school, first_class[-1], sp1.id)
 
     if spec.slug == "sp1":
         # Class 1b in every earlier state, so each role has something to do in the demo.

@@ -104,7 +104,17 @@ def learner_type(value: str) -> str:
 
 
 def photo_source(value: str) -> str:
-    return {"staff": _("sekretariat"), "parent": _("rodzic (link)"), "zip": _("import ZIP")}.get(value, value)
+    return {"staff": _("sekretariat"), "parent": _("rodzic (link)"), "zip": _("import ZIP"),
+            "transfer": _("poprzednia szkoła (przeniesienie)")}.get(value, value)
+
+
+def transfer_status(value: str) -> str:
+    return {"pending": _("czeka na decyzję szkoły przyjmującej"), "accepted": _("przyjęta"),
+            "declined": _("odrzucona"), "withdrawn": _("wycofana")}.get(value, value)
+
+
+def sex_label(value: str | None) -> str:
+    return {"K": _("kobieta"), "M": _("mężczyzna")}.get(value or "", "—")
 
 
 def submission_status(value: str) -> str:
@@ -164,5 +174,6 @@ def init_app(app) -> None:
                      "severity": severity, "submission_status": submission_status, "qr_svg": qr_svg,
                      "import_status": import_status, "import_action": import_action, "zip_outcome": zip_outcome,
                      "item_outcome": item_outcome, "channel_label": channel_label,
+                     "transfer_status": transfer_status, "sex_label": sex_label,
                      }.items():
         app.jinja_env.filters[name] = fn

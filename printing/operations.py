@@ -25,6 +25,7 @@ from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
 from tenants import holograms
+from tenants import names
 from tenants import registry
 from tenants.actors import Actor
 from tenants.context import require_school
@@ -186,11 +187,13 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     """The card was handed to the pupil or a parent against a signature (register fields, BRIEF.md §5).
 
     A replacement's or duplicate's handover invalidates the pupil's earlier cards; returns them."""
-    collected_by = collected_by.strip()
     if card.status != CardStatus.DELIVERED.value:
         raise OperationError("Wydać można tylko legitymację dostarczoną do szkoły i jeszcze niewydaną.")
-    if not collected_by:
-        raise OperationError("Podaj imię i nazwisko osoby odbierającej legitymację.")
+    try:
+        # The register (and its XLSX) holds it: a person's name, by the one rule for names.
+        collected_by = names.collector(collected_by)
+    except names.InvalidName as err:
+        raise OperationError(str(err)) from None
     if handed_over_on > dt.date.today():
         raise OperationError("Data wydania nie może być z przyszłości.")
     order = db.session.get(PrintOrder, card.order_id)
@@ -199,7 +202,7 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)
         .values(status=CardStatus.HANDED_OVER.value, handed_over_on=handed_over_on,
-                collected_by=collected_by[:200], handover_recorded_by_id=actor.user_id, handover_signed=signed)
+                collected_by=collected_by, handover_recorded_by_id=actor.user_id, handover_signed=signed)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise OperationError("Legitymacja została już wydana.")

@@ -20,6 +20,8 @@ import re
 
 import jsonschema
 
+from infra.spreadsheets import Sheet
+from infra.spreadsheets import xlsx_document
 from printing.render import CardData
 
 FIELDS = ("card_number", "template_code", "first_names", "surname", "date_of_birth", "pesel", "school_name",
@@ -87,19 +89,13 @@ def validate(records: list[dict]) -> None:
 
 
 def sheet(records: list[dict]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    ws = book.active
-    ws.title = "Dane"
-    ws.append(list(SHEET_COLUMNS.values()))
-    for rec in records:
-        ws.append([rec[k] for k in SHEET_COLUMNS])
-    for cell in ws["E"]:  # PESELs as text: Excel must not drop leading zeros
-        cell.number_format = "@"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """One template's data sheet: the header and a row per card, every value text (a name is
+    never a formula, `infra.spreadsheets`); the PESEL column formatted as text, so Excel keeps
+    leading zeros."""
+    pesel_column = list(SHEET_COLUMNS).index("pesel")
+    return xlsx_document([Sheet(title="Dane", rows=[list(SHEET_COLUMNS.values()),
+                                                    *([rec[k] for k in SHEET_COLUMNS] for rec in records)],
+                                column_formats={pesel_column: "@"})])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,8 +7,9 @@ from the same rows, so they list the same cards.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
+from infra.spreadsheets import Sheet
+from infra.spreadsheets import xlsx_document
 from printing.pdf import render_pdf
 from tenants.registry_queries import RegistryRow
 
@@ -34,25 +35,13 @@ def registry_pdf(school_name: str, school_address: str, scope: str, rows: list[R
 
 
 def registry_xlsx(school_name: str, scope: str, rows: list[RegistryRow]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Ewidencja"
-    sheet.append([f"Ewidencja wydanych legitymacji szkolnych — {school_name}"])
-    sheet.append([scope])
-    sheet.append(HEADERS)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(cells(row))
-    for column, width in zip("ABCDEFGHIJKLM", (14, 30, 18, 13, 8, 11, 13, 13, 22, 22, 13, 28, 30), strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A4"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """The register as one sheet: a title, the scope, the header and a row per card, all text
+    (as the book prints it); names and notes stay text, never formulas (`infra.spreadsheets`)."""
+    return xlsx_document([Sheet(
+        title="Ewidencja",
+        rows=[(f"Ewidencja wydanych legitymacji szkolnych — {school_name}",), (scope,), HEADERS,
+              *(cells(row) for row in rows)],
+        bold_rows=frozenset({2}), widths=(14, 30, 18, 13, 8, 11, 13, 13, 22, 22, 13, 28, 30), freeze="A4")])
 
 
 def handover_pdf(school_name: str, order_label: str, rows: list[tuple[str, str, str]], printed_on: dt.date) -> bytes:

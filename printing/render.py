@@ -550,18 +550,21 @@ def _utf16(char: str) -> list[int]:
 
 
 def _jpeg(data: bytes) -> tuple[bytes, int, int, str]:
-    """(JPEG bytes, width, height, colour space). Photos are normalised RGB JPEGs (tenants.photos) and
-    pass through unchanged; anything else (other format, CMYK, EXIF rotation) is re-encoded once."""
+    """(JPEG bytes, width, height, colour space). Stored photos are bare RGB JPEGs made from pixels alone
+    (tenants.photos.encode_jpeg) and pass through unchanged; anything else (another format, CMYK, an EXIF
+    rotation, or a JPEG carrying any metadata at all: a comment, EXIF, ICC, XMP) is re-encoded once from its
+    pixels, so nothing but the picture reaches a print file."""
     from PIL import Image
     from PIL import ImageOps
 
+    from tenants.photo_format import is_bare_jpeg
+    from tenants.photos import encode_jpeg
+
     with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as img:
-        if img.format == "JPEG" and img.mode in ("RGB", "L") and img.getexif().get(0x0112, 1) == 1:
+        if img.format == "JPEG" and img.mode in ("RGB", "L") and is_bare_jpeg(data):
             return data, img.width, img.height, "DeviceRGB" if img.mode == "RGB" else "DeviceGray"
         fixed = ImageOps.exif_transpose(img).convert("RGB")
-    out = io.BytesIO()
-    fixed.save(out, "JPEG", quality=92)
-    return out.getvalue(), fixed.width, fixed.height, "DeviceRGB"
+    return encode_jpeg(fixed, quality=92), fixed.width, fixed.height, "DeviceRGB"
 
 
 # --- The design (what a pre-printed blank already carries) ---------------------------------------------------------

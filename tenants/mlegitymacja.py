@@ -5,15 +5,14 @@ what must be typed into SIO."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 
 from sqlalchemy import select
 
 from infra import services
 from infra.db import db
+from infra.spreadsheets import csv_document
 from tenants.actors import Actor
 from tenants.models import INVALIDATION_REASONS
 from tenants.models import LIVE_CARD_STATUSES
@@ -82,15 +81,13 @@ def record_objection(actor: Actor, pupil: Pupil, on: dt.date | None) -> None:
 
 
 def sio_csv(tasks: list[Task]) -> bytes:
-    """The data to type into SIO, one row per task (semicolons, UTF-8 with BOM for Excel)."""
+    """The data to type into SIO, one row per task (semicolons, UTF-8 with BOM for Excel; text
+    that would start a formula neutralised by `infra.spreadsheets`)."""
     cipher = services.pesel_cipher()
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Czynność", "Nazwisko", "Imiona", "Data urodzenia", "PESEL", "Klasa", "Numer legitymacji",
-                     "Data wydania", "Data ważności", "Powód unieważnienia"])
-    for t in tasks:
-        writer.writerow([t.label, t.pupil.surname, t.pupil.first_names, t.pupil.date_of_birth.strftime("%d.%m.%Y"),
-                         cipher.decrypt(t.pupil.pesel_cipher) if t.pupil.pesel_cipher else "", t.pupil.class_name,
-                         t.card.label, t.card.issue_date.strftime("%d.%m.%Y"), t.card.valid_until.strftime("%d.%m.%Y"),
-                         INVALIDATION_REASONS.get(t.card.invalidation_reason, "") if t.action == INVALIDATE else ""])
-    return out.getvalue().encode("utf-8-sig")
+    rows = [(t.label, t.pupil.surname, t.pupil.first_names, t.pupil.date_of_birth,
+             cipher.decrypt(t.pupil.pesel_cipher) if t.pupil.pesel_cipher else "", t.pupil.class_name,
+             t.card.label, t.card.issue_date, t.card.valid_until,
+             INVALIDATION_REASONS.get(t.card.invalidation_reason, "") if t.action == INVALIDATE else "")
+            for t in tasks]
+    return csv_document(("Czynność", "Nazwisko", "Imiona", "Data urodzenia", "PESEL", "Klasa", "Numer legitymacji",
+                         "Data wydania", "Data ważności", "Powód unieważnienia"), rows)

@@ -490,6 +490,7 @@ class PhotoSource(enum.StrEnum):
     STAFF = "staff"
     PARENT = "parent"
     ZIP = "zip"
+    TRANSFER = "transfer"  # the previous school's photo, taken over when accepting a transfer
 
 
 class SubmissionStatus(enum.StrEnum):
@@ -603,5 +604,13 @@ class RosterImport(SchoolOwned, Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # While queued or running: when the job must next show it is alive (tenants.tasks renews it). Past it,
+    # the job died (killed, lost with Redis): the import shows as failed and the worker's sweep fails it.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("school_id", "id"),)
+
+    def lapsed(self, now: dt.datetime | None = None) -> bool:
+        """Queued or running, but its job stopped renewing the lease: it will never finish."""
+        return (self.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
+                and self.lease_until is not None and self.lease_until < (now or utcnow()))

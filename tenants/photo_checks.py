@@ -24,10 +24,9 @@ from PIL import Image
 
 from tenants.photos import HEIGHT
 from tenants.photos import WIDTH
+from tenants.photos import Decoded
 from tenants.photos import encode_jpeg
-from tenants.photos import load_photo
 from tenants.photos import open_photo
-from tenants.photos import oriented_size
 
 MB = 1024 * 1024
 MAX_BYTES = 15 * MB  # larger files are refused outright (PhotoError)
@@ -36,6 +35,8 @@ ASPECT = 7 / 9  # 35 × 45 mm
 # A JPEG decoded at 1/2 (1/4, 1/8) scale may leave the box up to 10 % short of 633 px and be enlarged:
 # invisible, and a 12 MP photo then decodes in a quarter of the time.
 UPSCALE_SLACK = 0.9
+GREY_STRIP_PIXELS = 256 * 1024  # `_grey` converts this many pixels at a time
+REFINE_MARGIN = 0.1  # a second decode covers the face's box and `_refine`'s crop with this share of the box's height
 
 
 class Severity(enum.StrEnum):
@@ -203,48 +204,83 @@ class _Source:
     A JPEG is decoded at 1/8, 1/4 or 1/2 scale when that is enough. Most of a JPEG's decoding time is
     spent whatever the scale (12 MP: 55 ms at 1/8, 75 ms at 1/2, 110 ms whole), so the first decode
     is already large enough for the box around any face the coarse pass finds (≥20 % of the short
-    side); only a smaller face makes it decode again, larger.
+    side); only a smaller face makes it decode again, larger, and then only the part around the
+    face (`ensure`), so a 12 MP photo turned by its EXIF orientation never holds two whole copies.
+    Every decode stays within the memory budget of `tenants.photos`.
     """
 
     def __init__(self, data: bytes) -> None:
-        self.data = data
-        lazy = open_photo(data, max_bytes=MAX_BYTES)
-        self.size = self.width, self.height = oriented_size(lazy)
+        self.photo = open_photo(data, max_bytes=MAX_BYTES)
+        self.size = self.width, self.height = self.photo.size
         smallest_box = COARSE_FACE_SHARE * min(self.size) * HEAD_PER_FACE / HEAD_SHARE
-        first = min(1.0, HEIGHT * UPSCALE_SLACK / smallest_box)
-        self._use(load_photo(lazy, at_least=(math.ceil(self.width * first), math.ceil(self.height * first))))
+        self._use(self.photo.decode(scale=min(1.0, HEIGHT * UPSCALE_SLACK / smallest_box)))
 
-    def _use(self, image: Image.Image) -> None:
-        self.image = image
-        self.scale = self.width / image.width  # original pixels per decoded pixel
+    def _use(self, decoded: Decoded) -> None:
+        self.image = decoded.image
+        self.scale = decoded.scale  # original pixels per decoded pixel
+        self.origin = decoded.origin
+        self.limited = decoded.limited
+        left, top = self.origin
+        self.region = (left, top, left + self.image.width * self.scale, top + self.image.height * self.scale)
 
-    def ensure(self, box_h: float) -> bool:
-        """Decode again, less reduced, if a box this high (in original pixels) has too few decoded pixels."""
+    def face_in_pixels(self, face: tuple[float, ...]) -> tuple[float, ...]:
+        return _scaled(face, 1 / self.scale, origin=self.origin)
+
+    def face_from_pixels(self, face: tuple[float, ...]) -> tuple[float, ...]:
+        x, y, w, h = _scaled(face, self.scale)
+        return x + self.origin[0], y + self.origin[1], w, h
+
+    def box_in_pixels(self, box: tuple[float, ...]) -> tuple[float, ...]:
+        """A box (left, top, right, bottom) in decoded pixels, inside the decoded image."""
+        left, top = self.origin
+        return (max(0.0, (box[0] - left) / self.scale), max(0.0, (box[1] - top) / self.scale),
+                min(float(self.image.width), (box[2] - left) / self.scale),
+                min(float(self.image.height), (box[3] - top) / self.scale))
+
+    def ensure(self, box: tuple[float, ...], face: tuple[float, ...] | None = None) -> bool:
+        """Decode again, less reduced, if `box` (in original pixels) has too few decoded pixels or is not decoded.
+
+        The new decode covers `box` and the area `_refine` looks at around `face`, with a margin.
+        """
+        box_h = _box_height(box)
         need = min(1.0, HEIGHT / box_h)
-        if self.image.height >= math.floor(self.height * need * UPSCALE_SLACK):
+        decoded_height = math.floor(self.height / self.scale + 0.5)  # of the whole picture at this scale
+        enough = self.limited or decoded_height >= math.floor(self.height * need * UPSCALE_SLACK)
+        tolerance = 2 * self.scale  # a pixel's rounding either way
+        inside = (box[0] >= self.region[0] - tolerance and box[1] >= self.region[1] - tolerance
+                  and box[2] <= self.region[2] + tolerance and box[3] <= self.region[3] + tolerance)
+        if enough and inside:
             return False
-        lazy = open_photo(self.data, max_bytes=MAX_BYTES)
-        self._use(load_photo(lazy, at_least=(math.ceil(self.width * need), math.ceil(self.height * need))))
+        left, top, right, bottom = box
+        if face is not None:
+            x, y, w, h = face
+            reach = 1.25 * w  # what `_refine` crops around the face
+            left, top = min(left, x + w / 2 - reach), min(top, y + h / 2 - reach)
+            right, bottom = max(right, x + w / 2 + reach), max(bottom, y + h / 2 + reach)
+        margin = REFINE_MARGIN * box_h
+        region = (left - margin, top - margin, right + margin, bottom + margin)
+        self.image = None  # the old pixels go before the new ones are decoded
+        self._use(self.photo.decode(scale=need, region=region))
         return True
 
 
 def _measure(data: bytes) -> _Measured:
     source = _Source(data)
-    faces = [_scaled(face, source.scale) for face in _detect_faces(source.image)]
+    faces = [source.face_from_pixels(face) for face in _detect_faces(source.image)]
     if faces:
-        if source.ensure(_box_height(_frame(faces[0], source.size)[0])):  # a small face: look again, sharper
-            faces[0] = _scaled(_refine(source.image, _scaled(faces[0], 1 / source.scale)) or
-                               _scaled(faces[0], 1 / source.scale), source.scale)
+        if source.ensure(_frame(faces[0], source.size)[0], faces[0]):  # a small face: look again, sharper
+            faces[0] = source.face_from_pixels(_refine(source.image, source.face_in_pixels(faces[0])) or
+                                               source.face_in_pixels(faces[0]))
         box, head_share = _frame(faces[0], source.size)
     else:
         box, head_share = _centred_box(source.size), None
-    source.ensure(_box_height(box))
+    source.ensure(box)
     framed = source.image.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS, reducing_gap=3.0,
-                                 box=_scaled(box, 1 / source.scale))
+                                 box=source.box_in_pixels(box))
 
     box_w, box_h = box[2] - box[0], _box_height(box)
     values: dict[str, float] = {"file_mb": len(data) / MB, "box_left": box[0], "box_top": box[1],
-                                "box_w": box_w, "box_h": box_h, "decoded_w": source.image.width}
+                                "box_w": box_w, "box_h": box_h, "decoded_scale": source.scale}
     failures: list[tuple[str, str]] = []
     if len(data) > ADVISED_BYTES:
         failures.append(("file_size", f"Plik ma {_num(len(data) / MB, 1)} MB, a zalecane jest najwyżej 5 MB. "
@@ -313,7 +349,7 @@ def _detect_faces(image: Image.Image) -> list[tuple[float, float, float, float]]
     Each face the cascade finds is looked at again by `_refine`, which also drops what it cannot
     confirm (see REFINE_NEIGHBOURS).
     """
-    gray = np.asarray(image.convert("L"))
+    gray = _grey(image)
     shrink = min(1.0, 24 / MIN_FACE_SHARE / min(gray.shape))  # no pass needs more pixels than this
     if shrink < 1:
         gray = cv2.resize(gray, (round(gray.shape[1] * shrink), round(gray.shape[0] * shrink)),
@@ -325,6 +361,22 @@ def _detect_faces(image: Image.Image) -> list[tuple[float, float, float, float]]
         found = [_scaled(face, 1 / shrink) for face in _cascade_pass(gray, MIN_FACE_SHARE)]
     faces = sorted(filter(None, (_refine(image, face) for face in found)), key=lambda face: -face[2])
     return [face for face in faces if face[2] >= OTHER_FACE_SHARE * faces[0][2]]
+
+
+def _grey(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """`box` of the image (all of it by default) in greyscale, converted a strip of rows at a time.
+
+    The same pixels as `np.asarray(image.crop(box).convert("L"))`, which would hold an RGB crop,
+    its grey copy and the bytes numpy reads it through at once: up to 7 bytes a pixel of a
+    picture decoded whole, where this holds the one byte of the result.
+    """
+    left, top, right, bottom = box or (0, 0, image.width, image.height)
+    grey = np.empty((bottom - top, right - left), dtype=np.uint8)
+    rows = max(1, GREY_STRIP_PIXELS // max(1, right - left))
+    for y in range(top, bottom, rows):
+        end = min(bottom, y + rows)
+        grey[y - top:end - top] = np.asarray(image.crop((left, y, right, end)).convert("L"))
+    return grey
 
 
 def _cascade_pass(gray: np.ndarray, share: float) -> list[tuple[float, float, float, float]]:
@@ -351,8 +403,8 @@ def _refine(image: Image.Image, face: tuple[float, ...]) -> tuple[float, ...] | 
     left, top = max(0, round(cx - reach)), max(0, round(cy - reach))
     right, bottom = min(image.width, round(cx + reach)), min(image.height, round(cy + reach))
     k = REFINE_FACE / w
-    crop = image.crop((left, top, right, bottom)).convert("L")
-    gray = cv2.resize(np.asarray(crop), (max(1, round(crop.width * k)), max(1, round(crop.height * k))),
+    crop = _grey(image, (left, top, right, bottom))
+    gray = cv2.resize(crop, (max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k))),
                       interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
     found = _face_cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=REFINE_NEIGHBOURS,
                                              minSize=(round(REFINE_FACE * 0.8),) * 2,

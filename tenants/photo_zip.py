@@ -1,4 +1,4 @@
-"""Photos in a ZIP, matched to pupils by the names schools give their files.
+"""Photos in a ZIP, read one at a time, matched to pupils by the names schools give their files.
 
 Recognised: a PESEL anywhere in the name (BRIEF.md source 003 suggests it), or the pupil's
 surname and first name in any order with an optional class — "nazwisko-imię-klasa",
@@ -13,6 +13,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from infra import zips
 
@@ -93,66 +94,75 @@ def _class_pairs(words: list[str]) -> set[str]:
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
+    """One file of the archive: its photo's bytes, or empty with `refused` saying why it cannot be used."""
+
     name: str
-    data: bytes  # empty when the file is no photo, too big or damaged
-    problem: str = ""  # why `data` is empty, in Polish, when it is not simply "no photo"
+    data: bytes
+    refused: str = ""
+
+
+NOT_A_PHOTO = "To nie jest plik JPEG ani PNG."
+TOO_BIG = f"Plik jest większy niż {MAX_ENTRY_BYTES // (1024 * 1024)} MB."
+BROKEN = "Nie udało się rozpakować tego pliku — archiwum jest w tym miejscu uszkodzone."
 
 
 class PhotoArchive:
-    """The files of a checked ZIP; iterating reads them one at a time, so a job holds one photo in
-    memory, not the whole unpacked archive. A damaged member becomes an entry with a `problem`."""
+    """A ZIP of photos, checked before anything is unpacked; its files are read one at a time.
 
-    def __init__(self, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-        self._archive = archive
-        self._infos = infos
+    The archive is read from `source` (a file, or bytes), so a 200 MB upload is never held in
+    memory: at most one photo of at most MAX_ENTRY_BYTES is. Declared sizes are checked first,
+    and reading stops at the limit, so an archive that lies about its sizes cannot exhaust
+    memory either. Raises `ZipError` for what makes the whole archive unusable.
+    """
+
+    def __init__(self, source: BinaryIO | bytes) -> None:
+        try:
+            self._zip = zips.open_bounded(source, max_directory_bytes=MAX_DIRECTORY_BYTES)
+        except zips.DirectoryTooLarge:
+            raise ZipError(f"Archiwum ma za dużo plików; najwyżej {MAX_FILES} naraz.") from None
+        except (*zips.BAD_ZIP, ValueError):
+            raise ZipError("Plik nie jest archiwum ZIP.") from None
+        self.infos = [i for i in self._zip.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+                      and not i.filename.rsplit("/", 1)[-1].startswith(".")]
+        if len(self.infos) > MAX_FILES:
+            raise ZipError(f"Archiwum ma za dużo plików ({len(self.infos)}); najwyżej {MAX_FILES} naraz.")
+        if sum(i.file_size for i in self.infos) > MAX_TOTAL_BYTES:
+            raise ZipError("Po rozpakowaniu archiwum byłoby za duże (najwyżej 600 MB).")
+        if any(i.flag_bits & 0x1 for i in self.infos):
+            raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
 
     def __len__(self) -> int:
-        return len(self._infos)
+        return len(self.infos)
 
     def close(self) -> None:
-        self._archive.close()
+        """Done with the archive (a file passed in stays open)."""
+        self._zip.close()
 
-    def __iter__(self) -> Iterator[Entry]:
+    def entries(self) -> Iterator[Entry]:
+        """Each file in turn; a file that is not a photo, too big or damaged comes with its reason."""
+        for info in self.infos:
+            name = _decoded_name(info)
+            if not name.lower().endswith(IMAGE_SUFFIXES):
+                yield Entry(name, b"", NOT_A_PHOTO)
+            elif info.file_size > MAX_ENTRY_BYTES:
+                yield Entry(name, b"", TOO_BIG)
+            else:
+                yield self._read(name, info)
+
+    def _read(self, name: str, info: zipfile.ZipInfo) -> Entry:
         try:
-            for info in self._infos:
-                yield _entry(self._archive, info)
-        finally:
-            self._archive.close()
+            with self._zip.open(info) as fh:
+                content = fh.read(MAX_ENTRY_BYTES + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib.error):
+            return Entry(name, b"", BROKEN)
+        if len(content) > MAX_ENTRY_BYTES:  # it said it was smaller
+            return Entry(name, b"", TOO_BIG)
+        return Entry(name, content)
 
 
-def _entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Entry:
-    name = _decoded_name(info)
-    if not name.lower().endswith(IMAGE_SUFFIXES) or info.file_size > MAX_ENTRY_BYTES:
-        return Entry(name, b"")  # reported as "not a photo" / "too big" by the caller
-    try:
-        with archive.open(info) as fh:
-            content = fh.read(MAX_ENTRY_BYTES + 1)
-    except (*zips.BAD_ZIP, zlib.error, NotImplementedError, RuntimeError):
-        return Entry(name, b"", "Plik w archiwum jest uszkodzony — spakuj zdjęcia jeszcze raz.")
-    return Entry(name, content if len(content) <= MAX_ENTRY_BYTES else b"")
-
-
-def photo_entries(data: bytes) -> PhotoArchive:
-    """The files in a ZIP, refusing archives too big to unpack safely.
-
-    Checked before anything is unpacked: the central directory's size (`infra.zips`), the number of
-    files, their declared sizes and encryption. Reading stops at the limit, so an archive that lies
-    about its sizes cannot exhaust memory either, and the files are read one at a time."""
-    try:
-        archive = zips.open_bounded(data, max_directory_bytes=MAX_DIRECTORY_BYTES)
-    except zips.DirectoryTooLarge:
-        raise ZipError(f"Archiwum ma za dużo plików; najwyżej {MAX_FILES} naraz.") from None
-    except zips.BAD_ZIP:
-        raise ZipError("Plik nie jest archiwum ZIP.") from None
-    infos = [i for i in archive.infolist() if not i.is_dir()
-             and not i.filename.startswith("__MACOSX/") and not i.filename.rsplit("/", 1)[-1].startswith(".")]
-    if len(infos) > MAX_FILES:
-        raise ZipError(f"Archiwum ma za dużo plików ({len(infos)}); najwyżej {MAX_FILES} naraz.")
-    if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
-        raise ZipError("Po rozpakowaniu archiwum byłoby za duże (najwyżej 600 MB).")
-    if any(i.flag_bits & 0x1 and i.filename.lower().endswith(IMAGE_SUFFIXES) for i in infos):
-        raise ZipError("Archiwum jest zaszyfrowane — spakuj zdjęcia bez hasła.")
-    return PhotoArchive(archive, infos)
+def photo_entries(data: bytes) -> list[Entry]:
+    """Every file of a ZIP held in memory (small archives, tests); `PhotoArchive` reads a file lazily."""
+    return list(PhotoArchive(data).entries())
 
 
 def _decoded_name(info: zipfile.ZipInfo) -> str:

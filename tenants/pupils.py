@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from infra import services
 from infra.db import db
+from tenants import names
 from tenants import pesel as pesel_rules
 from tenants.actors import Actor
 from tenants.context import require_school
@@ -21,6 +22,8 @@ from tenants.models import LearnerType
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
+from tenants.text_entry import TextRefused
+from tenants.text_entry import check_text
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -71,8 +74,15 @@ class PupilDetails:
 
 def _clean(details: PupilDetails) -> PupilDetails:
     """Validate and normalise; raise `OperationError` with the first problem found."""
-    first_names = " ".join(details.first_names.split())
-    surname = " ".join(details.surname.split())
+    try:
+        first_names = names.person_name(details.first_names, names.FIRST_NAMES, required=False)
+        surname = names.person_name(details.surname, names.SURNAME, required=False)
+        for label, value in (("Klasa", details.class_name), ("Numer w księdze uczniów", details.book_number),
+                             ("Adres", details.address), ("Rodzaj dokumentu", details.id_document_type),
+                             ("Numer dokumentu", details.id_document_number)):
+            check_text(value, label)
+    except (names.InvalidName, TextRefused) as err:
+        raise OperationError(str(err)) from None
     if not first_names or not surname:
         raise OperationError("Podaj imię i nazwisko ucznia.")
     if len(first_names) > 100 or len(surname) > 100:

@@ -10,6 +10,7 @@ from sqlalchemy import exists
 from sqlalchemy import select
 
 from infra.db import db
+from infra.like import contains
 from tenants.context import require_school
 from tenants.models import Application
 from tenants.models import Card
@@ -73,8 +74,7 @@ class PupilFilter:
 def list_pupils(f: PupilFilter = PupilFilter(), *, limit: int = PUPIL_PAGE) -> list[Pupil]:
     stmt = select(Pupil).where(Pupil.school_id == require_school())
     for word in f.search.split():
-        like = f"%{word}%"
-        stmt = stmt.where(Pupil.surname.ilike(like) | Pupil.first_names.ilike(like))
+        stmt = stmt.where(contains(Pupil.surname, word) | contains(Pupil.first_names, word))
     if f.class_name:
         stmt = stmt.where(Pupil.class_name == f.class_name)
     if f.status:

@@ -18,15 +18,16 @@ and field labels, never a cell of pupil data.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
+from infra.spreadsheets import Sheet
+from infra.spreadsheets import csv_document
+from infra.spreadsheets import xlsx_document
 from tenants import pesel as pesel_rules
 from tenants.roster_csv import csv_rows
 from tenants.roster_table import HEADER_SEARCH_ROWS
@@ -389,52 +390,20 @@ TEMPLATE_NOTES = (
 
 def template_csv() -> bytes:
     """Our documented template as CSV: UTF-8 with BOM (Excel opens it with Polish letters), ';' delimiter."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(list(FIELDS.values()))
-    writer.writerow(_template_example())
-    return out.getvalue().encode("utf-8-sig")
+    return csv_document(list(FIELDS.values()), [_template_example()])
 
 
 def template_xlsx() -> bytes:
-    """Our documented template as XLSX: header, one example row, PESEL and number columns formatted as text."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Uczniowie"
-    sheet.append(list(FIELDS.values()))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    example = _template_example()
+    """Our documented template as XLSX: header, one example row (the date of birth a date), the PESEL,
+    document and number columns formatted as text, and a sheet explaining each column."""
     fields = list(FIELDS)
-    text_columns = {"pesel", "id_document_number", "book_number", "class_name"}
-    for col, (field, value) in enumerate(zip(fields, example, strict=True), start=1):
-        cell = sheet.cell(row=2, column=col)
-        letter = get_column_letter(col)
-        if field == "date_of_birth":
-            cell.value = TEMPLATE_EXAMPLE_BIRTH
-            cell.number_format = "DD.MM.YYYY"
-            sheet.column_dimensions[letter].number_format = "DD.MM.YYYY"
-        else:
-            cell.value = value
-        if field in text_columns:
-            cell.number_format = "@"
-            sheet.column_dimensions[letter].number_format = "@"
-        sheet.column_dimensions[letter].width = max(12, len(FIELDS[field]) + 2)
-    sheet.freeze_panes = "A2"
-
-    notes = workbook.create_sheet("Objaśnienia")
-    notes.append(["Kolumna", "Co wpisać"])
-    for cell in notes[1]:
-        cell.font = Font(bold=True)
-    for row in TEMPLATE_NOTES:
-        notes.append(list(row))
-    notes.column_dimensions["A"].width = 30
-    notes.column_dimensions["B"].width = 80
-
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    example: list = _template_example()
+    example[fields.index("date_of_birth")] = TEMPLATE_EXAMPLE_BIRTH
+    formats = {fields.index(f): "@" for f in ("pesel", "id_document_number", "book_number", "class_name")}
+    formats[fields.index("date_of_birth")] = "DD.MM.YYYY"
+    return xlsx_document([
+        Sheet(title="Uczniowie", rows=[list(FIELDS.values()), example], bold_rows=frozenset({0}),
+              widths=[max(12, len(FIELDS[f]) + 2) for f in fields], column_formats=formats, freeze="A2"),
+        Sheet(title="Objaśnienia", rows=[("Kolumna", "Co wpisać"), *TEMPLATE_NOTES], bold_rows=frozenset({0}),
+              widths=(30, 80)),
+    ])

@@ -14,7 +14,9 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from tenants import names
 from tenants import pesel as pesel_rules
+from tenants import text_entry
 from tenants.roster_file import FIELDS
 from tenants.roster_file import Table
 from tenants.roster_file import mask_digits
@@ -159,9 +161,9 @@ def _validate_row(line, get, today, seen_pesel, seen_document, seen_person) -> R
     errors: list[str] = []
 
     # Names and class ---------------------------------------------------------------------------
-    surname = fix_caps(get("surname"))
-    first = fix_caps(get("first_name"))
-    second = fix_caps(get("second_name"))
+    surname = _name(fix_caps(get("surname")), names.SURNAME, errors)
+    first = _name(fix_caps(get("first_name")), names.FIRST_NAMES, errors)
+    second = _name(fix_caps(get("second_name")), names.SECOND_NAME, errors)
     first_names = " ".join(part for part in (first, second) if part)
     class_name = get("class_name")
     if not surname:
@@ -267,6 +269,12 @@ def _validate_row(line, get, today, seen_pesel, seen_document, seen_person) -> R
         errors.append(f"Adres e-mail rodzica jest nieprawidłowy — wpisz jeden adres w postaci nazwa@domena.pl "
                       f"albo zostaw kolumnę {_col('parent_email')} pustą.")
 
+    for field, value in (("id_document_type", document_type), ("id_document_number", document_number),
+                         ("book_number", book_number), ("class_name", class_name), ("address", address)):
+        refused = text_entry.problem(value, FIELDS[field])  # what tenants.pupils would refuse at the import
+        if refused:
+            errors.append(refused)
+
     learner_type = _coded(get("learner_type"), LEARNER_TYPES, errors,
                           "Rodzaj ucznia „{}” nie jest rozpoznany — wpisz: uczeń, słuchacz (szkoła dla dorosłych) "
                           "albo przedszkole (lub zostaw puste).")
@@ -309,6 +317,15 @@ def _validate_row(line, get, today, seen_pesel, seen_document, seen_person) -> R
         class_name=class_name, learner_type=learner_type, disabled=disabled, address=address,
         parent_email=parent_email, status=status)
     return RowResult(line=line, row=row, errors=(), label=label)
+
+
+def _name(text: str, subject: names.Subject, errors: list[str]) -> str:
+    """The name as it will be stored (`tenants.names`), or as given with the reason in `errors`."""
+    try:
+        return names.person_name(text, subject, required=False)
+    except names.InvalidName as exc:
+        errors.append(str(exc))
+        return text
 
 
 def _coded(text: str, values: Mapping[str, object], errors: list[str], message: str):

@@ -99,8 +99,12 @@ def _check_new_rows(session, flush_context, instances) -> None:
         return
     tenant = context.current_tenant()
     for obj in session.new:
-        if getattr(type(obj), "__school_owned__", False) and obj.school_id != tenant.school_id:
-            raise TenantViolation(f"{type(obj).__name__} for another school")
+        model = type(obj)
+        # `__owner_column__` names the column holding the owning school when it is not `school_id`
+        # (a transfer request belongs to the school that sends it).
+        if getattr(model, "__school_owned__", False) and \
+                getattr(obj, getattr(model, "__owner_column__", "school_id")) != tenant.school_id:
+            raise TenantViolation(f"{model.__name__} for another school")
 
 
 def install(db) -> None:

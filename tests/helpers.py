@@ -32,6 +32,12 @@ def png(width=600, height=800) -> bytes:
     return out.getvalue()
 
 
+def letters(n: int) -> str:
+    """A number spelt in capital letters, digit by digit ("A" for 0 … "J" for 9): names made unique by a
+    number stay valid names (`tenants.names` allows no digits), e.g. f"Uczeń{letters(12)}" == "UczeńBC"."""
+    return "".join("ABCDEFGHIJ"[int(d)] for d in str(n))
+
+
 def pupil_form(first="Zuzanna", surname="Wróblewska", dob=dt.date(2019, 3, 14), sex="K", serial=123, **extra):
     data = {"first_names": first, "surname": surname, "date_of_birth": dob.strftime("%d.%m.%Y"), "sex": sex,
             "pesel": pesel_rules.make(dob, serial, sex), "class_name": "1a", "learner_type": "pupil"}

@@ -286,7 +286,7 @@ try:
     if kind == "roster":
         outcome = "read %d rows" % len(roster_file.read_table(data).rows)
     else:
-        outcome = "read %d files" % sum(1 for entry in photo_zip.photo_entries(data) if entry.data)
+        outcome = "read %d files" % sum(1 for entry in photo_zip.PhotoArchive(data).entries() if entry.data)
 except (roster_file.RosterFileError, photo_zip.ZipError) as err:
     outcome, message = "refused", str(err)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

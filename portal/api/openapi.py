@@ -31,7 +31,9 @@ _ERRORS = {
     "404": _json(_ref("Error"), "No such order for this printer (`not_found`)."),
     "409": _json(_ref("Error"), "The order's state does not allow this (`invalid_state`)."),
     "413": _json(_ref("Error"), "The body is larger than 1 MiB (`payload_too_large`)."),
-    "422": _json(_ref("Error"), "`validation_error`, or the code of the rule the order breaks."),
+    "422": _json(_ref("Error"), "`validation_error` (a field missing, of the wrong type, too long, or text holding a "
+                                "control character or line break, a bidirectional control or only invisible "
+                                "characters), or the code of the rule the order breaks."),
     "500": _json(_ref("Error"), "`server_error`; quote `request_id` when reporting it."),
 }
 
@@ -202,8 +204,10 @@ def document(*, token_url: str) -> dict:
                     "400": _json(_ref("OAuthError"), "invalid_request, unsupported_grant_type, invalid_scope…"),
                     "401": _json(_ref("OAuthError"), "invalid_client: wrong or revoked credentials."),
                     "413": _ERRORS["413"],
-                    "429": _json(_ref("OAuthError"), "too_many_requests: 10 wrong credentials for this client id in "
-                                 "15 minutes (or 100 from this address); wait Retry-After seconds."),
+                    "429": _json(_ref("OAuthError"),
+                                 "too_many_requests: after 5 wrong credentials for a client id from one address (or "
+                                 "100 from the address), that address waits Retry-After seconds, doubling with each "
+                                 "further failure; the client is never refused at its own address for them."),
                     "500": _ERRORS["500"]}}},
             "/orders": {"get": {
                 "summary": "The queue: this printer's orders, soonest due date first",

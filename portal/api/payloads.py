@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from flask import request
 
+from infra import text as text_rules
 from portal.api.errors import ApiError
 from printing import fulfilment
 from printing.models import PrintOrder
+from tenants import text_entry
 
 MAX_RESULTS = 2000
 
@@ -37,8 +39,9 @@ def body() -> dict:
 
 
 def text(data: dict, name: str, *, max_length: int, required: bool = True) -> str:
-    """A string field: present when required, at most `max_length` characters, storable (no NUL,
-    valid Unicode)."""
+    """A string field: present when required, at most `max_length` characters, storable (valid
+    Unicode; no control character or bidirectional control, not invisible characters alone:
+    `infra.text`, the rule every form field meets too)."""
     value = data.get(name)
     if value is None:
         if required:
@@ -52,8 +55,9 @@ def text(data: dict, name: str, *, max_length: int, required: bool = True) -> st
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise _invalid(f"Pole „{name}” zawiera nieprawidłowe znaki.") from None
-    if "\x00" in value:
-        raise _invalid(f"Pole „{name}” zawiera nieprawidłowe znaki.")
+    finding = text_rules.check(value)
+    if finding is not None:
+        raise _invalid(text_entry.message(finding, name))
     return value
 
 

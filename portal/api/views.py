@@ -143,22 +143,26 @@ def _change(order_id: int, action):
 @bp.post("/oauth/token")
 def token():
     """RFC 6749 §4.4 client credentials: Basic auth or client_id/client_secret in the form. Wrong
-    credentials count against the client id and the address (portal.auth.throttle): past the
-    limit, 429 `too_many_requests` with Retry-After, whatever the credentials."""
+    credentials slow down this address (portal.auth.throttle: the client id from this address,
+    and the address across clients), never the client itself: past the free failures, 429
+    `too_many_requests` with Retry-After for this address only."""
     auth = request.authorization
     client_id = (auth.username if auth is not None and auth.type == "basic" else None) or request.form.get(
         "client_id", "")
-    wait = throttle.wait("api-token", client_id or "")
+    guard = throttle.api_token(client_id or "")
+    wait = guard.wait()
     if wait:
         return jsonify({"error": "too_many_requests",
-                        "error_description": "Zbyt wiele nieudanych prób uwierzytelnienia klienta; "
+                        "error_description": "Zbyt wiele nieudanych prób uwierzytelnienia klienta z tego adresu; "
                                              f"spróbuj ponownie za {wait} s."}), 429, {
             "Retry-After": str(wait), "Cache-Control": "no-store"}
     response = server.create_token_response()
     if response.status_code == 401:  # invalid_client: a wrong id or secret, or a revoked client
-        throttle.failed("api-token", client_id or "")
+        wait = guard.failed()
+        if wait:  # this address's next attempt is refused until then
+            response.headers["Retry-After"] = str(wait)
     elif response.status_code == 200:
-        throttle.succeeded("api-token", client_id or "")
+        guard.succeeded()
     return response
 
 

@@ -14,8 +14,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from infra.db import db
+from portal.auth import devices
 from portal.auth import sessions
 from portal.auth import throttle
+from portal.redirects import local_target
 from portal.security import current_membership
 from tenants.models import Role
 from tenants.models import User
@@ -48,37 +50,47 @@ def home():
 
 @bp.route("/logowanie", methods=["GET", "POST"])
 def login():
+    target = local_target(request.args.get("next"))
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("auth.home"))
-        return render_template("auth/login.html")
+        return render_template("auth/login.html", next_target=target)
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
-    wait = throttle.wait("sign-in", email)
-    if wait:  # checked before the password: while it lasts, the right one gets no answer either
-        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(minutes)d min.",
-                  minutes=-(-wait // 60))
-        return render_template("auth/login.html", error=error, email=email), 429, {"Retry-After": str(wait)}
+    guard = throttle.sign_in(email, devices.device_for(email))
+    wait = guard.wait()
+    if wait:  # checked before the password: while it lasts, this client's guess gets no answer
+        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(wait)s.", wait=_wait_text(wait))
+        return (render_template("auth/login.html", error=error, email=email, next_target=target), 429,
+                {"Retry-After": str(wait)})
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
     # Verify even for an unknown e-mail, so response time does not reveal which accounts exist.
     valid = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
     if not valid or not user.is_active:
-        throttle.failed("sign-in", email)
-        return render_template("auth/login.html", error=_("Nieprawidłowy e-mail lub hasło."), email=email), 401
-    throttle.succeeded("sign-in", email)
+        wait = guard.failed()
+        if not wait:
+            error, headers = _("Nieprawidłowy e-mail lub hasło."), {}
+        else:  # the next attempt is refused until then: say so now, not after another try
+            error = _("Nieprawidłowy e-mail lub hasło. Następna próba będzie możliwa za %(wait)s.",
+                      wait=_wait_text(wait))
+            headers = {"Retry-After": str(wait)}
+        return render_template("auth/login.html", error=error, email=email, next_target=target), 401, headers
+    guard.succeeded()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     first = user.memberships[0].id if user.memberships else None
     sessions.start(user, first)
     db.session.commit()
-    return redirect(_local(request.args.get("next", "")) or url_for("auth.home"))
+    response = redirect(target or url_for("auth.home"))
+    devices.remember(response, email)
+    return response
 
 
-def _local(target: str) -> str | None:
-    """`target` if it is a path on this site, else None (never an open redirect)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+def _wait_text(seconds: int) -> str:
+    """A wait as people say it: seconds under two minutes, whole minutes (rounded up) above."""
+    if seconds < 120:
+        return _("%(seconds)d s", seconds=seconds)
+    return _("%(minutes)d min", minutes=-(-seconds // 60))
 
 
 @bp.post("/wyloguj")
@@ -105,4 +117,4 @@ def language():
     lang = request.form.get("lang")
     if lang in ("pl", "en"):
         session["lang"] = lang
-    return redirect(_local(request.form.get("next", "")) or url_for("auth.home"))
+    return redirect(local_target(request.form.get("next")) or url_for("auth.home"))

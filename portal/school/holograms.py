@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from infra.db import db
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import parse_date
 from portal.security import current_actor
@@ -117,7 +118,7 @@ def confirmation():
 @require_roles(*STAFF)
 def confirm():
     year = _year(request.form.get("school_year"))
-    wanted = {int(v) for v in request.form.getlist("card_id") if v.isdigit()}
+    wanted = {parse_id(v) for v in request.form.getlist("card_id")} - {None}  # "²" or 5,000 digits: no card
     cards = [c for c in holograms.cards_needing(year) if c.id in wanted]
     try:
         assigned = holograms.confirm_year(current_actor(), year, cards)

@@ -27,6 +27,7 @@ from tenants.roster_file import FIELDS
 from tenants.roster_file import REQUIRED_FIELDS
 from tenants.roster_file import template_csv
 from tenants.roster_file import template_xlsx
+from tenants.tasks import INTERRUPTED
 from tenants.tasks import apply_roster_import
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
@@ -69,10 +70,13 @@ def template(ext: str):
 
 
 def _page(batch: RosterImport, *, error: str | None = None, status: int = 200):
-    running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
+    # A job that died leaves its import queued or running: once its lease lapses it shows as failed
+    # (the worker's sweep then marks it so and deletes the file; this page only reads).
+    lapsed = batch.lapsed()
+    running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value) and not lapsed
     return render_template("school/import.html", batch=batch, fields=FIELDS, required=REQUIRED_FIELDS,
                            progress=progress.read("import", batch.id) if running else None, running=running,
-                           error=error), status
+                           lapsed=lapsed, interrupted=INTERRUPTED, error=error), status
 
 
 @bp.get("/<int:import_id>")

@@ -15,9 +15,11 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import file_lifecycle
 from infra import services
 from infra.crypto import token
 from infra.db import db
+from infra.db import utcnow
 from infra.storage import school_key
 from portal.access import require_roles
 from portal.school.common import STAFF
@@ -29,6 +31,7 @@ from printing.link_sheet import render_sheet
 from tenants import photo_intake
 from tenants import photo_zip
 from tenants import queries
+from tenants import tasks
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
 from tenants.models import PhotoStatus
@@ -37,7 +40,6 @@ from tenants.models import PupilStatus
 from tenants.models import RosterImport
 from tenants.operations import OperationError
 from tenants.operations import log_access
-from tenants.tasks import import_photo_zip
 from tenants.tasks import notify_photo_decision
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
@@ -130,21 +132,26 @@ def zip_upload():
     if request.method == "GET":
         return render_template("school/photo_zip.html")
     upload = request.files.get("archive")
-    data = upload.read() if upload else b""
-    if not data.startswith(b"PK\x03\x04"):
+    # Up to 200 MB: werkzeug has spooled it to a temporary file; it goes to storage from there, in chunks.
+    stream = upload.stream if upload else None
+    if stream is None or stream.read(4) != b"PK\x03\x04":
         return render_template("school/photo_zip.html", error=_("Wybierz plik ZIP ze zdjęciami.")), 422
     try:
-        # The archive's directory only (count, sizes, encryption): a ZIP the job would refuse is
-        # refused now, before it is stored; the photos are unpacked one at a time by the job.
-        photo_zip.photo_entries(data).close()
+        # The archive's directory only (count, sizes, encryption), read from the spooled file: a ZIP
+        # the job would refuse is refused now, before it is stored.
+        photo_zip.PhotoArchive(stream).close()
     except photo_zip.ZipError as err:
         return render_template("school/photo_zip.html", error=str(err)), 422
+    stream.seek(0)
+    tasks.expire_lapsed_imports_here()  # an earlier import of this school whose job died: failed, file deleted
     school_id = current_school().id
     key = school_key(school_id, "imports", f"{token(16)}.bin")
-    services.storage().put(key, data, "application/zip")
+    services.storage().put_file(key, stream, "application/zip")
+    file_lifecycle.delete_if_rolled_back(key)
     batch = RosterImport(school_id=school_id, kind=ImportKind.PHOTOS.value, status=ImportStatus.QUEUED.value,
-                         file_key=key, created_by_id=current_actor().user_id)
+                         file_key=key, created_by_id=current_actor().user_id,
+                         lease_until=utcnow() + tasks.QUEUED_LEASE)
     db.session.add(batch)
     db.session.commit()
-    services.queue().enqueue(import_photo_zip, batch.id, school_id, timeout=1800)
+    services.queue().enqueue(tasks.import_photo_zip, batch.id, school_id, timeout=tasks.PHOTO_ZIP_JOB_TIMEOUT)
     return redirect(url_for("imports.show", import_id=batch.id))

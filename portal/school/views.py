@@ -53,7 +53,6 @@ from tenants.models import ApplicationStatus
 from tenants.models import Card
 from tenants.models import CardStatus
 from tenants.models import LearnerType
-from tenants.models import Organisation
 from tenants.models import PhotoSource
 from tenants.models import PhotoStatus
 from tenants.models import PhotoSubmission
@@ -86,6 +85,7 @@ def dashboard():
             Application.status == ApplicationStatus.APPROVED.value, Application.order_id.is_(None))),
         "to_hand_over": db.session.scalar(select(func.count()).select_from(Card).where(
             Card.status == CardStatus.DELIVERED.value)),
+        "transfers": transfer.pending_incoming_count(),
     }
     orders = printing_queries.school_orders(limit=5)
     return render_template("school/dashboard.html", school=_school(), counts=counts, orders=orders)
@@ -100,7 +100,7 @@ def pupils():
     filters = queries.PupilFilter.from_args(request.args)
     found = queries.list_pupils(filters)
     return render_template("school/pupils.html", pupils=found, classes=queries.class_names(), f=filters,
-                           limit=queries.PUPIL_PAGE)
+                           limit=queries.PUPIL_PAGE, incoming_transfers=transfer.pending_incoming_count())
 
 
 PUPIL_FIELDS = ("first_names", "surname", "date_of_birth", "id_document_type", "class_name", "book_number",
@@ -191,15 +191,22 @@ def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, ph
                                           .order_by(PhotoSubmission.created_at.desc()).limit(5)))
     masked = queries.masked_pesel(pupil, services.pesel_cipher())
     school = _school()
-    other_schools = list(db.session.scalars(select(Organisation).where(
-        Organisation.kind == "school", Organisation.city_id == school.city_id, Organisation.id != school.id)
-        .order_by(Organisation.name)))
+    sent = transfer.sent_for(pupil)
     db.session.commit()
     return render_template("school/pupil.html", pupil=pupil, masked_pesel=masked, applications=applications,
                            cards=cards, submissions=submissions, error=error, photo_result=photo_result,
                            parent_link=parent_link, replacement_reasons=REPLACEMENT_REASONS,
-                           duplicate_reasons=DUPLICATE_REASONS, school=school, other_schools=other_schools,
+                           duplicate_reasons=DUPLICATE_REASONS, school=school, transfers=sent,
+                           transfer_schools=transfer.school_names(sent), can_transfer=_can_transfer(pupil),
                            status_text=registry_queries.status_text), status
+
+
+def _can_transfer(pupil: Pupil) -> bool:
+    try:
+        transfer.check_can_send(pupil)
+    except OperationError:
+        return False
+    return True
 
 
 @bp.post("/uczniowie/<int:pupil_id>/papierowa")
@@ -216,24 +223,6 @@ def paper_card(pupil_id: int):
         return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
     db.session.commit()
     flash(_("Zapisano papierową legitymację (ważna do opuszczenia szkoły)."), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
-
-
-@bp.post("/uczniowie/<int:pupil_id>/przeniesienie")
-@require_roles(*STAFF)
-def transfer_pupil(pupil_id: int):
-    pupil = queries.get_pupil(pupil_id)
-    target_id = request.form.get("target_id", type=int)
-    try:
-        if target_id is None:
-            raise OperationError(_("Wybierz szkołę, do której uczeń przechodzi."))
-        transfer.transfer(current_actor(), _school(), pupil, target_id)
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Uczeń przeniesiony. Jego legitymacja została unieważniona, a nowa szkoła ma gotowy wniosek."),
-          "success")
     return redirect(url_for("school.pupil", pupil_id=pupil_id))
 
 

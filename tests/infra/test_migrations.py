@@ -11,6 +11,7 @@ import printing.models  # noqa: F401  (registers the tables)
 import reports.models  # noqa: F401
 import tenants.hologram_models  # noqa: F401
 import tenants.models  # noqa: F401
+import tenants.transfer_models  # noqa: F401
 from infra.db import Base
 from infra.migrate import upgrade
 

@@ -75,3 +75,23 @@ def test_the_app_builds_s3_storage_from_settings(s3_endpoint):
     assert isinstance(storage, S3Storage)
     storage.put(school_key(1, "x.txt"), b"ok", "text/plain")
     assert storage.get(school_key(1, "x.txt")) == b"ok"
+
+
+def test_files_are_stored_and_read_back_in_chunks(storage, tmp_path):
+    """A large upload (a school's photo ZIP) goes to storage and back through files, never whole in memory."""
+    import hashlib
+    import os
+
+    key = school_key(7, "imports", "zip123.bin")
+    source = tmp_path / "upload.zip"
+    source.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    with source.open("rb") as upload:
+        storage.put_file(key, upload, "application/zip")
+    back = tmp_path / "back.zip"
+    with back.open("wb") as target:
+        storage.get_file(key, target)
+    assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+    assert not list(tmp_path.rglob("*.part"))
+    storage.delete(key)
+    with back.open("wb") as target, pytest.raises(NotFound):
+        storage.get_file(key, target)

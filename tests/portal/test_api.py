@@ -36,6 +36,7 @@ from tenants.context import tenant_scope
 from tenants.models import AccessLog
 from tenants.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import letters
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
 
@@ -54,7 +55,7 @@ def placed_order(app, school_id, user_id, printer_id, *, cards=2, serial=201) ->
         school = db.session.get(Organisation, school_id)
         ids = []
         for i in range(cards):
-            pupil = add_pupil(actor, surname=f"Tajna-{i}", serial=serial + i)
+            pupil = add_pupil(actor, surname=f"Tajna-{letters(i)}", serial=serial + i)
             store_photo(actor, school, pupil)
             application = applications.create_application(actor, pupil)
             applications.decide_application(actor, application, approve=True)

@@ -103,6 +103,17 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     page = director.get(order_url).get_data(as_text=True)
     assert "paczka gotowa" in page
 
+    # The demo's one transfer, seeded once: SP 18 sent a pupil to SP 1, who accepts her (on SQLite).
+    listing = director.get("/szkola/przeniesienia").get_data(as_text=True)
+    transfers = re.findall(r'href="(/szkola/przeniesienia/\d+)"', listing)
+    assert len(transfers) == 1 and "Szkoła Podstawowa nr 18" in listing
+    assert "próśb o przeniesienie ucznia do decyzji" in director.get("/szkola/").get_data(as_text=True)
+    assert 'name="take_photo"' in director.get(transfers[0]).get_data(as_text=True)  # her photo came along
+    accepted = director.post(transfers[0] + "/przyjmij", {"take_photo": "1", "application": "1", "class_name": "1b"})
+    assert accepted.status_code == 302, accepted.get_data(as_text=True)
+    pupil_page = director.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert "poprzednia szkoła (przeniesienie)" in pupil_page and "pierwsza legitymacja" in pupil_page
+
 
 def test_parent_link_import_and_mail_work_on_the_embedded_default(embedded, tmp_path):
     """SQLite hands back naive timestamps and jobs run in-process: the link's expiry, the import

@@ -115,8 +115,128 @@ def test_a_zip_may_be_bigger_than_other_uploads(school):
     assert too_big.status_code == 413 and "12 MB" in too_big.get_data(as_text=True)
 
 
+def upload_zip(staff, files: dict[str, bytes]) -> int:
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(zip_of(files)), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    return int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+
+
+def import_row(app, school_id, import_id) -> RosterImport:
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        batch = db.session.get(RosterImport, import_id)
+        db.session.expunge(batch)
+        return batch
+
+
+def stored(app, key) -> bool:
+    from infra import services
+    from infra.storage import NotFound
+
+    with app.app_context():
+        try:
+            services.storage().get(key)
+        except NotFound:
+            return False
+    return True
+
+
+def test_a_damaged_file_in_the_zip_is_refused_and_the_rest_go_on(app, school):
+    staff, school_id = school
+    archive = zip_of({"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg(color=(200, 210, 220))})
+    damaged = bytearray(archive)
+    at = archive.index(b"kowalska-anna-1a.jpg") + len("kowalska-anna-1a.jpg") + 200  # inside its (stored) data
+    damaged[at] ^= 0xFF
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(bytes(damaged)), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    import_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    run_jobs(app)
+    batch = import_row(app, school_id, import_id)
+    rows = {row["file"]: row for row in batch.report}
+    assert batch.status == "done" and batch.summary["queued"] == 1 and batch.summary["refused"] == 1
+    damaged_row = rows["kowalska-anna-1a.jpg"]
+    assert damaged_row["outcome"] == "refused" and "uszkodzone" in damaged_row["message"]
+    assert rows["nowak-jan-1a.jpg"]["outcome"] == "queued"
+
+
+def test_an_unexpected_error_ends_the_import_as_failed_and_removes_the_zip(app, school, monkeypatch):
+    """Not a bad file but a failure of the machinery (here zipfile itself breaks on the third file): the import
+    fails with a Polish reason, keeps the report of the files done, those photos stay queued, the ZIP goes."""
+    staff, school_id = school
+    files = {"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg(), "lukasz zolc-1a.jpg": jpeg()}
+    import_id = upload_zip(staff, files)
+    key = import_row(app, school_id, import_id).file_key
+    real_open = zipfile.ZipFile.open
+
+    def breaking_open(self, member, *args, **kwargs):
+        if getattr(member, "filename", member) == "lukasz zolc-1a.jpg":
+            raise RuntimeError("something nobody expected")
+        return real_open(self, member, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", breaking_open)
+    run_jobs(app)
+    batch = import_row(app, school_id, import_id)
+    assert batch.status == "failed" and batch.file_key is None and batch.lease_until is None
+    assert batch.error_message.startswith("Import przerwany przez błąd wewnętrzny")
+    assert [row["outcome"] for row in batch.report] == ["queued", "queued"]
+    assert not stored(app, key)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        assert len(db.session.scalars(select(PhotoSubmission).where(PhotoSubmission.status == "pending")).all()) == 2
+    page = staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
+    assert "nieudany" in page and "błąd wewnętrzny" in page and "kowalska-anna-1a.jpg" in page
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_deletes_the_zip(app, school, two_schools,
+                                                                                             browser):
+    """A job killed after claiming its import (SIGKILL, out of memory) never finishes it. Once the lease it
+    stopped renewing has lapsed the page says so, and the worker's sweep fails it and deletes the ZIP; an
+    import whose job is alive, and another school's, are left alone."""
+    from sqlalchemy import update
+
+    from infra.db import utcnow
+    from tenants import tasks
+
+    staff, school_id = school
+    dead = upload_zip(staff, {"kowalska-anna-1a.jpg": jpeg()})
+    alive = upload_zip(staff, {"nowak-jan-1a.jpg": jpeg()})
+    page = staff.get(f"/szkola/import/{dead}").get_data(as_text=True)
+    assert "w kolejce" in page and 'http-equiv="refresh"' in page
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        for import_id in (dead, alive):  # what each job does first; the first one then dies
+            assert tasks._claim(import_id, school_id, tasks.PHOTO_ZIP_LEASE) is not None
+        # Time passes: the dead job's lease lapses; the live one keeps renewing its own.
+        db.session.execute(update(RosterImport).where(RosterImport.id == dead)
+                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    dead_key = import_row(app, school_id, dead).file_key
+    page = staff.get(f"/szkola/import/{dead}").get_data(as_text=True)
+    assert "nieudany" in page and "został przerwany" in page and 'http-equiv="refresh"' not in page
+    assert "trwa" in staff.get(f"/szkola/import/{alive}").get_data(as_text=True)
+    assert import_row(app, school_id, dead).status == "running"  # the page only reads
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 1
+    batch = import_row(app, school_id, dead)
+    assert batch.status == "failed" and batch.file_key is None and batch.error_message == tasks.INTERRUPTED
+    assert not stored(app, dead_key)
+    assert import_row(app, school_id, alive).status == "running"
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 0  # done once
+    # The same for the other school, found school by school.
+    other = browser("dyrektor.b@test.pl")
+    b_import = upload_zip(other, {"x.jpg": jpeg()})
+    with app.app_context(), tenant_scope(Tenant(school_id=two_schools["b"])):
+        db.session.execute(update(RosterImport).where(RosterImport.id == b_import)
+                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 1
+    assert import_row(app, two_schools["b"], b_import).status == "failed"
+
+
 def test_a_zip_listing_100000_files_is_refused_at_upload_and_nothing_is_kept(app, school, storage_root):
-    """Its directory alone would make 100,000 objects in the job; the upload refuses it at once."""
+    """Its directory alone would make 100,000 objects in the job (a 200 MB one, millions): refused
+    from the directory's size at upload (`infra.zips`), before it is stored or queued."""
     from tests.hostile_rosters import build
 
     staff, school_id = school
@@ -129,22 +249,3 @@ def test_a_zip_listing_100000_files_is_refused_at_upload_and_nothing_is_kept(app
     assert sorted(p for p in storage_root.rglob("*") if p.is_file()) == files_before
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         assert db.session.scalars(select(RosterImport).where(RosterImport.kind == "photos")).all() == []
-
-
-def test_a_damaged_photo_in_a_zip_is_reported_and_the_others_come_in(app, school):
-    staff, school_id = school
-    archive = bytearray(zip_of({"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg()}))
-    at = archive.find(b"\xff\xd8")  # the first photo's bytes, stored uncompressed: break its CRC
-    archive[at + 100] ^= 0xFF
-    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(bytes(archive)), "zdjecia.zip")},
-                          content_type="multipart/form-data")
-    assert response.status_code == 302
-    run_jobs(app)
-    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        batch = db.session.get(RosterImport, import_id)
-        report = {row["file"]: row for row in batch.report}
-        assert batch.status == "done"
-    assert report["kowalska-anna-1a.jpg"]["outcome"] == "refused"
-    assert "uszkodzony" in report["kowalska-anna-1a.jpg"]["message"]
-    assert report["nowak-jan-1a.jpg"]["outcome"] == "queued"

@@ -22,6 +22,7 @@ from tenants.models import Card
 from tenants.models import Organisation
 from tenants.models import Pupil
 from tenants.pesel import make as make_pesel
+from tenants.transfer_models import PupilTransfer
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 
@@ -106,6 +107,10 @@ def test_holograms_received_and_the_year_confirmed_in_bulk(app, registry, two_sc
     page = staff.get(f"/szkola/hologramy/potwierdzenie?rok={YEAR}").get_data(as_text=True)
     assert "bez hologramu na ten rok: 3" in page and "na stanie: 4" in page and "zostanie: 1" in page
     ids = [str(card_id) for card_id, _ in registry["a_cards"]]
+    # Card ids that are no number, or no BIGINT, pick no card (they were a 500: int() of 5,000 digits, "²").
+    hostile = staff.post("/szkola/hologramy/potwierdzenie", {"school_year": str(YEAR),
+                                                             "card_id": ["²", "7" * 5000, "9" * 40, "-1"]})
+    assert hostile.status_code in (200, 422) and "HS 000101" not in hostile.get_data(as_text=True)
     done = staff.post("/szkola/hologramy/potwierdzenie", {"school_year": str(YEAR), "card_id": ids})
     body = done.get_data(as_text=True)
     assert done.status_code == 200 and "HS 000101" in body and "HS 000103" in body and "HS 000104" not in body
@@ -147,24 +152,34 @@ def test_mlegitymacja_to_do_csv_and_objections(app, registry, two_schools):
     assert "unieważnij w SIO" in staff.get("/szkola/mlegitymacja/").get_data(as_text=True)
 
 
-def test_a_pupil_leaving_or_moving_to_another_city_school(app, registry, two_schools):
+def test_a_pupil_leaving_or_moving_to_another_city_school(app, registry, two_schools, browser):
+    """Leaving invalidates the card at once; moving to another school of the city sends a request
+    (the card here is invalidated) that the other school accepts, filing a first-card application
+    with the pupil's photo (tests/portal/test_transfers.py has the rest)."""
     staff = registry["staff"]
     alfa, beta = registry["a_pupils"][:2]
     form = {"first_names": "Ola", "surname": "Alfa", "date_of_birth": "01.06.2018", "class_name": "1a",
             "learner_type": "pupil", "status": "left"}
     response = staff.post(f"/szkola/uczniowie/{alfa}/edycja", form, follow_redirects=True)
     assert "została unieważniona (uczeń opuścił szkołę)" in response.get_data(as_text=True)
-    assert staff.post(f"/szkola/uczniowie/{beta}/przeniesienie", {"target_id": str(two_schools["b"])}
+    assert staff.post(f"/szkola/uczniowie/{beta}/przeniesienie", {"target_id": str(two_schools["b"]), "confirm": "1"}
                       ).status_code == 302
     with app.app_context(), tenant_scope(Tenant(school_id=two_schools["a"])):
         cards = {c.pupil_id: c for c in db.session.scalars(select(Card))}
         assert cards[alfa].invalidation_reason == "left" and cards[beta].invalidation_reason == "left"
         assert db.session.get(Pupil, beta).status == "transferred"
+        transfer_id = db.session.scalar(select(PupilTransfer.id).where(PupilTransfer.from_pupil_id == beta))
+    with app.app_context(), tenant_scope(Tenant(school_id=two_schools["b"])):
+        assert db.session.scalar(select(Pupil).where(Pupil.surname == "Beta")) is None  # not before B accepts
+    other = browser("dyrektor.b@test.pl")
+    assert other.post(f"/szkola/przeniesienia/{transfer_id}/przyjmij", {"take_photo": "1", "application": "1"}
+                      ).status_code == 302
     with app.app_context(), tenant_scope(Tenant(school_id=two_schools["b"])):
         moved = db.session.scalar(select(Pupil).where(Pupil.surname == "Beta"))
         application = db.session.scalar(select(Application).where(Application.pupil_id == moved.id))
         assert moved.status == "active" and moved.photo_key.startswith(f"schools/{two_schools['b']}/")
         assert application.kind == "first" and application.status == "submitted"
         assert "Szkoła Podstawowa nr 1" in application.reason
-    elsewhere = staff.post(f"/szkola/uczniowie/{registry['a_pupils'][2]}/przeniesienie", {"target_id": "999999"})
+    elsewhere = staff.post(f"/szkola/uczniowie/{registry['a_pupils'][2]}/przeniesienie",
+                           {"target_id": "999999", "confirm": "1"})
     assert elsewhere.status_code == 422

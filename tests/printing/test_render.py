@@ -244,9 +244,18 @@ def test_render_cards_is_the_full_design_print_file():
     assert render_cards(cards) == render_print_file(cards) == render_print_file(cards, Calibration())
 
 
+def stored(data: bytes) -> bytes:
+    """The photo as the intake stores it: pixels only (tenants.photos.encode_jpeg)."""
+    from PIL import Image
+
+    from tenants.photos import encode_jpeg
+
+    return encode_jpeg(Image.open(io.BytesIO(data)))
+
+
 def test_fonts_are_embedded_with_a_unicode_map_and_each_photo_once():
-    photo = jpeg(492, 633)
-    other = jpeg(492, 633, color=(200, 210, 220))
+    photo = stored(jpeg(492, 633))
+    other = stored(jpeg(492, 633, color=(200, 210, 220)))
     reader = PdfReader(io.BytesIO(render_cards([card(photo_jpeg=photo), card(photo_jpeg=other),
                                                 card(photo_jpeg=photo)])))
     fonts = {}
@@ -311,3 +320,22 @@ def test_a_photo_that_is_not_a_plain_rgb_jpeg_is_converted_once_and_odd_letters_
         assert image["/ColorSpace"] == "/DeviceRGB" and image["/Filter"] == "/DCTDecode"
         assert (image["/Width"], image["/Height"]) == (492, 633)
         assert "Олена" in front.extract_text() and "Zoë" in front.extract_text()
+
+
+def test_a_photo_carrying_metadata_reaches_the_print_file_without_it():
+    """A stored photo from before the intake dropped comments (or any JPEG with EXIF, a comment, an APPn) is
+    re-encoded from its pixels; a bare stored photo is embedded byte for byte."""
+    from PIL import Image
+
+    from tenants.photo_format import is_bare_jpeg
+
+    out = io.BytesIO()
+    Image.new("RGB", (492, 633), (220, 200, 190)).save(out, "JPEG", comment=b"Jan Kowalski, ul. Polna 1")
+    legacy = out.getvalue()
+    for photo in (legacy, jpeg(492, 633)):  # a comment; EXIF with a camera's serial number
+        front = pages(render_cards([card(photo_jpeg=photo)]))[0]
+        embedded = front["/Resources"]["/XObject"]["/P"].get_object().get_data()
+        assert is_bare_jpeg(embedded) and b"Kowalski" not in embedded and b"SERIAL-12345" not in embedded
+    clean = stored(legacy)
+    front = pages(render_cards([card(photo_jpeg=clean)]))[0]
+    assert front["/Resources"]["/XObject"]["/P"].get_object().get_data() == clean

@@ -41,6 +41,7 @@ from tenants.models import AccessLog
 from tenants.models import Card
 from tenants.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import letters
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
 
@@ -155,8 +156,8 @@ def submit(app, school_id: int, user_id: int, printer_id: int, cards: int) -> in
         school = db.session.get(Organisation, school_id)
         first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=100)
         store_photo(actor, school, first)
-        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{i}", born=BORN, serial=100 + i)
-                            for i in range(1, cards)]
+        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{letters(i)}", born=BORN,
+                                      serial=100 + i) for i in range(1, cards)]
         ids = []
         for pupil in pupils:
             pupil.photo_key, pupil.photo_status = first.photo_key, first.photo_status  # one picture, stored once

@@ -43,6 +43,7 @@ from tenants.models import Organisation
 from tenants.models import Pupil
 from tenants.pesel import make as make_pesel
 from tests.helpers import add_pupil
+from tests.helpers import letters
 from tests.helpers import store_photo
 
 ZONE = "Europe/Warsaw"
@@ -159,7 +160,7 @@ def seed_cities(app, world, today: dt.date | None = None) -> Seed:
 
         with tenant_scope(Tenant(school_id=a)):
             s = _School(seed, a, director_a)
-            p = [s.pupil(f"Zofia{i}", f"Tajemnicza{i}", cls) for i, cls in enumerate(
+            p = [s.pupil(f"Zofia{letters(i)}", f"Tajemnicza{letters(i)}", cls) for i, cls in enumerate(
                 ["1a", "1a", "1a", "1a", "1a", "2b", "2b", "2b", "2b", "8c", "8c"], start=1)]
             # Long ago (the previous period): two cards, both handed over; one pupil later left.
             old, old_cards = s.order(p1, [p[9], p[10]], applied=420, submitted=400, delivered=390)
@@ -227,7 +228,8 @@ def seed_cities(app, world, today: dt.date | None = None) -> Seed:
                                          ribbon_price=Decimal("480.00"), ribbon_yield=250,
                                          spoilage_percent=Decimal("3.00"), lead_time_days=2))
             db.session.flush()
-            q = [s.pupil(f"Hanna{i}", f"Licealna{i}", cls) for i, cls in enumerate(["1A", "1A", "2B", "3C"], 1)]
+            q = [s.pupil(f"Hanna{letters(i)}", f"Licealna{letters(i)}", cls)
+                 for i, cls in enumerate(["1A", "1A", "2B", "3C"], 1)]
             # Its own printer: 3 days for 2 promised (late); one handed over.
             _own, own_cards = s.order(None, q[0:2], applied=26, submitted=25, delivered=22)
             s.hand_over(own_cards[0], 20)
@@ -248,7 +250,7 @@ def seed_cities(app, world, today: dt.date | None = None) -> Seed:
 
         with tenant_scope(Tenant(school_id=x)):
             s = _School(seed, x, director_x)
-            r = [s.pupil(f"Obca{i}", f"Drugomiejska{i}", "1a") for i in (1, 2, 3)]
+            r = [s.pupil(f"Obca{letters(i)}", f"Drugomiejska{letters(i)}", "1a") for i in (1, 2, 3)]
             _ox, x_cards = s.order(p1, r, applied=33, submitted=31, delivered=25)
             for card in x_cards:
                 s.hand_over(card, 22)

@@ -28,6 +28,7 @@ from tenants.models import Organisation
 from tenants.operations import OperationError
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
+from tests.helpers import letters
 
 YEAR = holograms.school_year_of(dt.date.today())
 TODAY = dt.date.today()
@@ -42,7 +43,7 @@ def school_with_cards(app, world, n_cards: int, city=None):
     actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         school = db.session.get(Organisation, school_id)
-        pupils = [add_pupil(actor, surname=f"Uczeń{i}", serial=100 + i) for i in range(n_cards)]
+        pupils = [add_pupil(actor, surname=f"Uczeń{letters(i)}", serial=100 + i) for i in range(n_cards)]
         cards = handed_over_cards(actor, school, printer_id, pupils)
         db.session.commit()
         return school_id, actor, [c.id for c in cards]

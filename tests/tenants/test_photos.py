@@ -103,3 +103,68 @@ def test_decompression_bomb_is_refused_without_decoding_it():
 def test_oversized_file_is_refused_before_decoding():
     with pytest.raises(PhotoError, match="za duży"):
         normalise_photo(b"\xff\xd8" + b"\x00" * (11 * 1024 * 1024))
+
+
+def _asymmetric(width=300, height=200) -> Image.Image:
+    """A picture no turn or flip maps onto itself: a gradient, and a mark near one corner."""
+    import numpy as np
+
+    xs, ys = np.meshgrid(np.arange(width), np.arange(height))
+    pixels = np.stack([xs * 255 // width, ys * 255 // height, (xs + 2 * ys) % 256], axis=2).astype(np.uint8)
+    pixels[10:30, 20:60] = (255, 0, 0)
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_region_decodes_to_the_pixels_of_the_upright_photo(orientation):
+    """Every EXIF orientation: the whole photo is turned as Pillow's exif_transpose turns it, and a region
+    (cut out before turning, to save memory) is exactly that part of the upright photo."""
+    import numpy as np
+    from PIL import ImageOps
+
+    from tenants.photos import open_photo
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    _asymmetric().save(out, "PNG", exif=exif)  # lossless, so pixels compare exactly
+    photo = open_photo(out.getvalue())
+    upright = ImageOps.exif_transpose(opened(out.getvalue())).convert("RGB")
+    whole = photo.decode()
+    assert photo.size == upright.size and whole.scale == 1 and whole.origin == (0, 0)
+    assert np.array_equal(np.asarray(whole.image), np.asarray(upright))
+    part = photo.decode(region=(37, 51, 160, 140))
+    assert part.origin == (37, 51) and part.scale == 1 and part.image.size == (123, 89)
+    assert np.array_equal(np.asarray(part.image), np.asarray(upright.crop((37, 51, 160, 140))))
+
+
+def test_opening_a_png_reads_no_pixels():
+    """Only the structure is read until `decode`: a PNG whose pixel data is garbage opens, and fails to decode."""
+    from tenants.photos import open_photo
+
+    good = png(600, 800)
+    at = good.index(b"IDAT") + 4
+    broken = good[:at] + b"\x00" * 50 + good[at + 50:]
+    photo = open_photo(broken)
+    assert photo.size == (600, 800)
+    with pytest.raises(PhotoError, match="uszkodzony"):
+        photo.decode()
+
+
+def test_a_decode_that_would_exceed_the_budget_is_made_coarser_not_refused():
+    """A 12 MP phone photo turned by EXIF: whole, the picture and a turned copy of it would take 98 MB, so it is
+    read at 1/2; the part around a face is cut out before turning, and that fits whole."""
+    from tenants.photos import DECODE_BUDGET
+    from tenants.photos import open_photo
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (200, 200, 200)).save(out, "JPEG", exif=exif)
+    photo = open_photo(out.getvalue())
+    assert photo.size == (3024, 4032) and DECODE_BUDGET < 2 * 4032 * 3024 * 4
+    whole = photo.decode(scale=1.0)
+    assert whole.limited and whole.scale == 2 and whole.image.size == (1512, 2016)
+    around = photo.decode(scale=1.0, region=(1000, 1000, 1600, 1800))
+    assert not around.limited and around.scale == 1 and around.image.size == (600, 800)
+    assert around.origin == (1000, 1000)

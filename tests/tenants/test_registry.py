@@ -28,6 +28,7 @@ from tenants.models import Pupil
 from tenants.models import SchoolCounter
 from tenants.operations import OperationError
 from tests.helpers import add_pupil
+from tests.helpers import letters
 from tests.helpers import store_photo
 
 ACTIONS = ["order", "reject", "deliver_and_hand_over", "spoil_and_reprint", "duplicate", "replacement", "leave"]
@@ -61,7 +62,7 @@ class School:
 
     def new_pupil(self) -> Pupil:
         self.serial += 1
-        pupil = add_pupil(self.actor, surname=f"Uczeń{self.serial}", serial=self.serial)
+        pupil = add_pupil(self.actor, surname=f"Uczeń{letters(self.serial)}", serial=self.serial)
         store_photo(self.actor, self.org, pupil)
         return pupil
 

@@ -47,36 +47,46 @@ def test_app_role_is_neither_superuser_nor_bypassrls_nor_owner(app_engine):
         assert owned == 0
 
 
+# A column naming a school: `school_id`, or one side of a row two schools share (`to_school_id`).
+SCHOOL_COLUMN = "(a.attname = 'school_id' OR a.attname LIKE '%\\_school\\_id')"
+
+
 def test_every_table_with_a_tenant_column_has_forced_rls_and_a_policy(app_engine):
     with app_engine.connect() as conn:
-        rows = conn.execute(text("""
+        rows = conn.execute(text(f"""
             SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                    (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'public' AND c.relkind = 'r'
-              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'school_id')
+              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND {SCHOOL_COLUMN}
+                          AND NOT a.attisdropped)
         """)).all()
     assert {r[0] for r in rows} >= {"pupils", "applications", "cards", "school_counters", "print_orders", "outbox",
-                                    "access_log"}
+                                    "access_log", "pupil_transfers"}
     for name, enabled, forced, policies in rows:
         assert enabled and forced and policies >= 1, name
 
 
 def test_unique_constraints_and_tenant_foreign_keys_include_school_id(app_engine):
+    """Every unique index of a table with a school column includes one; every foreign key into a
+    tenant table pairs a school column of its own with the target's `school_id` (so a reference
+    can only point at a row of the school the column names)."""
     with app_engine.connect() as conn:
-        uniques = conn.execute(text("""
+        uniques = conn.execute(text(f"""
             SELECT t.relname, i.relname,
-                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'school_id'
+                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND {SCHOOL_COLUMN}
                            AND a.attnum = ANY (x.indkey))
             FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE n.nspname = 'public' AND x.indisunique AND NOT x.indisprimary
-              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'school_id')
+              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND {SCHOOL_COLUMN})
         """)).all()
-        foreign = conn.execute(text("""
+        foreign = conn.execute(text(f"""
             SELECT src.relname, con.conname,
-                   EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = src.oid AND a.attname = 'school_id'
-                           AND a.attnum = ANY (con.conkey))
+                   EXISTS (SELECT 1 FROM unnest(con.conkey, con.confkey) AS k(src_col, dst_col)
+                           JOIN pg_attribute a ON a.attrelid = src.oid AND a.attnum = k.src_col
+                           JOIN pg_attribute d ON d.attrelid = dst.oid AND d.attnum = k.dst_col
+                           WHERE {SCHOOL_COLUMN} AND d.attname = 'school_id')
             FROM pg_constraint con
             JOIN pg_class src ON src.oid = con.conrelid JOIN pg_class dst ON dst.oid = con.confrelid
             WHERE con.contype = 'f'

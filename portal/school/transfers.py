@@ -1,0 +1,197 @@
+"""Pupils moving between the city's schools: the sender chooses the school and confirms, the
+receiver sees incoming requests and accepts (taking over what it chooses) or declines them, the
+sender follows the outcome and may withdraw a pending request (`tenants.transfer`).
+
+Every handler acts as the signed-in school only; another school's request, or one between two
+other schools, is a 404.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from infra import services
+from infra.db import db
+from portal.access import require_roles
+from portal.converters import parse_id
+from portal.school.common import STAFF
+from portal.school.common import current_school
+from portal.security import current_actor
+from tenants import queries
+from tenants import transfer as transfers
+from tenants.models import Pupil
+from tenants.models import User
+from tenants.operations import OperationError
+from tenants.transfer_models import PupilTransfer
+
+bp = Blueprint("transfers", __name__, url_prefix="/szkola")
+
+FIELD_LABELS = {
+    "first_names": lazy_gettext("Imiona"), "surname": lazy_gettext("Nazwisko"),
+    "date_of_birth": lazy_gettext("Data urodzenia"), "sex": lazy_gettext("Płeć"),
+    "learner_type": lazy_gettext("Rodzaj"), "disabled": lazy_gettext("Niepełnosprawność"),
+    "address": lazy_gettext("Adres"), "parent_email": lazy_gettext("E-mail rodzica"),
+}
+
+
+# --- the sending school ---------------------------------------------------------------------
+
+
+def _send_page(pupil: Pupil, *, target_id: int | None = None, error: str | None = None, status: int = 200):
+    """The choice of school and, once a valid one is chosen, what sending will do, to confirm."""
+    school = current_school()
+    target, can_send = None, True
+    try:
+        transfers.check_can_send(pupil)
+    except OperationError as err:
+        can_send, error, status = False, error or str(err), 422
+    if can_send and target_id is not None:
+        try:
+            target = transfers.receiving_school(school, target_id)
+        except OperationError as err:
+            error, status = error or str(err), 422
+    body = render_template("school/transfer_send.html", pupil=pupil, schools=transfers.receiving_schools(school),
+                           target=target, can_send=can_send, cards=transfers.live_cards(pupil), error=error)
+    return body, status
+
+
+@bp.get("/uczniowie/<int:pupil_id>/przeniesienie")
+@require_roles(*STAFF)
+def confirm(pupil_id: int):
+    pupil = queries.get_pupil(pupil_id)
+    raw = request.args.get("target_id")
+    target_id = parse_id(raw)
+    if raw is not None and target_id is None:
+        return _send_page(pupil, error=_("Wybierz inną szkołę tego samego miasta z listy."), status=422)
+    return _send_page(pupil, target_id=target_id)
+
+
+@bp.post("/uczniowie/<int:pupil_id>/przeniesienie")
+@require_roles(*STAFF)
+def send(pupil_id: int):
+    pupil = queries.get_pupil(pupil_id)
+    target_id = parse_id(request.form.get("target_id"))
+    if request.form.get("confirm") != "1":
+        return _send_page(pupil, target_id=target_id, error=_("Potwierdź przeniesienie przyciskiem poniżej."),
+                          status=422)
+    try:
+        if target_id is None:
+            raise OperationError(_("Wybierz inną szkołę tego samego miasta z listy."))
+        sent = transfers.send(current_actor(), current_school(), pupil, target_id)
+    except OperationError as err:
+        db.session.rollback()
+        return _send_page(queries.get_pupil(pupil_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Wysłano prośbę o przeniesienie do: %(school)s. Uczeń jest oznaczony jako przeniesiony, a jego "
+            "legitymacje z tej szkoły są unieważnione. Stan prośby widać na tej stronie.",
+            school=transfers.school_names([sent])[sent.to_school_id]), "success")
+    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+
+
+@bp.post("/przeniesienia/<int:transfer_id>/wycofaj")
+@require_roles(*STAFF)
+def withdraw(transfer_id: int):
+    found = transfers.get_transfer(transfer_id)
+    try:
+        transfers.withdraw(current_actor(), found)
+    except OperationError as err:
+        db.session.rollback()
+        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Prośba o przeniesienie została wycofana. Uczeń pozostaje oznaczony jako przeniesiony — możesz wysłać "
+            "prośbę do innej szkoły albo zmienić jego status w danych ucznia."), "success")
+    return redirect(url_for("school.pupil", pupil_id=found.from_pupil_id))
+
+
+# --- both schools ---------------------------------------------------------------------------
+
+
+@bp.get("/przeniesienia")
+@require_roles(*STAFF)
+def index():
+    pending = transfers.incoming(pending=True)
+    decided = transfers.incoming(pending=False)
+    sent = transfers.outgoing()
+    return render_template("school/transfers.html", pending=pending, decided=decided, sent=sent,
+                           names=transfers.school_names(pending + decided + sent))
+
+
+def _transfer_page(found: PupilTransfer, *, error: str | None = None, status: int = 200):
+    receiver = transfers.is_receiver(found)
+    known = transfers.known_pupil(found) if receiver else None
+    transfers.opened(current_actor(), found, known=known)
+    cipher = services.pesel_cipher()
+    sender = db.session.get(User, found.sent_by_id)
+    body = render_template(
+        "school/transfer.html", transfer=found, receiver=receiver, known=known,
+        differences=transfers.differences(found, known) if known is not None else [],
+        identity=queries.masked_pesel(found, cipher),
+        known_identity=queries.masked_pesel(known, cipher) if known is not None else "",
+        names=transfers.school_names([found]), sender_name=sender.full_name if sender else "",
+        labels=FIELD_LABELS, takeable=transfers.TAKEABLE, error=error)
+    db.session.commit()  # the access-log rows (and the time the request was received)
+    return body, status
+
+
+@bp.get("/przeniesienia/<int:transfer_id>")
+@require_roles(*STAFF)
+def show(transfer_id: int):
+    return _transfer_page(transfers.get_transfer(transfer_id))
+
+
+@bp.get("/przeniesienia/<int:transfer_id>/zdjecie.jpg")
+@require_roles(*STAFF)
+def photo(transfer_id: int):
+    data = transfers.photo(current_actor(), transfers.get_transfer(transfer_id))
+    db.session.commit()
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+# --- the receiving school -------------------------------------------------------------------
+
+
+@bp.post("/przeniesienia/<int:transfer_id>/przyjmij")
+@require_roles(*STAFF)
+def accept(transfer_id: int):
+    found = transfers.get_transfer(transfer_id)
+    form = request.form
+    takeover = transfers.Takeover(
+        photo=form.get("take_photo") == "1", fields=tuple(form.getlist("take")[:len(transfers.TAKEABLE) + 1]),
+        reactivate=form.get("reactivate") == "1", class_name=form.get("class_name", "")[:100],
+        application=form.get("application") == "1")
+    try:
+        pupil = transfers.accept(current_actor(), found, takeover)
+    except OperationError as err:
+        db.session.rollback()
+        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Przyjęto ucznia %(name)s.", name=pupil.full_name) + " "
+          + (_("Wniosek o pierwszą legitymację czeka na decyzję dyrektora.") if takeover.application else ""),
+          "success")
+    return redirect(url_for("school.pupil", pupil_id=pupil.id))
+
+
+@bp.post("/przeniesienia/<int:transfer_id>/odrzuc")
+@require_roles(*STAFF)
+def decline(transfer_id: int):
+    found = transfers.get_transfer(transfer_id)
+    try:
+        transfers.decline(current_actor(), found, request.form.get("reason", "")[:2000])
+    except OperationError as err:
+        db.session.rollback()
+        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
+    db.session.commit()
+    flash(_("Prośba o przeniesienie została odrzucona; szkoła wysyłająca zobaczy powód."), "success")
+    return redirect(url_for("transfers.index"))
