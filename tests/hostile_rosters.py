@@ -226,19 +226,6 @@ def heaviest_valid_xlsx(rows: int = 20_000, columns: int = 30) -> bytes:
                     shared_strings=(f"<si><t>Wartość {i}</t></si>" for i in range(400_000)))
 
 
-def photo_zip_of_zeros(files: int = 39, size: int = 15 * 1024 * 1024) -> bytes:
-    """39 "photos" of 15 MB of zeros each: 585 MB unpacked (under the 600 MB the ZIP may declare) from a
-    file of ~600 KB; unpacked all at once they fill the worker's memory."""
-    out = io.BytesIO()
-    chunk = b"\0" * (1024 * 1024)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for i in range(files):
-            with archive.open(f"uczen-{i}.jpg", "w") as member:
-                for _ in range(size // len(chunk)):
-                    member.write(chunk)
-    return out.getvalue()
-
-
 def photo_zip_many_entries(entries: int = 100_000) -> bytes:
     """A photo ZIP whose central directory lists 100,000 empty files."""
     out = io.BytesIO()
@@ -246,12 +233,6 @@ def photo_zip_many_entries(entries: int = 100_000) -> bytes:
         for i in range(entries):
             archive.writestr(f"{i:x}.jpg", b"")
     return out.getvalue()
-
-
-HOSTILE_PHOTO_ZIPS: dict[str, Callable[[], bytes]] = {
-    "photo_zip_of_zeros": photo_zip_of_zeros,
-    "photo_zip_many_entries": photo_zip_many_entries,
-}
 
 
 @functools.cache
