@@ -94,4 +94,3 @@ def test_a_zip_bomb_is_refused_before_unpacking():
 def test_too_many_files_are_refused():
     with pytest.raises(ZipError, match="za dużo plików"):
         photo_entries(make_zip({f"{i}.jpg": b"x" for i in range(2001)}))
-
