@@ -131,6 +131,10 @@ def test_identity_needs_pesel_or_a_whole_document():
     (PESEL[:10] + "x", "PESEL musi składać się z 11 cyfr."),
     (PESEL[:10] + str((int(PESEL[10]) + 1) % 10), "PESEL ma błędną cyfrę kontrolną"),
     ("4,40514E+10", "notacji naukowej"),
+    # str.isdigit() digits that are no ASCII digits: "²" made int() fail (a 500 in the dry run), and
+    # Arabic-Indic digits were taken as a valid PESEL, stored under another blind index than its twin.
+    (PESEL[:10] + "²", "PESEL musi składać się z 11 cyfr."),
+    (PESEL.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), "PESEL musi składać się z 11 cyfr."),
 ])
 def test_bad_pesel(value, message):
     assert message in errors_of(pesel=value)
