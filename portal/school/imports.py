@@ -97,14 +97,28 @@ def _act(import_id: int, action):
     return batch, None
 
 
+def _mapping_from_form() -> dict[str, int | None]:
+    """The column chosen for each field: "" is none, else a column's number as the form's options give it.
+    Anything else (5,000 digits, "-1", "1e309", "²", NUL) is no choice the form offers: refused, never
+    guessed, since `int()` would fail on some of it and silently drop the field on the rest."""
+    mapping: dict[str, int | None] = {}
+    for field, label in FIELDS.items():
+        value = request.form.get(field, "")
+        if value == "":
+            mapping[field] = None
+        elif len(value) <= 4 and value.isascii() and value.isdigit():
+            mapping[field] = int(value)
+        else:
+            raise OperationError(_("Kolumna wybrana dla pola „%(field)s” jest nieprawidłowa — wybierz ją z listy "
+                                   "ponownie.", field=label))
+    return mapping
+
+
 @bp.post("/<int:import_id>/kolumny")
 @require_roles(*STAFF)
 def set_mapping(import_id: int):
-    mapping = {}
-    for field in FIELDS:
-        value = request.form.get(field, "")
-        mapping[field] = int(value) if value.isdigit() else None
-    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch, mapping))
+    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch,
+                                                                              _mapping_from_form()))
     return refused or redirect(url_for("imports.show", import_id=import_id))
 
 
