@@ -46,6 +46,9 @@ from tenants.roster_table import is_dumped_table
 from tenants.roster_table import load_table
 
 PROGRESS_EVERY = 100
+# A queued import (a list, or a photo ZIP) waits for a worker; after this long its job is taken for lost
+# (Redis flushed) and the sweep in `tenants.tasks` fails it.
+QUEUED_LEASE = dt.timedelta(hours=1)
 
 
 def _key(school_id: int) -> str:
@@ -200,6 +203,7 @@ def confirm(actor: Actor, batch: RosterImport) -> None:
     if not (batch.summary.get("new") or batch.summary.get("update")):
         raise OperationError("W pliku nie ma nic do zaimportowania: same błędne albo niezmienione wiersze.")
     batch.status = ImportStatus.QUEUED.value
+    batch.lease_until = utcnow() + QUEUED_LEASE  # a job lost before it claims the import must not leave it "trwa"
     db.session.flush()
 
 

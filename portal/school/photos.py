@@ -31,6 +31,7 @@ from printing.link_sheet import render_sheet
 from tenants import photo_intake
 from tenants import photo_zip
 from tenants import queries
+from tenants import roster_import
 from tenants import tasks
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
@@ -150,7 +151,7 @@ def zip_upload():
     file_lifecycle.delete_if_rolled_back(key)
     batch = RosterImport(school_id=school_id, kind=ImportKind.PHOTOS.value, status=ImportStatus.QUEUED.value,
                          file_key=key, created_by_id=current_actor().user_id,
-                         lease_until=utcnow() + tasks.QUEUED_LEASE)
+                         lease_until=utcnow() + roster_import.QUEUED_LEASE)
     db.session.add(batch)
     db.session.commit()
     services.queue().enqueue(tasks.import_photo_zip, batch.id, school_id, timeout=tasks.PHOTO_ZIP_JOB_TIMEOUT)

@@ -361,3 +361,32 @@ def test_a_pupil_saved_while_the_import_writes_gives_a_polish_message_not_an_int
     assert "ktoś zapisał w ewidencji ucznia z tym samym numerem PESEL" in failed.error_message
     assert "Błąd wewnętrzny" not in failed.error_message
     assert [p.first_names for p in pupils(app, school)] == ["Anna"]  # the other user's pupil; none of the file's
+
+
+def test_a_queued_import_whose_job_was_lost_fails_after_its_lease_and_its_list_is_deleted(app, staff, two_schools):
+    """Redis lost the job before any worker claimed the import: it does not stay "w kolejce" for ever.
+    The queued import holds a lease from the moment it is confirmed; once it lapses, the worker's
+    sweep fails it and deletes the list (it holds PESELs)."""
+    from sqlalchemy import update
+
+    from infra.db import utcnow
+    from tenants import tasks
+
+    school = two_schools["a"]
+    import_id, _page = upload(staff, roster_csv([ANNA, JAN]))
+    assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302  # queued; no worker runs it
+    queued = batch(app, school, import_id)
+    assert queued.status == "queued" and queued.lease_until is not None and queued.file_key
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 0  # within its lease: left alone
+    with app.app_context(), tenant_scope(Tenant(school_id=school)):
+        db.session.execute(update(RosterImport).where(RosterImport.id == import_id)
+                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 1
+    failed = batch(app, school, import_id)
+    assert failed.status == "failed" and failed.file_key is None and failed.error_message == tasks.INTERRUPTED
+    with app.app_context(), pytest.raises(NotFound):
+        services.storage().get(queued.file_key)
+    assert "został przerwany" in staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
