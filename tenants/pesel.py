@@ -37,7 +37,8 @@ def sex(pesel: str) -> str:
 def validate(pesel: str, *, date_of_birth: dt.date | None = None, sex_code: str | None = None) -> str:
     """Return the normalised PESEL or raise `PeselError` saying in Polish what is wrong."""
     value = (pesel or "").strip().replace(" ", "")
-    if len(value) != 11 or not (value.isascii() and value.isdigit()):  # "²".isdigit() is True too
+    # ASCII only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits.
+    if len(value) != 11 or not (value.isascii() and value.isdigit()):
         raise PeselError("PESEL musi składać się z 11 cyfr.")
     if check_digit(value[:10]) != int(value[10]):
         raise PeselError("PESEL ma błędną cyfrę kontrolną — sprawdź, czy nie ma literówki.")

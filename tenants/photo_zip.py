@@ -8,7 +8,6 @@ surname and first name in any order with an optional class — "nazwisko-imię-k
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 import unicodedata
 import zipfile
@@ -16,9 +15,14 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from infra import zips
+
 MAX_FILES = 2000
 MAX_ENTRY_BYTES = 15 * 1024 * 1024
 MAX_TOTAL_BYTES = 600 * 1024 * 1024
+# 2,000 files with long names (and macOS's "._" twins) take ~1 MB of central directory; every entry
+# listed there becomes an object when the archive is opened, so a bigger directory is refused first.
+MAX_DIRECTORY_BYTES = 2 * 1024 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -113,8 +117,10 @@ class PhotoArchive:
 
     def __init__(self, source: BinaryIO | bytes) -> None:
         try:
-            self._zip = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-        except (zipfile.BadZipFile, OSError, ValueError):
+            self._zip = zips.open_bounded(source, max_directory_bytes=MAX_DIRECTORY_BYTES)
+        except zips.DirectoryTooLarge:
+            raise ZipError(f"Archiwum ma za dużo plików; najwyżej {MAX_FILES} naraz.") from None
+        except (*zips.BAD_ZIP, ValueError):
             raise ZipError("Plik nie jest archiwum ZIP.") from None
         self.infos = [i for i in self._zip.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")
                       and not i.filename.rsplit("/", 1)[-1].startswith(".")]
@@ -127,6 +133,10 @@ class PhotoArchive:
 
     def __len__(self) -> int:
         return len(self.infos)
+
+    def close(self) -> None:
+        """Done with the archive (a file passed in stays open)."""
+        self._zip.close()
 
     def entries(self) -> Iterator[Entry]:
         """Each file in turn; a file that is not a photo, too big or damaged comes with its reason."""

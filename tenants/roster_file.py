@@ -1,8 +1,11 @@
 """Reading a pupil list (CSV or XLSX) and recognising its columns.
 
 Pure functions, no Flask and no database. The file's format is decided by its content, never by its
-name: an XLSX (zip) is opened with openpyxl after a zip-bomb check, legacy ``.xls`` and other formats
-are refused, anything else is read as CSV (UTF-8 or Polish Excel's cp1250; ``;``, ``,`` or tab).
+name: an XLSX (zip) is streamed by `tenants.roster_xlsx`, legacy ``.xls`` and other formats are
+refused, anything else is streamed as CSV by `tenants.roster_csv` (UTF-8 or Polish Excel's cp1250;
+``;``, ``,`` or tab). Both obey the limits of `tenants.roster_table`, which keeps the rows packed:
+reading any file up to `MAX_BYTES` stays within a memory budget of 100 MB above the process's
+baseline, and a file that would need more is refused early with a Polish message saying why.
 
 Layouts recognised by `detect_layout`: a Vulcan pupil-list export (BRIEF.md §10: ``Nazwisko``,
 ``Imię``, ``Drugie imię``, ``Data urodzenia``, ``PESEL``, ``Numer w księdze uczniów``,
@@ -15,14 +18,9 @@ and field labels, never a cell of pupil data.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import datetime as dt
-import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -31,16 +29,19 @@ from infra.spreadsheets import Sheet
 from infra.spreadsheets import csv_document
 from infra.spreadsheets import xlsx_document
 from tenants import pesel as pesel_rules
+from tenants.roster_csv import csv_rows
+from tenants.roster_table import HEADER_SEARCH_ROWS
+from tenants.roster_table import MAX_BYTES
+from tenants.roster_table import MAX_ROWS
+from tenants.roster_table import RosterFileError
+from tenants.roster_table import Table
+from tenants.roster_table import TableBuilder
+from tenants.roster_table import column_letters
+from tenants.roster_xlsx import MAX_UNZIPPED_BYTES
+from tenants.roster_xlsx import xlsx_rows
 
-MAX_BYTES = 10 * 1024 * 1024
-MAX_ROWS = 20_000
-# Summed uncompressed size of all members of an XLSX we agree to open (a 10 MB zip of XML rarely exceeds
-# ~100 MB; a zip bomb does).
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
-# How many non-empty rows at the top may precede the header row (title lines of an export).
-HEADER_SEARCH_ROWS = 10
-# An XLSX may carry formatting down to row 1 048 576; this many empty rows in a row end the sheet.
-MAX_EMPTY_RUN = 5_000
+# Re-exported: callers and tests know the limits and the types by this module.
+__all__ = ["HEADER_SEARCH_ROWS", "MAX_BYTES", "MAX_ROWS", "MAX_UNZIPPED_BYTES", "RosterFileError", "Table"]
 
 FIELDS: dict[str, str] = {
     "surname": "Nazwisko",
@@ -75,17 +76,6 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SAVE_AS = ("Zapisz listę w Excelu jako „Skoroszyt programu Excel (.xlsx)” albo „CSV (rozdzielany średnikami)” "
             "i wyślij ponownie.")
-
-
-class RosterFileError(ValueError):
-    """The file cannot be used; the message is Polish, says what to do, and contains no pupil data."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Table:
-    headers: list[str]
-    # (line number in the spreadsheet, 1-based; the cells as stripped strings, padded to the headers' width)
-    rows: list[tuple[int, list[str]]]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,11 +221,7 @@ def mask_digits(text: str) -> str:
 
 def column_name(index: int, headers: Sequence[str] | None = None) -> str:
     """'kolumna C („Oddział”)' — how messages refer to a column (a header that is really data is masked)."""
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
+    letters = column_letters(index)
     header = headers[index] if headers is not None and 0 <= index < len(headers) else ""
     header = mask_digits(" ".join(str(header).split()))
     if len(header) > 40:
@@ -283,233 +269,78 @@ def check_mapping(mapping: Mapping[str, int | None], headers: Sequence[str]) -> 
 
 
 def read_table(data: bytes) -> Table:
-    """Read a pupil list (XLSX or CSV, recognised by content) into a `Table`; `RosterFileError` if impossible."""
+    """Read a pupil list (XLSX or CSV, recognised by content) into a `Table`; `RosterFileError` if impossible.
+
+    Memory: the file is streamed and the rows kept packed (`tenants.roster_table`), so reading any file
+    within `MAX_BYTES` stays well within 100 MB above what the process held before; a file that would
+    need more breaks one of the limits and is refused as soon as it does."""
     if len(data) > MAX_BYTES:
         raise RosterFileError(f"Plik jest za duży (ponad {MAX_BYTES // (1024 * 1024)} MB). Podziel listę na "
                               "mniejsze pliki, np. po jednym na klasę, albo usuń zbędne kolumny i arkusze.")
-    if not data.strip():
+    if not data or data.isspace():
         raise RosterFileError("Plik jest pusty. Wybierz plik z listą uczniów (XLSX lub CSV).")
     if data.startswith(_XLSX_MAGIC):
-        raw_rows = _xlsx_rows(data)
-    elif data.startswith(_OLE_MAGIC):
+        return _build_table(xlsx_rows(data))
+    if data.startswith(_OLE_MAGIC):
         raise RosterFileError("To jest plik w starym formacie Excela (.xls), którego nie obsługujemy. " + _SAVE_AS)
-    elif data.startswith(b"%PDF"):
+    if data.startswith(b"%PDF"):
         raise RosterFileError("To jest plik PDF, a potrzebny jest arkusz z listą uczniów. "
                               "Wyeksportuj listę z dziennika jako XLSX lub CSV.")
-    else:
-        raw_rows = _csv_rows(data)
-    return _build_table(raw_rows)
+    return _build_table(csv_rows(data))
 
 
 def _build_table(raw_rows: Iterable[tuple[int, list[str]]]) -> Table:
-    header: list[str] | None = None
+    """The header row (the first row that looks like one among the first `HEADER_SEARCH_ROWS` non-empty
+    rows, else the first non-empty row) and the data rows under it, as they stream in."""
+    builder: TableBuilder | None = None
     first_nonempty: tuple[int, list[str]] | None = None
     pending: list[tuple[int, list[str]]] = []  # non-empty rows seen while looking for the header
-    rows: list[tuple[int, list[str]]] = []
 
     for line, cells in raw_rows:
         if not any(cells):
             continue
-        if header is None:
-            if first_nonempty is None:
-                first_nonempty = (line, cells)
-            pending.append((line, cells))
-            if _looks_like_header(cells):
-                header = cells
-                pending = []
-            elif len(pending) >= HEADER_SEARCH_ROWS:
-                header = first_nonempty[1]
-                rows.extend(pending[1:])
-                pending = []
+        if builder is not None:
+            builder.add(line, cells)
             continue
-        rows.append((line, cells))
-        if len(rows) > MAX_ROWS:
-            raise _too_many_rows()
+        if first_nonempty is None:
+            first_nonempty = (line, cells)
+        pending.append((line, cells))
+        if _looks_like_header(cells):
+            builder = _builder(cells)
+            pending = []
+        elif len(pending) >= HEADER_SEARCH_ROWS:
+            builder = _builder(first_nonempty[1])
+            for row in pending[1:]:
+                builder.add(*row)
+            pending = []
 
-    if header is None:
+    if builder is None:
         if first_nonempty is None:
             raise RosterFileError("Plik nie zawiera żadnych danych. Wybierz plik z listą uczniów (XLSX lub CSV).")
-        header = first_nonempty[1]
-        rows.extend(pending[1:])
-    if len(rows) > MAX_ROWS:
-        raise _too_many_rows()
-
-    while header and not header[-1]:
-        header = header[:-1]
-    if not header:
-        raise RosterFileError("Nie znaleziono wiersza nagłówka z nazwami kolumn.")
-    width = len(header)
-    if not rows:
+        builder = _builder(first_nonempty[1])
+        for row in pending[1:]:
+            builder.add(*row)
+    if not builder.offered:
         raise RosterFileError("Plik zawiera tylko wiersz nagłówka — brak uczniów. Dopisz uczniów pod nagłówkiem, "
                               "po jednym w wierszu.")
-    table_rows = [(line, (cells + [""] * width)[:width]) for line, cells in rows]
-    table_rows = [(line, cells) for line, cells in table_rows if any(cells)]
-    if not table_rows:
+    if not builder.rows:
         raise RosterFileError("Pod nagłówkiem nie ma danych w kolumnach, które mają nazwy. Sprawdź, czy wiersz "
                               "nagłówka opisuje wszystkie kolumny.")
-    return Table(headers=list(header), rows=table_rows)
+    return builder.table()
+
+
+def _builder(header: list[str]) -> TableBuilder:
+    header = list(header)
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        raise RosterFileError("Nie znaleziono wiersza nagłówka z nazwami kolumn.")
+    return TableBuilder(header)
 
 
 def _looks_like_header(cells: Sequence[str]) -> bool:
     filled = [c for c in cells if c]
     return len(filled) >= 2 and any(guess_field(c) == "surname" for c in filled)
-
-
-def _too_many_rows() -> RosterFileError:
-    limit = f"{MAX_ROWS:,}".replace(",", " ")  # Polish thousands separator: "20 000"
-    return RosterFileError(f"Plik ma więcej niż {limit} wierszy z danymi. Podziel listę na mniejsze pliki, "
-                           "np. po jednym na klasę.")
-
-
-# XLSX ---------------------------------------------------------------------------------------------
-
-
-def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    not_xlsx = RosterFileError("Plik nie jest poprawnym skoroszytem Excela (.xlsx) — może być uszkodzony. " + _SAVE_AS)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES or len(infos) > 10_000:
-                raise RosterFileError("Plik XLSX po rozpakowaniu byłby zbyt duży — nie otworzymy go. Zapisz listę "
-                                      "ponownie w Excelu (tylko arkusz z uczniami) albo jako CSV.")
-            names = {info.filename for info in infos}
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
-    except RosterFileError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError, ValueError,
-            NotImplementedError) as exc:
-        raise not_xlsx from exc
-    if b"opendocument" in mimetype:
-        raise RosterFileError("To jest arkusz OpenDocument (.ods), którego nie obsługujemy. W LibreOffice wybierz "
-                              "„Zapisz jako” i format „Excel 2007-365 (.xlsx)” albo „CSV”.")
-    if "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-        raise not_xlsx
-
-    from openpyxl import load_workbook
-
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about styles and extensions it does not read; none of them matter here.
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                if not workbook.worksheets:
-                    raise RosterFileError("Skoroszyt nie zawiera żadnego arkusza z danymi.")
-                sheet = workbook.worksheets[0]
-                sheet.reset_dimensions()  # the stored dimension may be wrong; read what is really there
-                return _sheet_rows(sheet.iter_rows(values_only=True))
-            finally:
-                workbook.close()
-    except RosterFileError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds of errors for damaged files
-        raise not_xlsx from exc
-
-
-def _sheet_rows(values: Iterable[tuple]) -> list[tuple[int, list[str]]]:
-    rows: list[tuple[int, list[str]]] = []
-    nonempty = 0
-    empty_run = 0
-    for line, row in enumerate(values, start=1):
-        cells = [_cell_text(v) for v in row]
-        while cells and not cells[-1]:
-            cells.pop()
-        if not cells:
-            empty_run += 1
-            if empty_run >= MAX_EMPTY_RUN:
-                break
-            continue
-        empty_run = 0
-        nonempty += 1
-        if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
-            raise _too_many_rows()
-        rows.append((line, cells))
-    return rows
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "tak" if value else "nie"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%d.%m.%Y")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.time | dt.timedelta):
-        return str(value)
-    return str(value).strip()
-
-
-# CSV ----------------------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _csv_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    garbage = RosterFileError("Pliku nie da się odczytać jako listy uczniów — to nie jest arkusz XLSX ani tekstowy "
-                              "plik CSV. " + _SAVE_AS)
-    try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")  # Excel's "Tekst Unicode" export
-        elif b"\x00" in data:
-            raise garbage
-        else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = data.decode("cp1250")
-    except UnicodeDecodeError as exc:
-        raise garbage from exc
-    if _CONTROL.search(text):
-        raise garbage
-
-    delimiter = _sniff_delimiter(text)
-    rows: list[tuple[int, list[str]]] = []
-    nonempty = 0
-    try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        for line, record in enumerate(reader, start=1):
-            cells = [cell.strip() for cell in record]
-            while cells and not cells[-1]:
-                cells.pop()
-            if not cells:
-                continue
-            nonempty += 1
-            if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
-                raise _too_many_rows()
-            rows.append((line, cells))
-    except csv.Error as exc:
-        raise RosterFileError("Plik CSV jest uszkodzony (np. niezamknięty cudzysłów albo bardzo długa komórka). "
-                              + _SAVE_AS) from exc
-    if rows and max(len(cells) for _, cells in rows) < 2:
-        raise RosterFileError("Nie udało się podzielić pliku na kolumny — w pliku CSV kolumny rozdziela się średnikiem "
-                              "„;”, przecinkiem albo tabulatorem. " + _SAVE_AS)
-    return rows
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter among ';', ',' and tab that splits the first lines most consistently into columns."""
-    sample_lines = [line for line in text[:65536].splitlines() if line.strip()][:30]
-    sample = "\n".join(sample_lines)
-    best, best_score = ";", (-1, -1)
-    for delimiter in (";", "\t", ","):
-        try:
-            counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
-        except csv.Error:
-            continue
-        multi = [c for c in counts if c > 1]
-        if not multi:
-            continue
-        mode = max(set(multi), key=lambda c: (multi.count(c), c))
-        score = (multi.count(mode), mode)
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 # --------------------------------------------------------------------------------------------------

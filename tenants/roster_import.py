@@ -6,6 +6,10 @@ name), an unknown one adds a pupil, and a row that looks like an existing pupil 
 identity is refused. Re-importing the same list therefore changes nothing. The import itself
 re-checks everything against the database as it is then and writes all valid rows in one
 transaction: it happens completely or not at all.
+
+The uploaded file is read once: what is kept in storage is the table as read (`dump_table`), so
+the column mapping and the import job work on exactly the rows the dry run saw, without parsing
+the spreadsheet again.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from infra import services
 from infra.crypto import token
@@ -36,8 +41,14 @@ from tenants.roster_file import mask_digits
 from tenants.roster_file import read_table
 from tenants.roster_rows import PupilRow
 from tenants.roster_rows import validate_rows
+from tenants.roster_table import dump_table
+from tenants.roster_table import is_dumped_table
+from tenants.roster_table import load_table
 
 PROGRESS_EVERY = 100
+# A queued import (a list, or a photo ZIP) waits for a worker; after this long its job is taken for lost
+# (Redis flushed) and the sweep in `tenants.tasks` fails it.
+QUEUED_LEASE = dt.timedelta(hours=1)
 
 
 def _key(school_id: int) -> str:
@@ -55,16 +66,23 @@ def start(actor: Actor, data: bytes) -> RosterImport:
     layout, mapping = detect_layout(table.headers)
     school_id = require_school()
     key = _key(school_id)
-    services.storage().put(key, data, "application/octet-stream")
+    services.storage().put(key, dump_table(table), "application/octet-stream")
     # A file without a header row has a pupil's data, maybe a PESEL, where the headers are.
     batch = RosterImport(school_id=school_id, kind=ImportKind.ROSTER.value, file_key=key, layout=layout or "",
-                         headers=[mask_digits(h) for h in table.headers], mapping={k: v for k, v in mapping.items()},
+                         headers=[_shown_header(h) for h in table.headers], mapping={k: v for k, v in mapping.items()},
                          status=ImportStatus.NEEDS_MAPPING.value, created_by_id=actor.user_id)
     db.session.add(batch)
     db.session.flush()
     if layout:
         _dry_run(batch, table)
     return batch
+
+
+def _shown_header(header: str) -> str:
+    """A header as the mapping form lists it: digit runs masked (a file without a header row has a
+    pupil's data there), long ones shortened (the form lists every header for every field)."""
+    header = mask_digits(header)
+    return header if len(header) <= 80 else header[:79] + "…"
 
 
 def set_mapping(actor: Actor, batch: RosterImport, mapping: dict[str, int | None]) -> None:
@@ -81,7 +99,10 @@ def set_mapping(actor: Actor, batch: RosterImport, mapping: dict[str, int | None
 
 
 def _table(batch: RosterImport) -> Table:
-    return read_table(services.storage().get(batch.file_key))
+    data = services.storage().get(batch.file_key)
+    if is_dumped_table(data):
+        return load_table(data)
+    return read_table(data)  # an upload kept as the file itself, before tables were stored read
 
 
 @dataclasses.dataclass
@@ -182,6 +203,7 @@ def confirm(actor: Actor, batch: RosterImport) -> None:
     if not (batch.summary.get("new") or batch.summary.get("update")):
         raise OperationError("W pliku nie ma nic do zaimportowania: same błędne albo niezmienione wiersze.")
     batch.status = ImportStatus.QUEUED.value
+    batch.lease_until = utcnow() + QUEUED_LEASE  # a job lost before it claims the import must not leave it "trwa"
     db.session.flush()
 
 
@@ -217,7 +239,8 @@ def apply(actor: Actor, batch: RosterImport, progress=lambda done, total: None) 
     work = [(None, row) for row in result.to_add] + list(result.to_update)
     for done, (pupil, row) in enumerate(work, start=1):
         try:
-            # The plan matched every row against the school's pupils and the file's other rows.
+            # The plan matched every row against the school's pupils and the file's other rows by the
+            # same identities the unique constraints use (PESEL; document number whatever its type).
             if pupil is None:
                 pupil_records.add_pupil(actor, _details(row), unique_checked=True)
             else:
@@ -226,10 +249,21 @@ def apply(actor: Actor, batch: RosterImport, progress=lambda done, total: None) 
             # The dry run validated the row; a conflict here means the data changed since.
             raise OperationError(f"Wiersz {row.line}: {err}") from None
         if done % PROGRESS_EVERY == 0:
-            db.session.flush()
+            _flush()
             progress(done, len(work))
-    db.session.flush()
+    _flush()
     progress(len(work), len(work))
     batch.report = [r for r in result.report if r["action"] != "unchanged"]
     batch.summary = result.summary
     return result.summary
+
+
+def _flush() -> None:
+    """Write the pending rows. The plan has just been made against the database, so a unique
+    identity can only clash with a pupil another user saved in these very seconds."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise OperationError("W trakcie importu ktoś zapisał w ewidencji ucznia z tym samym numerem PESEL lub "
+                             "dokumentu tożsamości co jeden z wierszy pliku. Nic nie zostało zapisane — zaimportuj "
+                             "listę ponownie, a próbny import pokaże ten wiersz.") from None

@@ -143,7 +143,7 @@ def _col(field: str) -> str:
 def validate_rows(table: Table, mapping: Mapping[str, int], *, today: dt.date) -> list[RowResult]:
     """Check every data row of `table` read through `mapping` (field -> column index, see `check_mapping`)."""
     seen_pesel: dict[str, int] = {}
-    seen_document: dict[tuple[str, str], int] = {}
+    seen_document: dict[str, int] = {}
     seen_person: dict[tuple[str, str, dt.date], tuple[int, bool]] = {}
     results = []
     for line, cells in table.rows:
@@ -291,11 +291,13 @@ def _validate_row(line, get, today, seen_pesel, seen_document, seen_person) -> R
             errors.append(f"Ten sam PESEL powtarza się w wierszu {earlier} — każdy uczeń może wystąpić w pliku "
                           "tylko raz; usuń lub popraw jeden z tych wierszy.")
     if not pesel_text and document_type and document_number:
-        key = (normalise_header(document_type), document_number)
-        earlier = seen_document.setdefault(key, line)
+        # The school's register keeps a document number once, whatever its type (the unique blind index
+        # of `tenants.pupils.document_index`), so the file may not hold it twice either.
+        earlier = seen_document.setdefault(document_number, line)
         if earlier != line:
-            errors.append(f"Ten sam dokument tożsamości (rodzaj i numer) powtarza się w wierszu {earlier} — każdy "
-                          "uczeń może wystąpić w pliku tylko raz; usuń lub popraw jeden z tych wierszy.")
+            errors.append(f"Ten sam numer dokumentu tożsamości powtarza się w wierszu {earlier} (także gdy rodzaj "
+                          "dokumentu jest inny) — każdy uczeń może wystąpić w pliku tylko raz; usuń lub popraw jeden "
+                          "z tych wierszy.")
     if surname and first and date_of_birth is not None:
         key_person = (surname.casefold(), first_names.casefold(), date_of_birth)
         earlier_person = seen_person.get(key_person)

@@ -51,8 +51,6 @@ ROSTER_LEASE = dt.timedelta(seconds=ROSTER_JOB_TIMEOUT + 60)
 # The photo ZIP job renews its lease after every file (one takes well under a second; the largest
 # admitted, a few seconds).
 PHOTO_ZIP_LEASE = dt.timedelta(minutes=5)
-# A queued import waits for a worker; after this long its job is taken for lost (Redis flushed).
-QUEUED_LEASE = dt.timedelta(hours=1)
 REPORT_EVERY = 25  # the ZIP job saves its report so far this often, so an interrupted import still shows it
 INTERRUPTED = ("Import został przerwany (np. awaria serwera w trakcie pracy) i nie zostanie dokończony. Przesłany "
                "plik usunięto — prześlij go ponownie. Zdjęcia z raportu poniżej są już w kolejce do przejrzenia.")

@@ -12,7 +12,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from infra import inputs
 from infra import progress
 from infra import services
 from infra.db import db
@@ -32,7 +31,6 @@ from tenants.tasks import INTERRUPTED
 from tenants.tasks import apply_roster_import
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
-MAX_COLUMN = 16383  # XFD, a spreadsheet's last column
 
 
 @bp.get("/")
@@ -99,14 +97,28 @@ def _act(import_id: int, action):
     return batch, None
 
 
+def _mapping_from_form() -> dict[str, int | None]:
+    """The column chosen for each field: "" is none, else a column's number as the form's options give it.
+    Anything else (5,000 digits, "-1", "1e309", "²", NUL) is no choice the form offers: refused, never
+    guessed, since `int()` would fail on some of it and silently drop the field on the rest."""
+    mapping: dict[str, int | None] = {}
+    for field, label in FIELDS.items():
+        value = request.form.get(field, "")
+        if value == "":
+            mapping[field] = None
+        elif len(value) <= 4 and value.isascii() and value.isdigit():
+            mapping[field] = int(value)
+        else:
+            raise OperationError(_("Kolumna wybrana dla pola „%(field)s” jest nieprawidłowa — wybierz ją z listy "
+                                   "ponownie.", field=label))
+    return mapping
+
+
 @bp.post("/<int:import_id>/kolumny")
 @require_roles(*STAFF)
 def set_mapping(import_id: int):
-    mapping = {}
-    for field in FIELDS:
-        value = request.form.get(field, "")
-        mapping[field] = inputs.whole_or_none(value, low=0, high=MAX_COLUMN)  # a column's index, or none
-    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch, mapping))
+    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch,
+                                                                              _mapping_from_form()))
     return refused or redirect(url_for("imports.show", import_id=import_id))
 
 

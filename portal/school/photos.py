@@ -29,7 +29,9 @@ from portal.security import current_actor
 from printing.link_sheet import Slip
 from printing.link_sheet import render_sheet
 from tenants import photo_intake
+from tenants import photo_zip
 from tenants import queries
+from tenants import roster_import
 from tenants import tasks
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
@@ -135,6 +137,12 @@ def zip_upload():
     stream = upload.stream if upload else None
     if stream is None or stream.read(4) != b"PK\x03\x04":
         return render_template("school/photo_zip.html", error=_("Wybierz plik ZIP ze zdjęciami.")), 422
+    try:
+        # The archive's directory only (count, sizes, encryption), read from the spooled file: a ZIP
+        # the job would refuse is refused now, before it is stored.
+        photo_zip.PhotoArchive(stream).close()
+    except photo_zip.ZipError as err:
+        return render_template("school/photo_zip.html", error=str(err)), 422
     stream.seek(0)
     tasks.expire_lapsed_imports_here()  # an earlier import of this school whose job died: failed, file deleted
     school_id = current_school().id
@@ -143,7 +151,7 @@ def zip_upload():
     file_lifecycle.delete_if_rolled_back(key)
     batch = RosterImport(school_id=school_id, kind=ImportKind.PHOTOS.value, status=ImportStatus.QUEUED.value,
                          file_key=key, created_by_id=current_actor().user_id,
-                         lease_until=utcnow() + tasks.QUEUED_LEASE)
+                         lease_until=utcnow() + roster_import.QUEUED_LEASE)
     db.session.add(batch)
     db.session.commit()
     services.queue().enqueue(tasks.import_photo_zip, batch.id, school_id, timeout=tasks.PHOTO_ZIP_JOB_TIMEOUT)

@@ -232,3 +232,20 @@ def test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_del
     with app.app_context():
         assert tasks.expire_lapsed_imports() == 1
     assert import_row(app, two_schools["b"], b_import).status == "failed"
+
+
+def test_a_zip_listing_100000_files_is_refused_at_upload_and_nothing_is_kept(app, school, storage_root):
+    """Its directory alone would make 100,000 objects in the job (a 200 MB one, millions): refused
+    from the directory's size at upload (`infra.zips`), before it is stored or queued."""
+    from tests.hostile_rosters import build
+
+    staff, school_id = school
+    files_before = sorted(p for p in storage_root.rglob("*") if p.is_file())
+    boundary, body = encode_multipart({"csrf_token": staff.csrf(),
+                                       "archive": FileStorage(io.BytesIO(build("photo_zip_many_entries")), "z.zip")})
+    response = staff.client.post("/szkola/zdjecia/zip", data=body,
+                                 content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 422 and "za dużo plików" in response.get_data(as_text=True)
+    assert sorted(p for p in storage_root.rglob("*") if p.is_file()) == files_before
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        assert db.session.scalars(select(RosterImport).where(RosterImport.kind == "photos")).all() == []

@@ -4,12 +4,15 @@ job that imports, and re-imports that update without duplicating anyone."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import re
 
 import pytest
 from sqlalchemy import func
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from infra import progress
 from infra import services
@@ -20,6 +23,8 @@ from tenants.context import tenant_scope
 from tenants.models import Pupil
 from tenants.models import RosterImport
 from tenants.pesel import make as make_pesel
+from tenants.roster_table import is_dumped_table
+from tests import hostile_rosters as hostile
 from tests.helpers import letters
 from tests.helpers import roster_csv
 from tests.helpers import run_jobs
@@ -204,3 +209,184 @@ def test_thousands_of_rows_import_as_one_job_with_progress(app, staff, two_schoo
         assert progress.read("import", import_id) == (1500, 1500)
     with app.app_context(), tenant_scope(Tenant(school_id=school)):
         assert db.session.scalar(select(func.count()).select_from(Pupil)) == 1500
+
+
+# Issue 13: hostile files, the mapping field, and the dry run agreeing with the import -------------
+
+
+def post_file(staff, url: str, field: str, data: bytes, name: str):
+    # Encoded here, in memory: the test client would spool a big body to a temporary file it never
+    # closes (a ResourceWarning, an error under this suite's settings).
+    boundary, body = encode_multipart({"csrf_token": staff.csrf(), field: FileStorage(io.BytesIO(data), name)})
+    return staff.client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def stored_files(storage_root) -> list:
+    return sorted(p for p in storage_root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("name", list(hostile.HOSTILE))
+def test_a_hostile_list_is_refused_with_a_polish_message_and_nothing_is_kept(app, staff, two_schools, storage_root,
+                                                                            name):
+    files_before = stored_files(storage_root)
+    data = hostile.build(name)
+    response = post_file(staff, "/szkola/import/", "file", data, "lista.xlsx" if data[:2] == b"PK" else "lista.csv")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422, page[:500]
+    assert hostile.HOSTILE[name][1] in html.unescape(page)
+    assert stored_files(storage_root) == files_before
+    with app.app_context(), tenant_scope(Tenant(school_id=two_schools["a"])):
+        assert db.session.scalar(select(func.count()).select_from(RosterImport)) == 0
+
+
+def test_the_upload_keeps_the_table_as_read_and_mapping_and_import_use_it(app, staff, two_schools):
+    school = two_schools["a"]
+    import_id, _ = upload(staff, roster_csv([ANNA, JAN], encoding="cp1250"))
+    with app.app_context():
+        kept = services.storage().get(batch(app, school, import_id).file_key)
+    assert is_dumped_table(kept) and ANNA[4].encode() in kept  # the rows as read, not the cp1250 upload
+    import_all(app, staff, import_id)
+    assert [p.surname for p in pupils(app, school)] == ["Kowalska", "Nowak"]
+
+
+def test_an_upload_kept_as_the_file_itself_still_imports(app, staff, two_schools):
+    """An import checked before this version kept the uploaded file; its job reads the file."""
+    school = two_schools["a"]
+    import_id, _ = upload(staff, roster_csv([ANNA, JAN]))
+    with app.app_context():
+        services.storage().put(batch(app, school, import_id).file_key, roster_csv([ANNA, JAN]), "text/csv")
+    import_all(app, staff, import_id)
+    assert batch(app, school, import_id).status == "done" and len(pupils(app, school)) == 2
+
+
+OTHER_HEADER = ["Lp.", "Uczeń – nazwisko", "Imiona ucznia", "Urodzony", "Nr PESEL", "Oddział klasy", "Kontakt"]
+
+
+@pytest.mark.parametrize("value", ["9" * 5000, "-1", "1e309", "NaN", "\x00", "3\x00", "²", "١", " 1", "1.0", "0x1",
+                                   "99999", "9999"])
+def test_the_mapping_field_takes_only_a_column_the_form_offers(app, staff, two_schools, value):
+    school = two_schools["a"]
+    born = dt.date(2017, 11, 30)
+    data = roster_csv([["1", "Mazur", "Kinga", "30.11.2017", make_pesel(born, 21, "K"), "2c", ""]],
+                      header=OTHER_HEADER)
+    import_id, _ = upload(staff, data)
+    before = batch(app, school, import_id)
+    form = {"surname": "1", "first_name": "2", "date_of_birth": "3", "pesel": "4", "class_name": "5"}
+    response = staff.post(f"/szkola/import/{import_id}/kolumny", form | {"address": value})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422, page[:300]
+    if value == "9999":  # a number, but of no column in the file
+        assert "Kolumna wybrana dla pola „Adres zamieszkania” nie istnieje w pliku" in page
+    elif "\x00" in value:  # refused at the door of every form (portal.form_input) before the view
+        assert "Niedozwolone znaki w formularzu" in page
+    else:
+        assert "Kolumna wybrana dla pola „Adres zamieszkania” jest nieprawidłowa" in page
+    after = batch(app, school, import_id)
+    assert (after.mapping, after.status, after.summary) == (before.mapping, before.status, before.summary)
+    assert staff.post(f"/szkola/import/{import_id}/kolumny", form).status_code == 302
+
+
+DOCUMENT_HEADER = ["Nazwisko", "Imię", "Drugie imię", "Data urodzenia", "PESEL", "Rodzaj dokumentu tożsamości",
+                   "Numer dokumentu tożsamości", "Numer w księdze uczniów", "Klasa (oddział)"]
+
+
+def test_one_document_number_under_two_types_is_a_row_error_in_the_dry_run_and_the_rest_imports(app, staff,
+                                                                                                two_schools):
+    """The attacker's case: the dry run said 3 new rows, the import failed with "Błąd wewnętrzny".
+    The register keeps a document number once whatever its type, so the second row is refused in the
+    dry run, with its line, and everything the dry run accepts imports."""
+    school = two_schools["a"]
+    rows = [["Shevchenko", "Olena", "", "12.04.2016", "", "paszport", "FA1234567", "", "3a"],
+            ["Shevchenko", "Oksana", "", "12.04.2017", "", "karta pobytu", "fa 123 4567", "", "2a"],
+            ["Bondar", "Iryna", "", "01.02.2016", "", "paszport", "FB7654321", "", "3a"]]
+    import_id, page = upload(staff, roster_csv(rows, header=DOCUMENT_HEADER))
+    checked = batch(app, school, import_id)
+    assert checked.summary == {"total": 3, "new": 2, "update": 0, "unchanged": 0, "invalid": 1}
+    (bad,) = [r for r in checked.report if r["action"] == "invalid"]
+    assert bad["line"] == 3 and "Ten sam numer dokumentu tożsamości powtarza się w wierszu 2" in bad["errors"][0]
+    assert "Importuj 2 poprawnych wierszy" in page
+    import_all(app, staff, import_id)
+    done = batch(app, school, import_id)
+    assert done.status == "done" and done.error_message == ""
+    assert sorted(p.first_names for p in pupils(app, school)) == ["Iryna", "Olena"]
+    # The same number under another type later is the same pupil: an update of the type, no conflict.
+    again, _ = upload(staff, roster_csv([rows[0][:5] + ["karta pobytu"] + rows[0][6:]], header=DOCUMENT_HEADER))
+    assert batch(app, school, again).summary["update"] == 1
+    import_all(app, staff, again)
+    assert {p.first_names: p.id_document_type for p in pupils(app, school)}["Olena"] == "karta pobytu"
+
+
+def test_a_pupil_saved_while_the_import_writes_gives_a_polish_message_not_an_internal_error(app, staff, two_schools):
+    """The import plans against the register as it is, then writes; a pupil with the same PESEL
+    saved by someone else in between makes the unique index refuse the row. The import then says so
+    in Polish and writes nothing. Here the other user's transaction (in a thread) really holds the
+    PESEL, added and not yet committed, while the job runs, and commits once the job waits for it."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tenants.actors import Actor
+    from tenants.pupils import PupilDetails
+    from tenants.pupils import add_pupil
+
+    school = two_schools["a"]
+    import_id, _ = upload(staff, roster_csv([ANNA, JAN]))
+    assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302
+    secretary = Actor(user_id=two_schools["director_a"], role="school_director", organisation_id=school)
+    holding = threading.Event()
+    outcome: list[str] = []
+
+    def other_user():
+        with app.app_context(), tenant_scope(Tenant(school_id=school)):
+            add_pupil(secretary, PupilDetails(first_names="Anna", surname="Kowalska",
+                                              date_of_birth=dt.date(2018, 3, 4), pesel=ANNA[4], class_name="1a"))
+            db.session.flush()  # the row and its PESEL index entry exist, not yet committed
+            holding.set()
+            for _ in range(600):  # until the import's INSERT waits for this transaction
+                if db.session.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                    outcome.append("the import waited")
+                    break
+                time.sleep(0.05)
+            db.session.commit()
+
+    thread = threading.Thread(target=other_user)
+    thread.start()
+    assert holding.wait(30)
+    run_jobs(app)  # rq's worker wants the main thread
+    thread.join(30)
+    assert outcome == ["the import waited"]
+    failed = batch(app, school, import_id)
+    assert failed.status == "failed", failed.error_message
+    assert "ktoś zapisał w ewidencji ucznia z tym samym numerem PESEL" in failed.error_message
+    assert "Błąd wewnętrzny" not in failed.error_message
+    assert [p.first_names for p in pupils(app, school)] == ["Anna"]  # the other user's pupil; none of the file's
+
+
+def test_a_queued_import_whose_job_was_lost_fails_after_its_lease_and_its_list_is_deleted(app, staff, two_schools):
+    """Redis lost the job before any worker claimed the import: it does not stay "w kolejce" for ever.
+    The queued import holds a lease from the moment it is confirmed; once it lapses, the worker's
+    sweep fails it and deletes the list (it holds PESELs)."""
+    from sqlalchemy import update
+
+    from infra.db import utcnow
+    from tenants import tasks
+
+    school = two_schools["a"]
+    import_id, _page = upload(staff, roster_csv([ANNA, JAN]))
+    assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302  # queued; no worker runs it
+    queued = batch(app, school, import_id)
+    assert queued.status == "queued" and queued.lease_until is not None and queued.file_key
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 0  # within its lease: left alone
+    with app.app_context(), tenant_scope(Tenant(school_id=school)):
+        db.session.execute(update(RosterImport).where(RosterImport.id == import_id)
+                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    with app.app_context():
+        assert tasks.expire_lapsed_imports() == 1
+    failed = batch(app, school, import_id)
+    assert failed.status == "failed" and failed.file_key is None and failed.error_message == tasks.INTERRUPTED
+    with app.app_context(), pytest.raises(NotFound):
+        services.storage().get(queued.file_key)
+    assert "został przerwany" in staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)

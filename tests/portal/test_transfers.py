@@ -201,8 +201,8 @@ def test_hostile_target_ids_are_refused_plainly_and_write_nothing(app, city, bro
     response = staff_a.post(f"/szkola/uczniowie/{city['zofia']}/przeniesienie", data)
     assert response.status_code == 422
     # A control or bidi character is refused at the door for every form (portal.form_input).
-    expected = "Niedozwolone znaki" if value in ("1\x00", "\u202e12") else \
-        "Wybierz inną szkołę tego samego miasta z listy."
+    refused_at_door = value in ("1\x00", "\u202e12")
+    expected = "Niedozwolone znaki" if refused_at_door else "Wybierz inną szkołę tego samego miasta z listy."
     assert expected in response.get_data(as_text=True)
     assert school_rows(superuser, city["a"]) == before and transfer_row(app, city["a"]) is None
     if value is not None:

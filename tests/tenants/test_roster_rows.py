@@ -131,6 +131,10 @@ def test_identity_needs_pesel_or_a_whole_document():
     (PESEL[:10] + "x", "PESEL musi składać się z 11 cyfr."),
     (PESEL[:10] + str((int(PESEL[10]) + 1) % 10), "PESEL ma błędną cyfrę kontrolną"),
     ("4,40514E+10", "notacji naukowej"),
+    # str.isdigit() digits that are no ASCII digits: "²" made int() fail (a 500 in the dry run), and
+    # Arabic-Indic digits were taken as a valid PESEL, stored under another blind index than its twin.
+    (PESEL[:10] + "²", "PESEL musi składać się z 11 cyfr."),
+    (PESEL.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")), "PESEL musi składać się z 11 cyfr."),
 ])
 def test_bad_pesel(value, message):
     assert message in errors_of(pesel=value)
@@ -298,10 +302,15 @@ def test_repeated_document():
     doc = {"pesel": "", "date_of_birth": "01.01.2015"}
     results = check(cells(id_document_type="Paszport", id_document_number="ab123", **doc),
                     cells(surname="Nowak", id_document_type="paszport", id_document_number="AB 123", **doc),
-                    cells(surname="Lis", id_document_type="dowód", id_document_number="AB123", **doc))
-    assert results[0].errors == () and results[2].errors == ()
-    assert results[1].errors == ("Ten sam dokument tożsamości (rodzaj i numer) powtarza się w wierszu 2 — każdy uczeń "
-                                 "może wystąpić w pliku tylko raz; usuń lub popraw jeden z tych wierszy.",)
+                    cells(surname="Lis", id_document_type="dowód", id_document_number="AB123", **doc),
+                    cells(surname="Wilk", id_document_type="dowód", id_document_number="AB124", **doc))
+    assert results[0].errors == () and results[3].errors == ()
+    message = ("Ten sam numer dokumentu tożsamości powtarza się w wierszu 2 (także gdy rodzaj dokumentu jest inny) — "
+               "każdy uczeń może wystąpić w pliku tylko raz; usuń lub popraw jeden z tych wierszy.")
+    assert results[1].errors == (message,)
+    # The register keeps a document number once whatever its type (pupils' unique document index), so
+    # another type with the same number is the same identity: the import could not write both rows.
+    assert results[2].errors == (message,)
 
 
 def test_same_person_twice_without_telling_identifiers():
