@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from infra.db import db
+from portal.input_guard import ControlCharacters
 from tenants.operations import NotFoundError
 
 log = logging.getLogger("legitka.portal")
@@ -42,6 +43,12 @@ def init_app(app) -> None:
         return _page(400, _("Nieprawidłowe żądanie"),
                      _("Formularz zawierał nieprawidłowe dane. Wróć i spróbuj ponownie."))
 
+    @app.errorhandler(ControlCharacters)
+    def control_characters(err):
+        return _page(400, _("Niedozwolone znaki w adresie"),
+                     _("Adres strony zawiera znak sterujący (%(code)s), np. znak o kodzie 0 albo znak nowego wiersza. "
+                       "Otwórz stronę jeszcze raz z menu albo z odnośnika.", code=err.code_point))
+
     @app.errorhandler(CSRFError)
     def csrf_error(err):
         return _page(400, _("Formularz wygasł"),
@@ -62,9 +69,13 @@ def init_app(app) -> None:
 
     @app.errorhandler(413)
     def too_large(err):
-        limit_mb = (request.max_content_length or 0) // (1024 * 1024)
+        limit = request.max_content_length or 0
+        if request.content_length is not None and request.content_length <= limit:
+            # The body was within the limit: one text field was over werkzeug's per-field one.
+            return _page(413, _("Za długi tekst"), _("Jedno z pól formularza zawiera za długi tekst. Skróć go i "
+                                                     "wyślij formularz ponownie."))
         return _page(413, _("Plik jest za duży"),
-                     _("Wysłany plik przekracza dopuszczalny rozmiar (%(mb)s MB).", mb=limit_mb))
+                     _("Wysłany plik przekracza dopuszczalny rozmiar (%(mb)s MB).", mb=limit // (1024 * 1024)))
 
     @app.errorhandler(500)
     def server_error(err):

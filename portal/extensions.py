@@ -33,8 +33,12 @@ def _upload_limit() -> None:
 
 
 def init_app(app) -> None:
-    # Before CSRFProtect's own hook, which reads the form and with it the whole body.
+    from portal import input_guard
+
+    # Before CSRFProtect's own hook, which reads the form and with it the whole body; then
+    # control characters are refused (portal.input_guard) before anything else reads a value.
     app.before_request(_upload_limit)
+    input_guard.install_check(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None

@@ -8,10 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from decimal import InvalidOperation
 
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from infra.db import utcnow
 from printing.models import CentreCostProfile
@@ -29,14 +29,10 @@ from tenants.operations import OperationError
 
 def parse_amount(value, label: str, *, low: Decimal = Decimal("0"), high: Decimal = Decimal("100000000"),
                  code: str = "invalid_amount") -> Decimal:
-    """A decimal with two places from user text ("1 234,50" or "1234.5"), within [low, high]."""
-    text = str(value if value is not None else "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    """A decimal with two places from user text ("1 234,50" or "1234.5"), within [low, high)."""
     try:
-        amount = Decimal(text)
-        if not amount.is_finite():
-            raise InvalidOperation
-        amount = amount.quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
+        amount = inputs.amount(value, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
+    except inputs.Refused:
         raise OperationError(f"{label}: podaj liczbę, np. 12,50.", code) from None
     if not low <= amount < high:
         raise OperationError(f"{label}: dozwolone od {low} do {high}.", code)
@@ -44,10 +40,10 @@ def parse_amount(value, label: str, *, low: Decimal = Decimal("0"), high: Decima
 
 
 def _whole(value, label: str, low: int, high: int) -> int:
-    text = str(value or "").strip()
-    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
-        raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number")
-    return int(text)
+    try:
+        return inputs.whole(value, low=low, high=high)
+    except inputs.Refused:
+        raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number") from None
 
 
 def parse_day_month(value, label: str) -> str:
@@ -71,16 +67,11 @@ def day_month(stored: str | None) -> str:
 
 
 def parse_date(value, label: str) -> dt.date | None:
-    """An optional date typed as dd.mm.rrrr (or rrrr-mm-dd from a date input); '' → None."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise OperationError(f"{label}: podaj datę w formacie dd.mm.rrrr.", "invalid_date")
+    """An optional date typed as dd.mm.rrrr (or rrrr-mm-dd from a date input), 1900–2099; '' → None."""
+    try:
+        return inputs.day(value)
+    except inputs.Refused:
+        raise OperationError(f"{label}: podaj datę w formacie dd.mm.rrrr.", "invalid_date") from None
 
 
 def _given(form, name: str) -> bool:

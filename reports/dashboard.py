@@ -27,14 +27,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
-from decimal import InvalidOperation
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -46,6 +44,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from infra.db import utcnow
 from printing.models import CityBudget
@@ -726,22 +725,20 @@ def lead_chart(listing: Listing) -> Markup:
 
 
 def _whole(value, label: str, low: int, high: int) -> int:
-    text = str(value or "").strip()
-    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
-        raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number")
-    return int(text)
+    try:
+        return inputs.whole(value, low=low, high=high)
+    except inputs.Refused:
+        raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number") from None
 
 
 def _amount(value, label: str) -> Decimal:
-    text = str(value or "").lower().replace("zł", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    """Zł as typed ("250 000,00 zł"), 0 … 9 999 999 999,99 (the column's Numeric(12, 2))."""
+    text = str(value or "").lower().replace("zł", "")
     try:
-        amount = Decimal(text)
-        if not amount.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
+        amount = inputs.amount(text, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
+    except inputs.Refused:
         raise OperationError(f"{label}: podaj kwotę w złotych, np. 250 000,00.", "invalid_amount") from None
-    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    if not ZERO <= amount < Decimal("10000000000"):
+    if not ZERO <= amount <= Decimal("9999999999.99"):
         raise OperationError(f"{label}: kwota od 0 do 9 999 999 999,99 zł.", "invalid_amount")
     return amount
 

@@ -9,12 +9,15 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from infra import inputs
 from reports.labels import CHANNELS
 from reports.labels import KINDS
 from reports.labels import SCHOOL_TYPES
 from tenants import holograms
 from tenants.models import SchoolType
 from tenants.operations import OperationError
+
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # the dashboard's periods
 
 
 class FilterError(OperationError):
@@ -28,17 +31,10 @@ def school_year_period(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def parse_day(value: str, label: str) -> dt.date | None:
-    text = (value or "").strip()
-    if not text:
-        return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            day = dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if 2000 <= day.year <= 2100:
-            return day
-    raise FilterError(f"{label}: podaj datę w formacie dd.mm.rrrr (lata 2000–2100).", "invalid_date")
+    try:
+        return inputs.day(value, earliest=EARLIEST, latest=LATEST)
+    except inputs.Refused:
+        raise FilterError(f"{label}: podaj datę w formacie dd.mm.rrrr (lata 2000–2100).", "invalid_date") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,10 +137,10 @@ def parse_fact_query(args: Mapping[str, str]) -> FactQuery:
         return (args.get(name) or "").strip()
 
     school = text("szkola")
-    if school and not re.fullmatch(r"[0-9]{1,18}", school):
+    if school and inputs.ident(school) is None:
         raise FilterError("Nieprawidłowa szkoła.", "invalid_school")
     printer = text("drukarnia")
-    if printer and printer != "wlasna" and not re.fullmatch(r"[0-9]{1,18}", printer):
+    if printer and printer != "wlasna" and inputs.ident(printer) is None:
         raise FilterError("Nieprawidłowa drukarnia.", "invalid_printer")
     checks = (("kanal", CHANNELS, "Nieznany kanał druku."), ("rodzaj", KINDS, "Nieznany rodzaj legitymacji."),
               ("stan", FACT_STATES, "Nieznany stan legitymacji."), ("wg", ("zlozenia", "wydania"),
@@ -155,5 +151,5 @@ def parse_fact_query(args: Mapping[str, str]) -> FactQuery:
     month = text("miesiac")
     if month and not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month):
         raise FilterError("Miesiąc: podaj w formacie rrrr-mm.", "invalid_month")
-    return FactQuery(int(school) if school else None, printer, text("kanal"), text("rodzaj"), text("stan"), month,
-                     text("wg") or "zlozenia")
+    return FactQuery(inputs.ident(school) if school else None, printer, text("kanal"), text("rodzaj"), text("stan"),
+                     month, text("wg") or "zlozenia")

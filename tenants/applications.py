@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from decimal import InvalidOperation
 
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from infra.db import utcnow
 from tenants.actors import Actor
@@ -83,15 +83,13 @@ def record_old_card_return(actor: Actor, application: Application, returned_on: 
 
 
 def parse_amount(value: str) -> Decimal:
-    """"9", "9,00", "9.00 zł" -> Decimal("9.00"); `OperationError` otherwise."""
-    text = (value or "").lower().replace("zł", "").replace(" ", "").replace(",", ".")
+    """"9", "9,00", "9.00 zł" -> Decimal("9.00"), more than 0 and less than a million; `OperationError`
+    otherwise."""
+    text = (value or "").lower().replace("zł", "")
     try:
-        amount = Decimal(text).quantize(Decimal("0.01"))
-    except InvalidOperation:
+        return inputs.amount(text, low=Decimal("0.01"), high=Decimal("999999.99"))  # the column's Numeric(8, 2)
+    except inputs.Refused:
         raise OperationError("Podaj kwotę wpłaty, np. 9,00.") from None
-    if not amount.is_finite() or amount <= 0:
-        raise OperationError("Podaj kwotę wpłaty, np. 9,00.")
-    return amount
 
 
 def record_payment(actor: Actor, application: Application, *, amount: Decimal, paid_on: dt.date,

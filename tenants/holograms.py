@@ -33,7 +33,7 @@ from tenants.models import PupilStatus
 from tenants.operations import OperationError
 
 MAX_DELIVERY = 10_000
-SERIAL = re.compile(r"^(?P<prefix>.*?)(?P<digits>\d+)$")
+SERIAL = re.compile(r"^(?P<prefix>.*?)(?P<digits>[0-9]+)$")  # ASCII digits: they are what gets printed
 
 
 def school_year_of(day: dt.date) -> int:

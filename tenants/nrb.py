@@ -14,7 +14,7 @@ def validate(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value or "").upper()
     if digits.startswith("PL"):
         digits = digits[2:]
-    if len(digits) != 26 or not digits.isdigit():
+    if len(digits) != 26 or not (digits.isascii() and digits.isdigit()):  # "²".isdigit() is True too
         raise NrbError("Numer rachunku (NRB) musi mieć 26 cyfr.")
     # ISO 13616: move "PL" + check digits to the end, letters as numbers (P=25, L=21), mod 97 == 1.
     if int(digits[2:] + "2521" + digits[:2]) % 97 != 1:

@@ -129,7 +129,10 @@ def class_names() -> list[str]:
 
 
 def _natural(name: str) -> list:
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+    """1a, 2a, 10a: runs of ASCII digits compare as numbers (by length, then digits: no int() of
+    a run that may be long or, for "²" and the like, no number at all), the rest case-blind."""
+    return [(1, len(part.lstrip("0")), part.lstrip("0"), "") if part.isascii() and part.isdigit()
+            else (0, 0, "", part.casefold()) for part in re.split(r"([0-9]+)", name)]
 
 
 def list_applications(status: str | None = None) -> list[Application]:

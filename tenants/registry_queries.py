@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import extract
 from sqlalchemy import select
 
+from infra import inputs
 from infra import services
 from infra.db import db
 from tenants.context import require_school
@@ -29,8 +30,7 @@ class RegistryFilter:
 
     @classmethod
     def from_args(cls, args) -> RegistryFilter:
-        year = args.get("rok", "")
-        return cls(year=int(year) if year.isdigit() and 2000 < int(year) < 2200 else None,
+        return cls(year=inputs.whole_or_none(args.get("rok"), low=2001, high=2199),  # anything else: every year
                    class_name=args.get("klasa", "").strip()[:20])
 
     @property

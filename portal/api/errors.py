@@ -3,6 +3,7 @@
 | code                | status | when                                                          |
 |---------------------|--------|---------------------------------------------------------------|
 | bad_request         | 400    | the body is not JSON                                          |
+| invalid_characters  | 400    | a control character (NUL, ESC, …) in a parameter or the form   |
 | invalid_token       | 401    | no, unknown, expired or revoked bearer token                  |
 | insufficient_scope  | 403    | the token lacks the scope the endpoint needs                  |
 | agreement_lapsed    | 403    | no data-processing agreement in force with the school         |
@@ -30,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 
 from infra.db import db
+from portal.input_guard import ControlCharacters
 from tenants.operations import NotFoundError
 from tenants.operations import OperationError
 
@@ -89,6 +91,13 @@ def _api_error(err: ApiError):
     return error_response(err.status, err.code, err.message, err.headers)
 
 
+def _control_characters(err: ControlCharacters):
+    message = f"Parametr zawiera znak sterujący ({err.code_point})."
+    if request.endpoint == "api.token":  # the token endpoint answers in OAuth2's format (RFC 6749 §5.2)
+        return jsonify({"error": "invalid_request", "error_description": message}), 400, {"Cache-Control": "no-store"}
+    return error_response(400, "invalid_characters", message)
+
+
 def _not_found(err: NotFoundError):
     return error_response(404, "not_found", "Nie ma takiego zamówienia.")
 
@@ -119,6 +128,7 @@ def routing_errors():
 def register(bp) -> None:
     for status in default_exceptions:
         bp.register_error_handler(status, _http_error)
+    bp.register_error_handler(ControlCharacters, _control_characters)
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(NotFoundError, _not_found)
     bp.register_error_handler(OperationError, _operation_error)

@@ -201,7 +201,8 @@ def document(*, token_url: str) -> dict:
                     "application/x-www-form-urlencoded": {"schema": _ref("TokenRequest")}}},
                 "responses": {
                     "200": _json(_ref("Token"), "A bearer token."),
-                    "400": _json(_ref("OAuthError"), "invalid_request, unsupported_grant_type, invalid_scope…"),
+                    "400": _json(_ref("OAuthError"), "invalid_request (also for a control character in the form), "
+                                                     "unsupported_grant_type, invalid_scope…"),
                     "401": _json(_ref("OAuthError"), "invalid_client: wrong or revoked credentials."),
                     "413": _ERRORS["413"],
                     "429": _json(_ref("OAuthError"),
@@ -214,7 +215,9 @@ def document(*, token_url: str) -> dict:
                 "security": [{"oauth2": [READ]}],
                 "parameters": [{"name": "status", "in": "query", "required": False,
                                 "schema": {"type": "string", "enum": STATUSES}}],
-                "responses": {"200": _json(_ref("OrderList"), "OK"), **_errors("401", "403", "422", "500")}}},
+                "responses": {"200": _json(_ref("OrderList"), "OK"),
+                              "400": _json(_ref("Error"), "A control character in a parameter (`invalid_characters`)."),
+                              **_errors("401", "403", "422", "500")}}},
             "/orders/{order_id}": {"get": _order_operation(
                 "One order: metadata, quote, cards and their results", READ)},
             "/orders/{order_id}/accept": {"post": _order_operation(

@@ -6,7 +6,6 @@ and XLSX with the numbers the page shows."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 from flask import Blueprint
@@ -19,8 +18,10 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from infra import inputs
 from infra.db import db
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.formatting import date_pl
 from portal.formatting import money
 from portal.security import current_actor
@@ -61,13 +62,14 @@ def cell(value) -> str:
 
 
 def _int(name: str, label: str, low: int, high: int, default: int | None) -> int | None:
-    text = (request.args.get(name) or "").strip().replace(" ", "").replace("\u00a0", "")
+    text = (request.args.get(name) or "").strip()
     if not text:
         return default
-    if not re.fullmatch(r"[0-9]{1,18}", text) or not low <= int(text) <= high:
+    try:
+        return inputs.whole(text, low=low, high=high)
+    except inputs.Refused:
         raise OperationError(_("%(label)s: podaj liczbę całkowitą od %(low)s do %(high)s.",
-                               label=label, low=low, high=high))
-    return int(text)
+                               label=label, low=low, high=high)) from None
 
 
 def _year() -> int:
@@ -92,7 +94,7 @@ def _channels_request():
     school's actual cards that year), orders (default its actual number), date (default today)."""
     city_id = _city_id()
     schools = costs.city_schools(city_id)
-    school_id = _int("school_id", _("Szkoła"), 1, 10**18, None)
+    school_id = _int("school_id", _("Szkoła"), 1, inputs.BIGINT_MAX, None)
     if school_id is None and schools:
         school_id = next(iter(schools))
     school = costs.city_school(city_id, school_id)
@@ -227,8 +229,8 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
 @require_roles(*OFFICIAL)
 def centre():
     if request.method == "GET":
-        return _centre_page(centre_id=request.args.get("printer_id", type=int))
-    printer_id = request.form.get("printer_id", type=int)
+        return _centre_page(centre_id=parse_id(request.args.get("printer_id")))
+    printer_id = parse_id(request.form.get("printer_id"))
     try:
         terms.save_centre_cost_profile(current_actor(), _city_id(), printer_id, request.form)
     except OperationError as err:
@@ -257,7 +259,7 @@ def _table_for(key: str) -> Table | None:
         year = _year()
         return costs.what_if_summary_table(costs.what_if_all(city_id, year), year)
     if key == "centrum":
-        printer_id = _int("printer_id", _("Centrum druku"), 1, 10**18, None)
+        printer_id = _int("printer_id", _("Centrum druku"), 1, inputs.BIGINT_MAX, None)
         centre = next((c for c in terms.city_print_centres(city_id) if c.id == printer_id), None)
         profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
         return _centre_table(centre, profile, dt.date.today().year)[0] if profile else None

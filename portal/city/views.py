@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 
 from flask import Blueprint
 from flask import Response
@@ -25,12 +24,14 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from infra import inputs
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
+from portal.converters import parse_id
 from portal.security import current_membership
 from reports import council_report as council
 from reports import dashboard
@@ -194,8 +195,7 @@ def facts():
         abort(404)
     total = dashboard.fact_count(city.id, f, q)
     pages = max(1, -(-total // FACTS_PER_PAGE))
-    number = request.args.get("strona", "1").strip()
-    page = min(int(number), pages) if re.fullmatch(r"[0-9]{1,9}", number) and int(number) >= 1 else 1
+    page = min(inputs.whole_or_none(request.args.get("strona"), low=1, high=10**9) or 1, pages)  # past the end: last
     listing = dashboard.fact_list(city.id, f, q, limit=FACTS_PER_PAGE, offset=(page - 1) * FACTS_PER_PAGE)
     printer = dashboard.OWN_PRINTERS if q.printer == "wlasna" else (
         dashboard.city_printer_name(city.id, int(q.printer)) if q.printer else "")
@@ -216,7 +216,7 @@ def orders():
     f, error = _filters()
     school = (request.args.get("szkola") or "").strip()
     schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
-    school_id = int(school) if re.fullmatch(r"[0-9]{1,18}", school) else None
+    school_id = parse_id(school)
     if school and school_id not in schools:
         abort(404)
     listing = dashboard.order_list(city.id, f, school_id)
@@ -332,7 +332,7 @@ def _reports_page(error: str | None):
 @require_roles(*CITY)
 def council_report_file(report_id: int):
     """A finished report (the city's own: another city's is 404, as is one not ready)."""
-    report = council.report_of(_city().id, report_id) if report_id < 2**62 else None  # SQLite overflows
+    report = council.report_of(_city().id, report_id)
     if report is None or report.status != "ready" or not report.file_key:
         abort(404)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from infra import inputs
 from portal.security import current_membership
 from tenants.models import Organisation
 from tenants.models import Role
@@ -17,11 +18,9 @@ def current_school() -> Organisation:
 
 
 def parse_date(value: str) -> dt.date | None:
-    """Accepts dd.mm.rrrr (what people type) and rrrr-mm-dd (what date inputs send)."""
-    value = (value or "").strip()
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """dd.mm.rrrr (what people type) or rrrr-mm-dd (what date inputs send), 1900–2099; None for
+    anything else, empty text included (the caller says which date it needs)."""
+    try:
+        return inputs.day(value)
+    except inputs.Refused:
+        return None

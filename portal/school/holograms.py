@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from portal.access import require_roles
 from portal.converters import parse_id
@@ -29,8 +30,17 @@ bp = Blueprint("holograms", __name__, url_prefix="/szkola/hologramy")
 
 
 def _year(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 2024 <= int(value) <= 2100 else \
-        holograms.school_year_of(dt.date.today())
+    """The school year a link names (2024 = 2024/25); the current one when it names none."""
+    year = inputs.whole_or_none(value, low=2024, high=2100)
+    return year if year is not None else holograms.school_year_of(dt.date.today())
+
+
+def _form_year() -> int:
+    """The school year a form chose; a form naming none (or nonsense) is refused, not guessed."""
+    year = inputs.whole_or_none(request.form.get("school_year"), low=2024, high=2100)
+    if year is None:
+        raise OperationError(_("Wybierz rok szkolny, który hologramy potwierdzają."))
+    return year
 
 
 def _page(*, error: str | None = None, status: int = 200, form: dict | None = None):
@@ -70,7 +80,7 @@ def _date(name: str) -> dt.date:
 @require_roles(*STAFF)
 def receive():
     def action():
-        holograms.receive(current_actor(), school_year=_year(request.form.get("school_year")),
+        holograms.receive(current_actor(), school_year=_form_year(),
                           supplier=request.form.get("supplier", "")[:200], received_on=_date("received_on"),
                           first=request.form.get("first", "")[:30], last=request.form.get("last", "")[:30])
 
@@ -121,6 +131,7 @@ def confirm():
     wanted = {parse_id(v) for v in request.form.getlist("card_id")} - {None}  # "²" or 5,000 digits: no card
     cards = [c for c in holograms.cards_needing(year) if c.id in wanted]
     try:
+        _form_year()
         assigned = holograms.confirm_year(current_actor(), year, cards)
     except OperationError as err:
         db.session.rollback()

@@ -6,7 +6,6 @@ Routes belong to the `school` blueprint (endpoint names `school.order` etc.)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import Response
 from flask import abort
@@ -22,6 +21,7 @@ from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.order_forms import item_results
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
@@ -82,9 +82,10 @@ def _channel_choice(value: str | None) -> int | None:
     """The printer id a form picked, None for the school's own printer; OperationError if none."""
     if value == Channel.OWN.value:
         return None
-    if value and re.fullmatch(r"[0-9]{1,18}", value):
-        return int(value)
-    raise OperationError(_("Wybierz drukarnię."))
+    printer_id = parse_id(value)
+    if printer_id is None:
+        raise OperationError(_("Wybierz drukarnię."))
+    return printer_id
 
 
 @bp.route("/zamowienia/nowe", methods=["GET", "POST"])
@@ -92,7 +93,7 @@ def _channel_choice(value: str | None) -> int | None:
 def new_order():
     if request.method == "GET":
         return _new_order_page()
-    ids = [int(v) for v in request.form.getlist("application_id") if re.fullmatch(r"[0-9]{1,18}", v)]
+    ids = [i for i in (parse_id(v) for v in request.form.getlist("application_id")) if i is not None]
     try:
         printer_id = _channel_choice(request.form.get("channel"))
         order = printing_ops.create_order(current_actor(), current_school(), printer_id, ids)

@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from portal.access import require_roles
 from portal.school.common import STAFF
@@ -150,10 +151,10 @@ def blank(card_id: int):
 @require_roles(*STAFF)
 def hologram(card_id: int):
     def action(card):
-        year = request.form.get("school_year", "")
-        if not year.isdigit():
+        year = inputs.whole_or_none(request.form.get("school_year"), low=2000, high=2100)
+        if year is None:
             raise OperationError(_("Wybierz rok szkolny."))
         on = parse_date(request.form.get("issued_on", "")) or dt.date.today()
-        holograms.issue(current_actor(), card, request.form.get("serial", "")[:30], school_year=int(year), on=on)
+        holograms.issue(current_actor(), card, request.form.get("serial", "")[:30], school_year=year, on=on)
 
     return _card_action(card_id, action, _("Hologram przypisany; data ważności legitymacji zaktualizowana."))

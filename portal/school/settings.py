@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from infra.db import db
 from portal.access import require_roles
+from portal.converters import parse_id
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
 from portal.school.common import current_school
@@ -62,7 +63,7 @@ def show():
 def add_agreement():
     school = current_school()
     try:
-        printer_id = request.form.get("printer_id", type=int)
+        printer_id = parse_id(request.form.get("printer_id"))
         if printer_id not in {p.id for p in printing_ops.city_printers(school.city_id)}:
             raise OperationError(_("Wybierz drukarnię z listy drukarni miasta."))
         dates = {name: parse_date(request.form.get(name, "")) for name in ("signed_on", "valid_from", "valid_until")}

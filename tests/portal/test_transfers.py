@@ -207,7 +207,9 @@ def test_hostile_target_ids_are_refused_plainly_and_write_nothing(app, city, bro
     assert school_rows(superuser, city["a"]) == before and transfer_row(app, city["a"]) is None
     if value is not None:
         shown = staff_a.get(f"/szkola/uczniowie/{city['zofia']}/przeniesienie", query_string={"target_id": value})
-        assert shown.status_code == 422 and "Wyślij prośbę" not in shown.get_data(as_text=True)
+        # A control character in a query string is refused before any view (portal.input_guard): 400.
+        assert shown.status_code == (400 if value == "1\x00" else 422)
+        assert "Wyślij prośbę" not in shown.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("target", ["a", "d", "city", "p1"])
