@@ -63,8 +63,8 @@ def create_app(test_config: dict | None = None):
     from portal import cli
     from portal import errors
     from portal import extensions
-    from portal import form_input
     from portal import formatting
+    from portal import input_guard
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
@@ -88,7 +88,7 @@ def create_app(test_config: dict | None = None):
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
-    form_input.init_app(app)  # after security: the refusal page has the request id and the signed-in user
+    input_guard.install_form_check(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
                       school_registry.bp, school_holograms.bp, school_mleg.bp, school_transfers.bp, parent_views.bp,

@@ -1,7 +1,7 @@
 """Ordinary hostile values through the web (issue 13): each of these was a 500. Now a number is
 read by infra.inputs (bounded, refused with a Polish reason), an id in a URL is bounded by the
 `int` converter, and a control character in a query string is refused by portal.input_guard
-before anything is read (in a form: portal.form_input, tests/portal/test_name_entry.py). The
+before anything is read (in a form: portal.input_guard, tests/portal/test_name_entry.py). The
 form fuzzer (test_fuzz_forms.py) sends the same values everywhere; these pin the cases the issue
 names and what the answer says."""
 
@@ -180,7 +180,7 @@ def test_a_control_character_in_a_form_field_changes_nothing(app, browser, schoo
 
 
 def test_a_textarea_keeps_its_line_breaks(app, browser, school_a, two_schools):
-    """The protocol's serials are one per line (portal.form_input.MULTILINE_FIELDS); a one-line
+    """The protocol's serials are one per line (portal.input_guard.MULTILINE_FIELDS); a one-line
     field of the same form is not."""
     staff = browser("sekretariat.a@test.pl")
     form = {"kind": "destroy", "serials": "HS 004\r\nHS 005", "held_on": TODAY, "committee": "A. Nowak, B. Lis",

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from infra.db import db
-from portal.form_input import MULTILINE_FIELDS
+from portal.input_guard import MULTILINE_FIELDS
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
 from tenants.actors import Actor

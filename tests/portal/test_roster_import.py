@@ -277,7 +277,7 @@ def test_the_mapping_field_takes_only_a_column_the_form_offers(app, staff, two_s
     assert response.status_code == 422, page[:300]
     if value == "9999":  # a number, but of no column in the file
         assert "Kolumna wybrana dla pola „Adres zamieszkania” nie istnieje w pliku" in page
-    elif "\x00" in value:  # refused at the door of every form (portal.form_input) before the view
+    elif "\x00" in value:  # refused at the door of every form (portal.input_guard) before the view
         assert "Niedozwolone znaki w formularzu" in page
     else:
         assert "Kolumna wybrana dla pola „Adres zamieszkania” jest nieprawidłowa" in page

@@ -200,7 +200,7 @@ def test_hostile_target_ids_are_refused_plainly_and_write_nothing(app, city, bro
     data = {"confirm": "1"} if value is None else {"confirm": "1", "target_id": value}
     response = staff_a.post(f"/szkola/uczniowie/{city['zofia']}/przeniesienie", data)
     assert response.status_code == 422
-    # A control or bidi character is refused at the door for every form (portal.form_input).
+    # A control or bidi character is refused at the door for every form (portal.input_guard).
     refused_at_door = value in ("1\x00", "\u202e12")
     expected = "Niedozwolone znaki" if refused_at_door else "Wybierz inną szkołę tego samego miasta z listy."
     assert expected in response.get_data(as_text=True)
