@@ -8,10 +8,18 @@ size decode (see tests/tenants/test_photo_memory.py).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zlib
+from pathlib import Path
 
 from PIL import Image
+
+# Imported before the measurement starts (tests.memory_budget): OpenCV, numpy and Pillow are in every
+# serving process already.
+from tenants.photo_checks import check_photo
+from tenants.photo_zip import PhotoArchive
+from tenants.photos import PhotoError
 
 # PNG colour types
 GREY, RGB, PALETTE, GREY_ALPHA, RGBA = 0, 2, 3, 4, 6
@@ -79,3 +87,26 @@ REFUSED = {
     "lossless.jpg": (lambda: with_frame_marker(jpeg_file(600, 800), 0xC3), "Ten rodzaj pliku JPEG"),
     "arithmetic.jpg": (lambda: with_frame_marker(jpeg_file(600, 800), 0xC9), "Ten rodzaj pliku JPEG"),
 }
+
+
+# Targets of `tests.memory_budget.grown`: each reads its file in the measured process.
+
+
+def check_file(path: str) -> dict:
+    """A photo checked as an upload is: refused (the Polish message), or what the checks found."""
+    try:
+        result = check_photo(Path(path).read_bytes())
+    except PhotoError as err:
+        return {"refused": str(err)}
+    return {"refused": None, "face_found": result.face_found, "findings": [f.code for f in result.findings]}
+
+
+def check_zip(path: str) -> dict:
+    """Every file of a photo ZIP on disk checked one at a time, as the ZIP job does."""
+    files = 0
+    with open(path, "rb") as archive:
+        for entry in PhotoArchive(archive).entries():
+            files += 1
+            with contextlib.suppress(PhotoError):  # a refused file is the job's per-file answer
+                check_photo(entry.data)
+    return {"refused": None, "files": files}

@@ -11,9 +11,6 @@ face. The figures are printed (run with -s) for the README; only the budget is a
 from __future__ import annotations
 
 import io
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,55 +29,16 @@ from tests.hostile_photos import jpeg_file
 from tests.hostile_photos import png_chunk
 from tests.hostile_photos import png_file
 from tests.hostile_photos import text_bomb_png
-
-ROOT = Path(__file__).resolve().parents[2]
-
-# The measuring process forks once the imports are done: a process started by this (large) test process
-# inherits its peak RSS through exec, while a forked process's peak starts at what it holds at the fork.
-MEASURE = """
-import json, os, resource, sys
-from tenants.photo_checks import check_photo
-from tenants.photos import PhotoError
-if os.fork() == 0:
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    try:
-        if sys.argv[1] == "control":  # the instrument's control: hold 150 MB
-            held = bytearray(150 * 1024 * 1024)
-            held[::4096] = b"x" * len(held[::4096])
-            outcome = {"refused": None}
-        elif sys.argv[1].startswith("zip:"):  # what the ZIP job does with each file of an archive on disk
-            from tenants.photo_zip import PhotoArchive
-            with open(sys.argv[1][4:], "rb") as archive:
-                entries = PhotoArchive(archive).entries()
-                outcome = {"refused": None, "files": 0}
-                for entry in entries:
-                    outcome["files"] += 1
-                    try:
-                        check_photo(entry.data)
-                    except PhotoError:
-                        pass
-        else:
-            data = open(sys.argv[1], "rb").read()  # the upload's bytes count too
-            result = check_photo(data)
-            outcome = {"refused": None, "face_found": result.face_found, "findings": [f.code for f in result.findings]}
-    except PhotoError as err:
-        outcome = {"refused": str(err)}
-    outcome["grown_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps(outcome), flush=True)
-    os._exit(0)
-os.wait()
-"""
+from tests.memory_budget import grown
 
 
 def peak(path: Path | str) -> dict:
     """check_photo on the file in a new process: what it decided and how far its peak RSS grew (KiB)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return grown("tests.hostile_photos:check_file", path)
 
 
 def test_the_measurement_sees_memory_taken():
-    assert 145 * 1024 <= peak("control")["grown_kib"] <= 160 * 1024
+    assert 145 * 1024 <= grown("tests.memory_budget:hold", 150)["grown_kib"] <= 160 * 1024
 
 
 def _exif(orientation: int) -> Image.Exif:
@@ -199,7 +157,7 @@ def test_a_zip_of_photos_is_read_one_photo_at_a_time(tmp_path):
         for i in range(40):
             archive.writestr(f"photo-{i}.jpg", bytes(14_900_000))
     assert path.stat().st_size < 1024 * 1024
-    outcome = peak(f"zip:{path}")
+    outcome = grown("tests.hostile_photos:check_zip", path)
     print(f"\nzip of 40 × 14.9 MB: peak +{outcome['grown_kib'] / 1024:.1f} MB")
     assert outcome["files"] == 40
     assert outcome["grown_kib"] * 1024 < MEMORY_BUDGET

@@ -2,16 +2,13 @@
 streaming XLSX reader giving what openpyxl gives.
 
 The budget: parsing any file up to the upload limit takes less than 100 MB above what the process
-held before (measured in a fresh subprocess with `resource`, see `tests.hostile_rosters`)."""
+held before (measured in a fresh subprocess with `resource`, see `tests.memory_budget`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
-import subprocess
-import sys
 import warnings
 import zipfile
 
@@ -29,18 +26,19 @@ from tenants.roster_table import MAX_COLUMNS
 from tenants.roster_table import dump_table
 from tenants.roster_table import load_table
 from tests import hostile_rosters as hostile
+from tests.memory_budget import BUDGET_BYTES
+from tests.memory_budget import grown
 
-BUDGET_MB = 100
+BUDGET_MB = BUDGET_BYTES / 1024 / 1024
 
 
 def measure(kind: str, data: bytes, tmp_path) -> dict:
+    """Reading `data` as a pupil list ("roster") or a photo ZIP ("photos") in a new process: its outcome,
+    message and how many MB its peak memory grew (`tests.memory_budget`)."""
     path = tmp_path / "upload.bin"
     path.write_bytes(data)
-    done = subprocess.run([sys.executable, "-c", hostile.budget_script, kind, str(path)], capture_output=True,
-                          text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["used_mb"] = (result["peak_kb"] - result["baseline_kb"]) / 1024
+    result = grown("tests.hostile_rosters:" + ("read_roster" if kind == "roster" else "list_photo_zip"), path)
+    result["used_mb"] = result["grown_kib"] / 1024
     return result
 
 
