@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None):
     import printing.models  # noqa: F401
     import reports.models  # noqa: F401
     import tenants.hologram_models  # noqa: F401
+    import tenants.mail_models  # noqa: F401
     import tenants.models  # noqa: F401
     import tenants.transfer_models  # noqa: F401
     from portal import cli

@@ -194,17 +194,30 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
 
 @legitka.command("relay")
 def relay_command():
-    """Enqueue due outbox work once, and re-enqueue batches whose job was lost or whose worker
-    died (for cron; every worker also does it every 30 s)."""
-    from printing.tasks import relay_outbox
+    """Enqueue due outbox work once (batches, e-mails), and re-enqueue work whose job was lost or
+    whose worker died (for cron; every worker also does it every 30 s)."""
+    from portal.jobs import relay_all
 
-    click.echo(f"{relay_outbox(reconcile=True)} job(s) enqueued.")
+    click.echo(f"{relay_all()} job(s) enqueued.")
+
+
+@legitka.command("mail-failed")
+def mail_failed_command():
+    """List e-mails given up on after every retry (id, school, kind, tries, reason; no addresses)."""
+    from tenants.mail_outbox import failed_messages
+
+    rows = failed_messages()
+    for row in rows:
+        click.echo(f"{row.id}\tschool {row.school_id}\t{row.kind} {row.subject_id}\t{row.attempts} tries\t"
+                   f"{row.created_at:%Y-%m-%d %H:%M}\t{row.error}")
+    click.echo(f"{len(rows)} failed e-mail(s).")
 
 
 @legitka.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--relay-every", default=30.0, type=click.FloatRange(min=0.1), show_default=True,
-              help="Seconds between outbox relays (which also recover batches whose job or worker was lost).")
+              help="Seconds between outbox relays (which also recover batches and e-mails whose job or worker "
+                   "was lost).")
 def worker_command(burst, relay_every):
     """Run an rq worker (batches, imports, photo ZIPs, e-mail), with the outbox relay in a side thread.
 
@@ -213,8 +226,10 @@ def worker_command(burst, relay_every):
     """
     from rq import Worker
 
+    import printing.notifications  # noqa: F401  (registers the print flow's e-mail composers)
+    import tenants.photo_mail  # noqa: F401  (and the photo decision's)
+    from portal.jobs import relay_all
     from printing.retention import purge_due
-    from printing.tasks import relay_outbox
     from reports.statistics import refresh_all
     from tenants.tasks import expire_lapsed_imports
 
@@ -244,7 +259,7 @@ def worker_command(burst, relay_every):
 
     def relay_once():
         with turns, app.app_context():
-            relay_outbox(reconcile=True)
+            relay_all()  # batches and e-mails: new, due again, lost with Redis, or left by a dead worker
             if time.monotonic() - last_purge[0] >= PURGE_EVERY_SECONDS:
                 purge_due()  # retention: batch files 7 days after delivery
                 last_purge[0] = time.monotonic()

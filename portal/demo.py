@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from infra.db import db
 from infra.db import utcnow
+from portal.jobs import start_after_commit
 from printing import operations as printing_ops
 from printing import quotes
 from printing.models import CentreCostProfile
@@ -32,7 +33,6 @@ from printing.models import PriceTier
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
-from printing.tasks import relay_outbox
 from reports.statistics import refresh_all
 from tenants import applications
 from tenants import holograms
@@ -411,7 +411,7 @@ def seed(today: dt.date | None = None) -> str:
     with tenant_scope(Tenant(city_id=city.id)):
         orders = db.session.scalar(select(func.count()).select_from(PrintOrder))
     db.session.commit()
-    relay_outbox()  # build the waiting batch (in-process on the embedded default)
+    start_after_commit()  # the waiting batch and the printer's e-mail (in-process on the embedded default)
     with tenant_scope(Tenant(city_id=city.id)):
         _city_finances(city, printers[0], today)
         db.session.commit()

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from infra.db import db
 from infra.db import utcnow
 from printing import agreements
+from printing import notifications
 from printing import quotes
 from printing.models import Channel
 from printing.models import ItemOutcome
@@ -242,6 +243,7 @@ def confirm_delivery(actor: Actor, order: PrintOrder) -> list[Card]:
             continue
         card.status, card.blank_serial, card.chip_uid = CardStatus.DELIVERED.value, item.blank_serial, item.chip_uid
         delivered.append(card)
+    notifications.promise_cards_ready(delivered)
     db.session.flush()
     return delivered
 
@@ -305,6 +307,7 @@ def reprint(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) ->
     db.session.flush()
     add_items(new, cards)
     add_outbox(new, now)
+    notifications.promise_order_arrived(new)
     db.session.flush()
     db.session.refresh(order)
     return new
@@ -337,4 +340,5 @@ def redirect(actor: Actor, order: PrintOrder, printer_id: int | None, *, today: 
                                reason="", reported_at=None, reported_by_id=None)
                        .execution_options(synchronize_session=False))
     add_outbox(order, utcnow())
+    notifications.promise_order_arrived(order)
     db.session.flush()

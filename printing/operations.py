@@ -2,9 +2,10 @@
 
 draft → submitted → rendering → ready → downloaded → printed → shipped → delivered
 (rendering → failed → submitted on retry). Submitting assigns the school's next registry
-numbers, freezes the unit price and writes the outbox row, all in one transaction.
+numbers, freezes the unit price and writes the outbox row and the printer's e-mail, all in one
+transaction.
 Functions flush and never commit; the caller owns the transaction and, after committing,
-calls `printing.tasks.relay_outbox()` so the batch job starts.
+starts their jobs (`portal.jobs.start_after_commit`: best effort, the workers' relay catches up).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import update
 from infra.db import db
 from infra.db import utcnow
 from printing import agreements
+from printing import notifications
 from printing import numbering
 from printing import quotes
 from printing.models import Channel
@@ -158,6 +160,7 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
                        .values(first_number=numbers[0], last_number=numbers[-1])
                        .execution_options(synchronize_session=False))
     add_outbox(order, now)
+    notifications.promise_order_arrived(order)
     db.session.flush()
     db.session.refresh(order)
     return cards

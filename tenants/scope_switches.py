@@ -72,20 +72,21 @@ SWITCHES: dict[str, Switch] = {
     "tenants.tasks:import_photo_zip": Switch(
         1, "rq job: matches the ZIP's photos as the school that uploaded it.",
         "tests/portal/test_photo_zip_import.py::test_a_zip_is_matched_checked_queued_and_reported"),
-    "tenants.tasks:notify_photo_decision": Switch(
-        1, "rq job: e-mails a parent about a photo decision, reading as the photo's school.",
-        "tests/portal/test_parent_photos.py::test_rejection_mails_the_parent_the_reason_and_a_fresh_link"),
     "tenants.tasks:expire_lapsed_imports": Switch(
         1, "The worker's periodic sweep fails imports whose job stopped renewing its lease, school by school, "
            "each as that school.",
         "tests/portal/test_photo_zip_import.py::"
         "test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_deletes_the_zip"),
-    "printing.notifications:order_arrived": Switch(
-        1, "rq job: tells the printer about a school's order, reading as that school.",
-        "tests/printing/test_fulfilment.py::test_the_printer_is_emailed_on_a_new_order_and_parents_when_cards_arrive"),
-    "printing.notifications:cards_ready": Switch(
-        1, "rq job: tells the parents their cards arrived, reading as the cards' school.",
-        "tests/printing/test_fulfilment.py::test_the_printer_is_emailed_on_a_new_order_and_parents_when_cards_arrive"),
+    "tenants.mail_outbox:send_mail": Switch(
+        1, "rq job: claims and sends one promised e-mail, composing it as the message's school.",
+        "tests/test_mail_outbox.py::test_a_normal_run_sends_each_message_once_however_often_relayed_and_delivered"),
+    "tenants.mail_outbox:relay_mail": Switch(
+        1, "The mail relay reads every school's unsent messages (`unscoped`: the mail outbox admits the system "
+           "scope) and sends only ids to the queue.",
+        "tests/test_mail_outbox.py::test_redis_flushed_after_submit_and_after_delivery_every_mail_goes_once"),
+    "tenants.mail_outbox:failed_messages": Switch(
+        1, "`flask legitka mail-failed` lists given-up e-mails of every school (ids, kind, reason) for the operator.",
+        "tests/test_mail_outbox.py::test_smtp_down_is_retried_with_growing_waits_then_failed_with_a_reason"),
     "printing.tasks:build_batch": Switch(
         1, "rq job: renders an order's batch as the order's school.",
         "tests/test_flow.py::test_one_card_end_to_end"),

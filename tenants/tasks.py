@@ -1,4 +1,4 @@
-"""rq jobs of the school domain: roster imports, photo ZIPs, e-mail to parents.
+"""rq jobs of the school domain: roster imports and photo ZIPs (e-mail goes through `tenants.mail_outbox`).
 
 Jobs take ids only (SECURITY.md T4.8) and act for the school whose id they are given. A job
 claims its import by a compare-and-set on the status, so a job delivered twice works once.
@@ -34,11 +34,9 @@ from tenants.models import ImportStatus
 from tenants.models import Organisation
 from tenants.models import OrgKind
 from tenants.models import PhotoSource
-from tenants.models import PhotoSubmission
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.models import RosterImport
-from tenants.models import SubmissionStatus
 from tenants.operations import OperationError
 from tenants.pupils import find_by_pesel
 
@@ -248,33 +246,3 @@ def expire_lapsed_imports_here(now: dt.datetime | None = None) -> int:
 
 def public_url() -> str:
     return (current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
-
-
-def notify_photo_decision(submission_id: int, school_id: int) -> str:
-    """E-mail the parent that the photo was accepted, or why it was rejected with a new link."""
-    with tenant_scope(Tenant(school_id=school_id)):
-        submission = db.session.scalar(select(PhotoSubmission).where(PhotoSubmission.id == submission_id))
-        if submission is None or submission.status not in (SubmissionStatus.ACCEPTED.value,
-                                                            SubmissionStatus.REJECTED.value):
-            return "skipped"
-        pupil = submission.pupil
-        to = submission.notify_email or pupil.parent_email
-        if not to:
-            return "no-address"
-        school = db.session.get(Organisation, school_id)
-        first_name = pupil.first_names.split()[0]
-        if submission.status == SubmissionStatus.ACCEPTED.value:
-            subject = f"Zdjęcie do legitymacji przyjęte — {school.name}"
-            body = (f"Dzień dobry,\n\nzdjęcie do legitymacji szkolnej dla: {first_name} zostało przyjęte przez "
-                    f"sekretariat szkoły {school.name}.\nSzkoła poinformuje, gdy legitymacja będzie do odbioru.\n")
-        else:
-            days = int(current_app.config.get("PHOTO_LINK_DAYS") or 14)
-            link = photo_intake.issue_link(None, pupil, days=days)
-            db.session.commit()
-            subject = f"Prosimy o nowe zdjęcie do legitymacji — {school.name}"
-            body = (f"Dzień dobry,\n\nsekretariat szkoły {school.name} nie mógł przyjąć zdjęcia do legitymacji "
-                    f"dla: {first_name}.\nPowód: {submission.rejection_reason}\n\nNowe zdjęcie można wysłać przez "
-                    f"ten link (ważny {days} dni, działa na telefonie):\n{public_url()}/zdjecie/{link}\n")
-        services.mailer().send(to, subject, body + "\n— Legitka, w imieniu szkoły. Prosimy nie odpowiadać na tę "
-                                                   "wiadomość.\n")
-        return "sent"

@@ -23,6 +23,7 @@ from printing.models import PrintOrder
 from tenants import pesel as pesel_rules
 from tenants.context import Tenant
 from tenants.context import tenant_scope
+from tenants.mail_models import MailMessage
 from tenants.models import AccessLog
 from tenants.models import Application
 from tenants.models import Card
@@ -87,9 +88,11 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     # Redis holds only ids: the job's arguments are (order id, school id), no personal data.
     with app.app_context():
         jobs = services.queue().rq.get_jobs()
-        # the batch, and the e-mail telling the printer an order has arrived
-        assert sorted(job.func_name.rsplit(".", 1)[1] for job in jobs) == ["build_batch", "order_arrived"]
-        assert {job.args for job in jobs} == {(order_id, a)}
+        # the batch, and the e-mail telling the printer an order has arrived (by its outbox row's id)
+        assert sorted(job.func_name.rsplit(".", 1)[1] for job in jobs) == ["build_batch", "send_mail"]
+    [mail] = load(app, a, MailMessage, subject_id=order_id)
+    assert (mail.kind, mail.recipient_id) == ("order_arrived", order.printer_id)
+    assert {job.args for job in jobs} == {(order_id, a), (mail.id, a)}
     dump = b"".join(redis.dump(k) or b"" for k in redis.keys("*"))
     assert PESEL.encode() not in dump and "Wróblewska".encode() not in dump
 

@@ -22,6 +22,7 @@ from infra.db import db
 from infra.storage import NotFound
 from portal.access import require_roles
 from portal.converters import parse_id
+from portal.jobs import start_after_commit
 from portal.order_forms import item_results
 from portal.school.common import DIRECTOR
 from portal.school.common import STAFF
@@ -31,7 +32,6 @@ from portal.school.views import bp
 from portal.security import current_actor
 from printing import agreements
 from printing import fulfilment
-from printing import notifications
 from printing import operations as printing_ops
 from printing import queries as printing_queries
 from printing import quotes
@@ -43,7 +43,6 @@ from printing.models import ItemOutcome
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.render import render_proof
-from printing.tasks import relay_outbox
 from tenants import operations
 from tenants import queries
 from tenants.models import Application
@@ -130,9 +129,12 @@ def order(order_id: int):
     return _order_page(printing_queries.get_school_order(order_id))
 
 
-def _order_action(order_id: int, action, success: str, *, relay: bool = False, then=None):
-    """Run `action(actor, order)`, commit, start queued jobs, and come back to the order page
-    (or to the order `action` returned when it made a new one)."""
+def _order_action(order_id: int, action, success: str):
+    """Run `action(actor, order)`, commit, start the jobs it wrote to the outbox (batch, e-mails),
+    and come back to the order page (or to the order `action` returned when it made a new one).
+
+    Once committed the action has happened: a queue that cannot take the jobs now (Redis down)
+    only delays them until the workers' relay enqueues them (`portal.jobs`)."""
     order = printing_queries.get_school_order(order_id)
     try:
         result = action(current_actor(), order)
@@ -140,25 +142,12 @@ def _order_action(order_id: int, action, success: str, *, relay: bool = False, t
         db.session.rollback()
         return _order_page(printing_queries.get_school_order(order_id), error=str(err), status=422)
     db.session.commit()
-    if relay:
-        relay_outbox()  # after the commit, so the job finds the order it is told about
-    if then is not None:
-        then(result, order)
     flash(success, "success")
+    if not start_after_commit():
+        flash(_("Zadania w tle ruszą za chwilę: paczka i powiadomienia e-mail zostaną przygotowane automatycznie."),
+              "info")
     target = result.id if isinstance(result, PrintOrder) else order_id
     return redirect(url_for("school.order", order_id=target))
-
-
-def _tell_printer(_result, order) -> None:
-    services.queue().enqueue(notifications.order_arrived, order.id, order.school_id)
-
-
-def _tell_printer_of_reprint(new_order, _order) -> None:
-    services.queue().enqueue(notifications.order_arrived, new_order.id, new_order.school_id)
-
-
-def _tell_parents(_result, order) -> None:
-    services.queue().enqueue(notifications.cards_ready, order.id, order.school_id)
 
 
 @bp.get("/zamowienia/<int:order_id>/podglad.pdf")
@@ -182,8 +171,7 @@ def order_proof(order_id: int):
 @require_roles(*DIRECTOR)
 def submit_order(order_id: int):
     return _order_action(order_id, printing_ops.submit_order,
-                         _("Zamówienie złożone. Numery legitymacji zostały nadane w ewidencji."), relay=True,
-                         then=_tell_printer)
+                         _("Zamówienie złożone. Numery legitymacji zostały nadane w ewidencji."))
 
 
 @bp.post("/zamowienia/<int:order_id>/usun")
@@ -203,23 +191,21 @@ def discard_order(order_id: int):
 @bp.post("/zamowienia/<int:order_id>/ponow")
 @require_roles(*STAFF)
 def retry_order(order_id: int):
-    return _order_action(order_id, printing_ops.retry_order, _("Paczka zostanie przygotowana ponownie."), relay=True)
+    return _order_action(order_id, printing_ops.retry_order, _("Paczka zostanie przygotowana ponownie."))
 
 
 @bp.post("/zamowienia/<int:order_id>/dostarczone")
 @require_roles(*STAFF)
 def delivered(order_id: int):
     return _order_action(order_id, fulfilment.confirm_delivery,
-                         _("Potwierdzono dostarczenie. Można wydawać legitymacje; rodzice dostaną wiadomość."),
-                         then=_tell_parents)
+                         _("Potwierdzono dostarczenie. Można wydawać legitymacje; rodzice dostaną wiadomość."))
 
 
 @bp.post("/zamowienia/<int:order_id>/dodruk")
 @require_roles(*DIRECTOR)
 def reprint(order_id: int):
     return _order_action(order_id, fulfilment.reprint,
-                         _("Złożono zamówienie dodruku odrzuconych kart pod tymi samymi numerami."), relay=True,
-                         then=_tell_printer_of_reprint)
+                         _("Złożono zamówienie dodruku odrzuconych kart pod tymi samymi numerami."))
 
 
 @bp.post("/zamowienia/<int:order_id>/przekieruj")
@@ -227,8 +213,7 @@ def reprint(order_id: int):
 def redirect_order(order_id: int):
     def action(actor, order):
         return fulfilment.redirect(actor, order, _channel_choice(request.form.get("channel")))
-    return _order_action(order_id, action, _("Zamówienie przekazano do wybranej drukarni."), relay=True,
-                         then=_tell_printer)
+    return _order_action(order_id, action, _("Zamówienie przekazano do wybranej drukarni."))
 
 
 # --- the school's own printer: the school downloads the print file and reports each card ----

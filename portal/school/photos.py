@@ -22,6 +22,7 @@ from infra.db import db
 from infra.db import utcnow
 from infra.storage import school_key
 from portal.access import require_roles
+from portal.jobs import start_after_commit
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.school.views import public_link
@@ -29,6 +30,7 @@ from portal.security import current_actor
 from printing.link_sheet import Slip
 from printing.link_sheet import render_sheet
 from tenants import photo_intake
+from tenants import photo_mail
 from tenants import photo_zip
 from tenants import queries
 from tenants import roster_import
@@ -41,7 +43,6 @@ from tenants.models import PupilStatus
 from tenants.models import RosterImport
 from tenants.operations import OperationError
 from tenants.operations import log_access
-from tenants.tasks import notify_photo_decision
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 
@@ -50,12 +51,6 @@ bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 @require_roles(*STAFF)
 def queue():
     return render_template("school/photo_queue.html", submissions=photo_intake.pending_queue())
-
-
-def _notify(submission_ids: list[int]) -> None:
-    school_id = current_school().id
-    for submission_id in submission_ids:
-        services.queue().enqueue(notify_photo_decision, submission_id, school_id)
 
 
 @bp.post("/<int:submission_id>/decyzja")
@@ -74,8 +69,9 @@ def decide(submission_id: int):
         return render_template("school/photo_queue.html", submissions=photo_intake.pending_queue(),
                                error=str(err)), 422
     log_access(current_actor(), "photo_review", school_id=submission.school_id, pupil_id=submission.pupil_id)
+    photo_mail.promise_decision(submission)
     db.session.commit()
-    _notify([submission_id])
+    start_after_commit()  # the parent's e-mail; with Redis down the workers' relay sends it later
     flash(_("Zdjęcie przyjęte.") if submission.status == "accepted" else _("Zdjęcie odrzucone — rodzic dostanie "
                                                                          "wiadomość z powodem."), "success")
     return redirect(url_for("photos.queue"))
@@ -89,9 +85,10 @@ def accept_clean():
     for submission in photo_intake.pending_queue():
         if not submission.findings:
             photo_intake.accept(current_actor(), submission)
+            photo_mail.promise_decision(submission)
             accepted.append(submission.id)
     db.session.commit()
-    _notify(accepted)
+    start_after_commit()
     flash(_("Przyjęto %(n)s zdjęć bez uwag.", n=len(accepted)), "success")
     return redirect(url_for("photos.queue"))
 

@@ -355,12 +355,11 @@ def test_the_printer_is_emailed_on_a_new_order_and_parents_when_cards_arrive(app
         db.session.get(Organisation, two_schools["p1"]).contact_email = "zlecenia@drukarnia1.test"
         db.session.commit()
     order_id = place_order(app, two_schools, count=2, parent_email="rodzic@example.test")
-    # place_order submits directly; through the portal the submit view queues the e-mail job.
-    from infra import services
-    from printing import notifications
+    # place_order submits directly, the printer's e-mail promised with the order; the relay enqueues it.
+    from tenants.mail_outbox import relay_mail
 
     with app.app_context():
-        services.queue().enqueue(notifications.order_arrived, order_id, two_schools["a"])
+        relay_mail()
     run_jobs(app)
     [to_printer] = mailbox
     assert to_printer["To"] == "zlecenia@drukarnia1.test" and f"nr {order_id}" in to_printer["Subject"]

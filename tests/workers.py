@@ -1,0 +1,119 @@
+"""Real worker processes for tests: `flask --app portal legitka worker` subprocesses configured
+like a test app (its database role, Redis, storage, keys, SMTP server and mail timings), with
+helpers to find and kill their work horses and to poll for a result."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+FLASK = pathlib.Path(sys.executable).parent / "flask"
+LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
+PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS")  # when the app sets them
+
+
+class Workers:
+    """Starts worker subprocesses configured like `app` (plus `settings`, without the LEGITKA_
+    prefix); kills whatever is still running at the end of the test (`kill_all`)."""
+
+    def __init__(self, app, tmp_path, name: str = "worker", **settings):
+        self.app, self.tmp_path, self.name, self.settings, self.procs = app, tmp_path, name, settings, []
+
+    def env(self) -> dict:
+        config = self.app.config
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEGITKA_")}
+        env.update({
+            "LEGITKA_INSTANCE_PATH": str(self.tmp_path / f"{self.name}-instance"),
+            "LEGITKA_DATABASE_URL": config["DATABASE_URL"],  # the app role: RLS applies as in production
+            "LEGITKA_REDIS_URL": config["REDIS_URL"],
+            "LEGITKA_LOCAL_STORAGE_PATH": config["LOCAL_STORAGE_PATH"],
+            "LEGITKA_SECRET_KEY": config["SECRET_KEY"],
+            "LEGITKA_PESEL_KEY": config["PESEL_KEY"],
+            "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
+            "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
+        })
+        for key in PASSED_ON:
+            if config.get(key) is not None:
+                env[f"LEGITKA_{key}"] = str(config[key])
+        env.update({f"LEGITKA_{key}": str(value) for key, value in self.settings.items()})
+        return env
+
+    def log_path(self, index: int) -> pathlib.Path:
+        return self.tmp_path / f"{self.name}-{index}.log"
+
+    def start(self, *args: str) -> subprocess.Popen:
+        log = open(self.log_path(len(self.procs)), "wb")  # noqa: SIM115 (closed in stop)
+        proc = subprocess.Popen([str(FLASK), "--app", "portal", "legitka", "worker", *args], env=self.env(),
+                                cwd=pathlib.Path(__file__).resolve().parents[1], stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
+        proc.log = log
+        self.procs.append(proc)
+        return proc
+
+    def output(self) -> str:
+        return "\n".join(self.log_path(i).read_text(errors="replace")[-3000:] for i in range(len(self.procs)))
+
+    def wait(self, proc, timeout=60) -> int:
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the worker did not stop:\n" + self.output())
+
+    def stop(self, proc) -> None:
+        """Warm shutdown (SIGTERM: rq finishes the current job), as a deployment would."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            self.wait(proc, 30)
+        proc.log.close()
+
+    def kill(self, proc) -> None:
+        """SIGKILL the worker first (so it cannot report its horse's death), then its horses."""
+        horse = horses(proc.pid)
+        kill_group(proc.pid)
+        for pid in horse:
+            kill_group(pid)
+        proc.wait(10)
+        for pid in horse:
+            wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", self)
+        proc.log.close()
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                for pid in horses(proc.pid):
+                    kill_group(pid)
+                kill_group(proc.pid)
+                proc.wait(10)
+            proc.log.close()
+
+
+def kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # the worker (or the horse: rq puts each in its own group)
+
+
+def horses(pid: int) -> list[int]:
+    """The work horses rq forked from the worker `pid` (children listed by /proc)."""
+    children = []
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def wait_for(check, timeout: float, what: str, workers: Workers, interval: float = 0.05):
+    """Poll `check()` until it returns something truthy; fail with the workers' log after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}:\n{workers.output()}")
