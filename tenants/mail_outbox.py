@@ -247,5 +247,7 @@ def failed_messages(limit: int = 100) -> list[MailMessage]:
     with unscoped("mail outbox: failed e-mails for the operator"):
         rows = list(db.session.scalars(select(MailMessage).where(MailMessage.status == MailStatus.FAILED.value)
                                        .order_by(MailMessage.id.desc()).limit(limit)))
+        for row in rows:
+            db.session.expunge(row)  # read outside the system scope afterwards
         db.session.commit()
     return rows

@@ -108,12 +108,12 @@ def horses(pid: int) -> list[int]:
     return children
 
 
-def wait_for(check, timeout: float, what: str, workers: Workers, interval: float = 0.05):
-    """Poll `check()` until it returns something truthy; fail with the workers' log after `timeout`."""
+def wait_for(check, timeout: float, what: str, workers: Workers | None, interval: float = 0.05):
+    """Poll `check()` until it returns something truthy; fail with the workers' log (if any) after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what}:\n{workers.output()}")
+    pytest.fail(f"timed out waiting for {what}:\n{workers.output() if workers else ''}")
