@@ -15,6 +15,10 @@ from rq.job import Job
 FAILURE_TTL = 7 * 24 * 3600
 RESULT_TTL = 3600
 DEFAULT_QUEUE = "legitka"
+# An unreachable Redis host (not merely a stopped server, which refuses at once) must not hold a
+# request for the kernel's TCP timeout: the callers that enqueue after a commit give up quickly
+# and leave the work to the outbox relay.
+CONNECT_TIMEOUT_SECONDS = 2
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")  # what rq accepts, and never personal data
 
 
@@ -53,7 +57,7 @@ def build_queue(config) -> JobQueue:
     if url:
         import redis
 
-        return JobQueue(redis.Redis.from_url(url), inline=False)
+        return JobQueue(redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS), inline=False)
     import fakeredis
 
     return JobQueue(fakeredis.FakeRedis(), inline=True)
