@@ -94,7 +94,7 @@ def unscoped(reason: str):
     """THE escape hatch: the ORM safety net is off inside this block, and it is logged.
 
     The database keeps enforcing row-level security; only tables whose policy admits the
-    `system` scope (the outbox) open up. Use for cross-tenant maintenance, never in a view.
+    `system` scope (the batch and mail outboxes) open up. Use for cross-tenant maintenance, never in a view.
     """
     log.warning("unscoped access: %s", reason)
     token = _unscoped.set(reason)

@@ -43,7 +43,7 @@ SWITCHES: dict[str, Switch] = {
         "tests/tenants/test_scoping.py::test_the_criteria_keep_other_tenants_out_without_rls"),
     "tenants.context:unscoped": Switch(
         2, "The logged escape hatch: the ORM net off, the `system` scope set; RLS still applies and only "
-           "the outbox admits that scope.",
+           "the outboxes (batches, e-mails) admit that scope.",
         "tests/printing/test_worker_faults.py::test_redis_flushed_after_submit_the_outbox_brings_the_job_back"),
     "tenants.scoping:_after_begin": Switch(
         1, "Each transaction starts with the current tenant's settings for the RLS policies.",
