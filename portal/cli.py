@@ -213,6 +213,8 @@ def worker_command(burst, relay_every):
     """
     from rq import Worker
 
+    from infra.db import use_timeouts
+    from portal.config import database_timeouts
     from printing.retention import purge_due
     from printing.tasks import relay_outbox
     from reports.statistics import refresh_all
@@ -221,6 +223,8 @@ def worker_command(burst, relay_every):
     queue = services.queue()
     if queue.inline:
         raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
+    # Jobs and the relay may wait longer on a lock or a statement than a web request does.
+    use_timeouts(db.engine, **database_timeouts(current_app.config, jobs=True))
     import printing.render
 
     printing.render.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
