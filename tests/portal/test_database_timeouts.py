@@ -6,13 +6,10 @@ jobs get their own (longer) values. Real PostgreSQL sessions, nothing mocked."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy import func
-from sqlalchemy import pool
 from sqlalchemy import select
 from sqlalchemy import text
 
@@ -28,7 +25,7 @@ from tenants.context import tenant_scope
 from tenants.models import Application
 from tenants.models import Card
 from tenants.models import Organisation
-from tenants.scoping import apply_settings
+from tests.db_sessions import held
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import run_jobs
@@ -53,21 +50,6 @@ def app(app):
     yield short
     with short.app_context():
         db.engine.dispose()
-
-
-@contextlib.contextmanager
-def held(app, tenant: Tenant, sql: str, **params):
-    """Another session (the app role, under `tenant`) holding the row lock `sql` takes until the block ends."""
-    engine = create_engine(app.config["DATABASE_URL"], poolclass=pool.NullPool)
-    conn = engine.connect()
-    try:
-        with conn.begin():
-            apply_settings(conn, tenant)
-            assert conn.execute(text(sql), params).first() is not None, "nothing to lock"
-            yield
-    finally:
-        conn.close()
-        engine.dispose()
 
 
 def draft_order(app, ids, count=2) -> int:
@@ -99,7 +81,10 @@ def state(app, ids, order_id) -> dict:
                                                           .where(Application.order_id == order_id)))}
 
 
-COUNTER_LOCK = "SELECT last_no FROM school_counters WHERE school_id = :school FOR UPDATE"
+def held_counter(app, ids):
+    """Another session holding the school's counter row, as a long submit of the school would."""
+    return held(app.config["DATABASE_URL"], Tenant(school_id=ids["a"]),
+                "SELECT last_no FROM school_counters WHERE school_id = :school FOR UPDATE", school=ids["a"])
 
 
 def test_a_held_counter_lock_answers_503_within_the_lock_timeout_and_changes_nothing(app, two_schools, browser):
@@ -107,7 +92,7 @@ def test_a_held_counter_lock_answers_503_within_the_lock_timeout_and_changes_not
     director = browser("dyrektor.a@test.pl")
     url = f"/szkola/zamowienia/{order_id}/zloz"
     before = state(app, two_schools, order_id)
-    with held(app, Tenant(school_id=two_schools["a"]), COUNTER_LOCK, school=two_schools["a"]):
+    with held_counter(app, two_schools):
         started = time.monotonic()
         busy = director.post(url)
         took = time.monotonic() - started
@@ -134,7 +119,7 @@ def test_a_statement_timeout_answers_503_too(app, two_schools, browser):
     with app.app_context():
         use_timeouts(db.engine, lock_seconds=0, statement_seconds=LOCK_TIMEOUT)
     try:
-        with held(app, Tenant(school_id=two_schools["a"]), COUNTER_LOCK, school=two_schools["a"]):
+        with held_counter(app, two_schools):
             started = time.monotonic()
             busy = director.post(f"/szkola/zamowienia/{order_id}/zloz")
             took = time.monotonic() - started
@@ -151,8 +136,8 @@ def test_the_api_answers_json_503_and_changes_nothing(app, two_schools):
     run_jobs(app)
     token = token_for(app, two_schools["p1"])
     client = app.test_client()
-    with held(app, Tenant(school_id=two_schools["a"]), "SELECT id FROM print_orders WHERE id = :id FOR UPDATE",
-              id=order_id):
+    with held(app.config["DATABASE_URL"], Tenant(school_id=two_schools["a"]),
+              "SELECT id FROM print_orders WHERE id = :id FOR UPDATE", id=order_id):
         busy = client.post(f"/api/v1/orders/{order_id}/accept", headers=bearer(token))
     assert busy.status_code == 503 and busy.headers["Retry-After"].isdigit()
     assert busy.json["error"]["code"] == "temporarily_unavailable" and busy.json["error"]["request_id"]
