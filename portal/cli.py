@@ -242,7 +242,9 @@ def worker_command(burst, relay_every):
             with turns:
                 super().fork_work_horse(job, queue)
 
-    last_purge = [0.0]
+    # Each sweep is due at start: `time.monotonic()` counts from an arbitrary point (the host's
+    # boot on Linux), so a "last run" of 0 would wait until the host had been up that long.
+    last_purge = [-float(PURGE_EVERY_SECONDS)]
     last_stats = [-float(STATS_EVERY_SECONDS)]
     last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 

@@ -28,6 +28,7 @@ class Workers:
 
     def __init__(self, app, tmp_path):
         self.app, self.tmp_path, self.procs = app, tmp_path, []
+        self.prefix: list[str] = []  # a command the worker runs under, e.g. `unshare … --`
 
     def env(self) -> dict:
         config = self.app.config
@@ -46,7 +47,8 @@ class Workers:
 
     def start(self, *args: str) -> subprocess.Popen:
         log = open(self.tmp_path / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed in stop)
-        proc = subprocess.Popen([str(FLASK), "--app", "portal", "legitka", "worker", *args], env=self.env(),
+        command = [*self.prefix, str(FLASK), "--app", "portal", "legitka", "worker", *args]
+        proc = subprocess.Popen(command, env=self.env(),
                                 cwd=pathlib.Path(__file__).resolve().parents[1], stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
         proc.log = log
