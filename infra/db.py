@@ -7,6 +7,7 @@ does no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime
@@ -66,7 +67,8 @@ def is_postgres(bind) -> bool:
     return bind.dialect.name == "postgresql"
 
 
-_TIMEOUT_OPTIONS: dict[int, str] = {}  # id(engine) → the libpq startup options its new connections get
+# engine → the libpq startup options its new connections get (weak: an app's engine may go)
+_TIMEOUT_OPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def use_timeouts(engine, *, lock_seconds: float, statement_seconds: float) -> None:
@@ -81,13 +83,13 @@ def use_timeouts(engine, *, lock_seconds: float, statement_seconds: float) -> No
     from sqlalchemy import event
 
     options = f"-c lock_timeout={_milliseconds(lock_seconds)} -c statement_timeout={_milliseconds(statement_seconds)}"
-    first = id(engine) not in _TIMEOUT_OPTIONS
-    _TIMEOUT_OPTIONS[id(engine)] = options
+    first = engine not in _TIMEOUT_OPTIONS
+    _TIMEOUT_OPTIONS[engine] = options
     if first:
         @event.listens_for(engine, "do_connect")
         def _startup_options(dialect, connection_record, cargs, cparams):
             # After any options of the URL's own (`?options=…`): ours win for these two settings.
-            cparams["options"] = " ".join(filter(None, (cparams.get("options"), _TIMEOUT_OPTIONS[id(engine)])))
+            cparams["options"] = " ".join(filter(None, (cparams.get("options"), _TIMEOUT_OPTIONS[engine])))
     else:
         engine.dispose()
 
