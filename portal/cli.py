@@ -210,6 +210,7 @@ def worker_command(burst, relay_every):
 
     The batch lease (LEGITKA_BATCH_LEASE_SECONDS, default 120) is renewed while a batch is built;
     after a worker dies its batch is enqueued again by the next relay once the lease has lapsed.
+    Its database connections use the jobs' timeouts (LEGITKA_JOB_DB_*_TIMEOUT_SECONDS).
     """
     from rq import Worker
 
