@@ -7,6 +7,7 @@ does no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime
@@ -64,6 +65,39 @@ class TimestampMixin:
 
 def is_postgres(bind) -> bool:
     return bind.dialect.name == "postgresql"
+
+
+# engine → the libpq startup options its new connections get (weak: an app's engine may go)
+_TIMEOUT_OPTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def use_timeouts(engine, *, lock_seconds: float, statement_seconds: float) -> None:
+    """Every new connection of a PostgreSQL `engine` starts with these `lock_timeout` and
+    `statement_timeout` (0 turns one off). They are libpq startup options, so they cost no round
+    trip and hold for the connection's life; a statement that hits one fails with SQLSTATE 55P03
+    or 57014, which `infra.db_errors.is_timeout` knows. Calling again (the worker switching to the
+    jobs' values) replaces them and closes the pooled connections, so none keeps the old ones.
+    SQLite has no such settings: nothing happens there."""
+    if not is_postgres(engine):
+        return
+    from sqlalchemy import event
+
+    options = f"-c lock_timeout={_milliseconds(lock_seconds)} -c statement_timeout={_milliseconds(statement_seconds)}"
+    first = engine not in _TIMEOUT_OPTIONS
+    _TIMEOUT_OPTIONS[engine] = options
+    if first:
+        @event.listens_for(engine, "do_connect")
+        def _startup_options(dialect, connection_record, cargs, cparams):
+            # After any options of the URL's own (`?options=…`): ours win for these two settings.
+            cparams["options"] = " ".join(filter(None, (cparams.get("options"), _TIMEOUT_OPTIONS[engine])))
+    else:
+        engine.dispose()
+
+
+def _milliseconds(seconds: float) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise ValueError("a database timeout must be a number of seconds, 0 or more")
+    return max(1, round(seconds * 1000)) if seconds else 0
 
 
 def guard_against_fork(engine) -> None:

@@ -45,6 +45,10 @@ class Storage(Protocol):
         """Delete the object and every stored version of it; returns how many were removed."""
         ...
 
+    def count_versions(self, key: str) -> int:
+        """How many stored versions of the object `purge` would remove now (0 when none)."""
+        ...
+
     def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
         """A time-limited GET link to the object, or None when the storage cannot make one."""
         ...
@@ -130,6 +134,9 @@ class LocalStorage:
         path.unlink(missing_ok=True)
         return int(existed)
 
+    def count_versions(self, key: str) -> int:
+        return int(self._path(key).is_file())
+
     def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
         return None  # a folder has no link of its own; the portal streams the file itself
 
@@ -205,6 +212,14 @@ class S3Storage:
                 self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=entry["VersionId"])
                 removed += "Size" in entry  # versions have a size, delete markers do not
         return removed
+
+    def count_versions(self, key: str) -> int:
+        """The versions (not delete markers) stored under exactly `key`, as `purge` counts them."""
+        found = 0
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            found += sum(1 for entry in page.get("Versions", []) if entry["Key"] == key)
+        return found
 
     def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
         if not 0 < expires_in <= MAX_LINK_SECONDS:

@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None):
     from infra.crypto import decode_key
     from infra.db import db
     from infra.db import guard_against_fork
+    from infra.db import use_timeouts
     from infra.mail import build_mailer
     from infra.queue import build_queue
     from infra.storage import build_storage
@@ -48,6 +49,7 @@ def create_app(test_config: dict | None = None):
     file_lifecycle.install()
     with app.app_context():
         guard_against_fork(db.engine)
+        use_timeouts(db.engine, **settings.database_timeouts(app.config))  # the worker switches to the jobs' own
     services.register(app, services.Services(
         storage=build_storage(app.config),
         queue=build_queue(app.config),

@@ -223,11 +223,14 @@ def worker_command(burst, relay_every):
 
     The batch lease (LEGITKA_BATCH_LEASE_SECONDS, default 120) is renewed while a batch is built;
     after a worker dies its batch is enqueued again by the next relay once the lease has lapsed.
+    Its database connections use the jobs' timeouts (LEGITKA_JOB_DB_*_TIMEOUT_SECONDS).
     """
     from rq import Worker
 
     import printing.notifications  # noqa: F401  (registers the print flow's e-mail composers)
     import tenants.photo_mail  # noqa: F401  (and the photo decision's)
+    from infra.db import use_timeouts
+    from portal.config import database_timeouts
     from portal.jobs import relay_all
     from printing.retention import purge_due
     from reports.statistics import refresh_all
@@ -236,6 +239,8 @@ def worker_command(burst, relay_every):
     queue = services.queue()
     if queue.inline:
         raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
+    # Jobs and the relay may wait longer on a lock or a statement than a web request does.
+    use_timeouts(db.engine, **database_timeouts(current_app.config, jobs=True))
     import printing.render
 
     printing.render.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
@@ -253,7 +258,9 @@ def worker_command(burst, relay_every):
             with turns:
                 super().fork_work_horse(job, queue)
 
-    last_purge = [0.0]
+    # Each sweep is due at start: `time.monotonic()` counts from an arbitrary point (the host's
+    # boot on Linux), so a "last run" of 0 would wait until the host had been up that long.
+    last_purge = [-float(PURGE_EVERY_SECONDS)]
     last_stats = [-float(STATS_EVERY_SECONDS)]
     last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 

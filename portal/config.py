@@ -21,6 +21,9 @@ _THROTTLE_NUMBERS = {"LOGIN_FREE_FAILURES": 0, "LOGIN_FAILURES_PER_ADDRESS": 0, 
                      "LOGIN_DELAY_SECONDS": 1, "LOGIN_MAX_DELAY_SECONDS": 1, "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 1,
                      "LOGIN_WINDOW_MINUTES": 1, "LOGIN_DEVICE_DAYS": 1}
 
+DB_TIMEOUTS = ("DB_LOCK_TIMEOUT_SECONDS", "DB_STATEMENT_TIMEOUT_SECONDS",
+               "JOB_DB_LOCK_TIMEOUT_SECONDS", "JOB_DB_STATEMENT_TIMEOUT_SECONDS")
+
 
 def defaults(instance_path: str) -> dict:
     instance = pathlib.Path(instance_path)
@@ -44,6 +47,13 @@ def defaults(instance_path: str) -> dict:
         "MAIL_DIRECTORY": str(instance / "mail"),
         "PUBLIC_URL": None,  # base of links sent to parents; the request's own host when unset
         "PHOTO_LINK_DAYS": 14,
+        # PostgreSQL timeouts (infra.db.use_timeouts), in seconds; 0 turns one off. A web request
+        # gives up on a lock after a few seconds and on any statement well before gunicorn's 30 s
+        # kill, answering 503 "try again" (portal.errors); the worker's jobs wait longer.
+        "DB_LOCK_TIMEOUT_SECONDS": 3,
+        "DB_STATEMENT_TIMEOUT_SECONDS": 15,
+        "JOB_DB_LOCK_TIMEOUT_SECONDS": 10,
+        "JOB_DB_STATEMENT_TIMEOUT_SECONDS": 120,
         "BATCH_LEASE_SECONDS": 120,  # a batch job's hold on its order, renewed while it builds
         "MAIL_LEASE_SECONDS": 120,  # a mail job's hold on one message; lapsed (worker died), it is sent again
         "MAIL_RETRY_SECONDS": 60,  # the first wait after a failed send, doubled after each (tenants.mail_outbox)
@@ -103,6 +113,10 @@ def finalise(config: dict, instance_path: str) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be a whole number of at least {least}")
+    for name in DB_TIMEOUTS:
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{name} must be a number of seconds, 0 (no timeout) or more")
     if "LOGIN_FAILURES_PER_ACCOUNT" in config:  # the old lock-out's setting; ignored rather than refused
         logging.getLogger("legitka.config").warning(
             "LOGIN_FAILURES_PER_ACCOUNT is no longer used: accounts are slowed down, never locked "
@@ -119,3 +133,10 @@ def finalise(config: dict, instance_path: str) -> None:
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["EMBEDDED"] = embedded
+
+
+def database_timeouts(config, *, jobs: bool = False) -> dict:
+    """The `infra.db.use_timeouts` arguments for web requests, or for the worker's jobs."""
+    prefix = "JOB_DB_" if jobs else "DB_"
+    return {"lock_seconds": config[prefix + "LOCK_TIMEOUT_SECONDS"],
+            "statement_seconds": config[prefix + "STATEMENT_TIMEOUT_SECONDS"]}

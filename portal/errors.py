@@ -10,12 +10,24 @@ from flask import render_template
 from flask import request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 
+from infra import db_errors
 from infra.db import db
 from portal.input_guard import ControlCharacters
 from tenants.operations import NotFoundError
 
 log = logging.getLogger("legitka.portal")
+RETRY_AFTER_SECONDS = 5  # how soon a request that met a busy or lost database may be tried again
+DATABASE_ERRORS = (sa_exc.DBAPIError, sa_exc.DisconnectionError)
+
+
+def log_database_busy(error: BaseException) -> None:
+    """One line for a passing database error: its kind and SQLSTATE, never its message (which
+    can quote a row) — the request id leads to the rest."""
+    kind = "timeout" if db_errors.is_timeout(error) else "transient error"
+    log.warning("database %s (%s %s) in request %s at %s; answered 503", kind, type(error).__name__,
+                db_errors.sqlstate(error) or "-", g.get("request_id", ""), request.endpoint or "-")
 
 
 def _page(status: int, title: str, message: str):
@@ -76,6 +88,23 @@ def init_app(app) -> None:
                                                      "wyślij formularz ponownie."))
         return _page(413, _("Plik jest za duży"),
                      _("Wysłany plik przekracza dopuszczalny rozmiar (%(mb)s MB).", mb=limit // (1024 * 1024)))
+
+    def database_error(err):
+        """A passing database error (a lock or statement timeout, a lost connection, a
+        serialization failure): nothing was changed, the same click later will most likely
+        work. Anything lasting is the 500 it always was."""
+        if not db_errors.is_transient(err):
+            app.log_exception((type(err), err, err.__traceback__))
+            return server_error(err)
+        db.session.rollback()
+        log_database_busy(err)
+        page, status = _page(503, _("Spróbuj ponownie za chwilę"),
+                             _("Baza danych jest w tej chwili zajęta i nie udało się dokończyć operacji. "
+                               "Niczego nie zmieniono. Odczekaj kilka sekund i spróbuj ponownie."))
+        return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, database_error)
 
     @app.errorhandler(500)
     def server_error(err):

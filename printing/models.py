@@ -223,7 +223,9 @@ class DeletionReceipt(Base):
     printer_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     files: Mapped[list] = mapped_column(JSON)  # [{"name", "sha256", "versions"}]
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    deleted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # None while the purge is under way: `files` then holds the plan (the versions found before
+    # anything was deleted), and the receipt is shown to nobody until the purge completes it.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint("school_id", "id"),

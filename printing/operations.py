@@ -96,9 +96,19 @@ def create_order(actor: Actor, school: Organisation, printer_id: int | None, app
                        status=OrderStatus.DRAFT.value, card_count=len(ids), created_by_id=actor.user_id)
     db.session.add(order)
     db.session.flush()
+    # Compare-and-set: the check above read the applications, but another session may have put
+    # them in its own draft since. The UPDATE waits for such a session and then sees its result,
+    # so exactly one draft gets each application; the loser raises and its caller rolls back.
+    taken = db.session.execute(
+        update(Application)
+        .where(Application.school_id == school_id, Application.id.in_(ids), Application.order_id.is_(None),
+               Application.status == ApplicationStatus.APPROVED.value)
+        .values(order_id=order.id).execution_options(synchronize_session=False))
+    if taken.rowcount != len(ids):
+        raise OperationError("Część zaznaczonych wniosków została w międzyczasie dodana do innego zamówienia. "
+                             "Odśwież stronę i wybierz wnioski jeszcze raz.", "invalid_state")
     for application in applications:
-        application.order_id = order.id
-    db.session.flush()
+        db.session.expire(application, ["order_id"])
     return order
 
 
@@ -114,7 +124,13 @@ def _quote(school: Organisation, printer_id: int | None, quantity: int, today: d
 
 def discard_draft(actor: Actor, order: PrintOrder) -> None:
     """Delete a draft order and free its applications."""
-    if order.status != OrderStatus.DRAFT.value:
+    # The draft's row, locked and checked in one statement: a submit running at the same moment
+    # (its transition locks the same row) either finishes first, and this finds no draft, or
+    # waits and then finds no order. Freeing applications an order already numbered would not do.
+    draft = db.session.execute(select(PrintOrder.id).where(PrintOrder.id == order.id,
+                                                           PrintOrder.status == OrderStatus.DRAFT.value)
+                               .with_for_update()).first()
+    if draft is None:
         raise OperationError("Można usunąć tylko zamówienie, które nie zostało jeszcze złożone.")
     db.session.execute(update(Application).where(Application.order_id == order.id).values(order_id=None)
                        .execution_options(synchronize_session=False))

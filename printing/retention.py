@@ -52,29 +52,41 @@ def due_orders(now: dt.datetime) -> list[_Due]:
 
 def purge_order(order_id: int, school_id: int, now: dt.datetime | None = None) -> DeletionReceipt | None:
     """Delete the order's batch files and all their versions, forget the package password and
-    write the receipt. Returns the receipt (the existing one if already purged)."""
+    complete the receipt. Returns the receipt (the existing one if already purged).
+
+    In three steps, each durable before the next: the plan (every file and how many versions
+    storage holds of it) is committed as an incomplete receipt before anything is deleted; then
+    the files are deleted; then the receipt is completed and the order forgets its keys. A purge
+    killed between the steps is continued by the next run (the order keeps its keys until the
+    end), and a file that run finds already gone keeps the count of its plan: the receipt says
+    what was really removed."""
     now = now or utcnow()
     with tenant_scope(Tenant(school_id=school_id)):
         order = db.session.scalar(select(PrintOrder).where(PrintOrder.id == order_id,
                                                            PrintOrder.school_id == school_id))
         if order is None:
             return None
-        existing = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order_id,
-                                                                   DeletionReceipt.school_id == school_id))
-        if existing is not None:
+        receipt = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order_id,
+                                                                  DeletionReceipt.school_id == school_id))
+        if receipt is not None and receipt.deleted_at is not None:
             db.session.commit()
-            return existing
+            return receipt
         storage = services.storage()
-        files = []
-        for name, key, sha in (("package.7z", order.package_key, order.package_sha256),
-                               ("cards.pdf", order.pdf_key, order.pdf_sha256),
-                               ("manifest.json", order.manifest_key, None)):
-            if key:
-                files.append({"name": name, "sha256": sha, "versions": storage.purge(key)})
-        receipt = DeletionReceipt(school_id=school_id, city_id=order.city_id, order_id=order_id,
-                                  printer_id=order.printer_id, files=files, delivered_at=order.delivered_at,
-                                  deleted_at=now)
-        db.session.add(receipt)
+        keys = {name: key for name, key in (("package.7z", order.package_key), ("cards.pdf", order.pdf_key),
+                                            ("manifest.json", order.manifest_key)) if key}
+        if receipt is None:
+            hashes = {"package.7z": order.package_sha256, "cards.pdf": order.pdf_sha256}
+            receipt = DeletionReceipt(school_id=school_id, city_id=order.city_id, order_id=order_id,
+                                      printer_id=order.printer_id, delivered_at=order.delivered_at, deleted_at=None,
+                                      files=[{"name": name, "sha256": hashes.get(name),
+                                              "versions": storage.count_versions(key)} for name, key in keys.items()])
+            db.session.add(receipt)
+            db.session.commit()  # the plan, before anything is deleted
+        else:
+            log.info("continuing the interrupted purge of order %s", order_id)
+        files = [{**entry, "versions": max(entry["versions"], storage.purge(keys[entry["name"]]))}
+                 if entry["name"] in keys else entry for entry in receipt.files]
+        receipt.files, receipt.deleted_at = files, now
         db.session.execute(update(PrintOrder).where(PrintOrder.id == order_id).values(
             purged_at=now, package_key=None, pdf_key=None, manifest_key=None, package_password_cipher=None)
             .execution_options(synchronize_session=False))

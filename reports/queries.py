@@ -83,9 +83,10 @@ def city_invoice_mismatches(city_id: int) -> list[PrintOrder]:
 
 
 def city_deletion_receipts(city_id: int, limit: int = 50) -> list[DeletionReceipt]:
-    """The latest receipts of batch files deleted after their retention period."""
+    """The latest receipts of batch files deleted after their retention period (purges still
+    under way have no receipt yet)."""
     return list(db.session.scalars(
-        select(DeletionReceipt).where(DeletionReceipt.city_id == city_id)
+        select(DeletionReceipt).where(DeletionReceipt.city_id == city_id, DeletionReceipt.deleted_at.is_not(None))
         .order_by(DeletionReceipt.deleted_at.desc()).limit(limit)))
 
 

@@ -142,6 +142,16 @@ def redis():
     return redis_lib.Redis.from_url(REDIS_URL)
 
 
+@pytest.fixture
+def workers(app, tmp_path):
+    """Real `flask legitka worker` subprocesses (tests.workers), killed at the end of the test."""
+    from tests.workers import Workers
+
+    started = Workers(app, tmp_path)
+    yield started
+    started.kill_all()
+
+
 # --- factories ------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Real worker processes for tests: `flask --app portal legitka worker` subprocesses configured
-like a test app (its database role, Redis, storage, keys, SMTP server and mail timings), with
-helpers to find and kill their work horses and to poll for a result."""
+like the test app (its database as the app role, its Redis and storage), and the `workers`
+fixture (tests/conftest.py) that kills whatever is still running at the end of a test. Moved here from
+tests/printing/test_worker_faults.py so that other modules can start workers too."""
 
 from __future__ import annotations
 
@@ -19,12 +20,18 @@ LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s,
 PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS")  # when the app sets them
 
 
+# --- the worker process ---------------------------------------------------------------------
+
+
 class Workers:
-    """Starts worker subprocesses configured like `app` (plus `settings`, without the LEGITKA_
-    prefix); kills whatever is still running at the end of the test (`kill_all`)."""
+    """Starts `flask --app portal legitka worker` subprocesses configured like the test app (plus
+    `settings`, named without the LEGITKA_ prefix); kills whatever is still running at the end of
+    the test. Two sets in one test need different `name`s (their instance folders and logs)."""
 
     def __init__(self, app, tmp_path, name: str = "worker", **settings):
-        self.app, self.tmp_path, self.name, self.settings, self.procs = app, tmp_path, name, settings, []
+        self.app, self.tmp_path, self.procs = app, tmp_path, []
+        self.name, self.settings = name, settings
+        self.prefix: list[str] = []  # a command the worker runs under, e.g. `unshare … --`
 
     def env(self) -> dict:
         config = self.app.config
@@ -50,7 +57,8 @@ class Workers:
 
     def start(self, *args: str) -> subprocess.Popen:
         log = open(self.log_path(len(self.procs)), "wb")  # noqa: SIM115 (closed in stop)
-        proc = subprocess.Popen([str(FLASK), "--app", "portal", "legitka", "worker", *args], env=self.env(),
+        command = [*self.prefix, str(FLASK), "--app", "portal", "legitka", "worker", *args]
+        proc = subprocess.Popen(command, env=self.env(),
                                 cwd=pathlib.Path(__file__).resolve().parents[1], stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
         proc.log = log
@@ -76,9 +84,9 @@ class Workers:
     def kill(self, proc) -> None:
         """SIGKILL the worker first (so it cannot report its horse's death), then its horses."""
         horse = horses(proc.pid)
-        kill_group(proc.pid)
+        _killpg(proc.pid)
         for pid in horse:
-            kill_group(pid)
+            _killpg(pid)
         proc.wait(10)
         for pid in horse:
             wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", self)
@@ -88,13 +96,13 @@ class Workers:
         for proc in self.procs:
             if proc.poll() is None:
                 for pid in horses(proc.pid):
-                    kill_group(pid)
-                kill_group(proc.pid)
+                    _killpg(pid)
+                _killpg(proc.pid)
                 proc.wait(10)
             proc.log.close()
 
 
-def kill_group(pid: int) -> None:
+def _killpg(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # the worker (or the horse: rq puts each in its own group)
 

@@ -16,6 +16,8 @@
 | validation_error    | 422    | a field is missing, of the wrong type or too long             |
 | (a rule's own code) | 422    | `tenants.operations.OperationError.code`, e.g. reason_required |
 | server_error        | 500    | nothing else is said; quote the request id                    |
+| temporarily_unavailable | 503 | database busy (a lock or statement timeout) or unreachable: nothing      |
+|                     |        | changed; retry after `Retry-After` seconds                    |
 
 The token endpoint answers in OAuth2's own format (RFC 6749 §5.2) instead, because OAuth2
 client libraries read that.
@@ -30,7 +32,11 @@ from flask import request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import default_exceptions
 
+from infra import db_errors
 from infra.db import db
+from portal.errors import DATABASE_ERRORS
+from portal.errors import RETRY_AFTER_SECONDS
+from portal.errors import log_database_busy
 from portal.input_guard import ControlCharacters
 from tenants.operations import NotFoundError
 from tenants.operations import OperationError
@@ -107,6 +113,18 @@ def _operation_error(err: OperationError):
     return _api_error(from_operation(err))
 
 
+def _database_error(err: Exception):
+    """A passing database error answers 503 with `Retry-After` (rolled back: nothing changed);
+    a lasting one is a 500 like any other surprise."""
+    if not db_errors.is_transient(err):
+        return _unexpected(err)
+    db.session.rollback()
+    log_database_busy(err)
+    return error_response(503, "temporarily_unavailable",
+                          "Baza danych jest chwilowo zajęta; niczego nie zmieniono. Spróbuj ponownie za chwilę.",
+                          {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _unexpected(err: Exception):
     """Anything else: logged (where, not what), rolled back, a bare 500 with the request id."""
     current_app.log_exception((type(err), err, err.__traceback__))
@@ -132,5 +150,7 @@ def register(bp) -> None:
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(NotFoundError, _not_found)
     bp.register_error_handler(OperationError, _operation_error)
+    for error_class in DATABASE_ERRORS:
+        bp.register_error_handler(error_class, _database_error)
     bp.register_error_handler(Exception, _unexpected)
     bp.before_app_request(routing_errors)

@@ -35,6 +35,8 @@ _ERRORS = {
                                 "control character or line break, a bidirectional control or only invisible "
                                 "characters), or the code of the rule the order breaks."),
     "500": _json(_ref("Error"), "`server_error`; quote `request_id` when reporting it."),
+    "503": _json(_ref("Error"), "`temporarily_unavailable`: the database was busy or unreachable; nothing changed. "
+                                "Retry after the `Retry-After` seconds."),
 }
 
 
@@ -53,7 +55,7 @@ def _order_operation(summary: str, scope: str, *, body: str | None = None, respo
         "security": [{"oauth2": [scope]}],
         "parameters": [_ORDER_ID],
         "responses": {"200": _json(_ref(response), "OK"),
-                      **_errors("401", "403", "404", *extra_errors, "500")},
+                      **_errors("401", "403", "404", *extra_errors, "500", "503")},
     }
     if body:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
@@ -217,7 +219,7 @@ def document(*, token_url: str) -> dict:
                                 "schema": {"type": "string", "enum": STATUSES}}],
                 "responses": {"200": _json(_ref("OrderList"), "OK"),
                               "400": _json(_ref("Error"), "A control character in a parameter (`invalid_characters`)."),
-                              **_errors("401", "403", "422", "500")}}},
+                              **_errors("401", "403", "422", "500", "503")}}},
             "/orders/{order_id}": {"get": _order_operation(
                 "One order: metadata, quote, cards and their results", READ)},
             "/orders/{order_id}/accept": {"post": _order_operation(

@@ -114,7 +114,8 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
     if order.status == OrderStatus.REJECTED.value:
         offers, allowed = _channel_quotes(order.card_count)
     items = fulfilment.items(order)
-    receipt = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order.id))
+    receipt = db.session.scalar(select(DeletionReceipt).where(DeletionReceipt.order_id == order.id,
+                                                              DeletionReceipt.deleted_at.is_not(None)))
     return render_template(
         "school/order.html", order=order, applications=applications, cards=cards, draft_quote=draft_quote,
         items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,

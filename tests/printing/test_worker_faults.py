@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import zlib
 
-import pytest
 from rq.job import Job
 from sqlalchemy import func
 from sqlalchemy import select
@@ -40,24 +39,13 @@ from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
-from tests.workers import Workers
+from tests.workers import _killpg
 from tests.workers import horses
-from tests.workers import kill_group as _killpg
 from tests.workers import wait_for
 
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
 BORN = dt.date(2018, 6, 1)
 FIRST_NAME, SURNAME = "Bożenna", "Niewidzialska"  # must never reach Redis
-
-
-# --- the worker process (tests.workers) -------------------------------------------------------
-
-
-@pytest.fixture
-def workers(app, tmp_path):
-    started = Workers(app, tmp_path)
-    yield started
-    started.kill_all()
 
 
 # --- orders and what became of them -----------------------------------------------------------
