@@ -101,12 +101,25 @@ def _milliseconds(seconds: float) -> int:
 
 
 def guard_against_fork(engine) -> None:
-    """Never reuse a pooled connection in a forked child (rq's work horse): SQLAlchemy's
-    documented recipe — connections remember the pid that opened them."""
+    """Never use a pooled connection in a forked child (rq's work horse): SQLAlchemy's documented
+    recipes. The child starts with an empty pool (`dispose(close=False)` right after the fork:
+    the parent's connections are neither used nor closed there). Only that keeps the child off
+    the parent's sockets: `pool_pre_ping` pings a pooled connection before any checkout event
+    runs, so with the pid check alone the horse spoke on the connection the parent's relay
+    thread was using at that moment (both then failed). The pid check stays as a second net."""
     import os
 
     from sqlalchemy import event
     from sqlalchemy import exc
+
+    inherited = weakref.ref(engine)  # an app's engine may go (tests build many)
+
+    def _empty_pool_in_child() -> None:
+        engine = inherited()
+        if engine is not None:
+            engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_empty_pool_in_child)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, connection_record):
