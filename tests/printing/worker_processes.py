@@ -43,6 +43,7 @@ FLASK = pathlib.Path(sys.executable).parent / "flask"
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
 BORN = dt.date(2018, 6, 1)
 FIRST_NAME, SURNAME = "Bożenna", "Niewidzialska"  # must never reach Redis
+RETRY_SECONDS = 0.5  # the first back-off after a transient error in these tests (production: 15 s)
 LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
 
 
@@ -68,6 +69,7 @@ class Workers:
             "LEGITKA_PESEL_KEY": config["PESEL_KEY"],
             "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
             "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
+            "LEGITKA_BATCH_RETRY_SECONDS": str(RETRY_SECONDS),
         })
         return env
 
@@ -135,16 +137,17 @@ def wait_for(check, timeout: float, what: str, workers: Workers, interval: float
 # --- orders and what became of them -----------------------------------------------------------
 
 
-def submit(app, school_id: int, user_id: int, printer_id: int, cards: int) -> int:
+def submit(app, school_id: int, user_id: int, printer_id: int, cards: int, first_serial: int = 100) -> int:
     """An order of `cards` pupils placed the way the school's page places it: numbers and the
-    outbox row in one transaction, then the relay enqueues the job. Returns the order id."""
+    outbox row in one transaction, then the relay enqueues the job. Returns the order id.
+    Several orders of one school need pupils of distinct PESEL serials (`first_serial`)."""
     actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         school = db.session.get(Organisation, school_id)
-        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=100)
+        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=first_serial)
         store_photo(actor, school, first)
-        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{letters(i)}", born=BORN,
-                                      serial=100 + i) for i in range(1, cards)]
+        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{letters(first_serial + i)}",
+                                      born=BORN, serial=first_serial + i) for i in range(1, cards)]
         ids = []
         for pupil in pupils:
             pupil.photo_key, pupil.photo_status = first.photo_key, first.photo_status  # one picture, stored once
