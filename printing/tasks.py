@@ -189,13 +189,15 @@ def _passing(exc: BaseException) -> bool:
 
 
 def _fresh_session() -> None:
-    """Drop the session's transaction and connection, even a dead one: the next statement
-    checks a connection out anew (SQLAlchemy invalidates a lost one; `pool_pre_ping` replaces
-    the pool's other dead ones)."""
-    with contextlib.suppress(Exception):
+    """End the session's transaction, even on a dead connection: SQLAlchemy has invalidated a
+    lost one, so the next statement checks a connection out anew (`pool_pre_ping` replaces the
+    pool's other dead ones). Only if even the rollback fails is the session closed (its objects
+    detach; on the embedded default the job shares the request's session, so not by default)."""
+    try:
         db.session.rollback()
-    with contextlib.suppress(Exception):
-        db.session.close()
+    except Exception:
+        with contextlib.suppress(Exception):
+            db.session.close()
 
 
 def _purge(keys, keep=frozenset()) -> None:
@@ -347,13 +349,12 @@ def _give_back(order_id: int, school_id: int, attempt: int, recorded: frozenset[
                                                         OutboxEvent.school_id == school_id,
                                                         OutboxEvent.done_at.is_(None))
                               .order_by(OutboxEvent.id.desc()).limit(1))
-    sends = event.enqueued_count if event is not None else MAX_SENDS
-    if sends >= MAX_SENDS:
-        first = event.created_at if event is not None else now
+    if event is None or event.enqueued_count >= MAX_SENDS:  # no event: nothing would send it again
+        tries, first = (event.enqueued_count, event.created_at) if event is not None else (1, now)
         zone = current_app.config.get("TIMEZONE", "Europe/Warsaw")
-        log.error("batch for order %s given up after %s transient failures", order_id, sends)
-        return _fail(order_id, school_id, attempt, gave_up_reason(max(sends, 1), first, now, zone), recorded)
-    delay = retry_delay(sends, _retry_base())
+        log.error("batch for order %s given up after %s jobs, the last one met a transient error", order_id, tries)
+        return _fail(order_id, school_id, attempt, gave_up_reason(tries, first, now, zone), recorded)
+    delay = retry_delay(event.enqueued_count, _retry_base())
     db.session.execute(
         update(PrintOrder)
         .where(PrintOrder.id == order_id, PrintOrder.status == OrderStatus.RENDERING.value,
