@@ -13,6 +13,7 @@ import hashlib
 import os
 import pathlib
 import signal
+import socket
 import time
 
 import pytest
@@ -32,6 +33,8 @@ from infra.db import utcnow
 from infra.storage import NotFound
 from infra.storage import StorageError
 from infra.storage import is_unavailable
+from printing import fulfilment
+from printing import queries as printing_queries
 from printing import tasks
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
@@ -41,6 +44,12 @@ from tenants.context import unscoped
 from tenants.models import Card
 from tests.conftest import DB_NAME
 from tests.conftest import PG_HOST
+from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)
+from tests.printing.test_fulfilment import director
+from tests.printing.test_fulfilment import operator
+from tests.printing.test_fulfilment import place_order
+from tests.printing.test_retention import s3_app  # noqa: F401 (the app on a versioned moto bucket)
+from tests.printing.test_retention import versions
 from tests.printing.worker_processes import LEASE_SECONDS
 from tests.printing.worker_processes import assert_one_complete_package
 from tests.printing.worker_processes import horses
@@ -104,6 +113,40 @@ def test_an_attempt_paused_past_its_lease_cannot_touch_the_published_package(app
     assert order.attempt == 2 and "/attempt-2/" in order.package_key
     assert stored_files(app, a, order_id) == published  # not a byte of the winner's files changed
     assert job_result(redis, tasks.job_id(event, 2)) == "ready"
+
+
+def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, two_schools):  # noqa: F811
+    """On a versioned bucket: an order built (attempt 1), declined and redirected; attempt 2
+    died after writing its files (twice: two versions each), and files lie under the shared
+    keys older code wrote. Attempt 3 publishes, then removes all of those, every version, so
+    only the published files remain for retention to purge."""
+    app, storage = s3_app
+    a, p1, p2 = two_schools["a"], two_schools["p1"], two_schools["p2"]
+    order_id = place_order(app, two_schools, count=1)
+    with app.app_context(), tenant_scope(Tenant(printer_id=p1)):
+        fulfilment.reject(operator(p1), printing_queries.get_printer_order(order_id), "Awaria maszyny")
+        db.session.commit()
+    with app.app_context(), tenant_scope(Tenant(school_id=a)):
+        fulfilment.redirect(director(two_schools), printing_queries.get_school_order(order_id), p2)
+        db.session.execute(update(PrintOrder).where(PrintOrder.id == order_id).values(
+            status="rendering", attempt=2, lease_until=utcnow() - dt.timedelta(seconds=1)))  # attempt 2 died
+        db.session.commit()
+        dead = [*tasks.attempt_keys(a, order_id, 2).values(), *tasks.attempt_keys(a, order_id, None).values()]
+    for key in dead:
+        for _ in range(2):
+            storage.put(key, b"left behind", "application/octet-stream")
+    prefix = f"schools/{a}/orders/{order_id}/"
+    assert len(versions(storage, prefix)) == 3 + 2 * len(dead)  # attempt 1's published files, then these
+
+    with app.app_context():
+        services.queue().rq.empty()
+        assert tasks.build_batch(order_id, a) == "ready"
+    order = order_row(app, a, order_id)
+    assert order.attempt == 3 and order.status == "ready"
+    left = versions(storage, prefix)
+    assert sorted(v["Key"] for v in left) == sorted([order.pdf_key, order.manifest_key, order.package_key])
+    assert all("Size" in v for v in left)  # versions, not delete markers
+    assert hashlib.sha256(storage.get(order.package_key)).hexdigest() == order.package_sha256
 
 
 # --- dropped database connections -------------------------------------------------------------
@@ -245,6 +288,30 @@ def test_a_transient_error_gives_the_order_back_then_fails_readably_after_max_se
     # Nothing stuck: once the lock is gone the school's retry builds it.
     with app.app_context():
         assert tasks.build_batch(order_id, a) == "skipped"  # failed orders wait for the school
+
+
+def test_storage_out_of_reach_gives_the_order_back(app, two_schools, redis):
+    """The file storage cannot be reached (S3 on a port nobody listens on): a passing fault, so
+    the order is given back with a back-off, not failed."""
+    from infra.storage import S3Storage
+
+    a = two_schools["a"]
+    order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], 1)
+    with socket.socket() as probe:  # a free port, closed again: connections to it are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = S3Storage("legitka-away", endpoint_url=f"http://127.0.0.1:{port}", access_key="testing",
+                            secret_key="testing")
+    registered = app.extensions["legitka"]
+    local, registered.storage = registered.storage, unreachable
+    try:
+        with app.app_context():
+            services.queue().rq.empty()
+            assert tasks.build_batch(order_id, a) == "retry"
+    finally:
+        registered.storage = local
+    order = order_row(app, a, order_id)
+    assert order.status == "rendering" and order.error == "" and order.lease_until > utcnow()
 
 
 # --- the schedule and the words ------------------------------------------------------------------
