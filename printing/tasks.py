@@ -78,7 +78,7 @@ from tenants.operations import log_access
 log = logging.getLogger("legitka.printing")
 
 DEFAULT_LEASE_SECONDS = 120  # config BATCH_LEASE_SECONDS; renewed every third of it while a batch builds
-JOB_TIMEOUT = 600  # rq kills a horse that runs longer; the order then fails (and may be retried)
+JOB_TIMEOUT = 600  # rq kills a horse that runs longer; its lease lapses and the relay sends the order again
 RELAY_AGAIN_AFTER = dt.timedelta(minutes=11)  # a job `started` this long without taking its order is lost
 MAX_SENDS = 5  # an order sent this often without a result (worker died, job lost) fails; no endless loop
 RELAY_BATCH = 500
