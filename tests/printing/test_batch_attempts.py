@@ -15,6 +15,7 @@ import pathlib
 import signal
 import socket
 import time
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
@@ -31,6 +32,7 @@ from infra import services
 from infra.db import db
 from infra.db import utcnow
 from infra.storage import NotFound
+from infra.storage import S3Storage
 from infra.storage import StorageError
 from infra.storage import is_unavailable
 from printing import fulfilment
@@ -48,8 +50,8 @@ from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server 
 from tests.printing.test_fulfilment import director
 from tests.printing.test_fulfilment import operator
 from tests.printing.test_fulfilment import place_order
-from tests.printing.test_retention import s3_app  # noqa: F401 (the app on a versioned moto bucket)
 from tests.printing.test_retention import versions
+from tests.printing.worker_processes import BORN
 from tests.printing.worker_processes import LEASE_SECONDS
 from tests.printing.worker_processes import assert_one_complete_package
 from tests.printing.worker_processes import horses
@@ -87,11 +89,11 @@ def test_an_attempt_paused_past_its_lease_cannot_touch_the_published_package(app
     it opens with the stored password, matches its checksum and manifests, and no file of the
     losing attempt remains."""
     a = two_schools["a"]
-    cards = 100  # about 1 s of rendering
+    cards = 250  # about 0.8 s of rendering here
     order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], cards)
     first = workers.start("--relay-every", "0.5")
     wait_for(lambda: status_of(app, a, order_id) == "rendering" and horses(first.pid), 60,
-             "the batch to start rendering", workers)
+             "the batch to start rendering", workers, interval=0.01)
     (horse,) = horses(first.pid)
     os.kill(horse, signal.SIGSTOP)
     try:
@@ -115,7 +117,20 @@ def test_an_attempt_paused_past_its_lease_cannot_touch_the_published_package(app
     assert job_result(redis, tasks.job_id(event, 2)) == "ready"
 
 
-def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, two_schools):  # noqa: F811
+@pytest.fixture
+def s3_app(app, s3_endpoint):  # noqa: F811
+    """The test app storing files in a versioned bucket of its own on moto's S3 server (ids
+    restart with every test: a shared bucket would mix this test's files with another's)."""
+    storage = S3Storage(f"legitka-attempts-{uuid.uuid4().hex[:12]}", endpoint_url=s3_endpoint,
+                        region="eu-central-1", access_key="testing", secret_key="testing")
+    storage.ensure_bucket(versioned=True)
+    registered = app.extensions["legitka"]
+    local, registered.storage = registered.storage, storage
+    yield app, storage
+    registered.storage = local
+
+
+def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, two_schools):
     """On a versioned bucket: an order built (attempt 1), declined and redirected; attempt 2
     died after writing its files (twice: two versions each), and files lie under the shared
     keys older code wrote. Attempt 3 publishes, then removes all of those, every version, so
@@ -174,10 +189,11 @@ def test_dropped_connections_while_rendering_end_ready_without_a_click(app, two_
     gives the order back (it never becomes `failed`), the relay sends it again after the
     back-off, and it ends `ready` with one complete package, each within a bounded time."""
     a = two_schools["a"]
-    cards = 100  # about 1 s of rendering (40 take 0.4–0.5 s here)
+    cards = 400  # about 1.2 s of rendering here (100 take 0.4–0.6 s)
     proc = workers.start("--relay-every", "0.3")
     for n, offset in enumerate((0.05, 0.15, 0.25, 0.4)):
-        order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], cards, first_serial=100 + 150 * n)
+        order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], cards,
+                          born=BORN + dt.timedelta(days=n))
         wait_for(lambda order_id=order_id: status_of(app, a, order_id) == "rendering", 60,
                  "the batch to start rendering", workers, interval=0.01)
         time.sleep(offset)
@@ -293,8 +309,6 @@ def test_a_transient_error_gives_the_order_back_then_fails_readably_after_max_se
 def test_storage_out_of_reach_gives_the_order_back(app, two_schools, redis):
     """The file storage cannot be reached (S3 on a port nobody listens on): a passing fault, so
     the order is given back with a back-off, not failed."""
-    from infra.storage import S3Storage
-
     a = two_schools["a"]
     order_id = submit(app, a, two_schools["director_a"], two_schools["p1"], 1)
     with socket.socket() as probe:  # a free port, closed again: connections to it are refused

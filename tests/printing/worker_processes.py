@@ -137,17 +137,18 @@ def wait_for(check, timeout: float, what: str, workers: Workers, interval: float
 # --- orders and what became of them -----------------------------------------------------------
 
 
-def submit(app, school_id: int, user_id: int, printer_id: int, cards: int, first_serial: int = 100) -> int:
+def submit(app, school_id: int, user_id: int, printer_id: int, cards: int, first_serial: int = 100,
+           born: dt.date = BORN) -> int:
     """An order of `cards` pupils placed the way the school's page places it: numbers and the
     outbox row in one transaction, then the relay enqueues the job. Returns the order id.
-    Several orders of one school need pupils of distinct PESEL serials (`first_serial`)."""
+    Several orders of one school need pupils of distinct PESELs (`first_serial`, `born`)."""
     actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         school = db.session.get(Organisation, school_id)
-        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=first_serial)
+        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=born, serial=first_serial)
         store_photo(actor, school, first)
         pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{letters(first_serial + i)}",
-                                      born=BORN, serial=first_serial + i) for i in range(1, cards)]
+                                      born=born, serial=first_serial + i) for i in range(1, cards)]
         ids = []
         for pupil in pupils:
             pupil.photo_key, pupil.photo_status = first.photo_key, first.photo_status  # one picture, stored once
