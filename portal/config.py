@@ -55,6 +55,7 @@ def defaults(instance_path: str) -> dict:
         "JOB_DB_LOCK_TIMEOUT_SECONDS": 10,
         "JOB_DB_STATEMENT_TIMEOUT_SECONDS": 120,
         "BATCH_LEASE_SECONDS": 120,  # a batch job's hold on its order, renewed while it builds
+        "BATCH_RETRY_SECONDS": 15,  # first back-off of a batch given back after a transient error (doubles)
         "API_TOKEN_SECONDS": 900,  # printers' API access tokens; never more than 15 minutes
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
