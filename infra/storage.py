@@ -54,6 +54,28 @@ class Storage(Protocol):
         ...
 
 
+# S3 error codes meaning "come back later" (throttling, the service's own failure or timeout).
+_PASSING_CODES = frozenset({"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"})
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The storage could not be reached or asked us to come back later: a connection refused,
+    reset or timed out, S3 throttling or a 5xx. The same call may well succeed a little later.
+    A missing object, refused credentials or a refused request are lasting (False)."""
+    try:
+        from botocore import exceptions as boto
+    except ImportError:  # no S3 client installed: only the local folder, whose errors are lasting
+        return False
+    seen: BaseException | None = error
+    while seen is not None:  # StorageError wraps the S3 client's error
+        if isinstance(seen, boto.ConnectionError | boto.HTTPClientError):
+            return True
+        if isinstance(seen, boto.ClientError):
+            return str(seen.response.get("Error", {}).get("Code")) in _PASSING_CODES
+        seen = seen.__cause__
+    return False
+
+
 _CHUNK = 1024 * 1024  # put_file / get_file copy this much at a time
 MAX_LINK_SECONDS = 300  # SECURITY.md T2.16: presigned links live at most five minutes
 

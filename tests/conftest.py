@@ -144,9 +144,16 @@ def redis():
 
 @pytest.fixture
 def workers(app, tmp_path):
-    """Real `flask legitka worker` subprocesses (tests.workers), killed at the end of the test."""
+    """Real `flask legitka worker` subprocesses (tests.workers), killed at the end of the test.
+    Batch files of earlier tests are removed first: ids restart with every test, and the worker
+    tests compare storage to the order."""
+    import pathlib
+    import shutil
+
     from tests.workers import Workers
 
+    for folder in pathlib.Path(app.config["LOCAL_STORAGE_PATH"]).glob("schools/*/orders"):
+        shutil.rmtree(folder)
     started = Workers(app, tmp_path)
     yield started
     started.kill_all()

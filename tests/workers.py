@@ -1,7 +1,7 @@
 """Real worker processes for tests: `flask --app portal legitka worker` subprocesses configured
 like the test app (its database as the app role, its Redis and storage), and the `workers`
-fixture (tests/conftest.py) that kills whatever is still running at the end of a test. Moved here from
-tests/printing/test_worker_faults.py so that other modules can start workers too."""
+fixture (tests/conftest.py) that kills whatever is still running at the end of a test; their work
+horses; polling with a deadline. Orders placed for workers are in tests/printing/worker_processes.py."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 FLASK = pathlib.Path(sys.executable).parent / "flask"
 LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
 PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS")  # when the app sets them
+RETRY_SECONDS = 0.5  # the first back-off after a transient error in these tests (production: 15 s)
 
 
 # --- the worker process ---------------------------------------------------------------------
@@ -45,6 +46,7 @@ class Workers:
             "LEGITKA_PESEL_KEY": config["PESEL_KEY"],
             "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
             "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
+            "LEGITKA_BATCH_RETRY_SECONDS": str(RETRY_SECONDS),
         })
         for key in PASSED_ON:
             if config.get(key) is not None:
@@ -84,9 +86,9 @@ class Workers:
     def kill(self, proc) -> None:
         """SIGKILL the worker first (so it cannot report its horse's death), then its horses."""
         horse = horses(proc.pid)
-        _killpg(proc.pid)
+        killpg(proc.pid)
         for pid in horse:
-            _killpg(pid)
+            killpg(pid)
         proc.wait(10)
         for pid in horse:
             wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", self)
@@ -96,13 +98,13 @@ class Workers:
         for proc in self.procs:
             if proc.poll() is None:
                 for pid in horses(proc.pid):
-                    _killpg(pid)
-                _killpg(proc.pid)
+                    killpg(pid)
+                killpg(proc.pid)
                 proc.wait(10)
             proc.log.close()
 
 
-def _killpg(pid: int) -> None:
+def killpg(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)  # the worker (or the horse: rq puts each in its own group)
 

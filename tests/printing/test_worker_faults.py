@@ -6,23 +6,15 @@ to exactly one `ready` package, and Redis never holds more than ids."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
-import json
 import pathlib
-import shutil
-import subprocess
 import zlib
 
 from rq.job import Job
-from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import services
 from infra.db import db
 from printing import operations as printing_ops
-from printing.models import OutboxEvent
-from printing.models import PrintOrder
 from printing.tasks import build_batch
 from printing.tasks import job_id
 from printing.tasks import relay_outbox
@@ -31,106 +23,22 @@ from tenants import pesel as pesel_rules
 from tenants.actors import Actor
 from tenants.context import Tenant
 from tenants.context import tenant_scope
-from tenants.context import unscoped
-from tenants.models import AccessLog
 from tenants.models import Card
 from tenants.models import Organisation
 from tests.helpers import add_pupil
-from tests.helpers import letters
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
-from tests.workers import _killpg
+from tests.printing.worker_processes import BORN
+from tests.printing.worker_processes import FIRST_NAME
+from tests.printing.worker_processes import SURNAME
+from tests.printing.worker_processes import assert_one_complete_package
+from tests.printing.worker_processes import order_row
+from tests.printing.worker_processes import outbox_of
+from tests.printing.worker_processes import status_of
+from tests.printing.worker_processes import submit
 from tests.workers import horses
+from tests.workers import killpg
 from tests.workers import wait_for
-
-SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
-BORN = dt.date(2018, 6, 1)
-FIRST_NAME, SURNAME = "Bożenna", "Niewidzialska"  # must never reach Redis
-
-
-# --- orders and what became of them -----------------------------------------------------------
-
-
-def submit(app, school_id: int, user_id: int, printer_id: int, cards: int) -> int:
-    """An order of `cards` pupils placed the way the school's page places it: numbers and the
-    outbox row in one transaction, then the relay enqueues the job. Returns the order id."""
-    actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        school = db.session.get(Organisation, school_id)
-        first = add_pupil(actor, first=FIRST_NAME, surname=SURNAME, born=BORN, serial=100)
-        store_photo(actor, school, first)
-        pupils = [first] + [add_pupil(actor, first=FIRST_NAME, surname=f"{SURNAME}-{letters(i)}", born=BORN,
-                                      serial=100 + i) for i in range(1, cards)]
-        ids = []
-        for pupil in pupils:
-            pupil.photo_key, pupil.photo_status = first.photo_key, first.photo_status  # one picture, stored once
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            ids.append(application.id)
-        order = printing_ops.create_order(actor, school, printer_id, ids)
-        printing_ops.submit_order(actor, order)
-        db.session.commit()
-        relay_outbox()
-        return order.id
-
-
-def order_row(app, school_id: int, order_id: int) -> PrintOrder:
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        order = db.session.get(PrintOrder, order_id)
-        db.session.expunge(order)
-        return order
-
-
-def status_of(app, school_id: int, order_id: int) -> str:
-    return order_row(app, school_id, order_id).status
-
-
-def outbox_of(app, order_id: int) -> list[OutboxEvent]:
-    with app.app_context(), unscoped("test: the outbox of one order"):
-        events = list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order_id)))
-        db.session.expunge_all()
-        return events
-
-
-def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, tmp_path) -> PrintOrder:
-    """`ready`, with exactly one package in storage whose checksum is the recorded one and which
-    the 7z program opens; numbers unique and contiguous; one access-log row per card."""
-    order = order_row(app, school_id, order_id)
-    assert order.status == "ready" and order.error == ""
-    root = pathlib.Path(app.config["LOCAL_STORAGE_PATH"])
-    folder = root / "schools" / str(school_id) / "orders" / str(order_id)
-    assert sorted(p.name for p in folder.iterdir()) == ["cards.pdf", "manifest.json", "package.7z"]
-    assert not list(root.rglob("*.part"))  # no half-written file left behind
-    package = (folder / "package.7z").read_bytes()
-    assert hashlib.sha256(package).hexdigest() == order.package_sha256
-    assert hashlib.sha256((folder / "cards.pdf").read_bytes()).hexdigest() == order.pdf_sha256
-    assert SEVEN_ZIP, "make test installs Debian's 7zip"
-    with app.app_context():
-        password = services.pesel_cipher().decrypt(order.package_password_cipher)
-    out = tmp_path / f"unpacked-{order_id}"
-    opened = subprocess.run([SEVEN_ZIP, "x", f"-p{password}", f"-o{out}", "-y", str(folder / "package.7z")],
-                            capture_output=True, text=True, check=False)
-    assert opened.returncode == 0, opened.stderr
-    inner = json.loads((out / "manifest.json").read_text())
-    assert inner["order"] == order_id
-    for entry in inner["files"]:
-        assert hashlib.sha256((out / entry["name"]).read_bytes()).hexdigest() == entry["sha256"]
-    assert hashlib.sha256((out / "cards.pdf").read_bytes()).hexdigest() == order.pdf_sha256
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        numbers = db.session.scalars(select(Card.number).where(Card.order_id == order_id)
-                                     .order_by(Card.number)).all()
-        assert numbers == list(range(order.first_number, order.last_number + 1)) and len(numbers) == cards
-        assert db.session.scalar(select(func.count()).select_from(Card).where(
-            Card.school_id == school_id)) == db.session.scalar(select(func.count(func.distinct(Card.number))).where(
-                Card.school_id == school_id))
-        rendered = db.session.execute(
-            select(AccessLog.pupil_id, func.count()).where(AccessLog.action == "batch_render",
-                                                          AccessLog.order_id == order_id)
-            .group_by(AccessLog.pupil_id)).all()
-        assert len(rendered) == cards and {n for _, n in rendered} == {1}
-    assert all(e.done_at is not None for e in outbox_of(app, order_id))
-    return order
-
 
 # --- Redis holds ids only (T4.8) ------------------------------------------------------------
 
@@ -207,9 +115,9 @@ def test_sigkill_mid_batch_then_restart_gives_one_complete_package(app, two_scho
     wait_for(lambda: status_of(app, a, order_id) == "rendering" and horses(first.pid), 60,
              "the batch to start rendering", workers)
     horse = horses(first.pid)
-    _killpg(first.pid)  # the worker first, so it cannot report its horse's death
+    killpg(first.pid)  # the worker first, so it cannot report its horse's death
     for pid in horse:
-        _killpg(pid)
+        killpg(pid)
     first.wait(10)
     for pid in horse:
         wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
