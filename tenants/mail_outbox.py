@@ -54,7 +54,7 @@ log = logging.getLogger("legitka.mail")
 DEFAULT_LEASE_SECONDS = 120  # config MAIL_LEASE_SECONDS; an SMTP send times out after 10 s
 DEFAULT_RETRY_SECONDS = 60  # config MAIL_RETRY_SECONDS; the first back-off, doubled after each failure
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
-MAX_ATTEMPTS = 8  # with the defaults: tries over about four hours, then `failed`
+MAX_ATTEMPTS = 8  # with the defaults: 8 tries over about two hours (waits 1, 2, 4 … 64 min), then `failed`
 JOB_TIMEOUT = 120
 RELAY_AGAIN_AFTER = dt.timedelta(minutes=5)  # a job `started` this long without claiming its row is lost
 RELAY_BATCH = 500
