@@ -4,14 +4,14 @@ promises it, one per recipient; the relay enqueues a job per due row and the job
 scope, like the batch outbox.
 
 Revision ID: 0012
-Revises: 0014 (written on 0010; chained after main's 0014 when main was merged in)
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0014'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

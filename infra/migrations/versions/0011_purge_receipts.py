@@ -2,14 +2,14 @@
 the versions found); `deleted_at` stays empty until every file is gone. A purge killed half-way is
 continued by the next run and its receipt keeps the true counts.
 
-Revision ID: 0014
+Revision ID: 0011
 Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
