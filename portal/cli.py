@@ -38,7 +38,6 @@ from tenants.text_entry import check_text
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
-IMPORTS_EVERY_SECONDS = 300  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
 
 
 def _text(label: str):
@@ -201,6 +200,23 @@ def relay_command():
     click.echo(f"{relay_outbox(reconcile=True)} job(s) enqueued.")
 
 
+def reconcile_jobs() -> int:
+    """The safety net of the jobs users wait for (infra.jobs): imports, photo ZIPs and council
+    reports whose job Redis lost or whose worker died are sent again, or after too many sends
+    fail with their reason. Returns how many were touched."""
+    from reports.council_report import reconcile_reports
+    from tenants.import_jobs import reconcile_imports
+
+    return reconcile_imports() + reconcile_reports()
+
+
+@legitka.command("reconcile-jobs")
+def reconcile_jobs_command():
+    """Send again the imports, photo ZIPs and council reports whose job was lost or whose worker
+    died, and fail those sent too often (for cron; every worker also does it with each relay)."""
+    click.echo(f"{reconcile_jobs()} job(s) sent again or given up.")
+
+
 @legitka.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--relay-every", default=30.0, type=click.FloatRange(min=0.1), show_default=True,
@@ -216,7 +232,6 @@ def worker_command(burst, relay_every):
     from printing.retention import purge_due
     from printing.tasks import relay_outbox
     from reports.statistics import refresh_all
-    from tenants.tasks import expire_lapsed_imports
 
     queue = services.queue()
     if queue.inline:
@@ -240,20 +255,17 @@ def worker_command(burst, relay_every):
 
     last_purge = [0.0]
     last_stats = [-float(STATS_EVERY_SECONDS)]
-    last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 
     def relay_once():
         with turns, app.app_context():
             relay_outbox(reconcile=True)
+            reconcile_jobs()  # imports, photo ZIPs, council reports: lost or died -> sent again (infra.jobs)
             if time.monotonic() - last_purge[0] >= PURGE_EVERY_SECONDS:
                 purge_due()  # retention: batch files 7 days after delivery
                 last_purge[0] = time.monotonic()
             if time.monotonic() - last_stats[0] >= STATS_EVERY_SECONDS:
                 last_stats[0] = time.monotonic()
                 refresh_all()  # the city dashboard's anonymous statistics
-            if time.monotonic() - last_imports[0] >= IMPORTS_EVERY_SECONDS:
-                last_imports[0] = time.monotonic()
-                expire_lapsed_imports()  # an import whose job died: failed, its uploaded file deleted
 
     def relay_loop():
         while not stop.wait(relay_every):

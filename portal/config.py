@@ -45,6 +45,7 @@ def defaults(instance_path: str) -> dict:
         "PUBLIC_URL": None,  # base of links sent to parents; the request's own host when unset
         "PHOTO_LINK_DAYS": 14,
         "BATCH_LEASE_SECONDS": 120,  # a batch job's hold on its order, renewed while it builds
+        "JOB_LEASE_SECONDS": 120,  # an import's or council report's job's hold on its row, renewed (infra.jobs)
         "API_TOKEN_SECONDS": 900,  # printers' API access tokens; never more than 15 minutes
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)

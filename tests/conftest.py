@@ -142,6 +142,8 @@ def redis():
     return redis_lib.Redis.from_url(REDIS_URL)
 
 
+from tests.workers import workers  # noqa: E402, F401  (the fixture: real worker processes, tests/workers.py)
+
 # --- factories ------------------------------------------------------------------------------
 
 

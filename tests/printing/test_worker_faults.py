@@ -9,16 +9,12 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import zlib
 
-import pytest
 from rq.job import Job
 from sqlalchemy import func
 from sqlalchemy import select
@@ -44,105 +40,14 @@ from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
+from tests.workers import _killpg
+from tests.workers import horses
+from tests.workers import wait_for
 
 FLASK = pathlib.Path(sys.executable).parent / "flask"
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
 BORN = dt.date(2018, 6, 1)
 FIRST_NAME, SURNAME = "Bożenna", "Niewidzialska"  # must never reach Redis
-LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
-
-
-# --- the worker process ---------------------------------------------------------------------
-
-
-class Workers:
-    """Starts `flask --app portal legitka worker` subprocesses configured like the test app;
-    kills whatever is still running at the end of the test."""
-
-    def __init__(self, app, tmp_path):
-        self.app, self.tmp_path, self.procs = app, tmp_path, []
-
-    def env(self) -> dict:
-        config = self.app.config
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LEGITKA_")}
-        env.update({
-            "LEGITKA_INSTANCE_PATH": str(self.tmp_path / "worker-instance"),
-            "LEGITKA_DATABASE_URL": config["DATABASE_URL"],  # the app role: RLS applies as in production
-            "LEGITKA_REDIS_URL": config["REDIS_URL"],
-            "LEGITKA_LOCAL_STORAGE_PATH": config["LOCAL_STORAGE_PATH"],
-            "LEGITKA_SECRET_KEY": config["SECRET_KEY"],
-            "LEGITKA_PESEL_KEY": config["PESEL_KEY"],
-            "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
-            "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
-        })
-        return env
-
-    def start(self, *args: str) -> subprocess.Popen:
-        log = open(self.tmp_path / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (closed in stop)
-        proc = subprocess.Popen([str(FLASK), "--app", "portal", "legitka", "worker", *args], env=self.env(),
-                                cwd=pathlib.Path(__file__).resolve().parents[2], stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # its own process group
-        proc.log = log
-        self.procs.append(proc)
-        return proc
-
-    def output(self) -> str:
-        return "\n".join((self.tmp_path / f"worker-{i}.log").read_text(errors="replace")[-3000:]
-                         for i in range(len(self.procs)))
-
-    def wait(self, proc, timeout=60) -> int:
-        try:
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail("the worker did not stop:\n" + self.output())
-
-    def stop(self, proc) -> None:
-        """Warm shutdown (SIGTERM: rq finishes the current job), as a deployment would."""
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            self.wait(proc, 30)
-        proc.log.close()
-
-    def kill_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                for pid in horses(proc.pid):
-                    _killpg(pid)
-                _killpg(proc.pid)
-                proc.wait(10)
-            proc.log.close()
-
-
-def _killpg(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)  # the worker (or the horse: rq puts each in its own group)
-
-
-def horses(pid: int) -> list[int]:
-    """The work horses rq forked from the worker `pid` (children listed by /proc)."""
-    children = []
-    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(FileNotFoundError):
-            children += [int(c) for c in (task / "children").read_text().split()]
-    return children
-
-
-@pytest.fixture
-def workers(app, tmp_path):
-    started = Workers(app, tmp_path)
-    yield started
-    started.kill_all()
-
-
-def wait_for(check, timeout: float, what: str, workers: Workers, interval: float = 0.05):
-    """Poll `check()` until it returns something truthy; fail with the workers' log after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out waiting for {what}:\n{workers.output()}")
 
 
 # --- orders and what became of them -----------------------------------------------------------
