@@ -114,8 +114,11 @@ def test_a_roster_import_that_keeps_dying_fails_with_its_reason_and_its_list_is_
     worker = workers.start("--relay-every", "0.3")
     killed = 0
     while killed < jobs.MAX_SENDS:
-        wait_for(lambda: (lambda b: b.status == "running" and b.attempt == killed + 1)(row(app, school, import_id))
-                 and horses(worker.pid), 30, f"attempt {killed + 1}", workers, interval=0.02)
+        def taken(attempt=killed + 1):
+            batch = row(app, school, import_id)
+            return batch.status == "running" and batch.attempt == attempt and horses(worker.pid)
+
+        wait_for(taken, 30, f"attempt {killed + 1}", workers, interval=0.02)
         for pid in horses(worker.pid):
             _killpg(pid)
         killed += 1
