@@ -34,7 +34,6 @@ from sqlalchemy import update
 
 from infra import jobs
 from infra import services
-from infra.crypto import token
 from infra.db import db
 from infra.db import utcnow
 from infra.db_errors import is_transient
@@ -170,6 +169,7 @@ def request_again(report: CouncilReport, user_id: int | None) -> CouncilReport |
 def _forget(report: CouncilReport) -> None:
     if report.file_key:
         services.storage().delete(report.file_key)
+    _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
     db.session.delete(report)
 
 
@@ -210,6 +210,22 @@ def _holding(report_id: int, city_id: int, attempt: int, held: dt.timedelta):
     return jobs.LeaseKeeper(renew, held, f"lease-council-report-{report_id}")
 
 
+def attempt_key(city_id: int, report_id: int, attempt: int) -> str:
+    """Where attempt `attempt` stores the report's PDF (each attempt its own file)."""
+    return city_key(city_id, "council-reports", f"{int(report_id)}-{int(attempt)}.pdf")
+
+
+def _drop_attempt_files(city_id: int, report_id: int, attempts) -> None:
+    """Delete what the given attempts may have stored (an attempt killed between storing its PDF and
+    publishing it leaves it behind). A storage error only leaves a file behind (logged)."""
+    for attempt in attempts:
+        try:
+            services.storage().delete(attempt_key(city_id, report_id, attempt))
+        except Exception as exc:
+            log.error("council report %s: a file of attempt %s not deleted: %s", report_id, attempt,
+                      type(exc).__name__)
+
+
 def build(report_id: int, city_id: int) -> str:
     """The job: render the report as the city (its row-level security applies), store the PDF,
     mark it `ready` (or `failed` with the reason). A report no longer queued (nor running with a
@@ -231,13 +247,14 @@ def build(report_id: int, city_id: int) -> str:
                 pdf = render(city=city.name, period=f.describe(), sections=sections(city_id, f),
                              generated_at=utcnow().astimezone(zone))
                 # The attempt's own key: a superseded attempt never overwrites the file of the one that won.
-                key = city_key(city_id, "council-reports", f"{int(report_id)}-{attempt}-{token(12)}.pdf")
+                key = attempt_key(city_id, report_id, attempt)
                 services.storage().put(key, pdf, "application/pdf")
             done = db.session.execute(_mine(report_id, attempt).values(
                 status="ready", file_key=key, size=len(pdf), finished_at=utcnow(), lease_until=None,
                 error="")).rowcount == 1
             if done:
                 db.session.commit()
+                _drop_attempt_files(city_id, report_id, range(1, attempt))  # of attempts killed after storing
                 return "ready"
             db.session.rollback()
             outcome = "superseded"
@@ -335,6 +352,7 @@ def _reconcile_city() -> int:
                 .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
                 .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
+            _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
     db.session.commit()
     return count
 
