@@ -142,7 +142,10 @@ def redis():
     return redis_lib.Redis.from_url(REDIS_URL)
 
 
-from tests.workers import workers  # noqa: E402, F401  (the fixture: real worker processes, tests/workers.py)
+# Fixtures of tests/workers.py: real worker processes, and a Redis of the test's own.
+from tests.workers import app_on_redis_later  # noqa: E402, F401
+from tests.workers import redis_later  # noqa: E402, F401
+from tests.workers import workers  # noqa: E402, F401
 
 # --- factories ------------------------------------------------------------------------------
 

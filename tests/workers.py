@@ -1,23 +1,28 @@
 """Real worker processes for tests: `flask --app portal legitka worker` subprocesses on the test
 PostgreSQL, Redis and storage, which tests kill (SIGKILL of the worker or of its work horse),
 stop warmly, or start on a flushed Redis. Moved here from tests/printing/test_worker_faults.py
-so that the batch, import and report fault tests share one way of doing it."""
+so that the batch, import and report fault tests share one way of doing it; with a Redis of the
+test's own that is down until the test starts it (`redis_later`, `app_on_redis_later`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import pathlib
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
+import redis as redis_lib
 
 FLASK = pathlib.Path(sys.executable).parent / "flask"
 LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
 JOB_LEASE_SECONDS = 2  # the imports' and council reports' lease (infra.jobs; production: 120 s, renewed)
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 # --- the worker process ---------------------------------------------------------------------
@@ -112,3 +117,55 @@ def wait_for(check, timeout: float, what: str, workers: Workers, interval: float
             return value
         time.sleep(interval)
     pytest.fail(f"timed out waiting for {what}:\n{workers.output()}")
+
+
+# --- a Redis that is down until the test starts it ------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_later(tmp_path):
+    """A port where no Redis runs yet, and a function that starts one there (stopped at the end)."""
+    port = _free_port()
+    started = []
+
+    def start() -> redis_lib.Redis:
+        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", str(tmp_path)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(proc)
+        client = redis_lib.Redis(port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(redis_lib.ConnectionError):
+                if client.ping():
+                    return client
+            assert time.monotonic() < deadline and proc.poll() is None, "redis-server did not start"
+            time.sleep(0.02)
+
+    yield port, start
+    for proc in started:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def app_on_redis_later(app, redis_later, tmp_path):
+    """The test app's twin whose Redis (on `redis_later`'s port) is down until the test starts it."""
+    from portal import create_app
+
+    port, _start = redis_later
+    config = {name: app.config[name] for name in (
+        "TESTING", "DATABASE_URL", "MIGRATION_DATABASE_URL", "LOCAL_STORAGE_PATH", "SESSION_COOKIE_SECURE",
+        "SMTP_HOST", "SMTP_PORT", "PUBLIC_URL", "SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")}
+    twin = create_app({**config, "INSTANCE_PATH": str(tmp_path / "twin"), "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    yield twin
+    from infra.db import db
+
+    with twin.app_context():
+        db.engine.dispose()

@@ -6,15 +6,10 @@ with one PDF, or `failed` with its reason and a "Ponów" that asks for it again.
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 import shutil
-import socket
-import subprocess
-import time
 
 import pytest
-import redis as redis_lib
 
 from infra import jobs
 from infra.db import db
@@ -150,56 +145,6 @@ def test_a_report_that_keeps_dying_fails_with_its_reason_and_is_asked_for_again(
     wait_for(lambda: row(app, again).status == "ready", 30, "the report asked for again", workers)
     report = assert_ready_with_one_pdf(app, again)
     assert (report.date_from, report.date_to) == (failed.date_from, failed.date_to)
-
-
-# --- Redis down when the report is asked for -----------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def redis_later(tmp_path):
-    """A port where no Redis runs yet, and a function that starts one there (stopped at the end)."""
-    port = _free_port()
-    started = []
-
-    def start() -> redis_lib.Redis:
-        proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", str(tmp_path)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started.append(proc)
-        client = redis_lib.Redis(port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(redis_lib.ConnectionError):
-                if client.ping():
-                    return client
-            assert time.monotonic() < deadline and proc.poll() is None, "redis-server did not start"
-            time.sleep(0.02)
-
-    yield port, start
-    for proc in started:
-        proc.kill()
-        proc.wait(10)
-
-
-@pytest.fixture
-def app_on_redis_later(app, redis_later, tmp_path):
-    """The test app's twin whose Redis (on `redis_later`'s port) is down until the test starts it."""
-    from portal import create_app
-
-    port, _start = redis_later
-    config = {name: app.config[name] for name in (
-        "TESTING", "DATABASE_URL", "MIGRATION_DATABASE_URL", "LOCAL_STORAGE_PATH", "SESSION_COOKIE_SECURE",
-        "SMTP_HOST", "SMTP_PORT", "PUBLIC_URL", "SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")}
-    twin = create_app({**config, "INSTANCE_PATH": str(tmp_path / "twin"), "REDIS_URL": f"redis://127.0.0.1:{port}/0"})
-    yield twin
-    with twin.app_context():
-        db.engine.dispose()
 
 
 def test_a_report_asked_for_with_redis_down_is_built_once_it_is_back(app_on_redis_later, redis_later, two_schools,

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import pathlib
 import re
+import zipfile
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -129,3 +130,48 @@ def test_a_roster_import_that_keeps_dying_fails_with_its_reason_and_its_list_is_
     assert pupil_count(app, school) == 0 and not file_exists(app, key)
     page = browser("sekretariat.a@test.pl").get(f"/szkola/import/{import_id}").get_data(as_text=True)
     assert "nieudany" in page and "kilka razy został przerwany" in page and 'http-equiv="refresh"' not in page
+
+
+def test_a_list_confirmed_and_a_zip_uploaded_with_redis_down_are_imported_once_it_is_back(
+        app_on_redis_later, redis_later, two_schools, tmp_path):
+    """Confirming a list and uploading a ZIP succeed with Redis down (no 500): each import is recorded
+    `queued`, never sent, and the page says it waits. Once Redis is back, a worker's reconciler sends
+    both and they are imported."""
+    from tests.conftest import Browser
+    from tests.helpers import jpeg
+    from tests.workers import Workers
+
+    twin, school = app_on_redis_later, two_schools["a"]
+    staff = Browser(twin.test_client())
+    assert staff.login("sekretariat.a@test.pl").status_code == 302
+    rows = [vulcan_row("Kowalska", "Anna", dt.date(2018, 3, 4), 11, "K", "1a")]
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
+                          content_type="multipart/form-data")
+    roster_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    assert staff.post(f"/szkola/import/{roster_id}/importuj").status_code == 302
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as photos:
+        photos.writestr("kowalska-anna.jpg", jpeg())
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(archive.getvalue()), "zdjecia.zip")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 302
+    zip_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    for import_id in (roster_id, zip_id):
+        batch = row(twin, school, import_id)
+        assert (batch.status, batch.sends) == ("queued", 0)
+        page = staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
+        assert "w kolejce" in page and 'http-equiv="refresh"' in page
+
+    _port, start = redis_later
+    start()
+    workers = Workers(twin, tmp_path)
+    try:
+        worker = workers.start("--burst", "--relay-every", "3600")
+        assert workers.wait(worker) == 0, workers.output()
+    finally:
+        workers.kill_all()
+    for import_id in (roster_id, zip_id):
+        batch = row(twin, school, import_id)
+        assert (batch.status, batch.sends, batch.file_key) == ("done", 1, None), workers.output()
+    assert pupil_count(twin, school) == 1
+    assert row(twin, school, zip_id).summary["total"] == 1  # the file reported (its photo checked)
