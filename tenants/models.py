@@ -610,3 +610,5 @@ class RosterImport(SchoolOwned, Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped by each job that takes it
     sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # jobs sent to the queue for it
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # when the last one was sent
+
+    __table_args__ = (UniqueConstraint("school_id", "id"),)
