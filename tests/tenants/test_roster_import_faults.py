@@ -28,7 +28,7 @@ from tests.workers import _killpg
 from tests.workers import horses
 from tests.workers import wait_for
 
-LONG_LIST = 400  # rows: the import runs long enough (a few seconds) to be killed in the middle
+LONG_LIST = 1500  # rows: the import runs long enough (~1 s) to be killed in the middle
 
 
 def confirmed_list(app, browser, school_id: int, rows: int) -> tuple[int, str]:
@@ -86,7 +86,7 @@ def test_a_roster_import_whose_worker_is_killed_is_finished_by_another(app, two_
     import_id, key = confirmed_list(app, browser, school, LONG_LIST)
     first = workers.start("--relay-every", "0.5")
     wait_for(lambda: row(app, school, import_id).status == "running" and horses(first.pid), 60,
-             "the import to start", workers)
+             "the import to start", workers, interval=0.02)
     horse = horses(first.pid)
     _killpg(first.pid)  # the worker first, so it cannot report its horse's death
     for pid in horse:
