@@ -226,6 +226,8 @@ def worker_command(burst, relay_every):
 
     The batch lease (LEGITKA_BATCH_LEASE_SECONDS, default 120) is renewed while a batch is built;
     after a worker dies its batch is enqueued again by the next relay once the lease has lapsed.
+    Imports, photo ZIPs and council reports hold a lease of LEGITKA_JOB_LEASE_SECONDS (default
+    120) and are sent again by the same relay round (`reconcile_jobs`).
     """
     from rq import Worker
 
