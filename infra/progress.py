@@ -1,11 +1,23 @@
 """Progress of long jobs, for progress bars: kept in Redis next to the queue, not in the
-database, so a job can report progress from inside one long transaction."""
+database, so a job can report progress from inside one long transaction.
+
+Progress is a nicety: Redis down, slow or flushed never fails a job nor a page. `report` then
+does nothing (logged once per call as a warning, without data) and `read` answers None, which
+the page shows as "no progress known yet".
+"""
 
 from __future__ import annotations
 
+import logging
+
+from redis.exceptions import RedisError
+
 from infra import services
 
+log = logging.getLogger("legitka.progress")
+
 TTL = 3600
+_UNAVAILABLE = (RedisError, OSError)
 
 
 def _key(kind: str, object_id: int) -> str:
@@ -13,11 +25,18 @@ def _key(kind: str, object_id: int) -> str:
 
 
 def report(kind: str, object_id: int, done: int, total: int) -> None:
-    services.queue().connection.set(_key(kind, object_id), f"{int(done)}/{int(total)}", ex=TTL)
+    try:
+        services.queue().connection.set(_key(kind, object_id), f"{int(done)}/{int(total)}", ex=TTL)
+    except _UNAVAILABLE as exc:
+        log.warning("progress of %s %s not recorded: %s", kind, int(object_id), type(exc).__name__)
 
 
 def read(kind: str, object_id: int) -> tuple[int, int] | None:
-    value = services.queue().connection.get(_key(kind, object_id))
+    try:
+        value = services.queue().connection.get(_key(kind, object_id))
+    except _UNAVAILABLE as exc:
+        log.warning("progress of %s %s not read: %s", kind, int(object_id), type(exc).__name__)
+        return None
     if not value:
         return None
     done, total = value.decode().split("/")

@@ -38,7 +38,6 @@ from tenants.text_entry import check_text
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
 STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistics (reports.statistics)
-IMPORTS_EVERY_SECONDS = 300  # the worker fails imports whose job died (tenants.tasks.expire_lapsed_imports)
 
 
 def _text(label: str):
@@ -213,6 +212,23 @@ def mail_failed_command():
     click.echo(f"{len(rows)} failed e-mail(s).")
 
 
+def reconcile_jobs() -> int:
+    """The safety net of the jobs users wait for (infra.jobs): imports, photo ZIPs and council
+    reports whose job Redis lost or whose worker died are sent again, or after too many sends
+    fail with their reason. Returns how many were touched."""
+    from reports.council_report import reconcile_reports
+    from tenants.import_jobs import reconcile_imports
+
+    return reconcile_imports() + reconcile_reports()
+
+
+@legitka.command("reconcile-jobs")
+def reconcile_jobs_command():
+    """Send again the imports, photo ZIPs and council reports whose job was lost or whose worker
+    died, and fail those sent too often (for cron; every worker also does it with each relay)."""
+    click.echo(f"{reconcile_jobs()} job(s) sent again or given up.")
+
+
 @legitka.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--relay-every", default=30.0, type=click.FloatRange(min=0.1), show_default=True,
@@ -224,6 +240,8 @@ def worker_command(burst, relay_every):
     The batch lease (LEGITKA_BATCH_LEASE_SECONDS, default 120) is renewed while a batch is built;
     after a worker dies its batch is enqueued again by the next relay once the lease has lapsed.
     Its database connections use the jobs' timeouts (LEGITKA_JOB_DB_*_TIMEOUT_SECONDS).
+    Imports, photo ZIPs and council reports hold a lease of LEGITKA_JOB_LEASE_SECONDS (default
+    120) and are sent again by the same relay round (`reconcile_jobs`).
     """
     from rq import Worker
 
@@ -234,7 +252,6 @@ def worker_command(burst, relay_every):
     from portal.jobs import relay_all
     from printing.retention import purge_due
     from reports.statistics import refresh_all
-    from tenants.tasks import expire_lapsed_imports
 
     queue = services.queue()
     if queue.inline:
@@ -262,20 +279,17 @@ def worker_command(burst, relay_every):
     # boot on Linux), so a "last run" of 0 would wait until the host had been up that long.
     last_purge = [-float(PURGE_EVERY_SECONDS)]
     last_stats = [-float(STATS_EVERY_SECONDS)]
-    last_imports = [-float(IMPORTS_EVERY_SECONDS)]
 
     def relay_once():
         with turns, app.app_context():
             relay_all()  # batches and e-mails: new, due again, lost with Redis, or left by a dead worker
+            reconcile_jobs()  # imports, photo ZIPs, council reports: lost or died -> sent again (infra.jobs)
             if time.monotonic() - last_purge[0] >= PURGE_EVERY_SECONDS:
                 purge_due()  # retention: batch files 7 days after delivery
                 last_purge[0] = time.monotonic()
             if time.monotonic() - last_stats[0] >= STATS_EVERY_SECONDS:
                 last_stats[0] = time.monotonic()
                 refresh_all()  # the city dashboard's anonymous statistics
-            if time.monotonic() - last_imports[0] >= IMPORTS_EVERY_SECONDS:
-                last_imports[0] = time.monotonic()
-                expire_lapsed_imports()  # an import whose job died: failed, its uploaded file deleted
 
     def relay_loop():
         while not stop.wait(relay_every):

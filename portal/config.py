@@ -58,6 +58,7 @@ def defaults(instance_path: str) -> dict:
         "MAIL_LEASE_SECONDS": 120,  # a mail job's hold on one message; lapsed (worker died), it is sent again
         "MAIL_RETRY_SECONDS": 60,  # the first wait after a failed send, doubled after each (tenants.mail_outbox)
         "BATCH_RETRY_SECONDS": 15,  # first back-off of a batch given back after a transient error (doubles)
+        "JOB_LEASE_SECONDS": 120,  # an import's or council report's job's hold on its row, renewed (infra.jobs)
         "API_TOKEN_SECONDS": 900,  # printers' API access tokens; never more than 15 minutes
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)

@@ -2,14 +2,24 @@
 period, with the data source and the generation date on every page. Aggregates only.
 
 A city's report runs to some 25 pages of tables, which WeasyPrint lays out in ~5 s, so it is
-not made in the request: the official asks for it (`request_report`), a job builds it (`build`,
-ids only) into storage, and the reports page lists it for download. With the embedded default
-the job runs at once, in the request. The city keeps its newest `KEEP` reports; a report the
-job never finished (`STALE` after asking) shows as failed, to be asked for again.
+not made in the request: the official asks for it (`request_report`, then `send`), a job builds
+it (`build`, ids only) into storage, and the reports page lists it for download. With the
+embedded default the job runs at once, in the request. The city keeps its newest `KEEP` reports.
+
+The report has the safety net of `infra.jobs`: its row is the durable record. Asking commits the
+row `queued` before sending the job, so with Redis down the request still succeeds and the
+reconciler (`reconcile_reports`, run by every worker) sends it once Redis is back; it also sends
+again a report whose job Redis lost or whose worker died (the job's lease, renewed while it
+renders, lapsed). A job takes the report by a compare-and-set that bumps `attempt` and stores the
+PDF under a key of its own; only the attempt still holding the report may mark it `ready`, a
+superseded one deletes its file. A report ends `ready`, or `failed` with a Polish reason (its
+build failed, or it was sent `infra.jobs.MAX_SENDS` times without a result); the page offers
+"Ponów", which asks for the same report again (`request_again`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -18,12 +28,15 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from markupsafe import Markup
+from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import update
 
+from infra import jobs
 from infra import services
-from infra.crypto import token
 from infra.db import db
 from infra.db import utcnow
+from infra.db_errors import is_transient
 from infra.storage import city_key
 from printing.pdf import render_pdf
 from reports import costs
@@ -34,12 +47,17 @@ from reports.tables import Table
 from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Organisation
+from tenants.models import OrgKind
 
 log = logging.getLogger("legitka.reports")
 
 KEEP = 20  # reports per city; older ones and their files are deleted when a new one is asked for
-STALE = dt.timedelta(minutes=15)  # a report still queued after this was lost (worker down, Redis flushed)
 JOB_TIMEOUT = 300
+ACTIVE = ("queued", "running")
+BUILD_FAILED = ("Nie udało się przygotować raportu (błąd wewnętrzny). Zleć go ponownie; jeśli to się powtórzy, "
+                "zgłoś problem.")
+GAVE_UP = ("Przygotowanie raportu kilka razy zostało przerwane (np. awaria serwera w trakcie pracy). "
+           "Zleć go ponownie; jeśli to się powtórzy, zgłoś problem.")
 
 SOURCE = "Legitka — ewidencje legitymacji szkół i zamówienia druku (dane zbiorcze)"
 
@@ -122,64 +140,225 @@ def filters_of(report: CouncilReport) -> Filters:
 def request_report(city_id: int, user_id: int | None, f: Filters) -> CouncilReport:
     """Record the request (status `queued`) and forget the city's finished reports beyond the
     newest `KEEP`, files included (one still being made is left to its job). Flushes; the caller
-    commits, then enqueues `build`."""
+    commits, then calls `send`."""
     report = CouncilReport(city_id=city_id, requested_by_id=user_id, requested_at=utcnow(), date_from=f.date_from,
                            date_to=f.date_to, school_type=f.school_type, district=f.district, as_of=f.today,
                            status="queued")
     db.session.add(report)
     db.session.flush()
-    now = utcnow()
     old = db.session.scalars(select(CouncilReport).where(CouncilReport.city_id == city_id)
                              .order_by(CouncilReport.id.desc()).offset(KEEP)).all()
     for stale in old:
-        if status(stale, now) == "queued":
+        if stale.status in ACTIVE:
             continue
-        if stale.file_key:
-            services.storage().delete(stale.file_key)
-        db.session.delete(stale)
+        _forget(stale)
     return report
+
+
+def request_again(report: CouncilReport, user_id: int | None) -> CouncilReport | None:
+    """"Ponów": the same report (same filters, same day) asked for again in place of a failed one,
+    which goes. None if the report has not failed. Flushes; the caller commits, then `send`s."""
+    if report.status != "failed":
+        return None
+    again = request_report(report.city_id, user_id, filters_of(report))
+    _forget(report)
+    db.session.flush()
+    return again
+
+
+def _forget(report: CouncilReport) -> None:
+    if report.file_key:
+        services.storage().delete(report.file_key)
+    _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    db.session.delete(report)
+
+
+# --- the job and its safety net ---------------------------------------------------------------------
+
+
+def _mine(report_id: int, attempt: int):
+    return (update(CouncilReport).where(CouncilReport.id == report_id, CouncilReport.attempt == attempt,
+                                        CouncilReport.status == "running")
+            .execution_options(synchronize_session=False))
+
+
+def _claim(report_id: int, city_id: int, held: dt.timedelta) -> int | None:
+    now = utcnow()
+    attempt = db.session.execute(
+        update(CouncilReport)
+        .where(CouncilReport.id == report_id, CouncilReport.city_id == city_id,
+               or_(CouncilReport.status == "queued",
+                   (CouncilReport.status == "running") & (CouncilReport.lease_until < now)))
+        .values(status="running", attempt=CouncilReport.attempt + 1, lease_until=now + held)
+        .returning(CouncilReport.attempt)).scalar_one_or_none()
+    db.session.commit()
+    return attempt
+
+
+def _holding(report_id: int, city_id: int, attempt: int, held: dt.timedelta):
+    """A side thread renewing the attempt's lease while WeasyPrint works (PostgreSQL; on the
+    embedded SQLite the job runs in the request: one long lease there)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return contextlib.nullcontext()
+
+    def renew() -> bool:
+        with tenant_scope(Tenant(city_id=city_id)):
+            renewed = db.session.execute(_mine(report_id, attempt).values(lease_until=utcnow() + held)).rowcount
+            db.session.commit()
+        return renewed == 1
+
+    return jobs.LeaseKeeper(renew, held, f"lease-council-report-{report_id}")
+
+
+def attempt_key(city_id: int, report_id: int, attempt: int) -> str:
+    """Where attempt `attempt` stores the report's PDF (each attempt its own file)."""
+    return city_key(city_id, "council-reports", f"{int(report_id)}-{int(attempt)}.pdf")
+
+
+def _drop_attempt_files(city_id: int, report_id: int, attempts) -> None:
+    """Delete what the given attempts may have stored (an attempt killed between storing its PDF and
+    publishing it leaves it behind). A storage error only leaves a file behind (logged)."""
+    for attempt in attempts:
+        try:
+            services.storage().delete(attempt_key(city_id, report_id, attempt))
+        except Exception as exc:
+            log.error("council report %s: a file of attempt %s not deleted: %s", report_id, attempt,
+                      type(exc).__name__)
 
 
 def build(report_id: int, city_id: int) -> str:
     """The job: render the report as the city (its row-level security applies), store the PDF,
-    mark it `ready` (or `failed`). A report not `queued`, or gone, is left alone. Returns the
-    status."""
+    mark it `ready` (or `failed` with the reason). A report no longer queued (nor running with a
+    lapsed lease), or gone, is left alone. Returns the outcome."""
     db.session.commit()  # a fresh transaction, so it starts with the city's settings
     with tenant_scope(Tenant(city_id=city_id)):
-        report = db.session.get(CouncilReport, report_id)
-        if report is None or report.status != "queued":
-            db.session.rollback()
+        embedded = db.session.get_bind().dialect.name != "postgresql"
+        held = dt.timedelta(seconds=JOB_TIMEOUT + 60) if embedded else jobs.lease()
+        attempt = _claim(report_id, city_id, held)
+        if attempt is None:
             return "skipped"
         key = None
         try:
-            city = db.session.get(Organisation, city_id)
-            f = filters_of(report)
-            zone = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
-            pdf = render(city=city.name, period=f.describe(), sections=sections(city_id, f),
-                         generated_at=utcnow().astimezone(zone))
-            key = city_key(city_id, "council-reports", f"{int(report_id)}-{token(12)}.pdf")
-            services.storage().put(key, pdf, "application/pdf")
-            report.file_key, report.size, report.status, report.finished_at = key, len(pdf), "ready", utcnow()
-            db.session.commit()
-            return "ready"
-        except Exception:
-            log.exception("council report %s failed", report_id)
+            with _holding(report_id, city_id, attempt, held):
+                report = db.session.get(CouncilReport, report_id)
+                city = db.session.get(Organisation, city_id)
+                f = filters_of(report)
+                zone = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
+                pdf = render(city=city.name, period=f.describe(), sections=sections(city_id, f),
+                             generated_at=utcnow().astimezone(zone))
+                # The attempt's own key: a superseded attempt never overwrites the file of the one that won.
+                key = attempt_key(city_id, report_id, attempt)
+                services.storage().put(key, pdf, "application/pdf")
+            done = db.session.execute(_mine(report_id, attempt).values(
+                status="ready", file_key=key, size=len(pdf), finished_at=utcnow(), lease_until=None,
+                error="")).rowcount == 1
+            if done:
+                db.session.commit()
+                _drop_attempt_files(city_id, report_id, range(1, attempt))  # of attempts killed after storing
+                return "ready"
             db.session.rollback()
-        if key is not None:  # stored, but the report could not be marked: no file without its row
-            services.storage().delete(key)
-        report = db.session.get(CouncilReport, report_id)
-        if report is None:
-            return "skipped"
-        report.status, report.finished_at = "failed", utcnow()
-        db.session.commit()
-        return "failed"
+            outcome = "superseded"
+        except Exception as exc:
+            db.session.rollback()
+            if is_transient(exc):  # let the lease go: the reconciler sends the report again
+                log.warning("council report %s: passing database error %s", report_id, type(exc).__name__)
+                with contextlib.suppress(Exception):
+                    db.session.execute(_mine(report_id, attempt).values(
+                        lease_until=utcnow() - dt.timedelta(seconds=1)))
+                    db.session.commit()
+                outcome = "retry"
+            else:
+                log.exception("council report %s failed", report_id)
+                db.session.execute(_mine(report_id, attempt).values(
+                    status="failed", error=BUILD_FAILED, finished_at=utcnow(), lease_until=None))
+                db.session.commit()
+                outcome = "failed"
+        if key is not None:  # stored, but not (or no longer) this attempt's to publish: no file without its row
+            with contextlib.suppress(Exception):
+                services.storage().delete(key)
+        return outcome
 
 
-def status(report: CouncilReport, now: dt.datetime | None = None) -> str:
-    """`queued`, `ready` or `failed`; a report queued for longer than STALE counts as failed."""
-    now = now or utcnow()
-    if report.status == "queued" and now - report.requested_at > STALE:
-        return "failed"
+def job_id(report: CouncilReport, send: int) -> str:
+    return jobs.job_id("council-report", report.id, send)
+
+
+def _enqueue(report: CouncilReport) -> None:
+    """Enqueue the report's next job, then record the send (commits). Raises `jobs.QUEUE_DOWN`
+    errors with nothing recorded. On the embedded default the job runs here and now."""
+    send_no = report.sends + 1
+    report_id, city_id = report.id, report.city_id
+    services.queue().enqueue(build, report_id, city_id, job_id=jobs.job_id("council-report", report_id, send_no),
+                             timeout=JOB_TIMEOUT)
+    db.session.execute(update(CouncilReport).where(CouncilReport.id == report_id, CouncilReport.sends == send_no - 1)
+                       .values(sends=send_no, sent_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def send(report: CouncilReport) -> bool:
+    """Send a committed, queued report's job; False when the queue is down (the report stays queued
+    and the reconciler sends it later). Never raises for the queue."""
+    try:
+        _enqueue(report)
+    except jobs.QUEUE_DOWN as exc:
+        db.session.rollback()
+        log.warning("council report %s: queue unavailable (%s), left to the reconciler", report.id,
+                    type(exc).__name__)
+        return False
+    return True
+
+
+def reconcile_reports() -> int:
+    """Send again, or give up on, every city's reports that need it (see the module docstring);
+    returns how many were touched. City by city, each as that city."""
+    cities = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.CITY.value)).all()
+    db.session.commit()
+    count = 0
+    for city_id in cities:
+        with tenant_scope(Tenant(city_id=city_id)):
+            try:
+                count += _reconcile_city()
+            except jobs.QUEUE_DOWN:
+                db.session.rollback()
+                raise
+            except Exception as exc:
+                db.session.rollback()
+                log.error("reconciling council reports of city %s failed: %s", city_id, type(exc).__name__)
+    return count
+
+
+def _reconcile_city() -> int:
+    now = utcnow()
+    stmt = select(CouncilReport).where(CouncilReport.status.in_(ACTIVE)).order_by(CouncilReport.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    active = list(db.session.scalars(stmt))
+    sent = [r for r in active if r.sends]
+    last = dict(zip([r.id for r in sent], services.queue().statuses([job_id(r, r.sends) for r in sent]),
+                    strict=True))
+    decided = [(r, jobs.verdict(running=r.status == "running", lease_until=r.lease_until, sends=r.sends,
+                                sent_at=r.sent_at, job=last.get(r.id), now=now)) for r in active]
+    count = 0
+    for report, what in decided:
+        if what == jobs.SEND:
+            _enqueue(report)
+            count += 1
+        elif what == jobs.GIVE_UP:
+            count += db.session.execute(
+                update(CouncilReport)
+                .where(CouncilReport.id == report.id, CouncilReport.sends == report.sends,
+                       (CouncilReport.status == "queued")
+                       | ((CouncilReport.status == "running") & (CouncilReport.lease_until < now)))
+                .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.commit()
+            _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    db.session.commit()
+    return count
+
+
+def status(report: CouncilReport) -> str:
+    """`queued`, `running`, `ready` or `failed`: the row says it as it is (the reconciler keeps it honest)."""
     return report.status
 
 

@@ -146,10 +146,16 @@ class CouncilReport(Base):
     school_type: Mapped[str] = mapped_column(String(20), default="")
     district: Mapped[str] = mapped_column(String(100), default="")
     as_of: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued / ready / failed
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued / running / ready / failed
     file_key: Mapped[str | None] = mapped_column(String(200))
     size: Mapped[int | None] = mapped_column(Integer)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str] = mapped_column(String(300), default="", server_default="")  # why it failed (Polish)
+    # The job's safety net (infra.jobs): the attempt holding it and until when, and the jobs sent for it.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     @classmethod
     def tenant_criteria(cls, tenant: Tenant):

@@ -604,13 +604,11 @@ class RosterImport(SchoolOwned, Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # While queued or running: when the job must next show it is alive (tenants.tasks renews it). Past it,
-    # the job died (killed, lost with Redis): the import shows as failed and the worker's sweep fails it.
+    # While running: until when the attempt holding it must renew its hold (tenants.tasks). Past it, the
+    # worker died; the reconciler (tenants.import_jobs) sends the import again, or after too many sends fails it.
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped by each job that takes it
+    sends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # jobs sent to the queue for it
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # when the last one was sent
 
     __table_args__ = (UniqueConstraint("school_id", "id"),)
-
-    def lapsed(self, now: dt.datetime | None = None) -> bool:
-        """Queued or running, but its job stopped renewing the lease: it will never finish."""
-        return (self.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
-                and self.lease_until is not None and self.lease_until < (now or utcnow()))

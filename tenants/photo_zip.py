@@ -138,9 +138,10 @@ class PhotoArchive:
         """Done with the archive (a file passed in stays open)."""
         self._zip.close()
 
-    def entries(self) -> Iterator[Entry]:
-        """Each file in turn; a file that is not a photo, too big or damaged comes with its reason."""
-        for info in self.infos:
+    def entries(self, start: int = 0) -> Iterator[Entry]:
+        """Each file in turn from the `start`th (always the same order); a file that is not a photo,
+        too big or damaged comes with its reason. Files before `start` are not read at all."""
+        for info in self.infos[start:]:
             name = _decoded_name(info)
             if not name.lower().endswith(IMAGE_SUFFIXES):
                 yield Entry(name, b"", NOT_A_PHOTO)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -45,10 +46,9 @@ from tenants.roster_table import dump_table
 from tenants.roster_table import is_dumped_table
 from tenants.roster_table import load_table
 
+log = logging.getLogger("legitka.tenants")
+
 PROGRESS_EVERY = 100
-# A queued import (a list, or a photo ZIP) waits for a worker; after this long its job is taken for lost
-# (Redis flushed) and the sweep in `tenants.tasks` fails it.
-QUEUED_LEASE = dt.timedelta(hours=1)
 
 
 def _key(school_id: int) -> str:
@@ -202,8 +202,7 @@ def confirm(actor: Actor, batch: RosterImport) -> None:
         raise OperationError("Ten import nie czeka na potwierdzenie.")
     if not (batch.summary.get("new") or batch.summary.get("update")):
         raise OperationError("W pliku nie ma nic do zaimportowania: same błędne albo niezmienione wiersze.")
-    batch.status = ImportStatus.QUEUED.value
-    batch.lease_until = utcnow() + QUEUED_LEASE  # a job lost before it claims the import must not leave it "trwa"
+    batch.status = ImportStatus.QUEUED.value  # `tenants.import_jobs` sends it, now and again if it is lost
     db.session.flush()
 
 
@@ -221,6 +220,17 @@ def drop_file(batch: RosterImport) -> None:
         services.storage().delete(batch.file_key)
         batch.file_key = None
     db.session.flush()
+
+
+def delete_file(key: str | None) -> None:
+    """Delete an ended import's file once the row no longer points at it (committed). A storage
+    error leaves the file behind (logged: a leak, not a reason to undo the import's end)."""
+    if not key:
+        return
+    try:
+        services.storage().delete(key)
+    except Exception as exc:
+        log.error("an ended import's file could not be deleted: %s", type(exc).__name__)
 
 
 def _details(row: PupilRow) -> pupil_records.PupilDetails:

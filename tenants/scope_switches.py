@@ -11,10 +11,11 @@ from this table, on an entry whose calls are gone, and on an entry naming a test
 exist.
 
 No entry writes one school's rows while acting for another: a request acts for its own
-membership's organisation, a job for the one organisation it was given, and the three
-multi-tenant loops (`printing.retention.due_orders`, `tenants.tasks.expire_lapsed_imports`, the
-outbox relay) work one tenant at a time. A pupil's transfer between schools needs no switch at
-all (`tenants.transfer`): each school acts on the request row as itself.
+membership's organisation, a job for the one organisation it was given, and the multi-tenant
+loops (`printing.retention.due_orders`, the job reconcilers `tenants.import_jobs` and
+`reports.council_report`, the outbox relay) work one tenant at a time. A pupil's transfer
+between schools needs no switch at all (`tenants.transfer`): each school acts on the request row
+as itself.
 """
 
 from __future__ import annotations
@@ -72,11 +73,6 @@ SWITCHES: dict[str, Switch] = {
     "tenants.tasks:import_photo_zip": Switch(
         1, "rq job: matches the ZIP's photos as the school that uploaded it.",
         "tests/portal/test_photo_zip_import.py::test_a_zip_is_matched_checked_queued_and_reported"),
-    "tenants.tasks:expire_lapsed_imports": Switch(
-        1, "The worker's periodic sweep fails imports whose job stopped renewing its lease, school by school, "
-           "each as that school.",
-        "tests/portal/test_photo_zip_import.py::"
-        "test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_deletes_the_zip"),
     "tenants.mail_outbox:send_mail": Switch(
         1, "rq job: claims and sends one promised e-mail, composing it as the message's school.",
         "tests/test_mail_outbox.py::test_a_normal_run_sends_each_message_once_however_often_relayed_and_delivered"),
@@ -87,6 +83,13 @@ SWITCHES: dict[str, Switch] = {
     "tenants.mail_outbox:failed_messages": Switch(
         1, "`flask legitka mail-failed` lists given-up e-mails of every school (ids, kind, reason) for the operator.",
         "tests/test_mail_outbox.py::test_smtp_down_is_retried_with_growing_waits_then_failed_with_a_reason"),
+    "tenants.tasks:_holding.renew": Switch(
+        1, "An import job's side thread renews its lease on the import, as the same school, on its own connection.",
+        "tests/tenants/test_roster_import_faults.py::test_a_roster_import_whose_worker_is_killed_is_finished_by_another"),
+    "tenants.import_jobs:reconcile_imports": Switch(
+        1, "The worker's reconciler sends again imports whose job was lost or whose worker died, school by "
+           "school, each as that school.",
+        "tests/portal/test_photo_zip_import.py::test_an_import_whose_worker_died_is_sent_again_and_finished_once"),
     "printing.tasks:build_batch": Switch(
         1, "rq job: renders an order's batch as the order's school.",
         "tests/test_flow.py::test_one_card_end_to_end"),
@@ -112,6 +115,13 @@ SWITCHES: dict[str, Switch] = {
     "reports.statistics:refresh_school": Switch(
         1, "The statistics refresh counts one school's records as that school (its RLS applies).",
         "tests/reports/test_statistics.py::test_every_school_count_equals_the_sql_truth"),
+    "reports.council_report:_holding.renew": Switch(
+        1, "The council report job's side thread renews its lease on the report, as the same city.",
+        "tests/reports/test_council_report_faults.py::test_a_council_report_whose_worker_is_killed_is_finished_by_another"),
+    "reports.council_report:reconcile_reports": Switch(
+        1, "The worker's reconciler sends again council reports whose job was lost or whose worker died, city "
+           "by city, each as that city.",
+        "tests/reports/test_council_report_faults.py::test_a_report_asked_for_with_redis_down_is_built_once_it_is_back"),
     "reports.council_report:build": Switch(
         1, "rq job: renders the council's report as the city that asked for it.",
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),

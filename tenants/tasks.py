@@ -1,29 +1,43 @@
 """rq jobs of the school domain: roster imports and photo ZIPs (e-mail goes through `tenants.mail_outbox`).
 
-Jobs take ids only (SECURITY.md T4.8) and act for the school whose id they are given. A job
-claims its import by a compare-and-set on the status, so a job delivered twice works once.
+Jobs take ids only (SECURITY.md T4.8) and act for the school whose id they are given.
 
-An import ends `done` or `failed` (with a Polish reason, its uploaded file deleted), never stays
-"trwa": a job holds a lease on its import (`RosterImport.lease_until`) that the photo ZIP job
-renews after every file. A job that dies (killed, out of memory, lost with Redis) stops
-renewing it; the import page shows it failed once the lease has lapsed, and the worker's
-periodic sweep (`expire_lapsed_imports`) marks it failed and deletes its file.
+Imports have the safety net of `infra.jobs`: the import row is the durable record, sent (and sent
+again) by `tenants.import_jobs`. A job takes its import by a compare-and-set (`queued`, or
+`running` whose lease lapsed because the worker holding it died) that bumps `attempt`, holds a
+lease of `infra.jobs.lease()` renewed from a side thread, and writes every result by a
+compare-and-set on its attempt, so an attempt that lost its lease (paused, cut off) changes
+nothing. An import ends `done` or `failed` with a Polish reason, and its uploaded file is deleted
+either way.
+
+- A roster import is one transaction: an attempt killed midway wrote nothing, and the next one
+  simply runs it again.
+- A photo ZIP commits file by file, each file's outcome (its photo queued for review, or why not)
+  together with its row of the report: a later attempt resumes after the files already reported
+  and never queues a photo twice.
+- A passing database error (`infra.db_errors.is_transient`) does not fail the import: the attempt
+  lets its lease go and the reconciler sends it again; after `infra.jobs.MAX_SENDS` sends the
+  import fails (`import_jobs.GAVE_UP`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import tempfile
 
 from flask import current_app
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import jobs
 from infra import progress
 from infra import services
 from infra.db import db
 from infra.db import utcnow
+from infra.db_errors import is_transient
 from tenants import photo_intake
 from tenants import photo_zip
 from tenants import roster_import
@@ -32,7 +46,6 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import ImportStatus
 from tenants.models import Organisation
-from tenants.models import OrgKind
 from tenants.models import PhotoSource
 from tenants.models import Pupil
 from tenants.models import PupilStatus
@@ -44,28 +57,55 @@ log = logging.getLogger("legitka.tenants")
 
 ROSTER_JOB_TIMEOUT = 1800  # seconds; rq stops a job running longer
 PHOTO_ZIP_JOB_TIMEOUT = 1800
-# A roster import is one transaction and cannot renew its lease: it holds it for as long as rq lets it run.
-ROSTER_LEASE = dt.timedelta(seconds=ROSTER_JOB_TIMEOUT + 60)
-# The photo ZIP job renews its lease after every file (one takes well under a second; the largest
-# admitted, a few seconds).
-PHOTO_ZIP_LEASE = dt.timedelta(minutes=5)
-REPORT_EVERY = 25  # the ZIP job saves its report so far this often, so an interrupted import still shows it
-INTERRUPTED = ("Import został przerwany (np. awaria serwera w trakcie pracy) i nie zostanie dokończony. Przesłany "
-               "plik usunięto — prześlij go ponownie. Zdjęcia z raportu poniżej są już w kolejce do przejrzenia.")
+ROSTER_INTERNAL_ERROR = "Błąd wewnętrzny podczas importu. Nic nie zostało zapisane — prześlij listę ponownie."
 ZIP_INTERNAL_ERROR = ("Import przerwany przez błąd wewnętrzny. Przesłany plik usunięto. Zdjęcia z raportu poniżej "
                       "są już w kolejce do przejrzenia; pozostałe prześlij ponownie w nowym archiwum.")
 
 
-def _claim(import_id: int, school_id: int, lease: dt.timedelta) -> RosterImport | None:
-    done = db.session.execute(
-        update(RosterImport).where(RosterImport.id == import_id, RosterImport.school_id == school_id,
-                                   RosterImport.status == ImportStatus.QUEUED.value)
-        .values(status=ImportStatus.RUNNING.value, lease_until=utcnow() + lease)
-        .execution_options(synchronize_session=False))
+class _Superseded(Exception):
+    """This attempt no longer holds its import (its lease lapsed and another attempt took it)."""
+
+
+def _claim(import_id: int, school_id: int, held: dt.timedelta) -> int | None:
+    """Take the import for this attempt; returns the attempt number, or None if nothing to do."""
+    now = utcnow()
+    attempt = db.session.execute(
+        update(RosterImport)
+        .where(RosterImport.id == import_id, RosterImport.school_id == school_id,
+               or_(RosterImport.status == ImportStatus.QUEUED.value,
+                   (RosterImport.status == ImportStatus.RUNNING.value) & (RosterImport.lease_until < now)))
+        .values(status=ImportStatus.RUNNING.value, attempt=RosterImport.attempt + 1, lease_until=now + held)
+        .returning(RosterImport.attempt)).scalar_one_or_none()
     db.session.commit()
-    if done.rowcount != 1:
-        return None
-    return db.session.get(RosterImport, import_id)
+    return attempt
+
+
+def _mine(import_id: int, attempt: int):
+    """The import as long as this attempt holds it (the condition of every write of a job)."""
+    return update(RosterImport).where(RosterImport.id == import_id, RosterImport.attempt == attempt,
+                                      RosterImport.status == ImportStatus.RUNNING.value) \
+        .execution_options(synchronize_session=False)
+
+
+def _holding(import_id: int, school_id: int, attempt: int, held: dt.timedelta):
+    """A side thread renewing the attempt's lease (on PostgreSQL; on the embedded SQLite the job runs
+    in the request, which holds the database: one long lease there instead)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return contextlib.nullcontext()
+
+    def renew() -> bool:
+        with tenant_scope(Tenant(school_id=school_id)):
+            renewed = db.session.execute(_mine(import_id, attempt).values(lease_until=utcnow() + held)).rowcount
+            db.session.commit()
+        return renewed == 1
+
+    return jobs.LeaseKeeper(renew, held, f"lease-import-{import_id}")
+
+
+def _held() -> dt.timedelta:
+    if db.session.get_bind().dialect.name != "postgresql":
+        return dt.timedelta(seconds=max(ROSTER_JOB_TIMEOUT, PHOTO_ZIP_JOB_TIMEOUT) + 60)
+    return jobs.lease()
 
 
 def _actor(batch: RosterImport) -> Actor:
@@ -73,98 +113,121 @@ def _actor(batch: RosterImport) -> Actor:
                  endpoint="job:import")
 
 
-def _fail(import_id: int, message: str, report: list | None = None) -> None:
-    db.session.rollback()
-    batch = db.session.get(RosterImport, import_id)
-    batch.status = ImportStatus.FAILED.value
-    batch.error_message = message[:300]
-    batch.finished_at = utcnow()
-    batch.lease_until = None
-    if report is not None:
-        batch.report = report
-        batch.summary = _zip_summary(report)
-    roster_import.drop_file(batch)
+def _finish(import_id: int, attempt: int, **values) -> bool:
+    """End the import (done or failed) if this attempt still holds it: file key cleared in the same
+    update, the file itself deleted once that is committed. Commits; False if superseded."""
+    key = db.session.scalar(select(RosterImport.file_key).where(RosterImport.id == import_id))
+    ended = db.session.execute(_mine(import_id, attempt).values(
+        finished_at=utcnow(), lease_until=None, file_key=None, **values)).rowcount == 1
+    if not ended:
+        db.session.rollback()
+        return False
     db.session.commit()
+    roster_import.delete_file(key)
+    return True
+
+
+def _fail(import_id: int, attempt: int, message: str, report: list | None = None) -> str:
+    db.session.rollback()
+    values = {"status": ImportStatus.FAILED.value, "error_message": message[:300]}
+    if report is not None:
+        values |= {"report": report, "summary": _zip_summary(report)}
+    return ImportStatus.FAILED.value if _finish(import_id, attempt, **values) else "superseded"
+
+
+def _let_go(import_id: int, attempt: int, exc: Exception) -> str:
+    """A passing database error: release the lease so that the reconciler sends the import again."""
+    log.warning("import %s: passing database error %s, to be sent again", import_id, type(exc).__name__)
+    with contextlib.suppress(Exception):  # the connection may be gone: then the lease lapses by itself
+        db.session.rollback()
+        db.session.execute(_mine(import_id, attempt).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.commit()
+    return "retry"
 
 
 def apply_roster_import(import_id: int, school_id: int) -> str:
-    """Import every valid row of a checked pupil list in one transaction."""
+    """Import every valid row of a checked pupil list in one transaction (see the module docstring)."""
     with tenant_scope(Tenant(school_id=school_id)):
-        batch = _claim(import_id, school_id, ROSTER_LEASE)
-        if batch is None:
+        held = _held()
+        attempt = _claim(import_id, school_id, held)
+        if attempt is None:
             return "skipped"
         try:
-            roster_import.apply(_actor(batch), batch,
-                                progress=lambda done, total: progress.report("import", import_id, done, total))
-            batch.status = ImportStatus.DONE.value
-            batch.finished_at = utcnow()
-            batch.lease_until = None
-            roster_import.drop_file(batch)
-            db.session.commit()
+            with _holding(import_id, school_id, attempt, held):
+                batch = db.session.get(RosterImport, import_id)
+                roster_import.apply(_actor(batch), batch,
+                                    progress=lambda done, total: progress.report("import", import_id, done, total))
+                report, summary = batch.report, batch.summary
+                db.session.expire(batch, ["report", "summary"])  # written below, with the attempt's condition
+            if not _finish(import_id, attempt, status=ImportStatus.DONE.value, report=report, summary=summary):
+                return "superseded"  # rolled back: this attempt wrote nothing
             return ImportStatus.DONE.value
         except OperationError as err:
-            _fail(import_id, str(err))
+            return _fail(import_id, attempt, str(err))
         except Exception as exc:
+            if is_transient(exc):
+                return _let_go(import_id, attempt, exc)
             log.error("roster import %s failed: %s", import_id, type(exc).__name__)  # no message: may quote data
-            _fail(import_id, "Błąd wewnętrzny podczas importu. Nic nie zostało zapisane — spróbuj ponownie.")
-        return ImportStatus.FAILED.value
+            return _fail(import_id, attempt, ROSTER_INTERNAL_ERROR)
 
 
 def import_photo_zip(import_id: int, school_id: int) -> str:
     """Match each photo in a ZIP to a pupil, check it and queue it for review; report every file.
 
     A file that cannot be used (not a photo, refused by the checks, damaged, nobody's) is reported
-    with its reason and the next one goes on. Anything unexpected ends the import as failed with
-    a Polish reason; the ZIP is deleted whichever way the import ends.
+    with its reason and the next one goes on. Each file's outcome is committed with its report row,
+    and an attempt starts after the files already reported (an earlier attempt's). Anything
+    unexpected ends the import as failed with a Polish reason; the ZIP is deleted whichever way
+    the import ends.
     """
     with tenant_scope(Tenant(school_id=school_id)):
-        batch = _claim(import_id, school_id, PHOTO_ZIP_LEASE)
-        if batch is None:
+        held = _held()
+        attempt = _claim(import_id, school_id, held)
+        if attempt is None:
             return "skipped"
-        report: list[dict] = []
+        batch = db.session.get(RosterImport, import_id)
+        report: list[dict] = list(batch.report or [])
         try:
-            with tempfile.TemporaryFile() as spool:  # the upload is up to 200 MB: read from disk, a file at a time
+            with _holding(import_id, school_id, attempt, held), tempfile.TemporaryFile() as spool:
+                # The upload is up to 200 MB: read from disk, a file at a time.
                 services.storage().get_file(batch.file_key, spool)
                 archive = photo_zip.PhotoArchive(spool)
-                _import_archive(import_id, school_id, _actor(batch), archive, report)
+                _import_archive(import_id, school_id, attempt, _actor(batch), archive, report)
+        except _Superseded:
+            db.session.rollback()
+            return "superseded"
         except photo_zip.ZipError as err:
-            _fail(import_id, str(err), report)
-            return ImportStatus.FAILED.value
+            return _fail(import_id, attempt, str(err), report)
         except Exception as exc:
+            if is_transient(exc):
+                return _let_go(import_id, attempt, exc)
             log.error("photo ZIP import %s failed: %s", import_id, type(exc).__name__)  # no message: may quote data
-            _fail(import_id, ZIP_INTERNAL_ERROR, report)
-            return ImportStatus.FAILED.value
-        batch = db.session.get(RosterImport, import_id)
-        batch.report = report
-        batch.summary = _zip_summary(report)
-        batch.status = ImportStatus.DONE.value
-        batch.finished_at = utcnow()
-        batch.lease_until = None
-        roster_import.drop_file(batch)
-        db.session.commit()
-        return ImportStatus.DONE.value
+            return _fail(import_id, attempt, ZIP_INTERNAL_ERROR, report)
+        done = _finish(import_id, attempt, status=ImportStatus.DONE.value, report=report,
+                       summary=_zip_summary(report))
+        return ImportStatus.DONE.value if done else "superseded"
 
 
-def _import_archive(import_id: int, school_id: int, actor: Actor, archive: photo_zip.PhotoArchive,
-                    report: list[dict]) -> None:
+def _import_archive(import_id: int, school_id: int, attempt: int, actor: Actor,
+                    archive: photo_zip.PhotoArchive, report: list[dict]) -> None:
+    """Import the archive's files after the `len(report)` already reported, appending to `report`."""
     school = db.session.get(Organisation, school_id)
     pupils = list(db.session.scalars(select(Pupil).where(Pupil.status == PupilStatus.ACTIVE.value)))
     candidates = [photo_zip.Candidate(p.id, p.surname, p.first_names, p.class_name) for p in pupils]
     by_id = {p.id: p for p in pupils}
-    for done, entry in enumerate(archive.entries(), start=1):
+    for done, entry in enumerate(archive.entries(start=len(report)), start=len(report) + 1):
         row = _import_one(actor, school, entry, candidates, by_id)
-        report.append(row)
-        if row["outcome"] == "queued":
-            db.session.commit()  # each photo stands alone: one bad file does not undo the others
-        else:
-            db.session.rollback()
-        # Still alive: the lease moves on with every file (and the report so far is kept now and then).
-        values = {"lease_until": utcnow() + PHOTO_ZIP_LEASE}
-        if done % REPORT_EVERY == 0:
-            values |= {"report": report, "summary": _zip_summary(report)}
-        db.session.execute(update(RosterImport).where(RosterImport.id == import_id).values(**values)
-                           .execution_options(synchronize_session=False))
+        if row["outcome"] != "queued":
+            db.session.rollback()  # a refused photo leaves nothing behind
+        # The file's outcome and its report row in one commit, as long as this attempt holds the import
+        # (a photo queued twice would be the price of anything weaker); the lease moves on with it.
+        kept = db.session.execute(_mine(import_id, attempt).values(
+            report=[*report, row], summary=_zip_summary([*report, row]),
+            lease_until=utcnow() + _held())).rowcount
+        if kept != 1:
+            raise _Superseded
         db.session.commit()
+        report.append(row)
         progress.report("import", import_id, done, len(archive))
 
 
@@ -199,49 +262,6 @@ def _import_one(actor, school, entry, candidates, by_id) -> dict:
     row["outcome"] = "queued"
     row["message"] = " ".join(f["message"] for f in submission.findings)
     return row
-
-
-def expire_lapsed_imports(now: dt.datetime | None = None) -> int:
-    """Fail every import whose job stopped renewing its lease, and delete its file; returns how many.
-
-    School by school (each in its own tenant scope: no query across schools). The worker runs it
-    periodically; `expire_lapsed_imports_here` does the same for the current school only.
-    """
-    now = now or utcnow()
-    schools = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.SCHOOL.value)).all()
-    db.session.commit()
-    count = 0
-    for school_id in schools:
-        with tenant_scope(Tenant(school_id=school_id)):
-            try:
-                count += expire_lapsed_imports_here(now)
-            except Exception as exc:  # one school's storage error must not keep the others' imports running
-                db.session.rollback()
-                log.error("expiring lapsed imports of school %s failed: %s", school_id, type(exc).__name__)
-    return count
-
-
-def expire_lapsed_imports_here(now: dt.datetime | None = None) -> int:
-    """`expire_lapsed_imports` for the current tenant's school; commits."""
-    now = now or utcnow()
-    lapsed = db.session.scalars(select(RosterImport.id).where(
-        RosterImport.status.in_((ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)),
-        RosterImport.lease_until < now)).all()
-    count = 0
-    for import_id in lapsed:
-        # Compare-and-set: a job that renewed its lease meanwhile keeps its import.
-        failed = db.session.execute(
-            update(RosterImport).where(RosterImport.id == import_id, RosterImport.lease_until < now,
-                                       RosterImport.status.in_((ImportStatus.QUEUED.value,
-                                                                ImportStatus.RUNNING.value)))
-            .values(status=ImportStatus.FAILED.value, error_message=INTERRUPTED, finished_at=now, lease_until=None)
-            .execution_options(synchronize_session=False)).rowcount == 1
-        if failed:
-            roster_import.drop_file(db.session.get(RosterImport, import_id))
-            log.warning("import %s failed: its job stopped renewing the lease", import_id)
-            count += 1
-        db.session.commit()
-    return count
 
 
 def public_url() -> str:

@@ -159,6 +159,53 @@ def workers(app, tmp_path):
     started.kill_all()
 
 
+@pytest.fixture
+def another_app(app, smtp_server, tmp_path):
+    """Apps like the test app (same database, storage, keys, SMTP sink) with settings of their own;
+    their connections are closed afterwards."""
+    from portal import create_app
+
+    made = []
+
+    def make(**settings):
+        made_app = create_app({
+            "TESTING": True, "INSTANCE_PATH": str(tmp_path / f"instance-{len(made)}"), "DATABASE_URL": APP_URL,
+            "MIGRATION_DATABASE_URL": OWNER_URL, "REDIS_URL": REDIS_URL, "SESSION_COOKIE_SECURE": False,
+            "LOCAL_STORAGE_PATH": app.config["LOCAL_STORAGE_PATH"], "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": smtp_server[1], "PUBLIC_URL": "https://legitka.test", **TEST_KEYS, **settings})
+        made.append(made_app)
+        return made_app
+
+    yield make
+    from infra.db import db
+
+    for made_app in made:
+        with made_app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def redis_later(tmp_path):
+    """A port where no Redis runs yet, and a function that starts one there (stopped at the end)."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+
+    def start() -> redis_lib.Redis:
+        server.start()
+        return server.client()
+
+    yield server.port, start
+    server.stop()
+
+
+@pytest.fixture
+def app_on_redis_later(another_app, redis_later):
+    """The test app's twin whose Redis (on `redis_later`'s port) is down until the test starts it."""
+    port, _start = redis_later
+    return another_app(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+
+
 # --- factories ------------------------------------------------------------------------------
 
 

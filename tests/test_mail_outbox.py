@@ -33,10 +33,6 @@ from tenants.context import tenant_scope
 from tenants.context import unscoped
 from tenants.mail_models import MailMessage
 from tenants.models import Organisation
-from tests.conftest import APP_URL
-from tests.conftest import OWNER_URL
-from tests.conftest import REDIS_URL
-from tests.conftest import TEST_KEYS
 from tests.conftest import Browser
 from tests.helpers import add_pupil
 from tests.helpers import letters
@@ -62,29 +58,6 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def another_app(app, smtp_server, tmp_path):
-    """Apps like the test app (same database, storage, keys, SMTP sink) with settings of their own;
-    their connections are closed afterwards."""
-    from portal import create_app
-
-    made = []
-
-    def make(**settings):
-        made_app = create_app({
-            "TESTING": True, "INSTANCE_PATH": str(tmp_path / f"instance-{len(made)}"), "DATABASE_URL": APP_URL,
-            "MIGRATION_DATABASE_URL": OWNER_URL, "REDIS_URL": REDIS_URL, "SESSION_COOKIE_SECURE": False,
-            "LOCAL_STORAGE_PATH": app.config["LOCAL_STORAGE_PATH"], "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": smtp_server[1], "PUBLIC_URL": "https://legitka.test", **TEST_KEYS, **settings})
-        made.append(made_app)
-        return made_app
-
-    yield make
-    for made_app in made:
-        with made_app.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Real worker processes for tests: `flask --app portal legitka worker` subprocesses configured
 like the test app (its database as the app role, its Redis and storage), and the `workers`
 fixture (tests/conftest.py) that kills whatever is still running at the end of a test; their work
-horses; polling with a deadline. Orders placed for workers are in tests/printing/worker_processes.py."""
+horses; polling with a deadline. Orders placed for workers are in tests/printing/worker_processes.py;
+a Redis of the test's own, to stop or flush, in tests/redis_server.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ FLASK = pathlib.Path(sys.executable).parent / "flask"
 LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
 PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS")  # when the app sets them
 RETRY_SECONDS = 0.5  # the first back-off after a transient error in these tests (production: 15 s)
+JOB_LEASE_SECONDS = 2  # the imports' and council reports' lease (infra.jobs; production: 120 s, renewed)
 
 
 # --- the worker process ---------------------------------------------------------------------
@@ -47,6 +49,7 @@ class Workers:
             "LEGITKA_PESEL_INDEX_KEY": config["PESEL_INDEX_KEY"],
             "LEGITKA_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
             "LEGITKA_BATCH_RETRY_SECONDS": str(RETRY_SECONDS),
+            "LEGITKA_JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
         })
         for key in PASSED_ON:
             if config.get(key) is not None:

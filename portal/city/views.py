@@ -299,33 +299,51 @@ def council_reports():
             return _reports_page(str(err))
         report = council.request_report(city.id, current_user.id, f)
         db.session.commit()
-        try:
-            services.queue().enqueue(council.build, report.id, city.id, job_id=f"council-report-{report.id}",
-                                     timeout=council.JOB_TIMEOUT)
-        except Exception:  # the queue is down: say so now rather than let the report wait for nothing
-            log.exception("council report %s could not be enqueued", report.id)
-            report = db.session.get(type(report), report.id)
-            report.status = "failed"
-            db.session.commit()
-            flash(_("Nie udało się zlecić raportu. Spróbuj ponownie za chwilę."), "error")
-        else:
-            db.session.expire_all()  # with the embedded default the job has already run, in this request
-            built = council.report_of(city.id, report.id)
-            if built is not None and built.status == "ready":
-                flash(_("Raport dla Rady Miasta (%(period)s) jest gotowy do pobrania.", period=f.describe()), "success")
-            else:
-                flash(_("Raport dla Rady Miasta (%(period)s) jest przygotowywany; pojawi się poniżej do pobrania.",
-                        period=f.describe()), "success")
+        _send_and_say(report, f.describe())
         return redirect(url_for("city.council_reports"))
     return _reports_page(None)
 
 
+def _send_and_say(report, period: str) -> None:
+    """Send the committed report's job and say where it stands. With the queue down it stays
+    queued (the worker's reconciler sends it once Redis is back): said so, never a 500."""
+    report_id = report.id
+    if not council.send(report):
+        flash(_("Raport dla Rady Miasta (%(period)s) został zlecony i czeka w kolejce; zostanie przygotowany, gdy "
+                "tylko serwer zadań będzie dostępny.", period=period), "success")
+        return
+    db.session.expire_all()  # with the embedded default the job has already run, in this request
+    built = council.report_of(_city().id, report_id)
+    if built is not None and built.status == "ready":
+        flash(_("Raport dla Rady Miasta (%(period)s) jest gotowy do pobrania.", period=period), "success")
+    else:
+        flash(_("Raport dla Rady Miasta (%(period)s) jest przygotowywany; pojawi się poniżej do pobrania.",
+                period=period), "success")
+
+
+@bp.post("/raporty/<int:report_id>/ponow")
+@require_roles(*CITY)
+def council_report_again(report_id: int):
+    """"Ponów": a failed report asked for again with the same filters (the failed one goes)."""
+    city = _city()
+    failed = council.report_of(city.id, report_id)
+    if failed is None:
+        abort(404)
+    period = council.filters_of(failed).describe()
+    again = council.request_again(failed, current_user.id)
+    if again is None:
+        flash(_("Ten raport nie wymaga ponowienia."), "error")
+        return redirect(url_for("city.council_reports"))
+    db.session.commit()
+    _send_and_say(again, period)
+    return redirect(url_for("city.council_reports"))
+
+
 def _reports_page(error: str | None):
     city = _city()
-    now = dt.datetime.now(dt.UTC)
-    reports = [(r, council.status(r, now), council.filters_of(r).describe()) for r in council.reports_of(city.id)]
+    reports = [(r, council.status(r), council.filters_of(r).describe()) for r in council.reports_of(city.id)]
     return _page("city/reports.html", error=error, f=Filters.default(), reports=reports, keep=council.KEEP,
-                 waiting=any(state == "queued" for _r, state, _d in reports), endpoint="city.council_reports")
+                 waiting=any(state in council.ACTIVE for _r, state, _d in reports), endpoint="city.council_reports")
 
 
 @bp.get("/raporty/<int:report_id>.pdf")

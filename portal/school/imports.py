@@ -13,11 +13,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from infra import progress
-from infra import services
 from infra.db import db
 from portal.access import require_roles
 from portal.school.common import STAFF
 from portal.security import current_actor
+from tenants import import_jobs
 from tenants import queries
 from tenants import roster_import
 from tenants.models import ImportStatus
@@ -27,8 +27,6 @@ from tenants.roster_file import FIELDS
 from tenants.roster_file import REQUIRED_FIELDS
 from tenants.roster_file import template_csv
 from tenants.roster_file import template_xlsx
-from tenants.tasks import INTERRUPTED
-from tenants.tasks import apply_roster_import
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
 
@@ -70,13 +68,12 @@ def template(ext: str):
 
 
 def _page(batch: RosterImport, *, error: str | None = None, status: int = 200):
-    # A job that died leaves its import queued or running: once its lease lapses it shows as failed
-    # (the worker's sweep then marks it so and deletes the file; this page only reads).
-    lapsed = batch.lapsed()
-    running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value) and not lapsed
+    # Queued or running as the row says: a job lost or a worker that died is sent again by the
+    # reconciler (tenants.import_jobs), which fails the import with its reason if it keeps dying.
+    running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
     return render_template("school/import.html", batch=batch, fields=FIELDS, required=REQUIRED_FIELDS,
                            progress=progress.read("import", batch.id) if running else None, running=running,
-                           lapsed=lapsed, interrupted=INTERRUPTED, error=error), status
+                           error=error), status
 
 
 @bp.get("/<int:import_id>")
@@ -128,7 +125,7 @@ def confirm(import_id: int):
     batch, refused = _act(import_id, lambda batch: roster_import.confirm(current_actor(), batch))
     if refused:
         return refused
-    services.queue().enqueue(apply_roster_import, batch.id, batch.school_id, timeout=1800)
+    import_jobs.send(batch)  # committed first: with the queue down the reconciler sends it later
     return redirect(url_for("imports.show", import_id=import_id))
 
 

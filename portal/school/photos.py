@@ -19,7 +19,6 @@ from infra import file_lifecycle
 from infra import services
 from infra.crypto import token
 from infra.db import db
-from infra.db import utcnow
 from infra.storage import school_key
 from portal.access import require_roles
 from portal.jobs import start_after_commit
@@ -29,12 +28,11 @@ from portal.school.views import public_link
 from portal.security import current_actor
 from printing.link_sheet import Slip
 from printing.link_sheet import render_sheet
+from tenants import import_jobs
 from tenants import photo_intake
 from tenants import photo_mail
 from tenants import photo_zip
 from tenants import queries
-from tenants import roster_import
-from tenants import tasks
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
 from tenants.models import PhotoStatus
@@ -141,15 +139,13 @@ def zip_upload():
     except photo_zip.ZipError as err:
         return render_template("school/photo_zip.html", error=str(err)), 422
     stream.seek(0)
-    tasks.expire_lapsed_imports_here()  # an earlier import of this school whose job died: failed, file deleted
     school_id = current_school().id
     key = school_key(school_id, "imports", f"{token(16)}.bin")
     services.storage().put_file(key, stream, "application/zip")
     file_lifecycle.delete_if_rolled_back(key)
     batch = RosterImport(school_id=school_id, kind=ImportKind.PHOTOS.value, status=ImportStatus.QUEUED.value,
-                         file_key=key, created_by_id=current_actor().user_id,
-                         lease_until=utcnow() + roster_import.QUEUED_LEASE)
+                         file_key=key, created_by_id=current_actor().user_id)
     db.session.add(batch)
     db.session.commit()
-    services.queue().enqueue(tasks.import_photo_zip, batch.id, school_id, timeout=tasks.PHOTO_ZIP_JOB_TIMEOUT)
+    import_jobs.send(batch)  # committed first: with the queue down the reconciler sends it later
     return redirect(url_for("imports.show", import_id=batch.id))

@@ -187,51 +187,46 @@ def test_an_unexpected_error_ends_the_import_as_failed_and_removes_the_zip(app, 
     assert 'http-equiv="refresh"' not in page
 
 
-def test_an_import_whose_job_died_shows_failed_after_its_lease_and_the_sweep_deletes_the_zip(app, school, two_schools,
-                                                                                             browser):
-    """A job killed after claiming its import (SIGKILL, out of memory) never finishes it. Once the lease it
-    stopped renewing has lapsed the page says so, and the worker's sweep fails it and deletes the ZIP; an
-    import whose job is alive, and another school's, are left alone."""
+def test_an_import_whose_worker_died_is_sent_again_and_finished_once(app, school, two_schools, browser, redis):
+    """A job killed after taking its import (SIGKILL, out of memory) never finishes it, and Redis lost
+    its job. Once the lease it stopped renewing has lapsed, the reconciler sends the import again; the
+    new attempt finishes it and deletes the ZIP. An import whose job is alive is left alone; another
+    school's is found too (school by school). The real worker is in tests/tenants/test_import_jobs_faults.py."""
     from sqlalchemy import update
 
     from infra.db import utcnow
+    from tenants import import_jobs
     from tenants import tasks
 
     staff, school_id = school
-    dead = upload_zip(staff, {"kowalska-anna-1a.jpg": jpeg()})
-    alive = upload_zip(staff, {"nowak-jan-1a.jpg": jpeg()})
+    dead = upload_zip(staff, {"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg()})
+    alive = upload_zip(staff, {"lukasz zolc-1a.jpg": jpeg()})
     page = staff.get(f"/szkola/import/{dead}").get_data(as_text=True)
     assert "w kolejce" in page and 'http-equiv="refresh"' in page
+    dead_key = import_row(app, school_id, dead).file_key
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         for import_id in (dead, alive):  # what each job does first; the first one then dies
-            assert tasks._claim(import_id, school_id, tasks.PHOTO_ZIP_LEASE) is not None
+            assert tasks._claim(import_id, school_id, dt.timedelta(minutes=5)) == 1
         # Time passes: the dead job's lease lapses; the live one keeps renewing its own.
         db.session.execute(update(RosterImport).where(RosterImport.id == dead)
                            .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
         db.session.commit()
-    dead_key = import_row(app, school_id, dead).file_key
-    page = staff.get(f"/szkola/import/{dead}").get_data(as_text=True)
-    assert "nieudany" in page and "został przerwany" in page and 'http-equiv="refresh"' not in page
-    assert "trwa" in staff.get(f"/szkola/import/{alive}").get_data(as_text=True)
-    assert import_row(app, school_id, dead).status == "running"  # the page only reads
-    with app.app_context():
-        assert tasks.expire_lapsed_imports() == 1
-    batch = import_row(app, school_id, dead)
-    assert batch.status == "failed" and batch.file_key is None and batch.error_message == tasks.INTERRUPTED
-    assert not stored(app, dead_key)
-    assert import_row(app, school_id, alive).status == "running"
-    with app.app_context():
-        assert tasks.expire_lapsed_imports() == 0  # done once
-    # The same for the other school, found school by school.
+    redis.flushdb()  # and the jobs are gone from Redis
+    assert "trwa" in staff.get(f"/szkola/import/{dead}").get_data(as_text=True)  # honest: it will go on
     other = browser("dyrektor.b@test.pl")
     b_import = upload_zip(other, {"x.jpg": jpeg()})
-    with app.app_context(), tenant_scope(Tenant(school_id=two_schools["b"])):
-        db.session.execute(update(RosterImport).where(RosterImport.id == b_import)
-                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
-        db.session.commit()
+    redis.flushdb()
     with app.app_context():
-        assert tasks.expire_lapsed_imports() == 1
-    assert import_row(app, two_schools["b"], b_import).status == "failed"
+        assert import_jobs.reconcile_imports() == 2  # the dead one and school B's lost one; not the live one
+    run_jobs(app)
+    batch = import_row(app, school_id, dead)
+    assert (batch.status, batch.attempt, batch.sends, batch.file_key) == ("done", 2, 2, None)
+    assert [row["outcome"] for row in batch.report] == ["queued", "queued"]
+    assert not stored(app, dead_key)
+    assert import_row(app, school_id, alive).status == "running"
+    assert import_row(app, two_schools["b"], b_import).status == "done"
+    with app.app_context():
+        assert import_jobs.reconcile_imports() == 0  # done once
 
 
 def test_a_zip_listing_100000_files_is_refused_at_upload_and_nothing_is_kept(app, school, storage_root):

@@ -363,30 +363,37 @@ def test_a_pupil_saved_while_the_import_writes_gives_a_polish_message_not_an_int
     assert [p.first_names for p in pupils(app, school)] == ["Anna"]  # the other user's pupil; none of the file's
 
 
-def test_a_queued_import_whose_job_was_lost_fails_after_its_lease_and_its_list_is_deleted(app, staff, two_schools):
-    """Redis lost the job before any worker claimed the import: it does not stay "w kolejce" for ever.
-    The queued import holds a lease from the moment it is confirmed; once it lapses, the worker's
-    sweep fails it and deletes the list (it holds PESELs)."""
+def test_a_queued_import_whose_job_was_lost_is_sent_again_and_gives_up_after_too_many_sends(app, staff, two_schools,
+                                                                                         redis):
+    """Redis lost the job before any worker took the import: it does not stay "w kolejce" for ever.
+    The reconciler sends it again at once (a new job id); an import sent `MAX_SENDS` times without a
+    result fails with its reason, and its list (it holds PESELs) is deleted."""
     from sqlalchemy import update
 
-    from infra.db import utcnow
-    from tenants import tasks
+    from infra import jobs
+    from tenants import import_jobs
 
     school = two_schools["a"]
     import_id, _page = upload(staff, roster_csv([ANNA, JAN]))
     assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302  # queued; no worker runs it
     queued = batch(app, school, import_id)
-    assert queued.status == "queued" and queued.lease_until is not None and queued.file_key
+    assert queued.status == "queued" and queued.sends == 1 and queued.file_key
+    assert redis.exists(f"rq:job:import-{import_id}-1")
     with app.app_context():
-        assert tasks.expire_lapsed_imports() == 0  # within its lease: left alone
+        assert import_jobs.reconcile_imports() == 0  # its job waits in the queue: left alone
+    redis.flushdb()
+    with app.app_context():
+        assert import_jobs.reconcile_imports() == 1
+    assert batch(app, school, import_id).sends == 2 and redis.exists(f"rq:job:import-{import_id}-2")
+    # Lost again and again: given up after the last send, with the reason, the list deleted.
     with app.app_context(), tenant_scope(Tenant(school_id=school)):
-        db.session.execute(update(RosterImport).where(RosterImport.id == import_id)
-                           .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+        db.session.execute(update(RosterImport).where(RosterImport.id == import_id).values(sends=jobs.MAX_SENDS))
         db.session.commit()
+    redis.flushdb()
     with app.app_context():
-        assert tasks.expire_lapsed_imports() == 1
+        assert import_jobs.reconcile_imports() == 1
     failed = batch(app, school, import_id)
-    assert failed.status == "failed" and failed.file_key is None and failed.error_message == tasks.INTERRUPTED
+    assert failed.status == "failed" and failed.file_key is None and failed.error_message == import_jobs.GAVE_UP
     with app.app_context(), pytest.raises(NotFound):
         services.storage().get(queued.file_key)
-    assert "został przerwany" in staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
+    assert "kilka razy został przerwany" in staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)

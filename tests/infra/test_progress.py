@@ -1,0 +1,40 @@
+"""Progress bars live in Redis (`infra.progress`) and are a nicety: with Redis down a job still
+finishes and its page still shows, without progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+
+from infra import progress
+from infra.db import db
+from tenants import tasks
+from tenants.context import Tenant
+from tenants.context import tenant_scope
+from tenants.models import RosterImport
+from tests.conftest import Browser
+from tests.helpers import roster_csv
+from tests.helpers import vulcan_row
+
+
+def test_redis_down_neither_fails_an_import_job_nor_its_page(app_on_redis_later, two_schools):
+    twin, school = app_on_redis_later, two_schools["a"]  # its Redis is never started
+    staff = Browser(twin.test_client())
+    assert staff.login("sekretariat.a@test.pl").status_code == 302
+    rows = [vulcan_row("Kowalska", "Anna", dt.date(2018, 3, 4), 11, "K", "1a")]
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
+                          content_type="multipart/form-data")
+    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302  # queued, not sent
+    page = staff.get(f"/szkola/import/{import_id}")
+    assert page.status_code == 200 and "w kolejce" in page.get_data(as_text=True)
+    with twin.app_context():
+        assert progress.read("import", import_id) is None
+        progress.report("import", import_id, 1, 2)  # nothing to write to: nothing happens
+        # The job itself (as a worker would run it once Redis is back), reporting progress as it goes.
+        assert tasks.apply_roster_import(import_id, school) == "done"
+    with twin.app_context(), tenant_scope(Tenant(school_id=school)):
+        batch = db.session.get(RosterImport, import_id)
+        assert (batch.status, batch.summary["new"], batch.file_key) == ("done", 1, None)
+    assert "Import zakończony" in staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
