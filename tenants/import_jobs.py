@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from infra import jobs
-from infra import services
 from infra.db import db
 from infra.db import utcnow
 from tenants import roster_import
@@ -45,33 +44,16 @@ def _job(batch: RosterImport):
     return tasks.apply_roster_import, tasks.ROSTER_JOB_TIMEOUT
 
 
-def job_id(batch: RosterImport, send: int) -> str:
-    return jobs.job_id("import", batch.id, send)
-
-
-def _enqueue(batch: RosterImport) -> None:
-    """Enqueue the import's next job, then record the send (commits). Raises `jobs.QUEUE_DOWN`
-    errors with nothing recorded. On the embedded default the job runs here and now."""
-    send = batch.sends + 1
-    import_id, school_id = batch.id, batch.school_id
+def _resend(batch: RosterImport) -> None:
     func, timeout = _job(batch)
-    services.queue().enqueue(func, import_id, school_id, job_id=jobs.job_id("import", import_id, send),
-                             timeout=timeout)
-    db.session.execute(update(RosterImport).where(RosterImport.id == import_id, RosterImport.sends == send - 1)
-                       .values(sends=send, sent_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
+    jobs.resend(batch, "import", func, batch.id, batch.school_id, timeout=timeout)
 
 
 def send(batch: RosterImport) -> bool:
     """Send a committed, queued import's job; False when the queue is down (the import stays queued
     and the reconciler sends it later). Never raises for the queue."""
-    try:
-        _enqueue(batch)
-    except jobs.QUEUE_DOWN as exc:
-        db.session.rollback()
-        log.warning("import %s: queue unavailable (%s), left to the reconciler", batch.id, type(exc).__name__)
-        return False
-    return True
+    func, timeout = _job(batch)
+    return jobs.send(batch, "import", func, batch.id, batch.school_id, timeout=timeout, what="import")
 
 
 def reconcile_imports() -> int:
@@ -103,14 +85,11 @@ def reconcile_imports_here() -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)  # two workers' reconcilers never handle the same import
     active = list(db.session.scalars(stmt))
-    states = services.queue().statuses([job_id(b, b.sends) for b in active if b.sends])
-    last = {b.id: state for b, state in zip([b for b in active if b.sends], states, strict=True)}
-    decided = [(b, jobs.verdict(running=b.status == ImportStatus.RUNNING.value, lease_until=b.lease_until,
-                                sends=b.sends, sent_at=b.sent_at, job=last.get(b.id), now=now)) for b in active]
+    decided = jobs.decide(active, "import", now, running=ImportStatus.RUNNING.value)
     count = 0
     for batch, what in decided:
         if what == jobs.SEND:
-            _enqueue(batch)  # commits: the row locks of the others go, which is fine (skip locked)
+            _resend(batch)  # commits: the row locks of the others go, which is fine (skip locked)
             count += 1
         elif what == jobs.GIVE_UP and _give_up(batch, now):
             count += 1
@@ -124,8 +103,8 @@ def _give_up(batch: RosterImport, now) -> bool:
     failed = db.session.execute(
         update(RosterImport)
         .where(RosterImport.id == import_id, RosterImport.sends == sends,
-               (RosterImport.status == ImportStatus.QUEUED.value)
-               | ((RosterImport.status == ImportStatus.RUNNING.value) & (RosterImport.lease_until < now)))
+               jobs.takeable(RosterImport.status, RosterImport.lease_until, waiting=ImportStatus.QUEUED.value,
+                             running=ImportStatus.RUNNING.value, now=now))
         .values(status=ImportStatus.FAILED.value, error_message=GAVE_UP, finished_at=now, lease_until=None,
                 file_key=None)
         .execution_options(synchronize_session=False)).rowcount == 1
