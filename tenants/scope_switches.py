@@ -93,7 +93,7 @@ SWITCHES: dict[str, Switch] = {
     "printing.tasks:build_batch": Switch(
         1, "rq job: renders an order's batch as the order's school.",
         "tests/test_flow.py::test_one_card_end_to_end"),
-    "printing.tasks:_LeaseKeeper._run": Switch(
+    "printing.tasks:_holding.renew": Switch(
         1, "The batch job's side thread renews its lease on the order, as the same school, on its own connection.",
         "tests/printing/test_worker_faults.py::test_sigkill_mid_batch_then_restart_gives_one_complete_package"),
     "printing.tasks:relay_outbox": Switch(
