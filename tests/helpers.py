@@ -105,6 +105,13 @@ def roster_csv(rows: list[list] | None = None, header: list[str] | None = None, 
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
+def upload_roster(staff, rows: list[list]) -> int:
+    """A Vulcan list of `rows` uploaded (and dry-run) as the import page does it; the import's id."""
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
+                          content_type="multipart/form-data")
+    return id_from_location(response)
+
+
 def run_jobs(app) -> None:
     """Work off every queued job with rq's in-process worker, as the worker process would."""
     from rq import SimpleWorker

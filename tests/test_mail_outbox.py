@@ -162,7 +162,7 @@ def assert_nothing_more_to_send(app, mailbox, workers: Workers) -> None:
     before = recipients(mailbox)
     with app.app_context():
         assert [relay_all(), relay_all(), relay_all()] == [0, 0, 0]
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert recipients(mailbox) == before
     assert {m.status for m in messages(app)} == {"sent"}
 
@@ -189,7 +189,7 @@ def test_submit_with_redis_down_answers_success_and_the_work_is_done_once_it_is_
 
     own_redis.start()
     workers = started(mail_app)
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert order_status(mail_app, two_schools, order_id) == "ready"
     assert recipients(mailbox) == [PRINTER_ADDRESS] and f"nr {order_id}" in mailbox[0]["Subject"]
     assert_nothing_more_to_send(mail_app, mailbox, workers)
@@ -208,7 +208,7 @@ def test_redis_flushed_after_submit_and_after_delivery_every_mail_goes_once(
     assert director_.post(f"/szkola/zamowienia/{order_id}/zloz").status_code == 302
     assert own_redis.client().keys("rq:job:mail-*")  # the request enqueued the e-mail; now it is lost
     own_redis.flush()
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert order_status(mail_app, two_schools, order_id) == "ready"
     assert recipients(mailbox) == [PRINTER_ADDRESS]
 
@@ -220,7 +220,7 @@ def test_redis_flushed_after_submit_and_after_delivery_every_mail_goes_once(
     for secret in [*parents, "Zosia", "Poczta"]:
         assert secret.encode() not in blob
     own_redis.flush()
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert recipients(mailbox) == sorted(parents)
     assert all("do odbioru" in m.get_content() and "Zosia" in m.get_content() for m in mailbox)
     assert_nothing_more_to_send(mail_app, mailbox, workers)

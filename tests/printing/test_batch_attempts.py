@@ -225,8 +225,7 @@ def test_a_lasting_cause_still_fails_at_once_with_its_reason(app, two_schools, w
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         card = db.session.scalar(select(Card).where(Card.order_id == order_id))
         services.storage().delete(card.pupil.photo_key)
-    proc = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(proc) == 0, workers.output()
+    workers.burst()
     order = order_row(app, a, order_id)
     assert order.status == "failed" and order.attempt == 1
     assert order.error == "Brak zdjęcia u 1 ucznia w zamówieniu."

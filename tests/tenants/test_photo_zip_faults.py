@@ -31,7 +31,6 @@ from tests.helpers import add_pupil
 from tests.helpers import jpeg
 from tests.helpers import letters
 from tests.workers import horses
-from tests.workers import killpg
 from tests.workers import wait_for
 
 PHOTOS = 60  # files: the import runs long enough (a few seconds) to be killed in the middle
@@ -104,8 +103,7 @@ def test_a_zip_uploaded_before_redis_was_flushed_is_imported(app, school, worker
     import_id, key = uploaded(app, staff, school_id, files=3)
     assert redis.exists(f"rq:job:import-{import_id}-1")
     redis.flushdb()
-    worker = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(worker) == 0, workers.output()
+    workers.burst()
     batch = row(app, school_id, import_id)
     assert (batch.status, batch.sends, batch.attempt, batch.file_key) == ("done", 2, 1, None), workers.output()
     assert_each_file_once(app, school_id, batch, 3)
@@ -121,13 +119,7 @@ def test_a_photo_zip_whose_worker_is_killed_is_resumed_by_another_without_duplic
     first = workers.start("--relay-every", "0.5")
     wait_for(lambda: len(row(app, school_id, import_id).report) >= 3 and horses(first.pid), 60,
              "some files to be imported", workers)
-    horse = horses(first.pid)
-    killpg(first.pid)
-    for pid in horse:
-        killpg(pid)
-    first.wait(10)
-    for pid in horse:
-        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
+    workers.kill(first)
     killed = row(app, school_id, import_id)
     assert (killed.status, killed.attempt) == ("running", 1), "the import ended before the kill: use more files"
     done_before = len(killed.report)
@@ -150,16 +142,7 @@ def test_a_photo_zip_that_keeps_dying_fails_with_its_reason_and_the_zip_is_delet
     staff, school_id = school
     import_id, key = uploaded(app, staff, school_id)
     worker = workers.start("--relay-every", "0.3")
-    killed = 0
-    while killed < jobs.MAX_SENDS:
-        def taken(attempt=killed + 1):
-            batch = row(app, school_id, import_id)
-            return batch.status == "running" and batch.attempt == attempt and horses(worker.pid)
-
-        wait_for(taken, 30, f"attempt {killed + 1}", workers, interval=0.02)
-        for pid in horses(worker.pid):
-            killpg(pid)
-        killed += 1
+    workers.kill_each_attempt(worker, lambda: row(app, school_id, import_id), jobs.MAX_SENDS)
     wait_for(lambda: row(app, school_id, import_id).status == "failed", 30, "the import to be given up", workers)
     batch = row(app, school_id, import_id)
     assert (batch.error_message, batch.sends, batch.attempt, batch.file_key) == (
