@@ -15,8 +15,8 @@ its lease, the mail's SMTP back-off and `MAX_ATTEMPTS`); what they share lives h
 - `takeable`: the compare-and-set condition by which a job takes its row (waiting, or running
   with a lapsed lease) and a reconciler gives up on it;
 - `LeaseKeeper` / `keep_lease`: the side thread renewing an attempt's short lease;
-- `send` / `decide`: how the jobs users wait for are sent (enqueue first, then record) and
-  reconciled.
+- `send` / `decide` / `reconcile`: how the jobs users wait for are sent (enqueue first, then
+  record) and reconciled (the round over organisations is `tenants.reconcile`).
 
 The jobs a user waits for (README, "Reliability"): the job's own row is the durable record. A
 request commits the row first and only then sends the job, so Redis being down, flushed or
@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import or_
+from sqlalchemy import select
 from sqlalchemy import update
 
 from infra import services
@@ -199,3 +200,25 @@ def decide(rows: Sequence, kind: str, now: dt.datetime, *, running: str = "runni
                                                                          for row in sent]), strict=True))
     return [(row, verdict(running=row.status == running, lease_until=row.lease_until, sends=row.sends,
                           sent_at=row.sent_at, job=last.get(row.id), now=now)) for row in rows]
+
+
+def reconcile(model, kind: str, *, active: Sequence[str], running: str, resend: Callable[[object], None],
+              give_up: Callable[[object, dt.datetime], bool]) -> int:
+    """One reconcile round over the `active` rows of `model` the current tenant sees: `resend(row)`
+    for each `SEND` (it commits: the other rows' locks go, which is fine, see below), `give_up(row,
+    now)` for each `GIVE_UP` (True if it failed the row). Returns how many rows were sent or given up;
+    commits. On PostgreSQL the rows are read `FOR UPDATE SKIP LOCKED`: two workers' reconcilers never
+    handle the same row."""
+    now = utcnow()
+    stmt = select(model).where(model.status.in_(active)).order_by(model.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    count = 0
+    for row, what in decide(list(db.session.scalars(stmt)), kind, now, running=running):
+        if what == SEND:
+            resend(row)
+            count += 1
+        elif what == GIVE_UP and give_up(row, now):
+            count += 1
+    db.session.commit()
+    return count

@@ -6,7 +6,8 @@ not made in the request: the official asks for it (`request_report`, then `send`
 it (`build`, ids only) into storage, and the reports page lists it for download. With the
 embedded default the job runs at once, in the request. The city keeps its newest `KEEP` reports.
 
-The report has the safety net of `infra.jobs`: its row is the durable record. Asking commits the
+The report has the safety net of `infra.jobs` (the shared rules live there; the round city by
+city is `tenants.reconcile`): its row is the durable record. Asking commits the
 row `queued` before sending the job, so with Redis down the request still succeeds and the
 reconciler (`reconcile_reports`, run by every worker) sends it once Redis is back; it also sends
 again a report whose job Redis lost or whose worker died (the job's lease, renewed while it
@@ -47,6 +48,7 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Organisation
 from tenants.models import OrgKind
+from tenants.reconcile import each_organisation
 
 log = logging.getLogger("legitka.reports")
 
@@ -276,47 +278,32 @@ def send(report: CouncilReport) -> bool:
 
 def reconcile_reports() -> int:
     """Send again, or give up on, every city's reports that need it (see the module docstring);
-    returns how many were touched. City by city, each as that city."""
-    cities = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.CITY.value)).all()
-    db.session.commit()
-    count = 0
-    for city_id in cities:
-        with tenant_scope(Tenant(city_id=city_id)):
-            try:
-                count += _reconcile_city()
-            except jobs.QUEUE_DOWN:
-                db.session.rollback()
-                raise
-            except Exception as exc:
-                db.session.rollback()
-                log.error("reconciling council reports of city %s failed: %s", city_id, type(exc).__name__)
-    return count
+    returns how many were touched. City by city, each as that city (`tenants.reconcile`)."""
+    return each_organisation(OrgKind.CITY, _reconcile_city, "council reports")
 
 
 def _reconcile_city() -> int:
-    now = utcnow()
-    stmt = select(CouncilReport).where(CouncilReport.status.in_(ACTIVE)).order_by(CouncilReport.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    active = list(db.session.scalars(stmt))
-    decided = jobs.decide(active, "council-report", now)
-    count = 0
-    for report, what in decided:
-        if what == jobs.SEND:
-            jobs.resend(report, "council-report", build, report.id, report.city_id, timeout=JOB_TIMEOUT)
-            count += 1
-        elif what == jobs.GIVE_UP:
-            count += db.session.execute(
-                update(CouncilReport)
-                .where(CouncilReport.id == report.id, CouncilReport.sends == report.sends,
-                       jobs.takeable(CouncilReport.status, CouncilReport.lease_until, waiting="queued",
-                                     running="running", now=now))
-                .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
-                .execution_options(synchronize_session=False)).rowcount
-            db.session.commit()
-            _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    return jobs.reconcile(CouncilReport, "council-report", active=ACTIVE, running="running",
+                          resend=_resend, give_up=_give_up)
+
+
+def _resend(report: CouncilReport) -> None:
+    jobs.resend(report, "council-report", build, report.id, report.city_id, timeout=JOB_TIMEOUT)
+
+
+def _give_up(report: CouncilReport, now: dt.datetime) -> bool:
+    """Fail a report whose job keeps dying or getting lost (commits), and delete what its attempts
+    may have stored."""
+    failed = db.session.execute(
+        update(CouncilReport)
+        .where(CouncilReport.id == report.id, CouncilReport.sends == report.sends,
+               jobs.takeable(CouncilReport.status, CouncilReport.lease_until, waiting="queued",
+                             running="running", now=now))
+        .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
-    return count
+    _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    return failed
 
 
 def status(report: CouncilReport) -> str:
