@@ -123,6 +123,20 @@ def run_jobs(app) -> None:
         SimpleWorker([queue.rq], connection=queue.connection).work(burst=True)
 
 
+def approved_applications(actor, school, pupils: list) -> list[int]:
+    """An application approved by `actor` (a director), with a stored photo, for each of `pupils`:
+    ready to be ordered. Returns the applications' ids."""
+    from tenants import applications
+
+    made = []
+    for pupil in pupils:
+        store_photo(actor, school, pupil)
+        application = applications.create_application(actor, pupil)
+        applications.decide_application(actor, application, approve=True)
+        made.append(application.id)
+    return made
+
+
 def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = "first", *, reason_code: str = "",
                       today: dt.date | None = None) -> list:
     """Cards for `pupils` the real way: application, approval, order, numbers, delivery (set

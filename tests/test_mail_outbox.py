@@ -25,7 +25,6 @@ from printing import operations as printing_ops
 from printing import queries as printing_queries
 from printing.fulfilment import ItemResult
 from printing.models import PrintOrder
-from tenants import applications
 from tenants import mail_outbox
 from tenants.actors import Actor
 from tenants.context import Tenant
@@ -35,9 +34,9 @@ from tenants.mail_models import MailMessage
 from tenants.models import Organisation
 from tests.conftest import Browser
 from tests.helpers import add_pupil
+from tests.helpers import approved_applications
 from tests.helpers import letters
 from tests.helpers import run_jobs
-from tests.helpers import store_photo
 from tests.printing.test_worker_faults import redis_contents
 from tests.redis_server import RedisServer
 from tests.redis_server import free_port
@@ -106,14 +105,9 @@ def draft_order(app, ids, parents: list[str]) -> int:
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(school_id=ids["a"])):
         school = db.session.get(Organisation, ids["a"])
-        application_ids = []
-        for i, parent in enumerate(parents):
-            pupil = add_pupil(actor, first="Zosia", surname=f"Poczta{letters(i)}", serial=next(_serials),
-                              parent_email=parent)
-            store_photo(actor, school, pupil)
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            application_ids.append(application.id)
+        application_ids = approved_applications(
+            actor, school, [add_pupil(actor, first="Zosia", surname=f"Poczta{letters(i)}", serial=next(_serials),
+                                      parent_email=parent) for i, parent in enumerate(parents)])
         order = printing_ops.create_order(actor, school, ids["p1"], application_ids)
         db.session.commit()
         return order.id
