@@ -112,6 +112,26 @@ def upload_roster(staff, rows: list[list]) -> int:
     return id_from_location(response)
 
 
+def import_row(app, school_id: int, import_id: int):
+    """An import's row as its school sees it, detached (readable after the app context ends)."""
+    from infra.db import db
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import RosterImport
+
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        batch = db.session.get(RosterImport, import_id)
+        db.session.expunge(batch)
+        return batch
+
+
+def stored(app, key: str) -> bool:
+    """Whether the test app's (local) storage holds `key`."""
+    import pathlib
+
+    return (pathlib.Path(app.config["LOCAL_STORAGE_PATH"]) / key).exists()
+
+
 def run_jobs(app) -> None:
     """Work off every queued job with rq's in-process worker, as the worker process would."""
     from rq import SimpleWorker
