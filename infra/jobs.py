@@ -12,8 +12,8 @@ its lease, the mail's SMTP back-off and `MAX_ATTEMPTS`); what they share lives h
   for a grace (`STARTED_GRACE` unless a relay says otherwise), and `MAX_SENDS` sends bound the tries;
 - `job_id`: each send's own rq job id (the kind, the ids, the send's number; ids only), so rq's
   status of the last send tells the relay whether that job is still alive;
-- `takeable`: the compare-and-set condition by which a job takes its row (waiting, or running
-  with a lapsed lease) and a reconciler gives up on it;
+- `claim` / `takeable`: the compare-and-set by which a job takes its row (waiting, or running
+  with a lapsed lease: a new attempt, leased), and the condition a reconciler gives up under;
 - `LeaseKeeper` / `keep_lease`: the side thread renewing an attempt's short lease;
 - `send` / `decide` / `reconcile`: how the jobs users wait for are sent (enqueue first, then
   record) and reconciled (the round over organisations is `tenants.reconcile`).
