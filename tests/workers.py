@@ -103,9 +103,11 @@ class Workers:
             wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", self)
         proc.log.close()
 
-    def kill_each_attempt(self, proc, row, times: int) -> None:
-        """SIGKILL the work horse of worker `proc` as soon as each of attempts 1…`times` holds its row
-        (`row()` reads it: `status` `running`, `attempt`); the worker lives on and relays again."""
+    def kill_until_given_up(self, row, times: int):
+        """A job that keeps dying: start a worker relaying every 0.3 s and SIGKILL its work horse as
+        soon as each of attempts 1…`times` holds the row (`row()` reads it: `status` `running`,
+        `attempt`); then wait until the row is given up (`failed`) and return it. The worker lives on."""
+        proc = self.start("--relay-every", "0.3")
         for attempt in range(1, times + 1):
             def taken(attempt=attempt):
                 now = row()
@@ -114,6 +116,8 @@ class Workers:
             wait_for(taken, 30, f"attempt {attempt}", self, interval=0.02)
             for pid in horses(proc.pid):
                 killpg(pid)
+        wait_for(lambda: row().status == "failed", 30, "the row to be given up", self)
+        return row()
 
     def kill_all(self) -> None:
         for proc in self.procs:

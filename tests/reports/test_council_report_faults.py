@@ -112,10 +112,7 @@ def test_a_report_that_keeps_dying_fails_with_its_reason_and_is_asked_for_again(
     """Every attempt's horse is killed as soon as it takes the report: after `MAX_SENDS` sends it is
     failed with its reason (not "w przygotowaniu" for ever); "Ponów" asks for it again, and it is built."""
     report_id = ask(app, official)
-    worker = workers.start("--relay-every", "0.3")
-    workers.kill_each_attempt(worker, lambda: row(app, report_id), jobs.MAX_SENDS)
-    wait_for(lambda: row(app, report_id).status == "failed", 30, "the report to be given up", workers)
-    failed = row(app, report_id)
+    failed = workers.kill_until_given_up(lambda: row(app, report_id), jobs.MAX_SENDS)
     assert (failed.error, failed.sends, failed.file_key) == (council.GAVE_UP, jobs.MAX_SENDS, None)
     assert pdfs(app) == []
     page = official.get("/miasto/raporty").get_data(as_text=True)

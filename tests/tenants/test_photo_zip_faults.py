@@ -131,10 +131,7 @@ def test_a_photo_zip_that_keeps_dying_fails_with_its_reason_and_the_zip_is_delet
     imported before are each queued once."""
     staff, school_id = school
     import_id, key = uploaded(app, staff, school_id)
-    worker = workers.start("--relay-every", "0.3")
-    workers.kill_each_attempt(worker, lambda: import_row(app, school_id, import_id), jobs.MAX_SENDS)
-    wait_for(lambda: import_row(app, school_id, import_id).status == "failed", 30, "the import to be given up", workers)
-    batch = import_row(app, school_id, import_id)
+    batch = workers.kill_until_given_up(lambda: import_row(app, school_id, import_id), jobs.MAX_SENDS)
     assert (batch.error_message, batch.sends, batch.attempt, batch.file_key) == (
         import_jobs.GAVE_UP, jobs.MAX_SENDS, jobs.MAX_SENDS, None)
     assert len(batch.report) < PHOTOS

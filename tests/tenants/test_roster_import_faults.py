@@ -92,10 +92,7 @@ def test_a_roster_import_that_keeps_dying_fails_with_its_reason_and_its_list_is_
     reconciler gives up, the import says why, the list (PESELs) is deleted, no pupil was written."""
     school = two_schools["a"]
     import_id, key = confirmed_list(app, browser, school, LONG_LIST)
-    worker = workers.start("--relay-every", "0.3")
-    workers.kill_each_attempt(worker, lambda: import_row(app, school, import_id), jobs.MAX_SENDS)
-    wait_for(lambda: import_row(app, school, import_id).status == "failed", 30, "the import to be given up", workers)
-    batch = import_row(app, school, import_id)
+    batch = workers.kill_until_given_up(lambda: import_row(app, school, import_id), jobs.MAX_SENDS)
     assert (batch.error_message, batch.sends, batch.attempt, batch.file_key) == (
         import_jobs.GAVE_UP, jobs.MAX_SENDS, jobs.MAX_SENDS, None)
     assert pupil_count(app, school) == 0 and not stored(app, key)
