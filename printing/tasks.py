@@ -4,7 +4,11 @@ Jobs take ids only. The database decides whether work is still needed (compare-a
 order's status with a lease), so a job delivered twice, or re-enqueued after Redis lost it,
 does the work once in effect (README, *Architecture*: the main flow).
 
-The lease is short and renewed while the batch is being built (`_LeaseKeeper`): a worker that
+The rules every relay shares (rq's waiting states, the wait / send / give-up `verdict`, the job
+ids, `MAX_SENDS`, the claim's compare-and-set, the lease keeper, the `started` grace) live in
+`infra.jobs`; this module keeps the batch's own: its outbox, its files, its transient back-off.
+
+The lease is short and renewed while the batch is being built (`_holding`): a worker that
 dies mid-batch (SIGKILL, OOM) stops renewing it, and within one lease the relay, which every
 worker runs periodically, sees the order `rendering` with a lapsed lease and enqueues it again.
 The relay also re-enqueues an order whose job Redis no longer has (flushed, evicted) or whose
@@ -37,7 +41,7 @@ fails the order at once with its reason, and the school may retry it. A transien
 database connection lost, a serialization failure, a lock or statement timeout, or the file
 storage unreachable, `infra.storage.is_unavailable`) does not reach the school: the attempt gives
 the order back (see `_give_back`) and the relay sends it again after a back-off growing with the
-number of jobs already sent (`retry_delay`). After `MAX_SENDS` jobs the order fails with a reason
+number of jobs already sent (`retry_delay`). After `infra.jobs.MAX_SENDS` jobs the order fails with a reason
 saying it was retried automatically, how often and when (`gave_up_reason`). (README, *Printing:
 channels, printers, packages, retention*.)
 """
@@ -48,7 +52,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import threading
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -56,6 +59,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import jobs
 from infra import services
 from infra.crypto import sha256_hex
 from infra.crypto import token
@@ -79,11 +83,7 @@ log = logging.getLogger("legitka.printing")
 
 DEFAULT_LEASE_SECONDS = 120  # config BATCH_LEASE_SECONDS; renewed every third of it while a batch builds
 JOB_TIMEOUT = 600  # rq kills a horse that runs longer; its lease lapses and the relay sends the order again
-RELAY_AGAIN_AFTER = dt.timedelta(minutes=11)  # a job `started` this long without taking its order is lost
-MAX_SENDS = 5  # an order sent this often without a result (worker died, job lost) fails; no endless loop
 RELAY_BATCH = 500
-# rq states in which the job will still run: nothing to recover.
-WAITING = frozenset({"queued", "deferred", "scheduled", "created"})
 BATCH_FILES = ("cards.pdf", "manifest.json", "package.7z")  # what each attempt writes, under its own keys
 DEFAULT_RETRY_SECONDS = 15  # config BATCH_RETRY_SECONDS: the first back-off after a transient error
 MAX_RETRY_DELAY = dt.timedelta(minutes=10)
@@ -99,51 +99,25 @@ def lease() -> dt.timedelta:
 
 def _claim(order_id: int, school_id: int, held: dt.timedelta) -> int | None:
     """Take the order for rendering; returns the attempt number, or None if nothing to do."""
-    now = utcnow()
-    result = db.session.execute(
-        update(PrintOrder)
-        .where(PrintOrder.id == order_id, PrintOrder.school_id == school_id,
-               or_(PrintOrder.status == OrderStatus.SUBMITTED.value,
-                   (PrintOrder.status == OrderStatus.RENDERING.value) & (PrintOrder.lease_until < now)))
-        .values(status=OrderStatus.RENDERING.value, attempt=PrintOrder.attempt + 1, lease_until=now + held)
-        .returning(PrintOrder.attempt))
-    return result.scalar_one_or_none()
+    return jobs.claim(PrintOrder, PrintOrder.id == order_id, PrintOrder.school_id == school_id,
+                      waiting=OrderStatus.SUBMITTED.value, running=OrderStatus.RENDERING.value, held=held)
 
 
-class _LeaseKeeper:
-    """Renews an attempt's lease from a side thread (its own app context and session) until the
-    block ends; stops by itself once the attempt no longer holds the order."""
+def _holding(order_id: int, school_id: int, attempt: int, held: dt.timedelta):
+    """A side thread renewing the attempt's lease on the order while the batch builds
+    (`infra.jobs.keep_lease`); it stops once the attempt no longer holds the order."""
+    def renew() -> bool:
+        with tenant_scope(Tenant(school_id=school_id)):
+            renewed = db.session.execute(
+                update(PrintOrder)
+                .where(PrintOrder.id == order_id, PrintOrder.school_id == school_id,
+                       PrintOrder.status == OrderStatus.RENDERING.value, PrintOrder.attempt == attempt)
+                .values(lease_until=utcnow() + held)
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.commit()
+        return renewed == 1
 
-    def __init__(self, order_id: int, school_id: int, attempt: int, held: dt.timedelta) -> None:
-        self.app = current_app._get_current_object()
-        self.order_id, self.school_id, self.attempt, self.held = order_id, school_id, attempt, held
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"lease-order-{order_id}", daemon=True)
-
-    def __enter__(self) -> _LeaseKeeper:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop.set()
-        self.thread.join()
-
-    def _run(self) -> None:
-        while not self.stop.wait(self.held.total_seconds() / 3):
-            try:
-                with self.app.app_context(), tenant_scope(Tenant(school_id=self.school_id)):
-                    renewed = db.session.execute(
-                        update(PrintOrder)
-                        .where(PrintOrder.id == self.order_id, PrintOrder.school_id == self.school_id,
-                               PrintOrder.status == OrderStatus.RENDERING.value, PrintOrder.attempt == self.attempt)
-                        .values(lease_until=utcnow() + self.held)
-                        .execution_options(synchronize_session=False)).rowcount
-                    db.session.commit()
-            except Exception as exc:  # the next round tries again; the lease has two more thirds
-                log.warning("lease renewal for order %s failed: %s", self.order_id, type(exc).__name__)
-                continue
-            if renewed != 1:
-                return
+    return jobs.keep_lease(renew, held, f"lease-order-{order_id}")
 
 
 def _close_outbox(order_id: int) -> None:
@@ -229,10 +203,8 @@ def build_batch(order_id: int, school_id: int) -> str:
     (nothing to do) or `lost` (the database could not be told; the lease will lapse).
     """
     with tenant_scope(Tenant(school_id=school_id)):
-        # On PostgreSQL a side thread renews a short lease. SQLite (the embedded default, jobs run
-        # in the request) would make it wait on the request's own transaction: one long lease there.
-        renew = db.session.get_bind().dialect.name == "postgresql"
-        held = lease() if renew else max(lease(), dt.timedelta(seconds=JOB_TIMEOUT))
+        # On PostgreSQL a side thread renews a short lease; on the embedded SQLite, one long lease.
+        held = lease() if jobs.renewing() else max(lease(), dt.timedelta(seconds=JOB_TIMEOUT))
         attempt = _claim(order_id, school_id, held)
         db.session.commit()
         if attempt is None:
@@ -240,7 +212,7 @@ def build_batch(order_id: int, school_id: int) -> str:
         keys = attempt_keys(school_id, order_id, attempt)
         written: list[str] = []
         try:
-            with _LeaseKeeper(order_id, school_id, attempt, held) if renew else contextlib.nullcontext():
+            with _holding(order_id, school_id, attempt, held):
                 order = db.session.get(PrintOrder, order_id)
                 cipher = services.pesel_cipher()
                 # One password per order, kept across retries once stored (the printer may have it
@@ -349,7 +321,7 @@ def _give_back(order_id: int, school_id: int, attempt: int, recorded: frozenset[
                                                         OutboxEvent.school_id == school_id,
                                                         OutboxEvent.done_at.is_(None))
                               .order_by(OutboxEvent.id.desc()).limit(1))
-    if event is None or event.enqueued_count >= MAX_SENDS:  # no event: nothing would send it again
+    if event is None or event.enqueued_count >= jobs.MAX_SENDS:  # no event: nothing would send it again
         tries, first = (event.enqueued_count, event.created_at) if event is not None else (1, now)
         zone = current_app.config.get("TIMEZONE", "Europe/Warsaw")
         log.error("batch for order %s given up after %s jobs, the last one met a transient error", order_id, tries)
@@ -377,7 +349,7 @@ class _Pending:
 
 def job_id(event: OutboxEvent, n: int) -> str:
     """The `n`th job sent for an outbox event: unique, also across an order's retries."""
-    return f"batch-{event.order_id}-{event.id}-{n}"
+    return jobs.job_id("batch", event.order_id, event.id, n)
 
 
 def _orders_of(pending: list[_Pending]) -> None:
@@ -398,21 +370,14 @@ def _orders_of(pending: list[_Pending]) -> None:
                     item.status, item.lease_until = row.status, row.lease_until
 
 
-def _needs_job(item: _Pending, now: dt.datetime) -> bool:
-    """Whether the event's order needs a (new) job now."""
-    if item.status == OrderStatus.RENDERING.value and item.lease_until is not None and item.lease_until >= now:
-        return False  # a worker holds the lease and renews it
-    if item.event.enqueued_count == 0:
-        return True  # never sent
-    if item.job in WAITING:
-        return False  # the job will run and claim (or skip) the order
-    if item.status == OrderStatus.RENDERING.value:
-        return True  # the lease lapsed: the worker that held it died mid-batch
-    if item.job == "started":
-        # Taking the order right now, or its worker died before it could (rq reports such a job
-        # as abandoned after a while); sent again only after the safety interval.
-        return item.event.next_attempt_at <= now
-    return True  # Redis lost the job, or it ended (failed, stopped) without taking the order
+def _verdict(item: _Pending, now: dt.datetime) -> str:
+    """`infra.jobs.verdict` for the event's order: `rendering` is its running state (a lease given
+    back after a transient error is a lease too, so the back-off waits as a live lease does). The
+    event records when its last job stops being trusted (`next_attempt_at`, the send plus
+    `STARTED_GRACE`) rather than when it was sent."""
+    return jobs.verdict(running=item.status == OrderStatus.RENDERING.value, lease_until=item.lease_until,
+                        sends=item.event.enqueued_count, sent_at=item.event.next_attempt_at - jobs.STARTED_GRACE,
+                        job=item.job, now=now)
 
 
 def relay_outbox(now: dt.datetime | None = None, *, reconcile: bool = False) -> int:
@@ -423,7 +388,7 @@ def relay_outbox(now: dt.datetime | None = None, *, reconcile: bool = False) -> 
     lease (its worker died), is enqueued again at once; events of orders that no longer need a
     batch are closed; an order sent `MAX_SENDS` times without a result becomes `failed`.
     Without it (a request, right after committing its change) only events never sent, or last
-    sent more than `RELAY_AGAIN_AFTER` ago, are looked at: little work, across tenants, in a
+    sent more than `infra.jobs.STARTED_GRACE` ago, are looked at: little work, across tenants, in a
     request; and on the embedded default, with no worker, still a way out for a stuck order.
     """
     now = now or utcnow()
@@ -446,9 +411,9 @@ def relay_outbox(now: dt.datetime | None = None, *, reconcile: bool = False) -> 
                 log.error("outbox event %s: order %s not found", item.event.id, item.event.order_id)
             elif item.status not in (OrderStatus.SUBMITTED.value, OrderStatus.RENDERING.value):
                 close.append(item.event)  # built, failed, or taken further by hand: nothing left to do
-            elif not _needs_job(item, now):
+            elif (what := _verdict(item, now)) == jobs.WAIT:
                 continue
-            elif item.event.enqueued_count >= MAX_SENDS:
+            elif what == jobs.GIVE_UP:
                 if _give_up(item.event, now):
                     close.append(item.event)
             else:
@@ -458,7 +423,7 @@ def relay_outbox(now: dt.datetime | None = None, *, reconcile: bool = False) -> 
             event.done_at = now
         due = []
         for event in send:
-            event.next_attempt_at = now + RELAY_AGAIN_AFTER
+            event.next_attempt_at = now + jobs.STARTED_GRACE
             event.enqueued_count += 1
             due.append((event.order_id, event.school_id, job_id(event, event.enqueued_count)))
         db.session.commit()
@@ -474,8 +439,8 @@ def _give_up(event: OutboxEvent, now: dt.datetime) -> bool:
         row = db.session.execute(
             update(PrintOrder)
             .where(PrintOrder.id == event.order_id, PrintOrder.school_id == event.school_id,
-                   or_(PrintOrder.status == OrderStatus.SUBMITTED.value,
-                       (PrintOrder.status == OrderStatus.RENDERING.value) & (PrintOrder.lease_until < now)))
+                   jobs.takeable(PrintOrder.status, PrintOrder.lease_until, waiting=OrderStatus.SUBMITTED.value,
+                                 running=OrderStatus.RENDERING.value, now=now))
             .values(status=OrderStatus.FAILED.value, error=GAVE_UP, lease_until=None)
             .returning(PrintOrder.attempt, PrintOrder.package_key, PrintOrder.pdf_key, PrintOrder.manifest_key)
             .execution_options(synchronize_session=False)).one_or_none()

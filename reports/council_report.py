@@ -6,7 +6,8 @@ not made in the request: the official asks for it (`request_report`, then `send`
 it (`build`, ids only) into storage, and the reports page lists it for download. With the
 embedded default the job runs at once, in the request. The city keeps its newest `KEEP` reports.
 
-The report has the safety net of `infra.jobs`: its row is the durable record. Asking commits the
+The report has the safety net of `infra.jobs` (the shared rules live there; the round city by
+city is `tenants.reconcile`): its row is the durable record. Asking commits the
 row `queued` before sending the job, so with Redis down the request still succeeds and the
 reconciler (`reconcile_reports`, run by every worker) sends it once Redis is back; it also sends
 again a report whose job Redis lost or whose worker died (the job's lease, renewed while it
@@ -28,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -48,6 +48,7 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Organisation
 from tenants.models import OrgKind
+from tenants.reconcile import each_organisation
 
 log = logging.getLogger("legitka.reports")
 
@@ -183,31 +184,21 @@ def _mine(report_id: int, attempt: int):
 
 
 def _claim(report_id: int, city_id: int, held: dt.timedelta) -> int | None:
-    now = utcnow()
-    attempt = db.session.execute(
-        update(CouncilReport)
-        .where(CouncilReport.id == report_id, CouncilReport.city_id == city_id,
-               or_(CouncilReport.status == "queued",
-                   (CouncilReport.status == "running") & (CouncilReport.lease_until < now)))
-        .values(status="running", attempt=CouncilReport.attempt + 1, lease_until=now + held)
-        .returning(CouncilReport.attempt)).scalar_one_or_none()
+    attempt = jobs.claim(CouncilReport, CouncilReport.id == report_id, CouncilReport.city_id == city_id,
+                         waiting="queued", running="running", held=held)
     db.session.commit()
     return attempt
 
 
 def _holding(report_id: int, city_id: int, attempt: int, held: dt.timedelta):
-    """A side thread renewing the attempt's lease while WeasyPrint works (PostgreSQL; on the
-    embedded SQLite the job runs in the request: one long lease there)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return contextlib.nullcontext()
-
+    """A side thread renewing the attempt's lease while WeasyPrint works (`infra.jobs.keep_lease`)."""
     def renew() -> bool:
         with tenant_scope(Tenant(city_id=city_id)):
             renewed = db.session.execute(_mine(report_id, attempt).values(lease_until=utcnow() + held)).rowcount
             db.session.commit()
         return renewed == 1
 
-    return jobs.LeaseKeeper(renew, held, f"lease-council-report-{report_id}")
+    return jobs.keep_lease(renew, held, f"lease-council-report-{report_id}")
 
 
 def attempt_key(city_id: int, report_id: int, attempt: int) -> str:
@@ -232,8 +223,7 @@ def build(report_id: int, city_id: int) -> str:
     lapsed lease), or gone, is left alone. Returns the outcome."""
     db.session.commit()  # a fresh transaction, so it starts with the city's settings
     with tenant_scope(Tenant(city_id=city_id)):
-        embedded = db.session.get_bind().dialect.name != "postgresql"
-        held = dt.timedelta(seconds=JOB_TIMEOUT + 60) if embedded else jobs.lease()
+        held = jobs.lease() if jobs.renewing() else dt.timedelta(seconds=JOB_TIMEOUT + 60)
         attempt = _claim(report_id, city_id, held)
         if attempt is None:
             return "skipped"
@@ -279,82 +269,41 @@ def build(report_id: int, city_id: int) -> str:
         return outcome
 
 
-def job_id(report: CouncilReport, send: int) -> str:
-    return jobs.job_id("council-report", report.id, send)
-
-
-def _enqueue(report: CouncilReport) -> None:
-    """Enqueue the report's next job, then record the send (commits). Raises `jobs.QUEUE_DOWN`
-    errors with nothing recorded. On the embedded default the job runs here and now."""
-    send_no = report.sends + 1
-    report_id, city_id = report.id, report.city_id
-    services.queue().enqueue(build, report_id, city_id, job_id=jobs.job_id("council-report", report_id, send_no),
-                             timeout=JOB_TIMEOUT)
-    db.session.execute(update(CouncilReport).where(CouncilReport.id == report_id, CouncilReport.sends == send_no - 1)
-                       .values(sends=send_no, sent_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
-
-
 def send(report: CouncilReport) -> bool:
     """Send a committed, queued report's job; False when the queue is down (the report stays queued
     and the reconciler sends it later). Never raises for the queue."""
-    try:
-        _enqueue(report)
-    except jobs.QUEUE_DOWN as exc:
-        db.session.rollback()
-        log.warning("council report %s: queue unavailable (%s), left to the reconciler", report.id,
-                    type(exc).__name__)
-        return False
-    return True
+    return jobs.send(report, "council-report", build, report.id, report.city_id, timeout=JOB_TIMEOUT,
+                     what="council report")
 
 
 def reconcile_reports() -> int:
     """Send again, or give up on, every city's reports that need it (see the module docstring);
-    returns how many were touched. City by city, each as that city."""
-    cities = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.CITY.value)).all()
-    db.session.commit()
-    count = 0
-    for city_id in cities:
-        with tenant_scope(Tenant(city_id=city_id)):
-            try:
-                count += _reconcile_city()
-            except jobs.QUEUE_DOWN:
-                db.session.rollback()
-                raise
-            except Exception as exc:
-                db.session.rollback()
-                log.error("reconciling council reports of city %s failed: %s", city_id, type(exc).__name__)
-    return count
+    returns how many were touched. City by city, each as that city (`tenants.reconcile`)."""
+    return each_organisation(OrgKind.CITY, _reconcile_city, "council reports")
 
 
 def _reconcile_city() -> int:
-    now = utcnow()
-    stmt = select(CouncilReport).where(CouncilReport.status.in_(ACTIVE)).order_by(CouncilReport.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    active = list(db.session.scalars(stmt))
-    sent = [r for r in active if r.sends]
-    last = dict(zip([r.id for r in sent], services.queue().statuses([job_id(r, r.sends) for r in sent]),
-                    strict=True))
-    decided = [(r, jobs.verdict(running=r.status == "running", lease_until=r.lease_until, sends=r.sends,
-                                sent_at=r.sent_at, job=last.get(r.id), now=now)) for r in active]
-    count = 0
-    for report, what in decided:
-        if what == jobs.SEND:
-            _enqueue(report)
-            count += 1
-        elif what == jobs.GIVE_UP:
-            count += db.session.execute(
-                update(CouncilReport)
-                .where(CouncilReport.id == report.id, CouncilReport.sends == report.sends,
-                       (CouncilReport.status == "queued")
-                       | ((CouncilReport.status == "running") & (CouncilReport.lease_until < now)))
-                .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
-                .execution_options(synchronize_session=False)).rowcount
-            db.session.commit()
-            _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    return jobs.reconcile(CouncilReport, "council-report", active=ACTIVE, running="running",
+                          resend=_resend, give_up=_give_up)
+
+
+def _resend(report: CouncilReport) -> None:
+    jobs.resend(report, "council-report", build, report.id, report.city_id, timeout=JOB_TIMEOUT)
+
+
+def _give_up(report: CouncilReport, now: dt.datetime) -> bool:
+    """Fail a report whose job keeps dying or getting lost (commits), and delete what its attempts
+    may have stored."""
+    failed = db.session.execute(
+        update(CouncilReport)
+        .where(CouncilReport.id == report.id, CouncilReport.sends == report.sends,
+               jobs.takeable(CouncilReport.status, CouncilReport.lease_until, waiting="queued",
+                             running="running", now=now))
+        .values(status="failed", error=GAVE_UP, finished_at=now, lease_until=None)
+        .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
-    return count
+    _drop_attempt_files(report.city_id, report.id, range(1, report.attempt + 1))
+    return failed
 
 
 def status(report: CouncilReport) -> str:

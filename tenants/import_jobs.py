@@ -8,28 +8,27 @@ sends again an import whose job Redis lost or whose worker died (lease lapsed); 
 `infra.jobs.MAX_SENDS` sends it fails the import with `GAVE_UP` and deletes its file. A failed
 import is not retried from the same file (deleted at once: it holds PESELs or children's
 photos); the school uploads it again.
+
+The rules (when to wait, send or give up; job ids; sending before recording) are `infra.jobs`';
+the round school by school is `tenants.reconcile`; this module says which job an import gets and
+how one is given up.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
 from sqlalchemy import update
 
 from infra import jobs
-from infra import services
 from infra.db import db
-from infra.db import utcnow
 from tenants import roster_import
 from tenants import tasks
-from tenants.context import Tenant
-from tenants.context import tenant_scope
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
-from tenants.models import Organisation
 from tenants.models import OrgKind
 from tenants.models import RosterImport
+from tenants.reconcile import each_organisation
 
 log = logging.getLogger("legitka.tenants")
 
@@ -45,77 +44,28 @@ def _job(batch: RosterImport):
     return tasks.apply_roster_import, tasks.ROSTER_JOB_TIMEOUT
 
 
-def job_id(batch: RosterImport, send: int) -> str:
-    return jobs.job_id("import", batch.id, send)
-
-
-def _enqueue(batch: RosterImport) -> None:
-    """Enqueue the import's next job, then record the send (commits). Raises `jobs.QUEUE_DOWN`
-    errors with nothing recorded. On the embedded default the job runs here and now."""
-    send = batch.sends + 1
-    import_id, school_id = batch.id, batch.school_id
+def _resend(batch: RosterImport) -> None:
     func, timeout = _job(batch)
-    services.queue().enqueue(func, import_id, school_id, job_id=jobs.job_id("import", import_id, send),
-                             timeout=timeout)
-    db.session.execute(update(RosterImport).where(RosterImport.id == import_id, RosterImport.sends == send - 1)
-                       .values(sends=send, sent_at=utcnow()).execution_options(synchronize_session=False))
-    db.session.commit()
+    jobs.resend(batch, "import", func, batch.id, batch.school_id, timeout=timeout)
 
 
 def send(batch: RosterImport) -> bool:
     """Send a committed, queued import's job; False when the queue is down (the import stays queued
     and the reconciler sends it later). Never raises for the queue."""
-    try:
-        _enqueue(batch)
-    except jobs.QUEUE_DOWN as exc:
-        db.session.rollback()
-        log.warning("import %s: queue unavailable (%s), left to the reconciler", batch.id, type(exc).__name__)
-        return False
-    return True
+    func, timeout = _job(batch)
+    return jobs.send(batch, "import", func, batch.id, batch.school_id, timeout=timeout, what="import")
 
 
 def reconcile_imports() -> int:
     """Send again, or give up on, every school's imports that need it; returns how many were touched.
-
-    School by school, each as that school (no query across schools); one school's error (its
-    storage, say) does not stop the others. Redis being down stops the round (nothing is recorded
-    for a send that did not happen); the next round tries again."""
-    schools = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.SCHOOL.value)).all()
-    db.session.commit()
-    count = 0
-    for school_id in schools:
-        with tenant_scope(Tenant(school_id=school_id)):
-            try:
-                count += reconcile_imports_here()
-            except jobs.QUEUE_DOWN:
-                db.session.rollback()
-                raise
-            except Exception as exc:
-                db.session.rollback()
-                log.error("reconciling imports of school %s failed: %s", school_id, type(exc).__name__)
-    return count
+    School by school, each as that school (`tenants.reconcile.each_organisation`)."""
+    return each_organisation(OrgKind.SCHOOL, reconcile_imports_here, "imports")
 
 
 def reconcile_imports_here() -> int:
     """`reconcile_imports` for the current tenant's school; commits."""
-    now = utcnow()
-    stmt = select(RosterImport).where(RosterImport.status.in_(ACTIVE)).order_by(RosterImport.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)  # two workers' reconcilers never handle the same import
-    active = list(db.session.scalars(stmt))
-    states = services.queue().statuses([job_id(b, b.sends) for b in active if b.sends])
-    last = {b.id: state for b, state in zip([b for b in active if b.sends], states, strict=True)}
-    decided = [(b, jobs.verdict(running=b.status == ImportStatus.RUNNING.value, lease_until=b.lease_until,
-                                sends=b.sends, sent_at=b.sent_at, job=last.get(b.id), now=now)) for b in active]
-    count = 0
-    for batch, what in decided:
-        if what == jobs.SEND:
-            _enqueue(batch)  # commits: the row locks of the others go, which is fine (skip locked)
-            count += 1
-        elif what == jobs.GIVE_UP and _give_up(batch, now):
-            count += 1
-    db.session.commit()
-    return count
+    return jobs.reconcile(RosterImport, "import", active=ACTIVE, running=ImportStatus.RUNNING.value,
+                          resend=_resend, give_up=_give_up)
 
 
 def _give_up(batch: RosterImport, now) -> bool:
@@ -124,8 +74,8 @@ def _give_up(batch: RosterImport, now) -> bool:
     failed = db.session.execute(
         update(RosterImport)
         .where(RosterImport.id == import_id, RosterImport.sends == sends,
-               (RosterImport.status == ImportStatus.QUEUED.value)
-               | ((RosterImport.status == ImportStatus.RUNNING.value) & (RosterImport.lease_until < now)))
+               jobs.takeable(RosterImport.status, RosterImport.lease_until, waiting=ImportStatus.QUEUED.value,
+                             running=ImportStatus.RUNNING.value, now=now))
         .values(status=ImportStatus.FAILED.value, error_message=GAVE_UP, finished_at=now, lease_until=None,
                 file_key=None)
         .execution_options(synchronize_session=False)).rowcount == 1

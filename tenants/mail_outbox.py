@@ -13,6 +13,9 @@ The contract, for whoever promises an e-mail:
   effort: Redis down leaves the row waiting). Every worker runs `relay_mail(reconcile=True)`
   periodically with the batch relay: it enqueues rows that are due again, whose job Redis lost,
   or whose worker died holding the lease. Job arguments and job ids (`mail-<id>-<n>`) are ids only.
+  The relay's rules shared with the other relays (rq's waiting states, the wait / send decision,
+  the job ids) live in `infra.jobs`; the mail's own (its SMTP back-off, `MAX_ATTEMPTS`, a shorter
+  `started` grace, no give-up by sends) are explicit here.
 - `send_mail` claims the row by a compare-and-set (pending and due, or sending with a lapsed
   lease), sends through `services.mailer()` outside any other transaction, then marks it sent.
   A job delivered twice finds the row claimed or sent and skips it. A worker killed after the
@@ -39,6 +42,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import jobs
 from infra import services
 from infra.db import db
 from infra.db import utcnow
@@ -56,9 +60,10 @@ DEFAULT_RETRY_SECONDS = 60  # config MAIL_RETRY_SECONDS; the first back-off, dou
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
 MAX_ATTEMPTS = 8  # with the defaults: 8 tries over about two hours (waits 1, 2, 4 … 64 min), then `failed`
 JOB_TIMEOUT = 120
-RELAY_AGAIN_AFTER = dt.timedelta(minutes=5)  # a job `started` this long without claiming its row is lost
+# A job `started` this long without claiming its row is lost (shorter than `infra.jobs.STARTED_GRACE`:
+# a send takes seconds, not a batch's minutes).
+RELAY_AGAIN_AFTER = dt.timedelta(minutes=5)
 RELAY_BATCH = 500
-WAITING = frozenset({"queued", "deferred", "scheduled", "created"})  # rq states in which the job will still run
 GAVE_UP = "Przerwano wysyłkę {n} razy (np. awaria serwera w trakcie pracy)."
 
 
@@ -110,7 +115,7 @@ def retry_delay(attempt: int) -> dt.timedelta:
 
 
 def job_id(message_id: int, n: int) -> str:
-    return f"mail-{message_id}-{n}"
+    return jobs.job_id("mail", message_id, n)
 
 
 def _reason(exc: Exception) -> str:
@@ -180,20 +185,16 @@ def send_mail(message_id: int, school_id: int) -> str:
         return "sent"
 
 
-def _needs_job(message: MailMessage, job: str | None, now: dt.datetime) -> bool:
-    if message.status == MailStatus.SENDING.value:
-        if message.lease_until is not None and message.lease_until >= now:
-            return False  # a job holds it and is sending
-    elif message.next_attempt_at > now:
-        return False  # backing off after a failed try
-    if message.enqueued_count == 0:
-        return True
-    if job in WAITING:
-        return False  # the job will run and claim it
-    if job == "started" and message.status == MailStatus.PENDING.value:
-        # About to claim it, or its worker died first (rq reports that job `started` for long)
-        return message.relayed_at is None or message.relayed_at <= now - RELAY_AGAIN_AFTER
-    return True  # Redis lost the job, it ended without sending, or its worker died holding the lease
+def _verdict(message: MailMessage, job: str | None, now: dt.datetime) -> str:
+    """`infra.jobs.verdict` for a message, with the mail's own rules: a `pending` message backing
+    off after a failed try waits until `next_attempt_at`; a `started` job is trusted for
+    `RELAY_AGAIN_AFTER`; the relay never gives up by sends (a message Redis keeps losing is still
+    owed), only by claims (`MAX_ATTEMPTS`, see `relay_mail`)."""
+    if message.status == MailStatus.PENDING.value and message.next_attempt_at > now:
+        return jobs.WAIT  # backing off after a failed try
+    return jobs.verdict(running=message.status == MailStatus.SENDING.value, lease_until=message.lease_until,
+                        sends=message.enqueued_count, sent_at=message.relayed_at, job=job, now=now,
+                        grace=RELAY_AGAIN_AFTER, max_sends=None)
 
 
 def relay_mail(now: dt.datetime | None = None, *, reconcile: bool = False) -> int:
@@ -220,11 +221,11 @@ def relay_mail(now: dt.datetime | None = None, *, reconcile: bool = False) -> in
             stmt = stmt.with_for_update(skip_locked=True)  # two relays never handle the same message
         messages = list(db.session.scalars(stmt))
         sent = [m for m in messages if m.enqueued_count]
-        jobs = dict(zip((m.id for m in sent), queue.statuses([job_id(m.id, m.enqueued_count) for m in sent]),
+        last = dict(zip((m.id for m in sent), queue.statuses([job_id(m.id, m.enqueued_count) for m in sent]),
                         strict=True))
         due = []
         for message in messages:
-            if not _needs_job(message, jobs.get(message.id), now):
+            if _verdict(message, last.get(message.id), now) == jobs.WAIT:
                 continue
             if message.status == MailStatus.SENDING.value and message.attempts >= MAX_ATTEMPTS:
                 message.status, message.lease_until = MailStatus.FAILED.value, None

@@ -12,8 +12,8 @@ exist.
 
 No entry writes one school's rows while acting for another: a request acts for its own
 membership's organisation, a job for the one organisation it was given, and the multi-tenant
-loops (`printing.retention.due_orders`, the job reconcilers `tenants.import_jobs` and
-`reports.council_report`, the outbox relay) work one tenant at a time. A pupil's transfer
+loops (`printing.retention.due_orders`, the job reconcilers' `tenants.reconcile`, the outbox
+relays) work one tenant at a time. A pupil's transfer
 between schools needs no switch at all (`tenants.transfer`): each school acts on the request row
 as itself.
 """
@@ -86,14 +86,14 @@ SWITCHES: dict[str, Switch] = {
     "tenants.tasks:_holding.renew": Switch(
         1, "An import job's side thread renews its lease on the import, as the same school, on its own connection.",
         "tests/tenants/test_roster_import_faults.py::test_a_roster_import_whose_worker_is_killed_is_finished_by_another"),
-    "tenants.import_jobs:reconcile_imports": Switch(
-        1, "The worker's reconciler sends again imports whose job was lost or whose worker died, school by "
-           "school, each as that school.",
+    "tenants.reconcile:each_organisation": Switch(
+        1, "The workers' reconcilers (imports school by school, council reports city by city) send again jobs "
+           "that were lost or whose worker died, each organisation as itself.",
         "tests/portal/test_photo_zip_import.py::test_an_import_whose_worker_died_is_sent_again_and_finished_once"),
     "printing.tasks:build_batch": Switch(
         1, "rq job: renders an order's batch as the order's school.",
         "tests/test_flow.py::test_one_card_end_to_end"),
-    "printing.tasks:_LeaseKeeper._run": Switch(
+    "printing.tasks:_holding.renew": Switch(
         1, "The batch job's side thread renews its lease on the order, as the same school, on its own connection.",
         "tests/printing/test_worker_faults.py::test_sigkill_mid_batch_then_restart_gives_one_complete_package"),
     "printing.tasks:relay_outbox": Switch(
@@ -118,10 +118,6 @@ SWITCHES: dict[str, Switch] = {
     "reports.council_report:_holding.renew": Switch(
         1, "The council report job's side thread renews its lease on the report, as the same city.",
         "tests/reports/test_council_report_faults.py::test_a_council_report_whose_worker_is_killed_is_finished_by_another"),
-    "reports.council_report:reconcile_reports": Switch(
-        1, "The worker's reconciler sends again council reports whose job was lost or whose worker died, city "
-           "by city, each as that city.",
-        "tests/reports/test_council_report_faults.py::test_a_report_asked_for_with_redis_down_is_built_once_it_is_back"),
     "reports.council_report:build": Switch(
         1, "rq job: renders the council's report as the city that asked for it.",
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),

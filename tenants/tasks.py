@@ -28,7 +28,6 @@ import logging
 import tempfile
 
 from flask import current_app
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -68,14 +67,8 @@ class _Superseded(Exception):
 
 def _claim(import_id: int, school_id: int, held: dt.timedelta) -> int | None:
     """Take the import for this attempt; returns the attempt number, or None if nothing to do."""
-    now = utcnow()
-    attempt = db.session.execute(
-        update(RosterImport)
-        .where(RosterImport.id == import_id, RosterImport.school_id == school_id,
-               or_(RosterImport.status == ImportStatus.QUEUED.value,
-                   (RosterImport.status == ImportStatus.RUNNING.value) & (RosterImport.lease_until < now)))
-        .values(status=ImportStatus.RUNNING.value, attempt=RosterImport.attempt + 1, lease_until=now + held)
-        .returning(RosterImport.attempt)).scalar_one_or_none()
+    attempt = jobs.claim(RosterImport, RosterImport.id == import_id, RosterImport.school_id == school_id,
+                         waiting=ImportStatus.QUEUED.value, running=ImportStatus.RUNNING.value, held=held)
     db.session.commit()
     return attempt
 
@@ -88,22 +81,18 @@ def _mine(import_id: int, attempt: int):
 
 
 def _holding(import_id: int, school_id: int, attempt: int, held: dt.timedelta):
-    """A side thread renewing the attempt's lease (on PostgreSQL; on the embedded SQLite the job runs
-    in the request, which holds the database: one long lease there instead)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return contextlib.nullcontext()
-
+    """A side thread renewing the attempt's lease (`infra.jobs.keep_lease`)."""
     def renew() -> bool:
         with tenant_scope(Tenant(school_id=school_id)):
             renewed = db.session.execute(_mine(import_id, attempt).values(lease_until=utcnow() + held)).rowcount
             db.session.commit()
         return renewed == 1
 
-    return jobs.LeaseKeeper(renew, held, f"lease-import-{import_id}")
+    return jobs.keep_lease(renew, held, f"lease-import-{import_id}")
 
 
 def _held() -> dt.timedelta:
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not jobs.renewing():
         return dt.timedelta(seconds=max(ROSTER_JOB_TIMEOUT, PHOTO_ZIP_JOB_TIMEOUT) + 60)
     return jobs.lease()
 

@@ -105,6 +105,33 @@ def roster_csv(rows: list[list] | None = None, header: list[str] | None = None, 
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
+def upload_roster(staff, rows: list[list]) -> int:
+    """A Vulcan list of `rows` uploaded (and dry-run) as the import page does it; the import's id."""
+    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
+                          content_type="multipart/form-data")
+    return id_from_location(response)
+
+
+def import_row(app, school_id: int, import_id: int):
+    """An import's row as its school sees it, detached (readable after the app context ends)."""
+    from infra.db import db
+    from tenants.context import Tenant
+    from tenants.context import tenant_scope
+    from tenants.models import RosterImport
+
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        batch = db.session.get(RosterImport, import_id)
+        db.session.expunge(batch)
+        return batch
+
+
+def stored(app, key: str) -> bool:
+    """Whether the test app's (local) storage holds `key`."""
+    import pathlib
+
+    return (pathlib.Path(app.config["LOCAL_STORAGE_PATH"]) / key).exists()
+
+
 def run_jobs(app) -> None:
     """Work off every queued job with rq's in-process worker, as the worker process would."""
     from rq import SimpleWorker
@@ -114,6 +141,20 @@ def run_jobs(app) -> None:
     with app.app_context():
         queue = services.queue()
         SimpleWorker([queue.rq], connection=queue.connection).work(burst=True)
+
+
+def approved_applications(actor, school, pupils: list) -> list[int]:
+    """An application approved by `actor` (a director), with a stored photo, for each of `pupils`:
+    ready to be ordered. Returns the applications' ids."""
+    from tenants import applications
+
+    made = []
+    for pupil in pupils:
+        store_photo(actor, school, pupil)
+        application = applications.create_application(actor, pupil)
+        applications.decide_application(actor, application, approve=True)
+        made.append(application.id)
+    return made
 
 
 def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = "first", *, reason_code: str = "",

@@ -25,7 +25,6 @@ from printing import operations as printing_ops
 from printing import queries as printing_queries
 from printing.fulfilment import ItemResult
 from printing.models import PrintOrder
-from tenants import applications
 from tenants import mail_outbox
 from tenants.actors import Actor
 from tenants.context import Tenant
@@ -35,9 +34,9 @@ from tenants.mail_models import MailMessage
 from tenants.models import Organisation
 from tests.conftest import Browser
 from tests.helpers import add_pupil
+from tests.helpers import approved_applications
 from tests.helpers import letters
 from tests.helpers import run_jobs
-from tests.helpers import store_photo
 from tests.printing.test_worker_faults import redis_contents
 from tests.redis_server import RedisServer
 from tests.redis_server import free_port
@@ -106,14 +105,9 @@ def draft_order(app, ids, parents: list[str]) -> int:
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(school_id=ids["a"])):
         school = db.session.get(Organisation, ids["a"])
-        application_ids = []
-        for i, parent in enumerate(parents):
-            pupil = add_pupil(actor, first="Zosia", surname=f"Poczta{letters(i)}", serial=next(_serials),
-                              parent_email=parent)
-            store_photo(actor, school, pupil)
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            application_ids.append(application.id)
+        application_ids = approved_applications(
+            actor, school, [add_pupil(actor, first="Zosia", surname=f"Poczta{letters(i)}", serial=next(_serials),
+                                      parent_email=parent) for i, parent in enumerate(parents)])
         order = printing_ops.create_order(actor, school, ids["p1"], application_ids)
         db.session.commit()
         return order.id
@@ -162,7 +156,7 @@ def assert_nothing_more_to_send(app, mailbox, workers: Workers) -> None:
     before = recipients(mailbox)
     with app.app_context():
         assert [relay_all(), relay_all(), relay_all()] == [0, 0, 0]
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert recipients(mailbox) == before
     assert {m.status for m in messages(app)} == {"sent"}
 
@@ -189,7 +183,7 @@ def test_submit_with_redis_down_answers_success_and_the_work_is_done_once_it_is_
 
     own_redis.start()
     workers = started(mail_app)
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert order_status(mail_app, two_schools, order_id) == "ready"
     assert recipients(mailbox) == [PRINTER_ADDRESS] and f"nr {order_id}" in mailbox[0]["Subject"]
     assert_nothing_more_to_send(mail_app, mailbox, workers)
@@ -208,7 +202,7 @@ def test_redis_flushed_after_submit_and_after_delivery_every_mail_goes_once(
     assert director_.post(f"/szkola/zamowienia/{order_id}/zloz").status_code == 302
     assert own_redis.client().keys("rq:job:mail-*")  # the request enqueued the e-mail; now it is lost
     own_redis.flush()
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert order_status(mail_app, two_schools, order_id) == "ready"
     assert recipients(mailbox) == [PRINTER_ADDRESS]
 
@@ -220,7 +214,7 @@ def test_redis_flushed_after_submit_and_after_delivery_every_mail_goes_once(
     for secret in [*parents, "Zosia", "Poczta"]:
         assert secret.encode() not in blob
     own_redis.flush()
-    assert workers.wait(workers.start("--burst", "--relay-every", "3600")) == 0, workers.output()
+    workers.burst()
     assert recipients(mailbox) == sorted(parents)
     assert all("do odbioru" in m.get_content() and "Zosia" in m.get_content() for m in mailbox)
     assert_nothing_more_to_send(mail_app, mailbox, workers)

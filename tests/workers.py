@@ -79,6 +79,12 @@ class Workers:
         except subprocess.TimeoutExpired:
             pytest.fail("the worker did not stop:\n" + self.output())
 
+    def burst(self) -> None:
+        """One worker that relays and reconciles once, runs every job there is and ends (`--burst`),
+        as after an outage; fails with its log unless it ends well."""
+        worker = self.start("--burst", "--relay-every", "3600")
+        assert self.wait(worker) == 0, self.output()
+
     def stop(self, proc) -> None:
         """Warm shutdown (SIGTERM: rq finishes the current job), as a deployment would."""
         if proc.poll() is None:
@@ -97,6 +103,22 @@ class Workers:
             wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", self)
         proc.log.close()
 
+    def kill_until_given_up(self, row, times: int):
+        """A job that keeps dying: start a worker relaying every 0.3 s and SIGKILL its work horse as
+        soon as each of attempts 1…`times` holds the row (`row()` reads it: `status` `running`,
+        `attempt`); then wait until the row is given up (`failed`) and return it. The worker lives on."""
+        proc = self.start("--relay-every", "0.3")
+        for attempt in range(1, times + 1):
+            def taken(attempt=attempt):
+                now = row()
+                return now.status == "running" and now.attempt == attempt and horses(proc.pid)
+
+            wait_for(taken, 30, f"attempt {attempt}", self, interval=0.02)
+            for pid in horses(proc.pid):
+                killpg(pid)
+        wait_for(lambda: row().status == "failed", 30, "the row to be given up", self)
+        return row()
+
     def kill_all(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
@@ -105,6 +127,17 @@ class Workers:
                 killpg(proc.pid)
                 proc.wait(10)
             proc.log.close()
+
+
+def burst_once(app, tmp_path) -> Workers:
+    """`Workers.burst` for an app other than the test app's (the `workers` fixture serves that one):
+    the worker is killed if the burst fails. Returns the workers, for their log."""
+    workers = Workers(app, tmp_path)
+    try:
+        workers.burst()
+    finally:
+        workers.kill_all()
+    return workers
 
 
 def killpg(pid: int) -> None:

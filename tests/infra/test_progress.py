@@ -4,8 +4,6 @@ finishes and its page still shows, without progress."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
 
 from infra import progress
 from infra.db import db
@@ -14,7 +12,7 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import RosterImport
 from tests.conftest import Browser
-from tests.helpers import roster_csv
+from tests.helpers import upload_roster
 from tests.helpers import vulcan_row
 
 
@@ -23,9 +21,7 @@ def test_redis_down_neither_fails_an_import_job_nor_its_page(app_on_redis_later,
     staff = Browser(twin.test_client())
     assert staff.login("sekretariat.a@test.pl").status_code == 302
     rows = [vulcan_row("Kowalska", "Anna", dt.date(2018, 3, 4), 11, "K", "1a")]
-    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
-                          content_type="multipart/form-data")
-    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    import_id = upload_roster(staff, rows)
     assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302  # queued, not sent
     page = staff.get(f"/szkola/import/{import_id}")
     assert page.status_code == 200 and "w kolejce" in page.get_data(as_text=True)

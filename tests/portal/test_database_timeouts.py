@@ -18,7 +18,6 @@ from infra.db import use_timeouts
 from portal.config import database_timeouts
 from printing import operations as printing_ops
 from printing.models import PrintOrder
-from tenants import applications
 from tenants.actors import Actor
 from tenants.context import Tenant
 from tenants.context import tenant_scope
@@ -27,9 +26,9 @@ from tenants.models import Card
 from tenants.models import Organisation
 from tests.db_sessions import held
 from tests.helpers import add_pupil
+from tests.helpers import approved_applications
 from tests.helpers import letters
 from tests.helpers import run_jobs
-from tests.helpers import store_photo
 from tests.portal.test_api import bearer
 from tests.portal.test_api import placed_order
 from tests.portal.test_api import token_for
@@ -56,13 +55,8 @@ def draft_order(app, ids, count=2) -> int:
     actor = Actor(user_id=ids["director_a"], role="school_director", organisation_id=ids["a"])
     with app.app_context(), tenant_scope(Tenant(school_id=ids["a"])):
         school = db.session.get(Organisation, ids["a"])
-        application_ids = []
-        for i in range(count):
-            pupil = add_pupil(actor, surname=f"Czekający{letters(i)}", serial=301 + i)
-            store_photo(actor, school, pupil)
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            application_ids.append(application.id)
+        application_ids = approved_applications(
+            actor, school, [add_pupil(actor, surname=f"Czekający{letters(i)}", serial=301 + i) for i in range(count)])
         order = printing_ops.create_order(actor, school, ids["p1"], application_ids)
         db.session.execute(text("INSERT INTO school_counters (school_id, last_no) VALUES (:s, 0) "
                                 "ON CONFLICT DO NOTHING"), {"s": ids["a"]})

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 
+from infra import jobs
 from infra import services
 from infra.db import db
 from infra.db import utcnow
@@ -225,8 +226,7 @@ def test_a_lasting_cause_still_fails_at_once_with_its_reason(app, two_schools, w
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         card = db.session.scalar(select(Card).where(Card.order_id == order_id))
         services.storage().delete(card.pupil.photo_key)
-    proc = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(proc) == 0, workers.output()
+    workers.burst()
     order = order_row(app, a, order_id)
     assert order.status == "failed" and order.attempt == 1
     assert order.error == "Brak zdjęcia u 1 ucznia w zamówieniu."
@@ -288,7 +288,7 @@ def test_a_transient_error_gives_the_order_back_then_fails_readably_after_max_se
     # The last job the outbox allows meets the same passing fault: now the school is told.
     with app.app_context(), unscoped("test: the order's outbox row"):
         db.session.execute(update(OutboxEvent).where(OutboxEvent.order_id == order_id)
-                           .values(enqueued_count=tasks.MAX_SENDS))
+                           .values(enqueued_count=jobs.MAX_SENDS))
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         db.session.execute(update(PrintOrder).where(PrintOrder.id == order_id)
@@ -297,7 +297,7 @@ def test_a_transient_error_gives_the_order_back_then_fails_readably_after_max_se
     assert build_while_cards_are_locked(app, admin_db, order_id, a) == "failed"
     order = order_row(app, a, order_id)
     assert order.status == "failed" and order.attempt == 2
-    assert order.error.startswith(f"Nie udało się przygotować paczki mimo {tasks.MAX_SENDS} automatycznych prób")
+    assert order.error.startswith(f"Nie udało się przygotować paczki mimo {jobs.MAX_SENDS} automatycznych prób")
     assert "Błąd wewnętrzny" not in order.error
     (event,) = outbox_of(app, order_id)
     assert event.done_at is not None

@@ -11,30 +11,24 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import PrintOrder
-from tenants import applications
 from tenants.actors import Actor
 from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Application
 from tenants.models import Organisation
+from tests import helpers
 from tests.db_sessions import held
 from tests.db_sessions import wait_for_lock_waiters
 from tests.helpers import add_pupil
 from tests.helpers import letters
-from tests.helpers import store_photo
 
 
 def approved_applications(app, ids, count=2) -> list[int]:
     actor = Actor(user_id=ids["director_a"], role="school_director", organisation_id=ids["a"])
     with app.app_context(), tenant_scope(Tenant(school_id=ids["a"])):
         school = db.session.get(Organisation, ids["a"])
-        made = []
-        for i in range(count):
-            pupil = add_pupil(actor, surname=f"Wspólny{letters(i)}", serial=401 + i)
-            store_photo(actor, school, pupil)
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            made.append(application.id)
+        made = helpers.approved_applications(
+            actor, school, [add_pupil(actor, surname=f"Wspólny{letters(i)}", serial=401 + i) for i in range(count)])
         db.session.commit()
         return made
 

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import jobs
 from infra import services
 from infra.db import db
 from infra.db import utcnow
@@ -77,16 +78,16 @@ def test_an_order_whose_batch_keeps_dying_fails_readably_instead_of_looping(app,
     MAX_SENDS jobs; then the order is `failed` with a reason the school can read, and retryable."""
     a = two_schools["a"]
     order_id = school_objects(app, a, two_schools["director_a"], two_schools["p1"])["order"]
-    for attempt in range(1, tasks.MAX_SENDS + 1):
+    for attempt in range(1, jobs.MAX_SENDS + 1):
         _set_order(app, a, order_id, status="rendering", attempt=attempt,
                    lease_until=utcnow() - dt.timedelta(seconds=1))  # the worker died holding it
         with app.app_context():
             services.queue().rq.empty()
-            assert tasks.relay_outbox(reconcile=True) == (1 if attempt < tasks.MAX_SENDS else 0)
+            assert tasks.relay_outbox(reconcile=True) == (1 if attempt < jobs.MAX_SENDS else 0)
     order = _order(app, a, order_id)
     assert order.status == "failed" and order.error == tasks.GAVE_UP and order.lease_until is None
     event = _event(app, order_id)
-    assert event.done_at is not None and event.enqueued_count == tasks.MAX_SENDS
+    assert event.done_at is not None and event.enqueued_count == jobs.MAX_SENDS
 
 
 def test_the_relay_closes_events_of_orders_that_need_no_batch(app, two_schools):

@@ -37,7 +37,6 @@ from tests.printing.worker_processes import outbox_of
 from tests.printing.worker_processes import status_of
 from tests.printing.worker_processes import submit
 from tests.workers import horses
-from tests.workers import killpg
 from tests.workers import wait_for
 
 # --- Redis holds ids only (T4.8) ------------------------------------------------------------
@@ -114,13 +113,7 @@ def test_sigkill_mid_batch_then_restart_gives_one_complete_package(app, two_scho
     first = workers.start("--relay-every", "0.5")
     wait_for(lambda: status_of(app, a, order_id) == "rendering" and horses(first.pid), 60,
              "the batch to start rendering", workers)
-    horse = horses(first.pid)
-    killpg(first.pid)  # the worker first, so it cannot report its horse's death
-    for pid in horse:
-        killpg(pid)
-    first.wait(10)
-    for pid in horse:
-        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
+    workers.kill(first)
     killed = order_row(app, a, order_id)
     assert killed.status == "rendering" and killed.attempt == 1, "the batch ended before the kill: use more cards"
     numbers_before = (killed.first_number, killed.last_number)
@@ -145,8 +138,7 @@ def test_redis_flushed_after_submit_the_outbox_brings_the_job_back(app, two_scho
     (event,) = outbox_of(app, order_id)
     assert redis.exists(Job.key_for(job_id(event, 1)))
     redis.flushdb()
-    proc = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(proc) == 0, workers.output()
+    workers.burst()
     assert_one_complete_package(app, a, order_id, 2, tmp_path)
     (event,) = outbox_of(app, order_id)
     assert event.enqueued_count == 2
@@ -192,8 +184,7 @@ def test_jobs_carry_ids_only_and_redis_keeps_no_personal_data(app, two_schools, 
     good = submit(app, a, two_schools["director_a"], two_schools["p1"], 2)
     secrets = personal_data(app, a, good)
     poison = _poison_order(app, two_schools)
-    proc = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(proc) == 0, workers.output()
+    workers.burst()
     assert status_of(app, a, good) == "ready"
     failed = order_row(app, two_schools["b"], poison)
     assert failed.status == "failed" and "Brak zdjęcia" in failed.error

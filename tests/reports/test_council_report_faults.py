@@ -18,9 +18,8 @@ from reports.models import CouncilReport
 from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tests.conftest import Browser
-from tests.workers import Workers
+from tests.workers import burst_once
 from tests.workers import horses
-from tests.workers import killpg
 from tests.workers import wait_for
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -85,8 +84,7 @@ def test_a_report_asked_for_before_redis_was_flushed_is_built(app, official, wor
     assert (row(app, report_id).status, row(app, report_id).sends) == ("queued", 1)
     assert redis.exists(f"rq:job:council-report-{report_id}-1")
     redis.flushdb()
-    worker = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(worker) == 0, workers.output()
+    workers.burst()
     report = assert_ready_with_one_pdf(app, report_id)
     assert (report.sends, report.attempt) == (2, 1)
 
@@ -98,13 +96,7 @@ def test_a_council_report_whose_worker_is_killed_is_finished_by_another(app, off
     first = workers.start("--relay-every", "0.5")
     wait_for(lambda: row(app, report_id).status == "running" and horses(first.pid), 60, "the report to start",
              workers, interval=0.02)
-    horse = horses(first.pid)
-    killpg(first.pid)
-    for pid in horse:
-        killpg(pid)
-    first.wait(10)
-    for pid in horse:
-        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
+    workers.kill(first)
     killed = row(app, report_id)
     assert (killed.status, killed.attempt) == ("running", 1), "the report was built before the kill"
     assert "w przygotowaniu" in official.get("/miasto/raporty").get_data(as_text=True)
@@ -120,19 +112,7 @@ def test_a_report_that_keeps_dying_fails_with_its_reason_and_is_asked_for_again(
     """Every attempt's horse is killed as soon as it takes the report: after `MAX_SENDS` sends it is
     failed with its reason (not "w przygotowaniu" for ever); "Ponów" asks for it again, and it is built."""
     report_id = ask(app, official)
-    worker = workers.start("--relay-every", "0.3")
-    killed = 0
-    while killed < jobs.MAX_SENDS:
-        def taken(attempt=killed + 1):
-            report = row(app, report_id)
-            return report.status == "running" and report.attempt == attempt and horses(worker.pid)
-
-        wait_for(taken, 30, f"attempt {killed + 1}", workers, interval=0.02)
-        for pid in horses(worker.pid):
-            killpg(pid)
-        killed += 1
-    wait_for(lambda: row(app, report_id).status == "failed", 30, "the report to be given up", workers)
-    failed = row(app, report_id)
+    failed = workers.kill_until_given_up(lambda: row(app, report_id), jobs.MAX_SENDS)
     assert (failed.error, failed.sends, failed.file_key) == (council.GAVE_UP, jobs.MAX_SENDS, None)
     assert pdfs(app) == []
     page = official.get("/miasto/raporty").get_data(as_text=True)
@@ -163,11 +143,6 @@ def test_a_report_asked_for_with_redis_down_is_built_once_it_is_back(app_on_redi
 
     _port, start = redis_later
     start()
-    workers = Workers(twin, tmp_path)
-    try:
-        worker = workers.start("--burst", "--relay-every", "3600")
-        assert workers.wait(worker) == 0, workers.output()
-    finally:
-        workers.kill_all()
+    burst_once(twin, tmp_path)
     report = assert_ready_with_one_pdf(twin, report_id)
     assert (report.sends, report.attempt) == (1, 1)

@@ -7,7 +7,6 @@ photo is queued twice. The ZIP is deleted however the import ends."""
 from __future__ import annotations
 
 import io
-import pathlib
 import re
 import zipfile
 
@@ -28,10 +27,11 @@ from tenants.models import PhotoSubmission
 from tenants.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import add_pupil
+from tests.helpers import import_row
 from tests.helpers import jpeg
 from tests.helpers import letters
+from tests.helpers import stored
 from tests.workers import horses
-from tests.workers import killpg
 from tests.workers import wait_for
 
 PHOTOS = 60  # files: the import runs long enough (a few seconds) to be killed in the middle
@@ -64,16 +64,9 @@ def uploaded(app, staff, school_id: int, files: int = PHOTOS) -> tuple[int, str]
                                  content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 302
     import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
-    batch = row(app, school_id, import_id)
+    batch = import_row(app, school_id, import_id)
     assert (batch.status, batch.sends) == ("queued", 1)
     return import_id, batch.file_key
-
-
-def row(app, school_id: int, import_id: int) -> RosterImport:
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        batch = db.session.get(RosterImport, import_id)
-        db.session.expunge(batch)
-        return batch
 
 
 def submissions(app, school_id: int) -> list[int]:
@@ -85,10 +78,6 @@ def submissions(app, school_id: int) -> list[int]:
 def stored_photos(app, school_id: int) -> int:
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         return db.session.scalar(select(func.count()).select_from(PhotoSubmission))
-
-
-def file_exists(app, key: str) -> bool:
-    return (pathlib.Path(app.config["LOCAL_STORAGE_PATH"]) / key).exists()
 
 
 def assert_each_file_once(app, school_id: int, batch: RosterImport, files: int) -> None:
@@ -104,12 +93,11 @@ def test_a_zip_uploaded_before_redis_was_flushed_is_imported(app, school, worker
     import_id, key = uploaded(app, staff, school_id, files=3)
     assert redis.exists(f"rq:job:import-{import_id}-1")
     redis.flushdb()
-    worker = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(worker) == 0, workers.output()
-    batch = row(app, school_id, import_id)
+    workers.burst()
+    batch = import_row(app, school_id, import_id)
     assert (batch.status, batch.sends, batch.attempt, batch.file_key) == ("done", 2, 1, None), workers.output()
     assert_each_file_once(app, school_id, batch, 3)
-    assert not file_exists(app, key)
+    assert not stored(app, key)
 
 
 def test_a_photo_zip_whose_worker_is_killed_is_resumed_by_another_without_duplicates(app, school, workers):
@@ -119,28 +107,22 @@ def test_a_photo_zip_whose_worker_is_killed_is_resumed_by_another_without_duplic
     staff, school_id = school
     import_id, key = uploaded(app, staff, school_id)
     first = workers.start("--relay-every", "0.5")
-    wait_for(lambda: len(row(app, school_id, import_id).report) >= 3 and horses(first.pid), 60,
+    wait_for(lambda: len(import_row(app, school_id, import_id).report) >= 3 and horses(first.pid), 60,
              "some files to be imported", workers)
-    horse = horses(first.pid)
-    killpg(first.pid)
-    for pid in horse:
-        killpg(pid)
-    first.wait(10)
-    for pid in horse:
-        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
-    killed = row(app, school_id, import_id)
+    workers.kill(first)
+    killed = import_row(app, school_id, import_id)
     assert (killed.status, killed.attempt) == ("running", 1), "the import ended before the kill: use more files"
     done_before = len(killed.report)
     assert 3 <= done_before < PHOTOS and len(submissions(app, school_id)) == done_before
 
     second = workers.start("--relay-every", "0.5")
-    wait_for(lambda: row(app, school_id, import_id).status == "done", 60, "the import to finish", workers)
+    wait_for(lambda: import_row(app, school_id, import_id).status == "done", 60, "the import to finish", workers)
     workers.stop(second)
-    batch = row(app, school_id, import_id)
+    batch = import_row(app, school_id, import_id)
     assert (batch.attempt, batch.sends, batch.file_key) == (2, 2, None)
     assert batch.summary == {"total": PHOTOS, "queued": PHOTOS, "unmatched": 0, "ambiguous": 0, "refused": 0}
     assert_each_file_once(app, school_id, batch, PHOTOS)
-    assert not file_exists(app, key)
+    assert not stored(app, key)
 
 
 def test_a_photo_zip_that_keeps_dying_fails_with_its_reason_and_the_zip_is_deleted(app, school, browser, workers):
@@ -149,23 +131,11 @@ def test_a_photo_zip_that_keeps_dying_fails_with_its_reason_and_the_zip_is_delet
     imported before are each queued once."""
     staff, school_id = school
     import_id, key = uploaded(app, staff, school_id)
-    worker = workers.start("--relay-every", "0.3")
-    killed = 0
-    while killed < jobs.MAX_SENDS:
-        def taken(attempt=killed + 1):
-            batch = row(app, school_id, import_id)
-            return batch.status == "running" and batch.attempt == attempt and horses(worker.pid)
-
-        wait_for(taken, 30, f"attempt {killed + 1}", workers, interval=0.02)
-        for pid in horses(worker.pid):
-            killpg(pid)
-        killed += 1
-    wait_for(lambda: row(app, school_id, import_id).status == "failed", 30, "the import to be given up", workers)
-    batch = row(app, school_id, import_id)
+    batch = workers.kill_until_given_up(lambda: import_row(app, school_id, import_id), jobs.MAX_SENDS)
     assert (batch.error_message, batch.sends, batch.attempt, batch.file_key) == (
         import_jobs.GAVE_UP, jobs.MAX_SENDS, jobs.MAX_SENDS, None)
     assert len(batch.report) < PHOTOS
     assert_each_file_once(app, school_id, batch, len(batch.report))
-    assert not file_exists(app, key)
+    assert not stored(app, key)
     page = staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
     assert "nieudany" in page and "kilka razy został przerwany" in page and 'http-equiv="refresh"' not in page

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import pathlib
 import re
 import zipfile
 
@@ -20,12 +19,13 @@ from tenants import import_jobs
 from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import Pupil
-from tenants.models import RosterImport
+from tests.helpers import import_row
 from tests.helpers import letters
-from tests.helpers import roster_csv
+from tests.helpers import stored
+from tests.helpers import upload_roster
 from tests.helpers import vulcan_row
+from tests.workers import burst_once
 from tests.workers import horses
-from tests.workers import killpg
 from tests.workers import wait_for
 
 LONG_LIST = 1500  # rows: the import runs long enough (~1 s) to be killed in the middle
@@ -38,30 +38,17 @@ def confirmed_list(app, browser, school_id: int, rows: int) -> tuple[int, str]:
     born = dt.date(2017, 1, 1)
     pupils = [vulcan_row(f"Uczeń{letters(i)}", "Anna", born + dt.timedelta(days=i // 900), i % 900, "K", "1a")
               for i in range(rows)]
-    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(pupils)), "lista.csv")},
-                          content_type="multipart/form-data")
-    import_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
-    assert row(app, school_id, import_id).summary["new"] == rows
+    import_id = upload_roster(staff, pupils)
+    assert import_row(app, school_id, import_id).summary["new"] == rows
     assert staff.post(f"/szkola/import/{import_id}/importuj").status_code == 302
-    batch = row(app, school_id, import_id)
+    batch = import_row(app, school_id, import_id)
     assert (batch.status, batch.sends) == ("queued", 1)
     return import_id, batch.file_key
-
-
-def row(app, school_id: int, import_id: int) -> RosterImport:
-    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        batch = db.session.get(RosterImport, import_id)
-        db.session.expunge(batch)
-        return batch
 
 
 def pupil_count(app, school_id: int) -> int:
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         return db.session.scalar(select(func.count()).select_from(Pupil))
-
-
-def file_exists(app, key: str) -> bool:
-    return (pathlib.Path(app.config["LOCAL_STORAGE_PATH"]) / key).exists()
 
 
 def test_a_list_confirmed_before_redis_was_flushed_is_imported(app, two_schools, browser, workers, redis):
@@ -71,11 +58,10 @@ def test_a_list_confirmed_before_redis_was_flushed_is_imported(app, two_schools,
     import_id, key = confirmed_list(app, browser, school, 3)
     assert redis.exists(f"rq:job:import-{import_id}-1")
     redis.flushdb()
-    worker = workers.start("--burst", "--relay-every", "3600")
-    assert workers.wait(worker) == 0, workers.output()
-    batch = row(app, school, import_id)
+    workers.burst()
+    batch = import_row(app, school, import_id)
     assert (batch.status, batch.sends, batch.attempt, batch.file_key) == ("done", 2, 1, None), workers.output()
-    assert pupil_count(app, school) == 3 and not file_exists(app, key)
+    assert pupil_count(app, school) == 3 and not stored(app, key)
 
 
 def test_a_roster_import_whose_worker_is_killed_is_finished_by_another(app, two_schools, browser, workers):
@@ -85,25 +71,19 @@ def test_a_roster_import_whose_worker_is_killed_is_finished_by_another(app, two_
     school = two_schools["a"]
     import_id, key = confirmed_list(app, browser, school, LONG_LIST)
     first = workers.start("--relay-every", "0.5")
-    wait_for(lambda: row(app, school, import_id).status == "running" and horses(first.pid), 60,
+    wait_for(lambda: import_row(app, school, import_id).status == "running" and horses(first.pid), 60,
              "the import to start", workers, interval=0.02)
-    horse = horses(first.pid)
-    killpg(first.pid)  # the worker first, so it cannot report its horse's death
-    for pid in horse:
-        killpg(pid)
-    first.wait(10)
-    for pid in horse:
-        wait_for(lambda pid=pid: not pathlib.Path(f"/proc/{pid}").exists(), 10, "the horse to die", workers)
-    killed = row(app, school, import_id)
+    workers.kill(first)
+    killed = import_row(app, school, import_id)
     assert (killed.status, killed.attempt) == ("running", 1), "the import ended before the kill: use more rows"
     assert pupil_count(app, school) == 0  # the killed attempt wrote nothing
 
     second = workers.start("--relay-every", "0.5")
-    wait_for(lambda: row(app, school, import_id).status == "done", 60, "the import to finish", workers)
+    wait_for(lambda: import_row(app, school, import_id).status == "done", 60, "the import to finish", workers)
     workers.stop(second)
-    batch = row(app, school, import_id)
+    batch = import_row(app, school, import_id)
     assert (batch.attempt, batch.sends, batch.file_key) == (2, 2, None)
-    assert pupil_count(app, school) == LONG_LIST and not file_exists(app, key)
+    assert pupil_count(app, school) == LONG_LIST and not stored(app, key)
 
 
 def test_a_roster_import_that_keeps_dying_fails_with_its_reason_and_its_list_is_deleted(app, two_schools, browser,
@@ -112,22 +92,10 @@ def test_a_roster_import_that_keeps_dying_fails_with_its_reason_and_its_list_is_
     reconciler gives up, the import says why, the list (PESELs) is deleted, no pupil was written."""
     school = two_schools["a"]
     import_id, key = confirmed_list(app, browser, school, LONG_LIST)
-    worker = workers.start("--relay-every", "0.3")
-    killed = 0
-    while killed < jobs.MAX_SENDS:
-        def taken(attempt=killed + 1):
-            batch = row(app, school, import_id)
-            return batch.status == "running" and batch.attempt == attempt and horses(worker.pid)
-
-        wait_for(taken, 30, f"attempt {killed + 1}", workers, interval=0.02)
-        for pid in horses(worker.pid):
-            killpg(pid)
-        killed += 1
-    wait_for(lambda: row(app, school, import_id).status == "failed", 30, "the import to be given up", workers)
-    batch = row(app, school, import_id)
+    batch = workers.kill_until_given_up(lambda: import_row(app, school, import_id), jobs.MAX_SENDS)
     assert (batch.error_message, batch.sends, batch.attempt, batch.file_key) == (
         import_jobs.GAVE_UP, jobs.MAX_SENDS, jobs.MAX_SENDS, None)
-    assert pupil_count(app, school) == 0 and not file_exists(app, key)
+    assert pupil_count(app, school) == 0 and not stored(app, key)
     page = browser("sekretariat.a@test.pl").get(f"/szkola/import/{import_id}").get_data(as_text=True)
     assert "nieudany" in page and "kilka razy został przerwany" in page and 'http-equiv="refresh"' not in page
 
@@ -139,15 +107,12 @@ def test_a_list_confirmed_and_a_zip_uploaded_with_redis_down_are_imported_once_i
     both and they are imported."""
     from tests.conftest import Browser
     from tests.helpers import jpeg
-    from tests.workers import Workers
 
     twin, school = app_on_redis_later, two_schools["a"]
     staff = Browser(twin.test_client())
     assert staff.login("sekretariat.a@test.pl").status_code == 302
     rows = [vulcan_row("Kowalska", "Anna", dt.date(2018, 3, 4), 11, "K", "1a")]
-    response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},
-                          content_type="multipart/form-data")
-    roster_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
+    roster_id = upload_roster(staff, rows)
     assert staff.post(f"/szkola/import/{roster_id}/importuj").status_code == 302
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as photos:
@@ -157,21 +122,16 @@ def test_a_list_confirmed_and_a_zip_uploaded_with_redis_down_are_imported_once_i
     assert response.status_code == 302
     zip_id = int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
     for import_id in (roster_id, zip_id):
-        batch = row(twin, school, import_id)
+        batch = import_row(twin, school, import_id)
         assert (batch.status, batch.sends) == ("queued", 0)
         page = staff.get(f"/szkola/import/{import_id}").get_data(as_text=True)
         assert "w kolejce" in page and 'http-equiv="refresh"' in page
 
     _port, start = redis_later
     start()
-    workers = Workers(twin, tmp_path)
-    try:
-        worker = workers.start("--burst", "--relay-every", "3600")
-        assert workers.wait(worker) == 0, workers.output()
-    finally:
-        workers.kill_all()
+    workers = burst_once(twin, tmp_path)
     for import_id in (roster_id, zip_id):
-        batch = row(twin, school, import_id)
+        batch = import_row(twin, school, import_id)
         assert (batch.status, batch.sends, batch.file_key) == ("done", 1, None), workers.output()
     assert pupil_count(twin, school) == 1
-    assert row(twin, school, zip_id).summary["total"] == 1  # the file reported (its photo checked)
+    assert import_row(twin, school, zip_id).summary["total"] == 1  # the file reported (its photo checked)
