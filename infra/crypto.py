@@ -1,4 +1,4 @@
-"""Application-level encryption for national identifiers (SECURITY.md T3.4).
+"""Application-level encryption for national identifiers (docs/security.md T3.4).
 
 PESEL numbers are stored as AES-256-GCM ciphertext with a random nonce, and looked up through
 an HMAC-SHA-256 blind index computed with a separate key, so equality search and duplicate

@@ -18,7 +18,7 @@ its lease, the mail's SMTP back-off and `MAX_ATTEMPTS`); what they share lives h
 - `send` / `decide` / `reconcile`: how the jobs users wait for are sent (enqueue first, then
   record) and reconciled (the round over organisations is `tenants.reconcile`).
 
-The jobs a user waits for (README, "Reliability"): the job's own row is the durable record. A
+The jobs a user waits for (docs/reliability.md): the job's own row is the durable record. A
 request commits the row first and only then sends the job, so Redis being down, flushed or
 losing a job costs nothing but time. A periodic reconcile, run by every worker next to the
 outbox relays, asks `verdict` about each row still `queued` or `running`:

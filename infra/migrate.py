@@ -2,7 +2,7 @@
 
 Migrations run as the owner role; the application connects as a role that owns nothing, is
 not superuser and has no BYPASSRLS, so PostgreSQL's row-level security applies to it
-(SECURITY.md §2.1, T1.1).
+(docs/security.md §2.1, T1.1).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Redis only wakes workers; the database holds every workflow's state (an outbox row is written
 in the same transaction as the change that needs the job). Jobs carry ids only, never
-personal data, and keep failures for at most seven days (SECURITY.md T4.8, T4.9).
+personal data, and keep failures for at most seven days (docs/security.md T4.8, T4.9).
 """
 
 from __future__ import annotations

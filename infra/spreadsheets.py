@@ -87,7 +87,7 @@ def _column_fields(values: tuple) -> list:
 def csv_document(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     """The header and the rows as CSV: UTF-8 with BOM and ";", CRLF. The same bytes as the csv
     module writes (QUOTE_MINIMAL) from the `csv_value` of every cell, built column by column: a
-    city's card list has 155,000 cells (README, Benchmarks)."""
+    city's card list has 155,000 cells (docs/benchmarks.md)."""
     columns = [_column_fields(column) for column in zip(*rows, strict=True)] if rows else []
     lines = ["\ufeff" + ";".join(_field(csv_value(name)) for name in header),
              *map(";".join, zip(*columns, strict=True)), ""]

@@ -1,7 +1,7 @@
 """File storage behind one small interface: a local folder (embedded default) or S3 (boto3).
 
 Keys are built only by `school_key`, from ids and random tokens: never from a PESEL, a name or
-a user's file name (SECURITY.md T2.13).
+a user's file name (docs/security.md T2.13).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 _CHUNK = 1024 * 1024  # put_file / get_file copy this much at a time
-MAX_LINK_SECONDS = 300  # SECURITY.md T2.16: presigned links live at most five minutes
+MAX_LINK_SECONDS = 300  # docs/security.md T2.16: presigned links live at most five minutes
 
 
 def school_key(school_id: int, *parts: str | int) -> str:

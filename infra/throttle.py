@@ -1,5 +1,5 @@
 """Failed attempts counted per subject in Redis, and the growing wait they impose: what slows down
-the guessing of passwords and API client secrets (SECURITY.md T2.4; the policy — which subjects,
+the guessing of passwords and API client secrets (docs/security.md T2.4; the policy — which subjects,
 which limits — is the caller's, e.g. `portal.auth.throttle`).
 
 A `Backoff` never locks a subject for good. Its first `free` failures cost nothing; each further

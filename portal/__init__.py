@@ -112,7 +112,7 @@ def tune_garbage_collector() -> None:
     collection walked them — a ~65 ms pause in one request of ten on a city's dashboard. And
     collect the youngest generation every 10,000 allocations instead of 700: a page allocates
     hundreds of thousands of objects, nearly all freed at once by reference counting, and the
-    collector's passes over the rest cost 5–10 % of a dashboard request (README, Benchmarks).
+    collector's passes over the rest cost 5–10 % of a dashboard request (docs/benchmarks.md).
     Cyclic garbage then lives a little longer, so watch the workers' memory after a change here.
     Not for tests, which build many apps."""
     import gc

@@ -130,7 +130,7 @@ def finalise(config: dict, instance_path: str) -> None:
     if secure is None:
         secure = not embedded
     config["SESSION_COOKIE_SECURE"] = bool(secure)
-    # `__Host-` cookies must be Secure, with Path=/ and no Domain (SECURITY.md T2.6).
+    # `__Host-` cookies must be Secure, with Path=/ and no Domain (docs/security.md T2.6).
     config["SESSION_COOKIE_NAME"] = "__Host-legitka" if secure else "legitka"
     config["SESSION_COOKIE_HTTPONLY"] = True
     config["SESSION_COOKIE_SAMESITE"] = "Lax"

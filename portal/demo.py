@@ -132,7 +132,7 @@ PRINTERS = [
     ("polcard", "PolCard Druk S.A. (demo)", False, 30,
      [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")], ("2.00", "22.99", True)),
 ]
-# The one demo school that prints its cards itself (BRIEF.md §13 figures).
+# The one demo school that prints its cards itself (docs/domain.md §13 figures).
 OWN_PRINTER_SCHOOL = "lo2"
 OWN_PRINTER = dict(model="Evolis Primacy 2 Duplex", purchase_price=Decimal("6500.00"),
                    licence_per_year=Decimal("1000.00"), starter_kit_price=Decimal("500.00"),
@@ -340,7 +340,7 @@ def _agreements(school: Organisation, printers: list[Organisation], director: Us
 
 def _city_finances(city: Organisation, centre: Organisation, today: dt.date) -> None:
     """The city's budget for this year and its print centre's real costs (Bydgoszcz-like: two
-    printers with software, BRIEF.md §13), unless already entered."""
+    printers with software, docs/domain.md §13), unless already entered."""
     if db.session.scalar(select(CityBudget.id).where(CityBudget.year == today.year)) is None:
         db.session.add(CityBudget(city_id=city.id, year=today.year, amount=Decimal("60000.00"),
                                   target_date=dt.date(today.year, 10, 31), target_percent=90))

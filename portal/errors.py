@@ -1,4 +1,4 @@
-"""Error pages: Polish, with the request id, never a stack trace or data (SECURITY.md T2.9)."""
+"""Error pages: Polish, with the request id, never a stack trace or data (docs/security.md T2.9)."""
 
 from __future__ import annotations
 

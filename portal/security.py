@@ -1,7 +1,7 @@
 """Per-request plumbing: request id, the tenant from the signed-in membership, security headers.
 
 The tenant is resolved once here from the server-side session, never from anything the client
-sends (SECURITY.md T1.12); handlers read it through `current_membership()`.
+sends (docs/security.md T1.12); handlers read it through `current_membership()`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Data-processing agreements (umowy powierzenia przetwarzania danych) between a school and a
-printer (BRIEF.md §12; SECURITY.md T3.13). No order goes to a printer without one in force on
+printer (docs/domain.md §12; docs/security.md T3.13). No order goes to a printer without one in force on
 the day, and a printer cannot fetch an undelivered batch once its agreement has lapsed."""
 
 from __future__ import annotations

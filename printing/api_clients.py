@@ -1,5 +1,5 @@
 """Printers' machine credentials for the API: OAuth2 clients (client credentials) and the access
-tokens issued to them (SECURITY.md §2.8, T2.15).
+tokens issued to them (docs/security.md §2.8, T2.15).
 
 A client's secret and every access token are random 256-bit strings shown once and stored only
 as their SHA-256. A slow password hash (argon2) protects guessable human passwords; these

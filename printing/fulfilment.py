@@ -43,7 +43,7 @@ from tenants.models import CardStatus
 from tenants.models import Organisation
 from tenants.operations import OperationError
 
-RETENTION_DAYS = 7  # ZEFO's term (BRIEF.md §10) when the agreement names none
+RETENTION_DAYS = 7  # ZEFO's term (docs/domain.md §10) when the agreement names none
 # The printer holds the batch from acceptance until the school confirms delivery.
 WITH_PRINTER = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED, OrderStatus.SHIPPED)
 DOWNLOADABLE = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED)

@@ -48,7 +48,7 @@ class OrderStatus(enum.StrEnum):
 
 
 class Channel(enum.StrEnum):
-    """Where an order is printed (BRIEF.md §13: the city compares these)."""
+    """Where an order is printed (docs/domain.md §13: the city compares these)."""
 
     EXTERNAL = "external"  # a printing house under contract
     CITY_CENTRE = "city_centre"  # the city's shared print centre
@@ -210,7 +210,7 @@ class OrderItem(Base):
 
 
 class DeletionReceipt(Base):
-    """Proof that a batch's files left storage (retention, BRIEF.md §12): what, its sha256,
+    """Proof that a batch's files left storage (retention, docs/domain.md §12): what, its sha256,
     how many stored versions, when. Kept for the school and the city after the files are gone."""
 
     __tablename__ = "deletion_receipts"
@@ -243,7 +243,7 @@ class DeletionReceipt(Base):
 
 
 class CostFields:
-    """What a card costs on an in-house printer (BRIEF.md §13): fixed costs (printer amortised
+    """What a card costs on an in-house printer (docs/domain.md §13): fixed costs (printer amortised
     over `amortisation_years`, yearly licence, starter kit) and per-card costs (blank, hologram,
     ribbon ÷ yield, staff minutes × hourly rate), raised by the spoilage rate."""
 
@@ -306,7 +306,7 @@ class CityBudget(Base):
 
 
 class SchoolPrinter(CostFields, Base):
-    """A school's own card printer and what a card costs on it (BRIEF.md §13 cost model)."""
+    """A school's own card printer and what a card costs on it (docs/domain.md §13 cost model)."""
 
     __tablename__ = "school_printers"
     __school_owned__ = True

@@ -1,4 +1,4 @@
-"""Gap-free registry numbers per school (SECURITY.md §2.4, T5.1–T5.3).
+"""Gap-free registry numbers per school (docs/security.md §2.4, T5.1–T5.3).
 
 One UPDATE of the school's counter row takes `k` numbers at once; the row lock serialises
 concurrent submits of the same school, and other schools never wait. Being part of the

@@ -44,7 +44,7 @@ BUILD_BATCH = "build_batch"
 
 
 def valid_until(issue_date: dt.date) -> dt.date:
-    """30 September ending the school year of the issue date (BRIEF.md §4).
+    """30 September ending the school year of the issue date (docs/domain.md §4).
 
     A card issued from September onwards belongs to the school year that ends next calendar
     year; one issued January–August to the year ending this calendar year.
@@ -203,7 +203,7 @@ def retry_order(actor: Actor, order: PrintOrder) -> None:
 
 def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str,
                     signed: bool = True) -> list[Card]:
-    """The card was handed to the pupil or a parent against a signature (register fields, BRIEF.md §5).
+    """The card was handed to the pupil or a parent against a signature (register fields, docs/domain.md §5).
 
     A replacement's or duplicate's handover invalidates the pupil's earlier cards; returns them."""
     if card.status != CardStatus.DELIVERED.value:

@@ -7,7 +7,7 @@
   photo file and PDF pages; no personal data.
 
 Only the fields printed on the card leave the school: every record is validated against
-`CARD_SCHEMA` (no additional properties) before anything is written (SECURITY.md T3.1).
+`CARD_SCHEMA` (no additional properties) before anything is written (docs/security.md T3.1).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class PackageError(ValueError):
 
 
 def sheet_name(template: str) -> str:
-    """"MEiN-I/3-N" → "MEiN_I_3" (ZEFO's file names: one sheet per template, BRIEF.md §10)."""
+    """"MEiN-I/3-N" → "MEiN_I_3" (ZEFO's file names: one sheet per template, docs/domain.md §10)."""
     return "MEiN_I_" + template.split("/")[1].split("-")[0] + ".xlsx"
 
 
@@ -128,7 +128,7 @@ def build(cards: list[CardData], pdf: bytes, password: str, *, order_id: int) ->
     }
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
     out = io.BytesIO()
-    # COPY + AES: JPEGs and PDFs do not compress, and LZMA2 costs ~50 s per 1,000 photos (STACK-NOTES).
+    # COPY + AES: JPEGs and PDFs do not compress, and LZMA2 costs ~50 s per 1,000 photos (docs/architecture.md).
     filters = [{"id": py7zr.FILTER_COPY}, {"id": py7zr.FILTER_CRYPTO_AES256_SHA256}]
     with py7zr.SevenZipFile(out, "w", password=password, header_encryption=True, filters=filters) as archive:
         for name, data in files.items():

@@ -1,6 +1,6 @@
 """Server templates to PDF with WeasyPrint, safely: autoescaped sandboxed Jinja, and a URL
 fetcher that allows only `data:` URLs, so nothing in the data can make the renderer read a
-file or the network (SECURITY.md T2.14)."""
+file or the network (docs/security.md T2.14)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Everything here that computes is pure: plain dataclasses in, `Decimal` zł out, 
 few loaders at the bottom turn ORM rows into those dataclasses. Money is rounded to grosze with
 ROUND_HALF_UP, and only where a person would round: a unit price, a line of an order, a total.
 
-External printers (BRIEF.md §10, §13)
+External printers (docs/domain.md §10, §13)
     unit price  = the tier valid on the order date with the highest `min_quantity` ≤ quantity
     surcharge   = `season_surcharge` per card when the order date falls in the printer's
                   high-season window (`season_from`–`season_until`, "MM-DD", both days
@@ -44,7 +44,7 @@ from printing.models import PriceTier
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-DEFAULT_SEASON = ("08-15", "10-31")  # Grupa LOCA's high season, BRIEF.md §10
+DEFAULT_SEASON = ("08-15", "10-31")  # Grupa LOCA's high season, docs/domain.md §10
 DEFAULT_VAT = Decimal("23.00")
 DEFAULT_LEAD_DAYS = 14
 

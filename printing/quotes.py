@@ -1,4 +1,4 @@
-"""What an order of N cards costs on each channel, side by side (BRIEF.md §13).
+"""What an order of N cards costs on each channel, side by side (docs/domain.md §13).
 
 External printers and the city print centre charge their tier price valid on the order date,
 a surcharge per card when the date falls in the printer's own high-season window, and shipping
@@ -25,7 +25,7 @@ from tenants.models import CityPrinter
 from tenants.models import Organisation
 
 CENT = pricing.CENT
-# The default high season (Grupa LOCA's terms, BRIEF.md §10): 15 August – 31 October; each
+# The default high season (Grupa LOCA's terms, docs/domain.md §10): 15 August – 31 October; each
 # printer sets its own window (Organisation.season_from / season_until).
 HIGH_SEASON = ((8, 15), (10, 31))
 DEFAULT_LEAD_DAYS = pricing.DEFAULT_LEAD_DAYS

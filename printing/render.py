@@ -20,7 +20,7 @@ How the file is made:
 - DejaVu Sans (regular and bold) is embedded as a subset with a ToUnicode map, so the text can
   be extracted and searched.
 - Nothing in a pupil's data is parsed as markup or can make the renderer read a file or the
-  network: values are only ever turned into glyph ids (SECURITY.md T2.14).
+  network: values are only ever turned into glyph ids (docs/security.md T2.14).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ MAX_BLEED_MM = 3.0
 
 @dataclasses.dataclass(frozen=True)
 class CardData:
-    """Exactly the fields printed on the card (SECURITY.md T3.1)."""
+    """Exactly the fields printed on the card (docs/security.md T3.1)."""
 
     card_number: str
     template_code: str
@@ -144,7 +144,7 @@ FRONT_TEXT = {  # static text of the front: part of the design, already on a pre
     "number": ("Nr", Text(4, 50.11, 5, color=LABEL)),
 }
 # The identity label says which document the number is from: a PESEL, or another one for a pupil
-# without a PESEL (BRIEF.md §3). On a blank it is pre-printed; on plain stock it is drawn per card.
+# without a PESEL (docs/domain.md §3). On a blank it is pre-printed; on plain stock it is drawn per card.
 PESEL_LABEL = Text(RIGHT_COLUMN, 24.16, 3.9, color=LABEL)
 FRONT_FIELDS = {  # the variable data of the front
     "first_names": Text(27, 16.32, 7, bold=True, width=55.6, min_size=4.5),

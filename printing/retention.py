@@ -1,4 +1,4 @@
-"""Retention of print batches (BRIEF.md §12, SECURITY.md T3.5): the files a printer could fetch
+"""Retention of print batches (docs/domain.md §12, docs/security.md T3.5): the files a printer could fetch
 are deleted — every stored version — once the agreement's retention period (7 days) after the
 school confirmed delivery has passed. A deletion receipt stays for the school and the city.
 

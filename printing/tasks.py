@@ -2,7 +2,7 @@
 
 Jobs take ids only. The database decides whether work is still needed (compare-and-set on the
 order's status with a lease), so a job delivered twice, or re-enqueued after Redis lost it,
-does the work once in effect (README, *Architecture*: the main flow).
+does the work once in effect (docs/architecture.md, the main flow).
 
 The rules every relay shares (rq's waiting states, the wait / send / give-up `verdict`, the job
 ids, `MAX_SENDS`, the claim's compare-and-set, the lease keeper, the `started` grace) live in

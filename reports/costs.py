@@ -1,4 +1,4 @@
-"""The city's cost model (BRIEF.md §13): what a card costs in each channel, which channel is the
+"""The city's cost model (docs/domain.md §13): what a card costs in each channel, which channel is the
 cheapest for a school, when an in-house printer pays for itself, and what a year would have
 cost had every school used one channel.
 
@@ -24,7 +24,7 @@ In-house per card (printing.pricing): c_in = (blank + hologram + ribbon ÷ yield
 kit ÷ years; cost per card at a yearly volume N = (c_in × N + F) ÷ N. In-house costs are
 entered gross and include wages, so they have no VAT split (net and VAT are None).
 
-Break-even (BRIEF.md §13): N* = F ÷ (p_ext − c_in), rounded up to whole cards; None when
+Break-even (docs/domain.md §13): N* = F ÷ (p_ext − c_in), rounded up to whole cards; None when
 p_ext ≤ c_in (in-house never breaks even on materials).
 
 Duplicates bring 9 zł each into the school's account (§ 67). The city cannot read applications,

@@ -1,4 +1,4 @@
-"""Anonymous statistics the city reads (SECURITY.md T1.13): per-school counts and one fact row
+"""Anonymous statistics the city reads (docs/security.md T1.13): per-school counts and one fact row
 per card, with no pupil reference, no name, no PESEL. Schools' jobs write them under the
 school's tenant (reports.statistics); the city reads them through its own row-level policy.
 They outlive the pupils' data: deleting a pupil under retention rules leaves the counts."""

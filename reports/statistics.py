@@ -1,4 +1,4 @@
-"""The anonymous statistics the city's dashboard reads (SECURITY.md T1.13): one `SchoolStats` row
+"""The anonymous statistics the city's dashboard reads (docs/security.md T1.13): one `SchoolStats` row
 per school and one `CardFact` per card, written by a job acting as the school itself.
 
 The dashboard (reports.dashboard) never reads pupils, applications or cards: only these rows,

@@ -25,7 +25,7 @@ from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
 
-DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (BRIEF.md §6)
+DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (docs/domain.md §6)
 OPEN_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value, ApplicationStatus.ORDERED.value)
 
 

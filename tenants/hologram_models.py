@@ -60,7 +60,7 @@ class HologramDelivery(SchoolOwned, Base):
 
 
 class HologramProtocol(SchoolOwned, Base):
-    """A protocol voiding or destroying holograms: date, committee, reason (source 002 §3.6)."""
+    """A protocol voiding or destroying holograms: date, committee, reason (docs/domain.md, source 002 §3.6)."""
 
     __tablename__ = "hologram_protocols"
 

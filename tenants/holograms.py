@@ -1,5 +1,5 @@
 """The hologram ledger: deliveries in, one hologram per card per school year out, voiding and
-destruction by protocol (SECURITY.md T5.4–T5.6).
+destruction by protocol (docs/security.md T5.4–T5.6).
 
 Every serial is one row in exactly one state. Issuing is a compare-and-set
 (`UPDATE … WHERE state = 'in_stock' RETURNING`), so of two requests for the same serial exactly
@@ -42,7 +42,7 @@ def school_year_of(day: dt.date) -> int:
 
 
 def valid_until(school_year: int) -> dt.date:
-    """A hologram for school year Y/Y+1 confirms the card until 30 September Y+1 (BRIEF.md §4)."""
+    """A hologram for school year Y/Y+1 confirms the card until 30 September Y+1 (docs/domain.md §4)."""
     return dt.date(school_year + 1, 9, 30)
 
 

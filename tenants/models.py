@@ -3,7 +3,7 @@
 Tenant-owned models carry `school_id` and define `tenant_criteria`, which the ORM safety net
 (`tenants.scoping`) adds to every query; PostgreSQL row-level security enforces the same rule
 again. Every unique constraint and foreign key on a tenant table includes `school_id`, so a
-uniqueness or reference check cannot reveal another school's rows (SECURITY.md T1.8).
+uniqueness or reference check cannot reveal another school's rows (docs/security.md T1.8).
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ class Membership(TimestampMixin, Base):
 class UserSession(Base):
     """A server-side sign-in session: the cookie holds a token whose hash is `id`.
 
-    Signing out ends the row, so a replayed cookie is worthless (SECURITY.md T2.5).
+    Signing out ends the row, so a replayed cookie is worthless (docs/security.md T2.5).
     """
 
     __tablename__ = "user_sessions"
@@ -263,7 +263,7 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
     photo_uploaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     photo_status: Mapped[str] = mapped_column(String(12), default=PhotoStatus.MISSING.value)
     # A paper card issued under the old templates before 13 July 2024 stays valid until the
-    # pupil leaves the school (BRIEF.md §7).
+    # pupil leaves the school (docs/domain.md §7).
     paper_card_number: Mapped[str] = mapped_column(String(30), default="")
     paper_card_issued_on: Mapped[dt.date | None] = mapped_column(Date)
     # mLegitymacja: entered in SIO by hand (no public API); Legitka keeps the to-do list.
@@ -301,7 +301,7 @@ class ApplicationKind(enum.StrEnum):
     DUPLICATE = "duplicate"
 
 
-# Why a replacement or a duplicate is asked for (BRIEF.md §6); the keys are stored.
+# Why a replacement or a duplicate is asked for (docs/domain.md §6); the keys are stored.
 REPLACEMENT_REASONS = {
     "data_error": "błąd w danych na legitymacji",
     "name_change": "zmiana imienia lub nazwiska",
@@ -442,7 +442,7 @@ class Card(SchoolOwned, TimestampMixin, Base):
 
 class SchoolCounter(SchoolOwned, Base):
     """The last registry number a school has given out. Numbers come from a row lock, not a
-    sequence, because sequences leave gaps on rollback (SECURITY.md §2.4)."""
+    sequence, because sequences leave gaps on rollback (docs/security.md §2.4)."""
 
     __tablename__ = "school_counters"
 
@@ -453,7 +453,7 @@ class SchoolCounter(SchoolOwned, Base):
 
 
 class AccessLog(Base):
-    """Append-only record of every view of a pupil's data (SECURITY.md T3.10).
+    """Append-only record of every view of a pupil's data (docs/security.md T3.10).
 
     The application's database role may INSERT and SELECT only; a trigger refuses UPDATE and
     DELETE even for the owner. Visible to the school whose pupil it concerns.

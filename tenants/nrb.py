@@ -1,4 +1,4 @@
-"""Polish bank account numbers (NRB, 26 digits; IBAN = "PL" + NRB), BRIEF.md §14."""
+"""Polish bank account numbers (NRB, 26 digits; IBAN = "PL" + NRB), docs/domain.md §14."""
 
 from __future__ import annotations
 

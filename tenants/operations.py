@@ -27,7 +27,7 @@ class NotFoundError(LookupError):
 
 def log_access(actor: Actor, action: str, *, school_id: int, pupil_id: int | None = None,
                order_id: int | None = None, result: str = "ok", detail: str = "") -> None:
-    """Append one access-log row (SECURITY.md T3.10): who saw which pupil's data, when, how.
+    """Append one access-log row (docs/security.md T3.10): who saw which pupil's data, when, how.
     `detail` holds ids only (e.g. "transfer=12 to_school=3"), never personal data."""
     db.session.add(AccessLog(
         actor_user_id=actor.user_id, actor_role=actor.role, actor_organisation_id=actor.organisation_id,

@@ -1,4 +1,4 @@
-"""Password hashing with argon2id (ASVS 5.0 Appendix C; SECURITY.md T2.1, T2.2)."""
+"""Password hashing with argon2id (ASVS 5.0 Appendix C; docs/security.md T2.1, T2.2)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ _hasher = PasswordHasher()
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-# A short local deny-list; the full top-3000 list is a later step (noted in the README).
+# A short local deny-list; the full top-3000 list is a later step (docs/known-gaps.md).
 _COMMON = {"password", "password1", "12345678", "123456789", "qwerty123", "legitymacja", "haslo123",
            "zaq12wsx", "szkola123", "szczecin", "11111111", "iloveyou", "abc12345"}
 

@@ -1,4 +1,4 @@
-"""PESEL validation (BRIEF.md §14): checksum, encoded birth date, sex digit."""
+"""PESEL validation (docs/domain.md §14): checksum, encoded birth date, sex digit."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from tenants.photos import open_photo
 
 MB = 1024 * 1024
 MAX_BYTES = 15 * MB  # larger files are refused outright (PhotoError)
-ADVISED_BYTES = 5 * MB  # BRIEF.md §11: schools ask for ≤5 MB; larger is only a warning, we re-encode anyway
+ADVISED_BYTES = 5 * MB  # docs/domain.md §11: schools ask for ≤5 MB; larger is only a warning, we re-encode anyway
 ASPECT = 7 / 9  # 35 × 45 mm
 # A JPEG decoded at 1/2 (1/4, 1/8) scale may leave the box up to 10 % short of 633 px and be enlarged:
 # invisible, and a 12 MP photo then decodes in a quarter of the time.

@@ -1,6 +1,6 @@
 """Photos in a ZIP, read one at a time, matched to pupils by the names schools give their files.
 
-Recognised: a PESEL anywhere in the name (BRIEF.md source 003 suggests it), or the pupil's
+Recognised: a PESEL anywhere in the name (docs/domain.md, source 003 suggests it), or the pupil's
 surname and first name in any order with an optional class — "nazwisko-imię-klasa",
 "imię nazwisko-klasa", "Nazwisko Imię Oddział.jpg" — compared without case or diacritics.
 """

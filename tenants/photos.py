@@ -42,7 +42,7 @@ from tenants import photo_format
 from tenants.photo_format import FormatError
 
 MB = 1024 * 1024
-WIDTH, HEIGHT = 492, 633  # 35 × 45 mm at ~357 dpi (BRIEF.md §11)
+WIDTH, HEIGHT = 492, 633  # 35 × 45 mm at ~357 dpi (docs/domain.md §11)
 MAX_BYTES = 10 * MB
 MAX_PIXELS = 64_000_000
 MIN_SIDE = 100  # px: below this no face can be seen, and the checks' arithmetic has nothing to work on

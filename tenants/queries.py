@@ -148,7 +148,7 @@ def cards_of_order(order_id: int) -> list[Card]:
 
 
 def masked_pesel(pupil: Pupil, cipher) -> str:
-    """`*******1234`: what screens show (SECURITY.md T3.4)."""
+    """`*******1234`: what screens show (docs/security.md T3.4)."""
     if pupil.pesel_cipher is not None:
         return "*******" + cipher.decrypt(pupil.pesel_cipher)[-4:]
     if pupil.id_document_cipher is not None:  # another identity document: its last three characters

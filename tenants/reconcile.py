@@ -2,7 +2,7 @@
 
 The rows a reconciler looks after (imports, council reports) are admitted by row-level security
 to their own organisation only, never to the system scope, so a round goes organisation by
-organisation (README, "Reliability"). What it does for one organisation is the caller's
+organisation (docs/reliability.md). What it does for one organisation is the caller's
 (`tenants.import_jobs`, `reports.council_report`; the rules in `infra.jobs`).
 """
 

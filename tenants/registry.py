@@ -25,7 +25,7 @@ from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
 
-PAPER_CARDS_UNTIL = dt.date(2024, 7, 12)  # the last day paper cards could be issued (BRIEF.md §7)
+PAPER_CARDS_UNTIL = dt.date(2024, 7, 12)  # the last day paper cards could be issued (docs/domain.md §7)
 NUMBER_FORMAT = re.compile(r"^[^{}]*\{n\}[^{}]*(\{rok\}[^{}]*)?$")
 
 

@@ -7,7 +7,7 @@ refused, anything else is streamed as CSV by `tenants.roster_csv` (UTF-8 or Poli
 reading any file up to `MAX_BYTES` stays within a memory budget of 100 MB above the process's
 baseline, and a file that would need more is refused early with a Polish message saying why.
 
-Layouts recognised by `detect_layout`: a Vulcan pupil-list export (BRIEF.md §10: ``Nazwisko``,
+Layouts recognised by `detect_layout`: a Vulcan pupil-list export (docs/domain.md §10: ``Nazwisko``,
 ``Imię``, ``Drugie imię``, ``Data urodzenia``, ``PESEL``, ``Numer w księdze uczniów``,
 ``Dane oddziału``) and our own template (`template_csv`, `template_xlsx`); for any other file a best
 guess from header synonyms prefills the column-mapping form and `check_mapping` checks the answer.

@@ -66,7 +66,7 @@ SWITCHES: dict[str, Switch] = {
         2, "A parent's link: first a tenant holding only the token's hash (the database shows that one row), "
            "then the school the link belongs to.",
         "tests/portal/test_parent_photos.py::test_the_database_shows_a_link_request_only_its_own_row"),
-    # --- jobs: the organisation named by the job's ids (SECURITY.md T1.10) --------------------------
+    # --- jobs: the organisation named by the job's ids (docs/security.md T1.10) --------------------------
     "tenants.tasks:apply_roster_import": Switch(
         1, "rq job: imports the list as the school that uploaded it.",
         "tests/portal/test_roster_import.py::test_a_vulcan_list_is_dry_run_then_imported_by_a_job"),

@@ -6,7 +6,7 @@ current tenant (no tenant: no rows). New tenant-owned rows must belong to the cu
 thousands of rows) and adds the same criteria itself.
 On PostgreSQL each transaction starts with `set_config(..., true)` for the settings the RLS
 policies read; being transaction-local, they cannot leak to the next user of a pooled
-connection (SECURITY.md §2.2).
+connection (docs/security.md §2.2).
 """
 
 from __future__ import annotations

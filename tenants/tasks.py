@@ -1,6 +1,6 @@
 """rq jobs of the school domain: roster imports and photo ZIPs (e-mail goes through `tenants.mail_outbox`).
 
-Jobs take ids only (SECURITY.md T4.8) and act for the school whose id they are given.
+Jobs take ids only (docs/security.md T4.8) and act for the school whose id they are given.
 
 Imports have the safety net of `infra.jobs`: the import row is the durable record, sent (and sent
 again) by `tenants.import_jobs`. A job takes its import by a compare-and-set (`queued`, or

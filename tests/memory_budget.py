@@ -1,5 +1,5 @@
 """Peak memory of one piece of work, measured in a fresh process: the memory budget of uploads
-(every upload is parsed within 100 MB above the process's baseline, README "Security").
+(every upload is parsed within 100 MB above the process's baseline, docs/security.md).
 
 `grown(target, *args)` imports `target` ("package.module:function") in a new Python process, then
 calls it with the string arguments and returns what it returned (a JSON-able dict) plus

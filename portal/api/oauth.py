@@ -1,7 +1,7 @@
 """The OAuth2 authorization server (client credentials only) and the bearer-token protector.
 
 authlib does the protocol; `printing.api_clients` keeps the credentials. Differences from
-authlib's defaults, on purpose (SECURITY.md §2.8):
+authlib's defaults, on purpose (docs/security.md §2.8):
 - one grant, `client_credentials`; any other `grant_type` is `unsupported_grant_type`;
 - tokens live at most 900 s (authlib's default for this grant is ten days), opaque random
   strings stored as SHA-256 only;

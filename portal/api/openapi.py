@@ -1,5 +1,5 @@
 """The OpenAPI 3.0 description of the printers' API, written by hand next to the views it
-describes (SECURITY.md T2.17); tests/portal/test_api_schema.py fuzzes the API against it."""
+describes (docs/security.md T2.17); tests/portal/test_api_schema.py fuzzes the API against it."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ def _schemas() -> dict:
     return {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"], "properties": {
-                "code": {**string, "description": "Stable, machine-readable; see the README's table."},
+                "code": {**string, "description": "Stable, machine-readable; see the error table in docs/api.md."},
                 "message": {**string, "description": "For people, in Polish."},
                 "request_id": {**string, "description": "Quote it when reporting a problem."}}}}},
         "OAuthError": {"type": "object", "required": ["error"], "description": "RFC 6749 §5.2.", "properties": {

@@ -1,4 +1,4 @@
-"""The printers' API, /api/v1 (README "API dla drukarni"; OpenAPI at /api/v1/openapi.json).
+"""The printers' API, /api/v1 (docs/api.md; OpenAPI at /api/v1/openapi.json).
 
 Each resource request carries a bearer token from `POST /api/v1/oauth/token`; the token names
 the printer, and the printer is the request's tenant for the whole request, exactly as a
@@ -60,7 +60,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 errors.register(bp)
 
 MAX_BODY = 1024 * 1024  # a 2,000-card result list is ~300 KB
-LINK_SECONDS = MAX_LINK_SECONDS  # SECURITY.md T2.16: five minutes
+LINK_SECONDS = MAX_LINK_SECONDS  # docs/security.md T2.16: five minutes
 _LINK_SALT = "legitka.api.download"
 STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.DRAFT)
 

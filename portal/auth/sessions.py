@@ -1,4 +1,4 @@
-"""Server-side sign-in sessions on top of Flask-Login (SECURITY.md T2.5).
+"""Server-side sign-in sessions on top of Flask-Login (docs/security.md T2.5).
 
 The signed cookie holds a random token; the database keeps its hash with start, last-seen and
 end times. Signing out ends the row, so a copied cookie stops working; sessions also end after

@@ -1,4 +1,4 @@
-"""Slowing down guesses at the sign-in form and the printers' API token endpoint (SECURITY.md
+"""Slowing down guesses at the sign-in form and the printers' API token endpoint (docs/security.md
 T2.4; OWASP Authentication and Credential Stuffing cheat sheets). Nobody is ever locked out:
 wrong guesses buy growing waits, and each wait falls on the client that earned it, so a third
 party guessing a director's password in September cannot keep the director out.

@@ -1,5 +1,5 @@
 """Data-processing agreements: no order to a printer without one in force, and a lapsed one
-closes the printer's access to batches not yet delivered (SECURITY.md T3.13)."""
+closes the printer's access to batches not yet delivered (docs/security.md T3.13)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The printers' API (SECURITY.md T2.8, T2.15, T2.16): authlib's own OAuth2 client against the
+"""The printers' API (docs/security.md T2.8, T2.15, T2.16): authlib's own OAuth2 client against the
 app served over real HTTP, tokens and secrets, tenant isolation, errors, the operator's page,
 and S3 presigned links against moto's S3 server."""
 

@@ -1,4 +1,4 @@
-"""The printers' API against its own OpenAPI document (SECURITY.md T2.17, T6.2): the document is
+"""The printers' API against its own OpenAPI document (docs/security.md T2.17, T6.2): the document is
 well-formed and names every endpoint, and schemathesis, with a valid bearer token, finds no
 server error, no undocumented status, header or body and no cookie anywhere in it; with another
 printer's token, nothing on the order succeeds."""

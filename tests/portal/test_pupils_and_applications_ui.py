@@ -20,7 +20,7 @@ from tests.helpers import id_from_location
 from tests.helpers import pupil_form
 from tests.helpers import store_photo
 
-ACCOUNT = "21 1240 5703 1111 0000 4898 2357"  # Grójec, source 002
+ACCOUNT = "21 1240 5703 1111 0000 4898 2357"  # Grójec, docs/domain.md source 002
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Guessing is slowed down, never turned into a lock-out (SECURITY.md T2.4, portal.auth.throttle,
+"""Guessing is slowed down, never turned into a lock-out (docs/security.md T2.4, portal.auth.throttle,
 portal.auth.devices), with the real Redis of the test suite: growing waits per account and
 address, per address, and (short ones) per account from unknown browsers; a known browser
 counts only its own failures; the printers' token endpoint slows down addresses, never a client.

@@ -1,4 +1,4 @@
-"""The real worker under faults (SECURITY.md §2.5, §2.6, T4.2–T4.5, T4.8): `flask legitka worker`
+"""The real worker under faults (docs/security.md §2.5, §2.6, T4.2–T4.5, T4.8): `flask legitka worker`
 as a subprocess on the test PostgreSQL and Redis, killed with SIGKILL mid-batch, started on a
 flushed Redis, fed the same job several times. The database's outbox and lease bring every order
 to exactly one `ready` package, and Redis never holds more than ids."""

@@ -188,7 +188,7 @@ def test_the_centre_shares_its_fixed_cost_by_volume():
 
 
 def test_break_even_volume_with_the_briefs_examples():
-    # BRIEF.md §13: p_ext 15.50, c_in 10.50 → 5,000/5 = 1,000 and 9,500/5 = 1,900 cards
+    # docs/domain.md §13: p_ext 15.50, c_in 10.50 → 5,000/5 = 1,000 and 9,500/5 = 1,900 cards
     assert costs.break_even_volume(D("5000"), D("15.50"), D("10.50")) == 1000
     assert costs.break_even_volume(D("9500"), D("15.50"), D("10.50")) == 1900
     # p_ext 12.00, c_in 11.00 → 5,000 to 9,500 cards

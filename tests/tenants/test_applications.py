@@ -18,7 +18,7 @@ from tenants.operations import OperationError
 from tests.helpers import add_pupil
 from tests.helpers import store_photo
 
-ACCOUNT = "07102050110000990202075919"  # Toruń's account from source 001: valid
+ACCOUNT = "07102050110000990202075919"  # Toruń's account from docs/domain.md, source 001: valid
 TODAY = dt.date.today()
 
 
@@ -143,4 +143,4 @@ def test_nrb_is_printed_in_groups_of_four():
 
 
 def test_check_digits_are_computed_like_the_banks_do():
-    assert nrb.make("10205011", "0000990202075919") == ACCOUNT  # Toruń's real account, source 001
+    assert nrb.make("10205011", "0000990202075919") == ACCOUNT  # Toruń's real account, docs/domain.md source 001

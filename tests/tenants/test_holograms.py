@@ -1,5 +1,5 @@
 """The hologram ledger: a Hypothesis state machine over receive / issue / void / destroy /
-concurrent issue, on PostgreSQL with row-level security (SECURITY.md T5.4–T5.6)."""
+concurrent issue, on PostgreSQL with row-level security (docs/security.md T5.4–T5.6)."""
 
 from __future__ import annotations
 

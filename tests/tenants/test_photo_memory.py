@@ -5,7 +5,7 @@ Each file is checked by `check_photo` in a fresh Python process: its peak reside
 nothing the test process did before counts. The files are the hostile ones (declaring tens of
 megapixels in a few kilobytes, degenerate sizes, decoders' worst modes) and, for each way a
 file decodes, one just inside what `tenants.photos` admits, plus real phone-sized photos of a
-face. The figures are printed (run with -s) for the README; only the budget is asserted.
+face. The figures are printed (run with -s) for docs/testing.md; only the budget is asserted.
 """
 
 from __future__ import annotations
