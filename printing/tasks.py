@@ -42,8 +42,7 @@ database connection lost, a serialization failure, a lock or statement timeout, 
 storage unreachable, `infra.storage.is_unavailable`) does not reach the school: the attempt gives
 the order back (see `_give_back`) and the relay sends it again after a back-off growing with the
 number of jobs already sent (`retry_delay`). After `infra.jobs.MAX_SENDS` jobs the order fails with a reason
-saying it was retried automatically, how often and when (`gave_up_reason`). (README, *Printing:
-channels, printers, packages, retention*.)
+saying it was retried automatically, how often and when (`gave_up_reason`). (docs/printing.md.)
 """
 
 from __future__ import annotations

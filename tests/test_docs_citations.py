@@ -14,7 +14,7 @@ LABELS = r"(?:T\d+\.\d+|§\d+(?:\.\d+)?)"
 # `docs/security.md T2.4`, `docs/security.md §2.1, T1.1`, `docs/domain.md §10, §13`, `T5.4–T5.6`
 CITATION = re.compile(r"docs/([a-z0-9_-]+\.md)((?:[ ,]+" + LABELS + r"(?:[–-]" + LABELS + r")?)*)")
 LABEL = re.compile(r"T\d+\.\d+|§\d+(?:\.\d+)?")
-OUTSIDE = re.compile(r"\b(?:SECURITY|BRIEF|STACK-NOTES|ARCHITECTURE|USERS|STYLE)(?:\.md)?\b")
+OUTSIDE = re.compile(r"\b(?:SECURITY|BRIEF|ARCHITECTURE|USERS|STYLE)\.md\b|\bSTACK-NOTES\b")
 
 
 def _sources():
