@@ -7,14 +7,14 @@ from flask import render_template
 from sqlalchemy import select
 
 from infra.db import db
-from portal.access import require_platform_admin
+from portal.access import guard_blueprint
 from tenants.models import Organisation
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+guard_blueprint(bp, platform_admin=True)
 
 
 @bp.get("/")
-@require_platform_admin
 def organisations():
     orgs = list(db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)))
     return render_template("admin/organisations.html", organisations=orgs)

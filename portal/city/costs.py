@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from infra import inputs
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.formatting import date_pl
 from portal.formatting import money
@@ -38,6 +38,7 @@ from tenants.operations import OperationError
 bp = Blueprint("city_costs", __name__, url_prefix="/miasto/koszty")
 
 OFFICIAL = (Role.CITY_OFFICIAL,)
+guard_blueprint(bp, *OFFICIAL)  # every route; narrower ones add require_roles
 MAX_VOLUME = 1_000_000
 FALLBACK_VOLUME = 100  # a school with no orders yet: a first class or two
 CENTRE_VOLUMES = (500, 1000, 2000, 5000, 10000)
@@ -154,7 +155,6 @@ def _export_links(table: Table, **args) -> dict:
 
 
 @bp.get("/")
-@require_roles(*OFFICIAL)
 def index():
     city_id = _city_id()
     try:
@@ -173,7 +173,6 @@ def _error_page(template: str, error: str, **context):
 
 
 @bp.get("/kanaly")
-@require_roles(*OFFICIAL)
 def channels():
     try:
         params = _channels_request()
@@ -191,7 +190,6 @@ def channels():
 
 
 @bp.get("/co-jesli")
-@require_roles(*OFFICIAL)
 def what_if():
     try:
         params = _what_if_request()
@@ -226,7 +224,6 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
 
 
 @bp.route("/centrum", methods=["GET", "POST"])
-@require_roles(*OFFICIAL)
 def centre():
     if request.method == "GET":
         return _centre_page(centre_id=parse_id(request.args.get("printer_id")))
@@ -267,7 +264,6 @@ def _table_for(key: str) -> Table | None:
 
 
 @bp.get("/eksport/<key>.<fmt>")
-@require_roles(*OFFICIAL)
 def export(key: str, fmt: str):
     if fmt not in _MIMETYPES:
         abort(404)

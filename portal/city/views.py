@@ -28,7 +28,7 @@ from infra import inputs
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.converters import parse_id
@@ -48,6 +48,7 @@ log = logging.getLogger("legitka.city")
 bp = Blueprint("city", __name__, url_prefix="/miasto")
 
 CITY = (Role.CITY_OFFICIAL,)
+guard_blueprint(bp, *CITY)  # every route; narrower ones add require_roles
 NBSP = "\u00a0"
 FACTS_PER_PAGE = 100  # rows of the card list per page; the downloads hold them all
 
@@ -92,7 +93,6 @@ def _page(template: str, *, error: str | None, f: Filters, data: dashboard.Data 
 
 
 @bp.get("/")
-@require_roles(*CITY)
 def overview():
     city = _city()
     f, error = _filters()
@@ -121,7 +121,6 @@ def _section(title: str, intro: str, blocks: list[dict], f: Filters, error: str 
 
 
 @bp.get("/wdrozenie")
-@require_roles(*CITY)
 def rollout():
     city = _city()
     f, error = _filters()
@@ -139,7 +138,6 @@ def rollout():
 
 
 @bp.get("/czas-oczekiwania")
-@require_roles(*CITY)
 def lead_times():
     city = _city()
     f, error = _filters()
@@ -154,7 +152,6 @@ def lead_times():
 
 
 @bp.get("/wydatki")
-@require_roles(*CITY)
 def money():
     city = _city()
     f, error = _filters()
@@ -171,7 +168,6 @@ def money():
 
 
 @bp.get("/hologramy")
-@require_roles(*CITY)
 def holograms():
     city = _city()
     f, error = _filters()
@@ -183,7 +179,6 @@ def holograms():
 
 
 @bp.get("/karty")
-@require_roles(*CITY)
 def facts():
     """The card facts behind a number, FACTS_PER_PAGE at a time (`strona`); downloads hold all."""
     city = _city()
@@ -210,7 +205,6 @@ def facts():
 
 
 @bp.get("/zamowienia")
-@require_roles(*CITY)
 def orders():
     city = _city()
     f, error = _filters()
@@ -226,7 +220,6 @@ def orders():
 
 
 @bp.get("/szkola/<int:school_id>")
-@require_roles(*CITY)
 def school(school_id: int):
     city = _city()
     f, error = _filters()
@@ -240,7 +233,6 @@ def school(school_id: int):
 
 
 @bp.route("/budzet", methods=["GET", "POST"])
-@require_roles(*CITY)
 def budget():
     """The city's yearly budget for school ID cards and its rollout target."""
     city = _city()
@@ -262,7 +254,6 @@ def budget():
 
 
 @bp.get("/eksport/<key>.<fmt>")
-@require_roles(*CITY)
 def export(key: str, fmt: str):
     """One table as CSV (UTF-8 with BOM, `;`) or XLSX, with the filters of the page it came from."""
     if fmt not in ("csv", "xlsx") or key not in dashboard.TABLES:
@@ -287,7 +278,6 @@ def export(key: str, fmt: str):
 
 
 @bp.route("/raporty", methods=["GET", "POST"])
-@require_roles(*CITY)
 def council_reports():
     """The council's PDF reports (reports.council_report): POST asks for one with the dashboard's
     filters, built by a job; GET lists the city's reports, refreshing while one is being made."""
@@ -322,7 +312,6 @@ def _send_and_say(report, period: str) -> None:
 
 
 @bp.post("/raporty/<int:report_id>/ponow")
-@require_roles(*CITY)
 def council_report_again(report_id: int):
     """"Ponów": a failed report asked for again with the same filters (the failed one goes)."""
     city = _city()
@@ -347,7 +336,6 @@ def _reports_page(error: str | None):
 
 
 @bp.get("/raporty/<int:report_id>.pdf")
-@require_roles(*CITY)
 def council_report_file(report_id: int):
     """A finished report (the city's own: another city's is 404, as is one not ready)."""
     report = council.report_of(_city().id, report_id)

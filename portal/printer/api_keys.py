@@ -12,7 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.security import current_actor
 from printing import api_clients
 from tenants.models import Role
@@ -21,6 +21,7 @@ from tenants.operations import OperationError
 bp = Blueprint("printer_api", __name__, url_prefix="/drukarnia/api")
 
 OPERATOR = (Role.PRINTER_OPERATOR,)
+guard_blueprint(bp, *OPERATOR)  # every route; narrower ones add require_roles
 
 
 def _page(*, created=None, error: str | None = None, status: int = 200):
@@ -32,13 +33,11 @@ def _page(*, created=None, error: str | None = None, status: int = 200):
 
 
 @bp.get("/")
-@require_roles(*OPERATOR)
 def clients():
     return _page()
 
 
 @bp.post("/")
-@require_roles(*OPERATOR)
 def create():
     """A new client; its secret is in this one response only (not stored, not redirected to)."""
     try:
@@ -52,7 +51,6 @@ def create():
 
 
 @bp.post("/<int:client_pk>/uniewaznij")
-@require_roles(*OPERATOR)
 def revoke(client_pk: int):
     client = api_clients.get_printer_client(client_pk)
     api_clients.revoke_client(current_actor(), client)

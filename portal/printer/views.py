@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.order_forms import item_results
 from portal.security import current_actor
 from portal.security import current_membership
@@ -35,10 +35,10 @@ from tenants.operations import log_access
 bp = Blueprint("printer", __name__, url_prefix="/drukarnia")
 
 OPERATOR = (Role.PRINTER_OPERATOR,)
+guard_blueprint(bp, *OPERATOR)  # every route; narrower ones add require_roles
 
 
 @bp.get("/")
-@require_roles(*OPERATOR)
 def orders():
     return render_template("printer/orders.html", orders=printing_queries.printer_orders(),
                            today=dt.date.today(), finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
@@ -57,7 +57,6 @@ def _settings_page(*, error: str | None = None, status: int = 200, form=None):
 
 
 @bp.route("/ustawienia", methods=["GET", "POST"])
-@require_roles(*OPERATOR)
 def settings():
     """The printer's terms (lead time, season surcharge and window, shipping per parcel, cards per
     parcel, VAT) and its machine's calibration."""
@@ -75,7 +74,6 @@ def settings():
 
 
 @bp.get("/zamowienia/<int:order_id>")
-@require_roles(*OPERATOR)
 def order(order_id: int):
     return _order_page(printing_queries.get_printer_order(order_id))
 
@@ -111,25 +109,21 @@ def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
 
 # Downloads are POST: the first one moves the order to "downloaded", and GET never changes state.
 @bp.post("/zamowienia/<int:order_id>/karty.pdf")
-@require_roles(*OPERATOR)
 def download_pdf(order_id: int):
     return _download(order_id, "pdf_key", f"zamowienie-{order_id}-karty.pdf", "application/pdf")
 
 
 @bp.post("/zamowienia/<int:order_id>/manifest.json")
-@require_roles(*OPERATOR)
 def download_manifest(order_id: int):
     return _download(order_id, "manifest_key", f"zamowienie-{order_id}-manifest.json", "application/json")
 
 
 @bp.post("/zamowienia/<int:order_id>/paczka.7z")
-@require_roles(*OPERATOR)
 def download_package(order_id: int):
     return _download(order_id, "package_key", f"zamowienie-{order_id}.7z", "application/x-7z-compressed")
 
 
 @bp.post("/zamowienia/<int:order_id>/haslo")
-@require_roles(*OPERATOR)
 def package_password(order_id: int):
     """The package's password, on its own page and only on request (never next to the file)."""
     order = printing_queries.get_printer_order(order_id)
@@ -159,13 +153,11 @@ def _action(order_id: int, action, message: str):
 
 
 @bp.post("/zamowienia/<int:order_id>/przyjmij")
-@require_roles(*OPERATOR)
 def accept(order_id: int):
     return _action(order_id, fulfilment.accept, _("Zamówienie przyjęte do realizacji. Można pobrać dane."))
 
 
 @bp.post("/zamowienia/<int:order_id>/odrzuc")
-@require_roles(*OPERATOR)
 def reject(order_id: int):
     reason = request.form.get("reason", "")
     return _action(order_id, lambda actor, order: fulfilment.reject(actor, order, reason),
@@ -173,7 +165,6 @@ def reject(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/wyniki")
-@require_roles(*OPERATOR)
 def results(order_id: int):
     """Per-card results from the table on the order page: each row's outcome, blank serial,
     chip UID or rejection reason; rows left "pending" are not touched."""
@@ -183,7 +174,6 @@ def results(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/wyslane")
-@require_roles(*OPERATOR)
 def shipped(order_id: int):
     carrier, tracking = request.form.get("carrier", ""), request.form.get("tracking_number", "")
     return _action(order_id, lambda actor, o: fulfilment.ship(actor, o, carrier=carrier, tracking_number=tracking),
@@ -191,7 +181,6 @@ def shipped(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/faktura")
-@require_roles(*OPERATOR)
 def invoice(order_id: int):
     form = request.form
     return _action(order_id, lambda actor, o: fulfilment.record_invoice(

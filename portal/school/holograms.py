@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from infra import inputs
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import parse_date
@@ -27,6 +27,7 @@ from tenants.hologram_models import HologramProtocol
 from tenants.operations import OperationError
 
 bp = Blueprint("holograms", __name__, url_prefix="/szkola/hologramy")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 def _year(value: str | None) -> int:
@@ -53,7 +54,6 @@ def _page(*, error: str | None = None, status: int = 200, form: dict | None = No
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def index():
     return _page()
 
@@ -77,7 +77,6 @@ def _date(name: str) -> dt.date:
 
 
 @bp.post("/dostawa")
-@require_roles(*STAFF)
 def receive():
     def action():
         holograms.receive(current_actor(), school_year=_form_year(),
@@ -100,7 +99,6 @@ def serials_from(text: str) -> list[str]:
 
 
 @bp.post("/protokol")
-@require_roles(*STAFF)
 def protocol():
     kind = request.form.get("kind")
 
@@ -115,7 +113,6 @@ def protocol():
 
 
 @bp.get("/potwierdzenie")
-@require_roles(*STAFF)
 def confirmation():
     year = _year(request.args.get("rok"))
     cards = holograms.cards_needing(year)
@@ -125,7 +122,6 @@ def confirmation():
 
 
 @bp.post("/potwierdzenie")
-@require_roles(*STAFF)
 def confirm():
     year = _year(request.form.get("school_year"))
     wanted = {parse_id(v) for v in request.form.getlist("card_id")} - {None}  # "²" or 5,000 digits: no card

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from infra import progress
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.security import current_actor
 from tenants import import_jobs
@@ -29,17 +29,16 @@ from tenants.roster_file import template_csv
 from tenants.roster_file import template_xlsx
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def new_roster():
     recent = list(db.session.scalars(select(RosterImport).order_by(RosterImport.created_at.desc()).limit(10)))
     return render_template("school/import_new.html", recent=recent)
 
 
 @bp.post("/")
-@require_roles(*STAFF)
 def upload():
     file = request.files.get("file")
     data = file.read() if file else b""
@@ -55,7 +54,6 @@ def upload():
 
 
 @bp.get("/szablon.<ext>")
-@require_roles(*STAFF)
 def template(ext: str):
     if ext == "csv":
         return Response(template_csv(), mimetype="text/csv",
@@ -77,7 +75,6 @@ def _page(batch: RosterImport, *, error: str | None = None, status: int = 200):
 
 
 @bp.get("/<int:import_id>")
-@require_roles(*STAFF)
 def show(import_id: int):
     return _page(queries.get_import(import_id))
 
@@ -112,7 +109,6 @@ def _mapping_from_form() -> dict[str, int | None]:
 
 
 @bp.post("/<int:import_id>/kolumny")
-@require_roles(*STAFF)
 def set_mapping(import_id: int):
     _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch,
                                                                               _mapping_from_form()))
@@ -120,7 +116,6 @@ def set_mapping(import_id: int):
 
 
 @bp.post("/<int:import_id>/importuj")
-@require_roles(*STAFF)
 def confirm(import_id: int):
     batch, refused = _act(import_id, lambda batch: roster_import.confirm(current_actor(), batch))
     if refused:
@@ -130,7 +125,6 @@ def confirm(import_id: int):
 
 
 @bp.post("/<int:import_id>/odrzuc")
-@require_roles(*STAFF)
 def discard(import_id: int):
     _batch, refused = _act(import_id, lambda batch: roster_import.discard(current_actor(), batch))
     if refused:

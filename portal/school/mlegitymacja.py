@@ -14,7 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.security import current_actor
@@ -24,16 +24,15 @@ from tenants.operations import OperationError
 from tenants.operations import log_access
 
 bp = Blueprint("mleg", __name__, url_prefix="/szkola/mlegitymacja")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def index():
     return render_template("school/mlegitymacja.html", tasks=mlegitymacja.todo())
 
 
 @bp.get("/sio.csv")
-@require_roles(*STAFF)
 def export():
     tasks = mlegitymacja.todo()
     for task in tasks:
@@ -44,7 +43,6 @@ def export():
 
 
 @bp.post("/zrobione")
-@require_roles(*STAFF)
 def done():
     """Mark tasks done: one (pupil_id + action) or every task on the list ("all")."""
     today = dt.date.today()
@@ -67,7 +65,6 @@ def done():
 
 
 @bp.post("/sprzeciw/<int:pupil_id>")
-@require_roles(*STAFF)
 def objection(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     objects = request.form.get("objects") == "1"

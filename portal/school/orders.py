@@ -25,7 +25,6 @@ from portal.converters import parse_id
 from portal.jobs import start_after_commit
 from portal.order_forms import item_results
 from portal.school.common import DIRECTOR
-from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.school.common import parse_date
 from portal.school.views import bp
@@ -51,7 +50,6 @@ from tenants.operations import OperationError
 
 
 @bp.get("/zamowienia")
-@require_roles(*STAFF)
 def orders():
     return render_template("school/orders.html", orders=printing_queries.school_orders())
 
@@ -88,7 +86,6 @@ def _channel_choice(value: str | None) -> int | None:
 
 
 @bp.route("/zamowienia/nowe", methods=["GET", "POST"])
-@require_roles(*STAFF)
 def new_order():
     if request.method == "GET":
         return _new_order_page()
@@ -125,7 +122,6 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
 
 
 @bp.get("/zamowienia/<int:order_id>")
-@require_roles(*STAFF)
 def order(order_id: int):
     return _order_page(printing_queries.get_school_order(order_id))
 
@@ -152,7 +148,6 @@ def _order_action(order_id: int, action, success: str):
 
 
 @bp.get("/zamowienia/<int:order_id>/podglad.pdf")
-@require_roles(*STAFF)
 def order_proof(order_id: int):
     """The proof to check before ordering: every card of the order on A4, marked WZÓR."""
     order = printing_queries.get_school_order(order_id)
@@ -176,7 +171,6 @@ def submit_order(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/usun")
-@require_roles(*STAFF)
 def discard_order(order_id: int):
     order = printing_queries.get_school_order(order_id)
     try:
@@ -190,13 +184,11 @@ def discard_order(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/ponow")
-@require_roles(*STAFF)
 def retry_order(order_id: int):
     return _order_action(order_id, printing_ops.retry_order, _("Paczka zostanie przygotowana ponownie."))
 
 
 @bp.post("/zamowienia/<int:order_id>/dostarczone")
-@require_roles(*STAFF)
 def delivered(order_id: int):
     return _order_action(order_id, fulfilment.confirm_delivery,
                          _("Potwierdzono dostarczenie. Można wydawać legitymacje; rodzice dostaną wiadomość."))
@@ -228,7 +220,6 @@ def _own_order(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/plik-do-druku.pdf")
-@require_roles(*STAFF)
 def own_print_file(order_id: int):
     order = _own_order(order_id)
     if not fulfilment.can_download(order) or not order.pdf_key:
@@ -248,7 +239,6 @@ def own_print_file(order_id: int):
 
 
 @bp.post("/zamowienia/<int:order_id>/wyniki")
-@require_roles(*STAFF)
 def own_results(order_id: int):
     submitted = item_results(request.form, fulfilment.items(_own_order(order_id)))
     return _order_action(order_id, lambda actor, o: fulfilment.record_results(actor, o, submitted),
@@ -256,7 +246,6 @@ def own_results(order_id: int):
 
 
 @bp.post("/legitymacje/<int:card_id>/wydanie")
-@require_roles(*STAFF)
 def hand_over(card_id: int):
     card = queries.get_card(card_id)
     when = parse_date(request.form.get("handed_over_on", ""))

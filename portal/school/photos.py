@@ -20,7 +20,7 @@ from infra import services
 from infra.crypto import token
 from infra.db import db
 from infra.storage import school_key
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.jobs import start_after_commit
 from portal.school.common import STAFF
 from portal.school.common import current_school
@@ -43,16 +43,15 @@ from tenants.operations import OperationError
 from tenants.operations import log_access
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def queue():
     return render_template("school/photo_queue.html", submissions=photo_intake.pending_queue())
 
 
 @bp.post("/<int:submission_id>/decyzja")
-@require_roles(*STAFF)
 def decide(submission_id: int):
     submission = queries.get_submission(submission_id)
     try:
@@ -76,7 +75,6 @@ def decide(submission_id: int):
 
 
 @bp.post("/przyjmij-bez-uwag")
-@require_roles(*STAFF)
 def accept_clean():
     """Accept every waiting photo that passed all checks without a warning, in one go."""
     accepted = []
@@ -92,14 +90,12 @@ def accept_clean():
 
 
 @bp.get("/linki")
-@require_roles(*STAFF)
 def links():
     return render_template("school/photo_links.html", classes=queries.class_names(),
                            days=current_app.config["PHOTO_LINK_DAYS"])
 
 
 @bp.post("/linki")
-@require_roles(*STAFF)
 def links_sheet():
     class_name = request.form.get("class_name", "")[:20]
     only_missing = request.form.get("only_missing") == "1"
@@ -123,7 +119,6 @@ def links_sheet():
 
 
 @bp.route("/zip", methods=["GET", "POST"])
-@require_roles(*STAFF)
 def zip_upload():
     if request.method == "GET":
         return render_template("school/photo_zip.html")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from infra import inputs
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.school.common import parse_date
@@ -36,10 +36,10 @@ from tenants.operations import OperationError
 from tenants.operations import log_access
 
 bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 @bp.get("")
-@require_roles(*STAFF)
 def index():
     f = registry_queries.RegistryFilter.from_args(request.args)
     cards = registry_queries.entries(f)
@@ -67,19 +67,16 @@ def _export(kind: str):
 
 
 @bp.get("/ksiega.pdf")
-@require_roles(*STAFF)
 def book_pdf():
     return _export("pdf")
 
 
 @bp.get("/ewidencja.xlsx")
-@require_roles(*STAFF)
 def book_xlsx():
     return _export("xlsx")
 
 
 @bp.get("/zamowienie/<int:order_id>/lista-odbioru.pdf")
-@require_roles(*STAFF)
 def handover_list(order_id: int):
     order = printing_queries.get_school_order(order_id)
     cards = queries.cards_of_order(order.id)
@@ -103,7 +100,6 @@ def _card_page(card: Card, *, error: str | None = None, status: int = 200):
 
 
 @bp.get("/legitymacja/<int:card_id>")
-@require_roles(*STAFF)
 def card(card_id: int):
     return _card_page(queries.get_card(card_id))
 
@@ -121,14 +117,12 @@ def _card_action(card_id: int, action, success: str):
 
 
 @bp.post("/legitymacja/<int:card_id>/zepsuta")
-@require_roles(*STAFF)
 def spoil(card_id: int):
     return _card_action(card_id, lambda c: registry.spoil(current_actor(), c, request.form.get("note", "")[:400]),
                         _("Legitymacja oznaczona jako zepsuta; numer pozostaje w ewidencji."))
 
 
 @bp.post("/legitymacja/<int:card_id>/uniewaznij")
-@require_roles(*STAFF)
 def invalidate(card_id: int):
     return _card_action(card_id, lambda c: registry.invalidate(current_actor(), c, request.form.get("reason", ""),
                                                                note=request.form.get("note", "")[:400]),
@@ -136,7 +130,6 @@ def invalidate(card_id: int):
 
 
 @bp.post("/legitymacja/<int:card_id>/karta")
-@require_roles(*STAFF)
 def blank(card_id: int):
     def action(card):
         card.blank_serial = " ".join(request.form.get("blank_serial", "").split())[:40]
@@ -148,7 +141,6 @@ def blank(card_id: int):
 
 
 @bp.post("/legitymacja/<int:card_id>/hologram")
-@require_roles(*STAFF)
 def hologram(card_id: int):
     def action(card):
         year = inputs.whole_or_none(request.form.get("school_year"), low=2000, high=2100)

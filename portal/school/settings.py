@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from infra.db import db
+from portal.access import guard_blueprint
 from portal.access import require_roles
 from portal.converters import parse_id
 from portal.school.common import DIRECTOR
@@ -35,6 +36,7 @@ from tenants.photo_checks import Severity
 from tenants.photo_checks import parse_policy
 
 bp = Blueprint("school_settings", __name__, url_prefix="/szkola/ustawienia")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 
 def _page(*, error: str | None = None, status: int = 200, account: str | None = None):
@@ -53,7 +55,6 @@ def _page(*, error: str | None = None, status: int = 200, account: str | None = 
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def show():
     return _page()
 

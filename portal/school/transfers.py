@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext
 
 from infra import services
 from infra.db import db
-from portal.access import require_roles
+from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import current_school
@@ -33,6 +33,7 @@ from tenants.operations import OperationError
 from tenants.transfer_models import PupilTransfer
 
 bp = Blueprint("transfers", __name__, url_prefix="/szkola")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 FIELD_LABELS = {
     "first_names": lazy_gettext("Imiona"), "surname": lazy_gettext("Nazwisko"),
@@ -64,7 +65,6 @@ def _send_page(pupil: Pupil, *, target_id: int | None = None, error: str | None 
 
 
 @bp.get("/uczniowie/<int:pupil_id>/przeniesienie")
-@require_roles(*STAFF)
 def confirm(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     raw = request.args.get("target_id")
@@ -75,7 +75,6 @@ def confirm(pupil_id: int):
 
 
 @bp.post("/uczniowie/<int:pupil_id>/przeniesienie")
-@require_roles(*STAFF)
 def send(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     target_id = parse_id(request.form.get("target_id"))
@@ -97,7 +96,6 @@ def send(pupil_id: int):
 
 
 @bp.post("/przeniesienia/<int:transfer_id>/wycofaj")
-@require_roles(*STAFF)
 def withdraw(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
     try:
@@ -115,7 +113,6 @@ def withdraw(transfer_id: int):
 
 
 @bp.get("/przeniesienia")
-@require_roles(*STAFF)
 def index():
     pending = transfers.incoming(pending=True)
     decided = transfers.incoming(pending=False)
@@ -142,13 +139,11 @@ def _transfer_page(found: PupilTransfer, *, error: str | None = None, status: in
 
 
 @bp.get("/przeniesienia/<int:transfer_id>")
-@require_roles(*STAFF)
 def show(transfer_id: int):
     return _transfer_page(transfers.get_transfer(transfer_id))
 
 
 @bp.get("/przeniesienia/<int:transfer_id>/zdjecie.jpg")
-@require_roles(*STAFF)
 def photo(transfer_id: int):
     data = transfers.photo(current_actor(), transfers.get_transfer(transfer_id))
     db.session.commit()
@@ -163,7 +158,6 @@ def photo(transfer_id: int):
 
 
 @bp.post("/przeniesienia/<int:transfer_id>/przyjmij")
-@require_roles(*STAFF)
 def accept(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
     form = request.form
@@ -184,7 +178,6 @@ def accept(transfer_id: int):
 
 
 @bp.post("/przeniesienia/<int:transfer_id>/odrzuc")
-@require_roles(*STAFF)
 def decline(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
     try:

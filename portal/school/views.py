@@ -25,6 +25,7 @@ from sqlalchemy import select
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from portal.access import guard_blueprint
 from portal.access import require_roles
 from portal.formatting import money
 from portal.school.common import DIRECTOR
@@ -64,13 +65,13 @@ from tenants.operations import OperationError
 from tenants.pupils import PupilDetails
 
 bp = Blueprint("school", __name__, url_prefix="/szkola")
+guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 _school = current_school
 _parse_date = parse_date
 
 
 @bp.get("/")
-@require_roles(*STAFF)
 def dashboard():
     counts = {
         "pupils": db.session.scalar(select(func.count()).select_from(Pupil).where(
@@ -95,7 +96,6 @@ def dashboard():
 
 
 @bp.get("/uczniowie")
-@require_roles(*STAFF)
 def pupils():
     filters = queries.PupilFilter.from_args(request.args)
     found = queries.list_pupils(filters)
@@ -131,7 +131,6 @@ def _pupil_form(form: dict, *, pupil: Pupil | None = None, error: str | None = N
 
 
 @bp.route("/uczniowie/nowy", methods=["GET", "POST"])
-@require_roles(*STAFF)
 def new_pupil():
     if request.method == "GET":
         return _pupil_form({})
@@ -146,7 +145,6 @@ def new_pupil():
 
 
 @bp.route("/uczniowie/<int:pupil_id>/edycja", methods=["GET", "POST"])
-@require_roles(*STAFF)
 def edit_pupil(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     if request.method == "GET":
@@ -210,7 +208,6 @@ def _can_transfer(pupil: Pupil) -> bool:
 
 
 @bp.post("/uczniowie/<int:pupil_id>/papierowa")
-@require_roles(*STAFF)
 def paper_card(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     try:
@@ -227,13 +224,11 @@ def paper_card(pupil_id: int):
 
 
 @bp.get("/uczniowie/<int:pupil_id>")
-@require_roles(*STAFF)
 def pupil(pupil_id: int):
     return _pupil_page(queries.get_pupil(pupil_id))
 
 
 @bp.post("/uczniowie/<int:pupil_id>/zdjecie")
-@require_roles(*STAFF)
 def upload_photo(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     upload = request.files.get("photo")
@@ -266,7 +261,6 @@ def _photo_response(key: str | None):
 
 
 @bp.get("/uczniowie/<int:pupil_id>/zdjecie.jpg")
-@require_roles(*STAFF)
 def photo(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     response = _photo_response(pupil.photo_key)
@@ -276,7 +270,6 @@ def photo(pupil_id: int):
 
 
 @bp.get("/zdjecia/<int:submission_id>.jpg")
-@require_roles(*STAFF)
 def submitted_photo(submission_id: int):
     submission = queries.get_submission(submission_id)
     if submission.status != SubmissionStatus.PENDING.value:
@@ -288,7 +281,6 @@ def submitted_photo(submission_id: int):
 
 
 @bp.post("/uczniowie/<int:pupil_id>/link-dla-rodzica")
-@require_roles(*STAFF)
 def parent_link(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     value = photo_intake.issue_link(current_actor(), pupil, days=current_app.config["PHOTO_LINK_DAYS"])
@@ -302,7 +294,6 @@ def public_link(value: str) -> str:
 
 
 @bp.post("/uczniowie/<int:pupil_id>/wnioski")
-@require_roles(*STAFF)
 def create_application(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     kind = request.form.get("kind", ApplicationKind.FIRST.value)
@@ -322,7 +313,6 @@ def create_application(pupil_id: int):
 
 
 @bp.get("/wnioski")
-@require_roles(*STAFF)
 def applications():
     status = request.args.get("status", "")
     if status not in {s.value for s in ApplicationStatus}:
@@ -352,7 +342,6 @@ def _identity(pupil: Pupil) -> str:
 
 
 @bp.get("/wnioski/<int:application_id>")
-@require_roles(*STAFF)
 def application(application_id: int):
     return _application_page(queries.get_application(application_id))
 
@@ -370,7 +359,6 @@ def _application_action(application_id: int, action, success: str):
 
 
 @bp.post("/wnioski/<int:application_id>/zwrot")
-@require_roles(*STAFF)
 def record_return(application_id: int):
     def action(application):
         returned_on = _parse_date(request.form.get("returned_on", ""))
@@ -382,7 +370,6 @@ def record_return(application_id: int):
 
 
 @bp.post("/wnioski/<int:application_id>/wplata")
-@require_roles(*STAFF)
 def record_payment(application_id: int):
     def action(application):
         paid_on = _parse_date(request.form.get("paid_on", ""))
@@ -414,7 +401,6 @@ def decide(application_id: int):
 
 
 @bp.get("/wnioski/<int:application_id>/wniosek.pdf")
-@require_roles(*STAFF)
 def application_pdf(application_id: int):
     application = queries.get_application(application_id)
     pupil, school = application.pupil, _school()
