@@ -188,3 +188,15 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
     for card in cards:
         printing_ops.record_handover(actor, card, handed_over_on=dt.date.today(), collected_by="rodzic")
     return cards
+
+
+def make_zip(files: dict[str, bytes], **kw) -> bytes:
+    """A ZIP archive of `files` (name → bytes); `kw` goes to `zipfile.ZipFile` (e.g. compression)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", **kw) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()

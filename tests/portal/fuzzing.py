@@ -21,11 +21,12 @@ import io
 import re
 import time
 import traceback
-import zipfile
 import zlib
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
+
+from tests.helpers import make_zip
 
 # --- hostile values ------------------------------------------------------------------------------
 
@@ -94,21 +95,13 @@ def shapes(fields: list[Field]) -> dict[str, tuple[int, int]]:
     return {name: (names.index(name), len(names)) for names in groups.values() for name in names}
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 def valid_file(field_name: str) -> tuple[bytes, str]:
     """What a person would upload in this file field."""
     from tests.helpers import jpeg
     from tests.helpers import roster_csv
 
     if field_name == "archive":
-        return _zip({"Kowalska_Anna.jpg": jpeg()}), "zdjecia.zip"
+        return make_zip({"Kowalska_Anna.jpg": jpeg()}), "zdjecia.zip"
     if field_name == "file":
         return roster_csv(), "lista.csv"
     return jpeg(), "zdjecie.jpg"

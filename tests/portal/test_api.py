@@ -29,16 +29,15 @@ from printing.models import ApiToken
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.tasks import relay_outbox
-from tenants import applications
 from tenants.actors import Actor
 from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.models import AccessLog
 from tenants.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import approved_applications
 from tests.helpers import letters
 from tests.helpers import run_jobs
-from tests.helpers import store_photo
 
 BOTH = ("batches:read", "batches:ack")
 TOKEN_URL = "/api/v1/oauth/token"
@@ -53,14 +52,8 @@ def placed_order(app, school_id, user_id, printer_id, *, cards=2, serial=201) ->
     actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         school = db.session.get(Organisation, school_id)
-        ids = []
-        for i in range(cards):
-            pupil = add_pupil(actor, surname=f"Tajna-{letters(i)}", serial=serial + i)
-            store_photo(actor, school, pupil)
-            application = applications.create_application(actor, pupil)
-            applications.decide_application(actor, application, approve=True)
-            ids.append(application.id)
-        order = printing_ops.create_order(actor, school, printer_id, ids)
+        pupils = [add_pupil(actor, surname=f"Tajna-{letters(i)}", serial=serial + i) for i in range(cards)]
+        order = printing_ops.create_order(actor, school, printer_id, approved_applications(actor, school, pupils))
         printing_ops.submit_order(actor, order)
         db.session.commit()
         order_id = order.id

@@ -22,6 +22,7 @@ from tenants.models import RosterImport
 from tenants.pesel import make as make_pesel
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import jpeg
+from tests.helpers import make_zip
 from tests.helpers import roster_csv
 from tests.helpers import run_jobs
 from tests.helpers import vulcan_row
@@ -46,17 +47,9 @@ def school(app, two_schools, browser):
     return staff, two_schools["a"]
 
 
-def zip_of(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 def test_a_zip_is_matched_checked_queued_and_reported(app, school):
     staff, school_id = school
-    archive = zip_of({
+    archive = make_zip({
         "kowalska-anna-1a.jpg": jpeg(),  # nazwisko-imię-klasa
         f"{make_pesel(dt.date(2018, 1, 2), 14, 'M')}.jpg": jpeg(),  # PESEL
         "lukasz zolc-1a.JPG": jpeg(),  # imię nazwisko-klasa, no diacritics
@@ -100,7 +93,7 @@ def test_not_a_zip_is_refused_plainly(school):
 def test_a_zip_may_be_bigger_than_other_uploads(school):
     """A class's photos exceed the 12 MB every other form takes; the ZIP form takes 200 MB."""
     staff, _ = school
-    big = zip_of({f"IMG_{i}.jpg": bytes(1024 * 1024) for i in range(14)})  # stored: 14 MB on the wire
+    big = make_zip({f"IMG_{i}.jpg": bytes(1024 * 1024) for i in range(14)})  # stored: 14 MB on the wire
     assert len(big) > 13 * 1024 * 1024
 
     def upload(url, field):
@@ -116,7 +109,7 @@ def test_a_zip_may_be_bigger_than_other_uploads(school):
 
 
 def upload_zip(staff, files: dict[str, bytes]) -> int:
-    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(zip_of(files)), "zdjecia.zip")},
+    response = staff.post("/szkola/zdjecia/zip", {"archive": (io.BytesIO(make_zip(files)), "zdjecia.zip")},
                           content_type="multipart/form-data")
     assert response.status_code == 302
     return int(re.search(r"/szkola/import/(\d+)$", response.headers["Location"]).group(1))
@@ -143,7 +136,7 @@ def stored(app, key) -> bool:
 
 def test_a_damaged_file_in_the_zip_is_refused_and_the_rest_go_on(app, school):
     staff, school_id = school
-    archive = zip_of({"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg(color=(200, 210, 220))})
+    archive = make_zip({"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg(color=(200, 210, 220))})
     damaged = bytearray(archive)
     at = archive.index(b"kowalska-anna-1a.jpg") + len("kowalska-anna-1a.jpg") + 200  # inside its (stored) data
     damaged[at] ^= 0xFF

@@ -25,31 +25,6 @@ DIRECTOR = "dyrektor.a@test.pl"
 WRONG = "zle-haslo-123"
 
 
-@pytest.fixture
-def another_app(database, tmp_path):
-    """An app of its own settings on the test database (its connections closed afterwards)."""
-    from infra.db import db
-    from portal import create_app
-    from tests.conftest import APP_URL
-    from tests.conftest import OWNER_URL
-    from tests.conftest import REDIS_URL
-
-    made = []
-
-    def make(**settings):
-        app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_URL": APP_URL,
-                          "MIGRATION_DATABASE_URL": OWNER_URL, "REDIS_URL": REDIS_URL,
-                          "SESSION_COOKIE_SECURE": False, "LOCAL_STORAGE_PATH": str(tmp_path / "files"),
-                          **TEST_KEYS, **settings})
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
-
-
 class Visitor:
     """One browser (its own cookies) at an address, as seen through the one trusted proxy."""
 

@@ -12,6 +12,7 @@ from tenants.photo_zip import ZipError
 from tenants.photo_zip import match_by_name
 from tenants.photo_zip import pesel_in_name
 from tenants.photo_zip import photo_entries
+from tests.helpers import make_zip
 
 PUPILS = [
     Candidate(1, "Kowalska", "Anna", "1a"),
@@ -49,14 +50,6 @@ def test_a_pesel_in_the_name_is_found():
     assert pesel_in_name("zdjecia/18230412345.jpg") == "18230412345"
     assert pesel_in_name("kowalska-anna-1a.jpg") is None
     assert pesel_in_name("123456789012.jpg") is None  # 12 digits is no PESEL
-
-
-def make_zip(files: dict[str, bytes], **kw) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", **kw) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def test_entries_skip_folders_and_system_files_and_flag_non_images():
