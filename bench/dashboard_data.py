@@ -760,7 +760,7 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
 
     from infra.migrate import create_roles_and_database
     from infra.migrate import upgrade
-    from tenants.passwords import hash_password
+    from tenants.tenancy.passwords import hash_password
 
     started = time.perf_counter()
     today = today or dt.date.today()

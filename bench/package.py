@@ -81,7 +81,7 @@ def load_photos(n: int) -> list[bytes]:
 
 def cards(photos: list[bytes]):
     from printing.render import CardData
-    from tenants.pesel import make
+    from tenants.pupils.pesel import make
 
     result = []
     for k, photo in enumerate(photos):

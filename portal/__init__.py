@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None):
     from infra.queue import build_queue
     from infra.storage import build_storage
     from portal import config as settings
-    from tenants import scoping
+    from tenants.tenancy import scoping
 
     default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("LEGITKA_INSTANCE_PATH") or default_instance
@@ -59,10 +59,10 @@ def create_app(test_config: dict | None = None):
     # Models must be imported before the first query so the mappers (and safety net) know them.
     import printing.models  # noqa: F401
     import reports.models  # noqa: F401
-    import tenants.hologram_models  # noqa: F401
-    import tenants.mail_models  # noqa: F401
-    import tenants.models  # noqa: F401
-    import tenants.transfer_models  # noqa: F401
+    import tenants.mail.models  # noqa: F401
+    import tenants.registry.models  # noqa: F401
+    import tenants.tenancy.models  # noqa: F401
+    import tenants.transfers.models  # noqa: F401
     from portal import cli
     from portal import errors
     from portal import extensions

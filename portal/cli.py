@@ -21,19 +21,19 @@ from infra.db import db
 from infra.migrate import create_roles_and_database
 from infra.migrate import upgrade
 from printing.models import PriceTier
-from tenants import names
-from tenants.models import CityPrinter
-from tenants.models import Membership
-from tenants.models import Organisation
-from tenants.models import OrgKind
-from tenants.models import Role
-from tenants.models import SchoolType
-from tenants.models import User
-from tenants.passwords import PasswordPolicyError
-from tenants.passwords import check_policy
-from tenants.passwords import hash_password
-from tenants.text_entry import TextRefused
-from tenants.text_entry import check_text
+from tenants.pupils import names
+from tenants.pupils.text_entry import TextRefused
+from tenants.pupils.text_entry import check_text
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Membership
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
+from tenants.tenancy.models import Role
+from tenants.tenancy.models import SchoolType
+from tenants.tenancy.models import User
+from tenants.tenancy.passwords import PasswordPolicyError
+from tenants.tenancy.passwords import check_policy
+from tenants.tenancy.passwords import hash_password
 
 legitka = AppGroup("legitka", help="Legitka administration.")
 PURGE_EVERY_SECONDS = 3600  # the worker's retention sweep; deletion is due days after delivery
@@ -41,7 +41,7 @@ STATS_EVERY_SECONDS = 600  # the worker refreshes the city dashboard's statistic
 
 
 def _text(label: str):
-    """A click callback refusing text that may not be stored (`tenants.text_entry`): an
+    """A click callback refusing text that may not be stored (`tenants.pupils.text_entry`): an
     organisation's name or address ends up on cards, in PDFs and in spreadsheets."""
 
     def callback(ctx, param, value):
@@ -54,7 +54,7 @@ def _text(label: str):
 
 
 def _name(subject: names.Subject, *, required: bool = True):
-    """A click callback for a person's name, by the one rule for names (`tenants.names`)."""
+    """A click callback for a person's name, by the one rule for names (`tenants.pupils.names`)."""
 
     def callback(ctx, param, value):
         try:
@@ -203,7 +203,7 @@ def relay_command():
 @legitka.command("mail-failed")
 def mail_failed_command():
     """List e-mails given up on after every retry (id, school, kind, tries, reason; no addresses)."""
-    from tenants.mail_outbox import failed_messages
+    from tenants.mail.outbox import failed_messages
 
     rows = failed_messages()
     for row in rows:
@@ -217,7 +217,7 @@ def reconcile_jobs() -> int:
     reports whose job Redis lost or whose worker died are sent again, or after too many sends
     fail with their reason. Returns how many were touched."""
     from reports.council_report import reconcile_reports
-    from tenants.import_jobs import reconcile_imports
+    from tenants.roster.jobs import reconcile_imports
 
     return reconcile_imports() + reconcile_reports()
 
@@ -246,7 +246,7 @@ def worker_command(burst, relay_every):
     from rq import Worker
 
     import printing.notifications  # noqa: F401  (registers the print flow's e-mail composers)
-    import tenants.photo_mail  # noqa: F401  (and the photo decision's)
+    import tenants.photos.mail  # noqa: F401  (and the photo decision's)
     from infra.db import use_timeouts
     from portal.config import database_timeouts
     from portal.jobs import relay_all
@@ -261,7 +261,7 @@ def worker_command(burst, relay_every):
     import printing.render
 
     printing.render.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
-    import tenants.photo_checks  # noqa: F401  (and OpenCV, for the photo ZIP jobs)
+    import tenants.photos.checks  # noqa: F401  (and OpenCV, for the photo ZIP jobs)
 
     app = current_app._get_current_object()
     stop = threading.Event()

@@ -56,7 +56,7 @@ def defaults(instance_path: str) -> dict:
         "JOB_DB_STATEMENT_TIMEOUT_SECONDS": 120,
         "BATCH_LEASE_SECONDS": 120,  # a batch job's hold on its order, renewed while it builds
         "MAIL_LEASE_SECONDS": 120,  # a mail job's hold on one message; lapsed (worker died), it is sent again
-        "MAIL_RETRY_SECONDS": 60,  # the first wait after a failed send, doubled after each (tenants.mail_outbox)
+        "MAIL_RETRY_SECONDS": 60,  # the first wait after a failed send, doubled after each (tenants.mail.outbox)
         "BATCH_RETRY_SECONDS": 15,  # first back-off of a batch given back after a transient error (doubles)
         "JOB_LEASE_SECONDS": 120,  # an import's or council report's job's hold on its row, renewed (infra.jobs)
         "API_TOKEN_SECONDS": 900,  # printers' API access tokens; never more than 15 minutes

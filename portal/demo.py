@@ -34,29 +34,29 @@ from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
 from reports.statistics import refresh_all
-from tenants import applications
-from tenants import holograms
-from tenants import nrb
-from tenants import pesel as pesel_rules
-from tenants import photo_intake
-from tenants import transfer
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Application
-from tenants.models import Card
-from tenants.models import CardStatus
-from tenants.models import CityPrinter
-from tenants.models import LearnerType
-from tenants.models import Membership
-from tenants.models import Organisation
-from tenants.models import OrgKind
-from tenants.models import PhotoSource
-from tenants.models import Pupil
-from tenants.models import Role
-from tenants.models import User
-from tenants.passwords import hash_password
-from tenants.photo_checks import CHECKS
+from tenants.photos import operations as photo_intake
+from tenants.photos.checks import CHECKS
+from tenants.pupils import applications
+from tenants.pupils import pesel as pesel_rules
+from tenants.registry import holograms
+from tenants.tenancy import nrb
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import LearnerType
+from tenants.tenancy.models import Membership
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
+from tenants.tenancy.models import PhotoSource
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import Role
+from tenants.tenancy.models import User
+from tenants.tenancy.passwords import hash_password
+from tenants.transfers import operations as transfer
 
 DEMO_PASSWORD = "legitka-demo"  # noqa: S105 (published demo login)
 CITY_SLUG = "szczecin-demo"
@@ -283,7 +283,7 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
         if rng.random() < 0.85:
             card.status = CardStatus.HANDED_OVER.value
             card.handed_over_on = min(today, (base + lead).date() + dt.timedelta(days=rng.randint(1, 5)))
-            card.collected_by = rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0] + " (rodzic)"  # tenants.names
+            card.collected_by = rng.choice(GIRLS + BOYS) + " " + rng.choice(SURNAMES)[0] + " (rodzic)"  # pupils.names
             handed += 1
     order.handed_over_count = handed
     for application in db.session.scalars(select(Application).where(

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from infra import db_errors
 from infra.db import db
 from portal.input_guard import ControlCharacters
-from tenants.operations import NotFoundError
+from tenants.tenancy.errors import NotFoundError
 
 log = logging.getLogger("legitka.portal")
 RETRY_AFTER_SECONDS = 5  # how soon a request that met a busy or lost database may be tried again

@@ -12,7 +12,7 @@
   from forms ends up on cards, in PDFs, in the printers' sheets and the city's exports; checking it
   at the one door every form comes through covers every field of every form, including forms
   added later. Fields with rules of their own are checked again where they are used (people's
-  names: `tenants.names`).
+  names: `tenants.pupils.names`).
 - **The printers' API**: its token request's form is checked by the API's own before_request once
   it has set its body limit (`check_form`, 400 `invalid_characters`); its JSON bodies by
   `portal.api.payloads.text`.

@@ -13,7 +13,7 @@ import logging
 
 from infra.db import db
 from printing.tasks import relay_outbox
-from tenants.mail_outbox import relay_mail
+from tenants.mail.outbox import relay_mail
 
 log = logging.getLogger("legitka.jobs")
 

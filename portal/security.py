@@ -13,10 +13,10 @@ from flask_login import current_user
 
 from infra.crypto import token
 from infra.db import db
-from tenants.actors import Actor
-from tenants.context import reset_tenant
-from tenants.context import set_tenant
-from tenants.models import Membership
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import reset_tenant
+from tenants.tenancy.context import set_tenant
+from tenants.tenancy.models import Membership
 
 # No inline script or style anywhere, so the policy needs no 'unsafe-inline' (T2.7).
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import ProcessingAgreement
-from tenants.actors import Actor
-from tenants.context import require_school
-from tenants.operations import OperationError
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import require_school
+from tenants.tenancy.errors import OperationError
 
 
 def in_force(school_id: int, printer_id: int, on: dt.date | None = None) -> ProcessingAgreement | None:

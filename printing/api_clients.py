@@ -28,10 +28,10 @@ from infra.db import db
 from infra.db import utcnow
 from printing.models import ApiClient
 from printing.models import ApiToken
-from tenants.actors import Actor
-from tenants.context import current_tenant
-from tenants.operations import NotFoundError
-from tenants.operations import OperationError
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import current_tenant
+from tenants.tenancy.errors import NotFoundError
+from tenants.tenancy.errors import OperationError
 
 READ = "batches:read"  # list and read orders, fetch the batch link and the package password
 ACK = "batches:ack"  # accept, reject, report results, shipment and invoice

@@ -27,10 +27,10 @@ from infra.db import Base
 from infra.db import TimestampMixin
 from infra.db import UTCDateTime
 from infra.db import utcnow
-from tenants.context import Tenant
-from tenants.models import Id
-from tenants.models import Organisation
-from tenants.models import SchoolOwned
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.models import Id
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import SchoolOwned
 
 
 class OrderStatus(enum.StrEnum):
@@ -82,7 +82,7 @@ class PrintOrder(TimestampMixin, Base):
     """
 
     __tablename__ = "print_orders"
-    __school_owned__ = True  # only a school creates its orders (tenants.scoping)
+    __school_owned__ = True  # only a school creates its orders (tenants.tenancy.scoping)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -1,4 +1,4 @@
-"""E-mails of the print flow, promised through the mail outbox (`tenants.mail_outbox`): the printer
+"""E-mails of the print flow, promised through the mail outbox (`tenants.mail.outbox`): the printer
 hears of a new order (no personal data: school, number of cards, due date, a link to the portal);
 parents hear that their child's card waits at the school (first name only).
 
@@ -13,12 +13,12 @@ from sqlalchemy import select
 from infra.db import db
 from printing.models import OrderStatus
 from printing.models import PrintOrder
-from tenants import mail_outbox
-from tenants.mail_models import MailMessage
-from tenants.models import Card
-from tenants.models import CardStatus
-from tenants.models import Organisation
-from tenants.tasks import public_url
+from tenants.mail import outbox as mail_outbox
+from tenants.mail.models import MailMessage
+from tenants.roster.tasks import public_url
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import Organisation
 
 FOOTER = "\n— Legitka. Wiadomość wysłana automatycznie, prosimy na nią nie odpowiadać.\n"
 ORDER_ARRIVED = "order_arrived"

@@ -26,19 +26,19 @@ from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
-from tenants import holograms
-from tenants import names
-from tenants import registry
-from tenants.actors import Actor
-from tenants.context import require_school
-from tenants.models import Application
-from tenants.models import ApplicationStatus
-from tenants.models import Card
-from tenants.models import CardStatus
-from tenants.models import CityPrinter
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.operations import OperationError
+from tenants.pupils import names
+from tenants.registry import holograms
+from tenants.registry import operations as registry
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import require_school
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationStatus
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
 
 BUILD_BATCH = "build_batch"
 

@@ -256,7 +256,7 @@ def tier_list(printer_id: int) -> list[Tier]:
 
 
 def terms_of(printer) -> Terms:
-    """A printer organisation's terms (tenants.models.Organisation)."""
+    """A printer organisation's terms (tenants.tenancy.models.Organisation)."""
     return Terms(season_surcharge=money(printer.season_surcharge or 0),
                  season_from=printer.season_from or DEFAULT_SEASON[0],
                  season_until=printer.season_until or DEFAULT_SEASON[1],

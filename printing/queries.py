@@ -10,9 +10,9 @@ from infra.db import db
 from infra.db import utcnow
 from printing.models import OrderStatus
 from printing.models import PrintOrder
-from tenants.context import current_tenant
-from tenants.context import require_school
-from tenants.operations import NotFoundError
+from tenants.tenancy.context import current_tenant
+from tenants.tenancy.context import require_school
+from tenants.tenancy.errors import NotFoundError
 
 
 def school_orders(limit: int = 200) -> list[PrintOrder]:

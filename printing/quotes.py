@@ -21,8 +21,8 @@ from infra.db import db
 from printing import pricing
 from printing.models import Channel
 from printing.models import SchoolPrinter
-from tenants.models import CityPrinter
-from tenants.models import Organisation
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
 
 CENT = pricing.CENT
 # The default high season (Grupa LOCA's terms, docs/domain.md §10): 15 August – 31 October; each

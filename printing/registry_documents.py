@@ -1,6 +1,6 @@
 """The registry book (PDF, XLSX) and a delivered batch's handover list (PDF), from plain rows.
 
-`tenants.registry_queries.RegistryRow` carries exactly what the school's register shows; the PDF and XLSX are built
+`tenants.registry.queries.RegistryRow` carries exactly what the school's register shows; the PDF and XLSX are built
 from the same rows, so they list the same cards.
 """
 
@@ -11,7 +11,7 @@ import datetime as dt
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
 from printing.pdf import render_pdf
-from tenants.registry_queries import RegistryRow
+from tenants.registry.queries import RegistryRow
 
 HEADERS = ["Nr legitymacji", "Nazwisko i imiona", "PESEL / dokument", "Data urodzenia", "Klasa", "Wzór",
            "Data wydania", "Ważna do", "Hologramy", "Stan", "Data odbioru", "Odebrał(a)", "Uwagi"]

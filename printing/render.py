@@ -551,14 +551,14 @@ def _utf16(char: str) -> list[int]:
 
 def _jpeg(data: bytes) -> tuple[bytes, int, int, str]:
     """(JPEG bytes, width, height, colour space). Stored photos are bare RGB JPEGs made from pixels alone
-    (tenants.photos.encode_jpeg) and pass through unchanged; anything else (another format, CMYK, an EXIF
+    (tenants.photos.decode.encode_jpeg) and pass through unchanged; anything else (another format, CMYK, an EXIF
     rotation, or a JPEG carrying any metadata at all: a comment, EXIF, ICC, XMP) is re-encoded once from its
     pixels, so nothing but the picture reaches a print file."""
     from PIL import Image
     from PIL import ImageOps
 
-    from tenants.photo_format import is_bare_jpeg
-    from tenants.photos import encode_jpeg
+    from tenants.photos.decode import encode_jpeg
+    from tenants.photos.format import is_bare_jpeg
 
     with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as img:
         if img.format == "JPEG" and img.mode in ("RGB", "L") and is_bare_jpeg(data):

@@ -21,10 +21,10 @@ from infra.db import utcnow
 from printing.models import DeletionReceipt
 from printing.models import OrderStatus
 from printing.models import PrintOrder
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import OrgKind
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
 
 log = logging.getLogger("legitka.retention")
 

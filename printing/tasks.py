@@ -72,11 +72,11 @@ from printing.batch import build
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
-from tenants.actors import SYSTEM
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.context import unscoped
-from tenants.operations import log_access
+from tenants.tenancy.actors import SYSTEM
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.context import unscoped
+from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.printing")
 

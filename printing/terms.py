@@ -19,12 +19,12 @@ from printing.models import CostFields
 from printing.models import SchoolPrinter
 from printing.render import MAX_BLEED_MM
 from printing.render import MAX_OFFSET_MM
-from tenants.actors import Actor
-from tenants.context import current_tenant
-from tenants.context import require_school
-from tenants.models import CityPrinter
-from tenants.models import Organisation
-from tenants.operations import OperationError
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import current_tenant
+from tenants.tenancy.context import require_school
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
 
 
 def parse_amount(value, label: str, *, low: Decimal = Decimal("0"), high: Decimal = Decimal("100000000"),

@@ -41,9 +41,9 @@ from infra.db import db
 from reports.filters import Filters
 from reports.models import CardFact
 from reports.models import OrderFacts
-from tenants.models import LIVE_CARD_STATUSES
-from tenants.models import Organisation
-from tenants.models import OrgKind
+from tenants.tenancy.models import LIVE_CARD_STATUSES
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
 
 ZERO = Decimal("0.00")
 

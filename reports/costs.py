@@ -60,9 +60,9 @@ from printing.pricing import Tier
 from printing.pricing import money
 from reports.models import SchoolStats
 from reports.tables import Table
-from tenants.models import CityPrinter
-from tenants.models import Organisation
-from tenants.models import OrgKind
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
 
 ZERO = pricing.ZERO
 DUPLICATE_FEE = Decimal("9.00")  # § 67: the fee for a duplicate, paid to the school

@@ -7,7 +7,7 @@ it (`build`, ids only) into storage, and the reports page lists it for download.
 embedded default the job runs at once, in the request. The city keeps its newest `KEEP` reports.
 
 The report has the safety net of `infra.jobs` (the shared rules live there; the round city by
-city is `tenants.reconcile`): its row is the durable record. Asking commits the
+city is `tenants.tenancy.reconcile`): its row is the durable record. Asking commits the
 row `queued` before sending the job, so with Redis down the request still succeeds and the
 reconciler (`reconcile_reports`, run by every worker) sends it once Redis is back; it also sends
 again a report whose job Redis lost or whose worker died (the job's lease, renewed while it
@@ -44,11 +44,11 @@ from reports import dashboard
 from reports.filters import Filters
 from reports.models import CouncilReport
 from reports.tables import Table
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import OrgKind
-from tenants.reconcile import each_organisation
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
+from tenants.tenancy.reconcile import each_organisation
 
 log = logging.getLogger("legitka.reports")
 
@@ -278,7 +278,7 @@ def send(report: CouncilReport) -> bool:
 
 def reconcile_reports() -> int:
     """Send again, or give up on, every city's reports that need it (see the module docstring);
-    returns how many were touched. City by city, each as that city (`tenants.reconcile`)."""
+    returns how many were touched. City by city, each as that city (`tenants.tenancy.reconcile`)."""
     return each_organisation(OrgKind.CITY, _reconcile_city, "council reports")
 
 

@@ -71,12 +71,12 @@ from reports.labels import SCHOOL_TYPES
 from reports.models import CardFact
 from reports.models import SchoolStats
 from reports.tables import Table
-from tenants import scoping
-from tenants.models import LIVE_CARD_STATUSES
-from tenants.models import CityPrinter
-from tenants.models import Organisation
-from tenants.models import OrgKind
-from tenants.operations import OperationError
+from tenants.tenancy import scoping
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import LIVE_CARD_STATUSES
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

@@ -13,9 +13,9 @@ from infra import inputs
 from reports.labels import CHANNELS
 from reports.labels import KINDS
 from reports.labels import SCHOOL_TYPES
-from tenants import holograms
-from tenants.models import SchoolType
-from tenants.operations import OperationError
+from tenants.registry import holograms
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import SchoolType
 
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # the dashboard's periods
 

@@ -22,8 +22,8 @@ from sqlalchemy.orm import mapped_column
 
 from infra.db import Base
 from infra.db import UTCDateTime
-from tenants.context import Tenant
-from tenants.models import Id
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.models import Id
 
 
 class _SchoolOrCity:

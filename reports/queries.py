@@ -14,10 +14,10 @@ from infra.db import db
 from printing.models import DeletionReceipt
 from printing.models import OrderStatus
 from printing.models import PrintOrder
-from tenants import holograms
-from tenants.hologram_models import Hologram
-from tenants.models import Organisation
-from tenants.models import OrgKind
+from tenants.registry import holograms
+from tenants.registry.models import Hologram
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
 
 _PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
 

@@ -20,7 +20,7 @@ Three kinds of numbers:
   times and costs stay as they were.
 
 Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a card in one of
-`tenants.models.LIVE_CARD_STATUSES`: ordered, printed, delivered, handed over):
+`tenants.tenancy.models.LIVE_CARD_STATUSES`: ordered, printed, delivered, handed over):
 
 - pupils_active: active pupils.
 - pupils_needing_card: active pupils with no live card (never had one, hold only a paper card,
@@ -90,20 +90,20 @@ from printing.models import SchoolPrinter
 from reports.models import CardFact
 from reports.models import OrderFacts
 from reports.models import SchoolStats
-from tenants import holograms
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.hologram_models import Hologram
-from tenants.models import LIVE_CARD_STATUSES
-from tenants.models import Application
-from tenants.models import ApplicationKind
-from tenants.models import ApplicationStatus
-from tenants.models import Card
-from tenants.models import CardStatus
-from tenants.models import Organisation
-from tenants.models import OrgKind
-from tenants.models import Pupil
-from tenants.models import PupilStatus
+from tenants.registry import holograms
+from tenants.registry.models import Hologram
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import LIVE_CARD_STATUSES
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationKind
+from tenants.tenancy.models import ApplicationStatus
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import OrgKind
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import PupilStatus
 
 log = logging.getLogger("legitka.statistics")
 

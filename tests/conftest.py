@@ -119,7 +119,7 @@ def app(database, storage_root, tmp_path_factory, smtp_server):
 def _clean(request):
     """Empty every table and the Redis test database after each test that used them."""
     yield
-    from tenants import context
+    from tenants.tenancy import context
 
     context._current.set(context.NO_TENANT)
     context._unscoped.set(None)
@@ -219,7 +219,7 @@ class World:
 
     @classmethod
     def password_hash(cls):
-        from tenants.passwords import hash_password
+        from tenants.tenancy.passwords import hash_password
 
         if cls._hash is None:
             cls._hash = hash_password(PASSWORD)
@@ -227,7 +227,7 @@ class World:
 
     def org(self, kind, name, **fields):
         from infra.db import db
-        from tenants.models import Organisation
+        from tenants.tenancy.models import Organisation
 
         with self.app.app_context():
             slug = fields.pop("slug", f"{kind}-{uuid.uuid4().hex[:8]}")
@@ -251,7 +251,7 @@ class World:
 
         from infra.db import db
         from printing.models import PriceTier
-        from tenants.models import CityPrinter
+        from tenants.tenancy.models import CityPrinter
 
         printer_id = self.org("printer", name, lead_time_days=14)
         with self.app.app_context():
@@ -271,9 +271,9 @@ class World:
 
         from infra.db import db
         from printing.models import ProcessingAgreement
-        from tenants.context import Tenant
-        from tenants.context import tenant_scope
-        from tenants.models import Organisation
+        from tenants.tenancy.context import Tenant
+        from tenants.tenancy.context import tenant_scope
+        from tenants.tenancy.models import Organisation
 
         today = dt.date.today()
         with self.app.app_context():
@@ -289,8 +289,8 @@ class World:
 
     def user(self, email, org_id=None, role=None, admin=False):
         from infra.db import db
-        from tenants.models import Membership
-        from tenants.models import User
+        from tenants.tenancy.models import Membership
+        from tenants.tenancy.models import User
 
         with self.app.app_context():
             user = User(email=email, full_name=email.split("@")[0].title(), password_hash=self.password_hash(),

@@ -10,8 +10,8 @@ from sqlalchemy import create_engine
 from sqlalchemy import pool
 from sqlalchemy import text
 
-from tenants.context import Tenant
-from tenants.scoping import apply_settings
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.scoping import apply_settings
 from tests.conftest import ADMIN_URL
 from tests.conftest import DB_NAME
 

@@ -9,7 +9,7 @@ import re
 from PIL import Image
 from PIL import ImageDraw
 
-from tenants import pesel as pesel_rules
+from tenants.pupils import pesel as pesel_rules
 
 
 def jpeg(width=800, height=1000, *, gps=False, color=(230, 230, 235)) -> bytes:
@@ -34,7 +34,7 @@ def png(width=600, height=800) -> bytes:
 
 def letters(n: int) -> str:
     """A number spelt in capital letters, digit by digit ("A" for 0 … "J" for 9): names made unique by a
-    number stay valid names (`tenants.names` allows no digits), e.g. f"Uczeń{letters(12)}" == "UczeńBC"."""
+    number stay valid names (`tenants.pupils.names` allows no digits), e.g. f"Uczeń{letters(12)}" == "UczeńBC"."""
     return "".join("ABCDEFGHIJ"[int(d)] for d in str(n))
 
 
@@ -75,14 +75,14 @@ ALL_CHECKS_OFF = {code: "off" for code in (
 
 def store_photo(actor, school, pupil, data: bytes | None = None):
     """Give a pupil an accepted photo through the real intake, checks off (the picture is drawn)."""
-    from tenants import photo_intake
+    from tenants.photos import operations as photo_intake
 
     return photo_intake.submit_photo(actor, school, pupil, data or jpeg(), source="staff", policy=ALL_CHECKS_OFF)
 
 
 def add_pupil(actor, first="Ola", surname="Nowak", born=dt.date(2018, 6, 1), serial=101, sex="K", **extra):
-    from tenants.pupils import PupilDetails
-    from tenants.pupils import add_pupil as add
+    from tenants.pupils.operations import PupilDetails
+    from tenants.pupils.operations import add_pupil as add
 
     return add(actor, PupilDetails(first_names=first, surname=surname, date_of_birth=born,
                                    pesel=pesel_rules.make(born, serial, sex), **extra))
@@ -115,9 +115,9 @@ def upload_roster(staff, rows: list[list]) -> int:
 def import_row(app, school_id: int, import_id: int):
     """An import's row as its school sees it, detached (readable after the app context ends)."""
     from infra.db import db
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import RosterImport
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import RosterImport
 
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         batch = db.session.get(RosterImport, import_id)
@@ -146,7 +146,7 @@ def run_jobs(app) -> None:
 def approved_applications(actor, school, pupils: list) -> list[int]:
     """An application approved by `actor` (a director), with a stored photo, for each of `pupils`:
     ready to be ordered. Returns the applications' ids."""
-    from tenants import applications
+    from tenants.pupils import applications
 
     made = []
     for pupil in pupils:
@@ -164,7 +164,7 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
     from infra.db import db
     from infra.db import utcnow
     from printing import operations as printing_ops
-    from tenants import applications
+    from tenants.pupils import applications
 
     school.bank_account = school.bank_account or "07102050110000990202075919"
     ids = []

@@ -17,9 +17,9 @@ from PIL import Image
 
 # Imported before the measurement starts (tests.memory_budget): OpenCV, numpy and Pillow are in every
 # serving process already.
-from tenants.photo_checks import check_photo
-from tenants.photo_zip import PhotoArchive
-from tenants.photos import PhotoError
+from tenants.photos.checks import check_photo
+from tenants.photos.decode import PhotoError
+from tenants.photos.zips import PhotoArchive
 
 # PNG colour types
 GREY, RGB, PALETTE, GREY_ALPHA, RGBA = 0, 2, 3, 4, 6

@@ -1,5 +1,5 @@
 """Every e-mail the product promises is sent at least once, and once in practice (issue 14): the
-mail outbox (`tenants.mail_outbox`) under a stopped Redis, a flushed Redis, a worker killed
+mail outbox (`tenants.mail.outbox`) under a stopped Redis, a flushed Redis, a worker killed
 mid-send, duplicated jobs and an SMTP server that is down. Real PostgreSQL, a Redis server of the
 test's own (so it can be stopped), real worker processes and the SMTP sink (`mailbox`)."""
 
@@ -25,13 +25,13 @@ from printing import operations as printing_ops
 from printing import queries as printing_queries
 from printing.fulfilment import ItemResult
 from printing.models import PrintOrder
-from tenants import mail_outbox
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.context import unscoped
-from tenants.mail_models import MailMessage
-from tenants.models import Organisation
+from tenants.mail import outbox as mail_outbox
+from tenants.mail.models import MailMessage
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.context import unscoped
+from tenants.tenancy.models import Organisation
 from tests.conftest import Browser
 from tests.helpers import add_pupil
 from tests.helpers import approved_applications

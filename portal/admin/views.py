@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from infra.db import db
 from portal.access import guard_blueprint
-from tenants.models import Organisation
+from tenants.tenancy.models import Organisation
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 guard_blueprint(bp, platform_admin=True)

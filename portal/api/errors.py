@@ -14,7 +14,7 @@
 | invalid_state       | 409    | the order is not in a state that allows this                  |
 | payload_too_large   | 413    |                                                               |
 | validation_error    | 422    | a field is missing, of the wrong type or too long             |
-| (a rule's own code) | 422    | `tenants.operations.OperationError.code`, e.g. reason_required |
+| (a rule's own code) | 422    | `tenants.tenancy.errors.OperationError.code`, e.g. reason_required |
 | server_error        | 500    | nothing else is said; quote the request id                    |
 | temporarily_unavailable | 503 | database busy (a lock or statement timeout) or unreachable: nothing      |
 |                     |        | changed; retry after `Retry-After` seconds                    |
@@ -38,8 +38,8 @@ from portal.errors import DATABASE_ERRORS
 from portal.errors import RETRY_AFTER_SECONDS
 from portal.errors import log_database_busy
 from portal.input_guard import ControlCharacters
-from tenants.operations import NotFoundError
-from tenants.operations import OperationError
+from tenants.tenancy.errors import NotFoundError
+from tenants.tenancy.errors import OperationError
 
 PREFIX = "/api/"
 

@@ -15,7 +15,7 @@ from infra import text as text_rules
 from portal.api.errors import ApiError
 from printing import fulfilment
 from printing.models import PrintOrder
-from tenants import text_entry
+from tenants.pupils import text_entry
 
 MAX_RESULTS = 2000
 

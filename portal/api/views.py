@@ -47,13 +47,13 @@ from printing import fulfilment
 from printing import queries as printing_queries
 from printing.models import OrderStatus
 from printing.models import PrintOrder
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import reset_tenant
-from tenants.context import set_tenant
-from tenants.operations import NotFoundError
-from tenants.operations import OperationError
-from tenants.operations import log_access
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import reset_tenant
+from tenants.tenancy.context import set_tenant
+from tenants.tenancy.errors import NotFoundError
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.api")
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -19,8 +19,8 @@ from infra.crypto import token
 from infra.db import db
 from infra.db import utcnow
 from portal.extensions import login_manager
-from tenants.models import User
-from tenants.models import UserSession
+from tenants.tenancy.models import User
+from tenants.tenancy.models import UserSession
 
 _TOUCH_EVERY = dt.timedelta(minutes=1)
 

@@ -19,12 +19,12 @@ from portal.auth import sessions
 from portal.auth import throttle
 from portal.redirects import local_target
 from portal.security import current_membership
-from tenants.models import Role
-from tenants.models import User
-from tenants.passwords import DUMMY_HASH
-from tenants.passwords import hash_password
-from tenants.passwords import needs_rehash
-from tenants.passwords import verify_password
+from tenants.tenancy.models import Role
+from tenants.tenancy.models import User
+from tenants.tenancy.passwords import DUMMY_HASH
+from tenants.tenancy.passwords import hash_password
+from tenants.tenancy.passwords import needs_rehash
+from tenants.tenancy.passwords import verify_password
 
 bp = Blueprint("auth", __name__)
 

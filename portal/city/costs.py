@@ -32,8 +32,8 @@ from reports import costs
 from reports.tables import Table
 from reports.tables import to_csv
 from reports.tables import to_xlsx
-from tenants.models import Role
-from tenants.operations import OperationError
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Role
 
 bp = Blueprint("city_costs", __name__, url_prefix="/miasto/koszty")
 

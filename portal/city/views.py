@@ -40,9 +40,9 @@ from reports.dashboard import FilterError
 from reports.dashboard import Filters
 from reports.tables import to_csv
 from reports.tables import to_xlsx
-from tenants.models import Role
-from tenants.models import SchoolType
-from tenants.operations import OperationError
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Role
+from tenants.tenancy.models import SchoolType
 
 log = logging.getLogger("legitka.city")
 bp = Blueprint("city", __name__, url_prefix="/miasto")

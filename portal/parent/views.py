@@ -1,7 +1,7 @@
 """A parent's photo upload by link: no account, one pupil, one photo, works on a phone.
 
 The token in the URL is the only credential. It is hashed before use; the database shows the
-request nothing but that link's row until the link is found usable (tenants.photo_intake).
+request nothing but that link's row until the link is found usable (tenants.photos.operations).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from flask import request
 from sqlalchemy import select
 
 from infra.db import db
-from tenants import photo_intake
-from tenants.actors import Actor
-from tenants.models import Organisation
-from tenants.models import PhotoSource
-from tenants.models import Pupil
-from tenants.operations import OperationError
-from tenants.pupils import EMAIL_RE
+from tenants.photos import operations as photo_intake
+from tenants.pupils.operations import EMAIL_RE
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import PhotoSource
+from tenants.tenancy.models import Pupil
 
 bp = Blueprint("parent", __name__, url_prefix="/zdjecie")
 

@@ -15,8 +15,8 @@ from infra.db import db
 from portal.access import guard_blueprint
 from portal.security import current_actor
 from printing import api_clients
-from tenants.models import Role
-from tenants.operations import OperationError
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Role
 
 bp = Blueprint("printer_api", __name__, url_prefix="/drukarnia/api")
 

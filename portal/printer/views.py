@@ -27,10 +27,10 @@ from printing import pricing
 from printing import queries as printing_queries
 from printing import terms
 from printing.models import OrderStatus
-from tenants.models import Organisation
-from tenants.models import Role
-from tenants.operations import OperationError
-from tenants.operations import log_access
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import log_access
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Role
 
 bp = Blueprint("printer", __name__, url_prefix="/drukarnia")
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 from infra import inputs
 from portal.security import current_membership
-from tenants.models import Organisation
-from tenants.models import Role
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Role
 
 STAFF = (Role.SCHOOL_DIRECTOR, Role.SCHOOL_SECRETARY)
 DIRECTOR = (Role.SCHOOL_DIRECTOR,)

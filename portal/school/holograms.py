@@ -21,10 +21,10 @@ from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import parse_date
 from portal.security import current_actor
-from tenants import holograms
-from tenants.hologram_models import HologramDelivery
-from tenants.hologram_models import HologramProtocol
-from tenants.operations import OperationError
+from tenants.registry import holograms
+from tenants.registry.models import HologramDelivery
+from tenants.registry.models import HologramProtocol
+from tenants.tenancy.errors import OperationError
 
 bp = Blueprint("holograms", __name__, url_prefix="/szkola/hologramy")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

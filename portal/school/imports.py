@@ -17,16 +17,16 @@ from infra.db import db
 from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.security import current_actor
-from tenants import import_jobs
-from tenants import queries
-from tenants import roster_import
-from tenants.models import ImportStatus
-from tenants.models import RosterImport
-from tenants.operations import OperationError
-from tenants.roster_file import FIELDS
-from tenants.roster_file import REQUIRED_FIELDS
-from tenants.roster_file import template_csv
-from tenants.roster_file import template_xlsx
+from tenants.pupils import queries
+from tenants.roster import jobs as import_jobs
+from tenants.roster import operations as roster_import
+from tenants.roster.file import FIELDS
+from tenants.roster.file import REQUIRED_FIELDS
+from tenants.roster.file import template_csv
+from tenants.roster.file import template_xlsx
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import ImportStatus
+from tenants.tenancy.models import RosterImport
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
@@ -67,7 +67,7 @@ def template(ext: str):
 
 def _page(batch: RosterImport, *, error: str | None = None, status: int = 200):
     # Queued or running as the row says: a job lost or a worker that died is sent again by the
-    # reconciler (tenants.import_jobs), which fails the import with its reason if it keeps dying.
+    # reconciler (tenants.roster.jobs), which fails the import with its reason if it keeps dying.
     running = batch.status in (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
     return render_template("school/import.html", batch=batch, fields=FIELDS, required=REQUIRED_FIELDS,
                            progress=progress.read("import", batch.id) if running else None, running=running,

@@ -18,10 +18,10 @@ from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.security import current_actor
-from tenants import mlegitymacja
-from tenants import queries
-from tenants.operations import OperationError
-from tenants.operations import log_access
+from tenants.mlegitymacja import operations as mlegitymacja
+from tenants.pupils import queries
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import log_access
 
 bp = Blueprint("mleg", __name__, url_prefix="/szkola/mlegitymacja")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

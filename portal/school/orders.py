@@ -42,11 +42,11 @@ from printing.models import ItemOutcome
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.render import render_proof
-from tenants import operations
-from tenants import queries
-from tenants.models import Application
-from tenants.models import ApplicationStatus
-from tenants.operations import OperationError
+from tenants.pupils import queries
+from tenants.tenancy import errors as operations
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationStatus
 
 
 @bp.get("/zamowienia")

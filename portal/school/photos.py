@@ -28,19 +28,19 @@ from portal.school.views import public_link
 from portal.security import current_actor
 from printing.link_sheet import Slip
 from printing.link_sheet import render_sheet
-from tenants import import_jobs
-from tenants import photo_intake
-from tenants import photo_mail
-from tenants import photo_zip
-from tenants import queries
-from tenants.models import ImportKind
-from tenants.models import ImportStatus
-from tenants.models import PhotoStatus
-from tenants.models import Pupil
-from tenants.models import PupilStatus
-from tenants.models import RosterImport
-from tenants.operations import OperationError
-from tenants.operations import log_access
+from tenants.photos import mail as photo_mail
+from tenants.photos import operations as photo_intake
+from tenants.photos import zips as photo_zip
+from tenants.pupils import queries
+from tenants.roster import jobs as import_jobs
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import log_access
+from tenants.tenancy.models import ImportKind
+from tenants.tenancy.models import ImportStatus
+from tenants.tenancy.models import PhotoStatus
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.models import RosterImport
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

@@ -25,15 +25,15 @@ from printing import queries as printing_queries
 from printing.registry_documents import handover_pdf
 from printing.registry_documents import registry_pdf
 from printing.registry_documents import registry_xlsx
-from tenants import holograms
-from tenants import queries
-from tenants import registry
-from tenants import registry_queries
-from tenants.hologram_models import Hologram
-from tenants.models import INVALIDATION_REASONS
-from tenants.models import Card
-from tenants.operations import OperationError
-from tenants.operations import log_access
+from tenants.pupils import queries
+from tenants.registry import holograms
+from tenants.registry import operations as registry
+from tenants.registry import queries as registry_queries
+from tenants.registry.models import Hologram
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import log_access
+from tenants.tenancy.models import INVALIDATION_REASONS
+from tenants.tenancy.models import Card
 
 bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

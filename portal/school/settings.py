@@ -28,12 +28,12 @@ from printing import pricing
 from printing import quotes
 from printing import terms
 from printing.models import ProcessingAgreement
-from tenants import nrb
-from tenants import registry
-from tenants.operations import OperationError
-from tenants.photo_checks import CHECKS
-from tenants.photo_checks import Severity
-from tenants.photo_checks import parse_policy
+from tenants.photos.checks import CHECKS
+from tenants.photos.checks import Severity
+from tenants.photos.checks import parse_policy
+from tenants.registry import operations as registry
+from tenants.tenancy import nrb
+from tenants.tenancy.errors import OperationError
 
 bp = Blueprint("school_settings", __name__, url_prefix="/szkola/ustawienia")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

@@ -1,6 +1,6 @@
 """Pupils moving between the city's schools: the sender chooses the school and confirms, the
 receiver sees incoming requests and accepts (taking over what it chooses) or declines them, the
-sender follows the outcome and may withdraw a pending request (`tenants.transfer`).
+sender follows the outcome and may withdraw a pending request (`tenants.transfers.operations`).
 
 Every handler acts as the signed-in school only; another school's request, or one between two
 other schools, is a 404.
@@ -25,12 +25,12 @@ from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.security import current_actor
-from tenants import queries
-from tenants import transfer as transfers
-from tenants.models import Pupil
-from tenants.models import User
-from tenants.operations import OperationError
-from tenants.transfer_models import PupilTransfer
+from tenants.pupils import queries
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import User
+from tenants.transfers import operations as transfers
+from tenants.transfers.models import PupilTransfer
 
 bp = Blueprint("transfers", __name__, url_prefix="/szkola")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

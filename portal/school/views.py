@@ -1,6 +1,6 @@
 """School staff: pupils, photos, applications, print orders, deliveries and handovers.
 
-Thin handlers: parse the form, call `tenants.operations` / `printing.operations`, commit,
+Thin handlers: parse the form, call `tenants.tenancy.errors` / `printing.operations`, commit,
 redirect. A refused operation re-renders the page with the Polish reason and status 422.
 """
 
@@ -37,32 +37,32 @@ from portal.security import current_membership
 from printing import queries as printing_queries
 from printing.application_forms import FormData
 from printing.application_forms import render_form
-from tenants import applications as applications_ops
-from tenants import nrb
-from tenants import operations
-from tenants import photo_intake
-from tenants import pupils as pupil_records
-from tenants import queries
-from tenants import registry
-from tenants import registry_queries
-from tenants import transfer
-from tenants.models import DUPLICATE_REASONS
-from tenants.models import REPLACEMENT_REASONS
-from tenants.models import Application
-from tenants.models import ApplicationKind
-from tenants.models import ApplicationStatus
-from tenants.models import Card
-from tenants.models import CardStatus
-from tenants.models import LearnerType
-from tenants.models import PhotoSource
-from tenants.models import PhotoStatus
-from tenants.models import PhotoSubmission
-from tenants.models import Pupil
-from tenants.models import PupilStatus
-from tenants.models import Role
-from tenants.models import SubmissionStatus
-from tenants.operations import OperationError
-from tenants.pupils import PupilDetails
+from tenants.photos import operations as photo_intake
+from tenants.pupils import applications as applications_ops
+from tenants.pupils import operations as pupil_records
+from tenants.pupils import queries
+from tenants.pupils.operations import PupilDetails
+from tenants.registry import operations as registry
+from tenants.registry import queries as registry_queries
+from tenants.tenancy import errors as operations
+from tenants.tenancy import nrb
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import DUPLICATE_REASONS
+from tenants.tenancy.models import REPLACEMENT_REASONS
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationKind
+from tenants.tenancy.models import ApplicationStatus
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import LearnerType
+from tenants.tenancy.models import PhotoSource
+from tenants.tenancy.models import PhotoStatus
+from tenants.tenancy.models import PhotoSubmission
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.models import Role
+from tenants.tenancy.models import SubmissionStatus
+from tenants.transfers import operations as transfer
 
 bp = Blueprint("school", __name__, url_prefix="/szkola")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

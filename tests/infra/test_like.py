@@ -43,11 +43,11 @@ def test_contains_matches_wildcards_literally(url):
 
 def _pupils(app, school_id, director_id):
     from infra.db import db
-    from tenants.actors import Actor
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.queries import PupilFilter
-    from tenants.queries import list_pupils
+    from tenants.pupils.queries import PupilFilter
+    from tenants.pupils.queries import list_pupils
+    from tenants.tenancy.actors import Actor
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
 
     actor = Actor(user_id=director_id, role="school_director", organisation_id=school_id)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):

@@ -9,10 +9,10 @@ from sqlalchemy import pool
 
 import printing.models  # noqa: F401  (registers the tables)
 import reports.models  # noqa: F401
-import tenants.hologram_models  # noqa: F401
-import tenants.mail_models  # noqa: F401
-import tenants.models  # noqa: F401
-import tenants.transfer_models  # noqa: F401
+import tenants.mail.models  # noqa: F401
+import tenants.registry.models  # noqa: F401
+import tenants.tenancy.models  # noqa: F401
+import tenants.transfers.models  # noqa: F401
 from infra.db import Base
 from infra.migrate import upgrade
 

@@ -7,10 +7,10 @@ import datetime as dt
 
 from infra import progress
 from infra.db import db
-from tenants import tasks
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import RosterImport
+from tenants.roster import tasks
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import RosterImport
 from tests.conftest import Browser
 from tests.helpers import upload_roster
 from tests.helpers import vulcan_row

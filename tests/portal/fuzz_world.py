@@ -63,15 +63,15 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from reports import council_report
     from reports.dashboard import save_budget
     from reports.filters import Filters
-    from tenants import applications
-    from tenants import holograms
-    from tenants import roster_import
-    from tenants import transfer
-    from tenants.actors import Actor
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import Membership
-    from tenants.models import Organisation
+    from tenants.pupils import applications
+    from tenants.registry import holograms
+    from tenants.roster import operations as roster_import
+    from tenants.tenancy.actors import Actor
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import Membership
+    from tenants.tenancy.models import Organisation
+    from tenants.transfers import operations as transfer
 
     world = World(app)
     ids = Ids()
@@ -228,10 +228,10 @@ def fulfilment_order(order_id: int):
 def parent_link(app, ids: Ids) -> str:
     """A fresh photo link for the parent's pupil (a newer link replaces the older one)."""
     from infra.db import db
-    from tenants import photo_intake
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import Pupil
+    from tenants.photos import operations as photo_intake
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import Pupil
 
     with app.app_context(), tenant_scope(Tenant(school_id=ids.a)):
         pupil = db.session.get(Pupil, ids.parent_pupil)

@@ -364,7 +364,8 @@ IGNORED = {
     "access_log": None,  # every view of personal data is logged, a 422 page showing a pupil too
     "user_sessions": {"last_seen_at"},  # a signed-in request touches its session once a minute
     "api_clients": {"last_used_at"},  # each API call records when its client was last used
-    "pupil_transfers": {"received_at"},  # the receiving school's first look at a request (tenants.transfer.opened)
+    # the receiving school's first look at a request (tenants.transfers.operations.opened)
+    "pupil_transfers": {"received_at"},
 }
 
 

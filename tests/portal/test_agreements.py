@@ -10,11 +10,11 @@ from sqlalchemy import update
 from infra.db import db
 from printing import operations as printing_ops
 from printing.models import ProcessingAgreement
-from tenants import applications
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
+from tenants.pupils import applications
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import run_jobs
 from tests.helpers import store_photo

@@ -29,11 +29,11 @@ from printing.models import ApiToken
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.tasks import relay_outbox
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import AccessLog
-from tenants.models import Organisation
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import AccessLog
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import approved_applications
 from tests.helpers import letters

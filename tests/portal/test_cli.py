@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import PriceTier
-from tenants.models import Membership
-from tenants.models import Organisation
-from tenants.models import User
+from tenants.tenancy.models import Membership
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import User
 
 
 def invoke(app, *args, input=None):

@@ -28,12 +28,12 @@ def embedded(tmp_path, monkeypatch):
 
 def counts(app):
     from infra.db import db
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import Membership
-    from tenants.models import Organisation
-    from tenants.models import Pupil
-    from tenants.models import User
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import Membership
+    from tenants.tenancy.models import Organisation
+    from tenants.tenancy.models import Pupil
+    from tenants.tenancy.models import User
 
     with app.app_context():
         result = {"orgs": db.session.scalar(select(func.count()).select_from(Organisation)),
@@ -70,11 +70,11 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     # Every demo PESEL is valid and matches its pupil's birth date and sex.
     from infra import services
     from infra.db import db
-    from tenants import pesel
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
-    from tenants.models import Organisation
-    from tenants.models import Pupil
+    from tenants.pupils import pesel
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+    from tenants.tenancy.models import Organisation
+    from tenants.tenancy.models import Pupil
 
     with embedded.app_context():
         schools = list(db.session.scalars(select(Organisation).where(Organisation.kind == "school")))

@@ -366,9 +366,9 @@ def fuzz_api(fuzzer: Fuzzer, app, ids) -> None:
     parameter and body property hostile (as JSON strings, and as raw JSON numbers)."""
     from infra.db import db
     from printing import api_clients
-    from tenants.actors import Actor
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
+    from tenants.tenancy.actors import Actor
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
 
     with app.app_context(), tenant_scope(Tenant(printer_id=ids.p1)):
         actor = Actor(user_id=ids.users["printer_operator"], role="printer_operator", organisation_id=ids.p1)

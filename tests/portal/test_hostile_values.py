@@ -17,14 +17,14 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import CityBudget
-from tenants import holograms
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.hologram_models import Hologram
-from tenants.hologram_models import HologramDelivery
-from tenants.models import Organisation
-from tenants.models import Pupil
+from tenants.registry import holograms
+from tenants.registry.models import Hologram
+from tenants.registry.models import HologramDelivery
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 from tests.helpers import pupil_form
@@ -155,7 +155,7 @@ def test_an_api_order_id_no_row_can_have_is_a_json_404(app, two_schools):
 
 
 def test_nul_and_control_characters_in_a_query_are_a_400_page_in_polish(app, browser, school_a, two_schools):
-    from tenants.models import AccessLog
+    from tenants.tenancy.models import AccessLog
 
     staff = browser("sekretariat.a@test.pl")
     before = count(app, two_schools["a"], AccessLog)

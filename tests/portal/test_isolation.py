@@ -10,12 +10,12 @@ import pytest
 from infra.db import db
 from printing import operations as printing_ops
 from printing.tasks import relay_outbox
-from tenants import applications
-from tenants import roster_import
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
+from tenants.pupils import applications
+from tenants.roster import operations as roster_import
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import roster_csv

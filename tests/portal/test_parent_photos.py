@@ -14,13 +14,13 @@ from sqlalchemy import text
 from infra.crypto import sha256_hex
 from infra.db import db
 from infra.db import utcnow
-from tenants import photo_intake
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import PhotoLink
-from tenants.models import PhotoSubmission
-from tenants.models import Pupil
+from tenants.photos import operations as photo_intake
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import PhotoLink
+from tenants.tenancy.models import PhotoSubmission
+from tenants.tenancy.models import Pupil
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import id_from_location
 from tests.helpers import jpeg

@@ -14,12 +14,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from infra.db import db
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import PhotoSubmission
-from tenants.models import RosterImport
-from tenants.pesel import make as make_pesel
+from tenants.pupils.pesel import make as make_pesel
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import PhotoSubmission
+from tenants.tenancy.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import jpeg
 from tests.helpers import make_zip
@@ -188,8 +188,8 @@ def test_an_import_whose_worker_died_is_sent_again_and_finished_once(app, school
     from sqlalchemy import update
 
     from infra.db import utcnow
-    from tenants import import_jobs
-    from tenants import tasks
+    from tenants.roster import jobs as import_jobs
+    from tenants.roster import tasks
 
     staff, school_id = school
     dead = upload_zip(staff, {"kowalska-anna-1a.jpg": jpeg(), "nowak-jan-1a.jpg": jpeg()})

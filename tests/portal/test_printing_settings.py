@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from infra.db import db
 from printing.models import SchoolPrinter
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
 
 TERMS = {"lead_time_days": "21", "season_surcharge": "1,50", "shipping_price": "18", "preprinted_blanks": "on",
          "offset_x_mm": "0,4", "offset_y_mm": "-0,25", "bleed_mm": "1"}

@@ -11,11 +11,11 @@ import pytest
 from pypdf import PdfReader
 
 from infra.db import db
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.pesel import make as make_pesel
+from tenants.pupils.pesel import make as make_pesel
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
 from tests.helpers import id_from_location
 from tests.helpers import pupil_form
 from tests.helpers import store_photo
@@ -40,7 +40,7 @@ def add(staff, **form) -> int:
 
 
 def give_photo(app, school_id, pupil_id):
-    from tenants.actors import Actor
+    from tenants.tenancy.actors import Actor
 
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         store_photo(Actor(user_id=None, role="test", organisation_id=school_id),

@@ -13,16 +13,16 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from infra.db import db
-from tenants import holograms
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Application
-from tenants.models import Card
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.pesel import make as make_pesel
-from tenants.transfer_models import PupilTransfer
+from tenants.pupils.pesel import make as make_pesel
+from tenants.registry import holograms
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
+from tenants.transfers.models import PupilTransfer
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 

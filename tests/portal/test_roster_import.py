@@ -18,12 +18,12 @@ from infra import progress
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Pupil
-from tenants.models import RosterImport
-from tenants.pesel import make as make_pesel
-from tenants.roster_table import is_dumped_table
+from tenants.pupils.pesel import make as make_pesel
+from tenants.roster.table import is_dumped_table
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import RosterImport
 from tests import hostile_rosters as hostile
 from tests.helpers import letters
 from tests.helpers import roster_csv
@@ -326,9 +326,9 @@ def test_a_pupil_saved_while_the_import_writes_gives_a_polish_message_not_an_int
 
     from sqlalchemy import text
 
-    from tenants.actors import Actor
-    from tenants.pupils import PupilDetails
-    from tenants.pupils import add_pupil
+    from tenants.pupils.operations import PupilDetails
+    from tenants.pupils.operations import add_pupil
+    from tenants.tenancy.actors import Actor
 
     school = two_schools["a"]
     import_id, _ = upload(staff, roster_csv([ANNA, JAN]))
@@ -371,7 +371,7 @@ def test_a_queued_import_whose_job_was_lost_is_sent_again_and_gives_up_after_too
     from sqlalchemy import update
 
     from infra import jobs
-    from tenants import import_jobs
+    from tenants.roster import jobs as import_jobs
 
     school = two_schools["a"]
     import_id, _page = upload(staff, roster_csv([ANNA, JAN]))

@@ -9,14 +9,14 @@ import logging
 from sqlalchemy import update
 
 from infra.db import db
-from tenants.models import User
-from tenants.models import UserSession
+from tenants.tenancy.models import User
+from tenants.tenancy.models import UserSession
 from tests.helpers import pupil_form
 from tests.helpers import ui_pupil_with_photo
 
 
 def test_passwords_are_argon2id_with_asvs_parameters(app, two_schools):
-    from tenants.passwords import hash_password
+    from tenants.tenancy.passwords import hash_password
 
     value = hash_password("jakies-dlugie-haslo")
     assert value.startswith("$argon2id$v=19$")

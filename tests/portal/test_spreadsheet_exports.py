@@ -27,11 +27,11 @@ from printing.models import PrintOrder
 from printing.tasks import relay_outbox
 from reports import dashboard
 from reports.statistics import refresh_all
-from tenants import applications
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
+from tenants.pupils import applications
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 from tests.helpers import letters

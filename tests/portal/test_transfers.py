@@ -19,18 +19,18 @@ from sqlalchemy import text
 
 from infra import services
 from infra.db import db
-from tenants import context
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import AccessLog
-from tenants.models import Application
-from tenants.models import Card
-from tenants.models import Organisation
-from tenants.models import PhotoSubmission
-from tenants.models import Pupil
-from tenants.pesel import make as make_pesel
-from tenants.transfer_models import PupilTransfer
+from tenants.pupils.pesel import make as make_pesel
+from tenants.tenancy import context
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import AccessLog
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import PhotoSubmission
+from tenants.tenancy.models import Pupil
+from tenants.transfers.models import PupilTransfer
 from tests.conftest import ADMIN_URL
 from tests.conftest import DB_NAME
 from tests.helpers import add_pupil

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import PrintOrder
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Application
-from tenants.models import Organisation
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Organisation
 from tests import helpers
 from tests.db_sessions import held
 from tests.db_sessions import wait_for_lock_waiters

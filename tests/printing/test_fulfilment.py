@@ -23,14 +23,14 @@ from printing.models import OrderItem
 from printing.models import PriceTier
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
-from tenants import applications
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Card
-from tenants.models import Organisation
-from tenants.operations import NotFoundError
-from tenants.operations import OperationError
+from tenants.pupils import applications
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import NotFoundError
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import run_jobs
@@ -356,7 +356,7 @@ def test_the_printer_is_emailed_on_a_new_order_and_parents_when_cards_arrive(app
         db.session.commit()
     order_id = place_order(app, two_schools, count=2, parent_email="rodzic@example.test")
     # place_order submits directly, the printer's e-mail promised with the order; the relay enqueues it.
-    from tenants.mail_outbox import relay_mail
+    from tenants.mail.outbox import relay_mail
 
     with app.app_context():
         relay_mail()

@@ -245,10 +245,10 @@ def test_render_cards_is_the_full_design_print_file():
 
 
 def stored(data: bytes) -> bytes:
-    """The photo as the intake stores it: pixels only (tenants.photos.encode_jpeg)."""
+    """The photo as the intake stores it: pixels only (tenants.photos.decode.encode_jpeg)."""
     from PIL import Image
 
-    from tenants.photos import encode_jpeg
+    from tenants.photos.decode import encode_jpeg
 
     return encode_jpeg(Image.open(io.BytesIO(data)))
 
@@ -327,7 +327,7 @@ def test_a_photo_carrying_metadata_reaches_the_print_file_without_it():
     re-encoded from its pixels; a bare stored photo is embedded byte for byte."""
     from PIL import Image
 
-    from tenants.photo_format import is_bare_jpeg
+    from tenants.photos.format import is_bare_jpeg
 
     out = io.BytesIO()
     Image.new("RGB", (492, 633), (220, 200, 190)).save(out, "JPEG", comment=b"Jan Kowalski, ul. Polna 1")

@@ -16,8 +16,8 @@ from printing import queries as printing_queries
 from printing import retention
 from printing.fulfilment import ItemResult
 from printing.models import DeletionReceipt
-from tenants.context import Tenant
-from tenants.context import tenant_scope
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
 from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)
 from tests.printing.test_fulfilment import director
 from tests.printing.test_fulfilment import operator

@@ -19,8 +19,8 @@ from printing import retention
 from printing.models import DeletionReceipt
 from printing.models import PrintOrder
 from reports import queries as report_queries
-from tenants.context import Tenant
-from tenants.context import tenant_scope
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
 from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)
 from tests.printing.test_retention import delivered_order
 from tests.printing.test_retention import s3_app  # noqa: F401 (the app on a versioned bucket)

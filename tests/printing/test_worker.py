@@ -17,9 +17,9 @@ from infra.db import utcnow
 from printing import tasks
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.context import unscoped
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.context import unscoped
 from tests.portal.test_isolation import school_objects
 
 

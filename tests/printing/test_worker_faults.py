@@ -18,13 +18,13 @@ from printing import operations as printing_ops
 from printing.tasks import build_batch
 from printing.tasks import job_id
 from printing.tasks import relay_outbox
-from tenants import applications
-from tenants import pesel as pesel_rules
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Card
-from tenants.models import Organisation
+from tenants.pupils import applications
+from tenants.pupils import pesel as pesel_rules
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import run_jobs
 from tests.helpers import store_photo

@@ -33,10 +33,10 @@ from printing.pricing import Tier
 from reports import costs
 from reports.models import SchoolStats
 from reports.tables import to_csv
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import CityPrinter
-from tenants.models import Organisation
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import CityPrinter
+from tenants.tenancy.models import Organisation
 
 D = Decimal
 NBSP = "\u00a0"

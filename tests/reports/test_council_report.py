@@ -75,8 +75,8 @@ def test_reports_asked_for_faster_than_built_are_kept_and_old_reports_go(app, tw
     from infra.db import db
     from reports import council_report as council
     from reports.models import CouncilReport
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
 
     official = browser("urzednik@test.pl")
     form = {"csrf_token": _csrf(official.get("/miasto/raporty").get_data(as_text=True))}
@@ -118,8 +118,8 @@ def _lose_the_file(app, report_id: int) -> None:
     from infra import services
     from infra.db import db
     from reports.models import CouncilReport
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
 
     with app.app_context():
         city = _city_id()
@@ -135,8 +135,8 @@ def test_a_report_deleted_while_its_job_runs_leaves_no_file(app, two_schools, br
     from infra.db import db
     from reports import council_report as council
     from reports.models import CouncilReport
-    from tenants.context import Tenant
-    from tenants.context import tenant_scope
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
 
     with app.app_context():
         city = _city_id()
@@ -164,7 +164,7 @@ def _city_id() -> int:
     from sqlalchemy import select
 
     from infra.db import db
-    from tenants.models import Organisation
+    from tenants.tenancy.models import Organisation
 
     return db.session.scalar(select(Organisation.id).where(Organisation.kind == "city",
                                                            Organisation.name == "Miasto Testowe"))

@@ -15,8 +15,8 @@ from infra import jobs
 from infra.db import db
 from reports import council_report as council
 from reports.models import CouncilReport
-from tenants.context import Tenant
-from tenants.context import tenant_scope
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
 from tests.conftest import Browser
 from tests.workers import burst_once
 from tests.workers import horses
@@ -39,7 +39,7 @@ def _newest(app) -> int:
 
 
 def _city(app) -> int:
-    from tenants.models import Organisation
+    from tenants.tenancy.models import Organisation
 
     with app.app_context():
         return db.session.scalar(db.select(Organisation.id).where(Organisation.kind == "city"))

@@ -25,8 +25,8 @@ from reports import dashboard
 from reports import statistics
 from reports.dashboard import Filters
 from reports.tables import to_csv
-from tenants.context import Tenant
-from tenants.context import tenant_scope
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
 from tests.reports.test_statistics import ZONE
 from tests.reports.test_statistics import seed_cities
 from tests.reports.test_statistics import truth  # noqa: F401 (the superuser fixture)
@@ -640,8 +640,8 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
             monkeypatch.delenv(name)
     from portal import create_app
     from reports.models import SchoolStats
-    from tenants.models import Organisation
-    from tenants.models import Pupil
+    from tenants.tenancy.models import Organisation
+    from tenants.tenancy.models import Pupil
 
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
     try:

@@ -30,18 +30,18 @@ from printing.models import SchoolPrinter
 from reports import statistics
 from reports.models import CardFact
 from reports.models import SchoolStats
-from tenants import applications
-from tenants import holograms
-from tenants import mlegitymacja
-from tenants import registry
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Application
-from tenants.models import Card
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.pesel import make as make_pesel
+from tenants.mlegitymacja import operations as mlegitymacja
+from tenants.pupils import applications
+from tenants.pupils.pesel import make as make_pesel
+from tenants.registry import holograms
+from tenants.registry import operations as registry
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import store_photo
@@ -528,7 +528,7 @@ def test_a_failing_school_does_not_stop_the_others(app, seeded, monkeypatch, cap
     real = statistics._pupil_counts
 
     def broken():
-        from tenants.context import current_tenant
+        from tenants.tenancy.context import current_tenant
 
         if current_tenant().school_id == seeded.b:
             raise RuntimeError("boom")

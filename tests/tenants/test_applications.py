@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 
 from infra.db import db
-from tenants import applications
-from tenants import nrb
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.operations import OperationError
+from tenants.pupils import applications
+from tenants.tenancy import nrb
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import store_photo
 

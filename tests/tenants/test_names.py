@@ -1,14 +1,14 @@
-"""The one rule for people's names (`tenants.names`) and the rule for other entered text
-(`tenants.text_entry` on `infra.text`), on tables of good and bad values."""
+"""The one rule for people's names (`tenants.pupils.names`) and the rule for other entered text
+(`tenants.pupils.text_entry` on `infra.text`), on tables of good and bad values."""
 
 from __future__ import annotations
 
 import pytest
 
 from infra import text as text_rules
-from tenants import names
-from tenants.text_entry import TextRefused
-from tenants.text_entry import check_text
+from tenants.pupils import names
+from tenants.pupils.text_entry import TextRefused
+from tenants.pupils.text_entry import check_text
 
 ONLY = "Imię może zawierać tylko litery, spacje, łącznik, apostrof i kropkę"
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from tenants import pesel
+from tenants.pupils import pesel
 
 
 @pytest.mark.parametrize("value, born, sex", [

@@ -20,13 +20,13 @@ from PIL import ImageEnhance
 from PIL import ImageFilter
 from skimage import data as skdata
 
-from tenants.photo_checks import CHECKS
-from tenants.photo_checks import Finding
-from tenants.photo_checks import PhotoResult
-from tenants.photo_checks import Severity
-from tenants.photo_checks import check_photo
-from tenants.photo_checks import parse_policy
-from tenants.photos import PhotoError
+from tenants.photos.checks import CHECKS
+from tenants.photos.checks import Finding
+from tenants.photos.checks import PhotoResult
+from tenants.photos.checks import Severity
+from tenants.photos.checks import check_photo
+from tenants.photos.checks import parse_policy
+from tenants.photos.decode import PhotoError
 from tests.faces import good_jpeg
 from tests.faces import good_photo
 from tests.faces import jpeg_bytes

@@ -4,7 +4,7 @@ Each file is checked by `check_photo` in a fresh Python process: its peak reside
 (`ru_maxrss`) is taken after the imports (Pillow, numpy, OpenCV) and again after the check, so
 nothing the test process did before counts. The files are the hostile ones (declaring tens of
 megapixels in a few kilobytes, degenerate sizes, decoders' worst modes) and, for each way a
-file decodes, one just inside what `tenants.photos` admits, plus real phone-sized photos of a
+file decodes, one just inside what `tenants.photos.decode` admits, plus real phone-sized photos of a
 face. The figures are printed (run with -s) for docs/testing.md; only the budget is asserted.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tenants.photos import MEMORY_BUDGET
-from tenants.photos import PhotoError
-from tenants.photos import open_photo
+from tenants.photos.decode import MEMORY_BUDGET
+from tenants.photos.decode import PhotoError
+from tenants.photos.decode import open_photo
 from tests.faces import good_photo
 from tests.faces import jpeg_bytes
 from tests.hostile_photos import GREY

@@ -15,9 +15,9 @@ from PIL import Image
 from PIL import ImageCms
 from PIL import PngImagePlugin
 
-from tenants.photo_checks import check_photo
-from tenants.photo_format import is_bare_jpeg
-from tenants.photos import encode_jpeg
+from tenants.photos.checks import check_photo
+from tenants.photos.decode import encode_jpeg
+from tenants.photos.format import is_bare_jpeg
 from tests.faces import good_photo
 from tests.hostile_photos import png_chunk
 

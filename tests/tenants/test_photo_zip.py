@@ -7,11 +7,11 @@ import zipfile
 
 import pytest
 
-from tenants.photo_zip import Candidate
-from tenants.photo_zip import ZipError
-from tenants.photo_zip import match_by_name
-from tenants.photo_zip import pesel_in_name
-from tenants.photo_zip import photo_entries
+from tenants.photos.zips import Candidate
+from tenants.photos.zips import ZipError
+from tenants.photos.zips import match_by_name
+from tenants.photos.zips import pesel_in_name
+from tenants.photos.zips import photo_entries
 from tests.helpers import make_zip
 
 PUPILS = [

@@ -1,6 +1,6 @@
 """A ZIP of photos under faults, with the real worker (`tests/workers.py`), PostgreSQL and Redis:
 Redis flushed after the upload, the worker killed (SIGKILL) midway, a job that keeps dying. The
-import row is the durable record (`tenants.import_jobs`, `infra.jobs`); each file's outcome is
+import row is the durable record (`tenants.roster.jobs`, `infra.jobs`); each file's outcome is
 committed with its report row, so an attempt resumes after the files already reported and no
 photo is queued twice. The ZIP is deleted however the import ends."""
 
@@ -18,13 +18,13 @@ from werkzeug.test import encode_multipart
 
 from infra import jobs
 from infra.db import db
-from tenants import import_jobs
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import PhotoSubmission
-from tenants.models import RosterImport
+from tenants.roster import jobs as import_jobs
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import PhotoSubmission
+from tenants.tenancy.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import add_pupil
 from tests.helpers import import_row

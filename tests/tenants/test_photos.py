@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from tenants.photos import PhotoError
-from tenants.photos import normalise_photo
+from tenants.photos.decode import PhotoError
+from tenants.photos.decode import normalise_photo
 from tests.helpers import jpeg
 from tests.helpers import png
 
@@ -122,7 +122,7 @@ def test_a_region_decodes_to_the_pixels_of_the_upright_photo(orientation):
     import numpy as np
     from PIL import ImageOps
 
-    from tenants.photos import open_photo
+    from tenants.photos.decode import open_photo
 
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -140,7 +140,7 @@ def test_a_region_decodes_to_the_pixels_of_the_upright_photo(orientation):
 
 def test_opening_a_png_reads_no_pixels():
     """Only the structure is read until `decode`: a PNG whose pixel data is garbage opens, and fails to decode."""
-    from tenants.photos import open_photo
+    from tenants.photos.decode import open_photo
 
     good = png(600, 800)
     at = good.index(b"IDAT") + 4
@@ -154,8 +154,8 @@ def test_opening_a_png_reads_no_pixels():
 def test_a_decode_that_would_exceed_the_budget_is_made_coarser_not_refused():
     """A 12 MP phone photo turned by EXIF: whole, the picture and a turned copy of it would take 98 MB, so it is
     read at 1/2; the part around a face is cut out before turning, and that fits whole."""
-    from tenants.photos import DECODE_BUDGET
-    from tenants.photos import open_photo
+    from tenants.photos.decode import DECODE_BUDGET
+    from tenants.photos.decode import open_photo
 
     exif = Image.Exif()
     exif[0x0112] = 6

@@ -16,17 +16,17 @@ from sqlalchemy import select
 from infra.db import db
 from infra.db import utcnow
 from printing import operations as printing_ops
-from tenants import applications
-from tenants import registry
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Application
-from tenants.models import Card
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.models import SchoolCounter
-from tenants.operations import OperationError
+from tenants.pupils import applications
+from tenants.registry import operations as registry
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import SchoolCounter
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import store_photo

@@ -1,4 +1,4 @@
-"""Reading pupil lists (tenants.roster_file): Vulcan exports, our template, other layouts, refused files."""
+"""Reading pupil lists (tenants.roster.file): Vulcan exports, our template, other layouts, refused files."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from openpyxl import Workbook
 from openpyxl import load_workbook
 
-from tenants import pesel as pesel_rules
-from tenants import roster_file as rf
-from tenants.roster_rows import validate_rows
+from tenants.pupils import pesel as pesel_rules
+from tenants.roster import file as rf
+from tenants.roster.rows import validate_rows
 
 TODAY = dt.date(2025, 9, 1)
 VULCAN_HEADER = ["Nazwisko", "Imię", "Drugie imię", "Data urodzenia", "PESEL", "Numer w księdze uczniów",

@@ -1,6 +1,6 @@
 """A confirmed pupil list under faults, with the real worker (`tests/workers.py`), PostgreSQL and
 Redis: Redis flushed after the school confirmed it, the worker killed (SIGKILL) midway, a job that
-keeps dying. The import row is the durable record (`tenants.import_jobs`, `infra.jobs`): it ends
+keeps dying. The import row is the durable record (`tenants.roster.jobs`, `infra.jobs`): it ends
 `done` with every pupil once, or `failed` with its reason, and its list is deleted either way."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from infra import jobs
 from infra.db import db
-from tenants import import_jobs
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Pupil
+from tenants.roster import jobs as import_jobs
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Pupil
 from tests.helpers import import_row
 from tests.helpers import letters
 from tests.helpers import stored

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from infra.db import db
-from tenants import roster_import
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Pupil
-from tenants.pesel import make as make_pesel
+from tenants.pupils.pesel import make as make_pesel
+from tenants.roster import operations as roster_import
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.models import Pupil
 from tests.helpers import roster_csv
 
 HEADER = ["Nazwisko", "Imię", "Drugie imię", "Data urodzenia", "PESEL", "Rodzaj dokumentu tożsamości",
@@ -35,7 +35,7 @@ PESELS = [make_pesel(BORN[0], 11, "K"), make_pesel(BORN[1], 12, "M"), make_pesel
 DOCUMENTS = [("paszport", "AB123"), ("dowód osobisty", "ab 123"), ("Paszport", "AB124"), ("karta pobytu", "AB 124"),
              ("paszport", "")]
 NAMES = [("Kowalska", "Anna"), ("KOWALSKA", "Anna"), ("Nowak", "Jan")]
-# Names the row checks and the register's checks must judge alike (both go through tenants.names).
+# Names the row checks and the register's checks must judge alike (both go through tenants.pupils.names).
 SECOND_NAMES = ["", "Maria", "Zoë", "O'Neil", "Anna-Maria", "  maria  ", "ks. Jan", "Ἀλέξανδρος", "An\u200bna",
                 "\u202eAnna", "Anna2", "x" * 60, "MARIA JÓZEFA"]
 

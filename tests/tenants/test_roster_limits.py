@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl import load_workbook
 
-from tenants import roster_file as rf
-from tenants.roster_table import MAX_CELL_CHARS
-from tenants.roster_table import MAX_COLUMNS
-from tenants.roster_table import dump_table
-from tenants.roster_table import load_table
+from tenants.roster import file as rf
+from tenants.roster.table import MAX_CELL_CHARS
+from tenants.roster.table import MAX_COLUMNS
+from tenants.roster.table import dump_table
+from tenants.roster.table import load_table
 from tests import hostile_rosters as hostile
 from tests.memory_budget import BUDGET_BYTES
 from tests.memory_budget import grown
@@ -130,7 +130,7 @@ def test_a_cell_up_to_the_limit_is_read_and_a_longer_one_is_refused():
 
 
 def test_a_part_bigger_than_allowed_is_refused_before_it_is_read():
-    from tenants.roster_xlsx import MAX_PART_BYTES
+    from tenants.roster.xlsx import MAX_PART_BYTES
 
     filler = (" " * (1024 * 1024) for _ in range(MAX_PART_BYTES // (1024 * 1024) + 1))
     data = hostile.workbook([hostile.header_row()], shared_strings=filler)
@@ -180,7 +180,7 @@ def test_a_packed_table_round_trips_through_storage_bytes():
 def openpyxl_rows(data: bytes) -> list[tuple[int, list[str]]]:
     """The reference: the first sheet through openpyxl (read-only, cached values), as the old reader
     turned cells into text; trailing empty cells and empty rows dropped."""
-    from tenants.roster_xlsx import _cell_text
+    from tenants.roster.xlsx import _cell_text
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. "marked as a date but outside the limits" (read as #VALUE!)
@@ -201,7 +201,7 @@ def openpyxl_rows(data: bytes) -> list[tuple[int, list[str]]]:
 
 
 def streaming_rows(data: bytes) -> list[tuple[int, list[str]]]:
-    from tenants.roster_xlsx import xlsx_rows
+    from tenants.roster.xlsx import xlsx_rows
 
     return list(xlsx_rows(data))
 

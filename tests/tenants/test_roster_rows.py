@@ -1,4 +1,4 @@
-"""Validating pupil-list rows (tenants.roster_rows): every rule, its Polish message, duplicates, normalisation."""
+"""Validating pupil-list rows (tenants.roster.rows): every rule, its Polish message, duplicates, normalisation."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from tenants import pesel as pesel_rules
-from tenants.roster_file import FIELDS
-from tenants.roster_file import Table
-from tenants.roster_rows import fix_caps
-from tenants.roster_rows import validate_rows
+from tenants.pupils import pesel as pesel_rules
+from tenants.roster.file import FIELDS
+from tenants.roster.file import Table
+from tenants.roster.rows import fix_caps
+from tenants.roster.rows import validate_rows
 
 TODAY = dt.date(2025, 9, 1)
 BORN = dt.date(2016, 4, 9)

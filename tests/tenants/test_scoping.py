@@ -10,11 +10,11 @@ from sqlalchemy import pool
 from sqlalchemy import select
 
 from reports.models import CardFact
-from tenants import scoping
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.context import unscoped
-from tenants.models import Organisation
+from tenants.tenancy import scoping
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.context import unscoped
+from tenants.tenancy.models import Organisation
 from tests.conftest import ADMIN_URL
 from tests.conftest import DB_NAME
 from tests.reports.test_dashboard import seeded  # noqa: F401 (the fixture)

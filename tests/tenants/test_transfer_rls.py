@@ -13,14 +13,14 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from infra.db import db
-from tenants import transfer
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.models import Organisation
-from tenants.models import Pupil
-from tenants.operations import OperationError
-from tenants.transfer_models import PupilTransfer
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
+from tenants.transfers import operations as transfer
+from tenants.transfers.models import PupilTransfer
 from tests.helpers import add_pupil
 from tests.tenants.test_rls import app_engine  # noqa: F401 (the fixture)
 from tests.tenants.test_rls import as_tenant

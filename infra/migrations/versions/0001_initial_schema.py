@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-21 20:24:54.913589
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -247,7 +246,7 @@ def upgrade() -> None:
 
 
 # Row-level security (PostgreSQL only): a plain column comparison against settings made per
-# transaction by `tenants.scoping`. Unset settings are '' or NULL, which match no row.
+# transaction by `tenants.tenancy.scoping`. Unset settings are '' or NULL, which match no row.
 SCHOOL = "NULLIF(current_setting('app.school_id', true), '')::bigint"
 PRINTER = "NULLIF(current_setting('app.printer_id', true), '')::bigint"
 CITY = "NULLIF(current_setting('app.city_id', true), '')::bigint"

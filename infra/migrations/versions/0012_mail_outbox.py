@@ -1,6 +1,6 @@
 """The mail outbox: every e-mail the product promises is a row written with the change that
 promises it, one per recipient; the relay enqueues a job per due row and the job sends it once
-(tenants.mail_outbox). On PostgreSQL row-level security admits the school's rows and the system
+(tenants.mail.outbox). On PostgreSQL row-level security admits the school's rows and the system
 scope, like the batch outbox.
 
 Revision ID: 0012

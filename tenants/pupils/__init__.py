@@ -1,0 +1,1 @@
+"""A school's pupils and their card applications: records, PESEL, names, free-text entry."""

@@ -1,0 +1,137 @@
+"""Card applications: first card (free), replacement (free, old card returned) and duplicate
+(9 zł, payment checked by staff). The director approves; every step is recorded on the row.
+
+Functions flush and never commit; refusals are `OperationError` with a Polish message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from infra import inputs
+from infra.db import db
+from infra.db import utcnow
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import DUPLICATE_REASONS
+from tenants.tenancy.models import REPLACEMENT_REASONS
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationKind
+from tenants.tenancy.models import ApplicationStatus
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import PupilStatus
+
+DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (docs/domain.md §6)
+OPEN_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value, ApplicationStatus.ORDERED.value)
+
+
+def fee_for(kind: str) -> Decimal:
+    return DUPLICATE_FEE if kind == ApplicationKind.DUPLICATE.value else Decimal("0.00")
+
+
+def create_application(actor: Actor, pupil: Pupil, kind: str = ApplicationKind.FIRST.value, *,
+                       reason_code: str = "", note: str = "", school: Organisation | None = None) -> Application:
+    """Open an application. One open application per pupil; a first card only once; a
+    replacement or duplicate needs its reason; a duplicate needs the school's fee account."""
+    if kind not in {k.value for k in ApplicationKind}:
+        raise OperationError("Nieznany rodzaj wniosku.")
+    if pupil.status != PupilStatus.ACTIVE.value:
+        raise OperationError("Wniosek można złożyć tylko dla ucznia, który uczy się w szkole.")
+    if db.session.scalar(select(Application.id).where(
+            Application.pupil_id == pupil.id, Application.status.in_(OPEN_STATUSES))) is not None:
+        raise OperationError("Ten uczeń ma już otwarty wniosek o legitymację.")
+    if kind == ApplicationKind.FIRST.value:
+        reason_code = ""
+        if db.session.scalar(select(Application.id).where(
+                Application.pupil_id == pupil.id, Application.kind == ApplicationKind.FIRST.value,
+                Application.status == ApplicationStatus.ISSUED.value)) is not None:
+            raise OperationError("Ten uczeń otrzymał już pierwszą legitymację — złóż wniosek o wymianę lub duplikat.")
+    elif kind == ApplicationKind.REPLACEMENT.value and reason_code not in REPLACEMENT_REASONS:
+        raise OperationError("Wybierz powód wymiany legitymacji.")
+    elif kind == ApplicationKind.DUPLICATE.value:
+        if reason_code not in DUPLICATE_REASONS:
+            raise OperationError("Wybierz powód wydania duplikatu (utrata, kradzież, zniszczenie).")
+        if school is not None and not school.bank_account:
+            raise OperationError("Najpierw wpisz w ustawieniach szkoły numer rachunku, na który wpłaca się opłatę "
+                                 "za duplikat.")
+    application = Application(
+        school_id=pupil.school_id, pupil_id=pupil.id, kind=kind, reason_code=reason_code,
+        reason=" ".join(note.split())[:200], fee_amount=fee_for(kind), created_by_id=actor.user_id)
+    db.session.add(application)
+    db.session.flush()
+    return application
+
+
+def _editable(application: Application) -> None:
+    if application.status != ApplicationStatus.SUBMITTED.value:
+        raise OperationError("Ten wniosek został już rozpatrzony — nie można go zmienić.")
+
+
+def record_old_card_return(actor: Actor, application: Application, returned_on: dt.date) -> None:
+    """A replacement: the pupil handed the old card back to the school on `returned_on`."""
+    _editable(application)
+    if application.kind != ApplicationKind.REPLACEMENT.value:
+        raise OperationError("Zwrot starej legitymacji zapisuje się tylko przy wymianie.")
+    if returned_on > dt.date.today():
+        raise OperationError("Data zwrotu nie może być z przyszłości.")
+    application.old_card_returned_on = returned_on
+    db.session.flush()
+
+
+def parse_amount(value: str) -> Decimal:
+    """"9", "9,00", "9.00 zł" -> Decimal("9.00"), more than 0 and less than a million; `OperationError`
+    otherwise."""
+    text = (value or "").lower().replace("zł", "")
+    try:
+        return inputs.amount(text, low=Decimal("0.01"), high=Decimal("999999.99"))  # the column's Numeric(8, 2)
+    except inputs.Refused:
+        raise OperationError("Podaj kwotę wpłaty, np. 9,00.") from None
+
+
+def record_payment(actor: Actor, application: Application, *, amount: Decimal, paid_on: dt.date,
+                   reference: str) -> None:
+    """A duplicate's fee: the member of staff `actor` checked that `amount` reached the school's
+    account on `paid_on` (transfer title or receipt number in `reference`)."""
+    _editable(application)
+    if application.kind != ApplicationKind.DUPLICATE.value:
+        raise OperationError("Ten wniosek jest bezpłatny — opłatę wnosi się tylko za duplikat.")
+    if amount != application.fee_amount:
+        raise OperationError(f"Opłata za duplikat wynosi {application.fee_amount:.2f} zł".replace(".", ",")
+                             + " — wpisz kwotę, która wpłynęła.")
+    if paid_on > dt.date.today():
+        raise OperationError("Data wpłaty nie może być z przyszłości.")
+    reference = " ".join((reference or "").split())
+    if not reference:
+        raise OperationError("Podaj tytuł przelewu albo numer dowodu wpłaty.")
+    application.payment_amount = amount
+    application.payment_date = paid_on
+    application.payment_reference = reference[:100]
+    application.payment_checked_by_id = actor.user_id
+    application.payment_checked_at = utcnow()
+    db.session.flush()
+
+
+def decide_application(actor: Actor, application: Application, *, approve: bool, reason: str = "") -> None:
+    """The director approves or rejects a submitted application. Approval needs a photo; a
+    replacement needs the old card back; a duplicate needs its fee recorded."""
+    _editable(application)
+    if approve:
+        if not application.pupil.photo_key:
+            raise OperationError("Nie można zatwierdzić wniosku: uczeń nie ma przyjętego zdjęcia.")
+        if application.kind == ApplicationKind.REPLACEMENT.value and application.old_card_returned_on is None:
+            raise OperationError("Nie można zatwierdzić wymiany: stara legitymacja nie została zwrócona.")
+        if application.kind == ApplicationKind.DUPLICATE.value and not application.payment_recorded:
+            raise OperationError("Nie można zatwierdzić duplikatu: nie zapisano wpłaty 9,00 zł.")
+        application.status = ApplicationStatus.APPROVED.value
+    else:
+        if not reason.strip():
+            raise OperationError("Podaj powód odrzucenia wniosku.")
+        application.status = ApplicationStatus.REJECTED.value
+        application.rejection_reason = reason.strip()[:300]
+    application.decided_by_id = actor.user_id
+    application.decided_at = utcnow()
+    db.session.flush()

@@ -1,0 +1,122 @@
+"""Holograms: strictly accounted forms, one row per serial, in exactly one state.
+
+in_stock → issued (to one card for one school year) | voided (protocol) ;
+in_stock | voided → destroyed (protocol). Stock is a count of rows, so it cannot go negative;
+issuing is a compare-and-set on the row's state, so a serial is never issued twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKeyConstraint
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from infra.db import Base
+from infra.db import UTCDateTime
+from infra.db import utcnow
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.models import Id
+from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import SchoolOwned
+
+
+class HologramState(enum.StrEnum):
+    IN_STOCK = "in_stock"
+    ISSUED = "issued"
+    VOIDED = "voided"
+    DESTROYED = "destroyed"
+
+
+class HologramDelivery(SchoolOwned, Base):
+    """A delivery of holograms received by the school: a serial range for one school year."""
+
+    __tablename__ = "hologram_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    school_year: Mapped[int] = mapped_column(Integer)  # 2026 = school year 2026/27
+    supplier: Mapped[str] = mapped_column(String(200))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    first_serial: Mapped[str] = mapped_column(String(30))
+    last_serial: Mapped[str] = mapped_column(String(30))
+    count: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("school_id", "id"), CheckConstraint("count > 0", name="count_positive"))
+
+
+class HologramProtocol(SchoolOwned, Base):
+    """A protocol voiding or destroying holograms: date, committee, reason (docs/domain.md, source 002 §3.6)."""
+
+    __tablename__ = "hologram_protocols"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "void" | "destroy"
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    committee: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("school_id", "id"),
+                      CheckConstraint("kind IN ('void', 'destroy')", name="kind"))
+
+
+class Hologram(SchoolOwned, Base):
+    """One serial. The city may read its schools' rows (counts for its ledger); they hold no
+    personal data, only ids."""
+
+    __tablename__ = "holograms"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(30))
+    school_year: Mapped[int] = mapped_column(Integer)
+    delivery_id: Mapped[int] = mapped_column(Id)
+    state: Mapped[str] = mapped_column(String(10), default=HologramState.IN_STOCK.value)
+    card_id: Mapped[int | None] = mapped_column(Id)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    void_protocol_id: Mapped[int | None] = mapped_column(Id)
+    destroy_protocol_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "serial"),
+        CheckConstraint("state IN ('in_stock', 'issued', 'voided', 'destroyed')", name="state"),
+        CheckConstraint("(state = 'issued') = (card_id IS NOT NULL)", name="issued_has_card"),
+        ForeignKeyConstraint(["school_id", "delivery_id"], ["hologram_deliveries.school_id", "hologram_deliveries.id"]),
+        ForeignKeyConstraint(["school_id", "card_id"], ["cards.school_id", "cards.id"]),
+        ForeignKeyConstraint(["school_id", "void_protocol_id"],
+                             ["hologram_protocols.school_id", "hologram_protocols.id"],
+                             name="fk_holograms_void_protocol"),
+        ForeignKeyConstraint(["school_id", "destroy_protocol_id"],
+                             ["hologram_protocols.school_id", "hologram_protocols.id"],
+                             name="fk_holograms_destroy_protocol"),
+        # At most one hologram per card per school year.
+        Index("uq_holograms_one_per_card_and_year", "school_id", "card_id", "school_year", unique=True,
+              postgresql_where=text("state = 'issued'"), sqlite_where=text("state = 'issued'")),
+    )
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.city_id is not None:
+            return cls.school_id.in_(select(Organisation.id).where(Organisation.city_id == tenant.city_id))
+        return false()

@@ -1,0 +1,123 @@
+"""The life of a card in the school's registry (ewidencja): its printed number, spoiling,
+invalidation, the card a new one replaces, and pupils who leave.
+
+A registry number is never reused: a spoiled or invalidated card keeps its entry and its
+number, with the reason. Functions flush and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+
+from infra.db import db
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import INVALIDATION_REASONS
+from tenants.tenancy.models import LIVE_CARD_STATUSES
+from tenants.tenancy.models import Application
+from tenants.tenancy.models import ApplicationKind
+from tenants.tenancy.models import ApplicationStatus
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import CardStatus
+from tenants.tenancy.models import Pupil
+from tenants.tenancy.models import PupilStatus
+
+PAPER_CARDS_UNTIL = dt.date(2024, 7, 12)  # the last day paper cards could be issued (docs/domain.md §7)
+NUMBER_FORMAT = re.compile(r"^[^{}]*\{n\}[^{}]*(\{rok\}[^{}]*)?$")
+
+
+def check_number_format(value: str) -> str:
+    """A school's number format: text with `{n}` (the registry number) and optionally `{rok}`
+    (the year of issue), e.g. "{n}", "{n}/{rok}", "SP1/{n}/{rok}"."""
+    value = value.strip()
+    if not value or len(value) > 30 or not NUMBER_FORMAT.match(value):
+        raise OperationError("Format numeru musi zawierać {n} (numer z ewidencji) i może zawierać {rok}, "
+                             "np. {n} albo {n}/{rok}.")
+    return value
+
+
+def number_label(number_format: str, number: int, issue_date: dt.date) -> str:
+    return (number_format or "{n}").replace("{n}", str(number)).replace("{rok}", str(issue_date.year))
+
+
+def live_cards(pupil: Pupil, *, except_id: int | None = None) -> list[Card]:
+    stmt = select(Card).where(Card.pupil_id == pupil.id, Card.status.in_(LIVE_CARD_STATUSES))
+    if except_id is not None:
+        stmt = stmt.where(Card.id != except_id)
+    return list(db.session.scalars(stmt.order_by(Card.number)))
+
+
+def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = None, note: str = "") -> None:
+    """A valid (or still coming) card stops being valid, for one of INVALIDATION_REASONS."""
+    if reason not in INVALIDATION_REASONS:
+        raise OperationError("Wybierz powód unieważnienia legitymacji.")
+    if card.status not in LIVE_CARD_STATUSES:
+        raise OperationError("Ta legitymacja jest już unieważniona albo zepsuta.")
+    card.status = CardStatus.INVALIDATED.value
+    card.invalidation_reason = reason
+    card.invalidated_at = on or dt.date.today()
+    card.status_note = " ".join(note.split())[:300]
+    db.session.flush()
+
+
+def spoil(actor: Actor, card: Card, note: str) -> None:
+    """A card that never reached its holder (misprinted, damaged, not collected) is spoiled:
+    it keeps its number, with the reason, for the destruction protocol."""
+    note = " ".join((note or "").split())
+    if not note:
+        raise OperationError("Podaj powód (np. błąd nadruku, uszkodzona, nieodebrana).")
+    if card.status == CardStatus.HANDED_OVER.value:
+        raise OperationError("Wydanej legitymacji nie można oznaczyć jako zepsutej — unieważnij ją.")
+    if card.status not in LIVE_CARD_STATUSES:
+        raise OperationError("Ta legitymacja jest już unieważniona albo zepsuta.")
+    card.status = CardStatus.SPOILED.value
+    card.status_note = note[:300]
+    card.invalidated_at = dt.date.today()
+    # The application goes back to "approved", so the card can be ordered again (a reprint,
+    # under a new number).
+    application = db.session.get(Application, card.application_id)
+    if application.status == ApplicationStatus.ORDERED.value:
+        application.status, application.order_id = ApplicationStatus.APPROVED.value, None
+    db.session.flush()
+
+
+def after_handover(actor: Actor, card: Card, kind: str) -> list[Card]:
+    """A replacement or duplicate was handed over: the pupil's earlier cards stop being valid
+    and the new card points at the one it replaces. Returns the cards invalidated."""
+    if kind not in (ApplicationKind.REPLACEMENT.value, ApplicationKind.DUPLICATE.value):
+        return []
+    reason = "replaced" if kind == ApplicationKind.REPLACEMENT.value else "duplicated"
+    earlier = [c for c in live_cards(card.pupil, except_id=card.id) if c.number < card.number]
+    for old in earlier:
+        invalidate(actor, old, reason, on=card.handed_over_on, note=f"nowa legitymacja nr {card.label}")
+    if earlier:
+        card.replaces_card_id = earlier[-1].id
+        db.session.flush()
+    return earlier
+
+
+def pupil_left(actor: Actor, pupil: Pupil, status: str, *, on: dt.date | None = None) -> list[Card]:
+    """The pupil left or was transferred: every card of theirs still valid is invalidated."""
+    if status not in (PupilStatus.LEFT.value, PupilStatus.TRANSFERRED.value):
+        raise OperationError("Nieznany status ucznia.")
+    pupil.status = status
+    cards = live_cards(pupil)
+    for card in cards:
+        invalidate(actor, card, "left", on=on)
+    db.session.flush()
+    return cards
+
+
+def record_paper_card(actor: Actor, pupil: Pupil, number: str, issued_on: dt.date) -> None:
+    """The pupil holds a paper card of the old template, valid until they leave the school."""
+    number = " ".join((number or "").split())
+    if not number or len(number) > 30:
+        raise OperationError("Podaj numer papierowej legitymacji (najwyżej 30 znaków).")
+    if issued_on > PAPER_CARDS_UNTIL:
+        raise OperationError("Papierowe legitymacje wydawano do 12.07.2024 — późniejsza musi być e-legitymacją.")
+    pupil.paper_card_number = number
+    pupil.paper_card_issued_on = issued_on
+    db.session.flush()

@@ -1,0 +1,113 @@
+"""Reads of the registry: entries with filters, and the rows the registry book prints."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import extract
+from sqlalchemy import select
+
+from infra import inputs
+from infra import services
+from infra.db import db
+from tenants.pupils.operations import identity_label
+from tenants.registry.models import Hologram
+from tenants.registry.models import HologramState
+from tenants.tenancy.context import require_school
+from tenants.tenancy.models import INVALIDATION_REASONS
+from tenants.tenancy.models import Card
+from tenants.tenancy.models import Pupil
+
+STATUS_LABELS = {"ordered": "zamówiona", "printed": "wydrukowana", "delivered": "w szkole, do wydania",
+                 "handed_over": "wydana", "spoiled": "zepsuta / nieodebrana", "invalidated": "unieważniona"}
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryFilter:
+    year: int | None = None
+    class_name: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> RegistryFilter:
+        return cls(year=inputs.whole_or_none(args.get("rok"), low=2001, high=2199),  # anything else: every year
+                   class_name=args.get("klasa", "").strip()[:20])
+
+    @property
+    def scope(self) -> str:
+        parts = [f"rok wydania {self.year}" if self.year else "wszystkie lata"]
+        parts.append(f"klasa {self.class_name}" if self.class_name else "wszystkie klasy")
+        return ", ".join(parts)
+
+
+def entries(f: RegistryFilter = RegistryFilter()) -> list[Card]:
+    stmt = (select(Card).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
+            .where(Card.school_id == require_school()))
+    if f.year:
+        stmt = stmt.where(extract("year", Card.issue_date) == f.year)
+    if f.class_name:
+        stmt = stmt.where(Pupil.class_name == f.class_name)
+    return list(db.session.scalars(stmt.order_by(Card.number)))
+
+
+def holograms_by_card(card_ids: list[int]) -> dict[int, list[Hologram]]:
+    found: dict[int, list[Hologram]] = {}
+    if not card_ids:
+        return found
+    for hologram in db.session.scalars(select(Hologram).where(
+            Hologram.card_id.in_(card_ids), Hologram.state == HologramState.ISSUED.value)
+            .order_by(Hologram.school_year)):
+        found.setdefault(hologram.card_id, []).append(hologram)
+    return found
+
+
+def status_text(card: Card) -> str:
+    text = STATUS_LABELS.get(card.status, card.status)
+    if card.invalidation_reason:
+        text += f" ({INVALIDATION_REASONS.get(card.invalidation_reason, card.invalidation_reason)})"
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryRow:
+    """One line of the registry book, as printed (PDF) and exported (XLSX)."""
+
+    number: int
+    label: str
+    name: str
+    identity: str
+    date_of_birth: dt.date
+    class_name: str
+    template: str
+    issue_date: dt.date
+    valid_until: dt.date
+    holograms: str
+    status: str
+    handed_over_on: dt.date | None
+    collected_by: str
+    note: str
+
+
+def book_rows(cards: list[Card]) -> list[RegistryRow]:
+    """The registry book's rows (full PESEL: it is the school's register)."""
+    cipher = services.pesel_cipher()
+    holograms = holograms_by_card([c.id for c in cards])
+    rows = []
+    for card in cards:
+        pupil = card.pupil
+        identity = cipher.decrypt(pupil.pesel_cipher) if pupil.pesel_cipher else identity_label(pupil)
+        rows.append(RegistryRow(
+            number=card.number, label=card.label, name=f"{pupil.surname} {pupil.first_names}", identity=identity,
+            date_of_birth=pupil.date_of_birth, class_name=pupil.class_name, template=card.template_code,
+            issue_date=card.issue_date, valid_until=card.valid_until,
+            holograms=", ".join(f"{h.serial} ({h.school_year}/{str(h.school_year + 1)[2:]})"
+                                for h in holograms.get(card.id, [])),
+            status=status_text(card), handed_over_on=card.handed_over_on, collected_by=card.collected_by,
+            note=card.status_note))
+    return rows
+
+
+def issue_years() -> list[int]:
+    years = db.session.scalars(select(extract("year", Card.issue_date)).where(Card.school_id == require_school())
+                               .distinct())
+    return sorted({int(y) for y in years if y}, reverse=True) or [dt.date.today().year]
