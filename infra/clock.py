@@ -6,7 +6,8 @@ midnight UTC, they give yesterday, so an issue date, a "not in the future" check
 boundary (1 September) would be a day off.
 
 - `today()`: the date in the zone; `now()`: aware, in the zone; `utcnow()`: aware UTC (what the
-  database stores, `infra.db.utcnow` reads it).
+  database stores, `infra.db.utcnow` reads it); `day_of(timestamp)`: the zone's date of a stored
+  timestamp (its `.date()` would be UTC's).
 - The zone is the app's `TIMEZONE` setting when there is an app context, else `DEFAULT_ZONE`
   (scripts, benchmarks).
 - `pinned(instant)` makes the clock read a fixed instant until the block ends: tests set the time
@@ -49,6 +50,13 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in the configured zone, whatever the host's zone."""
     return now().date()
+
+
+def day_of(instant: dt.datetime) -> dt.date:
+    """The date a stored (aware UTC) timestamp falls on in the configured zone; a naive one is UTC."""
+    if instant.tzinfo is None:  # SQLite gives back naive UTC
+        instant = instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(zone()).date()
 
 
 @contextlib.contextmanager

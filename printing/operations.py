@@ -217,7 +217,7 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     if handed_over_on > clock.today():
         raise OperationError("Data wydania nie może być z przyszłości.")
     order = db.session.get(PrintOrder, card.order_id)
-    if order.delivered_at and handed_over_on < order.delivered_at.date():
+    if order.delivered_at and handed_over_on < clock.day_of(order.delivered_at):
         raise OperationError("Data wydania nie może być wcześniejsza niż data dostarczenia.")
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)

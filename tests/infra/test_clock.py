@@ -34,6 +34,12 @@ def test_today_is_warsaws_day_not_utcs():
         assert clock.today() == dt.date(2027, 1, 1)
 
 
+def test_a_stored_timestamps_day_is_warsaws():
+    assert NEW_YEAR_IN_WARSAW.date() == dt.date(2026, 8, 31)  # what `.date()` on a UTC timestamp says
+    assert clock.day_of(NEW_YEAR_IN_WARSAW) == dt.date(2026, 9, 1)
+    assert clock.day_of(NEW_YEAR_IN_WARSAW.replace(tzinfo=None)) == dt.date(2026, 9, 1)  # SQLite: naive UTC
+
+
 def test_the_zone_is_the_apps_setting():
     app = flask.Flask(__name__)
     with clock.pinned(NEW_YEAR_IN_WARSAW):

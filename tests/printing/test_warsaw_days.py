@@ -12,6 +12,7 @@ import pytest
 
 from infra import clock
 from infra.db import db
+from printing import operations as printing_ops
 from printing.models import PrintOrder
 from tenants import holograms
 from tenants.actors import Actor
@@ -19,7 +20,9 @@ from tenants.context import Tenant
 from tenants.context import tenant_scope
 from tenants.hologram_models import Hologram
 from tenants.models import Organisation
+from tenants.operations import OperationError
 from tests.helpers import add_pupil
+from tests.helpers import approved_applications
 from tests.helpers import handed_over_cards
 
 CASES = [
@@ -30,13 +33,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("instant", "day", "school_year", "valid_until"), CASES)
-def test_a_card_is_issued_on_warsaws_day_in_warsaws_school_year(app, world, instant, day, school_year, valid_until):
+def _school(world):
     city = world.city()
     school_id = world.school(city, "Szkoła Północna")
-    printer_id = world.printer([city])
     user_id = world.user(f"dyrektor-{school_id}@test.pl", school_id, "school_director")
-    actor = Actor(user_id=user_id, role="school_director", organisation_id=school_id)
+    return school_id, world.printer([city]), Actor(user_id=user_id, role="school_director", organisation_id=school_id)
+
+
+@pytest.mark.parametrize(("instant", "day", "school_year", "valid_until"), CASES)
+def test_a_card_is_issued_on_warsaws_day_in_warsaws_school_year(app, world, instant, day, school_year, valid_until):
+    school_id, printer_id, actor = _school(world)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)), clock.pinned(instant):
         school = db.session.get(Organisation, school_id)
         school.card_number_format = "{n}/{rok}"
@@ -54,6 +60,23 @@ def test_a_card_is_issued_on_warsaws_day_in_warsaws_school_year(app, world, inst
         hologram = db.session.scalar(db.select(Hologram).where(Hologram.card_id == card.id))
         assert (hologram.school_year, hologram.issued_on) == (school_year, day)
         assert card.valid_until == valid_until
+
+
+def test_a_handover_is_not_dated_before_warsaws_day_of_delivery(app, world):
+    """Delivered at 00:30 on 1 September in Warsaw (still 31 August in UTC): a handover dated 31
+    August would be before the delivery."""
+    school_id, printer_id, actor = _school(world)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)), clock.pinned(CASES[0][0]):
+        school = db.session.get(Organisation, school_id)
+        ids = approved_applications(actor, school, [add_pupil(actor)])
+        order = printing_ops.create_order(actor, school, printer_id, ids)
+        (card,) = printing_ops.submit_order(actor, order)
+        # Delivered now (set directly: printing is not under test).
+        order.status, order.delivered_at, card.status = "delivered", clock.utcnow(), "delivered"
+        db.session.flush()
+        with pytest.raises(OperationError, match="wcześniejsza niż data dostarczenia"):
+            printing_ops.record_handover(actor, card, handed_over_on=dt.date(2026, 8, 31), collected_by="mama")
+        printing_ops.record_handover(actor, card, handed_over_on=dt.date(2026, 9, 1), collected_by="mama")
 
 
 def test_the_school_pages_name_warsaws_school_year(app, world, browser):
