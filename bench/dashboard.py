@@ -41,6 +41,7 @@ import time
 import urllib.parse
 
 from bench import dashboard_data as data
+from infra import clock
 
 GOALS_MS = {data.CITY.database: 100.0, data.NATIONAL.database: 300.0}
 TIME_CAP_S = 60.0
@@ -473,7 +474,7 @@ def _council_report(client) -> float:
 
 
 def _params(conn, city_id: int) -> dict:
-    today = dt.date.today()
+    today = clock.today()
     school = conn.execute("SELECT id FROM organisations WHERE kind = 'school' AND city_id = %s ORDER BY name LIMIT 1",
                           (city_id,)).fetchone()
     centre = conn.execute("SELECT p.id FROM organisations p JOIN city_printers cp ON cp.printer_id = p.id "

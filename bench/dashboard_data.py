@@ -37,6 +37,8 @@ import random
 import sys
 import time
 
+from infra import clock
+
 PG = os.environ.get("LEGITKA_BENCH_PG", "127.0.0.1:5432")
 ADMIN = "postgres"
 OWNER = "legitka_owner"
@@ -763,8 +765,8 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
     from tenants.tenancy.passwords import hash_password
 
     started = time.perf_counter()
-    today = today or dt.date.today()
-    now = dt.datetime.now(dt.UTC)
+    today = today or clock.today()
+    now = clock.utcnow()
     admin = create_engine(url("postgres", ADMIN), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{spec.database}" WITH (FORCE)'))

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from infra import clock
+
 # Deterministic constraint names so Alembic migrations are reproducible.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,8 +37,8 @@ db = SQLAlchemy(model_class=Base)
 
 
 def utcnow() -> dt.datetime:
-    """Aware UTC now; every timestamp in the database is UTC."""
-    return dt.datetime.now(dt.UTC)
+    """Aware UTC now; every timestamp in the database is UTC. Read from the one clock (`infra.clock`)."""
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator):

@@ -20,6 +20,7 @@ from PIL import ImageDraw
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from infra.db import utcnow
 from portal.jobs import start_after_commit
@@ -356,7 +357,7 @@ def _city_finances(city: Organisation, centre: Organisation, today: dt.date) -> 
 
 def seed(today: dt.date | None = None) -> str:
     """Create whatever of the demo city is missing; returns a one-paragraph report."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     password_hash = hash_password(DEMO_PASSWORD)
     city = _get_or_create_org(CITY_SLUG, kind=OrgKind.CITY.value, name="Miasto Szczecin (demo)", town="Szczecin")
     printers = []

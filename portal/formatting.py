@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
+
+from infra import clock
 
 NBSP = "\u00a0"
 
@@ -25,7 +25,7 @@ def date_pl(value) -> str:
 def local(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:  # SQLite gives back naive UTC
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return value.astimezone(clock.zone())
 
 
 def datetime_pl(value) -> str:

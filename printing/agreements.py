@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from printing.models import ProcessingAgreement
 from tenants.tenancy.actors import Actor
@@ -16,7 +17,7 @@ from tenants.tenancy.errors import OperationError
 
 
 def in_force(school_id: int, printer_id: int, on: dt.date | None = None) -> ProcessingAgreement | None:
-    on = on or dt.date.today()
+    on = on or clock.today()
     return db.session.scalar(select(ProcessingAgreement).where(
         ProcessingAgreement.school_id == school_id, ProcessingAgreement.printer_id == printer_id,
         ProcessingAgreement.valid_from <= on, ProcessingAgreement.valid_until >= on)
@@ -37,7 +38,7 @@ def record(actor: Actor, printer_id: int, *, reference: str, signed_on: dt.date,
         raise OperationError("Podaj numer lub znak umowy.")
     if valid_until < valid_from:
         raise OperationError("Umowa musi kończyć się po dacie początku.")
-    if signed_on > dt.date.today():
+    if signed_on > clock.today():
         raise OperationError("Data podpisania nie może być z przyszłości.")
     agreement = ProcessingAgreement(school_id=require_school(), printer_id=printer_id, reference=reference[:100],
                                     signed_on=signed_on, valid_from=valid_from, valid_until=valid_until,

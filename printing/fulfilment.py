@@ -22,6 +22,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import clock
 from infra.db import db
 from infra.db import utcnow
 from printing import agreements
@@ -264,7 +265,7 @@ def reprint(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) ->
     """A new order, to the same printer, for the cards it rejected, under the same registry
     numbers (the school has corrected the pupils' data or photos meanwhile)."""
     school_id = require_school()
-    today = today or dt.date.today()
+    today = today or clock.today()
     if order.status not in (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value):
         # Until the order ships the printer may still change a result: a reprint now could
         # give two physical cards one number.
@@ -317,7 +318,7 @@ def redirect(actor: Actor, order: PrintOrder, printer_id: int | None, *, today: 
     """Send an order a printer declined to another channel; cards keep their numbers. The
     package is built again (another printer's calibration, a new password)."""
     school_id = require_school()
-    today = today or dt.date.today()
+    today = today or clock.today()
     if order.status != OrderStatus.REJECTED.value:
         raise _state_error("Przekierować można tylko zamówienie odrzucone przez drukarnię.")
     if printer_id is not None and printer_id == order.printer_id:

@@ -15,6 +15,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import clock
 from infra.db import db
 from infra.db import utcnow
 from printing import agreements
@@ -91,7 +92,7 @@ def create_order(actor: Actor, school: Organisation, printer_id: int | None, app
     if len(applications) != len(ids) or any(
             a.status != ApplicationStatus.APPROVED.value or a.order_id is not None for a in applications):
         raise OperationError("Do zamówienia można dodać tylko zatwierdzone wnioski, które nie są w innym zamówieniu.")
-    quote = _quote(school, printer_id, len(ids), dt.date.today())
+    quote = _quote(school, printer_id, len(ids), clock.today())
     order = PrintOrder(school_id=school_id, city_id=school.city_id, printer_id=printer_id, channel=quote.channel,
                        status=OrderStatus.DRAFT.value, card_count=len(ids), created_by_id=actor.user_id)
     db.session.add(order)
@@ -141,7 +142,7 @@ def discard_draft(actor: Actor, order: PrintOrder) -> None:
 def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) -> list[Card]:
     """Place a draft order: registry numbers, frozen price, cards and the outbox row, atomically."""
     school_id = require_school()
-    today = today or dt.date.today()
+    today = today or clock.today()
     applications = list(db.session.scalars(
         select(Application).join(Pupil, (Pupil.id == Application.pupil_id) & (Pupil.school_id == Application.school_id))
         .where(Application.school_id == school_id, Application.order_id == order.id)
@@ -213,10 +214,10 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
         collected_by = names.collector(collected_by)
     except names.InvalidName as err:
         raise OperationError(str(err)) from None
-    if handed_over_on > dt.date.today():
+    if handed_over_on > clock.today():
         raise OperationError("Data wydania nie może być z przyszłości.")
     order = db.session.get(PrintOrder, card.order_id)
-    if order.delivered_at and handed_over_on < order.delivered_at.date():
+    if order.delivered_at and handed_over_on < clock.day_of(order.delivered_at):
         raise OperationError("Data wydania nie może być wcześniejsza niż data dostarczenia.")
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)

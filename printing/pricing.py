@@ -39,6 +39,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from printing.models import PriceTier
 
@@ -273,7 +274,7 @@ def profile_of(row) -> CostProfile:
 
 def unit_price(printer_id: int, quantity: int, on_date: dt.date | None = None) -> Decimal:
     """The printer's unit price for `quantity` cards on `on_date` (default today)."""
-    return tier_price(tier_list(printer_id), quantity, on_date or dt.date.today())
+    return tier_price(tier_list(printer_id), quantity, on_date or clock.today())
 
 
 def total(unit: Decimal, quantity: int) -> Decimal:

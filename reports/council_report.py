@@ -25,13 +25,12 @@ import dataclasses
 import datetime as dt
 import logging
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import clock
 from infra import jobs
 from infra import services
 from infra.db import db
@@ -233,7 +232,7 @@ def build(report_id: int, city_id: int) -> str:
                 report = db.session.get(CouncilReport, report_id)
                 city = db.session.get(Organisation, city_id)
                 f = filters_of(report)
-                zone = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
+                zone = clock.zone()
                 pdf = render(city=city.name, period=f.describe(), sections=sections(city_id, f),
                              generated_at=utcnow().astimezone(zone))
                 # The attempt's own key: a superseded attempt never overwrites the file of the one that won.

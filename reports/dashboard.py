@@ -35,7 +35,6 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask import g
 from flask import has_request_context
 from markupsafe import Markup
@@ -44,6 +43,7 @@ from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 
+from infra import clock
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
@@ -207,7 +207,7 @@ def _per(total: Decimal, count: int) -> Decimal | None:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
+    return clock.zone()
 
 
 def local_time(value: dt.datetime | None) -> str:

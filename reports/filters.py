@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
+from infra import clock
 from infra import inputs
 from reports.labels import CHANNELS
 from reports.labels import KINDS
@@ -45,11 +46,11 @@ class Filters:
     date_to: dt.date | None = None
     school_type: str = ""
     district: str = ""
-    today: dt.date = dataclasses.field(default_factory=dt.date.today)
+    today: dt.date = dataclasses.field(default_factory=clock.today)
 
     @classmethod
     def default(cls, today: dt.date | None = None) -> Filters:
-        today = today or dt.date.today()
+        today = today or clock.today()
         start, end = school_year_period(today)
         return cls(start, end, today=today)
 
@@ -83,7 +84,7 @@ class Filters:
 def parse_filters(args: Mapping[str, str], today: dt.date | None = None) -> Filters:
     """Filters from a query string: `od`, `do` (rrrr-mm-dd or dd.mm.rrrr; both absent: the
     current school year; present but empty: open), `typ` (a school type), `dzielnica`."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     if "od" not in args and "do" not in args:
         start, end = school_year_period(today)
     else:

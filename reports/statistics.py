@@ -71,7 +71,6 @@ from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
@@ -80,6 +79,7 @@ from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import text
 
+from infra import clock
 from infra.db import db
 from infra.db import is_postgres
 from infra.db import utcnow
@@ -126,7 +126,7 @@ def grade_of(class_name: str) -> int | None:
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Warsaw"))
+    return clock.zone()
 
 
 def _local_day(value: dt.datetime | None, zone: ZoneInfo) -> dt.date | None:

@@ -269,13 +269,14 @@ class World:
 
         from sqlalchemy import select
 
+        from infra import clock
         from infra.db import db
         from printing.models import ProcessingAgreement
         from tenants.tenancy.context import Tenant
         from tenants.tenancy.context import tenant_scope
         from tenants.tenancy.models import Organisation
 
-        today = dt.date.today()
+        today = clock.today()
         with self.app.app_context():
             schools = db.session.scalars(select(Organisation.id).where(
                 Organisation.kind == "school", Organisation.city_id.in_(city_ids))).all()

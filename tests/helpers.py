@@ -9,6 +9,7 @@ import re
 from PIL import Image
 from PIL import ImageDraw
 
+from infra import clock
 from tenants.pupils import pesel as pesel_rules
 
 
@@ -173,9 +174,9 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
             store_photo(actor, school, pupil)
         application = applications.create_application(actor, pupil, kind, reason_code=reason_code, school=school)
         if kind == "replacement":
-            applications.record_old_card_return(actor, application, dt.date.today())
+            applications.record_old_card_return(actor, application, clock.today())
         if kind == "duplicate":
-            applications.record_payment(actor, application, amount=application.fee_amount, paid_on=dt.date.today(),
+            applications.record_payment(actor, application, amount=application.fee_amount, paid_on=clock.today(),
                                         reference="test")
         applications.decide_application(actor, application, approve=True)
         ids.append(application.id)
@@ -186,7 +187,7 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
         card.status = "delivered"
     db.session.flush()
     for card in cards:
-        printing_ops.record_handover(actor, card, handed_over_on=dt.date.today(), collected_by="rodzic")
+        printing_ops.record_handover(actor, card, handed_over_on=clock.today(), collected_by="rodzic")
     return cards
 
 

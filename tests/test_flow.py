@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from rq import SimpleWorker
 from sqlalchemy import select
 
+from infra import clock
 from infra import services
 from infra.db import db
 from printing.models import OrderItem
@@ -158,7 +159,7 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert (card.status, card.blank_serial, card.chip_uid) == ("delivered", "AB-000123", "04A1B2C3D4E5F6")
     [order] = load(app, a, PrintOrder, id=order_id)
     assert order.tracking_number == "620012345678" and order.purge_after is not None
-    today = dt.date.today().strftime("%d.%m.%Y")
+    today = clock.today().strftime("%d.%m.%Y")
     response = secretary.post(f"/szkola/legitymacje/{card.id}/wydanie",
                               {"handed_over_on": today, "collected_by": "Małgorzata Wróblewska (matka)"})
     assert response.status_code == 302

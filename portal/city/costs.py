@@ -18,6 +18,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from infra import clock
 from infra import inputs
 from infra.db import db
 from portal.access import guard_blueprint
@@ -74,13 +75,13 @@ def _int(name: str, label: str, low: int, high: int, default: int | None) -> int
 
 
 def _year() -> int:
-    return _int("year", _("Rok"), 2000, 2100, dt.date.today().year)
+    return _int("year", _("Rok"), 2000, 2100, clock.today().year)
 
 
 def _day() -> dt.date:
     text = (request.args.get("date") or "").strip()
     if not text:
-        return dt.date.today()
+        return clock.today()
     try:
         day = terms.parse_date(text, _("Data zamówienia"))
     except OperationError:
@@ -160,7 +161,7 @@ def index():
     try:
         year = _year()
     except OperationError as err:
-        return _error_page("city/costs.html", str(err), year=dt.date.today().year, summary=None, results=[])
+        return _error_page("city/costs.html", str(err), year=clock.today().year, summary=None, results=[])
     results = costs.what_if_all(city_id, year)
     summary = costs.what_if_summary_table(results, year)
     return render_template("city/costs.html", year=year, summary=summary, results=results, cell=cell,
@@ -195,7 +196,7 @@ def what_if():
         params = _what_if_request()
     except OperationError as err:
         return _error_page("city/costs_what_if.html", str(err), options=costs.channel_options(_city_id()),
-                           year=dt.date.today().year, channel="", result=None, table=None)
+                           year=clock.today().year, channel="", result=None, table=None)
     result = costs.what_if(_city_id(), params["year"], params["channel"]) if params["channel"] else None
     table = costs.what_if_table(result) if result else None
     return render_template("city/costs_what_if.html", options=params["options"], year=params["year"],
@@ -209,7 +210,7 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
     centres = terms.city_print_centres(city_id)
     centre = next((c for c in centres if c.id == centre_id), centres[0] if centres else None)
     profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
-    year = dt.date.today().year
+    year = clock.today().year
     table = links = None
     actual = 0
     if profile is not None:
@@ -259,7 +260,7 @@ def _table_for(key: str) -> Table | None:
         printer_id = _int("printer_id", _("Centrum druku"), 1, inputs.BIGINT_MAX, None)
         centre = next((c for c in terms.city_print_centres(city_id) if c.id == printer_id), None)
         profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
-        return _centre_table(centre, profile, dt.date.today().year)[0] if profile else None
+        return _centre_table(centre, profile, clock.today().year)[0] if profile else None
     return None
 
 
@@ -273,7 +274,7 @@ def export(key: str, fmt: str):
         return Response(str(err), status=422, mimetype="text/plain")
     if table is None:
         abort(404)
-    generated = f"Stan na {dt.date.today():%d.%m.%Y}."
+    generated = f"Stan na {clock.today():%d.%m.%Y}."
     data = to_csv(table) if fmt == "csv" else to_xlsx(table, generated=generated)
     response = Response(data, mimetype=_MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="legitka-koszty-{table.key}.{fmt}"'

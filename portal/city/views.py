@@ -9,7 +9,6 @@ reaches a pupil.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from flask import Blueprint
@@ -24,6 +23,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from infra import clock
 from infra import inputs
 from infra import services
 from infra.db import db
@@ -249,7 +249,7 @@ def budget():
             db.session.commit()
             flash(_("Zapisano budżet na rok %(year)s.", year=saved.year), "success")
             return redirect(url_for("city.budget"))
-    return _page("city/budget.html", error=error, f=f, form=form, today=dt.date.today(),
+    return _page("city/budget.html", error=error, f=f, form=form, today=clock.today(),
                  table=block(dashboard.budget_table(city.id, f), f), endpoint="city.budget")
 
 
@@ -265,7 +265,7 @@ def export(key: str, fmt: str):
     except FilterError as err:
         return Response(str(err), status=422, mimetype="text/plain")
     listing = dashboard.table(key, city.id, f, q)
-    stamp = dt.datetime.now(dt.UTC)
+    stamp = clock.utcnow()
     name = f"legitka-{key}-{stamp:%Y%m%d}.{fmt}"
     if fmt == "csv":
         body, mimetype = to_csv(listing.table), "text/csv; charset=utf-8"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import Response
 from flask import abort
@@ -14,6 +12,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from infra import clock
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
@@ -41,12 +40,12 @@ guard_blueprint(bp, *OPERATOR)  # every route; narrower ones add require_roles
 @bp.get("/")
 def orders():
     return render_template("printer/orders.html", orders=printing_queries.printer_orders(),
-                           today=dt.date.today(), finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
+                           today=clock.today(), finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
 
 
 def _order_page(order, *, error: str | None = None, status: int = 200):
     return render_template("printer/order.html", order=order, downloadable=fulfilment.can_download(order),
-                           items=fulfilment.items(order), today=dt.date.today(), error=error), status
+                           items=fulfilment.items(order), today=clock.today(), error=error), status
 
 
 def _settings_page(*, error: str | None = None, status: int = 200, form=None):

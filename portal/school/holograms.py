@@ -14,6 +14,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import clock
 from infra import inputs
 from infra.db import db
 from portal.access import guard_blueprint
@@ -33,7 +34,7 @@ guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 def _year(value: str | None) -> int:
     """The school year a link names (2024 = 2024/25); the current one when it names none."""
     year = inputs.whole_or_none(value, low=2024, high=2100)
-    return year if year is not None else holograms.school_year_of(dt.date.today())
+    return year if year is not None else holograms.school_year_of(clock.today())
 
 
 def _form_year() -> int:
@@ -47,10 +48,10 @@ def _form_year() -> int:
 def _page(*, error: str | None = None, status: int = 200, form: dict | None = None):
     deliveries = list(db.session.scalars(select(HologramDelivery).order_by(HologramDelivery.received_on.desc())))
     protocols = list(db.session.scalars(select(HologramProtocol).order_by(HologramProtocol.held_on.desc())))
-    this_year = holograms.school_year_of(dt.date.today())
+    this_year = holograms.school_year_of(clock.today())
     return render_template("school/holograms.html", stock=holograms.stock(), deliveries=deliveries,
                            protocols=protocols, this_year=this_year, years=[this_year + 1, this_year, this_year - 1],
-                           today=dt.date.today(), form=form or {}, error=error), status
+                           today=clock.today(), form=form or {}, error=error), status
 
 
 @bp.get("/")
@@ -118,7 +119,7 @@ def confirmation():
     cards = holograms.cards_needing(year)
     return render_template("school/hologram_confirmation.html", year=year, cards=cards,
                            available=len(holograms.in_stock_serials(year)), assigned=None,
-                           this_year=holograms.school_year_of(dt.date.today()))
+                           this_year=holograms.school_year_of(clock.today()))
 
 
 @bp.post("/potwierdzenie")
@@ -133,12 +134,12 @@ def confirm():
         db.session.rollback()
         return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
                                available=len(holograms.in_stock_serials(year)), assigned=None, error=str(err),
-                               this_year=holograms.school_year_of(dt.date.today())), 422
+                               this_year=holograms.school_year_of(clock.today())), 422
     rows = [(card.label, f"{card.pupil.surname} {card.pupil.first_names}", card.pupil.class_name, serial)
             for card, serial in assigned]
     db.session.commit()
     flash(_("Przypisano %(n)s hologramów. Naklej je według listy poniżej.", n=len(rows)), "success")
     return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
                            available=len(holograms.in_stock_serials(year)), assigned=rows,
-                           this_year=holograms.school_year_of(dt.date.today()))
+                           this_year=holograms.school_year_of(clock.today()))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import Response
 from flask import flash
@@ -13,6 +11,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
+from infra import clock
 from infra.db import db
 from portal.access import guard_blueprint
 from portal.school.common import STAFF
@@ -45,7 +44,7 @@ def export():
 @bp.post("/zrobione")
 def done():
     """Mark tasks done: one (pupil_id + action) or every task on the list ("all")."""
-    today = dt.date.today()
+    today = clock.today()
     chosen = request.form.get("task", "")
     tasks = [t for t in mlegitymacja.todo() if chosen == "all" or chosen == f"{t.pupil.id}:{t.action}"]
     try:
@@ -68,7 +67,7 @@ def done():
 def objection(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     objects = request.form.get("objects") == "1"
-    mlegitymacja.record_objection(current_actor(), pupil, dt.date.today() if objects else None)
+    mlegitymacja.record_objection(current_actor(), pupil, clock.today() if objects else None)
     db.session.commit()
     flash(_("Zapisano sprzeciw rodzica wobec mLegitymacji.") if objects else _("Sprzeciw wycofany."), "success")
     return redirect(url_for("school.pupil", pupil_id=pupil_id))

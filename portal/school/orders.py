@@ -5,8 +5,6 @@ Routes belong to the `school` blueprint (endpoint names `school.order` etc.)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Response
 from flask import abort
 from flask import flash
@@ -17,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import clock
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
@@ -57,7 +56,7 @@ def orders():
 def _channel_quotes(quantity: int) -> tuple[list[quotes.Quote], dict[str, bool]]:
     """Every channel's quote for `quantity` cards today, and whether an agreement allows it."""
     school = current_school()
-    today = dt.date.today()
+    today = clock.today()
     offers = quotes.compare(school, max(quantity, 1), today)
     allowed = {q.key: q.printer_id is None or agreements.in_force(school.id, q.printer_id, today) is not None
                for q in offers}
@@ -107,7 +106,7 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
     draft_quote = offers = allowed = None
     if order.status == OrderStatus.DRAFT.value:
         key = Channel.OWN.value if order.printer_id is None else str(order.printer_id)
-        draft_quote = quotes.quote_for(current_school(), key, max(len(applications), 1), dt.date.today())
+        draft_quote = quotes.quote_for(current_school(), key, max(len(applications), 1), clock.today())
     if order.status == OrderStatus.REJECTED.value:
         offers, allowed = _channel_quotes(order.card_count)
     items = fulfilment.items(order)
@@ -118,7 +117,7 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
         items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,
         allowed=allowed, receipt=receipt, can_download=fulfilment.can_download(order),
         nothing_printed=bool(items) and all(i.outcome != ItemOutcome.PRINTED.value for i in items),
-        today=dt.date.today(), error=error), status
+        today=clock.today(), error=error), status
 
 
 @bp.get("/zamowienia/<int:order_id>")
@@ -152,7 +151,7 @@ def order_proof(order_id: int):
     """The proof to check before ordering: every card of the order on A4, marked WZÓR."""
     order = printing_queries.get_school_order(order_id)
     try:
-        cards = preview_data(order, today=dt.date.today())
+        cards = preview_data(order, today=clock.today())
     except BatchError as err:
         return _order_page(order, error=str(err), status=422)
     pdf = render_proof(cards)

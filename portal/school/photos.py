@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import clock
 from infra import file_lifecycle
 from infra import services
 from infra.crypto import token
@@ -110,7 +111,7 @@ def links_sheet():
     days = current_app.config["PHOTO_LINK_DAYS"]
     slips = [Slip(p.full_name, p.class_name, public_link(photo_intake.issue_link(current_actor(), p, days=days)))
              for p in pupils]
-    pdf = render_sheet(current_school().name, class_name, slips, dt.date.today() + dt.timedelta(days=days))
+    pdf = render_sheet(current_school().name, class_name, slips, clock.today() + dt.timedelta(days=days))
     db.session.commit()  # the links exist once the sheet is made
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = 'attachment; filename="linki-do-zdjec.pdf"'

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import Response
 from flask import flash
@@ -14,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import clock
 from infra import inputs
 from infra.db import db
 from portal.access import guard_blueprint
@@ -58,7 +57,7 @@ def _export(kind: str):
         log_access(current_actor(), f"registry_{kind}", school_id=school.id, pupil_id=card.pupil_id)
     db.session.commit()
     if kind == "pdf":
-        data = registry_pdf(school.name, school.address_line, f.scope, rows, dt.date.today())
+        data = registry_pdf(school.name, school.address_line, f.scope, rows, clock.today())
         return Response(data, mimetype="application/pdf", headers={
             "Content-Disposition": 'inline; filename="ewidencja-legitymacji.pdf"', "Cache-Control": "no-store"})
     data = registry_xlsx(school.name, f.scope, rows)
@@ -83,7 +82,7 @@ def handover_list(order_id: int):
     rows = [(c.label, f"{c.pupil.surname} {c.pupil.first_names}", c.pupil.class_name) for c in cards]
     label = _("zamówienie nr %(id)s, legitymacje %(first)s–%(last)s", id=order.id,
               first=cards[0].label if cards else "", last=cards[-1].label if cards else "")
-    data = handover_pdf(current_school().name, label, rows, dt.date.today())
+    data = handover_pdf(current_school().name, label, rows, clock.today())
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": 'inline; filename="lista-odbioru.pdf"', "Cache-Control": "no-store"})
 
@@ -93,7 +92,7 @@ def _card_page(card: Card, *, error: str | None = None, status: int = 200):
                                       .order_by(Hologram.school_year)))
     replaced_by = db.session.scalar(select(Card).where(Card.replaces_card_id == card.id))
     replaces = db.session.get(Card, card.replaces_card_id) if card.replaces_card_id else None
-    year = holograms.school_year_of(dt.date.today())
+    year = holograms.school_year_of(clock.today())
     return render_template("school/card.html", card=card, holograms=history, replaced_by=replaced_by,
                            replaces=replaces, reasons=INVALIDATION_REASONS, status_text=registry_queries.status_text,
                            school_year=year, error=error), status
@@ -146,7 +145,7 @@ def hologram(card_id: int):
         year = inputs.whole_or_none(request.form.get("school_year"), low=2000, high=2100)
         if year is None:
             raise OperationError(_("Wybierz rok szkolny."))
-        on = parse_date(request.form.get("issued_on", "")) or dt.date.today()
+        on = parse_date(request.form.get("issued_on", "")) or clock.today()
         holograms.issue(current_actor(), card, request.form.get("serial", "")[:30], school_year=year, on=on)
 
     return _card_action(card_id, action, _("Hologram przypisany; data ważności legitymacji zaktualizowana."))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -13,6 +11,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from portal.access import guard_blueprint
 from portal.access import require_roles
@@ -45,10 +44,10 @@ def _page(*, error: str | None = None, status: int = 200, account: str | None = 
     own = terms.school_printer()
     return render_template("school/settings.html", school=school, checks=CHECKS, severities=list(Severity),
                            own_printer=own, own_unit_cost=quotes.own_unit_cost(own) if own else None,
-                           own_fixed=pricing.fixed_per_year(pricing.profile_of(own), dt.date.today().year)
+                           own_fixed=pricing.fixed_per_year(pricing.profile_of(own), clock.today().year)
                            if own else None,
                            agreements=signed, printers=printing_ops.city_printers(school.city_id),
-                           today=dt.date.today(),
+                           today=clock.today(),
                            policy=parse_policy(school.photo_policy or {}),
                            account=account if account is not None else nrb.formatted(school.bank_account),
                            error=error), status

@@ -7,7 +7,6 @@ redirect. A refused operation re-renders the page with the Polish reason and sta
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 from flask import Blueprint
 from flask import Response
@@ -22,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
@@ -332,7 +332,7 @@ def _application_page(application: Application, *, error: str | None = None, sta
     school = _school()
     return render_template("school/application.html", application=application, pesel=pesel, error=error,
                            school=school, bank_account=nrb.formatted(school.bank_account),
-                           today=dt.date.today()), status
+                           today=clock.today()), status
 
 
 def _identity(pupil: Pupil) -> str:
@@ -406,7 +406,7 @@ def application_pdf(application_id: int):
     pupil, school = application.pupil, _school()
     reason = application.reason_label
     data = FormData(
-        kind=application.kind, town=school.town, today=dt.date.today(), school_name=school.name,
+        kind=application.kind, town=school.town, today=clock.today(), school_name=school.name,
         school_address=school.address_line, director_name=school.director_name, pupil_name=pupil.full_name,
         class_name=pupil.class_name, date_of_birth=pupil.date_of_birth,
         identity_label="PESEL" if pupil.pesel_cipher is not None else _("Dokument tożsamości"),

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from infra import clock
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
@@ -76,7 +77,7 @@ def record_old_card_return(actor: Actor, application: Application, returned_on: 
     _editable(application)
     if application.kind != ApplicationKind.REPLACEMENT.value:
         raise OperationError("Zwrot starej legitymacji zapisuje się tylko przy wymianie.")
-    if returned_on > dt.date.today():
+    if returned_on > clock.today():
         raise OperationError("Data zwrotu nie może być z przyszłości.")
     application.old_card_returned_on = returned_on
     db.session.flush()
@@ -102,7 +103,7 @@ def record_payment(actor: Actor, application: Application, *, amount: Decimal, p
     if amount != application.fee_amount:
         raise OperationError(f"Opłata za duplikat wynosi {application.fee_amount:.2f} zł".replace(".", ",")
                              + " — wpisz kwotę, która wpłynęła.")
-    if paid_on > dt.date.today():
+    if paid_on > clock.today():
         raise OperationError("Data wpłaty nie może być z przyszłości.")
     reference = " ".join((reference or "").split())
     if not reference:

@@ -12,6 +12,7 @@ import re
 
 from sqlalchemy import select
 
+from infra import clock
 from infra import services
 from infra.db import db
 from tenants.pupils import names
@@ -109,7 +110,7 @@ def _clean(details: PupilDetails) -> PupilDetails:
         raise OperationError("Rodzaj dokumentu może mieć najwyżej 60 znaków, a numer 40.")
     if date_of_birth is None:
         raise OperationError("Podaj datę urodzenia w formacie dd.mm.rrrr.")
-    if date_of_birth > dt.date.today():
+    if date_of_birth > clock.today():
         raise OperationError("Data urodzenia nie może być z przyszłości.")
     if details.learner_type is not None and details.learner_type not in {t.value for t in LearnerType}:
         raise OperationError("Nieznany rodzaj ucznia.")

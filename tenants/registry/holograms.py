@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from infra import clock
 from infra.db import db
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramDelivery
@@ -66,9 +67,9 @@ def receive(actor: Actor, *, school_year: int, supplier: str, received_on: dt.da
     supplier = " ".join((supplier or "").split())
     if not supplier:
         raise OperationError("Podaj dostawcę hologramów.")
-    if received_on > dt.date.today():
+    if received_on > clock.today():
         raise OperationError("Data przyjęcia nie może być z przyszłości.")
-    if not 2024 <= school_year <= dt.date.today().year + 1:
+    if not 2024 <= school_year <= clock.today().year + 1:
         raise OperationError("Wybierz rok szkolny, który hologramy potwierdzają.")
     school_id = require_school()
     taken = db.session.scalar(select(func.count()).select_from(Hologram).where(
@@ -101,7 +102,7 @@ def issue(actor: Actor, card: Card, serial: str, *, school_year: int, on: dt.dat
                 update(Hologram)
                 .where(Hologram.school_id == card.school_id, Hologram.serial == serial.strip(),
                        Hologram.school_year == school_year, Hologram.state == HologramState.IN_STOCK.value)
-                .values(state=HologramState.ISSUED.value, card_id=card.id, issued_on=on or dt.date.today(),
+                .values(state=HologramState.ISSUED.value, card_id=card.id, issued_on=on or clock.today(),
                         issued_by_id=actor.user_id)
                 .returning(Hologram.id).execution_options(synchronize_session=False)).scalar_one_or_none()
     except IntegrityError:
@@ -118,7 +119,7 @@ def _protocol(actor: Actor, kind: str, held_on: dt.date, committee: str, reason:
     committee, reason = " ".join((committee or "").split()), " ".join((reason or "").split())
     if not committee or not reason:
         raise OperationError("Protokół wymaga składu komisji i powodu.")
-    if held_on > dt.date.today():
+    if held_on > clock.today():
         raise OperationError("Data protokołu nie może być z przyszłości.")
     protocol = HologramProtocol(school_id=require_school(), kind=kind, held_on=held_on, committee=committee[:300],
                                 reason=reason[:300], created_by_id=actor.user_id)

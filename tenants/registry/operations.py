@@ -12,6 +12,7 @@ import re
 
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
@@ -58,7 +59,7 @@ def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = No
         raise OperationError("Ta legitymacja jest już unieważniona albo zepsuta.")
     card.status = CardStatus.INVALIDATED.value
     card.invalidation_reason = reason
-    card.invalidated_at = on or dt.date.today()
+    card.invalidated_at = on or clock.today()
     card.status_note = " ".join(note.split())[:300]
     db.session.flush()
 
@@ -75,7 +76,7 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
         raise OperationError("Ta legitymacja jest już unieważniona albo zepsuta.")
     card.status = CardStatus.SPOILED.value
     card.status_note = note[:300]
-    card.invalidated_at = dt.date.today()
+    card.invalidated_at = clock.today()
     # The application goes back to "approved", so the card can be ordered again (a reprint,
     # under a new number).
     application = db.session.get(Application, card.application_id)

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import extract
 from sqlalchemy import select
 
+from infra import clock
 from infra import inputs
 from infra import services
 from infra.db import db
@@ -110,4 +111,4 @@ def book_rows(cards: list[Card]) -> list[RegistryRow]:
 def issue_years() -> list[int]:
     years = db.session.scalars(select(extract("year", Card.issue_date)).where(Card.school_id == require_school())
                                .distinct())
-    return sorted({int(y) for y in years if y}, reverse=True) or [dt.date.today().year]
+    return sorted({int(y) for y in years if y}, reverse=True) or [clock.today().year]

@@ -21,6 +21,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from infra import clock
 from infra import services
 from infra.crypto import token
 from infra.db import db
@@ -127,7 +128,7 @@ def _name_key(surname: str, first_names: str, born: dt.date) -> tuple:
 
 def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None) -> Plan:
     """Validate every row and decide new / update / unchanged / invalid against the school."""
-    results = validate_rows(table, mapping, today=today or dt.date.today())
+    results = validate_rows(table, mapping, today=today or clock.today())
     existing = list(db.session.scalars(select(Pupil).where(Pupil.school_id == require_school())))
     by_pesel = {p.pesel_index: p for p in existing if p.pesel_index}
     by_document = {p.id_document_index: p for p in existing if p.id_document_index}

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from infra import clock
 from tests.conftest import World
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import add_pupil
@@ -131,7 +132,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         # Pupils with cards handed over (registry, card page, holograms, mLegitymacja, transfers).
         handed = pupils(school, 3, "1a")
         cards = handed_over_cards(director, school, ids.p1, handed)
-        year = holograms.school_year_of(dt.date.today())
+        year = holograms.school_year_of(clock.today())
         for card in cards[:2]:  # as if issued last school year: they need this year's hologram
             card.valid_until = dt.date(year, 9, 30)
         ready_for_order = approved(pupils(school, 2, "2b"))  # for a new order
@@ -162,7 +163,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         roster_import.start(director, roster_csv())
         roster_import.start(director, roster_csv(header=["Kolumna 1", "Kolumna 2", "Kolumna 3", "Kolumna 4",
                                                          "Kolumna 5", "Kolumna 6", "Kolumna 7"]))
-        holograms.receive(director, school_year=year, supplier="PWPW", received_on=dt.date.today(),
+        holograms.receive(director, school_year=year, supplier="PWPW", received_on=clock.today(),
                           first="HS 000101", last="HS 000120")
         db.session.commit()
         del ready_for_order
@@ -203,8 +204,8 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         create_client(operator, name="System drukarni", scopes=["batches:read", "batches:ack"])
         db.session.commit()
     with app.app_context(), tenant_scope(Tenant(city_id=ids.city)):
-        save_budget(ids.city, {"year": str(dt.date.today().year), "amount": "60000", "target_percent": "90",
-                               "target_date": dt.date.today().replace(month=12, day=31).isoformat()})
+        save_budget(ids.city, {"year": str(clock.today().year), "amount": "60000", "target_percent": "90",
+                               "target_date": clock.today().replace(month=12, day=31).isoformat()})
         db.session.add(CentreCostProfile(
             city_id=ids.city, printer_id=ids.centre, purchase_price=Decimal("16000.00"),
             purchased_on=dt.date(2024, 8, 1), amortisation_years=5, licence_per_year=Decimal("2000.00"),

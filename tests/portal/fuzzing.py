@@ -151,9 +151,9 @@ class Field:
         if not self.required and self.kind not in ("date", "email", "number"):
             return []
         if self.kind == "date" or self.looks_like_date():
-            import datetime as dt
+            from infra import clock
 
-            return [dt.date.today().strftime("%d.%m.%Y")]
+            return [clock.today().strftime("%d.%m.%Y")]
         if self.kind == "email":
             return ["rodzic@example.pl"]
         if self.kind == "number" or self.looks_numeric():

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
+from infra import clock
 from infra.db import db
 from printing import operations as printing_ops
 from printing.models import ProcessingAgreement
@@ -19,7 +20,7 @@ from tests.helpers import add_pupil
 from tests.helpers import run_jobs
 from tests.helpers import store_photo
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def draft_order(app, two_schools, printer_key="p1") -> int:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 
+from infra import clock
 from infra.db import db
 from printing import api_clients
 from printing import operations as printing_ops
@@ -349,7 +350,7 @@ def test_a_lapsed_agreement_closes_the_batch_to_the_api(app, ready):
     assert client.post(f"/api/v1/orders/{ready['order']}/accept", headers=bearer(token)).status_code == 200
     link = client.post(f"/api/v1/orders/{ready['order']}/download-link", headers=bearer(token)).json["url"]
     with app.app_context(), tenant_scope(Tenant(school_id=ready["a"])):
-        yesterday = dt.date.today() - dt.timedelta(days=1)
+        yesterday = clock.today() - dt.timedelta(days=1)
         db.session.execute(update(ProcessingAgreement).where(ProcessingAgreement.printer_id == ready["p1"])
                            .values(valid_from=yesterday - dt.timedelta(days=30), valid_until=yesterday))
         db.session.commit()

@@ -7,7 +7,6 @@ names and what the answer says."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import pytest
@@ -15,6 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from printing.models import CityBudget
 from tenants.registry import holograms
@@ -31,8 +31,8 @@ from tests.helpers import pupil_form
 
 DIGITS_5000 = "9" * 5000
 NINES_40 = "9" * 40
-TODAY = dt.date.today().strftime("%d.%m.%Y")
-YEAR = holograms.school_year_of(dt.date.today())
+TODAY = clock.today().strftime("%d.%m.%Y")
+YEAR = holograms.school_year_of(clock.today())
 CONTROL_PAGE = "Niedozwolone znaki w adresie"
 
 
@@ -45,7 +45,7 @@ def school_a(app, two_schools):
         pupils = [add_pupil(actor, surname=name, serial=700 + i, class_name="1a")
                   for i, name in enumerate(("Alfa", "Beta"))]
         cards = handed_over_cards(actor, school, two_schools["p1"], pupils)
-        holograms.receive(actor, school_year=YEAR, supplier="PWPW", received_on=dt.date.today(), first="HS 001",
+        holograms.receive(actor, school_year=YEAR, supplier="PWPW", received_on=clock.today(), first="HS 001",
                           last="HS 005")
         db.session.commit()
         return {"cards": [c.id for c in cards], "pupils": [p.id for p in pupils]}
@@ -96,7 +96,7 @@ def test_a_hologram_delivery_or_a_cards_hologram_for_no_school_year_is_refused(a
 def test_a_city_budget_of_no_amount_is_refused(app, browser, two_schools):
     official = browser("urzednik@test.pl")
     for amount in [*HOSTILE_NUMBERS, "Infinity", "1e3"]:
-        response = official.post("/miasto/budzet", {"year": str(dt.date.today().year), "amount": amount})
+        response = official.post("/miasto/budzet", {"year": str(clock.today().year), "amount": amount})
         assert response.status_code == 422, amount
         assert "Kwota budżetu: podaj kwotę w złotych" in response.get_data(as_text=True)
     with app.app_context(), tenant_scope(Tenant(city_id=two_schools["city"])):

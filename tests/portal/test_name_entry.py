@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from portal.input_guard import MULTILINE_FIELDS
 from printing.models import PrintOrder
@@ -142,7 +143,7 @@ def test_the_handover_refuses_a_bad_collector_name(app, staff, two_schools):
         db.session.get(PrintOrder, card.order_id).handed_over_count = 0
         db.session.commit()
         card_id = card.id
-    today = dt.date.today().strftime("%d.%m.%Y")
+    today = clock.today().strftime("%d.%m.%Y")
     for value, message in [("ojciec: Jan Nowak", "Imię i nazwisko osoby odbierającej mogą zawierać tylko litery"),
                            ("Jan Nowak (ojciec 2)", "Dopisek w nawiasie może zawierać tylko litery"),
                            ("=1+1", "(niedozwolony znak: „=”)"), ("Jan\u202eNowak", EDGE), ("\u200b", EDGE),
@@ -193,7 +194,7 @@ def test_a_multiline_field_keeps_its_line_breaks_and_every_textarea_is_listed(ap
     assert textareas == set(MULTILINE_FIELDS)
     staff = browser("sekretariat.a@test.pl")
     response = staff.post("/szkola/hologramy/protokol", {"kind": "destroy", "serials": "HS 1\r\nHS 2\tHS 3",
-                                                         "held_on": dt.date.today().strftime("%d.%m.%Y"),
+                                                         "held_on": clock.today().strftime("%d.%m.%Y"),
                                                          "committee": "A. Nowak", "reason": "zniszczone"})
     assert EDGE not in response.get_data(as_text=True)  # refused or not, then for the serials, not the characters
     refused = staff.post("/szkola/hologramy/protokol", {"kind": "destroy", "serials": "HS 1\u202e",

@@ -10,6 +10,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
+from infra import clock
 from infra.db import db
 from tenants.pupils.pesel import make as make_pesel
 from tenants.tenancy.context import Tenant
@@ -84,7 +85,7 @@ def test_a_duplicate_through_the_web_with_its_pdf_form(app, two_schools, directo
     wrong = secretary.post(f"/szkola/wnioski/{application_id}/wplata",
                            {"amount": "90", "paid_on": "01.09.2026", "reference": "duplikat"})
     assert wrong.status_code == 422 and "9,00 zł" in wrong.get_data(as_text=True)
-    paid_on = (dt.date.today() - dt.timedelta(days=1)).strftime("%d.%m.%Y")
+    paid_on = (clock.today() - dt.timedelta(days=1)).strftime("%d.%m.%Y")
     assert secretary.post(f"/szkola/wnioski/{application_id}/wplata",
                           {"amount": "9,00", "paid_on": paid_on, "reference": "duplikat Z. Wróblewska 1a"}
                           ).status_code == 302
@@ -108,7 +109,7 @@ def test_a_replacement_through_the_web(app, two_schools, director, secretary):
     text = pdf_text(secretary.get(f"/szkola/wnioski/{application_id}/wniosek.pdf").data)
     assert "NOWEJ" in text.upper() and "nieaktualne zdjęcie" in text and "Zwrot dotychczasowej" in text
     assert secretary.post(f"/szkola/wnioski/{application_id}/zwrot",
-                          {"returned_on": dt.date.today().strftime("%d.%m.%Y")}).status_code == 302
+                          {"returned_on": clock.today().strftime("%d.%m.%Y")}).status_code == 302
     assert director.post(f"/szkola/wnioski/{application_id}/decyzja", {"decision": "approve"}).status_code == 302
 
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from tenants.pupils.pesel import make as make_pesel
 from tenants.registry import holograms
@@ -26,8 +27,8 @@ from tenants.transfers.models import PupilTransfer
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 
-YEAR = holograms.school_year_of(dt.date.today())
-TODAY = dt.date.today().strftime("%d.%m.%Y")
+YEAR = holograms.school_year_of(clock.today())
+TODAY = clock.today().strftime("%d.%m.%Y")
 
 
 def seed_cards(app, two_schools, school_key, names, serial_base):

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 
+from infra import clock
 from infra.db import db
 from infra.db import utcnow
 from printing import pricing
@@ -476,7 +477,7 @@ def test_the_centre_cost_profile_form(app, costed_city, browser):
     # c_in = (6.20 + 1.10 + 1.50 + 1.5/60 × 60 = 1.50) × 1.02 = 10.30 × 1.02 = 10.506 → 10.51
     # F (bought 2024, 4 years: still amortised this year until 2027) = 8,000/4 + 1,000 + 500/4 = 3,125.00
     html = official.get("/miasto/koszty/centrum").get_data(as_text=True)
-    if dt.date.today().year <= 2027:
+    if clock.today().year <= 2027:
         assert "10,51" in html and "3" + NBSP + "125,00" in html
     # the centre's table downloads too: 1,000 cards → 1,000 × 10.51 + F, per card
     data = official.get(f"/miasto/koszty/eksport/centrum.csv?printer_id={ids['centre']}")

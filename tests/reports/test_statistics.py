@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import text
 
+from infra import clock
 from infra.db import db
 from printing import fulfilment
 from printing import operations as printing_ops
@@ -136,7 +137,7 @@ def seed_cities(app, world, today: dt.date | None = None) -> Seed:
     Zachód) printing partly on its own printer, an empty school E (primary, Zachód); printer P1
     (the city print centre, 14 days) and P2 (external, 21 days, shipping 18 zł). City 2: school X
     with its own official and orders from P1."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     city = world.city("Miasto Pierwsze")
     other_city = world.city("Miasto Drugie")
     a = world.school(city, "Szkoła Podstawowa nr 1", district="Śródmieście")

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from infra import clock
 from infra.db import db
 from tenants.pupils import applications
 from tenants.tenancy import nrb
@@ -19,7 +20,7 @@ from tests.helpers import add_pupil
 from tests.helpers import store_photo
 
 ACCOUNT = "07102050110000990202075919"  # Toruń's account from docs/domain.md, source 001: valid
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_replacement_is_free_needs_a_reason_and_the_old_card_back(school):
     with pytest.raises(OperationError, match="nie została zwrócona"):
         applications.decide_application(actor, application, approve=True)
     with pytest.raises(OperationError, match="przyszłości"):
-        tomorrow = dt.date.today() + dt.timedelta(days=1)  # today at the call, not at import (runs over midnight)
+        tomorrow = clock.today() + dt.timedelta(days=1)  # today at the call, not at import (runs over midnight)
         applications.record_old_card_return(actor, application, tomorrow)
     applications.record_old_card_return(actor, application, TODAY)
     applications.decide_application(actor, application, approve=True)

@@ -17,6 +17,7 @@ from hypothesis.stateful import rule
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from tenants.registry import holograms
 from tenants.registry.models import Hologram
@@ -30,8 +31,8 @@ from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 from tests.helpers import letters
 
-YEAR = holograms.school_year_of(dt.date.today())
-TODAY = dt.date.today()
+YEAR = holograms.school_year_of(clock.today())
+TODAY = clock.today()
 
 
 def school_with_cards(app, world, n_cards: int, city=None):

@@ -13,6 +13,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from infra.db import utcnow
 from printing import operations as printing_ops
@@ -97,7 +98,7 @@ class School:
         card = rng.draw(st.sampled_from(ordered))
         card.status = "delivered"  # printing and delivery are not under test here
         db.session.flush()
-        printing_ops.record_handover(self.actor, card, handed_over_on=dt.date.today(), collected_by="rodzic")
+        printing_ops.record_handover(self.actor, card, handed_over_on=clock.today(), collected_by="rodzic")
 
     def spoil_and_reprint(self, rng):
         waiting = self._cards("ordered")
@@ -116,9 +117,9 @@ class School:
                                                       school=self.org)
         if kind == "duplicate":
             applications.record_payment(self.actor, application, amount=application.fee_amount,
-                                        paid_on=dt.date.today(), reference="przelew")
+                                        paid_on=clock.today(), reference="przelew")
         else:
-            applications.record_old_card_return(self.actor, application, dt.date.today())
+            applications.record_old_card_return(self.actor, application, clock.today())
         applications.decide_application(self.actor, application, approve=True)
         self._order([application.id])
 
@@ -140,7 +141,7 @@ class School:
         assert numbers == list(range(1, len(cards) + 1))  # 1..N: no gap, no repeat
         counter = db.session.get(SchoolCounter, self.id)
         assert (counter.last_no if counter else 0) == len(cards)
-        year = dt.date.today().year
+        year = clock.today().year
         assert all(c.number_label == f"{c.number}/{year}" for c in cards)
         by_id = {c.id: c for c in cards}
         for pupil_id in {c.pupil_id for c in cards}:
@@ -173,11 +174,11 @@ def test_handing_over_a_duplicate_invalidates_the_old_card_and_links_them(app, w
         school.order(None)
         (card,) = school._cards("ordered")
         card.status = "delivered"
-        printing_ops.record_handover(school.actor, card, handed_over_on=dt.date.today(), collected_by="mama")
+        printing_ops.record_handover(school.actor, card, handed_over_on=clock.today(), collected_by="mama")
         application = applications.create_application(school.actor, card.pupil, "duplicate", reason_code="stolen",
                                                       school=school.org)
         applications.record_payment(school.actor, application, amount=application.fee_amount,
-                                    paid_on=dt.date.today(), reference="przelew")
+                                    paid_on=clock.today(), reference="przelew")
         applications.decide_application(school.actor, application, approve=True)
         school._order([application.id])
         new = db.session.scalar(select(Card).where(Card.number == 2))
@@ -185,9 +186,9 @@ def test_handing_over_a_duplicate_invalidates_the_old_card_and_links_them(app, w
         new.status = "delivered"
         order = db.session.get(printing_ops.PrintOrder, new.order_id)
         order.delivered_at = utcnow()
-        replaced = printing_ops.record_handover(school.actor, new, handed_over_on=dt.date.today(), collected_by="tata")
+        replaced = printing_ops.record_handover(school.actor, new, handed_over_on=clock.today(), collected_by="tata")
         assert replaced == [card] and card.status == "invalidated" and card.invalidation_reason == "duplicated"
-        assert new.replaces_card_id == card.id and new.label == f"2/{dt.date.today().year}"
+        assert new.replaces_card_id == card.id and new.label == f"2/{clock.today().year}"
 
 
 def test_paper_cards_and_bad_number_formats(app, world):
