@@ -10,10 +10,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from infra import services
 from infra.db import db
 from infra.spreadsheets import csv_document
 from tenants.actors import Actor
+from tenants.identity import reveal_pesel
 from tenants.models import INVALIDATION_REASONS
 from tenants.models import LIVE_CARD_STATUSES
 from tenants.models import Card
@@ -80,12 +80,12 @@ def record_objection(actor: Actor, pupil: Pupil, on: dt.date | None) -> None:
     db.session.flush()
 
 
-def sio_csv(tasks: list[Task]) -> bytes:
+def sio_csv(actor: Actor, tasks: list[Task]) -> bytes:
     """The data to type into SIO, one row per task (semicolons, UTF-8 with BOM for Excel; text
-    that would start a formula neutralised by `infra.spreadsheets`)."""
-    cipher = services.pesel_cipher()
+    that would start a formula neutralised by `infra.spreadsheets`). Each task's PESEL is revealed
+    to `actor` for "sio_export" (one access-log row per task, `tenants.identity`)."""
     rows = [(t.label, t.pupil.surname, t.pupil.first_names, t.pupil.date_of_birth,
-             cipher.decrypt(t.pupil.pesel_cipher) if t.pupil.pesel_cipher else "", t.pupil.class_name,
+             reveal_pesel(actor, t.pupil, "sio_export") or "", t.pupil.class_name,
              t.card.label, t.card.issue_date, t.card.valid_until,
              INVALIDATION_REASONS.get(t.card.invalidation_reason, "") if t.action == INVALIDATE else "")
             for t in tasks]

@@ -185,10 +185,3 @@ def update_pupil(actor: Actor, pupil: Pupil, details: PupilDetails, *, keep_blan
     _apply(pupil, details, keep_blanks=keep_blanks)
     if not unique_checked:
         db.session.flush()
-
-
-def identity_label(pupil: Pupil) -> str:
-    """What the card shows instead of a PESEL for a pupil without one, e.g. "paszport AB1234567"."""
-    if pupil.pesel_cipher is not None or pupil.id_document_cipher is None:
-        return ""
-    return f"{pupil.id_document_type} {services.pesel_cipher().decrypt(pupil.id_document_cipher)}"

@@ -33,7 +33,6 @@ from tenants.hologram_models import Hologram
 from tenants.models import INVALIDATION_REASONS
 from tenants.models import Card
 from tenants.operations import OperationError
-from tenants.operations import log_access
 
 bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
@@ -53,9 +52,8 @@ def _export(kind: str):
     f = registry_queries.RegistryFilter.from_args(request.args)
     cards = registry_queries.entries(f)
     school = current_school()
-    rows = registry_queries.book_rows(cards)
-    for card in cards:  # the book holds full PESELs: every export is logged per pupil
-        log_access(current_actor(), f"registry_{kind}", school_id=school.id, pupil_id=card.pupil_id)
+    # The book holds full PESELs: every export is logged per pupil (by the reveal).
+    rows = registry_queries.book_rows(current_actor(), cards, f"registry_{kind}")
     db.session.commit()
     if kind == "pdf":
         data = registry_pdf(school.name, school.address_line, f.scope, rows, dt.date.today())
