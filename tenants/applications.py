@@ -24,6 +24,7 @@ from tenants.models import Organisation
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
+from tenants.operations import record_change
 
 DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (docs/domain.md §6)
 OPEN_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value, ApplicationStatus.ORDERED.value)
@@ -79,6 +80,8 @@ def record_old_card_return(actor: Actor, application: Application, returned_on: 
     if returned_on > dt.date.today():
         raise OperationError("Data zwrotu nie może być z przyszłości.")
     application.old_card_returned_on = returned_on
+    record_change(actor, "old_card_returned", school_id=application.school_id, pupil_id=application.pupil_id,
+                  detail=f"application={application.id}")
     db.session.flush()
 
 

@@ -1,5 +1,5 @@
 """A pupil's identity number (PESEL, or another identity document) in clear: the one place that
-decrypts it, and every reveal writes its access-log row (docs/security.md T3.4, T3.10).
+decrypts it, and every reveal writes its access-log row (docs/security.md T3.4, T3.10, T3.18).
 
 Nothing else decrypts `pesel_cipher` or `id_document_cipher`: views, exports, the registry book,
 the SIO list and the print batch all call `reveal_pesel` or `reveal_identity` with the actor and

@@ -21,6 +21,7 @@ from tenants.models import CardStatus
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
+from tenants.operations import record_change
 
 REGISTER = "register"
 INVALIDATE = "invalidate"
@@ -64,6 +65,7 @@ def mark_registered(actor: Actor, pupil: Pupil, card: Card, on: dt.date) -> None
     if pupil.mleg_objection_on is not None:
         raise OperationError("Rodzic nie zgodził się na mLegitymację — nie rejestruj jej w SIO.")
     pupil.mleg_card_id, pupil.mleg_registered_on, pupil.mleg_invalidated_on = card.id, on, None
+    record_change(actor, "mleg_registered", school_id=pupil.school_id, pupil_id=pupil.id, detail=f"card={card.id}")
     db.session.flush()
 
 
@@ -71,12 +73,16 @@ def mark_invalidated(actor: Actor, pupil: Pupil, on: dt.date) -> None:
     if pupil.mleg_card_id is None:
         raise OperationError("Ten uczeń nie ma mLegitymacji zarejestrowanej w SIO.")
     pupil.mleg_invalidated_on = on
+    record_change(actor, "mleg_invalidated", school_id=pupil.school_id, pupil_id=pupil.id,
+                  detail=f"card={pupil.mleg_card_id}")
     db.session.flush()
 
 
 def record_objection(actor: Actor, pupil: Pupil, on: dt.date | None) -> None:
     """The parent objects to the mobile card (`on`), or withdraws the objection (None)."""
     pupil.mleg_objection_on = on
+    record_change(actor, "mleg_objection" if on is not None else "mleg_objection_withdrawn",
+                  school_id=pupil.school_id, pupil_id=pupil.id)
     db.session.flush()
 
 

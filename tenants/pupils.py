@@ -22,6 +22,7 @@ from tenants.models import LearnerType
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
+from tenants.operations import record_change
 from tenants.text_entry import TextRefused
 from tenants.text_entry import check_text
 
@@ -161,7 +162,9 @@ def add_pupil(actor: Actor, details: PupilDetails, *, unique_checked: bool = Fal
     """Register a pupil in the current school, identified by PESEL or by another document.
 
     `unique_checked`: the caller (an import's plan) already knows the identity is new; the
-    row is then only added to the session, and the unique constraint remains the last word."""
+    row is then only added to the session, and the unique constraint remains the last word; the
+    caller records the change (`record_pupil_added`) once its flush gave the pupil an id.
+    Otherwise a "pupil_added" row records who added the pupil (docs/security.md T3.17)."""
     details = _clean(details)
     if not unique_checked:
         _check_unique(details, None)
@@ -171,17 +174,25 @@ def add_pupil(actor: Actor, details: PupilDetails, *, unique_checked: bool = Fal
     db.session.add(pupil)
     if not unique_checked:
         db.session.flush()
+        record_pupil_added(actor, pupil)
     return pupil
+
+
+def record_pupil_added(actor: Actor, pupil: Pupil) -> None:
+    """Who added `pupil` (flushed, so it has its id): a "pupil_added" row."""
+    record_change(actor, "pupil_added", school_id=pupil.school_id, pupil_id=pupil.id)
 
 
 def update_pupil(actor: Actor, pupil: Pupil, details: PupilDetails, *, keep_blanks: bool = False,
                  unique_checked: bool = False) -> None:
     """Change a pupil's record; the identity may change too, as long as it stays unique.
 
-    `keep_blanks` (imports): empty text fields leave the stored values as they are."""
+    `keep_blanks` (imports): empty text fields leave the stored values as they are. A
+    "pupil_updated" row records who changed it (docs/security.md T3.17)."""
     details = _clean(details)
     if not unique_checked:
         _check_unique(details, pupil)
     _apply(pupil, details, keep_blanks=keep_blanks)
+    record_change(actor, "pupil_updated", school_id=pupil.school_id, pupil_id=pupil.id)
     if not unique_checked:
         db.session.flush()

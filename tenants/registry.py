@@ -24,6 +24,7 @@ from tenants.models import CardStatus
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
+from tenants.operations import record_change
 
 PAPER_CARDS_UNTIL = dt.date(2024, 7, 12)  # the last day paper cards could be issued (docs/domain.md §7)
 NUMBER_FORMAT = re.compile(r"^[^{}]*\{n\}[^{}]*(\{rok\}[^{}]*)?$")
@@ -60,6 +61,8 @@ def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = No
     card.invalidation_reason = reason
     card.invalidated_at = on or dt.date.today()
     card.status_note = " ".join(note.split())[:300]
+    record_change(actor, "card_invalidated", school_id=card.school_id, pupil_id=card.pupil_id,
+                  detail=f"card={card.id} reason={reason}")
     db.session.flush()
 
 
@@ -81,6 +84,8 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     application = db.session.get(Application, card.application_id)
     if application.status == ApplicationStatus.ORDERED.value:
         application.status, application.order_id = ApplicationStatus.APPROVED.value, None
+    record_change(actor, "card_spoiled", school_id=card.school_id, pupil_id=card.pupil_id, order_id=card.order_id,
+                  detail=f"card={card.id}")
     db.session.flush()
 
 
@@ -104,6 +109,7 @@ def pupil_left(actor: Actor, pupil: Pupil, status: str, *, on: dt.date | None = 
     if status not in (PupilStatus.LEFT.value, PupilStatus.TRANSFERRED.value):
         raise OperationError("Nieznany status ucznia.")
     pupil.status = status
+    record_change(actor, "pupil_left", school_id=pupil.school_id, pupil_id=pupil.id, detail=f"status={status}")
     cards = live_cards(pupil)
     for card in cards:
         invalidate(actor, card, "left", on=on)
@@ -120,4 +126,5 @@ def record_paper_card(actor: Actor, pupil: Pupil, number: str, issued_on: dt.dat
         raise OperationError("Papierowe legitymacje wydawano do 12.07.2024 — późniejsza musi być e-legitymacją.")
     pupil.paper_card_number = number
     pupil.paper_card_issued_on = issued_on
+    record_change(actor, "paper_card_recorded", school_id=pupil.school_id, pupil_id=pupil.id)
     db.session.flush()

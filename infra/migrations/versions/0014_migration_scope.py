@@ -1,4 +1,4 @@
-"""Migrations see every tenant's rows (docs/operations.md §3.4): a `migration_runner` policy on
+"""Migrations see every tenant's rows (docs/security.md T1.16): a `migration_runner` policy on
 every table under row-level security admits the owner role, and only it, while the runner's
 transaction has set `legitka.migration` (infra.migrate). Then the data part of 0008 that could not
 run: `order_facts` rebuilt from `card_facts` and `school_stats.hologram_counts` from the holograms,
