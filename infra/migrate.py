@@ -2,7 +2,9 @@
 
 Migrations run as the owner role; the application connects as a role that owns nothing, is
 not superuser and has no BYPASSRLS, so PostgreSQL's row-level security applies to it
-(docs/security.md §2.1, T1.1).
+(docs/security.md §2.1, T1.1). A migration that moves data sees every tenant's rows: the runner
+(`migrations/env.py`) sets `legitka.migration` for its own transaction, which only the owner's
+`migration_runner` policies read (T1.16).
 """
 
 from __future__ import annotations

@@ -202,7 +202,7 @@ def _birth_date(rng: random.Random, school: DemoSchool, grade: int, today: dt.da
     return dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
 
 
-def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, actor: Actor, today: dt.date) -> int:
+def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, today: dt.date) -> int:
     from infra import services
 
     cipher = services.pesel_cipher()
@@ -400,8 +400,7 @@ def seed(today: dt.date | None = None) -> str:
                 db.session.add(SchoolPrinter(school_id=school.id, city_id=city.id, **OWN_PRINTER))
             if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
                 rng = random.Random(f"legitka-demo-{spec.slug}")
-                actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id)
-                created += _seed_pupils(school, spec, rng, actor, today)
+                created += _seed_pupils(school, spec, rng, today)
                 if index % 3 != 2:  # two schools in three already ordered this autumn
                     _seed_history(school, spec, rng, printers, director, today)
                 db.session.commit()

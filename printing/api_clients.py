@@ -123,12 +123,13 @@ def get_printer_client(client_pk: int) -> ApiClient:
 
 
 def revoke_client(actor: Actor, client: ApiClient) -> None:
-    """The client can get no new token, and the tokens it holds stop working at once."""
+    """The client can get no new token, and the tokens it holds stop working at once; the client
+    keeps who revoked it (`revoked_by_id`, docs/security.md T3.17)."""
     if client.printer_id != _printer_id():
         raise NotFoundError("api client")
     now = utcnow()
     if client.revoked_at is None:
-        client.revoked_at = now
+        client.revoked_at, client.revoked_by_id = now, actor.user_id
     db.session.execute(update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=now).execution_options(synchronize_session=False))
     db.session.flush()

@@ -19,6 +19,8 @@ from printing.operations import valid_until
 from printing.render import Calibration
 from printing.render import CardData
 from printing.render import render_print_file
+from tenants.pupils.identity import reveal_identity
+from tenants.tenancy.actors import Actor
 from tenants.tenancy.models import Application
 from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
@@ -29,13 +31,14 @@ class BatchError(Exception):
     """The batch cannot be built; the message is Polish, shown to the school, free of personal data."""
 
 
-def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
-    """The printed fields of every card in the order, in registry-number order."""
+def card_data(order: PrintOrder, actor: Actor, purpose: str) -> tuple[list[Card], list[CardData]]:
+    """The printed fields of every card in the order, in registry-number order; each pupil's
+    identity is revealed to `actor` for `purpose` (one access-log row per card, with the order)."""
     school = db.session.get(Organisation, order.school_id)
     rows = db.session.execute(
         select(Card, Pupil).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
         .where(Card.school_id == order.school_id, Card.order_id == order.id).order_by(Card.number)).all()
-    cipher, storage = services.pesel_cipher(), services.storage()
+    storage = services.storage()
     cards, data, missing = [], [], 0
     for card, pupil in rows:
         try:
@@ -48,7 +51,8 @@ def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
         cards.append(card)
         data.append(CardData(
             card_number=card.label, template_code=card.template_code, first_names=pupil.first_names,
-            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=_identity(pupil, cipher),
+            surname=pupil.surname, date_of_birth=pupil.date_of_birth,
+            pesel=reveal_identity(actor, pupil, purpose, order_id=order.id),
             school_name=school.name, school_address=school.address_line, director_name=school.director_name,
             issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo))
     if missing:
@@ -58,18 +62,19 @@ def card_data(order: PrintOrder) -> tuple[list[Card], list[CardData]]:
     return cards, data
 
 
-def preview_data(order: PrintOrder, *, today: dt.date) -> list[CardData]:
-    """The cards an order will print, for the school's proof. A draft has no registry numbers
-    yet: its cards show a placeholder, and the dates they would get if submitted today."""
+def preview_data(order: PrintOrder, actor: Actor, *, today: dt.date) -> list[CardData]:
+    """The cards an order will print, for the school's proof shown to `actor` (a "proof_view"
+    access-log row per pupil). A draft has no registry numbers yet: its cards show a placeholder,
+    and the dates they would get if submitted today."""
     if order.card_count and order.status != "draft":
-        return card_data(order)[1]
+        return card_data(order, actor, "proof_view")[1]
     school = db.session.get(Organisation, order.school_id)
     rows = db.session.execute(
         select(Application, Pupil).join(Pupil, (Pupil.id == Application.pupil_id)
                                         & (Pupil.school_id == Application.school_id))
         .where(Application.school_id == order.school_id, Application.order_id == order.id)
         .order_by(Pupil.class_name, Pupil.surname, Pupil.first_names)).all()
-    cipher, storage = services.pesel_cipher(), services.storage()
+    storage = services.storage()
     data = []
     for _application, pupil in rows:
         try:
@@ -80,7 +85,8 @@ def preview_data(order: PrintOrder, *, today: dt.date) -> list[CardData]:
             raise BatchError(f"Brak zdjęcia: {pupil.full_name}.")
         data.append(CardData(
             card_number="———", template_code=pupil.template_code, first_names=pupil.first_names,
-            surname=pupil.surname, date_of_birth=pupil.date_of_birth, pesel=_identity(pupil, cipher),
+            surname=pupil.surname, date_of_birth=pupil.date_of_birth,
+            pesel=reveal_identity(actor, pupil, "proof_view", order_id=order.id),
             school_name=school.name, school_address=school.address_line, director_name=school.director_name,
             issue_date=today, valid_until=valid_until(today), photo_jpeg=photo))
     if not data:
@@ -116,10 +122,11 @@ def calibration_for(order: PrintOrder) -> Calibration:
         raise BatchError(f"Nieprawidłowa kalibracja drukarni: {err}") from None
 
 
-def build(order: PrintOrder, password: str) -> tuple[bytes, bytes, list[Card], package.Package]:
+def build(order: PrintOrder, password: str, actor: Actor) -> tuple[bytes, bytes, list[Card], package.Package]:
     """(pdf, manifest, cards, encrypted package) for the order; `BatchError` when data is missing.
-    The PDF is laid out for the order's printer (its calibration, pre-printed blanks or not)."""
-    cards, data = card_data(order)
+    The PDF is laid out for the order's printer (its calibration, pre-printed blanks or not). Each
+    card's identity is revealed to `actor` for "batch_render" (one access-log row per card)."""
+    cards, data = card_data(order, actor, "batch_render")
     pdf = render_print_file(data, calibration_for(order))
     try:
         packed = package.build(data, pdf, password, order_id=order.id)
@@ -127,9 +134,3 @@ def build(order: PrintOrder, password: str) -> tuple[bytes, bytes, list[Card], p
         raise BatchError(str(err)) from None
     return pdf, manifest(order, cards, pdf), cards, packed
 
-
-def _identity(pupil, cipher) -> str:
-    """The PESEL, or for a pupil without one the name and number of their identity document."""
-    if pupil.pesel_cipher is not None:
-        return cipher.decrypt(pupil.pesel_cipher)
-    return f"{pupil.id_document_type} {cipher.decrypt(pupil.id_document_cipher)}"

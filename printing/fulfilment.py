@@ -40,6 +40,7 @@ from printing.terms import parse_amount
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import Card
 from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import Organisation
@@ -68,7 +69,7 @@ def accept(actor: Actor, order: PrintOrder) -> None:
     if agreements.in_force(order.school_id, order.printer_id) is None:
         raise OperationError("Umowa powierzenia przetwarzania danych ze szkołą nie obowiązuje — zamówienia nie "
                              "można przyjąć do czasu jej odnowienia.", "agreement_lapsed")
-    transition(order, (OrderStatus.READY,), OrderStatus.ACCEPTED, accepted_at=utcnow())
+    transition(actor, order, (OrderStatus.READY,), OrderStatus.ACCEPTED, accepted_at=utcnow())
 
 
 def reject(actor: Actor, order: PrintOrder, reason: str) -> None:
@@ -78,8 +79,8 @@ def reject(actor: Actor, order: PrintOrder, reason: str) -> None:
         raise OperationError("Podaj powód odrzucenia zamówienia.", "reason_required")
     if order.status not in (OrderStatus.READY.value, OrderStatus.ACCEPTED.value, OrderStatus.DOWNLOADED.value):
         raise _state_error("Odrzucić można tylko zamówienie, którego karty nie zostały jeszcze wydrukowane.")
-    transition(order, (OrderStatus.READY, OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED), OrderStatus.REJECTED,
-               rejected_at=utcnow(), rejection_reason=reason[:300])
+    transition(actor, order, (OrderStatus.READY, OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED),
+               OrderStatus.REJECTED, rejected_at=utcnow(), rejection_reason=reason[:300])
 
 
 def can_download(order: PrintOrder) -> bool:
@@ -97,7 +98,8 @@ def mark_downloaded(actor: Actor, order: PrintOrder) -> None:
             raise _state_error("Najpierw przyjmij zamówienie — dopiero wtedy można pobrać dane.")
         raise _state_error("Dane tego zamówienia nie są już dostępne do pobrania.")
     if order.status in (OrderStatus.READY.value, OrderStatus.ACCEPTED.value):
-        transition(order, (OrderStatus.READY, OrderStatus.ACCEPTED), OrderStatus.DOWNLOADED, downloaded_at=utcnow())
+        transition(actor, order, (OrderStatus.READY, OrderStatus.ACCEPTED), OrderStatus.DOWNLOADED,
+                   downloaded_at=utcnow())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +168,7 @@ def record_results(actor: Actor, order: PrintOrder, results: list[ItemResult]) -
     db.session.flush()
     if order.status == OrderStatus.DOWNLOADED.value and all(
             i.outcome != ItemOutcome.PENDING.value for i in by_label.values()):
-        transition(order, (OrderStatus.DOWNLOADED,), OrderStatus.PRINTED, printed_at=now)
+        transition(actor, order, (OrderStatus.DOWNLOADED,), OrderStatus.PRINTED, printed_at=now)
     return list(by_label.values())
 
 
@@ -185,7 +187,7 @@ def ship(actor: Actor, order: PrintOrder, *, carrier: str, tracking_number: str)
         raise _state_error("Wysłać można zamówienie z zapisanymi wynikami druku wszystkich kart.")
     if not any(i.outcome == ItemOutcome.PRINTED.value for i in items(order)):
         raise _state_error("Żadna karta nie została wydrukowana — nie ma czego wysłać.")
-    transition(order, (OrderStatus.PRINTED,), OrderStatus.SHIPPED, shipped_at=utcnow(), carrier=carrier,
+    transition(actor, order, (OrderStatus.PRINTED,), OrderStatus.SHIPPED, shipped_at=utcnow(), carrier=carrier,
                tracking_number=tracking_number)
 
 
@@ -204,6 +206,8 @@ def record_invoice(actor: Actor, order: PrintOrder, *, number: str, net, vat, gr
     db.session.execute(update(PrintOrder).where(PrintOrder.id == order.id).values(
         invoice_number=number, invoice_net=net, invoice_vat=vat, invoice_gross=gross,
         invoice_recorded_at=utcnow(), invoice_mismatch=mismatch).execution_options(synchronize_session=False))
+    record_change(actor, "order_invoiced", school_id=order.school_id, order_id=order.id,
+                  detail="mismatch" if mismatch else "")
     db.session.refresh(order)
     return mismatch
 
@@ -233,7 +237,7 @@ def confirm_delivery(actor: Actor, order: PrintOrder) -> list[Card]:
                            if order.channel != Channel.OWN.value else
                            "Odbiór można potwierdzić po zapisaniu wyników druku.")
     now = utcnow()
-    transition(order, sources, OrderStatus.DELIVERED, delivered_at=now, delivered_by_id=actor.user_id,
+    transition(actor, order, sources, OrderStatus.DELIVERED, delivered_at=now, delivered_by_id=actor.user_id,
                purge_after=now + dt.timedelta(days=_retention_days(order)))
     delivered = []
     for item in items(order):
@@ -330,8 +334,9 @@ def redirect(actor: Actor, order: PrintOrder, printer_id: int | None, *, today: 
         raise OperationError("Wybrana drukarnia nie przyjmie takiego zamówienia.", "no_price")
     if printer_id is not None:
         agreements.require(school_id, printer_id, today)
-    transition(order, (OrderStatus.REJECTED,), OrderStatus.SUBMITTED, printer_id=printer_id, channel=quote.channel,
-               unit_price=quote.unit_price, total_price=quote.total, quote=quote.as_dict(), due_date=quote.due_date,
+    transition(actor, order, (OrderStatus.REJECTED,), OrderStatus.SUBMITTED, printer_id=printer_id,
+               channel=quote.channel, unit_price=quote.unit_price, total_price=quote.total, quote=quote.as_dict(),
+               due_date=quote.due_date,
                accepted_at=None, downloaded_at=None, printed_at=None, rejected_at=None, rejection_reason="",
                package_password_cipher=None, ready_at=None, error="", invoice_number="", invoice_net=None,
                invoice_vat=None, invoice_gross=None, invoice_recorded_at=None, invoice_mismatch=False)

@@ -33,6 +33,7 @@ from tenants.registry import operations as registry
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import Application
 from tenants.tenancy.models import ApplicationStatus
 from tenants.tenancy.models import Card
@@ -61,8 +62,11 @@ def city_printers(city_id: int) -> list[Organisation]:
     return list(db.session.scalars(stmt))
 
 
-def transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: OrderStatus, **values) -> None:
-    """Move `order` from one of `sources` to `target` atomically, or raise `OperationError`."""
+def transition(actor: Actor, order: PrintOrder, sources: tuple[OrderStatus, ...], target: OrderStatus,
+               **values) -> None:
+    """Move `order` from one of `sources` to `target` atomically, or raise `OperationError`; an
+    "order_<target>" row records who moved it, and from where (docs/security.md T3.17)."""
+    before = order.status
     result = db.session.execute(
         update(PrintOrder)
         .where(PrintOrder.id == order.id, PrintOrder.status.in_([s.value for s in sources]))
@@ -70,6 +74,8 @@ def transition(order: PrintOrder, sources: tuple[OrderStatus, ...], target: Orde
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise OperationError("Zamówienie zmieniło stan w międzyczasie — odśwież stronę.", "invalid_state")
+    record_change(actor, f"order_{target.value}", school_id=order.school_id, order_id=order.id,
+                  detail=f"from={before}")
     db.session.refresh(order)
 
 
@@ -135,6 +141,7 @@ def discard_draft(actor: Actor, order: PrintOrder) -> None:
         raise OperationError("Można usunąć tylko zamówienie, które nie zostało jeszcze złożone.")
     db.session.execute(update(Application).where(Application.order_id == order.id).values(order_id=None)
                        .execution_options(synchronize_session=False))
+    record_change(actor, "order_discarded", school_id=order.school_id, order_id=order.id)
     db.session.delete(order)
     db.session.flush()
 
@@ -158,9 +165,10 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
     if order.printer_id is not None:
         agreements.require(school_id, order.printer_id, today)
     now = utcnow()
-    transition(order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now, submitted_by_id=actor.user_id,
-                card_count=len(applications), unit_price=quote.unit_price, total_price=quote.total,
-                quote=quote.as_dict(), due_date=quote.due_date, channel=quote.channel, issue_date=today)
+    transition(actor, order, (OrderStatus.DRAFT,), OrderStatus.SUBMITTED, submitted_at=now,
+               submitted_by_id=actor.user_id, card_count=len(applications), unit_price=quote.unit_price,
+               total_price=quote.total, quote=quote.as_dict(), due_date=quote.due_date, channel=quote.channel,
+               issue_date=today)
     numbers = numbering.take_numbers(school_id, len(applications))
     number_format = school.card_number_format
     cards = []
@@ -197,7 +205,7 @@ def add_outbox(order: PrintOrder, now: dt.datetime) -> None:
 
 def retry_order(actor: Actor, order: PrintOrder) -> None:
     """Send a failed batch back to the queue."""
-    transition(order, (OrderStatus.FAILED,), OrderStatus.SUBMITTED, error="")
+    transition(actor, order, (OrderStatus.FAILED,), OrderStatus.SUBMITTED, error="")
     add_outbox(order, utcnow())
     db.session.flush()
 

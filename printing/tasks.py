@@ -76,7 +76,6 @@ from tenants.tenancy.actors import SYSTEM
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.context import unscoped
-from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.printing")
 
@@ -217,7 +216,7 @@ def build_batch(order_id: int, school_id: int) -> str:
                 # One password per order, kept across retries once stored (the printer may have it
                 # already); a new one is stored only with the package it encrypts, by the same CAS.
                 password_cipher = order.package_password_cipher or cipher.encrypt(token(18))
-                pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher))
+                pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher), SYSTEM)
                 storage = services.storage()
                 for name, data, content_type in (("cards.pdf", pdf, "application/pdf"),
                                                  ("manifest.json", manifest, "application/json"),
@@ -239,8 +238,7 @@ def build_batch(order_id: int, school_id: int) -> str:
                 db.session.rollback()
                 _purge(written)
                 return "superseded"
-            for card in cards:
-                log_access(SYSTEM, "batch_render", school_id=school_id, pupil_id=card.pupil_id, order_id=order_id)
+            # build() added each card's "batch_render" access-log row; they commit with the publication.
             _close_outbox(order_id)
             db.session.commit()
         except Exception as exc:

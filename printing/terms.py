@@ -143,7 +143,7 @@ def apply_cost_fields(profile: CostFields, form, *, partial: bool = False) -> No
     profile.updated_at = utcnow()
 
 
-def save_school_printer(actor: Actor, school: Organisation, form) -> SchoolPrinter:
+def save_school_printer(school: Organisation, form) -> SchoolPrinter:
     """Record or update the school's own card printer and what its consumables cost."""
     school_id = require_school()
     model = _text_field(form.get("model"))

@@ -22,8 +22,13 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      transaction_per_migration=False)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # The migration scope (docs/security.md T1.16): the owner sees every tenant's rows through
+            # the `migration_runner` policies, for this transaction only (every migration runs in it).
+            connection.exec_driver_sql("SELECT set_config('legitka.migration', 'on', true)")
         context.run_migrations()
 
 

@@ -151,12 +151,10 @@ def order_proof(order_id: int):
     """The proof to check before ordering: every card of the order on A4, marked WZÓR."""
     order = printing_queries.get_school_order(order_id)
     try:
-        cards = preview_data(order, today=clock.today())
+        cards = preview_data(order, current_actor(), today=clock.today())  # a "proof_view" row per pupil
     except BatchError as err:
         return _order_page(order, error=str(err), status=422)
     pdf = render_proof(cards)
-    for pupil_id in db.session.scalars(select(Application.pupil_id).where(Application.order_id == order.id)):
-        operations.log_access(current_actor(), "proof_view", school_id=order.school_id, pupil_id=pupil_id)
     db.session.commit()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="podglad-zamowienia-{order.id}.pdf"', "Cache-Control": "no-store"})

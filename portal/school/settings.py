@@ -112,7 +112,7 @@ def save():
 @require_roles(*DIRECTOR)
 def save_own_printer():
     try:
-        terms.save_school_printer(current_actor(), current_school(), request.form)
+        terms.save_school_printer(current_school(), request.form)
     except OperationError as err:
         db.session.rollback()
         return _page(error=str(err), status=422)

@@ -18,7 +18,6 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from infra import services
 from infra.db import db
 from portal.access import guard_blueprint
 from portal.converters import parse_id
@@ -26,6 +25,7 @@ from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.security import current_actor
 from tenants.pupils import queries
+from tenants.pupils.identity import masked
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import User
@@ -125,13 +125,11 @@ def _transfer_page(found: PupilTransfer, *, error: str | None = None, status: in
     receiver = transfers.is_receiver(found)
     known = transfers.known_pupil(found) if receiver else None
     transfers.opened(current_actor(), found, known=known)
-    cipher = services.pesel_cipher()
     sender = db.session.get(User, found.sent_by_id)
     body = render_template(
         "school/transfer.html", transfer=found, receiver=receiver, known=known,
         differences=transfers.differences(found, known) if known is not None else [],
-        identity=queries.masked_pesel(found, cipher),
-        known_identity=queries.masked_pesel(known, cipher) if known is not None else "",
+        identity=masked(found), known_identity=masked(known) if known is not None else "",
         names=transfers.school_names([found]), sender_name=sender.full_name if sender else "",
         labels=FIELD_LABELS, takeable=transfers.TAKEABLE, error=error)
     db.session.commit()  # the access-log rows (and the time the request was received)

@@ -39,6 +39,7 @@ from printing.application_forms import FormData
 from printing.application_forms import render_form
 from tenants.photos import operations as photo_intake
 from tenants.pupils import applications as applications_ops
+from tenants.pupils import identity
 from tenants.pupils import operations as pupil_records
 from tenants.pupils import queries
 from tenants.pupils.operations import PupilDetails
@@ -172,11 +173,11 @@ def edit_pupil(pupil_id: int):
 
 
 def _keep_identity(pupil: Pupil, details: PupilDetails) -> PupilDetails:
-    cipher = services.pesel_cipher()
     if pupil.pesel_cipher is not None:
-        return dataclasses.replace(details, pesel=cipher.decrypt(pupil.pesel_cipher))
+        return dataclasses.replace(details, pesel=identity.reveal_pesel(current_actor(), pupil, "pupil_edit"))
+    number = identity.reveal_document_number(current_actor(), pupil, "pupil_edit")
     return dataclasses.replace(details, id_document_type=details.id_document_type or pupil.id_document_type,
-                               id_document_number=cipher.decrypt(pupil.id_document_cipher))
+                               id_document_number=number)
 
 
 def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, photo_result=None,
@@ -187,7 +188,7 @@ def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, ph
     cards = list(db.session.scalars(select(Card).where(Card.pupil_id == pupil.id).order_by(Card.number.desc())))
     submissions = list(db.session.scalars(select(PhotoSubmission).where(PhotoSubmission.pupil_id == pupil.id)
                                           .order_by(PhotoSubmission.created_at.desc()).limit(5)))
-    masked = queries.masked_pesel(pupil, services.pesel_cipher())
+    masked = identity.masked(pupil)
     school = _school()
     sent = transfer.sent_for(pupil)
     db.session.commit()
@@ -325,20 +326,12 @@ def _application_page(application: Application, *, error: str | None = None, sta
     pesel = None
     if current_membership().role == Role.SCHOOL_DIRECTOR.value and application.status == "submitted":
         # The approval screen is the one place the full PESEL is shown, to check it (T3.4).
-        pesel = _identity(application.pupil)
-        operations.log_access(current_actor(), "pesel_view", school_id=application.school_id,
-                              pupil_id=application.pupil_id)
+        pesel = identity.reveal_identity(current_actor(), application.pupil, "pesel_view")
         db.session.commit()
     school = _school()
     return render_template("school/application.html", application=application, pesel=pesel, error=error,
                            school=school, bank_account=nrb.formatted(school.bank_account),
                            today=clock.today()), status
-
-
-def _identity(pupil: Pupil) -> str:
-    if pupil.pesel_cipher is not None:
-        return services.pesel_cipher().decrypt(pupil.pesel_cipher)
-    return pupil_records.identity_label(pupil)
 
 
 @bp.get("/wnioski/<int:application_id>")
@@ -405,16 +398,16 @@ def application_pdf(application_id: int):
     application = queries.get_application(application_id)
     pupil, school = application.pupil, _school()
     reason = application.reason_label
+    shown = identity.reveal_identity(current_actor(), pupil, "application_form_pdf")
     data = FormData(
         kind=application.kind, town=school.town, today=clock.today(), school_name=school.name,
         school_address=school.address_line, director_name=school.director_name, pupil_name=pupil.full_name,
         class_name=pupil.class_name, date_of_birth=pupil.date_of_birth,
         identity_label="PESEL" if pupil.pesel_cipher is not None else _("Dokument tożsamości"),
-        identity_value=_identity(pupil), reason=reason, fee=money(application.fee_amount),
+        identity_value=shown, reason=reason, fee=money(application.fee_amount),
         bank_account=nrb.formatted(school.bank_account))
     pdf = render_form(data)
-    operations.log_access(current_actor(), "application_form_pdf", school_id=school.id, pupil_id=pupil.id)
-    db.session.commit()
+    db.session.commit()  # the access-log row of the reveal
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="wniosek-{application.id}.pdf"'
     response.headers["Cache-Control"] = "no-store, private"

@@ -10,11 +10,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from infra import services
 from infra.db import db
 from infra.spreadsheets import csv_document
+from tenants.pupils.identity import reveal_pesel
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import INVALIDATION_REASONS
 from tenants.tenancy.models import LIVE_CARD_STATUSES
 from tenants.tenancy.models import Card
@@ -64,6 +65,7 @@ def mark_registered(actor: Actor, pupil: Pupil, card: Card, on: dt.date) -> None
     if pupil.mleg_objection_on is not None:
         raise OperationError("Rodzic nie zgodził się na mLegitymację — nie rejestruj jej w SIO.")
     pupil.mleg_card_id, pupil.mleg_registered_on, pupil.mleg_invalidated_on = card.id, on, None
+    record_change(actor, "mleg_registered", school_id=pupil.school_id, pupil_id=pupil.id, detail=f"card={card.id}")
     db.session.flush()
 
 
@@ -71,21 +73,25 @@ def mark_invalidated(actor: Actor, pupil: Pupil, on: dt.date) -> None:
     if pupil.mleg_card_id is None:
         raise OperationError("Ten uczeń nie ma mLegitymacji zarejestrowanej w SIO.")
     pupil.mleg_invalidated_on = on
+    record_change(actor, "mleg_invalidated", school_id=pupil.school_id, pupil_id=pupil.id,
+                  detail=f"card={pupil.mleg_card_id}")
     db.session.flush()
 
 
 def record_objection(actor: Actor, pupil: Pupil, on: dt.date | None) -> None:
     """The parent objects to the mobile card (`on`), or withdraws the objection (None)."""
     pupil.mleg_objection_on = on
+    record_change(actor, "mleg_objection" if on is not None else "mleg_objection_withdrawn",
+                  school_id=pupil.school_id, pupil_id=pupil.id)
     db.session.flush()
 
 
-def sio_csv(tasks: list[Task]) -> bytes:
+def sio_csv(actor: Actor, tasks: list[Task]) -> bytes:
     """The data to type into SIO, one row per task (semicolons, UTF-8 with BOM for Excel; text
-    that would start a formula neutralised by `infra.spreadsheets`)."""
-    cipher = services.pesel_cipher()
+    that would start a formula neutralised by `infra.spreadsheets`). Each task's PESEL is revealed
+    to `actor` for "sio_export" (one access-log row per task, `tenants.pupils.identity`)."""
     rows = [(t.label, t.pupil.surname, t.pupil.first_names, t.pupil.date_of_birth,
-             cipher.decrypt(t.pupil.pesel_cipher) if t.pupil.pesel_cipher else "", t.pupil.class_name,
+             reveal_pesel(actor, t.pupil, "sio_export") or "", t.pupil.class_name,
              t.card.label, t.card.issue_date, t.card.valid_until,
              INVALIDATION_REASONS.get(t.card.invalidation_reason, "") if t.action == INVALIDATE else "")
             for t in tasks]

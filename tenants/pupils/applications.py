@@ -17,6 +17,7 @@ from infra.db import db
 from infra.db import utcnow
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import DUPLICATE_REASONS
 from tenants.tenancy.models import REPLACEMENT_REASONS
 from tenants.tenancy.models import Application
@@ -80,6 +81,8 @@ def record_old_card_return(actor: Actor, application: Application, returned_on: 
     if returned_on > clock.today():
         raise OperationError("Data zwrotu nie może być z przyszłości.")
     application.old_card_returned_on = returned_on
+    record_change(actor, "old_card_returned", school_id=application.school_id, pupil_id=application.pupil_id,
+                  detail=f"application={application.id}")
     db.session.flush()
 
 

@@ -22,6 +22,7 @@ from tenants.pupils.text_entry import check_text
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import LearnerType
 from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import PupilStatus
@@ -162,7 +163,9 @@ def add_pupil(actor: Actor, details: PupilDetails, *, unique_checked: bool = Fal
     """Register a pupil in the current school, identified by PESEL or by another document.
 
     `unique_checked`: the caller (an import's plan) already knows the identity is new; the
-    row is then only added to the session, and the unique constraint remains the last word."""
+    row is then only added to the session, and the unique constraint remains the last word; the
+    caller records the change (`record_pupil_added`) once its flush gave the pupil an id.
+    Otherwise a "pupil_added" row records who added the pupil (docs/security.md T3.17)."""
     details = _clean(details)
     if not unique_checked:
         _check_unique(details, None)
@@ -172,24 +175,25 @@ def add_pupil(actor: Actor, details: PupilDetails, *, unique_checked: bool = Fal
     db.session.add(pupil)
     if not unique_checked:
         db.session.flush()
+        record_pupil_added(actor, pupil)
     return pupil
+
+
+def record_pupil_added(actor: Actor, pupil: Pupil) -> None:
+    """Who added `pupil` (flushed, so it has its id): a "pupil_added" row."""
+    record_change(actor, "pupil_added", school_id=pupil.school_id, pupil_id=pupil.id)
 
 
 def update_pupil(actor: Actor, pupil: Pupil, details: PupilDetails, *, keep_blanks: bool = False,
                  unique_checked: bool = False) -> None:
     """Change a pupil's record; the identity may change too, as long as it stays unique.
 
-    `keep_blanks` (imports): empty text fields leave the stored values as they are."""
+    `keep_blanks` (imports): empty text fields leave the stored values as they are. A
+    "pupil_updated" row records who changed it (docs/security.md T3.17)."""
     details = _clean(details)
     if not unique_checked:
         _check_unique(details, pupil)
     _apply(pupil, details, keep_blanks=keep_blanks)
+    record_change(actor, "pupil_updated", school_id=pupil.school_id, pupil_id=pupil.id)
     if not unique_checked:
         db.session.flush()
-
-
-def identity_label(pupil: Pupil) -> str:
-    """What the card shows instead of a PESEL for a pupil without one, e.g. "paszport AB1234567"."""
-    if pupil.pesel_cipher is not None or pupil.id_document_cipher is None:
-        return ""
-    return f"{pupil.id_document_type} {services.pesel_cipher().decrypt(pupil.id_document_cipher)}"

@@ -147,10 +147,3 @@ def cards_of_order(order_id: int) -> list[Card]:
         Card.school_id == require_school(), Card.order_id == order_id).order_by(Card.number)))
 
 
-def masked_pesel(pupil: Pupil, cipher) -> str:
-    """`*******1234`: what screens show (docs/security.md T3.4)."""
-    if pupil.pesel_cipher is not None:
-        return "*******" + cipher.decrypt(pupil.pesel_cipher)[-4:]
-    if pupil.id_document_cipher is not None:  # another identity document: its last three characters
-        return "*****" + cipher.decrypt(pupil.id_document_cipher)[-3:]
-    return "—"

@@ -16,6 +16,7 @@ from infra import clock
 from infra.db import db
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import INVALIDATION_REASONS
 from tenants.tenancy.models import LIVE_CARD_STATUSES
 from tenants.tenancy.models import Application
@@ -61,6 +62,8 @@ def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = No
     card.invalidation_reason = reason
     card.invalidated_at = on or clock.today()
     card.status_note = " ".join(note.split())[:300]
+    record_change(actor, "card_invalidated", school_id=card.school_id, pupil_id=card.pupil_id,
+                  detail=f"card={card.id} reason={reason}")
     db.session.flush()
 
 
@@ -82,6 +85,8 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     application = db.session.get(Application, card.application_id)
     if application.status == ApplicationStatus.ORDERED.value:
         application.status, application.order_id = ApplicationStatus.APPROVED.value, None
+    record_change(actor, "card_spoiled", school_id=card.school_id, pupil_id=card.pupil_id, order_id=card.order_id,
+                  detail=f"card={card.id}")
     db.session.flush()
 
 
@@ -105,6 +110,7 @@ def pupil_left(actor: Actor, pupil: Pupil, status: str, *, on: dt.date | None = 
     if status not in (PupilStatus.LEFT.value, PupilStatus.TRANSFERRED.value):
         raise OperationError("Nieznany status ucznia.")
     pupil.status = status
+    record_change(actor, "pupil_left", school_id=pupil.school_id, pupil_id=pupil.id, detail=f"status={status}")
     cards = live_cards(pupil)
     for card in cards:
         invalidate(actor, card, "left", on=on)
@@ -121,4 +127,5 @@ def record_paper_card(actor: Actor, pupil: Pupil, number: str, issued_on: dt.dat
         raise OperationError("Papierowe legitymacje wydawano do 12.07.2024 — późniejsza musi być e-legitymacją.")
     pupil.paper_card_number = number
     pupil.paper_card_issued_on = issued_on
+    record_change(actor, "paper_card_recorded", school_id=pupil.school_id, pupil_id=pupil.id)
     db.session.flush()

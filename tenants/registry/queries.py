@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from infra import clock
 from infra import inputs
-from infra import services
 from infra.db import db
-from tenants.pupils.operations import identity_label
+from tenants.pupils.identity import reveal_identity
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramState
+from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.models import INVALIDATION_REASONS
 from tenants.tenancy.models import Card
@@ -89,14 +89,14 @@ class RegistryRow:
     note: str
 
 
-def book_rows(cards: list[Card]) -> list[RegistryRow]:
-    """The registry book's rows (full PESEL: it is the school's register)."""
-    cipher = services.pesel_cipher()
+def book_rows(actor: Actor, cards: list[Card], purpose: str) -> list[RegistryRow]:
+    """The registry book's rows (full PESEL: it is the school's register), each identity revealed
+    to `actor` for `purpose`: one access-log row per card (`tenants.pupils.identity`)."""
     holograms = holograms_by_card([c.id for c in cards])
     rows = []
     for card in cards:
         pupil = card.pupil
-        identity = cipher.decrypt(pupil.pesel_cipher) if pupil.pesel_cipher else identity_label(pupil)
+        identity = reveal_identity(actor, pupil, purpose)
         rows.append(RegistryRow(
             number=card.number, label=card.label, name=f"{pupil.surname} {pupil.first_names}", identity=identity,
             date_of_birth=pupil.date_of_birth, class_name=pupil.class_name, template=card.template_code,

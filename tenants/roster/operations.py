@@ -42,6 +42,7 @@ from tenants.roster.table import load_table
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import ImportKind
 from tenants.tenancy.models import ImportStatus
 from tenants.tenancy.models import Pupil
@@ -96,6 +97,7 @@ def set_mapping(actor: Actor, batch: RosterImport, mapping: dict[str, int | None
         raise OperationError(str(err)) from None
     batch.mapping = checked
     batch.layout = "mapped"
+    record_change(actor, "import_mapped", school_id=batch.school_id, detail=f"import={batch.id}")
     _dry_run(batch, _table(batch))
 
 
@@ -204,6 +206,7 @@ def confirm(actor: Actor, batch: RosterImport) -> None:
     if not (batch.summary.get("new") or batch.summary.get("update")):
         raise OperationError("W pliku nie ma nic do zaimportowania: same błędne albo niezmienione wiersze.")
     batch.status = ImportStatus.QUEUED.value  # `tenants.roster.jobs` sends it, now and again if it is lost
+    record_change(actor, "import_confirmed", school_id=batch.school_id, detail=f"import={batch.id}")
     db.session.flush()
 
 
@@ -212,6 +215,7 @@ def discard(actor: Actor, batch: RosterImport) -> None:
         raise OperationError("Tego importu nie można już odrzucić.")
     batch.status = ImportStatus.DISCARDED.value
     batch.finished_at = utcnow()
+    record_change(actor, "import_discarded", school_id=batch.school_id, detail=f"import={batch.id}")
     drop_file(batch)
 
 
@@ -248,12 +252,13 @@ def apply(actor: Actor, batch: RosterImport, progress=lambda done, total: None) 
     `progress(done, total)` is called every `PROGRESS_EVERY` rows (the progress bar)."""
     result = plan(_table(batch), batch.mapping)
     work = [(None, row) for row in result.to_add] + list(result.to_update)
+    added: list = []  # pupils added since the last flush: who added them is recorded once they have ids
     for done, (pupil, row) in enumerate(work, start=1):
         try:
             # The plan matched every row against the school's pupils and the file's other rows by the
             # same identities the unique constraints use (PESEL; document number whatever its type).
             if pupil is None:
-                pupil_records.add_pupil(actor, _details(row), unique_checked=True)
+                added.append(pupil_records.add_pupil(actor, _details(row), unique_checked=True))
             else:
                 pupil_records.update_pupil(actor, pupil, _details(row), keep_blanks=True, unique_checked=True)
         except OperationError as err:
@@ -261,12 +266,20 @@ def apply(actor: Actor, batch: RosterImport, progress=lambda done, total: None) 
             raise OperationError(f"Wiersz {row.line}: {err}") from None
         if done % PROGRESS_EVERY == 0:
             _flush()
+            _record_added(actor, added)
             progress(done, len(work))
     _flush()
+    _record_added(actor, added)
     progress(len(work), len(work))
     batch.report = [r for r in result.report if r["action"] != "unchanged"]
     batch.summary = result.summary
     return result.summary
+
+
+def _record_added(actor: Actor, added: list) -> None:
+    for pupil in added:
+        pupil_records.record_pupil_added(actor, pupil)
+    added.clear()
 
 
 def _flush() -> None:

@@ -1,4 +1,5 @@
-"""What every state change of a school's records shares: its errors and the access log.
+"""What every state change of a school's records shares: its errors, the access log and the
+record of who made each change (`record_change`).
 
 The changes themselves live in `tenants.pupils.operations`, `tenants.photos.operations`, `tenants.pupils.applications`
 and `tenants.roster.operations`; each flushes and never commits (the request, job or command that
@@ -35,3 +36,14 @@ def log_access(actor: Actor, action: str, *, school_id: int, pupil_id: int | Non
         endpoint=actor.endpoint[:100], request_id=actor.request_id[:40], ip=actor.ip[:45], result=result,
         detail=detail,
     ))
+
+
+def record_change(actor: Actor, action: str, *, school_id: int, pupil_id: int | None = None,
+                  order_id: int | None = None, detail: str = "") -> None:
+    """Record who changed a legal record (docs/security.md T3.17): a registry entry, a pupil's
+    record, an application, an order's state, the school's SIO entries or hologram stock. The row
+    goes into the append-only access log (same columns: who, role, organisation, request, when), so
+    no later request can rewrite it; `action` names the change ("card_invalidated"), `detail` holds
+    ids and codes only. Every function of the domain packages that takes an `actor` and changes
+    such a record calls this (or stores `actor.user_id` in a `…_by_id` column of the record)."""
+    log_access(actor, action, school_id=school_id, pupil_id=pupil_id, order_id=order_id, detail=detail)

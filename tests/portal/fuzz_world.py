@@ -124,7 +124,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         school = db.session.get(Organisation, ids.a)
         school.bank_account = "07102050110000990202075919"
         school.photo_policy = dict(ALL_CHECKS_OFF)  # photo checks are not under test here: any real image passes
-        terms.save_school_printer(director, school, {
+        terms.save_school_printer(school, {
             "model": "Evolis Primacy 2", "purchase_price": "6500", "amortisation_years": "5",
             "licence_per_year": "1000", "starter_kit_price": "500", "blank_price": "7.90",
             "hologram_price": "1.20", "ribbon_price": "480", "ribbon_yield": "250", "staff_minutes_per_card": "3",

@@ -14,13 +14,13 @@ from infra import clock
 from infra.db import db
 from printing import operations as printing_ops
 from printing.models import PrintOrder
-from tenants import holograms
-from tenants.actors import Actor
-from tenants.context import Tenant
-from tenants.context import tenant_scope
-from tenants.hologram_models import Hologram
-from tenants.models import Organisation
-from tenants.operations import OperationError
+from tenants.registry import holograms
+from tenants.registry.models import Hologram
+from tenants.tenancy.actors import Actor
+from tenants.tenancy.context import Tenant
+from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import approved_applications
 from tests.helpers import handed_over_cards
