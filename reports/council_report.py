@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import pathlib
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,8 @@ from infra import services
 from infra.db import db
 from infra.db import utcnow
 from infra.db_errors import is_transient
+from infra.pdf import PdfTemplates
 from infra.storage import city_key
-from printing.pdf import render_pdf
 from reports import costs
 from reports import dashboard
 from reports.filters import Filters
@@ -52,6 +53,7 @@ from tenants.reconcile import each_organisation
 
 log = logging.getLogger("legitka.reports")
 
+TEMPLATES = PdfTemplates(pathlib.Path(__file__).parent / "templates" / "reports")
 KEEP = 20  # reports per city; older ones and their files are deleted when a new one is asked for
 JOB_TIMEOUT = 300
 ACTIVE = ("queued", "running")
@@ -100,9 +102,9 @@ def render(*, city: str, period: str, sections: list[Section], generated_at: dt.
     """The council's PDF. `generated_at` is shown in local time as dd.mm.rrrr gg:mm."""
     context_sections = [{"title": s.title, "text": s.text, "charts": [Markup(c) for c in s.charts],  # noqa: S704
                          "tables": [_table(t) for t in s.tables]} for s in sections]
-    return render_pdf("council_report.html", "council_report.css", title=title, city=city, period=period,
-                      source=SOURCE, generated=generated_at.strftime("%d.%m.%Y %H:%M"),
-                      sections=context_sections)
+    return TEMPLATES.render("council_report.html", "council_report.css", title=title, city=city, period=period,
+                            source=SOURCE, generated=generated_at.strftime("%d.%m.%Y %H:%M"),
+                            sections=context_sections)
 
 
 # --- the report's content --------------------------------------------------------------------------

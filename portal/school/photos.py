@@ -26,13 +26,13 @@ from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.school.views import public_link
 from portal.security import current_actor
-from printing.link_sheet import Slip
-from printing.link_sheet import render_sheet
 from tenants import import_jobs
 from tenants import photo_intake
 from tenants import photo_mail
 from tenants import photo_zip
 from tenants import queries
+from tenants.documents.link_sheet import Slip
+from tenants.documents.link_sheet import render_sheet
 from tenants.models import ImportKind
 from tenants.models import ImportStatus
 from tenants.models import PhotoStatus

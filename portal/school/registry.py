@@ -22,13 +22,13 @@ from portal.school.common import current_school
 from portal.school.common import parse_date
 from portal.security import current_actor
 from printing import queries as printing_queries
-from printing.registry_documents import handover_pdf
-from printing.registry_documents import registry_pdf
-from printing.registry_documents import registry_xlsx
 from tenants import holograms
 from tenants import queries
 from tenants import registry
 from tenants import registry_queries
+from tenants.documents.registry_book import handover_pdf
+from tenants.documents.registry_book import registry_pdf
+from tenants.documents.registry_book import registry_xlsx
 from tenants.hologram_models import Hologram
 from tenants.models import INVALIDATION_REASONS
 from tenants.models import Card

@@ -35,8 +35,6 @@ from portal.school.common import parse_date
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import queries as printing_queries
-from printing.application_forms import FormData
-from printing.application_forms import render_form
 from tenants import applications as applications_ops
 from tenants import nrb
 from tenants import operations
@@ -46,6 +44,8 @@ from tenants import queries
 from tenants import registry
 from tenants import registry_queries
 from tenants import transfer
+from tenants.documents.application_forms import FormData
+from tenants.documents.application_forms import render_form
 from tenants.models import DUPLICATE_REASONS
 from tenants.models import REPLACEMENT_REASONS
 from tenants.models import Application
