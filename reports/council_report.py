@@ -40,6 +40,7 @@ from infra.db import utcnow
 from infra.db_errors import is_transient
 from infra.pdf import PdfTemplates
 from infra.storage import city_key
+from reports import city_data
 from reports import costs
 from reports import dashboard
 from reports.filters import Filters
@@ -113,7 +114,7 @@ def render(*, city: str, period: str, sections: list[Section], generated_at: dt.
 def sections(city_id: int, f: Filters) -> list[Section]:
     """The dashboard's sections for the filters: rollout and forecast, waiting times, money with
     the "what if" of the year, holograms."""
-    data = dashboard.load(city_id, f)
+    data = city_data.load(city_id, f)
     rollout = dashboard.rollout(city_id, f, data)
     channels = dashboard.cost_by_channel(city_id, f, data)
     months = dashboard.cost_by_month(city_id, f, data)
