@@ -88,14 +88,15 @@ def coverage(stats: SchoolStats | None) -> float | None:
 
 
 def _data(city_id: int, f: Filters, data: Data | None) -> Data:
+    """The page's reads, or fresh ones for a table asked for alone (reports.city_data)."""
     return data if data is not None else load(city_id, f)
 
 
 def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudget | None = None) -> Listing:
     """Per school, as of its last refresh: pupils, applications, cards, paper cards,
     mLegitymacja; a school is behind plan when, after the target date of the plan in force
-    (`reports.budgets.current_target`, or `target` when the caller has read it), its coverage is below the
-    target percentage."""
+    (`reports.budgets.current_target`, or `target` when the caller has read it), its coverage is
+    below the target percentage."""
     data = _data(city_id, f, data)
     target = target or budgets.current_target(data.budgets, f.today)
     rows, keys = [], []
