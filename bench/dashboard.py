@@ -211,7 +211,7 @@ def floor_key(app, target) -> str:
 
 
 def floor_params(base: dict, url: str) -> dict:
-    """The period and school of the URL's filters (as reports.dashboard.parse_filters reads them)."""
+    """The period and school of the URL's filters (as reports.filters.parse_filters reads them)."""
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query, keep_blank_values=True))
     params = dict(base)
     if "od" in query or "do" in query:

@@ -5,7 +5,7 @@ Per size it builds the print file (`printing.render.render_print_file`) and the 
 here: gradient, noise and a face-like shape) and Polish names with diacritics. The floor is the
 same photos written into a PDF with no layout, by img2pdf and by pikepdf, measured in the same run.
 
-"fonts preloaded" is the same build in a process that called `printing.render.preload()` first
+"fonts preloaded" is the same build in a process that called `printing.card_fonts.preload()` first
 (load DejaVu and make its subsets, ~0.5 s once per process), as a worker can before it forks.
 
 Every measurement runs in a fresh interpreter (multiprocessing "spawn"), which loads the photos
@@ -80,7 +80,7 @@ def load_photos(n: int) -> list[bytes]:
 
 
 def cards(photos: list[bytes]):
-    from printing.render import CardData
+    from printing.card_layout import CardData
     from tenants.pupils.pesel import make
 
     result = []
@@ -108,7 +108,7 @@ def _rss_mb() -> float:
 def _measure(kind: str, n: int, queue) -> None:
     """In a fresh interpreter: load, then time one build; report (seconds, details, RSS)."""
     from printing import package  # imported before timing, as in a worker
-    from printing.render import preload
+    from printing.card_fonts import preload
     from printing.render import render_print_file
 
     photos = load_photos(n)

@@ -258,9 +258,9 @@ def worker_command(burst, relay_every):
         raise click.UsageError("LEGITKA_REDIS_URL is not set: jobs already run in-process")
     # Jobs and the relay may wait longer on a lock or a statement than a web request does.
     use_timeouts(db.engine, **database_timeouts(current_app.config, jobs=True))
-    import printing.render
+    import printing.card_fonts
 
-    printing.render.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
+    printing.card_fonts.preload()  # the card fonts, once, before forking (~0.5 s saved per job)
     import tenants.photos.checks  # noqa: F401  (and OpenCV, for the photo ZIP jobs)
 
     app = current_app._get_current_object()

@@ -14,10 +14,10 @@ from infra.db import db
 from infra.db import utcnow
 from infra.storage import NotFound
 from printing import package
+from printing.card_layout import Calibration
+from printing.card_layout import CardData
 from printing.models import PrintOrder
 from printing.operations import valid_until
-from printing.render import Calibration
-from printing.render import CardData
 from printing.render import render_print_file
 from tenants.pupils.identity import reveal_identity
 from tenants.tenancy.actors import Actor

@@ -22,7 +22,7 @@ import jsonschema
 
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
-from printing.render import CardData
+from printing.card_layout import CardData
 
 FIELDS = ("card_number", "template_code", "first_names", "surname", "date_of_birth", "pesel", "school_name",
           "school_address", "director_name", "issue_date", "valid_until", "photo_ref")

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
+from printing.card_layout import MAX_BLEED_MM
+from printing.card_layout import MAX_OFFSET_MM
 from printing.models import CentreCostProfile
 from printing.models import CostFields
 from printing.models import SchoolPrinter
-from printing.render import MAX_BLEED_MM
-from printing.render import MAX_OFFSET_MM
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import current_tenant
 from tenants.tenancy.context import require_school

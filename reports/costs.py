@@ -58,6 +58,7 @@ from printing.pricing import CostProfile
 from printing.pricing import Terms
 from printing.pricing import Tier
 from printing.pricing import money
+from reports import queries
 from reports.models import SchoolStats
 from reports.tables import Table
 from tenants.tenancy.models import CityPrinter
@@ -456,11 +457,6 @@ def order_facts(city_id: int, year: int, school_id: int | None = None) -> list[O
                       channel=r[4], printer_id=r[5]) for r in db.session.execute(stmt)]
 
 
-def city_schools(city_id: int) -> dict[int, str]:
-    return dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id).order_by(Organisation.name)).all())
-
-
 def city_school(city_id: int, school_id: int | None) -> Organisation | None:
     """The school if it is one of the city's, else None."""
     if school_id is None:
@@ -544,7 +540,7 @@ def channel_costs(city_id: int, school: Organisation, volume: int, on_date: dt.d
 
 def _context(city_id: int) -> dict:
     """What every what-if of the city needs besides the orders (read once)."""
-    return dict(school_names=city_schools(city_id),
+    return dict(school_names={s.id: s.name for s in queries.city_schools(city_id)},
                 own_profiles={k: v[1] for k, v in own_profiles(city_id).items()},
                 duplicate_income={k: v[1] for k, v in duplicate_income(city_id).items()})
 

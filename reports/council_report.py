@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import pathlib
 from decimal import Decimal
 
 from markupsafe import Markup
@@ -36,8 +37,9 @@ from infra import services
 from infra.db import db
 from infra.db import utcnow
 from infra.db_errors import is_transient
+from infra.pdf import PdfTemplates
 from infra.storage import city_key
-from printing.pdf import render_pdf
+from reports import city_data
 from reports import costs
 from reports import dashboard
 from reports.filters import Filters
@@ -51,6 +53,7 @@ from tenants.tenancy.reconcile import each_organisation
 
 log = logging.getLogger("legitka.reports")
 
+TEMPLATES = PdfTemplates(pathlib.Path(__file__).parent / "templates" / "reports")
 KEEP = 20  # reports per city; older ones and their files are deleted when a new one is asked for
 JOB_TIMEOUT = 300
 ACTIVE = ("queued", "running")
@@ -99,9 +102,9 @@ def render(*, city: str, period: str, sections: list[Section], generated_at: dt.
     """The council's PDF. `generated_at` is shown in local time as dd.mm.rrrr gg:mm."""
     context_sections = [{"title": s.title, "text": s.text, "charts": [Markup(c) for c in s.charts],  # noqa: S704
                          "tables": [_table(t) for t in s.tables]} for s in sections]
-    return render_pdf("council_report.html", "council_report.css", title=title, city=city, period=period,
-                      source=SOURCE, generated=generated_at.strftime("%d.%m.%Y %H:%M"),
-                      sections=context_sections)
+    return TEMPLATES.render("council_report.html", "council_report.css", title=title, city=city, period=period,
+                            source=SOURCE, generated=generated_at.strftime("%d.%m.%Y %H:%M"),
+                            sections=context_sections)
 
 
 # --- the report's content --------------------------------------------------------------------------
@@ -110,7 +113,7 @@ def render(*, city: str, period: str, sections: list[Section], generated_at: dt.
 def sections(city_id: int, f: Filters) -> list[Section]:
     """The dashboard's sections for the filters: rollout and forecast, waiting times, money with
     the "what if" of the year, holograms."""
-    data = dashboard.load(city_id, f)
+    data = city_data.load(city_id, f)
     rollout = dashboard.rollout(city_id, f, data)
     channels = dashboard.cost_by_channel(city_id, f, data)
     months = dashboard.cost_by_month(city_id, f, data)

@@ -15,8 +15,10 @@ snapshot (`SchoolStats`) is "as of" its refresh and has no period. The budget ta
 (all schools, by calendar year of the order).
 
 The card facts are summed up by the database (reports.aggregates): a page reads a few hundred
-grouped rows, not the period's cards; only the list of cards (`fact_list`) reads single facts,
-a page at a time. Holograms come from the schools' statistics (their ledgers at the refresh).
+grouped rows, not the period's cards; only the list of cards (reports.listings.fact_list) reads
+single facts, a page at a time. Holograms come from the schools' statistics (their ledgers at
+the refresh). What a page reads, it reads once, into the `Data` it passes to every table
+(reports.city_data); the budgets and their form are reports.budgets.
 
 Percentiles interpolate linearly between ranks, as PostgreSQL's `percentile_cont`; days are
 calendar days; shares are percentages with one decimal.
@@ -26,168 +28,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Iterable
-from collections.abc import Mapping
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from flask import g
-from flask import has_request_context
 from markupsafe import Markup
-from sqlalchemy import and_
-from sqlalchemy import func
-from sqlalchemy import or_
-from sqlalchemy import select
 
-from infra import clock
-from infra import inputs
-from infra.db import db
-from infra.db import utcnow
 from printing.models import CityBudget
-from printing.models import OrderStatus
-from printing.models import PrintOrder
 from reports import aggregates
+from reports import budgets
 from reports import charts
-from reports import queries
 from reports.aggregates import Handed
 from reports.aggregates import Ordered
-from reports.filters import FACT_STATES  # noqa: F401 (part of this module's interface)
+from reports.city_data import Data
+from reports.city_data import Listing
+from reports.city_data import load
+from reports.city_data import local_time
+from reports.city_data import printer_names
 from reports.filters import FactQuery
-from reports.filters import FilterError
 from reports.filters import Filters
-from reports.filters import parse_day
-from reports.filters import parse_fact_query  # noqa: F401
-from reports.filters import parse_filters  # noqa: F401
-from reports.labels import CARD_STATES
 from reports.labels import CHANNELS
-from reports.labels import KINDS
-from reports.labels import ORDER_STATES
 from reports.labels import OWN_PRINTERS
-from reports.labels import SCHOOL_TYPES
-from reports.models import CardFact
+from reports.listings import fact_list
+from reports.listings import order_list
+from reports.listings import orders_by_school
 from reports.models import SchoolStats
 from reports.tables import Table
-from tenants.tenancy import scoping
-from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import LIVE_CARD_STATUSES
-from tenants.tenancy.models import CityPrinter
-from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import OrgKind
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-DELIVERED = ("delivered", "handed_over")
-
-
-# --- what one page reads ----------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class School:
-    id: int
-    name: str
-    school_type: str
-    district: str
-
-    @property
-    def type_label(self) -> str:
-        return SCHOOL_TYPES.get(self.school_type, self.school_type)
-
-
-@dataclasses.dataclass(frozen=True)
-class Listing:
-    """A table and, per row, what the row stands for (`school_id`, `printer`, `channel`,
-    `month`, `year`, `order_id`, `behind`): the view turns them into links to the lists behind
-    the numbers."""
-
-    table: Table
-    keys: tuple[dict, ...]
-
-
-class Data:
-    """What a page's tables read, each part at most once and only if a table asks for it: the
-    city's schools under the filters, their statistics, and the period's card facts summed up
-    (reports.aggregates)."""
-
-    def __init__(self, city_id: int, filters: Filters, schools: list[School]) -> None:
-        self.city_id, self.filters, self.schools = city_id, filters, schools
-        self._ordered: dict[str, list[Ordered]] = {}
-        self._handed: dict[str, list[Handed]] = {}
-
-    @functools.cached_property
-    def stats(self) -> dict[int, SchoolStats]:
-        ids = {s.id for s in self.schools}
-        return {s.school_id: s for s in db.session.scalars(
-            select(SchoolStats).where(SchoolStats.city_id == self.city_id)) if s.school_id in ids}
-
-    def ordered(self, by: str) -> list[Ordered]:
-        """Cards of orders placed in the period, per `by` (aggregates.ORDERED_BY)."""
-        if by not in self._ordered:
-            self._ordered[by] = aggregates.ordered(self.city_id, self.filters, by)
-        return self._ordered[by]
-
-    def handed(self, by: str = "all") -> list[Handed]:
-        """Cards handed over in the period by waiting days, per `by` (aggregates.HANDED_BY)."""
-        if by not in self._handed:
-            self._handed[by] = aggregates.handed(self.city_id, self.filters, by)
-        return self._handed[by]
-
-
-def _once_per_request(name: str, city_id: int, read: Callable[[], list]) -> list:
-    """`read()` for the city, kept for the rest of the request (outside one, read every time:
-    tests and jobs change what they read between calls)."""
-    memo = g.setdefault(name, {}) if has_request_context() else {}
-    if city_id not in memo:
-        memo[city_id] = read()
-    return memo[city_id]
-
-
-def _all_schools(city_id: int) -> list[School]:
-    """Every school of the city by name, read once per request."""
-    return _once_per_request("_city_schools", city_id, lambda: [
-        School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(
-            select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district).where(
-                Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
-            .order_by(Organisation.name))])
-
-
-def city_schools(city_id: int, f: Filters | None = None) -> list[School]:
-    """The city's schools (of the filters' type and district), by name."""
-    schools = _all_schools(city_id)
-    if f is not None and f.school_type:
-        schools = [s for s in schools if s.school_type == f.school_type]
-    if f is not None and f.district:
-        schools = [s for s in schools if s.district == f.district]
-    return schools
-
-
-def districts(city_id: int) -> list[str]:
-    return sorted({s.district for s in _all_schools(city_id) if s.district})
-
-
-def printer_names(ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))).all())
-
-
-def city_printer_name(city_id: int, printer_id: int) -> str:
-    """The name of a printer that serves the city or printed for it ("" for any other id: a
-    city learns no other organisation's name through the card list's filter)."""
-    serves = select(CityPrinter.printer_id).where(CityPrinter.city_id == city_id, CityPrinter.printer_id == printer_id)
-    printed = select(CardFact.id).where(CardFact.city_id == city_id, CardFact.printer_id == printer_id).limit(1)
-    return db.session.scalar(select(Organisation.name).where(
-        Organisation.id == printer_id, Organisation.kind == OrgKind.PRINTER.value,
-        or_(serves.exists(), printed.exists()))) or ""
-
-
-def load(city_id: int, f: Filters) -> Data:
-    return Data(city_id, f, city_schools(city_id, f))
 
 
 # --- measures ---------------------------------------------------------------------------------
@@ -206,54 +77,6 @@ def _per(total: Decimal, count: int) -> Decimal | None:
     return (total / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else None
 
 
-def _zone() -> ZoneInfo:
-    return clock.zone()
-
-
-def local_time(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(_zone()).strftime("%d.%m.%Y %H:%M")
-
-
-def school_stats(city_id: int, school_id: int) -> SchoolStats | None:
-    """One school's statistics row (None before its first refresh, or not the city's school)."""
-    return db.session.scalar(select(SchoolStats).where(SchoolStats.city_id == city_id,
-                                                       SchoolStats.school_id == school_id))
-
-
-def computed_range(city_id: int, f: Filters | None = None, data: Data | None = None
-                   ) -> tuple[dt.datetime | None, dt.datetime | None, int]:
-    """When the statistics of the city's schools (under the filters) were last computed: the
-    oldest and the newest refresh, and how many schools have none yet."""
-    if data is None:
-        ids = [s.id for s in city_schools(city_id, f)]
-        times = list(db.session.scalars(select(SchoolStats.computed_at).where(
-            SchoolStats.city_id == city_id, SchoolStats.school_id.in_(ids))))
-    else:
-        ids, times = data.schools, [s.computed_at for s in data.stats.values()]
-    return min(times, default=None), max(times, default=None), len(ids) - len(times)
-
-
-def _budgets(city_id: int) -> list[CityBudget]:
-    """The city's budgets and targets, read once per request."""
-    return _once_per_request("_city_budgets", city_id, lambda: list(db.session.scalars(
-        select(CityBudget).where(CityBudget.city_id == city_id))))
-
-
-def current_target(city_id: int, today: dt.date) -> CityBudget | None:
-    """The plan in force: the budget year whose target date passed last (None before any)."""
-    passed = [b for b in _budgets(city_id) if b.target_date is not None and b.target_date <= today]
-    return max(passed, key=lambda b: b.target_date, default=None)
-
-
-def next_target(city_id: int, today: dt.date) -> CityBudget | None:
-    coming = [b for b in _budgets(city_id) if b.target_date is not None and b.target_date > today]
-    return min(coming, key=lambda b: b.target_date, default=None)
-
-
 def coverage(stats: SchoolStats | None) -> float | None:
     """Share of the school's active pupils holding a handed-over e-card (at most 100 %)."""
     if stats is None or not stats.pupils_active:
@@ -265,16 +88,17 @@ def coverage(stats: SchoolStats | None) -> float | None:
 
 
 def _data(city_id: int, f: Filters, data: Data | None) -> Data:
+    """The page's reads, or fresh ones for a table asked for alone (reports.city_data)."""
     return data if data is not None else load(city_id, f)
 
 
 def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudget | None = None) -> Listing:
     """Per school, as of its last refresh: pupils, applications, cards, paper cards,
     mLegitymacja; a school is behind plan when, after the target date of the plan in force
-    (`current_target`, or `target` when the caller has read it), its coverage is below the
-    target percentage."""
+    (`reports.budgets.current_target`, or `target` when the caller has read it), its coverage is
+    below the target percentage."""
     data = _data(city_id, f, data)
-    target = target or current_target(city_id, f.today)
+    target = target or budgets.current_target(data.budgets, f.today)
     rows, keys = [], []
     for school in data.schools:
         s = data.stats.get(school.id)
@@ -420,12 +244,12 @@ def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing
 def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     """Spend against the city's budget per calendar year (the budget year of a Polish gmina):
     the cost of the cards whose order was placed in that year, all schools of the city."""
-    budgets = {b.year: b for b in _budgets(city_id)}
+    by_year = {b.year: b for b in _data(city_id, f, data).budgets}
     spent = aggregates.spent_by_year(city_id)
     rows = []
-    years = sorted(set(budgets) | set(spent), reverse=True)
+    years = sorted(set(by_year) | set(spent), reverse=True)
     for year in years:
-        b = budgets.get(year)
+        b = by_year.get(year)
         amount = Decimal(b.amount).quantize(CENT) if b else None
         cards, used = spent.get(year, (0, ZERO))
         rows.append((year, amount, used, amount - used if amount is not None else None,
@@ -466,142 +290,6 @@ def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
         tuple({"school_id": s.id} for s in data.schools))
 
 
-# --- the cards behind the numbers --------------------------------------------------------------
-
-_FACT_COLUMNS = (CardFact.school_id, CardFact.order_id, CardFact.channel, CardFact.printer_id,
-                 CardFact.kind, CardFact.status, CardFact.applied_on, CardFact.submitted_on, CardFact.delivered_on,
-                 CardFact.handed_over_on, CardFact.promised_days, CardFact.cost, CardFact.fee,
-                 CardFact.print_rejections)
-
-
-def _state(state: str, f: Filters):
-    """The SQL condition of a FACT_STATES key (None: no condition)."""
-    judged, on_time = aggregates.judged(f) == 1, aggregates.on_time() == 1
-    return {
-        "w_obiegu": CardFact.status.in_(LIVE_CARD_STATUSES),
-        "dostarczone": CardFact.status.in_(DELIVERED),
-        "wydane": CardFact.status == "handed_over",
-        "dostawa": CardFact.delivered_on.is_not(None),
-        "zepsute": CardFact.status == "spoiled",
-        "odrzucone": CardFact.print_rejections > 0,
-        "oplacone": CardFact.fee > 0,
-        "ocenione": judged,
-        "terminowe": on_time,
-        "spoznione": and_(judged, ~on_time),
-    }.get(state)
-
-
-def _fact_where(city_id: int, f: Filters, q: FactQuery) -> list:
-    where = aggregates.of_schools(CardFact, city_id, f)
-    where.append(aggregates.handed_between(f) if q.basis == "wydania" else aggregates.between(CardFact.submitted_on, f))
-    if q.school_id is not None:
-        where.append(CardFact.school_id == q.school_id)
-    if q.printer:
-        where.append(CardFact.printer_id.is_(None) if q.printer == "wlasna" else CardFact.printer_id == int(q.printer))
-    if q.channel:
-        where.append(CardFact.channel == q.channel)
-    if q.kind:
-        where.append(CardFact.kind == q.kind)
-    if q.month:
-        first = dt.date(int(q.month[:4]), int(q.month[5:]), 1)
-        following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        where += [CardFact.submitted_on >= first, CardFact.submitted_on < following]
-    state = _state(q.state, f)
-    if state is not None:
-        where.append(state)
-    return where
-
-
-def fact_count(city_id: int, f: Filters, q: FactQuery | None = None) -> int:
-    """How many cards `fact_list` lists (all its pages)."""
-    return db.session.scalar(select(func.count()).select_from(CardFact).where(
-        *_fact_where(city_id, f, q or FactQuery()))) or 0
-
-
-def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: int | None = None,
-              offset: int = 0, keys: bool = True) -> Listing:
-    """The cards behind the numbers, one row each, newest order first, without anything personal
-    (no card number): all of them, or `limit` from `offset` (a page). `keys=False` leaves out
-    what each row stands for (a download links nowhere)."""
-    q = q or FactQuery()
-    lead = aggregates.day_diff(CardFact.handed_over_on, CardFact.applied_on)
-    stmt = (select(*_FACT_COLUMNS, lead.label("lead"), aggregates.judged(f).label("judged"),
-                   aggregates.on_time().label("on_time")).where(*_fact_where(city_id, f, q))
-            .order_by(CardFact.submitted_on.desc().nulls_last(), CardFact.order_id.desc(), CardFact.id.desc()))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
-    facts = scoping.plain_rows(stmt)  # a year's cards: the ORM's work per row would cost more than the query
-    names = {s.id: s.name for s in _all_schools(city_id)}
-    printers = printer_names({fact[3] for fact in facts})
-    printers[None] = OWN_PRINTERS
-    verdict = {(1, 1): "tak", (1, 0): "nie", (0, 1): "", (0, 0): ""}
-    rows = [(names.get(school_id, ""), order_id, CHANNELS.get(channel, channel), printers.get(printer_id, ""),
-             KINDS.get(kind, kind), CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on,
-             handed_over_on, lead, promised_days, verdict[judged, on_time], cost, fee, rejections)
-            for (school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
-                 handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts]
-    return Listing(Table("facts", "Legitymacje (dane zbiorcze, bez danych osobowych)", (
-        "Szkoła", "Zamówienie nr", "Kanał", "Drukarnia", "Rodzaj", "Stan", "Wniosek", "Zamówienie złożone",
-        "Dostarczona", "Wydana", "Dni: wniosek → wydanie", "Obiecany czas realizacji (dni)", "W terminie",
-        "Koszt (zł)", "Opłata (zł)", "Odrzucenia przy druku"), tuple(rows),
-        "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")),
-        tuple({"order_id": fact[1], "school_id": fact[0]} for fact in facts) if keys else ())
-
-
-# --- orders (live, from the orders themselves) --------------------------------------------------
-
-_PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
-
-
-def orders_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
-    """Cards and money per school from the orders themselves, up to the minute (no refresh, no
-    period): every placed order."""
-    types = {s.id for s in city_schools(city_id, f)}
-    rows = [r for r in queries.city_rollout(city_id) if r.school_id in types]
-    return Listing(Table("orders_by_school", "Zamówienia szkół (na bieżąco)", (
-        "Szkoła", "Typ", "Zamówione", "Dostarczone", "Wydane", "Cena za kartę (zł)", "Koszt (zł)"),
-        tuple((r.school_name, SCHOOL_TYPES.get(r.school_type, r.school_type), r.cards_ordered, r.cards_delivered,
-               r.cards_handed_over, r.unit_price, r.total_cost) for r in rows),
-        "Wszystkie złożone zamówienia, bez filtra okresu; dostarczone: karty zamówień dostarczonych do szkoły."),
-        tuple({"school_id": r.school_id} for r in rows))
-
-
-def order_list(city_id: int, f: Filters, school_id: int | None = None) -> Listing:
-    """Placed orders of the city's schools (metadata only) whose order day is in the period."""
-    schools = {s.id: s.name for s in city_schools(city_id, f)}
-    if school_id is not None:
-        schools = {k: v for k, v in schools.items() if k == school_id}
-    zone = _zone()
-    stmt = select(PrintOrder.id, PrintOrder.school_id, PrintOrder.printer_id, PrintOrder.channel,
-                  PrintOrder.submitted_at, PrintOrder.card_count, PrintOrder.handed_over_count, PrintOrder.status,
-                  PrintOrder.total_price, PrintOrder.invoice_gross, PrintOrder.invoice_mismatch).where(
-        PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED))
-    if school_id is not None:
-        stmt = stmt.where(PrintOrder.school_id == school_id)
-    if f.date_from is not None:  # a day's bounds in the city's time zone, as UTC
-        stmt = stmt.where(PrintOrder.submitted_at >= dt.datetime.combine(f.date_from, dt.time(), tzinfo=zone))
-    if f.date_to is not None:
-        stmt = stmt.where(PrintOrder.submitted_at < dt.datetime.combine(
-            f.date_to + dt.timedelta(days=1), dt.time(), tzinfo=zone))
-    orders = [o for o in db.session.execute(stmt.order_by(PrintOrder.submitted_at.desc(), PrintOrder.id.desc()))
-              if o.school_id in schools]
-    printers = printer_names(o.printer_id for o in orders)
-    rows, keys = [], []
-    for o in orders:
-        day = o.submitted_at.astimezone(zone).date() if o.submitted_at else None
-        if not f.covers(day):
-            continue
-        invoice = "" if o.invoice_gross is None else ("nie" if o.invoice_mismatch else "tak")
-        rows.append((day, o.id, schools[o.school_id], printers.get(o.printer_id, OWN_PRINTERS),
-                     CHANNELS.get(o.channel, o.channel), o.card_count, o.handed_over_count,
-                     ORDER_STATES.get(o.status, o.status), o.total_price, o.invoice_gross, invoice))
-        keys.append({"order_id": o.id, "school_id": o.school_id})
-    return Listing(Table("orders", "Zamówienia szkół", (
-        "Złożone", "Zamówienie nr", "Szkoła", "Drukarnia", "Kanał", "Karty", "Wydane", "Stan", "Wycena (zł)",
-        "Faktura brutto (zł)", "Faktura zgodna z wyceną"), tuple(rows), "Zamówienia złożone w okresie."),
-        tuple(keys))
-
-
 # Every table the dashboard can export: key → (city_id, filters, fact query, data) → Listing.
 TABLES: dict[str, Callable[..., Listing]] = {
     "rollout": lambda c, f, q, d: rollout(c, f, d),
@@ -613,19 +301,16 @@ TABLES: dict[str, Callable[..., Listing]] = {
     "cost_months": lambda c, f, q, d: cost_by_month(c, f, d),
     "budget": lambda c, f, q, d: budget_table(c, f, d),
     "holograms": lambda c, f, q, d: hologram_table(c, f, d),
-    "facts": lambda c, f, q, d: fact_list(c, f, q, keys=False),  # downloads only: rows without links
+    "facts": lambda c, f, q, d: fact_list(c, f, q, keys=False, data=d),  # downloads only: rows without links
     "orders_by_school": lambda c, f, q, d: orders_by_school(c, f, d),
-    "orders": lambda c, f, q, d: order_list(c, f, q.school_id if q else None),
+    "orders": lambda c, f, q, d: order_list(c, f, q.school_id if q else None, d),
 }
-NEEDS_DATA = {"rollout", "forecast", "lead_schools", "lead_printers", "cost_channels", "cost_schools", "cost_months",
-              "holograms"}
 
 
 def table(key: str, city_id: int, f: Filters, q: FactQuery | None = None) -> Listing:
     if key not in TABLES:
         raise KeyError(key)
-    data = load(city_id, f) if key in NEEDS_DATA else None
-    return TABLES[key](city_id, f, q or FactQuery(), data)
+    return TABLES[key](city_id, f, q or FactQuery(), load(city_id, f))  # reads only what the table asks for
 
 
 # --- the overview's tiles and charts -----------------------------------------------------------
@@ -720,45 +405,3 @@ def lead_chart(listing: Listing) -> Markup:
     return charts.bar_chart("Mediana czasu od wniosku do wydania według szkół", _column(listing, "Szkoła"),
                             _column(listing, "Mediana: wniosek → wydanie (dni)"), unit="dni")
 
-
-# --- the city's budget (the one thing the dashboard writes) -------------------------------------
-
-
-def _whole(value, label: str, low: int, high: int) -> int:
-    try:
-        return inputs.whole(value, low=low, high=high)
-    except inputs.Refused:
-        raise OperationError(f"{label}: podaj liczbę całkowitą od {low} do {high}.", "invalid_number") from None
-
-
-def _amount(value, label: str) -> Decimal:
-    """Zł as typed ("250 000,00 zł"), 0 … 9 999 999 999,99 (the column's Numeric(12, 2))."""
-    text = str(value or "").lower().replace("zł", "")
-    try:
-        amount = inputs.amount(text, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
-    except inputs.Refused:
-        raise OperationError(f"{label}: podaj kwotę w złotych, np. 250 000,00.", "invalid_amount") from None
-    if not ZERO <= amount <= Decimal("9999999999.99"):
-        raise OperationError(f"{label}: kwota od 0 do 9 999 999 999,99 zł.", "invalid_amount")
-    return amount
-
-
-def save_budget(city_id: int, form: Mapping[str, str]) -> CityBudget:
-    """Record (or change) the city's budget for a calendar year and its rollout target: by
-    `target_date`, `target_percent` % of pupils should hold a handed-over card. Flushes."""
-    year = _whole(form.get("year"), "Rok", 2020, 2100)
-    amount = _amount(form.get("amount"), "Kwota budżetu")
-    try:
-        target_date = parse_day(form.get("target_date", ""), "Termin celu")
-    except FilterError as err:
-        raise OperationError(str(err), "invalid_date") from None
-    percent_text = (form.get("target_percent") or "").strip().rstrip("%").strip()
-    target_percent = _whole(percent_text or "90", "Cel (odsetek uczniów z wydaną legitymacją)", 1, 100)
-    budget = db.session.scalar(select(CityBudget).where(CityBudget.city_id == city_id, CityBudget.year == year))
-    if budget is None:
-        budget = CityBudget(city_id=city_id, year=year)
-        db.session.add(budget)
-    budget.amount, budget.target_date, budget.target_percent = amount, target_date, target_percent
-    budget.updated_at = utcnow()
-    db.session.flush()
-    return budget

@@ -14,6 +14,7 @@ from infra.db import db
 from printing.models import DeletionReceipt
 from printing.models import OrderStatus
 from printing.models import PrintOrder
+from reports.labels import SCHOOL_TYPES
 from tenants.registry import holograms
 from tenants.registry.models import Hologram
 from tenants.tenancy.models import Organisation
@@ -70,9 +71,27 @@ def city_orders(city_id: int, limit: int = 50) -> list[PrintOrder]:
         .order_by(PrintOrder.submitted_at.desc()).limit(limit)))
 
 
-def city_schools(city_id: int) -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).where(
-        Organisation.city_id == city_id, Organisation.kind == OrgKind.SCHOOL.value).order_by(Organisation.name)))
+@dataclasses.dataclass(frozen=True)
+class School:
+    """A school of the city as the city's pages show it."""
+
+    id: int
+    name: str
+    school_type: str
+    district: str
+
+    @property
+    def type_label(self) -> str:
+        return SCHOOL_TYPES.get(self.school_type, self.school_type)
+
+
+def city_schools(city_id: int) -> list[School]:
+    """Every school of the city, by name. The one read of the city's schools: the dashboard, the
+    cost comparison and the what-if all take it from here."""
+    return [School(i, n, t or "", d or "") for i, n, t, d in db.session.execute(
+        select(Organisation.id, Organisation.name, Organisation.school_type, Organisation.district).where(
+            Organisation.kind == OrgKind.SCHOOL.value, Organisation.city_id == city_id)
+        .order_by(Organisation.name))]
 
 
 def city_invoice_mismatches(city_id: int) -> list[PrintOrder]:

@@ -30,6 +30,7 @@ from portal.security import current_membership
 from printing import pricing
 from printing import terms
 from reports import costs
+from reports import queries
 from reports.tables import Table
 from reports.tables import to_csv
 from reports.tables import to_xlsx
@@ -95,10 +96,10 @@ def _channels_request():
     """The comparison the query asks for: school (default the first), volume (default the
     school's actual cards that year), orders (default its actual number), date (default today)."""
     city_id = _city_id()
-    schools = costs.city_schools(city_id)
+    schools = queries.city_schools(city_id)
     school_id = _int("school_id", _("Szkoła"), 1, inputs.BIGINT_MAX, None)
     if school_id is None and schools:
-        school_id = next(iter(schools))
+        school_id = schools[0].id
     school = costs.city_school(city_id, school_id)
     if school_id is not None and school is None:
         abort(404)  # not one of this city's schools: as if it did not exist
@@ -178,7 +179,7 @@ def channels():
     try:
         params = _channels_request()
     except OperationError as err:
-        return _error_page("city/costs_channels.html", str(err), schools=costs.city_schools(_city_id()),
+        return _error_page("city/costs_channels.html", str(err), schools=queries.city_schools(_city_id()),
                            school=None, comparison=None, table=None, params={})
     cmp, table = _channels_table(params)
     args = {}

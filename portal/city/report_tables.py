@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from markupsafe import escape
 
-from reports.dashboard import Listing
+from reports.city_data import Listing
 from reports.filters import Filters
 
 NBSP = "\u00a0"

@@ -33,11 +33,20 @@ from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.converters import parse_id
 from portal.security import current_membership
+from reports import budgets
+from reports import city_data
 from reports import council_report as council
 from reports import dashboard
+from reports import listings
 from reports import queries
-from reports.dashboard import FilterError
-from reports.dashboard import Filters
+from reports.city_data import Data
+from reports.filters import FACT_STATES
+from reports.filters import FactQuery
+from reports.filters import FilterError
+from reports.filters import Filters
+from reports.filters import parse_fact_query
+from reports.filters import parse_filters
+from reports.labels import OWN_PRINTERS
 from reports.tables import to_csv
 from reports.tables import to_xlsx
 from tenants.tenancy.errors import OperationError
@@ -69,23 +78,23 @@ def _city():
 def _filters() -> tuple[Filters, str | None]:
     """The request's filters, or the defaults and a Polish message when they cannot apply."""
     try:
-        return dashboard.parse_filters(request.args), None
+        return parse_filters(request.args), None
     except FilterError as err:
         return Filters.default(), str(err)
 
 
-def _fact_query() -> tuple[dashboard.FactQuery, str | None]:
+def _fact_query() -> tuple[FactQuery, str | None]:
     try:
-        return dashboard.parse_fact_query(request.args), None
+        return parse_fact_query(request.args), None
     except FilterError as err:
-        return dashboard.FactQuery(), str(err)
+        return FactQuery(), str(err)
 
 
-def _page(template: str, *, error: str | None, f: Filters, data: dashboard.Data | None = None, **context):
-    city = _city()
-    oldest, newest, missing = dashboard.computed_range(city.id, f, data)
-    stamp = {"oldest": dashboard.local_time(oldest), "newest": dashboard.local_time(newest), "missing": missing}
-    return render_template(template, city=city, error=error, f=f, districts=dashboard.districts(city.id),
+def _page(template: str, *, error: str | None, f: Filters, data: Data, **context):
+    """`data`: what the page has read of the city (reports.city_data), reused, not read again."""
+    oldest, newest, missing = city_data.computed_range(data)
+    stamp = {"oldest": city_data.local_time(oldest), "newest": city_data.local_time(newest), "missing": missing}
+    return render_template(template, city=_city(), error=error, f=f, districts=city_data.districts(data),
                            stamp=stamp, **context), (422 if error else 200)
 
 
@@ -96,26 +105,27 @@ def _page(template: str, *, error: str | None, f: Filters, data: dashboard.Data 
 def overview():
     city = _city()
     f, error = _filters()
-    data = dashboard.load(city.id, f)
-    target = dashboard.current_target(city.id, f.today)
+    data = city_data.load(city.id, f)
+    target = budgets.current_target(data.budgets, f.today)
     rollout = dashboard.rollout(city.id, f, data, target)
     months = dashboard.cost_by_month(city.id, f, data)
     channels = dashboard.cost_by_channel(city.id, f, data)
-    tiles = dashboard.overview(city.id, f, data, rollout_listing=rollout, budget=dashboard.budget_table(city.id, f))
+    tiles = dashboard.overview(city.id, f, data, rollout_listing=rollout,
+                               budget=dashboard.budget_table(city.id, f, data))
     orders, mismatches = queries.city_orders(city.id, limit=20), queries.city_invoice_mismatches(city.id)
     return _page("city/overview.html", error=error, f=f, data=data, tiles=tiles,
-                 target=target, upcoming=dashboard.next_target(city.id, f.today),
-                 live=block(dashboard.orders_by_school(city.id, f), f),
+                 target=target, upcoming=budgets.next_target(data.budgets, f.today),
+                 live=block(listings.orders_by_school(city.id, f, data), f),
                  charts=[dashboard.rollout_chart(rollout), dashboard.channel_chart(channels),
                          dashboard.month_chart(months)],
                  holograms=block(dashboard.hologram_table(city.id, f, data), f, strong=(5,)),
                  orders=orders, mismatches=mismatches, receipts=queries.city_deletion_receipts(city.id, limit=20),
-                 schools={s.id: s.name for s in dashboard.city_schools(city.id)},
-                 printers=dashboard.printer_names(o.printer_id for o in orders + mismatches))
+                 schools={s.id: s.name for s in data.all_schools},
+                 printers=city_data.printer_names(o.printer_id for o in orders + mismatches))
 
 
 def _section(title: str, intro: str, blocks: list[dict], f: Filters, error: str | None, endpoint: str,
-             data: dashboard.Data | None = None):
+             data: Data):
     return _page("city/section.html", error=error, f=f, data=data, title=title, intro=intro, blocks=blocks,
                  endpoint=endpoint)
 
@@ -124,8 +134,8 @@ def _section(title: str, intro: str, blocks: list[dict], f: Filters, error: str 
 def rollout():
     city = _city()
     f, error = _filters()
-    data = dashboard.load(city.id, f)
-    target = dashboard.current_target(city.id, f.today)
+    data = city_data.load(city.id, f)
+    target = budgets.current_target(data.budgets, f.today)
     listing = dashboard.rollout(city.id, f, data, target)
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
                "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
@@ -141,7 +151,7 @@ def rollout():
 def lead_times():
     city = _city()
     f, error = _filters()
-    data = dashboard.load(city.id, f)
+    data = city_data.load(city.id, f)
     schools = dashboard.lead_by_school(city.id, f, data)
     printers = dashboard.lead_by_printer(city.id, f, data)
     return _section(_("Czas oczekiwania i terminowość"), _(
@@ -155,7 +165,7 @@ def lead_times():
 def money():
     city = _city()
     f, error = _filters()
-    data = dashboard.load(city.id, f)
+    data = city_data.load(city.id, f)
     channels = dashboard.cost_by_channel(city.id, f, data)
     months = dashboard.cost_by_month(city.id, f, data)
     return _section(_("Wydatki i koszt legitymacji"), _(
@@ -164,14 +174,14 @@ def money():
         block(channels, f, chart=dashboard.channel_chart(channels)),
         block(dashboard.cost_by_school(city.id, f, data), f),
         block(months, f, chart=dashboard.month_chart(months)),
-        block(dashboard.budget_table(city.id, f), f)], f, error, "city.money", data)
+        block(dashboard.budget_table(city.id, f, data), f)], f, error, "city.money", data)
 
 
 @bp.get("/hologramy")
 def holograms():
     city = _city()
     f, error = _filters()
-    data = dashboard.load(city.id, f)
+    data = city_data.load(city.id, f)
     return _section(_("Hologramy i blankiety"), _(
         "Druki ścisłego zarachowania: hologramy z ewidencji szkół (lata szkolne okresu) oraz blankiety zużyte na "
         "dostarczone i zepsute karty."), [block(dashboard.hologram_table(city.id, f, data), f)], f, error,
@@ -185,22 +195,23 @@ def facts():
     f, error = _filters()
     q, query_error = _fact_query()
     error = error or query_error
-    schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
+    data = city_data.load(city.id, f)
+    schools = {s.id: s.name for s in data.all_schools}
     if q.school_id is not None and q.school_id not in schools:
         abort(404)
-    total = dashboard.fact_count(city.id, f, q)
+    total = listings.fact_count(city.id, f, q)
     pages = max(1, -(-total // FACTS_PER_PAGE))
     page = min(inputs.whole_or_none(request.args.get("strona"), low=1, high=10**9) or 1, pages)  # past the end: last
-    listing = dashboard.fact_list(city.id, f, q, limit=FACTS_PER_PAGE, offset=(page - 1) * FACTS_PER_PAGE)
-    printer = dashboard.OWN_PRINTERS if q.printer == "wlasna" else (
-        dashboard.city_printer_name(city.id, int(q.printer)) if q.printer else "")
+    listing = listings.fact_list(city.id, f, q, limit=FACTS_PER_PAGE, offset=(page - 1) * FACTS_PER_PAGE, data=data)
+    printer = OWN_PRINTERS if q.printer == "wlasna" else (
+        city_data.city_printer_name(city.id, int(q.printer)) if q.printer else "")
     args = {**f.args(), **q.args()}
     pager = {"page": page, "pages": pages, "total": total, "first": (page - 1) * FACTS_PER_PAGE + 1 if total else 0,
              "last": min(total, page * FACTS_PER_PAGE),
              "previous": url_for("city.facts", **args, strona=page - 1) if page > 1 else None,
              "next": url_for("city.facts", **args, strona=page + 1) if page < pages else None}
-    return _page("city/facts.html", error=error, f=f, q=q, school_name=schools.get(q.school_id, ""),
-                 printer_name=printer, state_label=dashboard.FACT_STATES.get(q.state, ""),
+    return _page("city/facts.html", error=error, f=f, data=data, q=q, school_name=schools.get(q.school_id, ""),
+                 printer_name=printer, state_label=FACT_STATES.get(q.state, ""),
                  table=block(listing, f, query=q.args()), pager=pager, endpoint="city.facts", extra=q.args())
 
 
@@ -209,13 +220,14 @@ def orders():
     city = _city()
     f, error = _filters()
     school = (request.args.get("szkola") or "").strip()
-    schools = {s.id: s.name for s in dashboard.city_schools(city.id)}
+    data = city_data.load(city.id, f)
+    schools = {s.id: s.name for s in data.all_schools}
     school_id = parse_id(school)
     if school and school_id not in schools:
         abort(404)
-    listing = dashboard.order_list(city.id, f, school_id)
+    listing = listings.order_list(city.id, f, school_id, data)
     query = {"szkola": str(school_id)} if school_id else {}
-    return _page("city/orders.html", error=error, f=f, school_name=schools.get(school_id, ""),
+    return _page("city/orders.html", error=error, f=f, data=data, school_name=schools.get(school_id, ""),
                  table=block(listing, f, query=query), endpoint="city.orders", extra=query)
 
 
@@ -223,12 +235,13 @@ def orders():
 def school(school_id: int):
     city = _city()
     f, error = _filters()
-    match = [s for s in dashboard.city_schools(city.id) if s.id == school_id]
+    data = city_data.load(city.id, f)
+    match = [s for s in data.all_schools if s.id == school_id]
     if not match:
         abort(404)
-    stats = dashboard.school_stats(city.id, school_id)
-    return _page("city/school.html", error=error, f=f, school=match[0], stats=stats,
-                 coverage=dashboard.coverage(stats), computed=dashboard.local_time(stats.computed_at) if stats else "",
+    stats = city_data.school_stats(city.id, school_id)
+    return _page("city/school.html", error=error, f=f, data=data, school=match[0], stats=stats,
+                 coverage=dashboard.coverage(stats), computed=city_data.local_time(stats.computed_at) if stats else "",
                  endpoint="city.school")
 
 
@@ -241,7 +254,7 @@ def budget():
     if request.method == "POST":
         form = request.form
         try:
-            saved = dashboard.save_budget(city.id, form)
+            saved = budgets.save_budget(city.id, form)
         except OperationError as err:
             db.session.rollback()
             error = str(err)
@@ -249,8 +262,9 @@ def budget():
             db.session.commit()
             flash(_("Zapisano budżet na rok %(year)s.", year=saved.year), "success")
             return redirect(url_for("city.budget"))
-    return _page("city/budget.html", error=error, f=f, form=form, today=clock.today(),
-                 table=block(dashboard.budget_table(city.id, f), f), endpoint="city.budget")
+    data = city_data.load(city.id, f)
+    return _page("city/budget.html", error=error, f=f, data=data, form=form, today=clock.today(),
+                 table=block(dashboard.budget_table(city.id, f, data), f), endpoint="city.budget")
 
 
 @bp.get("/eksport/<key>.<fmt>")
@@ -260,8 +274,8 @@ def export(key: str, fmt: str):
         abort(404)
     city = _city()
     try:
-        f = dashboard.parse_filters(request.args)
-        q = dashboard.parse_fact_query(request.args)
+        f = parse_filters(request.args)
+        q = parse_fact_query(request.args)
     except FilterError as err:
         return Response(str(err), status=422, mimetype="text/plain")
     listing = dashboard.table(key, city.id, f, q)
@@ -270,7 +284,7 @@ def export(key: str, fmt: str):
     if fmt == "csv":
         body, mimetype = to_csv(listing.table), "text/csv; charset=utf-8"
     else:
-        generated = (f"{city.name}; {f.describe()}. Pobrano z Legitki {dashboard.local_time(stamp)}; "
+        generated = (f"{city.name}; {f.describe()}. Pobrano z Legitki {city_data.local_time(stamp)}; "
                      f"dane zbiorcze, bez danych osobowych uczniów.")
         body = to_xlsx(listing.table, generated=generated)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -284,7 +298,7 @@ def council_reports():
     city = _city()
     if request.method == "POST":
         try:
-            f = dashboard.parse_filters(request.form)
+            f = parse_filters(request.form)
         except FilterError as err:
             return _reports_page(str(err))
         report = council.request_report(city.id, current_user.id, f)
@@ -331,8 +345,10 @@ def council_report_again(report_id: int):
 def _reports_page(error: str | None):
     city = _city()
     reports = [(r, council.status(r), council.filters_of(r).describe()) for r in council.reports_of(city.id)]
-    return _page("city/reports.html", error=error, f=Filters.default(), reports=reports, keep=council.KEEP,
-                 waiting=any(state in council.ACTIVE for _r, state, _d in reports), endpoint="city.council_reports")
+    f = Filters.default()
+    return _page("city/reports.html", error=error, f=f, data=city_data.load(city.id, f), reports=reports,
+                 keep=council.KEEP, waiting=any(state in council.ACTIVE for _r, state, _d in reports),
+                 endpoint="city.council_reports")
 
 
 @bp.get("/raporty/<int:report_id>.pdf")

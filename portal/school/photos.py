@@ -27,8 +27,8 @@ from portal.school.common import STAFF
 from portal.school.common import current_school
 from portal.school.views import public_link
 from portal.security import current_actor
-from printing.link_sheet import Slip
-from printing.link_sheet import render_sheet
+from tenants.documents.link_sheet import Slip
+from tenants.documents.link_sheet import render_sheet
 from tenants.photos import mail as photo_mail
 from tenants.photos import operations as photo_intake
 from tenants.photos import zips as photo_zip

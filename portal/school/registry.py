@@ -21,9 +21,9 @@ from portal.school.common import current_school
 from portal.school.common import parse_date
 from portal.security import current_actor
 from printing import queries as printing_queries
-from printing.registry_documents import handover_pdf
-from printing.registry_documents import registry_pdf
-from printing.registry_documents import registry_xlsx
+from tenants.documents.registry_book import handover_pdf
+from tenants.documents.registry_book import registry_pdf
+from tenants.documents.registry_book import registry_xlsx
 from tenants.pupils import queries
 from tenants.registry import holograms
 from tenants.registry import operations as registry

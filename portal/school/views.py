@@ -35,8 +35,8 @@ from portal.school.common import parse_date
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import queries as printing_queries
-from printing.application_forms import FormData
-from printing.application_forms import render_form
+from tenants.documents.application_forms import FormData
+from tenants.documents.application_forms import render_form
 from tenants.photos import operations as photo_intake
 from tenants.pupils import applications as applications_ops
 from tenants.pupils import identity

@@ -92,7 +92,7 @@ class Organisation(TimestampMixin, Base):
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     # A printer's terms beyond its price tiers (printing.quotes): a per-card surcharge in the high
-    # season, a shipping charge per order, and how its machine is set up (printing.render.Calibration).
+    # season, a shipping charge per order, and how its machine is set up (printing.card_layout.Calibration).
     season_surcharge: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
     shipping_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
     preprinted_blanks: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -62,7 +62,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from printing.models import OrderStatus
     from printing.tasks import relay_outbox
     from reports import council_report
-    from reports.dashboard import save_budget
+    from reports.budgets import save_budget
     from reports.filters import Filters
     from tenants.pupils import applications
     from tenants.registry import holograms

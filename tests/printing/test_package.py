@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from printing import package
-from printing.render import CardData
+from printing.card_layout import CardData
 from tests.helpers import jpeg
 
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
@@ -91,7 +91,7 @@ def test_the_packed_print_file_has_each_card_on_the_pages_the_manifest_names(tmp
 
     from pypdf import PdfReader
 
-    from printing.render import Calibration
+    from printing.card_layout import Calibration
     from printing.render import render_print_file
 
     cards = [card("1/2026"), card("2/2026", "MEiN-I/5", pesel="paszport FA1234567"), card("3/2026", "MEiN-I/4-N")]

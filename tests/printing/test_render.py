@@ -8,10 +8,10 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from printing.card_layout import TITLES
+from printing.card_layout import Calibration
+from printing.card_layout import CardData
 from printing.operations import valid_until
-from printing.render import TITLES
-from printing.render import Calibration
-from printing.render import CardData
 from printing.render import render_cards
 from printing.render import render_print_file
 from printing.render import render_proof

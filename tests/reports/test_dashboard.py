@@ -20,10 +20,17 @@ from sqlalchemy import text
 
 from infra.db import db
 from printing.models import CityBudget
+from reports import budgets
 from reports import charts
+from reports import city_data
 from reports import dashboard
+from reports import listings
 from reports import statistics
-from reports.dashboard import Filters
+from reports.filters import FACT_STATES
+from reports.filters import FactQuery
+from reports.filters import Filters
+from reports.filters import parse_filters
+from reports.labels import CARD_STATES
 from reports.tables import to_csv
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
@@ -113,7 +120,7 @@ def pct(part, whole) -> float | None:
 
 
 def test_rollout_forecast_and_plan_equal_the_sql_truth(app, seeded, truth):  # noqa: F811
-    table = listing(app, seeded, "rollout", dashboard.Filters.default(seeded.today)).table
+    table = listing(app, seeded, "rollout", Filters.default(seeded.today)).table
     names = {seeded.a: "Szkoła Podstawowa nr 1", seeded.b: "II Liceum Ogólnokształcące",
              seeded.empty: "Szkoła Podstawowa nr 3"}
     assert sorted(by_first(table)) == sorted(names.values())  # city 2's school is not there
@@ -245,22 +252,22 @@ def test_card_list_is_the_list_behind_the_numbers(app, seeded):
     f = recent(seeded)
     cost = listing(app, seeded, "cost_schools", f)
     for row, key in zip(cost.table.rows, cost.keys, strict=True):
-        facts = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"])).table
+        facts = listing(app, seeded, "facts", f, FactQuery(school_id=key["school_id"])).table
         assert len(facts.rows) == row[3]
         assert sum((r[col(facts, "Koszt (zł)")] for r in facts.rows), Decimal("0.00")) == row[4]
     rollout = listing(app, seeded, "rollout", f)
     for row, key in zip(rollout.table.rows, rollout.keys, strict=True):
         for state, column in (("w_obiegu", "Zamówione (ważne)"), ("dostarczone", "Dostarczone"), ("wydane", "Wydane")):
             facts = listing(app, seeded, "facts", Filters(None, None, today=seeded.today),
-                            dashboard.FactQuery(school_id=key["school_id"], state=state)).table
+                            FactQuery(school_id=key["school_id"], state=state)).table
             assert len(facts.rows) == row[col(rollout.table, column)], (row[0], state)
     lead = listing(app, seeded, "lead_schools", f)
     for row, key in zip(lead.table.rows, lead.keys, strict=True):
-        handed = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], basis="wydania"))
+        handed = listing(app, seeded, "facts", f, FactQuery(school_id=key["school_id"], basis="wydania"))
         days = [r[col(handed.table, "Dni: wniosek → wydanie")] for r in handed.table.rows]
         assert (len(days), dashboard.percentile(days, 0.5)) == (row[1], row[2])
-        judged = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], state="ocenione"))
-        on_time = listing(app, seeded, "facts", f, dashboard.FactQuery(school_id=key["school_id"], state="terminowe"))
+        judged = listing(app, seeded, "facts", f, FactQuery(school_id=key["school_id"], state="ocenione"))
+        on_time = listing(app, seeded, "facts", f, FactQuery(school_id=key["school_id"], state="terminowe"))
         assert (len(judged.table.rows), len(on_time.table.rows)) == (row[4], row[5])
     for period in (f, earlier(seeded), Filters(None, None, today=seeded.today)):
         with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):
@@ -354,7 +361,7 @@ def test_exports_hold_what_the_pages_show(app, seeded, browser):
             assert list(values[2]) == rows[0]
             assert sheet["A1"].font.b and all(c.font.b for c in sheet[3])  # the title and the header
             assert "Pobrano z Legitki" in values[1][0]
-            f = dashboard.parse_filters({} if url == "/miasto/budzet" else period, seeded.today)
+            f = parse_filters({} if url == "/miasto/budzet" else period, seeded.today)
             table = listing(app, seeded, key, f).table
             assert len(values) - 3 == len(table.rows) == len(rows) - 1
             for got, want in zip(values[3:], table.rows, strict=True):
@@ -449,15 +456,15 @@ def test_the_page_shows_when_the_statistics_were_computed(app, seeded, browser):
 def test_a_city_official_sees_nothing_of_another_city(app, seeded, browser):
     first = ["Szkoła Podstawowa nr 1", "II Liceum Ogólnokształcące", "Szkoła Podstawowa nr 3", "Drukarnia Druga"]
     with app.app_context(), tenant_scope(Tenant(city_id=seeded.other_city)):
-        data = dashboard.load(seeded.other_city, Filters(None, None, today=seeded.today))
+        data = city_data.load(seeded.other_city, Filters(None, None, today=seeded.today))
         assert [s.name for s in data.schools] == ["Szkoła Podstawowa nr 99 w Drugim"]
         assert {group.school_id for group in data.ordered("school") + data.handed("school")} == {seeded.x}
         # Asking for the first city's data with the second city's tenant: RLS shows nothing.
-        stolen = dashboard.load(seeded.city, Filters(None, None, today=seeded.today))
+        stolen = city_data.load(seeded.city, Filters(None, None, today=seeded.today))
         assert stolen.stats == {} and stolen.ordered("school") == [] and stolen.handed("school") == []
-        assert dashboard.fact_list(seeded.city, stolen.filters).table.rows == ()
+        assert listings.fact_list(seeded.city, stolen.filters).table.rows == ()
         assert dashboard.budget_table(seeded.city, stolen.filters).table.rows == ()
-        assert dashboard.order_list(seeded.city, stolen.filters).table.rows == ()
+        assert listings.order_list(seeded.city, stolen.filters).table.rows == ()
     other = browser(seeded.other_official)
     for url in list(PAGES) + ["/miasto/karty?od=&do=", "/miasto/zamowienia?od=&do="]:
         body = other.get(url).get_data(as_text=True)
@@ -478,11 +485,46 @@ def test_a_city_official_sees_nothing_of_another_city(app, seeded, browser):
     assert "Drugim" not in mine.get("/miasto/eksport/facts.csv?od=&do=").get_data(as_text=True)
 
 
+def test_a_page_reads_the_citys_schools_and_budgets_once_and_a_new_page_afresh(app, seeded):
+    """What a page has read is kept in the `Data` it passes to every table (reports.city_data), not
+    in a request global: one Data reads the city's schools and budgets once, a new one afresh."""
+    from sqlalchemy import event
+
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def reads() -> tuple[int, int]:
+        return (sum("organisations.district" in s and "print_orders" not in s for s in statements),  # city_schools
+                sum("FROM city_budgets" in s for s in statements))
+
+    f = Filters(None, None, today=seeded.today)
+    with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            data = city_data.load(seeded.city, f)
+            target = budgets.current_target(data.budgets, f.today)
+            assert target is not None and budgets.next_target(data.budgets, f.today) is None
+            dashboard.rollout(seeded.city, f, data, target)
+            dashboard.budget_table(seeded.city, f, data)
+            listings.order_list(seeded.city, f, data=data)
+            listings.orders_by_school(seeded.city, f, data)
+            listings.fact_list(seeded.city, f, limit=5, data=data)
+            assert city_data.districts(data) and city_data.computed_range(data)[2] == 0
+            assert reads() == (1, 1)
+            again = city_data.load(seeded.city, f)
+            assert [s.id for s in again.all_schools] == [s.id for s in data.all_schools] and again.budgets
+            assert reads() == (2, 2)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_no_page_or_download_carries_a_pupils_name_or_pesel(app, seeded, browser):
     official = browser(seeded.official)
     bodies = []
     urls = list(PAGES) + [f"/miasto/szkola/{s}" for s in (seeded.a, seeded.b, seeded.empty)]
-    urls += [f"/miasto/karty?od=&do=&stan={state}" for state in dashboard.FACT_STATES]
+    urls += [f"/miasto/karty?od=&do=&stan={state}" for state in FACT_STATES]
     urls += ["/miasto/karty?od=&do=&wg=wydania", "/miasto/zamowienia?od=&do="]
     for url in urls:
         response = official.get(url)
@@ -524,9 +566,9 @@ def test_filters_change_the_numbers(app, seeded):
     handed = {f: sum(r[1] for r in listing(app, seeded, "lead_schools", f).table.rows)
               for f in (recent(seeded), earlier(seeded))}
     assert handed[recent(seeded)] == 8 and handed[earlier(seeded)] == 3
-    assert dashboard.parse_filters({}, dt.date(2026, 3, 5)) == Filters(
+    assert parse_filters({}, dt.date(2026, 3, 5)) == Filters(
         dt.date(2025, 9, 1), dt.date(2026, 8, 31), today=dt.date(2026, 3, 5))
-    assert dashboard.parse_filters({"od": "", "do": "31.12.2025", "typ": "technikum", "dzielnica": " Zachód "},
+    assert parse_filters({"od": "", "do": "31.12.2025", "typ": "technikum", "dzielnica": " Zachód "},
                                    dt.date(2026, 3, 5)) == Filters(None, dt.date(2025, 12, 31), "technikum", "Zachód",
                                                                    dt.date(2026, 3, 5))
 
@@ -681,7 +723,7 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
 def _check_against_the_card_list(city: int, f: Filters) -> None:
     """The aggregates (waiting days, punctuality, money) against the card list, and the list's
     own 'Dni' and 'W terminie' against the rules worked out here from each card's dates."""
-    live = {dashboard.CARD_STATES[s] for s in ("ordered", "printed", "delivered", "handed_over")}
+    live = {CARD_STATES[s] for s in ("ordered", "printed", "delivered", "handed_over")}
 
     def punctual(table, row):
         sub, came = row[col(table, "Zamówienie złożone")], row[col(table, "Dostarczona")]
@@ -696,13 +738,13 @@ def _check_against_the_card_list(city: int, f: Filters) -> None:
     cost = by_first(dashboard.table("cost_schools", city, f).table)
     checked = 0
     for row, key in zip(lead.table.rows, lead.keys, strict=True):
-        handed = dashboard.table("facts", city, f, dashboard.FactQuery(school_id=key["school_id"], basis="wydania"))
+        handed = dashboard.table("facts", city, f, FactQuery(school_id=key["school_id"], basis="wydania"))
         t = handed.table
         days = [(r[col(t, "Wydana")] - r[col(t, "Wniosek")]).days if r[col(t, "Wniosek")] else None for r in t.rows]
         assert days == [r[col(t, "Dni: wniosek → wydanie")] for r in t.rows]
         known = [d for d in days if d is not None]
         assert (len(days), dashboard.percentile(known, 0.5), dashboard.percentile(known, 0.9)) == row[1:4]
-        ordered = dashboard.table("facts", city, f, dashboard.FactQuery(school_id=key["school_id"])).table
+        ordered = dashboard.table("facts", city, f, FactQuery(school_id=key["school_id"])).table
         worked_out = [punctual(ordered, r) for r in ordered.rows]
         assert worked_out == [r[col(ordered, "W terminie")] for r in ordered.rows]
         assert (sum(p != "" for p in worked_out), worked_out.count("tak")) == row[4:6]

@@ -454,10 +454,11 @@ def test_statistics_survive_erasing_a_pupil_who_left(app, seeded, truth, browser
     """Retention: the pupil who left, with their photos, applications, registry cards and order
     items, is erased; the dashboard's every table (and export) stays the same after a refresh."""
     from reports import dashboard
+    from reports.filters import Filters
 
     owner = truth
     now = dt.datetime.now(dt.UTC)
-    open_period = dashboard.Filters(None, None, today=seeded.today)
+    open_period = Filters(None, None, today=seeded.today)
 
     def every_table():
         with app.app_context(), tenant_scope(Tenant(city_id=seeded.city)):

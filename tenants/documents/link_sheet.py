@@ -10,7 +10,7 @@ import io
 
 import segno
 
-from printing.pdf import render_pdf
+from tenants.documents import TEMPLATES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,5 +30,5 @@ def qr_data_uri(url: str) -> str:
 def render_sheet(school_name: str, class_name: str, slips: list[Slip], expires_on: dt.date) -> bytes:
     items = [{"name": s.pupil_name, "class_name": s.class_name, "url": s.url, "qr": qr_data_uri(s.url)}
              for s in slips]
-    return render_pdf("link_sheet.html", "link_sheet.css", school_name=school_name, class_name=class_name,
-                      slips=items, expires_on=expires_on.strftime("%d.%m.%Y"))
+    return TEMPLATES.render("link_sheet.html", "link_sheet.css", school_name=school_name, class_name=class_name,
+                            slips=items, expires_on=expires_on.strftime("%d.%m.%Y"))

@@ -10,7 +10,7 @@ import datetime as dt
 
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
-from printing.pdf import render_pdf
+from tenants.documents import TEMPLATES
 from tenants.registry.queries import RegistryRow
 
 HEADERS = ["Nr legitymacji", "Nazwisko i imiona", "PESEL / dokument", "Data urodzenia", "Klasa", "Wzór",
@@ -29,9 +29,9 @@ def cells(row: RegistryRow) -> list[str]:
 
 def registry_pdf(school_name: str, school_address: str, scope: str, rows: list[RegistryRow],
                  printed_on: dt.date) -> bytes:
-    return render_pdf("registry_book.html", "registry_book.css", school_name=school_name,
-                      school_address=school_address, scope=scope, headers=HEADERS,
-                      rows=[cells(r) for r in rows], printed_on=_d(printed_on))
+    return TEMPLATES.render("registry_book.html", "registry_book.css", school_name=school_name,
+                            school_address=school_address, scope=scope, headers=HEADERS,
+                            rows=[cells(r) for r in rows], printed_on=_d(printed_on))
 
 
 def registry_xlsx(school_name: str, scope: str, rows: list[RegistryRow]) -> bytes:
@@ -46,5 +46,5 @@ def registry_xlsx(school_name: str, scope: str, rows: list[RegistryRow]) -> byte
 
 def handover_pdf(school_name: str, order_label: str, rows: list[tuple[str, str, str]], printed_on: dt.date) -> bytes:
     """A list to sign when the cards of one delivered order are handed out: (number, name, class)."""
-    return render_pdf("handover_list.html", "registry_book.css", school_name=school_name, order_label=order_label,
-                      rows=rows, printed_on=_d(printed_on))
+    return TEMPLATES.render("handover_list.html", "registry_book.css", school_name=school_name, order_label=order_label,
+                            rows=rows, printed_on=_d(printed_on))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from printing.pdf import render_pdf
+from tenants.documents import TEMPLATES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,5 +29,5 @@ class FormData:
 
 
 def render_form(data: FormData) -> bytes:
-    return render_pdf("application_form.html", "application_form.css", f=data,
-                      date=lambda d: d.strftime("%d.%m.%Y"))
+    return TEMPLATES.render("application_form.html", "application_form.css", f=data,
+                            date=lambda d: d.strftime("%d.%m.%Y"))

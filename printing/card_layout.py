@@ -1,0 +1,146 @@
+"""What a card carries and where: the card's size, the fields printed (`CardData`), a printer's
+correction (`Calibration`), and the layout tables — `FRONT_TEXT`, `FRONT_FIELDS`, `BACK_TEXT`,
+`BACK_FIELDS`, `PHOTO`, `HOLOGRAM_SLOTS` — in millimetres from the card's top-left corner (text
+at its baseline). Fields that do not fit their box shrink (down to a minimum size), then narrow;
+they never move or overlap (printing.card_document)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import math
+
+CARD_WIDTH_MM = 85.60
+CARD_HEIGHT_MM = 53.98
+PT = 72 / 25.4  # points per millimetre
+
+TITLES = {
+    "MEiN-I/1": "LEGITYMACJA SZKOLNA",
+    "MEiN-I/2": "LEGITYMACJA SZKOLNA",
+    "MEiN-I/3-N": "LEGITYMACJA SZKOLNA",
+    "MEiN-I/4-N": "LEGITYMACJA SZKOLNA",
+    "MEiN-I/5": "LEGITYMACJA PRZEDSZKOLNA",
+}
+TRANSPORT_TEXT = ("Poświadcza uprawnienia do ulgowych przejazdów środkami publicznego transportu "
+                  "zbiorowego kolejowego i autobusowego.")
+PROOF_HEADER = "Podgląd legitymacji do sprawdzenia — WZÓR, nie jest dokumentem"
+
+MAX_OFFSET_MM = 5.0
+MAX_BLEED_MM = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CardData:
+    """Exactly the fields printed on the card (docs/security.md T3.1)."""
+
+    card_number: str
+    template_code: str
+    first_names: str
+    surname: str
+    date_of_birth: dt.date
+    pesel: str
+    school_name: str
+    school_address: str
+    director_name: str
+    issue_date: dt.date
+    valid_until: dt.date
+    photo_jpeg: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """One card printer's correction, measured on a test print.
+
+    Offsets move everything printed on both sides; bleed grows the background (full design) or
+    the photo (pre-printed blanks) beyond its box, so that a slight misregistration leaves no
+    white hairline at the card's edge or inside the blank's photo window.
+    """
+
+    offset_x_mm: float = 0.0   # moves everything printed right (+) / left (−)
+    offset_y_mm: float = 0.0   # moves everything printed down (+) / up (−)
+    bleed_mm: float = 0.0      # extends edge-touching/background elements (and photo window) beyond their box
+    preprinted_blanks: bool = False  # True: print variable data only (the blank already carries the design)
+
+    def __post_init__(self):
+        for name, value, low, high in (("offset_x_mm", self.offset_x_mm, -MAX_OFFSET_MM, MAX_OFFSET_MM),
+                                       ("offset_y_mm", self.offset_y_mm, -MAX_OFFSET_MM, MAX_OFFSET_MM),
+                                       ("bleed_mm", self.bleed_mm, 0.0, MAX_BLEED_MM)):
+            if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal) \
+                    or not math.isfinite(value):
+                raise ValueError(f"Kalibracja: {name} musi być liczbą milimetrów.")
+            if not low <= value <= high:
+                raise ValueError(f"Kalibracja: {name} musi mieścić się w zakresie {low:g}…{high:g} mm.")
+            object.__setattr__(self, name, float(value))  # e.g. a Decimal from a NUMERIC column
+        if not isinstance(self.preprinted_blanks, bool):
+            raise ValueError("Kalibracja: preprinted_blanks musi być prawdą albo fałszem.")
+
+
+# --- Layout --------------------------------------------------------------------------------------------------------
+
+INK = (0x1d, 0x1d, 0x1f)
+LABEL = (0x7a, 0x2d, 0x4d)
+TITLE = (0x6a, 0x1f, 0x40)
+DESIGN = (160, 60, 100)  # the line art's colour (globe, flask), used with transparency
+
+
+@dataclasses.dataclass(frozen=True)
+class Text:
+    """Where and how a piece of text is printed. x, y in mm from the card's top-left corner, y at
+    the (first) baseline; size in points. Text wider than `width` shrinks down to `min_size`,
+    then is narrowed horizontally. `lines` > 1 wraps at spaces, `pitch` mm apart."""
+
+    x: float
+    y: float
+    size: float
+    bold: bool = False
+    color: tuple[int, int, int] = INK
+    width: float | None = None
+    min_size: float | None = None
+    lines: int = 1
+    pitch: float = 0.0
+    align: str = "left"
+    spacing: float = 0.0  # letter spacing, mm
+
+
+RIGHT_COLUMN = 56.3
+COUNTRY_TEXT = Text(4, 4.11, 4.6, color=LABEL, spacing=0.25)
+TITLE_TEXT = Text(4, 7.64, 8.4, bold=True, color=TITLE, spacing=0.15, width=64)
+TEMPLATE_TEXT = Text(CARD_WIDTH_MM - 3.5, 4.51, 4.6, color=LABEL, align="right")
+FRONT_TEXT = {  # static text of the front: part of the design, already on a pre-printed blank
+    "first_names": ("Imię (imiona)", Text(27, 13.67, 3.9, color=LABEL)),
+    "surname": ("Nazwisko", Text(27, 18.91, 3.9, color=LABEL)),
+    "date_of_birth": ("Data urodzenia", Text(27, 24.16, 3.9, color=LABEL)),
+    "school": ("Nazwa i adres szkoły", Text(27, 29.07, 3.9, color=LABEL)),
+    "director_name": ("Dyrektor szkoły", Text(27, 38.45, 3.9, color=LABEL)),
+    "issue_date": ("Data wydania", Text(RIGHT_COLUMN, 38.45, 3.9, color=LABEL)),
+    "number": ("Nr", Text(4, 50.11, 5, color=LABEL)),
+}
+# The identity label says which document the number is from: a PESEL, or another one for a pupil
+# without a PESEL (docs/domain.md §3). On a blank it is pre-printed; on plain stock it is drawn per card.
+PESEL_LABEL = Text(RIGHT_COLUMN, 24.16, 3.9, color=LABEL)
+FRONT_FIELDS = {  # the variable data of the front
+    "first_names": Text(27, 16.32, 7, bold=True, width=55.6, min_size=4.5),
+    "surname": Text(27, 21.56, 7, bold=True, width=55.6, min_size=4.5),
+    "date_of_birth": Text(27, 26.54, 6.2, bold=True, width=RIGHT_COLUMN - 27 - 1, min_size=4.5),
+    "pesel": Text(RIGHT_COLUMN, 26.54, 6.2, bold=True, width=CARD_WIDTH_MM - 3 - RIGHT_COLUMN, min_size=4.2),
+    # the school's name, then its address on a new line, wrapped at spaces into three lines at most
+    "school": Text(27, 31.18, 5.4, width=55.6, min_size=4.0, lines=3, pitch=2.29),
+    "director_name": Text(27, 40.85, 6.2, bold=True, width=RIGHT_COLUMN - 27 - 1, min_size=4.2),
+    "issue_date": Text(RIGHT_COLUMN, 40.85, 6.2, bold=True, width=CARD_WIDTH_MM - 3 - RIGHT_COLUMN, min_size=4.5),
+    "number": Text(7.1, 50.11, 8, bold=True, width=26 - 7.1, min_size=5),
+}
+# x, y, width, height (mm): the 20 × 25 mm photo window; the 35:45 photo is cropped to fill it
+PHOTO = (4.0, 13.0, 20.0, 25.0)
+
+BACK_TEXT = {
+    "transport": (TRANSPORT_TEXT, Text(4, 5.52, 5.6, width=77.6, lines=2, pitch=2.667)),
+    "valid_until": ("Data ważności:", Text(4, 15.6, 6.4, color=LABEL)),
+}
+BACK_FIELDS = {
+    "valid_until": Text(22.0, 15.6, 6.4, bold=True, width=30, min_size=5),
+}
+# Printed only on plain stock: which card this back belongs to, for sorting after duplex printing.
+BACK_FOOTER = Text(4, 51.21, 4.4, color=LABEL, width=60, min_size=3.5)
+BACK_TEMPLATE = Text(CARD_WIDTH_MM - 4, 51.21, 4.4, color=LABEL, align="right")
+HOLOGRAM_SLOTS = [(4 + col * 19.6, 19 + row * 14.1, 18, 12.5) for row in range(2) for col in range(4)]
