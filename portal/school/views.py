@@ -173,7 +173,7 @@ def _keep_identity(pupil: Pupil, details: PupilDetails) -> PupilDetails:
 
 
 def pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, photo_result=None,
-                parent_link: str | None = None):
+               parent_link: str | None = None):
     operations.log_access(current_actor(), "pupil_view", school_id=pupil.school_id, pupil_id=pupil.id)
     applications = list(db.session.scalars(select(Application).where(Application.pupil_id == pupil.id)
                                            .order_by(Application.created_at.desc())))
