@@ -32,6 +32,7 @@ from infra.db import db
 from infra.db import utcnow
 from infra.storage import MAX_LINK_SECONDS
 from infra.storage import NotFound
+from portal import actions
 from portal import input_guard
 from portal.api import errors
 from portal.api import openapi
@@ -52,7 +53,6 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import reset_tenant
 from tenants.tenancy.context import set_tenant
 from tenants.tenancy.errors import NotFoundError
-from tenants.tenancy.errors import OperationError
 from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.api")
@@ -126,15 +126,11 @@ def _require_agreement(order: PrintOrder) -> None:
 
 
 def _change(order_id: int, action):
-    """Run a domain operation on the order and answer with the order as it now is."""
+    """Run a domain operation on the order (`portal.actions.attempt`): the order and the
+    operation's result, committed. A refusal is rolled back and answered by the blueprint's
+    handler as the JSON error (`portal.api.errors`: 409 invalid_state, else 422 with the rule's code)."""
     order = _order(order_id)
-    try:
-        result = action(_actor(), order)
-    except OperationError as err:
-        db.session.rollback()
-        raise errors.from_operation(err) from None
-    db.session.commit()
-    return order, result
+    return order, actions.attempt(lambda: action(_actor(), order))
 
 
 # --- OAuth2 -----------------------------------------------------------------------------------
@@ -253,19 +249,19 @@ def download_link(order_id: int):
     order = _order(order_id)
     _require_agreement(order)
     actor = _actor()
-    try:
-        fulfilment.mark_downloaded(actor, order)
-    except OperationError as err:
-        db.session.rollback()
-        raise errors.from_operation(err) from None
     filename = f"zamowienie-{order.id}.7z"
+
+    def link() -> str:
+        fulfilment.mark_downloaded(actor, order)
+        url = services.storage().presigned_get(order.package_key, expires_in=LINK_SECONDS, filename=filename)
+        if url is None:
+            signed = _serializer().dumps([order.id, order.printer_id, order.package_key])
+            url = url_for("api.download", token=signed, _external=True)
+        log_access(actor, "batch_link", school_id=order.school_id, order_id=order.id)
+        return url
+
     expires_at = utcnow() + dt.timedelta(seconds=LINK_SECONDS)
-    url = services.storage().presigned_get(order.package_key, expires_in=LINK_SECONDS, filename=filename)
-    if url is None:
-        signed = _serializer().dumps([order.id, order.printer_id, order.package_key])
-        url = url_for("api.download", token=signed, _external=True)
-    log_access(actor, "batch_link", school_id=order.school_id, order_id=order.id)
-    db.session.commit()
+    url = actions.attempt(link)
     # T2.16: who got a link to which batch until when; never the link itself (it is the credential).
     log.info("batch link: order %s, printer %s, client %s, expires %s", order.id, order.printer_id,
              g.get("api_client_id"), expires_at.isoformat(timespec="seconds"))
@@ -297,7 +293,7 @@ def download(token: str):
     actor = Actor(user_id=None, role="printer_api", organisation_id=printer_id, request_id=g.get("request_id", ""),
                   ip=request.remote_addr or "", endpoint=request.endpoint or "")
     log_access(actor, "batch_download", school_id=order.school_id, order_id=order.id)
-    db.session.commit()
+    actions.commit()
     response = Response(data, mimetype="application/x-7z-compressed")
     response.headers["Content-Disposition"] = f'attachment; filename="zamowienie-{order.id}.7z"'
     return response
@@ -313,7 +309,7 @@ def package_password(order_id: int):
         raise ApiError(409, "invalid_state", "Hasło jest dostępne po przyjęciu zamówienia, dopóki dane są do pobrania.")
     password = services.pesel_cipher().decrypt(order.package_password_cipher)
     log_access(_actor(), "package_password_view", school_id=order.school_id, order_id=order.id)
-    db.session.commit()
+    actions.commit()
     response = jsonify({"order_id": order.id, "password": password})
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from infra.db import db
+from portal import actions
 from portal.auth import devices
 from portal.auth import sessions
 from portal.auth import throttle
@@ -80,7 +81,7 @@ def login():
         user.password_hash = hash_password(password)
     first = user.memberships[0].id if user.memberships else None
     sessions.start(user, first)
-    db.session.commit()
+    actions.commit()
     response = redirect(target or url_for("auth.home"))
     devices.remember(response, email)
     return response
@@ -96,7 +97,7 @@ def _wait_text(seconds: int) -> str:
 @bp.post("/wyloguj")
 def logout():
     sessions.end()
-    db.session.commit()
+    actions.commit()
     return redirect(url_for("auth.login"))
 
 

@@ -11,8 +11,6 @@ from decimal import Decimal
 from flask import Blueprint
 from flask import Response
 from flask import abort
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -20,7 +18,7 @@ from flask_babel import gettext as _
 
 from infra import clock
 from infra import inputs
-from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.formatting import date_pl
@@ -230,14 +228,11 @@ def centre():
     if request.method == "GET":
         return _centre_page(centre_id=parse_id(request.args.get("printer_id")))
     printer_id = parse_id(request.form.get("printer_id"))
-    try:
-        terms.save_centre_cost_profile(current_actor(), _city_id(), printer_id, request.form)
-    except OperationError as err:
-        db.session.rollback()
-        return _centre_page(error=str(err), status=422, form=request.form, centre_id=printer_id)
-    db.session.commit()
-    flash(_("Zapisano profil kosztów miejskiego centrum druku."), "success")
-    return redirect(url_for("city_costs.centre", printer_id=printer_id))
+    return actions.run(
+        lambda: terms.save_centre_cost_profile(current_actor(), _city_id(), printer_id, request.form),
+        refused=lambda err: _centre_page(error=str(err), status=422, form=request.form, centre_id=printer_id),
+        success=_("Zapisano profil kosztów miejskiego centrum druku."),
+        then=url_for("city_costs.centre", printer_id=printer_id))
 
 
 # --- downloads --------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from flask import Response
 from flask import abort
 from flask import current_app
 from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -28,6 +27,7 @@ from infra import inputs
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from portal import actions
 from portal.access import guard_blueprint
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
@@ -49,7 +49,6 @@ from reports.filters import parse_filters
 from reports.labels import OWN_PRINTERS
 from reports.tables import to_csv
 from reports.tables import to_xlsx
-from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import SchoolType
 
@@ -250,21 +249,18 @@ def budget():
     """The city's yearly budget for school ID cards and its rollout target."""
     city = _city()
     f = Filters.default()
-    error, form = None, {}
-    if request.method == "POST":
-        form = request.form
-        try:
-            saved = budgets.save_budget(city.id, form)
-        except OperationError as err:
-            db.session.rollback()
-            error = str(err)
-        else:
-            db.session.commit()
-            flash(_("Zapisano budżet na rok %(year)s.", year=saved.year), "success")
-            return redirect(url_for("city.budget"))
-    data = city_data.load(city.id, f)
-    return _page("city/budget.html", error=error, f=f, data=data, form=form, today=clock.today(),
-                 table=block(dashboard.budget_table(city.id, f, data), f), endpoint="city.budget")
+
+    def page(error: str | None = None, form=None):
+        data = city_data.load(city.id, f)
+        return _page("city/budget.html", error=error, f=f, data=data, form=form or {}, today=clock.today(),
+                     table=block(dashboard.budget_table(city.id, f, data), f), endpoint="city.budget")
+
+    if request.method == "GET":
+        return page()
+    return actions.run(lambda: budgets.save_budget(city.id, request.form),
+                       refused=lambda err: page(str(err), request.form),
+                       success=lambda saved: _("Zapisano budżet na rok %(year)s.", year=saved.year),
+                       then=url_for("city.budget"))
 
 
 @bp.get("/eksport/<key>.<fmt>")
@@ -301,10 +297,12 @@ def council_reports():
             f = parse_filters(request.form)
         except FilterError as err:
             return _reports_page(str(err))
-        report = council.request_report(city.id, current_user.id, f)
-        db.session.commit()
-        _send_and_say(report, f.describe())
-        return redirect(url_for("city.council_reports"))
+
+        def then(report):
+            _send_and_say(report, f.describe())
+            return url_for("city.council_reports")
+
+        return actions.run(lambda: council.request_report(city.id, current_user.id, f), then=then)
     return _reports_page(None)
 
 
@@ -333,13 +331,15 @@ def council_report_again(report_id: int):
     if failed is None:
         abort(404)
     period = council.filters_of(failed).describe()
-    again = council.request_again(failed, current_user.id)
-    if again is None:
-        flash(_("Ten raport nie wymaga ponowienia."), "error")
-        return redirect(url_for("city.council_reports"))
-    db.session.commit()
-    _send_and_say(again, period)
-    return redirect(url_for("city.council_reports"))
+
+    def then(again):
+        if again is None:
+            flash(_("Ten raport nie wymaga ponowienia."), "error")
+        else:
+            _send_and_say(again, period)
+        return url_for("city.council_reports")
+
+    return actions.run(lambda: council.request_again(failed, current_user.id), then=then)
 
 
 def _reports_page(error: str | None):

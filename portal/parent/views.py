@@ -12,6 +12,7 @@ from flask import request
 from sqlalchemy import select
 
 from infra.db import db
+from portal import actions
 from tenants.photos import operations as photo_intake
 from tenants.pupils.operations import EMAIL_RE
 from tenants.tenancy.actors import Actor
@@ -60,22 +61,23 @@ def send(token: str):
         with photo_intake.acting_for_link(token[:TOKEN_MAX]) as link:
             pupil, school, context = _who(link)
             context["email"] = email
-            try:
+
+            def submit():
                 if email and not EMAIL_RE.match(email):
                     raise OperationError("Adres e-mail jest nieprawidłowy — popraw go albo zostaw pole puste.")
                 photo_intake.mark_used(link)
                 actor = Actor(user_id=None, role="parent", organisation_id=None, endpoint="parent.send")
                 photo_intake.submit_photo(actor, school, pupil, data, source=PhotoSource.PARENT.value,
                                           accept_warnings=request.form.get("force") == "1", notify_email=email)
+
+            try:
+                actions.attempt(submit)  # rolled back on a refusal
             except (photo_intake.PhotoRefused, photo_intake.PhotoNeedsConfirmation) as err:
-                db.session.rollback()
                 return _page("parent/upload.html", 422, result=err.result, **context)
             except photo_intake.LinkUnusable:
                 raise
             except OperationError as err:
-                db.session.rollback()
                 return _page("parent/upload.html", 422, error=str(err), **context)
-            db.session.commit()
     except photo_intake.LinkUnusable as err:
         db.session.rollback()
         return _page("parent/unusable.html", 410, message=str(err))

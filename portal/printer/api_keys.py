@@ -4,18 +4,15 @@ revoke). The printer's own systems then use /api/v1 (portal.api)."""
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
-from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.security import current_actor
 from printing import api_clients
-from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Role
 
 bp = Blueprint("printer_api", __name__, url_prefix="/drukarnia/api")
@@ -40,20 +37,17 @@ def clients():
 @bp.post("/")
 def create():
     """A new client; its secret is in this one response only (not stored, not redirected to)."""
-    try:
-        created = api_clients.create_client(current_actor(), name=request.form.get("name", ""),
-                                             scopes=request.form.getlist("scope"))
-    except OperationError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422)
-    db.session.commit()
-    return _page(created=created)
+    # Not redirected: the secret is shown in this one answer.
+    return actions.run(lambda: api_clients.create_client(current_actor(), name=request.form.get("name", ""),
+                                                         scopes=request.form.getlist("scope")),
+                       refused=lambda err: _page(error=str(err), status=422),
+                       then=lambda created: _page(created=created))
 
 
 @bp.post("/<int:client_pk>/uniewaznij")
 def revoke(client_pk: int):
     client = api_clients.get_printer_client(client_pk)
-    api_clients.revoke_client(current_actor(), client)
-    db.session.commit()
-    flash(_("Klient API %(name)s został unieważniony; jego tokeny przestały działać.", name=client.name), "success")
-    return redirect(url_for("printer_api.clients"))
+    return actions.run(lambda: api_clients.revoke_client(current_actor(), client),
+                       success=lambda _result: _("Klient API %(name)s został unieważniony; jego tokeny przestały "
+                                                 "działać.", name=client.name),
+                       then=url_for("printer_api.clients"))

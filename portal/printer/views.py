@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import Response
 from flask import abort
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -16,6 +14,7 @@ from infra import clock
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from portal import actions
 from portal.access import guard_blueprint
 from portal.order_forms import item_results
 from portal.security import current_actor
@@ -26,7 +25,6 @@ from printing import pricing
 from printing import queries as printing_queries
 from printing import terms
 from printing.models import OrderStatus
-from tenants.tenancy.errors import OperationError
 from tenants.tenancy.errors import log_access
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import Role
@@ -62,14 +60,10 @@ def settings():
     if request.method == "GET":
         return _settings_page()
     printer = db.session.get(Organisation, current_membership().organisation_id)
-    try:
-        terms.update_printer_terms(current_actor(), printer, request.form)
-    except OperationError as err:
-        db.session.rollback()
-        return _settings_page(error=str(err), status=422, form=request.form)
-    db.session.commit()
-    flash(_("Zapisano ustawienia drukarni. Nowe warunki obowiązują w kolejnych zamówieniach."), "success")
-    return redirect(url_for("printer.settings"))
+    return actions.run(lambda: terms.update_printer_terms(current_actor(), printer, request.form),
+                       refused=lambda err: _settings_page(error=str(err), status=422, form=request.form),
+                       success=_("Zapisano ustawienia drukarni. Nowe warunki obowiązują w kolejnych zamówieniach."),
+                       then=url_for("printer.settings"))
 
 
 @bp.get("/zamowienia/<int:order_id>")
@@ -99,7 +93,7 @@ def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
         abort(404)
     fulfilment.mark_downloaded(current_actor(), order)
     log_access(current_actor(), "batch_download", school_id=order.school_id, order_id=order.id)
-    db.session.commit()
+    actions.commit()
     response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -133,7 +127,7 @@ def package_password(order_id: int):
         return blocked
     password = services.pesel_cipher().decrypt(order.package_password_cipher)
     log_access(current_actor(), "package_password_view", school_id=order.school_id, order_id=order.id)
-    db.session.commit()
+    actions.commit()
     response = Response(render_template("printer/password.html", order=order, password=password))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -141,14 +135,10 @@ def package_password(order_id: int):
 
 def _action(order_id: int, action, message: str):
     order = printing_queries.get_printer_order(order_id)
-    try:
-        action(current_actor(), order)
-    except OperationError as err:
-        db.session.rollback()
-        return _order_page(printing_queries.get_printer_order(order_id), error=str(err), status=422)
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("printer.order", order_id=order_id))
+    return actions.run(lambda: action(current_actor(), order), success=message,
+                       refused=lambda err: _order_page(printing_queries.get_printer_order(order_id), error=str(err),
+                                                       status=422),
+                       then=url_for("printer.order", order_id=order_id))
 
 
 @bp.post("/zamowienia/<int:order_id>/przyjmij")

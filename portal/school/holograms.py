@@ -6,8 +6,6 @@ import datetime as dt
 import re
 
 from flask import Blueprint
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -17,6 +15,7 @@ from sqlalchemy import select
 from infra import clock
 from infra import inputs
 from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.school.common import STAFF
@@ -60,14 +59,8 @@ def index():
 
 
 def _act(action, success: str):
-    try:
-        action()
-    except OperationError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422, form=request.form)
-    db.session.commit()
-    flash(success, "success")
-    return redirect(url_for("holograms.index"))
+    return actions.run(action, refused=lambda err: _page(error=str(err), status=422, form=request.form),
+                       success=success, then=url_for("holograms.index"))
 
 
 def _date(name: str) -> dt.date:
@@ -127,19 +120,20 @@ def confirm():
     year = _year(request.form.get("school_year"))
     wanted = {parse_id(v) for v in request.form.getlist("card_id")} - {None}  # "²" or 5,000 digits: no card
     cards = [c for c in holograms.cards_needing(year) if c.id in wanted]
-    try:
+
+    def assign():
         _form_year()
-        assigned = holograms.confirm_year(current_actor(), year, cards)
-    except OperationError as err:
-        db.session.rollback()
+        return [(card.label, f"{card.pupil.surname} {card.pupil.first_names}", card.pupil.class_name, serial)
+                for card, serial in holograms.confirm_year(current_actor(), year, cards)]
+
+    def page(*, assigned=None, error: str | None = None, status: int = 200):
         return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
-                               available=len(holograms.in_stock_serials(year)), assigned=None, error=str(err),
-                               this_year=holograms.school_year_of(clock.today())), 422
-    rows = [(card.label, f"{card.pupil.surname} {card.pupil.first_names}", card.pupil.class_name, serial)
-            for card, serial in assigned]
-    db.session.commit()
-    flash(_("Przypisano %(n)s hologramów. Naklej je według listy poniżej.", n=len(rows)), "success")
-    return render_template("school/hologram_confirmation.html", year=year, cards=holograms.cards_needing(year),
-                           available=len(holograms.in_stock_serials(year)), assigned=rows,
-                           this_year=holograms.school_year_of(clock.today()))
+                               available=len(holograms.in_stock_serials(year)), assigned=assigned, error=error,
+                               this_year=holograms.school_year_of(clock.today())), status
+
+    # Not redirected: the list of who gets which serial is shown once, to stick them on by.
+    return actions.run(assign, refused=lambda err: page(error=str(err), status=422),
+                       success=lambda rows: _("Przypisano %(n)s hologramów. Naklej je według listy poniżej.",
+                                              n=len(rows)),
+                       then=lambda rows: page(assigned=rows))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from infra import progress
 from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.security import current_actor
@@ -44,13 +44,9 @@ def upload():
     data = file.read() if file else b""
     if not data:
         return render_template("school/import_new.html", recent=[], error=_("Wybierz plik CSV lub XLSX.")), 422
-    try:
-        batch = roster_import.start(current_actor(), data)
-    except OperationError as err:
-        db.session.rollback()
-        return render_template("school/import_new.html", recent=[], error=str(err)), 422
-    db.session.commit()
-    return redirect(url_for("imports.show", import_id=batch.id))
+    return actions.run(lambda: roster_import.start(current_actor(), data),
+                       refused=lambda err: (render_template("school/import_new.html", recent=[], error=str(err)), 422),
+                       then=lambda batch: url_for("imports.show", import_id=batch.id))
 
 
 @bp.get("/szablon.<ext>")
@@ -79,16 +75,17 @@ def show(import_id: int):
     return _page(queries.get_import(import_id))
 
 
-def _act(import_id: int, action):
-    """Run `action(batch)`; a refusal re-renders the import page with the reason (422)."""
+def _act(import_id: int, action, *, then, success: str | None = None):
+    """Run `action(batch)`, then go on as `then(batch)` says; a refusal re-renders the import page
+    with the reason (422)."""
     batch = queries.get_import(import_id)
-    try:
+
+    def operation():
         action(batch)
-    except OperationError as err:
-        db.session.rollback()
-        return None, _page(queries.get_import(import_id), error=str(err), status=422)
-    db.session.commit()
-    return batch, None
+        return batch
+
+    return actions.run(operation, success=success, then=then,
+                       refused=lambda err: _page(queries.get_import(import_id), error=str(err), status=422))
 
 
 def _mapping_from_form() -> dict[str, int | None]:
@@ -110,24 +107,20 @@ def _mapping_from_form() -> dict[str, int | None]:
 
 @bp.post("/<int:import_id>/kolumny")
 def set_mapping(import_id: int):
-    _batch, refused = _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch,
-                                                                              _mapping_from_form()))
-    return refused or redirect(url_for("imports.show", import_id=import_id))
+    return _act(import_id, lambda batch: roster_import.set_mapping(current_actor(), batch, _mapping_from_form()),
+                then=url_for("imports.show", import_id=import_id))
 
 
 @bp.post("/<int:import_id>/importuj")
 def confirm(import_id: int):
-    batch, refused = _act(import_id, lambda batch: roster_import.confirm(current_actor(), batch))
-    if refused:
-        return refused
-    import_jobs.send(batch)  # committed first: with the queue down the reconciler sends it later
-    return redirect(url_for("imports.show", import_id=import_id))
+    def then(batch):
+        import_jobs.send(batch)  # committed first: with the queue down the reconciler sends it later
+        return url_for("imports.show", import_id=import_id)
+
+    return _act(import_id, lambda batch: roster_import.confirm(current_actor(), batch), then=then)
 
 
 @bp.post("/<int:import_id>/odrzuc")
 def discard(import_id: int):
-    _batch, refused = _act(import_id, lambda batch: roster_import.discard(current_actor(), batch))
-    if refused:
-        return refused
-    flash(_("Import odrzucony, plik usunięty."), "success")
-    return redirect(url_for("imports.new_roster"))
+    return _act(import_id, lambda batch: roster_import.discard(current_actor(), batch),
+                success=_("Import odrzucony, plik usunięty."), then=url_for("imports.new_roster"))

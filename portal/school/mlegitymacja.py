@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 
 from infra import clock
-from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.security import current_actor
@@ -33,7 +31,7 @@ def index():
 def export():
     tasks = mlegitymacja.todo()
     data = mlegitymacja.sio_csv(current_actor(), tasks)  # one access-log row per task
-    db.session.commit()
+    actions.commit()
     return Response(data, mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="mlegitymacje-do-sio.csv"', "Cache-Control": "no-store"})
 
@@ -44,7 +42,8 @@ def done():
     today = clock.today()
     chosen = request.form.get("task", "")
     tasks = [t for t in mlegitymacja.todo() if chosen == "all" or chosen == f"{t.pupil.id}:{t.action}"]
-    try:
+
+    def mark():
         if not tasks:
             raise OperationError(_("Tej pozycji nie ma już na liście."))
         for task in tasks:
@@ -52,19 +51,18 @@ def done():
                 mlegitymacja.mark_registered(current_actor(), task.pupil, task.card, today)
             else:
                 mlegitymacja.mark_invalidated(current_actor(), task.pupil, today)
-    except OperationError as err:
-        db.session.rollback()
-        return render_template("school/mlegitymacja.html", tasks=mlegitymacja.todo(), error=str(err)), 422
-    db.session.commit()
-    flash(_("Oznaczono jako wprowadzone w SIO: %(n)s.", n=len(tasks)), "success")
-    return redirect(url_for("mleg.index"))
+
+    return actions.run(
+        mark, refused=lambda err: (render_template("school/mlegitymacja.html", tasks=mlegitymacja.todo(),
+                                                   error=str(err)), 422),
+        success=_("Oznaczono jako wprowadzone w SIO: %(n)s.", n=len(tasks)), then=url_for("mleg.index"))
 
 
 @bp.post("/sprzeciw/<int:pupil_id>")
 def objection(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     objects = request.form.get("objects") == "1"
-    mlegitymacja.record_objection(current_actor(), pupil, clock.today() if objects else None)
-    db.session.commit()
-    flash(_("Zapisano sprzeciw rodzica wobec mLegitymacji.") if objects else _("Sprzeciw wycofany."), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+    return actions.run(
+        lambda: mlegitymacja.record_objection(current_actor(), pupil, clock.today() if objects else None),
+        success=_("Zapisano sprzeciw rodzica wobec mLegitymacji.") if objects else _("Sprzeciw wycofany."),
+        then=url_for("school.pupil", pupil_id=pupil_id))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Response
 from flask import abort
 from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -19,6 +18,7 @@ from infra import clock
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from portal import actions
 from portal.access import require_roles
 from portal.converters import parse_id
 from portal.jobs import start_after_commit
@@ -89,15 +89,12 @@ def new_order():
     if request.method == "GET":
         return _new_order_page()
     ids = [i for i in (parse_id(v) for v in request.form.getlist("application_id")) if i is not None]
-    try:
-        printer_id = _channel_choice(request.form.get("channel"))
-        order = printing_ops.create_order(current_actor(), current_school(), printer_id, ids)
-    except OperationError as err:
-        db.session.rollback()
-        return _new_order_page(error=str(err), status=422, selected=set(ids))
-    db.session.commit()
-    flash(_("Przygotowano szkic zamówienia. Sprawdź go i złóż."), "success")
-    return redirect(url_for("school.order", order_id=order.id))
+    return actions.run(
+        lambda: printing_ops.create_order(current_actor(), current_school(),
+                                          _channel_choice(request.form.get("channel")), ids),
+        refused=lambda err: _new_order_page(error=str(err), status=422, selected=set(ids)),
+        success=_("Przygotowano szkic zamówienia. Sprawdź go i złóż."),
+        then=lambda order: url_for("school.order", order_id=order.id))
 
 
 def _order_page(order, *, error: str | None = None, status: int = 200):
@@ -132,18 +129,16 @@ def _order_action(order_id: int, action, success: str):
     Once committed the action has happened: a queue that cannot take the jobs now (Redis down)
     only delays them until the workers' relay enqueues them (`portal.jobs`)."""
     order = printing_queries.get_school_order(order_id)
-    try:
-        result = action(current_actor(), order)
-    except OperationError as err:
-        db.session.rollback()
-        return _order_page(printing_queries.get_school_order(order_id), error=str(err), status=422)
-    db.session.commit()
-    flash(success, "success")
-    if not start_after_commit():
-        flash(_("Zadania w tle ruszą za chwilę: paczka i powiadomienia e-mail zostaną przygotowane automatycznie."),
-              "info")
-    target = result.id if isinstance(result, PrintOrder) else order_id
-    return redirect(url_for("school.order", order_id=target))
+
+    def then(result):
+        if not start_after_commit():
+            flash(_("Zadania w tle ruszą za chwilę: paczka i powiadomienia e-mail zostaną przygotowane "
+                    "automatycznie."), "info")
+        return url_for("school.order", order_id=result.id if isinstance(result, PrintOrder) else order_id)
+
+    return actions.run(lambda: action(current_actor(), order), success=success, then=then,
+                       refused=lambda err: _order_page(printing_queries.get_school_order(order_id), error=str(err),
+                                                       status=422))
 
 
 @bp.get("/zamowienia/<int:order_id>/podglad.pdf")
@@ -155,7 +150,7 @@ def order_proof(order_id: int):
     except BatchError as err:
         return _order_page(order, error=str(err), status=422)
     pdf = render_proof(cards)
-    db.session.commit()
+    actions.commit()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="podglad-zamowienia-{order.id}.pdf"', "Cache-Control": "no-store"})
 
@@ -170,14 +165,10 @@ def submit_order(order_id: int):
 @bp.post("/zamowienia/<int:order_id>/usun")
 def discard_order(order_id: int):
     order = printing_queries.get_school_order(order_id)
-    try:
-        printing_ops.discard_draft(current_actor(), order)
-    except OperationError as err:
-        db.session.rollback()
-        return _order_page(printing_queries.get_school_order(order_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Szkic zamówienia usunięty."), "success")
-    return redirect(url_for("school.orders"))
+    return actions.run(lambda: printing_ops.discard_draft(current_actor(), order),
+                       refused=lambda err: _order_page(printing_queries.get_school_order(order_id), error=str(err),
+                                                       status=422),
+                       success=_("Szkic zamówienia usunięty."), then=url_for("school.orders"))
 
 
 @bp.post("/zamowienia/<int:order_id>/ponow")
@@ -229,7 +220,7 @@ def own_print_file(order_id: int):
     for card in queries.cards_of_order(order.id):
         operations.log_access(current_actor(), "print_file_download", school_id=order.school_id,
                               pupil_id=card.pupil_id, order_id=order.id)
-    db.session.commit()
+    actions.commit()
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="zamowienie-{order.id}-do-druku.pdf"',
         "Cache-Control": "no-store"})
@@ -246,16 +237,17 @@ def own_results(order_id: int):
 def hand_over(card_id: int):
     card = queries.get_card(card_id)
     when = parse_date(request.form.get("handed_over_on", ""))
-    try:
+
+    def hand():
         if when is None:
             raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
-        replaced = printing_ops.record_handover(current_actor(), card, handed_over_on=when,
-                                                collected_by=request.form.get("collected_by", ""))
-    except OperationError as err:
-        db.session.rollback()
-        return _order_page(printing_queries.get_school_order(card.order_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zapisano wydanie legitymacji nr %(number)s.", number=card.label), "success")
-    for old in replaced:
-        flash(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label), "success")
-    return redirect(url_for("school.order", order_id=card.order_id))
+        return printing_ops.record_handover(current_actor(), card, handed_over_on=when,
+                                            collected_by=request.form.get("collected_by", ""))
+
+    return actions.run(
+        hand, refused=lambda err: _order_page(printing_queries.get_school_order(card.order_id), error=str(err),
+                                              status=422),
+        success=lambda replaced: [
+            _("Zapisano wydanie legitymacji nr %(number)s.", number=card.label),
+            *(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label) for old in replaced)],
+        then=lambda _replaced: url_for("school.order", order_id=card.order_id))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -15,6 +13,7 @@ from sqlalchemy import select
 from infra import clock
 from infra import inputs
 from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.school.common import STAFF
 from portal.school.common import current_school
@@ -53,7 +52,7 @@ def _export(kind: str):
     school = current_school()
     # The book holds full PESELs: every export is logged per pupil (by the reveal).
     rows = registry_queries.book_rows(current_actor(), cards, f"registry_{kind}")
-    db.session.commit()
+    actions.commit()
     if kind == "pdf":
         data = registry_pdf(school.name, school.address_line, f.scope, rows, clock.today())
         return Response(data, mimetype="application/pdf", headers={
@@ -103,14 +102,9 @@ def card(card_id: int):
 
 def _card_action(card_id: int, action, success: str):
     card = queries.get_card(card_id)
-    try:
-        action(card)
-    except OperationError as err:
-        db.session.rollback()
-        return _card_page(queries.get_card(card_id), error=str(err), status=422)
-    db.session.commit()
-    flash(success, "success")
-    return redirect(url_for("registry.card", card_id=card_id))
+    return actions.run(lambda: action(card), success=success,
+                       refused=lambda err: _card_page(queries.get_card(card_id), error=str(err), status=422),
+                       then=url_for("registry.card", card_id=card_id))
 
 
 @bp.post("/legitymacja/<int:card_id>/zepsuta")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -13,6 +11,7 @@ from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.access import require_roles
 from portal.converters import parse_id
@@ -62,7 +61,8 @@ def show():
 @require_roles(*DIRECTOR)
 def add_agreement():
     school = current_school()
-    try:
+
+    def record():
         printer_id = parse_id(request.form.get("printer_id"))
         if printer_id not in {p.id for p in printing_ops.city_printers(school.city_id)}:
             raise OperationError(_("Wybierz drukarnię z listy drukarni miasta."))
@@ -70,12 +70,9 @@ def add_agreement():
         if None in dates.values():
             raise OperationError(_("Podaj daty w formacie dd.mm.rrrr."))
         agreements.record(current_actor(), printer_id, reference=request.form.get("reference", "")[:100], **dates)
-    except OperationError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zapisano umowę powierzenia."), "success")
-    return redirect(url_for("school_settings.show"))
+
+    return actions.run(record, refused=lambda err: _page(error=str(err), status=422),
+                       success=_("Zapisano umowę powierzenia."), then=url_for("school_settings.show"))
 
 
 @bp.post("/")
@@ -83,39 +80,30 @@ def add_agreement():
 def save():
     school = current_school()
     account = request.form.get("bank_account", "")[:60]
-    try:
-        school.bank_account = nrb.validate(account) if account.strip() else ""
-    except nrb.NrbError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422, account=account)
-    try:
+
+    def change():
+        try:
+            school.bank_account = nrb.validate(account) if account.strip() else ""
+        except nrb.NrbError as err:
+            raise OperationError(str(err)) from None
         school.card_number_format = registry.check_number_format(
             request.form.get("card_number_format", school.card_number_format)[:60])
-    except OperationError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422, account=account)
-    policy = parse_policy(school.photo_policy or {})
-    for code in CHECKS:
-        value = request.form.get(f"check_{code}") or policy[code]  # a check left out keeps its setting
-        if value not in {s.value for s in Severity}:
-            db.session.rollback()
-            return _page(error=_("Nieznane ustawienie sprawdzania zdjęć."), status=422, account=account)
-        policy[code] = Severity(value)
-    policy = {code: severity.value for code, severity in policy.items()}
-    school.photo_policy = policy
-    db.session.commit()
-    flash(_("Zapisano ustawienia szkoły."), "success")
-    return redirect(url_for("school_settings.show"))
+        policy = parse_policy(school.photo_policy or {})
+        for code in CHECKS:
+            value = request.form.get(f"check_{code}") or policy[code]  # a check left out keeps its setting
+            if value not in {s.value for s in Severity}:
+                raise OperationError(_("Nieznane ustawienie sprawdzania zdjęć."))
+            policy[code] = Severity(value)
+        school.photo_policy = {code: severity.value for code, severity in policy.items()}
+
+    return actions.run(change, refused=lambda err: _page(error=str(err), status=422, account=account),
+                       success=_("Zapisano ustawienia szkoły."), then=url_for("school_settings.show"))
 
 
 @bp.post("/drukarka")
 @require_roles(*DIRECTOR)
 def save_own_printer():
-    try:
-        terms.save_school_printer(current_school(), request.form)
-    except OperationError as err:
-        db.session.rollback()
-        return _page(error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zapisano własną drukarkę szkoły. Jej koszt pojawi się w porównaniu przy zamówieniu."), "success")
-    return redirect(url_for("school_settings.show") + "#drukarka")
+    return actions.run(lambda: terms.save_school_printer(current_school(), request.form),
+                       refused=lambda err: _page(error=str(err), status=422),
+                       success=_("Zapisano własną drukarkę szkoły. Jej koszt pojawi się w porównaniu przy zamówieniu."),
+                       then=url_for("school_settings.show") + "#drukarka")

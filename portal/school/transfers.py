@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -19,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from infra.db import db
+from portal import actions
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.school.common import STAFF
@@ -81,32 +80,28 @@ def send(pupil_id: int):
     if request.form.get("confirm") != "1":
         return _send_page(pupil, target_id=target_id, error=_("Potwierdź przeniesienie przyciskiem poniżej."),
                           status=422)
-    try:
+
+    def send_it():
         if target_id is None:
             raise OperationError(_("Wybierz inną szkołę tego samego miasta z listy."))
-        sent = transfers.send(current_actor(), current_school(), pupil, target_id)
-    except OperationError as err:
-        db.session.rollback()
-        return _send_page(queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Wysłano prośbę o przeniesienie do: %(school)s. Uczeń jest oznaczony jako przeniesiony, a jego "
-            "legitymacje z tej szkoły są unieważnione. Stan prośby widać na tej stronie.",
-            school=transfers.school_names([sent])[sent.to_school_id]), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+        return transfers.send(current_actor(), current_school(), pupil, target_id)
+
+    return actions.run(
+        send_it, refused=lambda err: _send_page(queries.get_pupil(pupil_id), error=str(err), status=422),
+        success=lambda sent: _("Wysłano prośbę o przeniesienie do: %(school)s. Uczeń jest oznaczony jako "
+                               "przeniesiony, a jego legitymacje z tej szkoły są unieważnione. Stan prośby widać na "
+                               "tej stronie.", school=transfers.school_names([sent])[sent.to_school_id]),
+        then=url_for("school.pupil", pupil_id=pupil_id))
 
 
 @bp.post("/przeniesienia/<int:transfer_id>/wycofaj")
 def withdraw(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
-    try:
-        transfers.withdraw(current_actor(), found)
-    except OperationError as err:
-        db.session.rollback()
-        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Prośba o przeniesienie została wycofana. Uczeń pozostaje oznaczony jako przeniesiony — możesz wysłać "
-            "prośbę do innej szkoły albo zmienić jego status w danych ucznia."), "success")
-    return redirect(url_for("school.pupil", pupil_id=found.from_pupil_id))
+    return actions.run(
+        lambda: transfers.withdraw(current_actor(), found), refused=lambda err: _refused(transfer_id, err),
+        success=_("Prośba o przeniesienie została wycofana. Uczeń pozostaje oznaczony jako przeniesiony — możesz "
+                  "wysłać prośbę do innej szkoły albo zmienić jego status w danych ucznia."),
+        then=lambda _result: url_for("school.pupil", pupil_id=found.from_pupil_id))
 
 
 # --- both schools ---------------------------------------------------------------------------
@@ -132,8 +127,12 @@ def _transfer_page(found: PupilTransfer, *, error: str | None = None, status: in
         identity=masked(found), known_identity=masked(known) if known is not None else "",
         names=transfers.school_names([found]), sender_name=sender.full_name if sender else "",
         labels=FIELD_LABELS, takeable=transfers.TAKEABLE, error=error)
-    db.session.commit()  # the access-log rows (and the time the request was received)
+    actions.commit()  # the access-log rows (and the time the request was received)
     return body, status
+
+
+def _refused(transfer_id: int, err: OperationError):
+    return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
 
 
 @bp.get("/przeniesienia/<int:transfer_id>")
@@ -144,7 +143,7 @@ def show(transfer_id: int):
 @bp.get("/przeniesienia/<int:transfer_id>/zdjecie.jpg")
 def photo(transfer_id: int):
     data = transfers.photo(current_actor(), transfers.get_transfer(transfer_id))
-    db.session.commit()
+    actions.commit()
     response = Response(data, mimetype="image/jpeg")
     response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -163,26 +162,17 @@ def accept(transfer_id: int):
         photo=form.get("take_photo") == "1", fields=tuple(form.getlist("take")[:len(transfers.TAKEABLE) + 1]),
         reactivate=form.get("reactivate") == "1", class_name=form.get("class_name", "")[:100],
         application=form.get("application") == "1")
-    try:
-        pupil = transfers.accept(current_actor(), found, takeover)
-    except OperationError as err:
-        db.session.rollback()
-        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Przyjęto ucznia %(name)s.", name=pupil.full_name) + " "
-          + (_("Wniosek o pierwszą legitymację czeka na decyzję dyrektora.") if takeover.application else ""),
-          "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil.id))
+    return actions.run(
+        lambda: transfers.accept(current_actor(), found, takeover), refused=lambda err: _refused(transfer_id, err),
+        success=lambda pupil: _("Przyjęto ucznia %(name)s.", name=pupil.full_name) + " " + (
+            _("Wniosek o pierwszą legitymację czeka na decyzję dyrektora.") if takeover.application else ""),
+        then=lambda pupil: url_for("school.pupil", pupil_id=pupil.id))
 
 
 @bp.post("/przeniesienia/<int:transfer_id>/odrzuc")
 def decline(transfer_id: int):
     found = transfers.get_transfer(transfer_id)
-    try:
-        transfers.decline(current_actor(), found, request.form.get("reason", "")[:2000])
-    except OperationError as err:
-        db.session.rollback()
-        return _transfer_page(transfers.get_transfer(transfer_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Prośba o przeniesienie została odrzucona; szkoła wysyłająca zobaczy powód."), "success")
-    return redirect(url_for("transfers.index"))
+    return actions.run(lambda: transfers.decline(current_actor(), found, request.form.get("reason", "")[:2000]),
+                       refused=lambda err: _refused(transfer_id, err),
+                       success=_("Prośba o przeniesienie została odrzucona; szkoła wysyłająca zobaczy powód."),
+                       then=url_for("transfers.index"))

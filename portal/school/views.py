@@ -1,7 +1,8 @@
 """School staff: pupils, photos, applications, print orders, deliveries and handovers.
 
-Thin handlers: parse the form, call `tenants.tenancy.errors` / `printing.operations`, commit,
-redirect. A refused operation re-renders the page with the Polish reason and status 422.
+Thin handlers: parse the form and run the domain operation with `portal.actions.run` (committed,
+flashed, redirected; a refused one re-renders the page with the Polish reason and status 422).
+The pupil's photo routes are in `portal.school.photos`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ import dataclasses
 
 from flask import Blueprint
 from flask import Response
-from flask import abort
-from flask import current_app
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -22,9 +19,8 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
-from infra import services
 from infra.db import db
-from infra.storage import NotFound
+from portal import actions
 from portal.access import guard_blueprint
 from portal.access import require_roles
 from portal.formatting import money
@@ -37,7 +33,6 @@ from portal.security import current_membership
 from printing import queries as printing_queries
 from tenants.documents.application_forms import FormData
 from tenants.documents.application_forms import render_form
-from tenants.photos import operations as photo_intake
 from tenants.pupils import applications as applications_ops
 from tenants.pupils import identity
 from tenants.pupils import operations as pupil_records
@@ -56,7 +51,6 @@ from tenants.tenancy.models import ApplicationStatus
 from tenants.tenancy.models import Card
 from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import LearnerType
-from tenants.tenancy.models import PhotoSource
 from tenants.tenancy.models import PhotoStatus
 from tenants.tenancy.models import PhotoSubmission
 from tenants.tenancy.models import Pupil
@@ -135,14 +129,10 @@ def _pupil_form(form: dict, *, pupil: Pupil | None = None, error: str | None = N
 def new_pupil():
     if request.method == "GET":
         return _pupil_form({})
-    try:
-        pupil = pupil_records.add_pupil(current_actor(), _details_from_form(request.form))
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_form(request.form, error=str(err), status=422)
-    db.session.commit()
-    flash(_("Dodano ucznia %(name)s.", name=pupil.full_name), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil.id))
+    return actions.run(lambda: pupil_records.add_pupil(current_actor(), _details_from_form(request.form)),
+                       refused=lambda err: _pupil_form(request.form, error=str(err), status=422),
+                       success=lambda pupil: _("Dodano ucznia %(name)s.", name=pupil.full_name),
+                       then=lambda pupil: url_for("school.pupil", pupil_id=pupil.id))
 
 
 @bp.route("/uczniowie/<int:pupil_id>/edycja", methods=["GET", "POST"])
@@ -153,7 +143,8 @@ def edit_pupil(pupil_id: int):
         form["date_of_birth"] = pupil.date_of_birth.strftime("%d.%m.%Y")
         form["disabled"] = "1" if pupil.disabled else ""
         return _pupil_form(form, pupil=pupil)
-    try:
+
+    def change():
         details = _details_from_form(request.form)
         if not details.pesel and not details.id_document_number:
             # Identity fields left empty on an edit keep the stored identity.
@@ -161,15 +152,16 @@ def edit_pupil(pupil_id: int):
         was_active = pupil.status == PupilStatus.ACTIVE.value
         pupil_records.update_pupil(current_actor(), pupil, details)
         if was_active and pupil.status != PupilStatus.ACTIVE.value:
-            for card in registry.pupil_left(current_actor(), pupil, pupil.status):
-                flash(_("Legitymacja nr %(number)s została unieważniona (uczeń opuścił szkołę).", number=card.label),
-                      "success")
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_form(request.form, pupil=queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zapisano zmiany."), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+            return registry.pupil_left(current_actor(), pupil, pupil.status)
+        return []
+
+    return actions.run(
+        change, refused=lambda err: _pupil_form(request.form, pupil=queries.get_pupil(pupil_id), error=str(err),
+                                                status=422),
+        success=lambda invalidated: [
+            *(_("Legitymacja nr %(number)s została unieważniona (uczeń opuścił szkołę).", number=card.label)
+              for card in invalidated), _("Zapisano zmiany.")],
+        then=url_for("school.pupil", pupil_id=pupil_id))
 
 
 def _keep_identity(pupil: Pupil, details: PupilDetails) -> PupilDetails:
@@ -180,8 +172,8 @@ def _keep_identity(pupil: Pupil, details: PupilDetails) -> PupilDetails:
                                id_document_number=number)
 
 
-def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, photo_result=None,
-                parent_link: str | None = None):
+def pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, photo_result=None,
+               parent_link: str | None = None):
     operations.log_access(current_actor(), "pupil_view", school_id=pupil.school_id, pupil_id=pupil.id)
     applications = list(db.session.scalars(select(Application).where(Application.pupil_id == pupil.id)
                                            .order_by(Application.created_at.desc())))
@@ -191,7 +183,7 @@ def _pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, ph
     masked = identity.masked(pupil)
     school = _school()
     sent = transfer.sent_for(pupil)
-    db.session.commit()
+    actions.commit()
     return render_template("school/pupil.html", pupil=pupil, masked_pesel=masked, applications=applications,
                            cards=cards, submissions=submissions, error=error, photo_result=photo_result,
                            parent_link=parent_link, replacement_reasons=REPLACEMENT_REASONS,
@@ -211,103 +203,34 @@ def _can_transfer(pupil: Pupil) -> bool:
 @bp.post("/uczniowie/<int:pupil_id>/papierowa")
 def paper_card(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
-    try:
+
+    def record():
         issued_on = _parse_date(request.form.get("issued_on", ""))
         if issued_on is None:
             raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
         registry.record_paper_card(current_actor(), pupil, request.form.get("number", "")[:60], issued_on)
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zapisano papierową legitymację (ważna do opuszczenia szkoły)."), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
+
+    return actions.run(record, refused=lambda err: pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422),
+                       success=_("Zapisano papierową legitymację (ważna do opuszczenia szkoły)."),
+                       then=url_for("school.pupil", pupil_id=pupil_id))
 
 
 @bp.get("/uczniowie/<int:pupil_id>")
 def pupil(pupil_id: int):
-    return _pupil_page(queries.get_pupil(pupil_id))
-
-
-@bp.post("/uczniowie/<int:pupil_id>/zdjecie")
-def upload_photo(pupil_id: int):
-    pupil = queries.get_pupil(pupil_id)
-    upload = request.files.get("photo")
-    try:
-        photo_intake.submit_photo(current_actor(), _school(), pupil, upload.read() if upload else b"",
-                                  source=PhotoSource.STAFF.value, accept_warnings=request.form.get("force") == "1")
-    except (photo_intake.PhotoRefused, photo_intake.PhotoNeedsConfirmation) as err:
-        db.session.rollback()
-        return _pupil_page(queries.get_pupil(pupil_id), photo_result=err.result, status=422)
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Zdjęcie zostało przyjęte i przycięte do 492×633 px (bez metadanych)."), "success")
-    return redirect(url_for("school.pupil", pupil_id=pupil_id))
-
-
-def _photo_response(key: str | None):
-    if not key:
-        abort(404)
-    try:
-        data = services.storage().get(key)
-    except NotFound:
-        abort(404)
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
-
-
-@bp.get("/uczniowie/<int:pupil_id>/zdjecie.jpg")
-def photo(pupil_id: int):
-    pupil = queries.get_pupil(pupil_id)
-    response = _photo_response(pupil.photo_key)
-    operations.log_access(current_actor(), "photo_view", school_id=pupil.school_id, pupil_id=pupil.id)
-    db.session.commit()
-    return response
-
-
-@bp.get("/zdjecia/<int:submission_id>.jpg")
-def submitted_photo(submission_id: int):
-    submission = queries.get_submission(submission_id)
-    if submission.status != SubmissionStatus.PENDING.value:
-        abort(404)  # accepted ones are the pupil's photo; rejected ones are deleted
-    response = _photo_response(submission.storage_key)
-    operations.log_access(current_actor(), "photo_view", school_id=submission.school_id, pupil_id=submission.pupil_id)
-    db.session.commit()
-    return response
-
-
-@bp.post("/uczniowie/<int:pupil_id>/link-dla-rodzica")
-def parent_link(pupil_id: int):
-    pupil = queries.get_pupil(pupil_id)
-    value = photo_intake.issue_link(current_actor(), pupil, days=current_app.config["PHOTO_LINK_DAYS"])
-    db.session.commit()
-    return _pupil_page(pupil, parent_link=public_link(value))
-
-
-def public_link(value: str) -> str:
-    base = current_app.config.get("PUBLIC_URL") or request.url_root
-    return base.rstrip("/") + url_for("parent.upload", token=value)
+    return pupil_page(queries.get_pupil(pupil_id))
 
 
 @bp.post("/uczniowie/<int:pupil_id>/wnioski")
 def create_application(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     kind = request.form.get("kind", ApplicationKind.FIRST.value)
-    try:
-        application = applications_ops.create_application(
+    return actions.run(
+        lambda: applications_ops.create_application(
             current_actor(), pupil, kind, reason_code=request.form.get("reason_code", ""),
-            note=request.form.get("note", "")[:400], school=_school())
-    except OperationError as err:
-        db.session.rollback()
-        return _pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Złożono wniosek. Czeka na decyzję dyrektora."), "success")
-    return redirect(url_for("school.application", application_id=application.id))
+            note=request.form.get("note", "")[:400], school=_school()),
+        refused=lambda err: pupil_page(queries.get_pupil(pupil_id), error=str(err), status=422),
+        success=_("Złożono wniosek. Czeka na decyzję dyrektora."),
+        then=lambda application: url_for("school.application", application_id=application.id))
 
 
 # --- applications ---------------------------------------------------------------------------
@@ -327,7 +250,7 @@ def _application_page(application: Application, *, error: str | None = None, sta
     if current_membership().role == Role.SCHOOL_DIRECTOR.value and application.status == "submitted":
         # The approval screen is the one place the full PESEL is shown, to check it (T3.4).
         pesel = identity.reveal_identity(current_actor(), application.pupil, "pesel_view")
-        db.session.commit()
+        actions.commit()
     school = _school()
     return render_template("school/application.html", application=application, pesel=pesel, error=error,
                            school=school, bank_account=nrb.formatted(school.bank_account),
@@ -341,14 +264,10 @@ def application(application_id: int):
 
 def _application_action(application_id: int, action, success: str):
     application = queries.get_application(application_id)
-    try:
-        action(application)
-    except OperationError as err:
-        db.session.rollback()
-        return _application_page(queries.get_application(application_id), error=str(err), status=422)
-    db.session.commit()
-    flash(success, "success")
-    return redirect(url_for("school.application", application_id=application_id))
+    return actions.run(lambda: action(application), success=success,
+                       refused=lambda err: _application_page(queries.get_application(application_id), error=str(err),
+                                                             status=422),
+                       then=url_for("school.application", application_id=application_id))
 
 
 @bp.post("/wnioski/<int:application_id>/zwrot")
@@ -382,15 +301,12 @@ def decide(application_id: int):
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         return _application_page(application, error=_("Wybierz decyzję."), status=422)
-    try:
-        applications_ops.decide_application(current_actor(), application, approve=decision == "approve",
-                                            reason=request.form.get("reason", ""))
-    except OperationError as err:
-        db.session.rollback()
-        return _application_page(queries.get_application(application_id), error=str(err), status=422)
-    db.session.commit()
-    flash(_("Wniosek zatwierdzony.") if decision == "approve" else _("Wniosek odrzucony."), "success")
-    return redirect(url_for("school.applications", status="submitted"))
+    return actions.run(
+        lambda: applications_ops.decide_application(current_actor(), application, approve=decision == "approve",
+                                                    reason=request.form.get("reason", "")),
+        refused=lambda err: _application_page(queries.get_application(application_id), error=str(err), status=422),
+        success=_("Wniosek zatwierdzony.") if decision == "approve" else _("Wniosek odrzucony."),
+        then=url_for("school.applications", status="submitted"))
 
 
 @bp.get("/wnioski/<int:application_id>/wniosek.pdf")
@@ -407,7 +323,7 @@ def application_pdf(application_id: int):
         identity_value=shown, reason=reason, fee=money(application.fee_amount),
         bank_account=nrb.formatted(school.bank_account))
     pdf = render_form(data)
-    db.session.commit()  # the access-log row of the reveal
+    actions.commit()  # the access-log row of the reveal
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="wniosek-{application.id}.pdf"'
     response.headers["Cache-Control"] = "no-store, private"
