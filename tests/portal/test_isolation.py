@@ -51,49 +51,93 @@ def school_objects(app, school_id, user_id, printer_id, *, submit=True):
         return ids
 
 
-def school_urls(ids):
-    return [
-        ("get", f"/szkola/uczniowie/{ids['pupil']}"),
-        ("get", f"/szkola/uczniowie/{ids['pupil']}/zdjecie.jpg"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/zdjecie"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/wnioski"),
-        ("get", f"/szkola/uczniowie/{ids['pupil']}/edycja"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/edycja"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/link-dla-rodzica"),
-        ("post", f"/szkola/wnioski/{ids['application']}/zwrot"),
-        ("post", f"/szkola/wnioski/{ids['application']}/wplata"),
-        ("get", f"/szkola/wnioski/{ids['application']}/wniosek.pdf"),
-        ("get", f"/szkola/zdjecia/{ids['submission']}.jpg"),
-        ("post", f"/szkola/zdjecia/{ids['submission']}/decyzja"),
-        ("get", f"/szkola/import/{ids['roster']}"),
-        ("post", f"/szkola/import/{ids['roster']}/kolumny"),
-        ("post", f"/szkola/import/{ids['roster']}/importuj"),
-        ("post", f"/szkola/import/{ids['roster']}/odrzuc"),
-        ("get", f"/szkola/ewidencja/legitymacja/{ids['card']}"),
-        ("post", f"/szkola/ewidencja/legitymacja/{ids['card']}/zepsuta"),
-        ("post", f"/szkola/ewidencja/legitymacja/{ids['card']}/uniewaznij"),
-        ("post", f"/szkola/ewidencja/legitymacja/{ids['card']}/karta"),
-        ("post", f"/szkola/ewidencja/legitymacja/{ids['card']}/hologram"),
-        ("get", f"/szkola/ewidencja/zamowienie/{ids['order']}/lista-odbioru.pdf"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/papierowa"),
-        ("get", f"/szkola/uczniowie/{ids['pupil']}/przeniesienie"),
-        ("post", f"/szkola/uczniowie/{ids['pupil']}/przeniesienie"),
-        ("post", f"/szkola/mlegitymacja/sprzeciw/{ids['pupil']}"),
-        ("get", f"/szkola/wnioski/{ids['application']}"),
-        ("post", f"/szkola/wnioski/{ids['application']}/decyzja"),
-        ("get", f"/szkola/zamowienia/{ids['order']}"),
-        ("get", f"/szkola/zamowienia/{ids['draft']}"),
-        ("get", f"/szkola/zamowienia/{ids['draft']}/podglad.pdf"),
-        ("post", f"/szkola/zamowienia/{ids['draft']}/zloz"),
-        ("post", f"/szkola/zamowienia/{ids['draft']}/usun"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/ponow"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/dostarczone"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/dodruk"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/przekieruj"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/plik-do-druku.pdf"),
-        ("post", f"/szkola/zamowienia/{ids['order']}/wyniki"),
-        ("post", f"/szkola/legitymacje/{ids['card']}/wydanie"),
-    ]
+# --- the walk over app.url_map ---------------------------------------------------------------
+
+# Who asks, by the blueprint's guard (portal.access.guard_blueprint); the printers' API by its prefix.
+AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": "printer",
+             "city_official": "city"}
+
+# Each path argument, per audience: the names (keys of the `others` fixture) of another tenant's
+# objects put into it, one request each.
+FILL = {
+    "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
+               "import_id": ("roster",), "card_id": ("card",), "order_id": ("order", "draft"),
+               "transfer_id": ("transfer",)},
+    "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",)},
+    "city": {"school_id": ("other_city_school",), "report_id": ("report",)},
+    "api": {"order_id": ("order", "draft")},
+}
+
+# Rules whose path arguments name no tenant's object, each with its reason.
+NOT_WALKED = {
+    "static": "<filename> is a file of the app's own, the same for everyone",
+    "parent.upload": "<token> is the parent's credential, not an id (tests/portal/test_parent_photos.py)",
+    "parent.send": "<token> is the parent's credential, not an id (tests/portal/test_parent_photos.py)",
+    "api.download": "<token> is a signed link, the credential itself (tests/portal/test_api.py)",
+    "city.export": "<key>.<fmt> name a table and a format; the rows are the official's own city's",
+    "city_costs.export": "<key>.<fmt> name a table and a format; the rows are the official's own city's",
+    "imports.template": "<ext> is a blank template's format",
+}
+
+
+def audience_of(app, rule) -> str | None:
+    if rule.endpoint.startswith("api."):
+        return "api"
+    blueprint = app.blueprints.get(rule.endpoint.rpartition(".")[0])
+    return AUDIENCES.get(getattr(blueprint, "legitka_guard", None))
+
+
+def walk(app, audience: str, others: dict):
+    """(endpoint, method, url) for every method of every rule of `audience` with path arguments,
+    once for each combination of another tenant's objects `FILL` names for its arguments."""
+    import itertools
+
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.endpoint in NOT_WALKED or audience_of(app, rule) != audience:
+            continue
+        names = sorted(rule.arguments)
+        for chosen in itertools.product(*(FILL[audience][name] for name in names)):
+            url = rule.build({name: others[key] for name, key in zip(names, chosen, strict=True)},
+                             append_unknown=False)[1]
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, method, url
+
+
+def test_every_rule_with_path_arguments_is_walked_or_listed(app):
+    """A new rule with a path argument fails here until `FILL` can fill it for its audience or
+    `NOT_WALKED` says why it names no tenant's object."""
+    unknown = []
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.endpoint in NOT_WALKED:
+            continue
+        audience = audience_of(app, rule)
+        if audience is None or not rule.arguments <= FILL[audience].keys():
+            unknown.append((rule.endpoint, rule.rule, audience))
+    assert unknown == []
+    assert set(NOT_WALKED) <= {rule.endpoint for rule in app.url_map.iter_rules()}  # no stale entry
+
+
+def rows(truth) -> dict:
+    """Every table's rows as the superuser sees them (no policy), to prove that nothing changed.
+    `access_log` is left out: refusals and sign-ins are logged by design."""
+    from sqlalchemy import text
+
+    with truth.connect() as conn:
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                   "AND tablename NOT IN ('alembic_version', 'access_log')")).scalars().all()
+        return {t: sorted(map(str, conn.execute(text(f"SELECT * FROM {t}")).all())) for t in tables}  # noqa: S608
+
+
+@pytest.fixture
+def truth(database):
+    from sqlalchemy import create_engine
+    from sqlalchemy import pool
+
+    from tests.conftest import SUPERUSER_URL
+
+    engine = create_engine(SUPERUSER_URL, poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -101,13 +145,55 @@ def school_b(app, two_schools):
     return school_objects(app, two_schools["b"], two_schools["director_b"], two_schools["p1"])
 
 
+@pytest.fixture
+def others(app, world, two_schools, school_b):
+    """School B's objects (`school_b`), a transfer of one of its pupils to a third school of the
+    city, printer P1's API client, and a school and a council report of another city: nothing
+    here belongs to school A, printer P2 or city C's official."""
+    from printing import api_clients
+    from reports import council_report
+    from reports.filters import Filters
+    from tenants import transfer
+
+    c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
+    other_city = world.city("Miasto Drugie")
+    other_school = world.school(other_city, "Szkoła Podstawowa nr 9 w Drugim")
+    b = two_schools["b"]
+    actor = Actor(user_id=two_schools["director_b"], role="school_director", organisation_id=b)
+    with app.app_context():
+        with tenant_scope(Tenant(school_id=b)):
+            school = db.session.get(Organisation, b)
+            pupil = add_pupil(actor, surname="Tajna-Przenoszona", serial=103)
+            store_photo(actor, school, pupil)
+            moved = transfer.send(actor, school, pupil, c)
+            db.session.commit()
+            ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"])
+        p1 = two_schools["p1"]
+        with tenant_scope(Tenant(printer_id=p1)):
+            made = api_clients.create_client(Actor(user_id=None, role="printer_operator", organisation_id=p1),
+                                             name="System produkcji", scopes=("batches:read",))
+            db.session.commit()
+            ids["api_client"] = made.client.id
+        with tenant_scope(Tenant(city_id=other_city)):
+            report = council_report.request_report(other_city, None, Filters())
+            db.session.commit()
+            ids["report"] = report.id
+    return ids
+
+
 @pytest.mark.parametrize("email", ["dyrektor.a@test.pl", "sekretariat.a@test.pl"])
-def test_staff_of_school_a_get_404_for_every_school_b_url(browser, school_b, email):
+def test_staff_of_school_a_get_404_for_every_school_b_url(app, browser, others, truth, email):
+    """Every school route with a path argument, filled with each of school B's objects (and a
+    transfer between B and a third school): 404, nothing of B's shown, and nothing changed."""
     user = browser(email)
-    for method, url in school_urls(school_b):
-        response = getattr(user, method)(url, data={"decision": "approve"}) if method == "post" else user.get(url)
-        assert response.status_code == 404, (method, url, response.status_code)
+    before = rows(truth)
+    requests = list(walk(app, "school", others))
+    assert len(requests) >= 45
+    for endpoint, method, url in requests:
+        response = user.post(url, data={"decision": "approve"}) if method == "POST" else user.get(url)
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
         assert "Tajna" not in response.get_data(as_text=True)
+    assert rows(truth) == before
 
 
 def test_school_b_urls_work_for_school_b(browser, school_b):
@@ -117,25 +203,62 @@ def test_school_b_urls_work_for_school_b(browser, school_b):
 
 
 @pytest.mark.parametrize("email", ["urzednik@test.pl", "drukarnia.1@test.pl"])
-def test_city_officials_and_printers_never_open_pupils(browser, school_b, email):
+def test_city_officials_and_printers_never_open_pupils(app, browser, others, email):
     user = browser(email)
-    for method, url in school_urls(school_b) + [("get", "/szkola/"), ("get", "/szkola/uczniowie"),
-                                                ("get", "/szkola/ewidencja")]:
-        response = getattr(user, method)(url)
+    requests = [(method, url) for _endpoint, method, url in walk(app, "school", others)]
+    for method, url in requests + [("GET", "/szkola/"), ("GET", "/szkola/uczniowie"), ("GET", "/szkola/ewidencja")]:
+        response = user.post(url) if method == "POST" else user.get(url)
         assert response.status_code == 404, (email, url)
 
 
-def test_printer_sees_only_its_own_orders(browser, school_b):
+def test_printer_sees_only_its_own_orders(app, browser, others, truth):
     other = browser("drukarnia.2@test.pl")
-    assert f"/drukarnia/zamowienia/{school_b['order']}" not in other.get("/drukarnia/").get_data(as_text=True)
-    assert other.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 404
-    for action in ("karty.pdf", "manifest.json", "paczka.7z", "haslo", "przyjmij", "odrzuc", "wyniki", "wyslane",
-                   "faktura"):
-        assert other.post(f"/drukarnia/zamowienia/{school_b['order']}/{action}").status_code == 404
+    assert f"/drukarnia/zamowienia/{others['order']}" not in other.get("/drukarnia/").get_data(as_text=True)
+    before = rows(truth)
+    requests = list(walk(app, "printer", others))
+    assert len(requests) >= 20
+    for endpoint, method, url in requests:  # P1's orders and P1's API client, asked for by P2
+        response = other.post(url) if method == "POST" else other.get(url)
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+        assert "Tajna" not in response.get_data(as_text=True)
+    assert rows(truth) == before
     mine = browser("drukarnia.1@test.pl")
-    assert mine.get(f"/drukarnia/zamowienia/{school_b['order']}").status_code == 200
+    assert mine.get(f"/drukarnia/zamowienia/{others['order']}").status_code == 200
     # A school's draft is not the printer's business yet.
-    assert mine.get(f"/drukarnia/zamowienia/{school_b['draft']}").status_code == 404
+    assert mine.get(f"/drukarnia/zamowienia/{others['draft']}").status_code == 404
+
+
+def test_a_city_official_gets_404_for_another_citys_objects(app, browser, others, truth):
+    official = browser("urzednik@test.pl")
+    before = rows(truth)
+    requests = list(walk(app, "city", others))
+    assert len(requests) >= 3
+    for endpoint, method, url in requests:
+        response = official.post(url) if method == "POST" else official.get(url)
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+        assert "Drugim" not in response.get_data(as_text=True)
+    assert rows(truth) == before
+
+
+def test_another_printers_api_token_gets_404_for_every_order_route(app, others, truth):
+    from tests.portal.test_api import ORDER_ENDPOINTS
+    from tests.portal.test_api import bearer
+    from tests.portal.test_api import token_for
+
+    # A valid body for each action: a malformed one is refused (422) before the order is looked up.
+    bodies = {suffix.strip("/"): body for _method, suffix, body in ORDER_ENDPOINTS if body}
+
+    client = app.test_client()
+    other = token_for(app, others["p2"])
+    before = rows(truth)
+    requests = list(walk(app, "api", others))
+    assert len(requests) >= 16
+    for endpoint, method, url in requests:
+        response = client.open(url, method=method, json=bodies.get(url.rpartition("/")[2], {}),
+                               headers=bearer(other))
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+        assert response.json["error"]["code"] == "not_found" and "Tajna" not in response.get_data(as_text=True)
+    assert rows(truth) == before
 
 
 def test_a_school_id_sent_by_the_client_is_ignored(browser, school_b, two_schools):

@@ -43,17 +43,22 @@ CENT = Decimal("0.01")
 
 
 @pytest.fixture
-def seeded(app, world, database):
-    seed = seed_cities(app, world)
-    with app.app_context():
-        assert statistics.refresh_all() == 4
-        with tenant_scope(Tenant(city_id=seed.city)):  # the plan in force: 50 % by yesterday
-            db.session.add(CityBudget(city_id=seed.city, year=seed.today.year, amount=Decimal("500.00"),
-                                      target_date=seed.today - dt.timedelta(days=1), target_percent=50))
-            db.session.add(CityBudget(city_id=seed.city, year=seed.today.year - 1, amount=Decimal("300.00"),
-                                      target_date=None, target_percent=90))
-            db.session.commit()
-    return seed
+def seeded(app, world, database, snapshots):
+    """`seed_cities`, refreshed, with the city's budgets: built once per run, laid back for each
+    test (tests.snapshots), so a test may change it."""
+    def build():
+        seed = seed_cities(app, world)
+        with app.app_context():
+            assert statistics.refresh_all() == 4
+            with tenant_scope(Tenant(city_id=seed.city)):  # the plan in force: 50 % by yesterday
+                db.session.add(CityBudget(city_id=seed.city, year=seed.today.year, amount=Decimal("500.00"),
+                                          target_date=seed.today - dt.timedelta(days=1), target_percent=50))
+                db.session.add(CityBudget(city_id=seed.city, year=seed.today.year - 1, amount=Decimal("300.00"),
+                                          target_date=None, target_percent=90))
+                db.session.commit()
+        return seed
+
+    return snapshots.lay("reports.dashboard", build)
 
 
 def recent(seed) -> Filters:

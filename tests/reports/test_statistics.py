@@ -332,11 +332,16 @@ def truth(database):
 
 
 @pytest.fixture
-def seeded(app, world, database):
-    seed = seed_cities(app, world)
-    with app.app_context():
-        assert statistics.refresh_all() == 4
-    return seed
+def seeded(app, world, database, snapshots):
+    """`seed_cities` with its statistics refreshed: built once per run, laid back for each test
+    (tests.snapshots), so a test may change it."""
+    def build():
+        seed = seed_cities(app, world)
+        with app.app_context():
+            assert statistics.refresh_all() == 4
+        return seed
+
+    return snapshots.lay("reports.statistics", build)
 
 
 # --- tests ------------------------------------------------------------------------------------------
