@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy import text
 
+from infra import clock
+
 
 @dataclasses.dataclass
 class _Taken:
@@ -50,8 +52,8 @@ class Snapshots:
         built it today; returns a copy of what `build()` returned."""
         self._assert_empty(name)
         taken = self._taken.get(name)
-        if taken is None or taken.day != dt.date.today():
-            day, before = dt.date.today(), self._files()
+        if taken is None or taken.day != clock.today():
+            day, before = clock.today(), self._files()
             value = build()
             taken = self._taken[name] = _Taken(day, value, self._copy_rows(), self._sequences(),
                                                {p: p.read_bytes() for p in self._files() - before})

@@ -153,7 +153,7 @@ def others(app, world, two_schools, school_b):
     from printing import api_clients
     from reports import council_report
     from reports.filters import Filters
-    from tenants import transfer
+    from tenants.transfers import operations as transfer
 
     c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
     other_city = world.city("Miasto Drugie")
