@@ -38,6 +38,8 @@ import subprocess
 import unicodedata
 import zlib
 
+from infra import inputs
+
 CARD_WIDTH_MM = 85.60
 CARD_HEIGHT_MM = 53.98
 PT = 72 / 25.4  # points per millimetre
@@ -659,8 +661,7 @@ def _back_design(doc: _Document, template: str) -> str:
 
 # --- Cards ---------------------------------------------------------------------------------------------------------
 
-def _date(value: dt.date) -> str:
-    return value.strftime("%d.%m.%Y")
+_date = inputs.format_day
 
 
 def _has_pesel(card: CardData) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 
 from sqlalchemy import select
 
@@ -16,21 +15,14 @@ from infra import services
 from infra.db import db
 from tenants import names
 from tenants import pesel as pesel_rules
+from tenants import pupil_fields as fields
 from tenants.actors import Actor
 from tenants.context import require_school
 from tenants.models import LearnerType
 from tenants.models import Pupil
 from tenants.models import PupilStatus
 from tenants.operations import OperationError
-from tenants.text_entry import TextRefused
-from tenants.text_entry import check_text
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def document_number(value: str) -> str:
-    """Identity document numbers compare without spaces and case ("abc 123" = "ABC123")."""
-    return re.sub(r"\s+", "", value or "").upper()
+from tenants.pupil_fields import document_number
 
 
 def pesel_index(value: str) -> str:
@@ -72,24 +64,24 @@ class PupilDetails:
     status: str | None = None
 
 
-def _clean(details: PupilDetails) -> PupilDetails:
-    """Validate and normalise; raise `OperationError` with the first problem found."""
+def _clean(details: PupilDetails, today: dt.date | None = None) -> PupilDetails:
+    """Validate and normalise by the field rules the roster import uses too (`tenants.pupil_fields`);
+    raise `OperationError` with the first problem found."""
     try:
         first_names = names.person_name(details.first_names, names.FIRST_NAMES, required=False)
         surname = names.person_name(details.surname, names.SURNAME, required=False)
-        for label, value in (("Klasa", details.class_name), ("Numer w księdze uczniów", details.book_number),
-                             ("Adres", details.address), ("Rodzaj dokumentu", details.id_document_type),
-                             ("Numer dokumentu", details.id_document_number)):
-            check_text(value, label)
-    except (names.InvalidName, TextRefused) as err:
+    except names.InvalidName as err:
         raise OperationError(str(err)) from None
     if not first_names or not surname:
         raise OperationError("Podaj imię i nazwisko ucznia.")
-    if len(first_names) > 100 or len(surname) > 100:
-        raise OperationError("Imię i nazwisko mogą mieć najwyżej 100 znaków.")
+    text = {"first_names": first_names, "surname": surname}
+    for name in ("surname", "first_names", *fields.TEXT_FIELDS):
+        value, problems = fields.check(name, text.get(name, getattr(details, name)))
+        if problems:
+            raise OperationError(problems[0])
+        text[name] = value
     pesel = (details.pesel or "").strip().replace(" ", "")
-    number = document_number(details.id_document_number)
-    doc_type = " ".join(details.id_document_type.split())
+    doc_type, number = text["id_document_type"], text["id_document_number"]
     date_of_birth = details.date_of_birth
     sex = details.sex or None
     if sex is not None and sex not in ("K", "M"):
@@ -105,26 +97,18 @@ def _clean(details: PupilDetails) -> PupilDetails:
     elif not (doc_type and number):
         raise OperationError("Podaj numer PESEL albo — gdy uczeń go nie ma — rodzaj i numer innego dokumentu "
                              "tożsamości.")
-    elif len(doc_type) > 60 or len(number) > 40:
-        raise OperationError("Rodzaj dokumentu może mieć najwyżej 60 znaków, a numer 40.")
     if date_of_birth is None:
         raise OperationError("Podaj datę urodzenia w formacie dd.mm.rrrr.")
-    if date_of_birth > dt.date.today():
-        raise OperationError("Data urodzenia nie może być z przyszłości.")
+    if problem := fields.birth_date_problem(date_of_birth, today or dt.date.today()):
+        raise OperationError(problem)
     if details.learner_type is not None and details.learner_type not in {t.value for t in LearnerType}:
         raise OperationError("Nieznany rodzaj ucznia.")
     if details.status is not None and details.status not in {s.value for s in PupilStatus}:
         raise OperationError("Nieznany status ucznia.")
-    email = details.parent_email.strip()
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        raise OperationError("Adres e-mail rodzica jest nieprawidłowy.")
-    class_name = " ".join(details.class_name.split())
-    if len(class_name) > 20 or len(details.book_number.strip()) > 20 or len(details.address.strip()) > 300:
-        raise OperationError("Klasa i numer w księdze uczniów mogą mieć najwyżej 20 znaków, adres 300.")
     return dataclasses.replace(details, first_names=first_names, surname=surname, pesel=pesel,
                                id_document_type=doc_type, id_document_number=number, date_of_birth=date_of_birth,
-                               sex=sex, class_name=class_name, book_number=details.book_number.strip(),
-                               address=" ".join(details.address.split()), parent_email=email)
+                               sex=sex, class_name=text["class_name"], book_number=text["book_number"],
+                               address=text["address"], parent_email=text["parent_email"])
 
 
 def _apply(pupil: Pupil, details: PupilDetails, *, keep_blanks: bool) -> None:

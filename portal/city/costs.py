@@ -23,7 +23,6 @@ from infra.db import db
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.formatting import date_pl
-from portal.formatting import money
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import pricing
@@ -53,7 +52,7 @@ def cell(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, Decimal):
-        return money(value).removesuffix("\u00a0zł")
+        return inputs.format_amount(value)
     if isinstance(value, dt.date):
         return date_pl(value)
     return str(value)

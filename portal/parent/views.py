@@ -11,6 +11,7 @@ from flask import render_template
 from flask import request
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from tenants import photo_intake
 from tenants.actors import Actor
@@ -18,7 +19,6 @@ from tenants.models import Organisation
 from tenants.models import PhotoSource
 from tenants.models import Pupil
 from tenants.operations import OperationError
-from tenants.pupils import EMAIL_RE
 
 bp = Blueprint("parent", __name__, url_prefix="/zdjecie")
 
@@ -55,13 +55,13 @@ def upload(token: str):
 def send(token: str):
     upload = request.files.get("photo")
     data = upload.read() if upload else b""
-    email = request.form.get("email", "").strip()[:254]
+    email = request.form.get("email", "").strip()[:inputs.MAX_EMAIL + 1]  # one more: too long is refused
     try:
         with photo_intake.acting_for_link(token[:TOKEN_MAX]) as link:
             pupil, school, context = _who(link)
             context["email"] = email
             try:
-                if email and not EMAIL_RE.match(email):
+                if email and not inputs.is_email(email):
                     raise OperationError("Adres e-mail jest nieprawidłowy — popraw go albo zostaw pole puste.")
                 photo_intake.mark_used(link)
                 actor = Actor(user_id=None, role="parent", organisation_id=None, endpoint="parent.send")
