@@ -2,9 +2,10 @@
 order states, school types): one map per thing, for the city's tables and the portal's template
 filters alike (docs/architecture.md, "Polish input and output; the pupil field rules").
 
-Each name is marked for translation and translated when it is read: in the reader's language
-during a request, in Polish elsewhere (a worker writing a council report). A map reads like a
-`dict` of `str`; `Labels.label` gives a value without a name back unchanged.
+Each name is marked for translation (`N_`, which pybabel extracts) and translated when it is read:
+in the reader's language during a request, in Polish elsewhere (a worker writing a council report
+has no reader and no session to choose a language from). A map reads like a `dict` of `str`;
+`Labels.label` gives a value without a name back unchanged.
 """
 
 from __future__ import annotations
@@ -12,17 +13,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Mapping
 
-from flask_babel import lazy_gettext as _l
+from flask import has_request_context
+from flask_babel import gettext
+
+
+def N_(text: str) -> str:  # noqa: N802 — the name gettext's tools know as "mark, translate later"
+    return text
 
 
 class Labels(Mapping[str, str]):
     """Value → its name, translated on every read."""
 
-    def __init__(self, names: dict[str, object]):
+    def __init__(self, names: dict[str, str]):
         self._names = names
 
     def __getitem__(self, value: str) -> str:
-        return str(self._names[value])
+        name = self._names[value]
+        return gettext(name) if has_request_context() else name
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -35,19 +42,19 @@ class Labels(Mapping[str, str]):
         return self.get(value, value or "") if value is not None else ""
 
 
-CHANNELS = Labels({"external": _l("drukarnia zewnętrzna"), "city_centre": _l("miejskie centrum druku"),
-                   "own": _l("drukarka szkoły")})
-KINDS = Labels({"first": _l("pierwsza legitymacja"), "replacement": _l("wymiana"), "duplicate": _l("duplikat")})
-CARD_STATES = Labels({"ordered": _l("zamówiona"), "printed": _l("wydrukowana"),
-                      "delivered": _l("w szkole, do wydania"), "handed_over": _l("wydana"),
-                      "spoiled": _l("zepsuta"), "invalidated": _l("unieważniona")})
-ORDER_STATES = Labels({"draft": _l("szkic"), "submitted": _l("złożone"), "rendering": _l("przygotowanie paczki"),
-                       "ready": _l("paczka gotowa"), "failed": _l("błąd paczki"),
-                       "accepted": _l("przyjęte przez drukarnię"), "rejected": _l("odrzucone przez drukarnię"),
-                       "downloaded": _l("pobrane przez drukarnię"), "printed": _l("wydrukowane"),
-                       "shipped": _l("wysłane"), "delivered": _l("dostarczone do szkoły")})
-SCHOOL_TYPES = Labels({"primary": _l("szkoła podstawowa"), "liceum": _l("liceum ogólnokształcące"),
-                       "technikum": _l("technikum"), "branzowa": _l("szkoła branżowa"),
-                       "special": _l("szkoła specjalna"), "adult": _l("szkoła dla dorosłych"),
-                       "preschool": _l("przedszkole")})
+CHANNELS = Labels({"external": N_("drukarnia zewnętrzna"), "city_centre": N_("miejskie centrum druku"),
+                   "own": N_("drukarka szkoły")})
+KINDS = Labels({"first": N_("pierwsza legitymacja"), "replacement": N_("wymiana"), "duplicate": N_("duplikat")})
+CARD_STATES = Labels({"ordered": N_("zamówiona"), "printed": N_("wydrukowana"),
+                      "delivered": N_("w szkole, do wydania"), "handed_over": N_("wydana"),
+                      "spoiled": N_("zepsuta"), "invalidated": N_("unieważniona")})
+ORDER_STATES = Labels({"draft": N_("szkic"), "submitted": N_("złożone"), "rendering": N_("przygotowanie paczki"),
+                       "ready": N_("paczka gotowa"), "failed": N_("błąd paczki"),
+                       "accepted": N_("przyjęte przez drukarnię"), "rejected": N_("odrzucone przez drukarnię"),
+                       "downloaded": N_("pobrane przez drukarnię"), "printed": N_("wydrukowane"),
+                       "shipped": N_("wysłane"), "delivered": N_("dostarczone do szkoły")})
+SCHOOL_TYPES = Labels({"primary": N_("szkoła podstawowa"), "liceum": N_("liceum ogólnokształcące"),
+                       "technikum": N_("technikum"), "branzowa": N_("szkoła branżowa"),
+                       "special": N_("szkoła specjalna"), "adult": N_("szkoła dla dorosłych"),
+                       "preschool": N_("przedszkole")})
 OWN_PRINTERS = "drukarki szkół (własne)"

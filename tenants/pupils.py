@@ -67,6 +67,26 @@ class PupilDetails:
 def _clean(details: PupilDetails, today: dt.date | None = None) -> PupilDetails:
     """Validate and normalise by the field rules the roster import uses too (`tenants.pupil_fields`);
     raise `OperationError` with the first problem found."""
+    text = _text_fields(details)
+    pesel, date_of_birth, sex = _identity(details)
+    if pesel:
+        text["id_document_type"] = text["id_document_number"] = ""  # the PESEL is the identity; no second
+    elif not (text["id_document_type"] and text["id_document_number"]):
+        raise OperationError("Podaj numer PESEL albo — gdy uczeń go nie ma — rodzaj i numer innego dokumentu "
+                             "tożsamości.")
+    if date_of_birth is None:
+        raise OperationError("Podaj datę urodzenia w formacie dd.mm.rrrr.")
+    if problem := fields.birth_date_problem(date_of_birth, today or dt.date.today()):
+        raise OperationError(problem)
+    if details.learner_type is not None and details.learner_type not in {t.value for t in LearnerType}:
+        raise OperationError("Nieznany rodzaj ucznia.")
+    if details.status is not None and details.status not in {s.value for s in PupilStatus}:
+        raise OperationError("Nieznany status ucznia.")
+    return dataclasses.replace(details, **text, pesel=pesel, date_of_birth=date_of_birth, sex=sex)
+
+
+def _text_fields(details: PupilDetails) -> dict[str, str]:
+    """The names and the text fields normalised, or `OperationError` with the first problem."""
     try:
         first_names = names.person_name(details.first_names, names.FIRST_NAMES, required=False)
         surname = names.person_name(details.surname, names.SURNAME, required=False)
@@ -80,35 +100,22 @@ def _clean(details: PupilDetails, today: dt.date | None = None) -> PupilDetails:
         if problems:
             raise OperationError(problems[0])
         text[name] = value
+    return text
+
+
+def _identity(details: PupilDetails) -> tuple[str, dt.date | None, str | None]:
+    """(PESEL, date of birth, sex): the PESEL checked against the others and filling them in."""
     pesel = (details.pesel or "").strip().replace(" ", "")
-    doc_type, number = text["id_document_type"], text["id_document_number"]
-    date_of_birth = details.date_of_birth
-    sex = details.sex or None
+    date_of_birth, sex = details.date_of_birth, details.sex or None
     if sex is not None and sex not in ("K", "M"):
         raise OperationError("Wybierz płeć ucznia.")
-    if pesel:
-        try:
-            pesel = pesel_rules.validate(pesel, date_of_birth=date_of_birth, sex_code=sex)
-        except pesel_rules.PeselError as err:
-            raise OperationError(str(err)) from None
-        date_of_birth = date_of_birth or pesel_rules.birth_date(pesel)
-        sex = pesel_rules.sex(pesel)
-        doc_type, number = "", ""  # the PESEL identifies the pupil; no second identity to keep
-    elif not (doc_type and number):
-        raise OperationError("Podaj numer PESEL albo — gdy uczeń go nie ma — rodzaj i numer innego dokumentu "
-                             "tożsamości.")
-    if date_of_birth is None:
-        raise OperationError("Podaj datę urodzenia w formacie dd.mm.rrrr.")
-    if problem := fields.birth_date_problem(date_of_birth, today or dt.date.today()):
-        raise OperationError(problem)
-    if details.learner_type is not None and details.learner_type not in {t.value for t in LearnerType}:
-        raise OperationError("Nieznany rodzaj ucznia.")
-    if details.status is not None and details.status not in {s.value for s in PupilStatus}:
-        raise OperationError("Nieznany status ucznia.")
-    return dataclasses.replace(details, first_names=first_names, surname=surname, pesel=pesel,
-                               id_document_type=doc_type, id_document_number=number, date_of_birth=date_of_birth,
-                               sex=sex, class_name=text["class_name"], book_number=text["book_number"],
-                               address=text["address"], parent_email=text["parent_email"])
+    if not pesel:
+        return "", date_of_birth, sex
+    try:
+        pesel = pesel_rules.validate(pesel, date_of_birth=date_of_birth, sex_code=sex)
+    except pesel_rules.PeselError as err:
+        raise OperationError(str(err)) from None
+    return pesel, date_of_birth or pesel_rules.birth_date(pesel), pesel_rules.sex(pesel)
 
 
 def _apply(pupil: Pupil, details: PupilDetails, *, keep_blanks: bool) -> None:
