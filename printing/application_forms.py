@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from infra import inputs
 from printing.pdf import render_pdf
 
 
@@ -30,4 +31,4 @@ class FormData:
 
 def render_form(data: FormData) -> bytes:
     return render_pdf("application_form.html", "application_form.css", f=data,
-                      date=lambda d: d.strftime("%d.%m.%Y"))
+                      date=inputs.format_day)

@@ -129,7 +129,7 @@ def rollout():
     listing = dashboard.rollout(city.id, f, data, target)
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
                "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
-               p=target.target_percent, d=target.target_date.strftime("%d.%m.%Y")) if target else
+               p=target.target_percent, d=inputs.format_day(target.target_date)) if target else
              _("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Cel wdrożenia (odsetek "
                "uczniów z wydaną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [
