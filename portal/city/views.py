@@ -49,7 +49,6 @@ bp = Blueprint("city", __name__, url_prefix="/miasto")
 
 CITY = (Role.CITY_OFFICIAL,)
 guard_blueprint(bp, *CITY)  # every route; narrower ones add require_roles
-NBSP = "\u00a0"
 FACTS_PER_PAGE = 100  # rows of the card list per page; the downloads hold them all
 
 
