@@ -1,5 +1,8 @@
-"""Numbers and dates as people type them and clients send them, read without surprises: whole
-numbers, amounts, dates and ids within stated bounds (which characters text may hold: infra.text).
+"""Polish input and output, the one place for both (docs/architecture.md, "Polish input and output;
+the pupil field rules"): numbers, amounts and dates as people type them and clients send them,
+read without surprises within stated bounds; an e-mail address's rule; and how dates, numbers and
+amounts are written for a Polish reader (dd.mm.rrrr, "1 234,50 zł"). Which characters text may
+hold: infra.text.
 
 Every reader takes any text (or None) and either returns a value within its bounds or raises
 `Refused` (a `ValueError`). Nothing else escapes: not the `ValueError` Python raises for an int
@@ -29,13 +32,21 @@ LATEST = dt.date(2099, 12, 31)  # nor further ahead; years beyond would overflow
 _SPACES = re.compile(r"[ \u00a0\u2007\u202f]")
 _WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 _DECIMAL = re.compile(r"([+-]?)([0-9]{1,15})(?:[.,]([0-9]{1,10}))?")
-_DAY_DOTTED = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
-_DAY_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# dd.mm.rrrr as people type it, also with - or / (as some spreadsheets export dates) ...
+_DAY_DOTTED = re.compile(r"([0-9]{1,2})([./-])([0-9]{1,2})\2([0-9]{4})")
+# ... and rrrr-mm-dd as a date input sends it (a spreadsheet may add a midnight time).
+_DAY_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T?00:00(?::00)?)?")
+_ZL = re.compile(r"zł$", re.IGNORECASE)  # an amount may end with its currency
 _MAX_TEXT = 40  # longer than any number or date a person types; anything longer is refused unread
 
 
 class Refused(ValueError):
-    """The text is not a value within the bounds; the message is for logs, not for users."""
+    """The text is not a value within the bounds; the message is for logs, not for users.
+    `no_such_day`: a date written correctly that the calendar does not have (31.02)."""
+
+    def __init__(self, reason: str, *, no_such_day: bool = False):
+        super().__init__(reason)
+        self.no_such_day = no_such_day
 
 
 def _text(value) -> str:
@@ -71,10 +82,10 @@ def ident(value) -> int | None:
 
 
 def amount(value, *, low: Decimal, high: Decimal, places: int = 2) -> Decimal:
-    """A decimal as typed ("1 234,50", "1234.5", "-3"): no exponent, no NaN or infinity, at most
-    15 digits before the separator and 10 after, rounded half up to `places` decimals (the
+    """A decimal as typed ("1 234,50", "1234.5", "-3", "9,00 zł"): no exponent, no NaN or infinity,
+    at most 15 digits before the separator and 10 after, rounded half up to `places` decimals (the
     accountants' rule), then from `low` to `high` inclusive."""
-    match = _DECIMAL.fullmatch(_text(value))
+    match = _DECIMAL.fullmatch(_ZL.sub("", _text(value)))
     if not match:
         raise Refused("not an amount")
     sign, units, fraction = match.groups()
@@ -86,13 +97,15 @@ def amount(value, *, low: Decimal, high: Decimal, places: int = 2) -> Decimal:
 
 
 def day(value, *, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.date | None:
-    """A date typed as dd.mm.rrrr or sent by a date input as rrrr-mm-dd; None for empty text;
-    `Refused` for anything else, a day that does not exist (31.02) or one outside the bounds."""
+    """A date typed as dd.mm.rrrr (d.m.rrrr, dd-mm-rrrr and dd/mm/rrrr too) or sent by a date input
+    as rrrr-mm-dd; None for empty text; `Refused` for anything else, a day that does not exist
+    (31.02: `no_such_day`) or one outside the bounds."""
     text = _text(value)
     if not text:
         return None
     if match := _DAY_DOTTED.fullmatch(text):
-        d, m, y = (int(g) for g in match.groups())
+        d, _, m, y = match.groups()
+        d, m, y = int(d), int(m), int(y)
     elif match := _DAY_ISO.fullmatch(text):
         y, m, d = (int(g) for g in match.groups())
     else:
@@ -100,7 +113,49 @@ def day(value, *, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.
     try:
         result = dt.date(y, m, d)
     except ValueError:
-        raise Refused("no such day") from None
+        raise Refused("no such day", no_such_day=True) from None
     if not earliest <= result <= latest:
         raise Refused("out of range")
     return result
+
+
+# --- E-mail addresses ---------------------------------------------------------------------------
+
+MAX_EMAIL = 254  # RFC 5321's limit for a path
+# One address: no whitespace, no second @, no list separators or angle brackets (a pasted
+# "a@b.pl; c@d.pl" or "Jan <a@b.pl>"), a dot in the domain and a top-level domain of two or more.
+_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}")
+
+
+def is_email(value) -> bool:
+    """Whether `value` is one plausible e-mail address of at most `MAX_EMAIL` characters."""
+    text = "" if value is None else str(value)
+    return len(text) <= MAX_EMAIL and _EMAIL.fullmatch(text) is not None
+
+
+# --- Output: how a Polish reader expects to see values ------------------------------------------
+
+NBSP = "\u00a0"  # groups thousands and keeps "zł" with its amount: a line never breaks inside
+
+
+def format_day(value: dt.date) -> str:
+    """dd.mm.rrrr (a datetime: its date as given, no time zone conversion)."""
+    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+
+
+def format_number(value: int | float | Decimal, places: int = 0) -> str:
+    """Thousands grouped by a no-break space, a decimal comma: "20 000", "1 234,5". A whole
+    number stays exact however large (not rounded through a float)."""
+    if isinstance(value, int) and places == 0:
+        return f"{value:,}".replace(",", NBSP)
+    return f"{value:,.{places}f}".replace(",", NBSP).replace(".", ",")
+
+
+def format_amount(value: Decimal | int | float) -> str:
+    """An amount without its currency: "1 234,50"."""
+    return format_number(Decimal(value), 2)
+
+
+def format_money(value: Decimal | int | float) -> str:
+    """An amount in zł: "1 234,50 zł" (no-break spaces)."""
+    return f"{format_amount(value)}{NBSP}zł"

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from decimal import Decimal
 
+from infra.inputs import format_day
+
 Cell = str | int | float | Decimal | dt.date | None
 
 FORMULA_LEADS = frozenset("=+-@\t\r")  # OWASP's list: what makes a spreadsheet read a field as a formula
@@ -47,7 +49,7 @@ _FORMATS = {
     type(None): lambda v: "",
     str: csv_text,
     int: str,
-    dt.date: lambda v: f"{v.day:02d}.{v.month:02d}.{v.year}",
+    dt.date: format_day,
     Decimal: lambda v: f"{v:.2f}".replace(".", ","),
     float: lambda v: f"{v:.1f}".replace(".", ","),
 }

@@ -1,17 +1,17 @@
-"""Template filters: Polish dates (dd.mm.rrrr), amounts in zł, Polish labels for states."""
+"""Template filters: Polish dates (dd.mm.rrrr) and amounts in zł as `infra.inputs` writes them, Polish labels
+for states."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
 
 from infra import clock
-
-NBSP = "\u00a0"
+from infra import inputs
+from reports import labels
 
 
 def date_pl(value) -> str:
@@ -19,7 +19,7 @@ def date_pl(value) -> str:
         return "—"
     if isinstance(value, dt.datetime):
         value = local(value).date()
-    return value.strftime("%d.%m.%Y")
+    return inputs.format_day(value)
 
 
 def local(value: dt.datetime) -> dt.datetime:
@@ -31,35 +31,24 @@ def local(value: dt.datetime) -> dt.datetime:
 def datetime_pl(value) -> str:
     if value is None:
         return "—"
-    return local(value).strftime("%d.%m.%Y, %H:%M")
+    value = local(value)
+    return f"{inputs.format_day(value)}, {value:%H:%M}"
 
 
 def money(value) -> str:
-    """`1 234,50 zł` (thin grouping with a no-break space, decimal comma)."""
+    """`1 234,50 zł` (`infra.inputs.format_money`); "—" for None."""
     if value is None:
         return "—"
-    text = f"{Decimal(value):,.2f}".replace(",", NBSP).replace(".", ",")
-    return f"{text}{NBSP}zł"
+    return inputs.format_money(value)
 
 
 # Translated when shown (lazy), so a filter call costs one lookup, not one per state.
-_ORDER_STATUS = {
-    "draft": lazy_gettext("szkic"), "submitted": lazy_gettext("złożone"),
-    "rendering": lazy_gettext("przygotowanie paczki"), "ready": lazy_gettext("paczka gotowa"),
-    "failed": lazy_gettext("błąd paczki"), "downloaded": lazy_gettext("pobrane przez drukarnię"),
-    "printed": lazy_gettext("wydrukowane"), "shipped": lazy_gettext("wysłane"),
-    "delivered": lazy_gettext("dostarczone do szkoły"), "accepted": lazy_gettext("przyjęte przez drukarnię"),
-    "rejected": lazy_gettext("odrzucone przez drukarnię"),
-}
 _ITEM_OUTCOME = {"pending": lazy_gettext("czeka"), "printed": lazy_gettext("wydrukowana"),
                  "rejected": lazy_gettext("odrzucona")}
-_CHANNEL = {"external": lazy_gettext("drukarnia zewnętrzna"), "city_centre": lazy_gettext("miejskie centrum druku"),
-            "own": lazy_gettext("drukarka szkoły")}
 
 
 def order_status(value: str) -> str:
-    label = _ORDER_STATUS.get(value)
-    return str(label) if label is not None else value
+    return labels.ORDER_STATES.label(value)
 
 
 def item_outcome(value: str) -> str:
@@ -68,8 +57,7 @@ def item_outcome(value: str) -> str:
 
 
 def channel_label(value: str) -> str:
-    label = _CHANNEL.get(value)
-    return str(label) if label is not None else value
+    return labels.CHANNELS.label(value)
 
 
 def application_status(value: str) -> str:
@@ -80,13 +68,11 @@ def application_status(value: str) -> str:
 
 
 def application_kind(value: str) -> str:
-    labels = {"first": _("pierwsza legitymacja"), "replacement": _("wymiana"), "duplicate": _("duplikat")}
-    return labels.get(value, value)
+    return labels.KINDS.label(value)
 
 
 def card_status(value: str) -> str:
-    return {"ordered": _("zamówiona"), "printed": _("wydrukowana"), "delivered": _("w szkole, do wydania"),
-            "handed_over": _("wydana")}.get(value, value)
+    return labels.CARD_STATES.label(value)
 
 
 def pupil_status(value: str) -> str:
@@ -157,9 +143,7 @@ def role_label(value: str) -> str:
 
 
 def school_type_label(value: str | None) -> str:
-    return {"primary": _("szkoła podstawowa"), "liceum": _("liceum ogólnokształcące"), "technikum": _("technikum"),
-            "branzowa": _("szkoła branżowa"), "special": _("szkoła specjalna"), "adult": _("szkoła dla dorosłych"),
-            "preschool": _("przedszkole")}.get(value or "", value or "")
+    return labels.SCHOOL_TYPES.label(value)
 
 
 def init_app(app) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from printing.models import OrderStatus
 from printing.models import PrintOrder
@@ -49,7 +50,7 @@ def order_arrived(message: MailMessage) -> mail_outbox.Mail | None:
     school = db.session.get(Organisation, message.school_id)
     if not printer.contact_email:
         return None
-    due = order.due_date.strftime("%d.%m.%Y") if order.due_date else "—"
+    due = inputs.format_day(order.due_date) if order.due_date else "—"
     kind = "Dodruk kart" if order.reprint_of_id else "Nowe zamówienie"
     body = (f"Dzień dobry,\n\n{school.name} ({school.town}) złożyła zamówienie nr {order.id}: "
             f"{order.card_count} legitymacji, termin realizacji {due}.\n\n"

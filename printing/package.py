@@ -20,6 +20,7 @@ import re
 
 import jsonschema
 
+from infra import inputs
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
 from printing.card_layout import CardData
@@ -72,10 +73,10 @@ def photo_name(card_number: str) -> str:
 def record(card: CardData) -> dict:
     """What the printer gets about one card, as text, exactly as printed."""
     return {"card_number": card.card_number, "template_code": card.template_code, "first_names": card.first_names,
-            "surname": card.surname, "date_of_birth": card.date_of_birth.strftime("%d.%m.%Y"), "pesel": card.pesel,
+            "surname": card.surname, "date_of_birth": inputs.format_day(card.date_of_birth), "pesel": card.pesel,
             "school_name": card.school_name, "school_address": card.school_address,
-            "director_name": card.director_name, "issue_date": card.issue_date.strftime("%d.%m.%Y"),
-            "valid_until": card.valid_until.strftime("%d.%m.%Y"), "photo_ref": photo_name(card.card_number)}
+            "director_name": card.director_name, "issue_date": inputs.format_day(card.issue_date),
+            "valid_until": inputs.format_day(card.valid_until), "photo_ref": photo_name(card.card_number)}
 
 
 def validate(records: list[dict]) -> None:

@@ -26,9 +26,9 @@ How the file is made (this module places the pages; each step has a module of it
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
+from infra import inputs
 from printing.card_design import box
 from printing.card_document import Document
 from printing.card_fonts import font_of
@@ -47,9 +47,7 @@ from printing.card_layout import CardData
 from printing.card_layout import Text
 from printing.pdf_objects import num
 
-
-def _date(value: dt.date) -> str:
-    return value.strftime("%d.%m.%Y")
+_date = inputs.format_day
 
 
 def _has_pesel(card: CardData) -> bool:

@@ -50,9 +50,8 @@ def _whole(value, label: str, low: int, high: int) -> int:
 
 def _amount(value, label: str) -> Decimal:
     """Zł as typed ("250 000,00 zł"), 0 … 9 999 999 999,99 (the column's Numeric(12, 2))."""
-    text = str(value or "").lower().replace("zł", "")
     try:
-        amount = inputs.amount(text, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
+        amount = inputs.amount(value, low=-inputs.MAX_AMOUNT, high=inputs.MAX_AMOUNT)
     except inputs.Refused:
         raise OperationError(f"{label}: podaj kwotę w złotych, np. 250 000,00.", "invalid_amount") from None
     if not ZERO <= amount <= Decimal("9999999999.99"):

@@ -16,6 +16,8 @@ from decimal import Decimal
 from markupsafe import Markup
 from markupsafe import escape
 
+from infra import inputs
+
 PALETTE = ("#1e7a3a", "#174ea6", "#a15c00", "#b3261e", "#8a1f4a", "#5f6368")
 INK = "#1d1d1f"
 MUTED = "#5f6368"
@@ -35,9 +37,9 @@ def _fmt(value: Number, unit: str = "") -> str:
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, Decimal):
-        text = f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+        text = inputs.format_amount(value)
     else:
-        text = f"{value:,.1f}".replace(",", "\u00a0").replace(".", ",")
+        text = inputs.format_number(value, 1)
     return f"{text}\u00a0{unit}" if unit else text
 
 

@@ -47,6 +47,7 @@ from sqlalchemy import cast
 from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from printing import pricing
 from printing.models import CentreCostProfile
@@ -126,7 +127,8 @@ def orders_cost(tiers: Iterable[Tier], terms: Terms, orders: Sequence[tuple[int,
             price = pricing.external_price(tiers, terms, q, day)
         except pricing.NoPriceError:
             return Breakdown(key=key, name=name, channel=channel, kind=PRICE_LIST, quantity=quantity, total=None,
-                             orders=len(orders), note=f"brak ceny dla zamówienia {q} kart z dnia {day:%d.%m.%Y}")
+                             orders=len(orders),
+                             note=f"brak ceny dla zamówienia {q} kart z dnia {inputs.format_day(day)}")
         gross = price.total
         order_net, order_vat = pricing.vat_split(gross, price.vat_rate)
         total += gross
@@ -409,7 +411,7 @@ def comparison_table(cmp: ChannelComparison) -> Table:
     order_note = " + ".join(str(q) for q in cmp.order_sizes)
     return Table(key="kanaly", title=f"Koszt kanałów: {cmp.school_name}, {cmp.volume} kart",
                  columns=columns, rows=rows,
-                 note=f"Zamówienia: {order_note} kart z dnia {cmp.on_date:%d.%m.%Y}; ceny brutto.")
+                 note=f"Zamówienia: {order_note} kart z dnia {inputs.format_day(cmp.on_date)}; ceny brutto.")
 
 
 def what_if_table(result: WhatIf) -> Table:

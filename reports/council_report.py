@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from infra import clock
+from infra import inputs
 from infra import jobs
 from infra import services
 from infra.db import db
@@ -80,13 +81,13 @@ def _cell(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
+        return inputs.format_day(value)
     if isinstance(value, Decimal):
-        return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+        return inputs.format_amount(value)
     if isinstance(value, float):
-        return f"{value:,.1f}".replace(",", "\u00a0").replace(".", ",")
+        return inputs.format_number(value, 1)
     if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}".replace(",", "\u00a0")
+        return inputs.format_number(value)
     return str(value)
 
 

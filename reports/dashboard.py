@@ -36,6 +36,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
+from infra import inputs
 from printing.models import CityBudget
 from reports import aggregates
 from reports import budgets
@@ -114,7 +115,7 @@ def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudg
     note = "Stan na chwilę ostatniego przeliczenia (kolumna „Stan na”); liczby dotyczą uczniów uczących się w szkole."
     if target:
         note += (f" Za planem: mniej niż {target.target_percent}% uczniów z wydaną legitymacją po "
-                 f"{target.target_date:%d.%m.%Y}.")
+                 f"{inputs.format_day(target.target_date)}.")
     return Listing(Table("rollout", "Wdrożenie w szkołach", (
         "Szkoła", "Typ", "Dzielnica", "Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące",
         "Wnioski (wszystkie)", "Zamówione (ważne)", "Dostarczone", "Wydane", "Na papierowej legitymacji",

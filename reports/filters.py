@@ -71,8 +71,8 @@ class Filters:
                 "typ": self.school_type, "dzielnica": self.district}
 
     def describe(self) -> str:
-        period = (f"{self.date_from:%d.%m.%Y}" if self.date_from else "…") + "–" + (
-            f"{self.date_to:%d.%m.%Y}" if self.date_to else "…")
+        period = (inputs.format_day(self.date_from) if self.date_from else "…") + "–" + (
+            inputs.format_day(self.date_to) if self.date_to else "…")
         parts = [f"okres {period}" if self.date_from or self.date_to else "cały okres"]
         if self.school_type:
             parts.append(f"typ szkoły: {SCHOOL_TYPES.get(self.school_type, self.school_type)}")

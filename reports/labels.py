@@ -1,14 +1,60 @@
-"""Polish names of the values the city's tables show (channels, kinds, states, school types)."""
+"""Polish names of the values the pages, tables and reports show (channels, kinds of card, card and
+order states, school types): one map per thing, for the city's tables and the portal's template
+filters alike (docs/architecture.md, "Polish input and output; the pupil field rules").
 
-CHANNELS = {"external": "drukarnia zewnętrzna", "city_centre": "miejskie centrum druku", "own": "drukarka szkoły"}
-KINDS = {"first": "pierwsza", "replacement": "wymiana", "duplicate": "duplikat"}
-CARD_STATES = {"ordered": "zamówiona", "printed": "wydrukowana", "delivered": "w szkole, do wydania",
-               "handed_over": "wydana", "spoiled": "zepsuta", "invalidated": "unieważniona"}
-ORDER_STATES = {"submitted": "złożone", "rendering": "przygotowanie paczki", "ready": "paczka gotowa",
-                "failed": "błąd paczki", "accepted": "przyjęte przez drukarnię",
-                "rejected": "odrzucone przez drukarnię", "downloaded": "pobrane przez drukarnię",
-                "printed": "wydrukowane", "shipped": "wysłane", "delivered": "dostarczone do szkoły"}
-SCHOOL_TYPES = {"primary": "szkoła podstawowa", "liceum": "liceum ogólnokształcące", "technikum": "technikum",
-                "branzowa": "szkoła branżowa", "special": "szkoła specjalna", "adult": "szkoła dla dorosłych",
-                "preschool": "przedszkole"}
+Each name is marked for translation (`N_`, which pybabel extracts) and translated when it is read:
+in the reader's language during a request, in Polish elsewhere (a worker writing a council report
+has no reader and no session to choose a language from). A map reads like a `dict` of `str`;
+`Labels.label` gives a value without a name back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Mapping
+
+from flask import has_request_context
+from flask_babel import gettext
+
+
+def N_(text: str) -> str:  # noqa: N802 — the name gettext's tools know as "mark, translate later"
+    return text
+
+
+class Labels(Mapping[str, str]):
+    """Value → its name, translated on every read."""
+
+    def __init__(self, names: dict[str, str]):
+        self._names = names
+
+    def __getitem__(self, value: str) -> str:
+        name = self._names[value]
+        return gettext(name) if has_request_context() else name
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def label(self, value: str | None) -> str:
+        """The name of `value`, or `value` itself when it has none ("" for None)."""
+        return self.get(value, value or "") if value is not None else ""
+
+
+CHANNELS = Labels({"external": N_("drukarnia zewnętrzna"), "city_centre": N_("miejskie centrum druku"),
+                   "own": N_("drukarka szkoły")})
+KINDS = Labels({"first": N_("pierwsza legitymacja"), "replacement": N_("wymiana"), "duplicate": N_("duplikat")})
+CARD_STATES = Labels({"ordered": N_("zamówiona"), "printed": N_("wydrukowana"),
+                      "delivered": N_("w szkole, do wydania"), "handed_over": N_("wydana"),
+                      "spoiled": N_("zepsuta"), "invalidated": N_("unieważniona")})
+ORDER_STATES = Labels({"draft": N_("szkic"), "submitted": N_("złożone"), "rendering": N_("przygotowanie paczki"),
+                       "ready": N_("paczka gotowa"), "failed": N_("błąd paczki"),
+                       "accepted": N_("przyjęte przez drukarnię"), "rejected": N_("odrzucone przez drukarnię"),
+                       "downloaded": N_("pobrane przez drukarnię"), "printed": N_("wydrukowane"),
+                       "shipped": N_("wysłane"), "delivered": N_("dostarczone do szkoły")})
+SCHOOL_TYPES = Labels({"primary": N_("szkoła podstawowa"), "liceum": N_("liceum ogólnokształcące"),
+                       "technikum": N_("technikum"), "branzowa": N_("szkoła branżowa"),
+                       "special": N_("szkoła specjalna"), "adult": N_("szkoła dla dorosłych"),
+                       "preschool": N_("przedszkole")})
 OWN_PRINTERS = "drukarki szkół (własne)"

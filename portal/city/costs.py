@@ -22,7 +22,6 @@ from portal import actions
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.formatting import date_pl
-from portal.formatting import money
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import pricing
@@ -53,7 +52,7 @@ def cell(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, Decimal):
-        return money(value).removesuffix("\u00a0zł")
+        return inputs.format_amount(value)
     if isinstance(value, dt.date):
         return date_pl(value)
     return str(value)
@@ -183,7 +182,7 @@ def channels():
     args = {}
     if params["school"] is not None:
         args = dict(school_id=params["school"].id, volume=params["volume"], orders=params["orders"],
-                    date=params["day"].strftime("%d.%m.%Y"))
+                    date=inputs.format_day(params["day"]))
     return render_template("city/costs_channels.html", schools=params["schools"], school=params["school"],
                            comparison=cmp, table=table, params=params, args=args, cell=cell,
                            links=_export_links(table, **args) if table else {}, income_note=costs.INCOME_NOTE)
@@ -219,7 +218,7 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
                            table=table, links=links, actual=actual, year=year, cell=cell, error=error,
                            marginal=pricing.marginal_per_card(pricing.profile_of(profile)) if profile else None,
                            fixed=pricing.fixed_per_year(pricing.profile_of(profile), year) if profile else None,
-                           purchased_on=profile.purchased_on.strftime("%d.%m.%Y")
+                           purchased_on=inputs.format_day(profile.purchased_on)
                            if profile and profile.purchased_on else ""), status
 
 
@@ -270,7 +269,7 @@ def export(key: str, fmt: str):
         return Response(str(err), status=422, mimetype="text/plain")
     if table is None:
         abort(404)
-    generated = f"Stan na {clock.today():%d.%m.%Y}."
+    generated = f"Stan na {inputs.format_day(clock.today())}."
     data = to_csv(table) if fmt == "csv" else to_xlsx(table, generated=generated)
     response = Response(data, mimetype=_MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="legitka-koszty-{table.key}.{fmt}"'

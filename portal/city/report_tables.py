@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from markupsafe import escape
 
+from infra import inputs
 from reports.city_data import Listing
 from reports.filters import Filters
 
-NBSP = "\u00a0"
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
 
 
@@ -41,11 +41,11 @@ def cell(value) -> str:
     if isinstance(value, bool):
         return _("tak") if value else _("nie")
     if isinstance(value, dt.date):
-        return value.strftime("%d.%m.%Y")
+        return inputs.format_day(value)
     if isinstance(value, Decimal):
-        return f"{value:,.2f}".replace(",", NBSP).replace(".", ",")
+        return inputs.format_amount(value)
     if isinstance(value, float):
-        return f"{value:.1f}".replace(".", ",")
+        return inputs.format_number(value, 1)
     return str(value)
 
 

@@ -57,7 +57,6 @@ bp = Blueprint("city", __name__, url_prefix="/miasto")
 
 CITY = (Role.CITY_OFFICIAL,)
 guard_blueprint(bp, *CITY)  # every route; narrower ones add require_roles
-NBSP = "\u00a0"
 FACTS_PER_PAGE = 100  # rows of the card list per page; the downloads hold them all
 
 
@@ -138,7 +137,7 @@ def rollout():
     listing = dashboard.rollout(city.id, f, data, target)
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
                "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
-               p=target.target_percent, d=target.target_date.strftime("%d.%m.%Y")) if target else
+               p=target.target_percent, d=inputs.format_day(target.target_date)) if target else
              _("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Cel wdrożenia (odsetek "
                "uczniów z wydaną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [

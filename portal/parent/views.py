@@ -11,10 +11,10 @@ from flask import render_template
 from flask import request
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from portal import actions
 from tenants.photos import operations as photo_intake
-from tenants.pupils.operations import EMAIL_RE
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
@@ -56,14 +56,14 @@ def upload(token: str):
 def send(token: str):
     upload = request.files.get("photo")
     data = upload.read() if upload else b""
-    email = request.form.get("email", "").strip()[:254]
+    email = request.form.get("email", "").strip()[:inputs.MAX_EMAIL + 1]  # one more: too long is refused
     try:
         with photo_intake.acting_for_link(token[:TOKEN_MAX]) as link:
             pupil, school, context = _who(link)
             context["email"] = email
 
             def submit():
-                if email and not EMAIL_RE.match(email):
+                if email and not inputs.is_email(email):
                     raise OperationError("Adres e-mail jest nieprawidłowy — popraw go albo zostaw pole puste.")
                 photo_intake.mark_used(link)
                 actor = Actor(user_id=None, role="parent", organisation_id=None, endpoint="parent.send")

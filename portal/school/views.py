@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
+from infra import inputs
 from infra.db import db
 from portal import actions
 from portal.access import guard_blueprint
@@ -140,7 +141,7 @@ def edit_pupil(pupil_id: int):
     pupil = queries.get_pupil(pupil_id)
     if request.method == "GET":
         form = {name: getattr(pupil, name) for name in PUPIL_FIELDS}
-        form["date_of_birth"] = pupil.date_of_birth.strftime("%d.%m.%Y")
+        form["date_of_birth"] = inputs.format_day(pupil.date_of_birth)
         form["disabled"] = "1" if pupil.disabled else ""
         return _pupil_form(form, pupil=pupil)
 

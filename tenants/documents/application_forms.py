@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from infra import inputs
 from tenants.documents import TEMPLATES
 
 
@@ -29,5 +30,4 @@ class FormData:
 
 
 def render_form(data: FormData) -> bytes:
-    return TEMPLATES.render("application_form.html", "application_form.css", f=data,
-                            date=lambda d: d.strftime("%d.%m.%Y"))
+    return TEMPLATES.render("application_form.html", "application_form.css", f=data, date=inputs.format_day)

@@ -10,6 +10,7 @@ import io
 
 import segno
 
+from infra import inputs
 from tenants.documents import TEMPLATES
 
 
@@ -31,4 +32,4 @@ def render_sheet(school_name: str, class_name: str, slips: list[Slip], expires_o
     items = [{"name": s.pupil_name, "class_name": s.class_name, "url": s.url, "qr": qr_data_uri(s.url)}
              for s in slips]
     return TEMPLATES.render("link_sheet.html", "link_sheet.css", school_name=school_name, class_name=class_name,
-                            slips=items, expires_on=expires_on.strftime("%d.%m.%Y"))
+                            slips=items, expires_on=inputs.format_day(expires_on))

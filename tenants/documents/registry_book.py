@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from infra import inputs
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
 from tenants.documents import TEMPLATES
@@ -18,7 +19,7 @@ HEADERS = ["Nr legitymacji", "Nazwisko i imiona", "PESEL / dokument", "Data urod
 
 
 def _d(value: dt.date | None) -> str:
-    return value.strftime("%d.%m.%Y") if value else ""
+    return inputs.format_day(value) if value else ""
 
 
 def cells(row: RegistryRow) -> list[str]:

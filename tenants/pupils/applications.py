@@ -89,9 +89,8 @@ def record_old_card_return(actor: Actor, application: Application, returned_on: 
 def parse_amount(value: str) -> Decimal:
     """"9", "9,00", "9.00 zł" -> Decimal("9.00"), more than 0 and less than a million; `OperationError`
     otherwise."""
-    text = (value or "").lower().replace("zł", "")
     try:
-        return inputs.amount(text, low=Decimal("0.01"), high=Decimal("999999.99"))  # the column's Numeric(8, 2)
+        return inputs.amount(value, low=Decimal("0.01"), high=Decimal("999999.99"))  # the column's Numeric(8, 2)
     except inputs.Refused:
         raise OperationError("Podaj kwotę wpłaty, np. 9,00.") from None
 

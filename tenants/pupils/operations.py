@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 
 from sqlalchemy import select
 
 from infra import clock
 from infra import services
 from infra.db import db
+from tenants.pupils import fields
 from tenants.pupils import names
 from tenants.pupils import pesel as pesel_rules
-from tenants.pupils.text_entry import TextRefused
-from tenants.pupils.text_entry import check_text
+from tenants.pupils.fields import document_number
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
@@ -26,13 +25,6 @@ from tenants.tenancy.errors import record_change
 from tenants.tenancy.models import LearnerType
 from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import PupilStatus
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def document_number(value: str) -> str:
-    """Identity document numbers compare without spaces and case ("abc 123" = "ABC123")."""
-    return re.sub(r"\s+", "", value or "").upper()
 
 
 def pesel_index(value: str) -> str:
@@ -74,59 +66,58 @@ class PupilDetails:
     status: str | None = None
 
 
-def _clean(details: PupilDetails) -> PupilDetails:
-    """Validate and normalise; raise `OperationError` with the first problem found."""
-    try:
-        first_names = names.person_name(details.first_names, names.FIRST_NAMES, required=False)
-        surname = names.person_name(details.surname, names.SURNAME, required=False)
-        for label, value in (("Klasa", details.class_name), ("Numer w księdze uczniów", details.book_number),
-                             ("Adres", details.address), ("Rodzaj dokumentu", details.id_document_type),
-                             ("Numer dokumentu", details.id_document_number)):
-            check_text(value, label)
-    except (names.InvalidName, TextRefused) as err:
-        raise OperationError(str(err)) from None
-    if not first_names or not surname:
-        raise OperationError("Podaj imię i nazwisko ucznia.")
-    if len(first_names) > 100 or len(surname) > 100:
-        raise OperationError("Imię i nazwisko mogą mieć najwyżej 100 znaków.")
-    pesel = (details.pesel or "").strip().replace(" ", "")
-    number = document_number(details.id_document_number)
-    doc_type = " ".join(details.id_document_type.split())
-    date_of_birth = details.date_of_birth
-    sex = details.sex or None
-    if sex is not None and sex not in ("K", "M"):
-        raise OperationError("Wybierz płeć ucznia.")
+def _clean(details: PupilDetails, today: dt.date | None = None) -> PupilDetails:
+    """Validate and normalise by the field rules the roster import uses too (`tenants.pupils.fields`);
+    raise `OperationError` with the first problem found."""
+    text = _text_fields(details)
+    pesel, date_of_birth, sex = _identity(details)
     if pesel:
-        try:
-            pesel = pesel_rules.validate(pesel, date_of_birth=date_of_birth, sex_code=sex)
-        except pesel_rules.PeselError as err:
-            raise OperationError(str(err)) from None
-        date_of_birth = date_of_birth or pesel_rules.birth_date(pesel)
-        sex = pesel_rules.sex(pesel)
-        doc_type, number = "", ""  # the PESEL identifies the pupil; no second identity to keep
-    elif not (doc_type and number):
+        text["id_document_type"] = text["id_document_number"] = ""  # the PESEL is the identity; no second
+    elif not (text["id_document_type"] and text["id_document_number"]):
         raise OperationError("Podaj numer PESEL albo — gdy uczeń go nie ma — rodzaj i numer innego dokumentu "
                              "tożsamości.")
-    elif len(doc_type) > 60 or len(number) > 40:
-        raise OperationError("Rodzaj dokumentu może mieć najwyżej 60 znaków, a numer 40.")
     if date_of_birth is None:
         raise OperationError("Podaj datę urodzenia w formacie dd.mm.rrrr.")
-    if date_of_birth > clock.today():
-        raise OperationError("Data urodzenia nie może być z przyszłości.")
+    if problem := fields.birth_date_problem(date_of_birth, today or clock.today()):
+        raise OperationError(problem)
     if details.learner_type is not None and details.learner_type not in {t.value for t in LearnerType}:
         raise OperationError("Nieznany rodzaj ucznia.")
     if details.status is not None and details.status not in {s.value for s in PupilStatus}:
         raise OperationError("Nieznany status ucznia.")
-    email = details.parent_email.strip()
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        raise OperationError("Adres e-mail rodzica jest nieprawidłowy.")
-    class_name = " ".join(details.class_name.split())
-    if len(class_name) > 20 or len(details.book_number.strip()) > 20 or len(details.address.strip()) > 300:
-        raise OperationError("Klasa i numer w księdze uczniów mogą mieć najwyżej 20 znaków, adres 300.")
-    return dataclasses.replace(details, first_names=first_names, surname=surname, pesel=pesel,
-                               id_document_type=doc_type, id_document_number=number, date_of_birth=date_of_birth,
-                               sex=sex, class_name=class_name, book_number=details.book_number.strip(),
-                               address=" ".join(details.address.split()), parent_email=email)
+    return dataclasses.replace(details, **text, pesel=pesel, date_of_birth=date_of_birth, sex=sex)
+
+
+def _text_fields(details: PupilDetails) -> dict[str, str]:
+    """The names and the text fields normalised, or `OperationError` with the first problem."""
+    try:
+        first_names = names.person_name(details.first_names, names.FIRST_NAMES, required=False)
+        surname = names.person_name(details.surname, names.SURNAME, required=False)
+    except names.InvalidName as err:
+        raise OperationError(str(err)) from None
+    if not first_names or not surname:
+        raise OperationError("Podaj imię i nazwisko ucznia.")
+    text = {"first_names": first_names, "surname": surname}
+    for name in ("surname", "first_names", *fields.TEXT_FIELDS):
+        value, problems = fields.check(name, text.get(name, getattr(details, name)))
+        if problems:
+            raise OperationError(problems[0])
+        text[name] = value
+    return text
+
+
+def _identity(details: PupilDetails) -> tuple[str, dt.date | None, str | None]:
+    """(PESEL, date of birth, sex): the PESEL checked against the others and filling them in."""
+    pesel = (details.pesel or "").strip().replace(" ", "")
+    date_of_birth, sex = details.date_of_birth, details.sex or None
+    if sex is not None and sex not in ("K", "M"):
+        raise OperationError("Wybierz płeć ucznia.")
+    if not pesel:
+        return "", date_of_birth, sex
+    try:
+        pesel = pesel_rules.validate(pesel, date_of_birth=date_of_birth, sex_code=sex)
+    except pesel_rules.PeselError as err:
+        raise OperationError(str(err)) from None
+    return pesel, date_of_birth or pesel_rules.birth_date(pesel), pesel_rules.sex(pesel)
 
 
 def _apply(pupil: Pupil, details: PupilDetails, *, keep_blanks: bool) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 
+from infra import inputs
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import csv_document
 from infra.spreadsheets import xlsx_document
@@ -354,7 +355,7 @@ def _template_example() -> list[str]:
         "Kowalska",
         "Anna",
         "Maria",
-        TEMPLATE_EXAMPLE_BIRTH.strftime("%d.%m.%Y"),
+        inputs.format_day(TEMPLATE_EXAMPLE_BIRTH),
         pesel_rules.make(TEMPLATE_EXAMPLE_BIRTH, 123, "K"),
         "",
         "",

@@ -4,7 +4,8 @@ Pure functions, no Flask and no database. `validate_rows` returns one `RowResult
 normalised `PupilRow` when the row is usable, else the Polish reasons why not (a row may have
 several). Messages and labels are shown in the import report and may be stored, so they never
 contain a PESEL or a document number: cell values are quoted only for short coded columns (rodzaj
-ucznia, płeć, …), and even then any run of five or more digits is masked.
+ucznia, płeć, …), and even then any run of five or more digits is masked. The fields that the
+school's form takes too are checked by the same rules and messages (`tenants.pupils.fields`).
 """
 
 from __future__ import annotations
@@ -12,25 +13,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Callable
 from collections.abc import Mapping
 
+from tenants.pupils import fields
 from tenants.pupils import names
 from tenants.pupils import pesel as pesel_rules
-from tenants.pupils import text_entry
 from tenants.roster.file import FIELDS
 from tenants.roster.file import Table
 from tenants.roster.file import mask_digits
 from tenants.roster.file import normalise_header
-
-MAX_NAME = 100
-MAX_CLASS = 20
-MAX_BOOK_NUMBER = 20
-MAX_ADDRESS = 300
-MAX_EMAIL = 254
-MAX_DOCUMENT_TYPE = 50
-MAX_DOCUMENT_NUMBER = 30
-MIN_AGE = 2
-MAX_AGE = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,13 +75,6 @@ SEXES = {
     "m": "M", "mezczyzna": "M", "chlopiec": "M", "chlopak": "M", "meska": "M",
 }
 
-_DATE_FORMATS = (
-    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), ("d", "m", "y")),
-    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?"), ("y", "m", "d")),
-    (re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})"), ("d", "m", "y")),
-    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("d", "m", "y")),
-)
-_EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
@@ -111,26 +96,6 @@ def fix_caps(name: str) -> str:
     if len(letters) < 2 or any(not ch.isupper() for ch in letters if ch.lower() != ch.upper()):
         return name
     return re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), name)
-
-
-def parse_date(text: str) -> dt.date:
-    """A date in dd.mm.yyyy, d.m.yyyy, yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy; ValueError with a Polish reason."""
-    value = clean(text)
-    for pattern, order in _DATE_FORMATS:
-        match = pattern.fullmatch(value)
-        if match:
-            parts = dict(zip(order, map(int, match.groups()), strict=True))
-            try:
-                return dt.date(parts["y"], parts["m"], parts["d"])
-            except ValueError as exc:
-                raise ValueError("Data urodzenia nie istnieje w kalendarzu (np. 31.02) — popraw dzień lub miesiąc."
-                                 ) from exc
-    raise ValueError("Data urodzenia ma nieprawidłowy format — wpisz ją jako dd.mm.rrrr (z czterocyfrowym rokiem), "
-                     "np. 15.03.2017.")
-
-
-def age_on(born: dt.date, today: dt.date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _col(field: str) -> str:
@@ -157,166 +122,180 @@ def validate_rows(table: Table, mapping: Mapping[str, int], *, today: dt.date) -
     return results
 
 
+@dataclasses.dataclass
+class _Row:
+    """What one row says so far, and what is wrong with it."""
+
+    line: int
+    get: Callable[[str], str]
+    errors: list[str] = dataclasses.field(default_factory=list)
+    values: dict[str, object] = dataclasses.field(default_factory=dict)
+
+    def text(self, name: str, cell: str | None = None) -> str:
+        """The cell of column `cell` (default: `name`) checked by the pupil field rules."""
+        value, problems = fields.check(name, self.get(cell or name))
+        self.errors.extend(problems)
+        self.values[name] = value
+        return value
+
+
 def _validate_row(line, get, today, seen_pesel, seen_document, seen_person) -> RowResult:
-    errors: list[str] = []
-
-    # Names and class ---------------------------------------------------------------------------
-    surname = _name(fix_caps(get("surname")), names.SURNAME, errors)
-    first = _name(fix_caps(get("first_name")), names.FIRST_NAMES, errors)
-    second = _name(fix_caps(get("second_name")), names.SECOND_NAME, errors)
-    first_names = " ".join(part for part in (first, second) if part)
-    class_name = get("class_name")
-    if not surname:
-        errors.append(f"Brak nazwiska — uzupełnij kolumnę {_col('surname')}.")
-    elif len(surname) > MAX_NAME:
-        errors.append(f"Nazwisko jest za długie (najwyżej {MAX_NAME} znaków).")
-    if not first:
-        errors.append(f"Brak imienia — uzupełnij kolumnę {_col('first_name')}.")
-    elif len(first_names) > MAX_NAME:
-        errors.append(f"Imiona są za długie (razem najwyżej {MAX_NAME} znaków).")
-    if not class_name:
-        errors.append(f"Brak klasy (oddziału) — uzupełnij kolumnę {_col('class_name')}, np. 2a.")
-    elif len(class_name) > MAX_CLASS:
-        errors.append(f"Nazwa klasy (oddziału) jest za długa (najwyżej {MAX_CLASS} znaków), np. 2a.")
+    row = _Row(line, get)
+    surname, first, first_names, class_name = _names_and_class(row)
     label = _label(line, surname, first_names, class_name)
+    pesel, pesel_text, date_of_birth, sex = _identity(row, today)
+    document_type, document_number = _document(row, pesel_text)
+    for name in ("book_number", "address", "parent_email"):
+        row.text(name)
+    learner_type = _coded(get("learner_type"), LEARNER_TYPES, row.errors,
+                          "Rodzaj ucznia „{}” nie jest rozpoznany — wpisz: uczeń, słuchacz (szkoła dla dorosłych) "
+                          "albo przedszkole (lub zostaw puste).")
+    disabled = _coded(get("disabled"), YES_NO, row.errors,
+                      "Niepełnosprawność: wartość „{}” nie jest rozpoznana — wpisz „tak” albo „nie” "
+                      "(lub zostaw puste).")
+    status = _coded(get("status"), STATUSES, row.errors,
+                    "Status „{}” nie jest rozpoznany — wpisz: aktywny, odszedł albo przeniesiony (lub zostaw puste).")
+    _duplicates(row, pesel, pesel_text, (document_type, document_number), seen_pesel, seen_document)
+    if surname and first and date_of_birth is not None:
+        _same_person(row, (surname.casefold(), first_names.casefold(), date_of_birth), pesel is not None,
+                     seen_person)
 
-    # Date of birth, sex, PESEL ------------------------------------------------------------------
-    dob_column: dt.date | None = None
-    dob_text = get("date_of_birth")
-    dob_ok = True
-    if dob_text:
-        try:
-            dob_column = parse_date(dob_text)
-        except ValueError as exc:
-            errors.append(str(exc))
-            dob_ok = False
+    if row.errors:
+        return RowResult(line=line, row=None, errors=tuple(row.errors), label=label)
+    pupil = PupilRow(
+        line=line, surname=surname, first_names=first_names, date_of_birth=date_of_birth, sex=sex, pesel=pesel,
+        id_document_type=document_type, id_document_number=document_number, book_number=row.values["book_number"],
+        class_name=class_name, learner_type=learner_type, disabled=disabled, address=row.values["address"],
+        parent_email=row.values["parent_email"], status=status)
+    return RowResult(line=line, row=pupil, errors=(), label=label)
 
-    sex_column: str | None = None
-    sex_text = get("sex")
-    if sex_text:
-        sex_column = SEXES.get(normalise_header(sex_text).rstrip("."))
-        if sex_column is None:
-            errors.append(f"Płeć „{shown(sex_text)}” nie jest rozpoznana — wpisz K (kobieta) lub M (mężczyzna) "
-                          "albo zostaw puste.")
 
-    pesel: str | None = None
-    pesel_text = get("pesel").lstrip("'").replace(" ", "")
-    if pesel_text:
-        if re.fullmatch(r"\d+([.,]\d+)?[eE]\+?\d+", pesel_text):
-            errors.append("PESEL zapisano w arkuszu jako liczbę w notacji naukowej (np. 4,4E+10), więc jego cyfry "
-                          "przepadły — sformatuj kolumnę PESEL jako tekst i wpisz numer ponownie.")
-        else:
-            if pesel_text.isdigit() and 9 <= len(pesel_text) <= 10:
-                pesel_text = pesel_text.zfill(11)  # a numeric cell lost the leading zeros
-            try:
-                pesel = pesel_rules.validate(pesel_text)
-            except pesel_rules.PeselError as exc:
-                errors.append(str(exc))
-    if pesel is not None:
-        if dob_column is not None:
-            try:
-                pesel_rules.validate(pesel, date_of_birth=dob_column)
-            except pesel_rules.PeselError as exc:
-                errors.append(f"{exc} Sprawdź kolumny {_col('date_of_birth')} i {_col('pesel')}.")
-        if sex_column is not None:
-            try:
-                pesel_rules.validate(pesel, sex_code=sex_column)
-            except pesel_rules.PeselError as exc:
-                errors.append(str(exc))
+def _names_and_class(row: _Row) -> tuple[str, str, str, str]:
+    """(surname, first name, first names, class) as they will be stored; reasons in `row.errors`."""
+    surname = _name(fix_caps(row.get("surname")), names.SURNAME, row.errors)
+    first = _name(fix_caps(row.get("first_name")), names.FIRST_NAMES, row.errors)
+    second = _name(fix_caps(row.get("second_name")), names.SECOND_NAME, row.errors)
+    first_names = " ".join(part for part in (first, second) if part)
+    if not surname:
+        row.errors.append(f"Brak nazwiska — uzupełnij kolumnę {_col('surname')}.")
+    else:
+        row.errors.extend(fields.check("surname", surname)[1])
+    if not first:
+        row.errors.append(f"Brak imienia — uzupełnij kolumnę {_col('first_name')}.")
+    else:
+        row.errors.extend(fields.check("first_names", first_names)[1])
+    if not row.get("class_name"):
+        row.errors.append(f"Brak klasy (oddziału) — uzupełnij kolumnę {_col('class_name')}, np. 2a.")
+    class_name = row.text("class_name")
+    return surname, first, first_names, class_name
 
+
+def _identity(row: _Row, today: dt.date) -> tuple[str | None, str, dt.date | None, str | None]:
+    """(PESEL, the PESEL cell as typed, date of birth, sex) from the PESEL, Data urodzenia and Płeć columns."""
+    dob_column, dob_ok = None, True
+    try:
+        dob_column = fields.parse_birth_date(row.get("date_of_birth"))
+    except fields.BadBirthDate as exc:
+        row.errors.append(str(exc))
+        dob_ok = False
+    sex_column = _sex(row)
+    pesel_text = row.get("pesel").lstrip("'").replace(" ", "")
+    pesel = _pesel(row, pesel_text, dob_column, sex_column) if pesel_text else None
     date_of_birth = dob_column
     if date_of_birth is None and pesel is not None:
         date_of_birth = pesel_rules.birth_date(pesel)
     if date_of_birth is None and dob_ok and not (pesel_text and pesel is None):
-        errors.append(f"Brak daty urodzenia — uzupełnij kolumnę {_col('date_of_birth')} (dd.mm.rrrr) "
-                      f"albo podaj PESEL.")
-    if date_of_birth is not None:
-        if date_of_birth > today:
-            errors.append("Data urodzenia jest w przyszłości — popraw ją.")
-        elif age_on(date_of_birth, today) < MIN_AGE:
-            errors.append(f"Według daty urodzenia uczeń ma mniej niż {MIN_AGE} lata — sprawdź datę (zwłaszcza rok).")
-        elif age_on(date_of_birth, today) > MAX_AGE:
-            errors.append(f"Według daty urodzenia uczeń ma ponad {MAX_AGE} lat — sprawdź datę (zwłaszcza rok).")
+        row.errors.append(f"Brak daty urodzenia — uzupełnij kolumnę {_col('date_of_birth')} (dd.mm.rrrr) "
+                          f"albo podaj PESEL.")
+    if date_of_birth is not None and (problem := fields.birth_date_problem(date_of_birth, today)):
+        row.errors.append(problem)
     sex = pesel_rules.sex(pesel) if pesel is not None else sex_column
+    return pesel, pesel_text, date_of_birth, sex
 
-    # Other identity document --------------------------------------------------------------------
-    document_type = get("id_document_type")
-    document_number = get("id_document_number").upper().replace(" ", "")
-    if not pesel_text:
-        if not document_type and not document_number:
-            errors.append("Brak numeru PESEL — podaj rodzaj i numer innego dokumentu tożsamości (kolumny "
+
+def _sex(row: _Row) -> str | None:
+    sex_text = row.get("sex")
+    if not sex_text:
+        return None
+    sex = SEXES.get(normalise_header(sex_text).rstrip("."))
+    if sex is None:
+        row.errors.append(f"Płeć „{shown(sex_text)}” nie jest rozpoznana — wpisz K (kobieta) lub M (mężczyzna) "
+                          "albo zostaw puste.")
+    return sex
+
+
+def _pesel(row: _Row, text: str, dob_column: dt.date | None, sex_column: str | None) -> str | None:
+    """The PESEL cell validated, and checked against the birth date and sex columns."""
+    if re.fullmatch(r"\d+([.,]\d+)?[eE]\+?\d+", text):
+        row.errors.append("PESEL zapisano w arkuszu jako liczbę w notacji naukowej (np. 4,4E+10), więc jego cyfry "
+                          "przepadły — sformatuj kolumnę PESEL jako tekst i wpisz numer ponownie.")
+        return None
+    if text.isdigit() and 9 <= len(text) <= 10:
+        text = text.zfill(11)  # a numeric cell lost the leading zeros
+    try:
+        pesel = pesel_rules.validate(text)
+    except pesel_rules.PeselError as exc:
+        row.errors.append(str(exc))
+        return None
+    if dob_column is not None:
+        try:
+            pesel_rules.validate(pesel, date_of_birth=dob_column)
+        except pesel_rules.PeselError as exc:
+            row.errors.append(f"{exc} Sprawdź kolumny {_col('date_of_birth')} i {_col('pesel')}.")
+    if sex_column is not None:
+        try:
+            pesel_rules.validate(pesel, sex_code=sex_column)
+        except pesel_rules.PeselError as exc:
+            row.errors.append(str(exc))
+    return pesel
+
+
+def _document(row: _Row, pesel_text: str) -> tuple[str, str]:
+    """(type, number) of the other identity document; both are needed when there is no PESEL."""
+    document_type = row.text("id_document_type")
+    document_number = row.text("id_document_number")
+    if pesel_text:
+        return document_type, document_number
+    if not document_type and not document_number:
+        row.errors.append("Brak numeru PESEL — podaj rodzaj i numer innego dokumentu tożsamości (kolumny "
                           f"{_col('id_document_type')} i {_col('id_document_number')}).")
-        elif not document_type:
-            errors.append(f"Podano numer dokumentu tożsamości, ale brak jego rodzaju — uzupełnij kolumnę "
+    elif not document_type:
+        row.errors.append(f"Podano numer dokumentu tożsamości, ale brak jego rodzaju — uzupełnij kolumnę "
                           f"{_col('id_document_type')}, np. paszport.")
-        elif not document_number:
-            errors.append(f"Podano rodzaj dokumentu tożsamości, ale brak jego numeru — uzupełnij kolumnę "
+    elif not document_number:
+        row.errors.append(f"Podano rodzaj dokumentu tożsamości, ale brak jego numeru — uzupełnij kolumnę "
                           f"{_col('id_document_number')}.")
-    if len(document_type) > MAX_DOCUMENT_TYPE:
-        errors.append(f"Rodzaj dokumentu tożsamości jest za długi (najwyżej {MAX_DOCUMENT_TYPE} znaków).")
-    if len(document_number) > MAX_DOCUMENT_NUMBER:
-        errors.append(f"Numer dokumentu tożsamości jest za długi (najwyżej {MAX_DOCUMENT_NUMBER} znaków).")
+    return document_type, document_number
 
-    # Other columns ------------------------------------------------------------------------------
-    book_number = get("book_number")
-    if len(book_number) > MAX_BOOK_NUMBER:
-        errors.append(f"Numer w księdze uczniów jest za długi (najwyżej {MAX_BOOK_NUMBER} znaków).")
-    address = get("address")
-    if len(address) > MAX_ADDRESS:
-        errors.append(f"Adres zamieszkania jest za długi (najwyżej {MAX_ADDRESS} znaków).")
-    parent_email = get("parent_email")
-    if parent_email and (len(parent_email) > MAX_EMAIL or not _EMAIL.fullmatch(parent_email)):
-        errors.append(f"Adres e-mail rodzica jest nieprawidłowy — wpisz jeden adres w postaci nazwa@domena.pl "
-                      f"albo zostaw kolumnę {_col('parent_email')} pustą.")
 
-    for field, value in (("id_document_type", document_type), ("id_document_number", document_number),
-                         ("book_number", book_number), ("class_name", class_name), ("address", address)):
-        refused = text_entry.problem(value, FIELDS[field])  # what tenants.pupils.operations would refuse at the import
-        if refused:
-            errors.append(refused)
-
-    learner_type = _coded(get("learner_type"), LEARNER_TYPES, errors,
-                          "Rodzaj ucznia „{}” nie jest rozpoznany — wpisz: uczeń, słuchacz (szkoła dla dorosłych) "
-                          "albo przedszkole (lub zostaw puste).")
-    disabled = _coded(get("disabled"), YES_NO, errors,
-                      "Niepełnosprawność: wartość „{}” nie jest rozpoznana — wpisz „tak” albo „nie” "
-                      "(lub zostaw puste).")
-    status = _coded(get("status"), STATUSES, errors,
-                    "Status „{}” nie jest rozpoznany — wpisz: aktywny, odszedł albo przeniesiony (lub zostaw puste).")
-
-    # Duplicates within the file -----------------------------------------------------------------
+def _duplicates(row: _Row, pesel: str | None, pesel_text: str, document: tuple[str, str],
+                seen_pesel: dict[str, int], seen_document: dict[str, int]) -> None:
+    """The same PESEL, or without one the same document number, earlier in the file."""
     if pesel is not None:
-        earlier = seen_pesel.setdefault(pesel, line)
-        if earlier != line:
-            errors.append(f"Ten sam PESEL powtarza się w wierszu {earlier} — każdy uczeń może wystąpić w pliku "
-                          "tylko raz; usuń lub popraw jeden z tych wierszy.")
-    if not pesel_text and document_type and document_number:
+        earlier = seen_pesel.setdefault(pesel, row.line)
+        if earlier != row.line:
+            row.errors.append(f"Ten sam PESEL powtarza się w wierszu {earlier} — każdy uczeń może wystąpić w pliku "
+                              "tylko raz; usuń lub popraw jeden z tych wierszy.")
+    if not pesel_text and all(document):
         # The school's register keeps a document number once, whatever its type (the unique blind index
         # of `tenants.pupils.operations.document_index`), so the file may not hold it twice either.
-        earlier = seen_document.setdefault(document_number, line)
-        if earlier != line:
-            errors.append(f"Ten sam numer dokumentu tożsamości powtarza się w wierszu {earlier} (także gdy rodzaj "
-                          "dokumentu jest inny) — każdy uczeń może wystąpić w pliku tylko raz; usuń lub popraw jeden "
-                          "z tych wierszy.")
-    if surname and first and date_of_birth is not None:
-        key_person = (surname.casefold(), first_names.casefold(), date_of_birth)
-        earlier_person = seen_person.get(key_person)
-        if earlier_person is None:
-            seen_person[key_person] = (line, pesel is not None)
-        elif not (earlier_person[1] and pesel is not None):
-            # Two different PESELs tell namesakes apart; without them the rows look like one pupil twice.
-            errors.append(f"Uczeń o tym samym nazwisku, imionach i dacie urodzenia powtarza się w wierszu "
-                          f"{earlier_person[0]} — jeśli to ta sama osoba, usuń jeden z wierszy; jeśli nie, podaj "
-                          "obu uczniom PESEL.")
+        earlier = seen_document.setdefault(document[1], row.line)
+        if earlier != row.line:
+            row.errors.append(f"Ten sam numer dokumentu tożsamości powtarza się w wierszu {earlier} (także gdy "
+                              "rodzaj dokumentu jest inny) — każdy uczeń może wystąpić w pliku tylko raz; usuń lub "
+                              "popraw jeden z tych wierszy.")
 
-    if errors:
-        return RowResult(line=line, row=None, errors=tuple(errors), label=label)
-    row = PupilRow(
-        line=line, surname=surname, first_names=first_names, date_of_birth=date_of_birth, sex=sex, pesel=pesel,
-        id_document_type=document_type, id_document_number=document_number, book_number=book_number,
-        class_name=class_name, learner_type=learner_type, disabled=disabled, address=address,
-        parent_email=parent_email, status=status)
-    return RowResult(line=line, row=row, errors=(), label=label)
+
+def _same_person(row: _Row, key: tuple[str, str, dt.date], has_pesel: bool,
+                 seen_person: dict[tuple[str, str, dt.date], tuple[int, bool]]) -> None:
+    earlier = seen_person.get(key)
+    if earlier is None:
+        seen_person[key] = (row.line, has_pesel)
+    elif not (earlier[1] and has_pesel):
+        # Two different PESELs tell namesakes apart; without them the rows look like one pupil twice.
+        row.errors.append(f"Uczeń o tym samym nazwisku, imionach i dacie urodzenia powtarza się w wierszu "
+                          f"{earlier[0]} — jeśli to ta sama osoba, usuń jeden z wierszy; jeśli nie, podaj "
+                          "obu uczniom PESEL.")
 
 
 def _name(text: str, subject: names.Subject, errors: list[str]) -> str:

@@ -18,6 +18,8 @@ from array import array
 from collections.abc import Iterator
 from collections.abc import Sequence
 
+from infra import inputs
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 20_000
 # A class list has a few dozen columns; an export of a whole pupil register ~100. A filled cell beyond
@@ -42,8 +44,8 @@ class RosterFileError(ValueError):
 
 
 def number(value: int) -> str:
-    """A count as Polish text writes it: "20 000"."""
-    return f"{value:,}".replace(",", " ")
+    """A count as Polish text writes it: "20 000" (`infra.inputs.format_number`, a no-break space)."""
+    return inputs.format_number(value)
 
 
 def column_letters(index: int) -> str:

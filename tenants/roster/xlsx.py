@@ -36,6 +36,7 @@ from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.datetime import from_ISO8601
 
+from infra import inputs
 from infra import zips
 from tenants.roster.table import HEADER_SEARCH_ROWS
 from tenants.roster.table import MAX_CELL_CHARS
@@ -403,7 +404,7 @@ def _cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "tak" if value else "nie"
     if isinstance(value, dt.datetime | dt.date):
-        return value.strftime("%d.%m.%Y")
+        return inputs.format_day(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):

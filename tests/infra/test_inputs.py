@@ -87,3 +87,51 @@ def test_days_as_people_type_them_and_date_inputs_send_them():
     assert inputs.day("01.06.2010", earliest=dt.date(2000, 1, 1), latest=dt.date(2010, 12, 31)) == dt.date(2010, 6, 1)
     with pytest.raises(Refused):
         inputs.day("01.06.1999", earliest=dt.date(2000, 1, 1))
+
+
+# Polish input and output in one module (issue 15): amounts with their currency, the e-mail rule, formatting.
+
+def test_an_amount_may_end_with_zl():
+    for text in ("9", "9,00", "9,00 zł", "9.00 ZŁ", "9zł"):
+        assert inputs.amount(text, low=Decimal(0), high=Decimal(10)) == Decimal("9.00"), text
+    assert inputs.amount("1 234,50\u00a0zł", low=Decimal(0), high=Decimal(10**6)) == Decimal("1234.50")
+    for text in ("zł", "zł 9", "9 zł zł", "9 PLN"):
+        with pytest.raises(Refused):
+            inputs.amount(text, low=Decimal(0), high=Decimal(10))
+
+
+def test_days_as_spreadsheets_export_them():
+    for text in ("09.04.2016", "9.4.2016", "09-04-2016", "09/04/2016", "2016-04-09", "2016-04-09 00:00:00",
+                 "2016-04-09T00:00"):
+        assert inputs.day(text) == dt.date(2016, 4, 9), text
+    for text in ("09.04/2016", "2016/04/09", "2016-04-09 12:30"):
+        with pytest.raises(Refused):
+            inputs.day(text)
+    with pytest.raises(Refused) as refused:
+        inputs.day("31.02.2016")
+    assert refused.value.no_such_day
+    with pytest.raises(Refused) as refused:
+        inputs.day("31.02.16")
+    assert not refused.value.no_such_day
+
+
+@pytest.mark.parametrize("text", ["mama@example.pl", "a.b+c@sub.example.com", "x@b.co"])
+def test_good_email(text):
+    assert inputs.is_email(text)
+
+
+@pytest.mark.parametrize("text", ["a@b.c", "mama", "mama@", "mama@example", "a@b.pl; c@d.pl", "a@b.pl,c@d.pl",
+                                  "Jan <jan@b.pl>", "mama @example.pl", "mama@@example.pl", "a@b.pl.",
+                                  "j" * 250 + "@b.pl", "", None])
+def test_bad_email(text):
+    assert not inputs.is_email(text)
+
+
+def test_polish_output():
+    assert inputs.format_day(dt.date(2026, 3, 5)) == "05.03.2026"
+    assert inputs.format_number(20000) == "20\u00a0000"
+    assert inputs.format_number(2**60) == "1\u00a0152\u00a0921\u00a0504\u00a0606\u00a0846\u00a0976"  # exact
+    assert inputs.format_number(1234.56, 1) == "1\u00a0234,6"
+    assert inputs.format_amount(Decimal("1234.5")) == "1\u00a0234,50"
+    assert inputs.format_money(Decimal("1234.5")) == "1\u00a0234,50\u00a0zł"
+    assert inputs.format_money(9) == "9,00\u00a0zł"

@@ -243,3 +243,21 @@ def test_the_command_line_refuses_bad_names_and_text(app, two_schools):
     assert made.exit_code == 0, made.output
     with app.app_context():
         assert db.session.scalar(select(User.full_name).where(User.email == "nowy@test.pl")) == "Zofia Nguyễn"
+
+
+def test_the_form_and_the_import_refuse_a_one_letter_top_level_domain_in_the_same_words(staff, two_schools):
+    """`a@b.c`: the pupil form took it before issue 15 and the import did not; now both refuse it,
+    with the one message of `tenants.pupils.fields`."""
+    from tenants.pupils import pesel as pesel_rules
+    from tenants.pupils.fields import EMAIL_MESSAGE
+    from tenants.roster.file import FIELDS
+
+    response = staff.post("/szkola/uczniowie/nowy", pupil_form(parent_email="a@b.c"))
+    assert response.status_code == 422 and EMAIL_MESSAGE in response.get_data(as_text=True)
+    cells = {"surname": "Lis", "first_name": "Ewa", "date_of_birth": "04.03.2018", "class_name": "1a",
+             "pesel": pesel_rules.make(dt.date(2018, 3, 4), 31, "K"), "parent_email": "a@b.c"}
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(
+        [list(FIELDS.values()), [cells.get(field, "") for field in FIELDS]])
+    _, page = dry_run(staff, out.getvalue().encode("utf-8-sig"), "lista.csv")
+    assert EMAIL_MESSAGE in page

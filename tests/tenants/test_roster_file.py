@@ -326,9 +326,9 @@ def test_too_many_rows_csv_and_xlsx():
     header = b"Nazwisko;Imi\xea;Klasa\n"
     ok = header + b"Nowak;Ola;1a\n" * rf.MAX_ROWS
     assert len(rf.read_table(ok).rows) == rf.MAX_ROWS
-    refused(ok + b"Lis;Ida;1b\n", "więcej niż 20 000 wierszy")
+    refused(ok + b"Lis;Ida;1b\n", "więcej niż 20\u00a0000 wierszy")
     refused(xlsx([["Nazwisko", "Imię", "Klasa"]] + [["Nowak", "Ola", "1a"]] * (rf.MAX_ROWS + 1)),
-            "więcej niż 20 000 wierszy")
+            "więcej niż 20\u00a0000 wierszy")
 
 
 def test_too_big_file_is_refused():

@@ -124,9 +124,9 @@ def test_a_cell_up_to_the_limit_is_read_and_a_longer_one_is_refused():
     assert rf.read_table(xlsx([HEAD + ["Uwagi"], ["Nowak", "Ola", "1a", long_ok]])).rows[0][1][3] == long_ok
     assert rf.read_table(f"Nazwisko;Imię;Klasa;Uwagi\nNowak;Ola;1a;{long_ok}\n".encode()).rows[0][1][3] == long_ok
     message = refused(xlsx([HEAD + ["Uwagi"], ["Nowak", "Ola", "1a", long_ok + "a"]]),
-                      "Komórka w wierszu 2, w kolumnie D, ma ponad 2 000 znaków")
+                      "Komórka w wierszu 2, w kolumnie D, ma ponad 2\u00a0000 znaków")
     assert "Skróć ją albo usuń tę kolumnę" in message
-    refused(f"Nazwisko;Imię;Klasa;Uwagi\nNowak;Ola;1a;{long_ok}a\n".encode(), "w kolumnie D, ma ponad 2 000")
+    refused(f"Nazwisko;Imię;Klasa;Uwagi\nNowak;Ola;1a;{long_ok}a\n".encode(), "w kolumnie D, ma ponad 2\u00a0000")
 
 
 def test_a_part_bigger_than_allowed_is_refused_before_it_is_read():
