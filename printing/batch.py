@@ -19,10 +19,10 @@ from printing.operations import valid_until
 from printing.render import Calibration
 from printing.render import CardData
 from printing.render import render_print_file
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
+from tenants.registry.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 
 
 class BatchError(Exception):

@@ -57,6 +57,7 @@ from flask import current_app
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
+from tenants.tenancy.operations import log_access
 
 from infra import jobs
 from infra import services
@@ -76,7 +77,6 @@ from tenants.tenancy.actors import SYSTEM
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.context import unscoped
-from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.printing")
 

@@ -71,9 +71,9 @@ from reports.labels import SCHOOL_TYPES
 from reports.models import CardFact
 from reports.models import SchoolStats
 from reports.tables import Table
+from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.tenancy import scoping
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import LIVE_CARD_STATUSES
 from tenants.tenancy.models import CityPrinter
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind

@@ -26,6 +26,7 @@ from flask import url_for
 from itsdangerous import BadSignature
 from itsdangerous import SignatureExpired
 from itsdangerous import URLSafeTimedSerializer
+from tenants.tenancy.operations import log_access
 
 from infra import services
 from infra.db import db
@@ -53,7 +54,6 @@ from tenants.tenancy.context import reset_tenant
 from tenants.tenancy.context import set_tenant
 from tenants.tenancy.errors import NotFoundError
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
 
 log = logging.getLogger("legitka.api")
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

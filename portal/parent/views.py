@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from infra.db import db
 from tenants.photos import operations as photo_intake
+from tenants.photos.models import PhotoSource
+from tenants.pupils.models import Pupil
 from tenants.pupils.operations import EMAIL_RE
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import Pupil
 
 bp = Blueprint("parent", __name__, url_prefix="/zdjecie")
 

@@ -13,6 +13,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from tenants.tenancy.operations import log_access
 
 from infra import services
 from infra.db import db
@@ -28,7 +29,6 @@ from printing import queries as printing_queries
 from printing import terms
 from printing.models import OrderStatus
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import Role
 

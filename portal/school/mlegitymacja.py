@@ -12,6 +12,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from tenants.tenancy.operations import log_access
 
 from infra.db import db
 from portal.access import guard_blueprint
@@ -21,7 +22,6 @@ from portal.security import current_actor
 from tenants.mlegitymacja import operations as mlegitymacja
 from tenants.pupils import queries
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
 
 bp = Blueprint("mleg", __name__, url_prefix="/szkola/mlegitymacja")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

@@ -14,6 +14,7 @@ from flask import request
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from tenants.tenancy.operations import log_access
 
 from infra import file_lifecycle
 from infra import services
@@ -32,15 +33,14 @@ from tenants.photos import mail as photo_mail
 from tenants.photos import operations as photo_intake
 from tenants.photos import zips as photo_zip
 from tenants.pupils import queries
+from tenants.pupils.models import PhotoStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.roster import jobs as import_jobs
+from tenants.roster.models import ImportKind
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
-from tenants.tenancy.models import ImportKind
-from tenants.tenancy.models import ImportStatus
-from tenants.tenancy.models import PhotoStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
-from tenants.tenancy.models import RosterImport
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

@@ -16,14 +16,14 @@ from infra import services
 from infra.db import db
 from tenants.pupils import names
 from tenants.pupils import pesel as pesel_rules
+from tenants.pupils.models import LearnerType
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.pupils.text_entry import TextRefused
 from tenants.pupils.text_entry import check_text
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import LearnerType
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
