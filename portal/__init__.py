@@ -60,7 +60,10 @@ def create_app(test_config: dict | None = None):
     import printing.models  # noqa: F401
     import reports.models  # noqa: F401
     import tenants.mail.models  # noqa: F401
+    import tenants.photos.models  # noqa: F401
+    import tenants.pupils.models  # noqa: F401
     import tenants.registry.models  # noqa: F401
+    import tenants.roster.models  # noqa: F401
     import tenants.tenancy.models  # noqa: F401
     import tenants.transfers.models  # noqa: F401
     from portal import cli

@@ -37,23 +37,23 @@ from printing.models import SchoolPrinter
 from reports.statistics import refresh_all
 from tenants.photos import operations as photo_intake
 from tenants.photos.checks import CHECKS
+from tenants.photos.models import PhotoSource
 from tenants.pupils import applications
 from tenants.pupils import pesel as pesel_rules
+from tenants.pupils.models import Application
+from tenants.pupils.models import LearnerType
+from tenants.pupils.models import Pupil
 from tenants.registry import holograms
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy import nrb
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import CityPrinter
-from tenants.tenancy.models import LearnerType
 from tenants.tenancy.models import Membership
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import User
 from tenants.tenancy.passwords import hash_password

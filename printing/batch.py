@@ -20,11 +20,11 @@ from printing.models import PrintOrder
 from printing.operations import valid_until
 from printing.render import render_print_file
 from tenants.pupils.identity import reveal_identity
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 
 
 class BatchError(Exception):

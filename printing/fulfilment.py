@@ -37,13 +37,13 @@ from printing.operations import add_items
 from printing.operations import add_outbox
 from printing.operations import transition
 from printing.terms import parse_amount
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import Organisation
+from tenants.tenancy.operations import record_change
 
 RETENTION_DAYS = 7  # ZEFO's term (docs/domain.md §10) when the agreement names none
 # The printer holds the batch from acceptance until the school confirms delivery.

@@ -16,9 +16,9 @@ from printing.models import OrderStatus
 from printing.models import PrintOrder
 from tenants.mail import outbox as mail_outbox
 from tenants.mail.models import MailMessage
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.roster.tasks import public_url
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import Organisation
 
 FOOTER = "\n— Legitka. Wiadomość wysłana automatycznie, prosimy na nią nie odpowiadać.\n"

@@ -28,19 +28,19 @@ from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
 from tenants.pupils import names
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationStatus
+from tenants.pupils.models import Pupil
 from tenants.registry import holograms
 from tenants.registry import operations as registry
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationStatus
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import CityPrinter
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
+from tenants.tenancy.operations import record_change
 
 BUILD_BATCH = "build_batch"
 

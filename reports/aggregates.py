@@ -41,7 +41,7 @@ from infra.db import db
 from reports.filters import Filters
 from reports.models import CardFact
 from reports.models import OrderFacts
-from tenants.tenancy.models import LIVE_CARD_STATUSES
+from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
 

@@ -31,8 +31,8 @@ from reports.labels import OWN_PRINTERS
 from reports.labels import SCHOOL_TYPES
 from reports.models import CardFact
 from reports.tables import Table
+from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.tenancy import scoping
-from tenants.tenancy.models import LIVE_CARD_STATUSES
 
 DELIVERED = ("delivered", "handed_over")
 

@@ -20,7 +20,7 @@ Three kinds of numbers:
   times and costs stay as they were.
 
 Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a card in one of
-`tenants.tenancy.models.LIVE_CARD_STATUSES`: ordered, printed, delivered, handed over):
+`tenants.registry.models.LIVE_CARD_STATUSES`: ordered, printed, delivered, handed over):
 
 - pupils_active: active pupils.
 - pupils_needing_card: active pupils with no live card (never had one, hold only a paper card,
@@ -90,20 +90,20 @@ from printing.models import SchoolPrinter
 from reports.models import CardFact
 from reports.models import OrderFacts
 from reports.models import SchoolStats
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationKind
+from tenants.pupils.models import ApplicationStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.registry import holograms
+from tenants.registry.models import LIVE_CARD_STATUSES
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.registry.models import Hologram
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import LIVE_CARD_STATUSES
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationKind
-from tenants.tenancy.models import ApplicationStatus
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
 
 log = logging.getLogger("legitka.statistics")
 

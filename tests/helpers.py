@@ -116,9 +116,9 @@ def upload_roster(staff, rows: list[list]) -> int:
 def import_row(app, school_id: int, import_id: int):
     """An import's row as its school sees it, detached (readable after the app context ends)."""
     from infra.db import db
+    from tenants.roster.models import RosterImport
     from tenants.tenancy.context import Tenant
     from tenants.tenancy.context import tenant_scope
-    from tenants.tenancy.models import RosterImport
 
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         batch = db.session.get(RosterImport, import_id)

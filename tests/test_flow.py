@@ -23,11 +23,11 @@ from printing.models import OrderItem
 from printing.models import PrintOrder
 from tenants.mail.models import MailMessage
 from tenants.pupils import pesel as pesel_rules
+from tenants.pupils.models import Application
+from tenants.registry.models import Card
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import AccessLog
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tests.helpers import id_from_location
 from tests.helpers import ui_pupil_with_photo
 
@@ -199,7 +199,7 @@ def test_failed_batch_is_visible_and_can_be_retried(app, two_schools, browser):
     director.post(f"/szkola/zamowienia/{order_id}/zloz")
 
     # The photo vanishes from storage before the job runs.
-    from tenants.tenancy.models import Pupil
+    from tenants.pupils.models import Pupil
 
     [pupil] = load(app, a, Pupil, id=pupil_id)
     with app.app_context():

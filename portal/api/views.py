@@ -53,7 +53,7 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import reset_tenant
 from tenants.tenancy.context import set_tenant
 from tenants.tenancy.errors import NotFoundError
-from tenants.tenancy.errors import log_access
+from tenants.tenancy.operations import log_access
 
 log = logging.getLogger("legitka.api")
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

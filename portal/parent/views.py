@@ -15,11 +15,11 @@ from infra import inputs
 from infra.db import db
 from portal import actions
 from tenants.photos import operations as photo_intake
+from tenants.photos.models import PhotoSource
+from tenants.pupils.models import Pupil
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import Pupil
 
 bp = Blueprint("parent", __name__, url_prefix="/zdjecie")
 

@@ -25,9 +25,9 @@ from printing import pricing
 from printing import queries as printing_queries
 from printing import terms
 from printing.models import OrderStatus
-from tenants.tenancy.errors import log_access
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import Role
+from tenants.tenancy.operations import log_access
 
 bp = Blueprint("printer", __name__, url_prefix="/drukarnia")
 

@@ -24,9 +24,9 @@ from tenants.roster.file import FIELDS
 from tenants.roster.file import REQUIRED_FIELDS
 from tenants.roster.file import template_csv
 from tenants.roster.file import template_xlsx
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import ImportStatus
-from tenants.tenancy.models import RosterImport
 
 bp = Blueprint("imports", __name__, url_prefix="/szkola/import")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

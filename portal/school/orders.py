@@ -42,10 +42,10 @@ from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.render import render_proof
 from tenants.pupils import queries
-from tenants.tenancy import errors as operations
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationStatus
+from tenants.tenancy import operations
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationStatus
 
 
 @bp.get("/zamowienia")

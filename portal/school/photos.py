@@ -41,18 +41,18 @@ from tenants.documents.link_sheet import render_sheet
 from tenants.photos import mail as photo_mail
 from tenants.photos import operations as photo_intake
 from tenants.photos import zips as photo_zip
+from tenants.photos.models import PhotoSource
+from tenants.photos.models import SubmissionStatus
 from tenants.pupils import queries
+from tenants.pupils.models import PhotoStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.roster import jobs as import_jobs
+from tenants.roster.models import ImportKind
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
-from tenants.tenancy.models import ImportKind
-from tenants.tenancy.models import ImportStatus
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import PhotoStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
-from tenants.tenancy.models import RosterImport
-from tenants.tenancy.models import SubmissionStatus
+from tenants.tenancy.operations import log_access
 
 bp = Blueprint("photos", __name__, url_prefix="/szkola/zdjecia")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

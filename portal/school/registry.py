@@ -27,10 +27,10 @@ from tenants.pupils import queries
 from tenants.registry import holograms
 from tenants.registry import operations as registry
 from tenants.registry import queries as registry_queries
+from tenants.registry.models import INVALIDATION_REASONS
+from tenants.registry.models import Card
 from tenants.registry.models import Hologram
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import INVALIDATION_REASONS
-from tenants.tenancy.models import Card
 
 bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
 guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles

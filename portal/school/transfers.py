@@ -25,8 +25,8 @@ from portal.school.common import current_school
 from portal.security import current_actor
 from tenants.pupils import queries
 from tenants.pupils.identity import masked
+from tenants.pupils.models import Pupil
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import User
 from tenants.transfers import operations as transfers
 from tenants.transfers.models import PupilTransfer

@@ -34,30 +34,30 @@ from portal.security import current_membership
 from printing import queries as printing_queries
 from tenants.documents.application_forms import FormData
 from tenants.documents.application_forms import render_form
+from tenants.photos.models import PhotoSubmission
+from tenants.photos.models import SubmissionStatus
 from tenants.pupils import applications as applications_ops
 from tenants.pupils import identity
 from tenants.pupils import operations as pupil_records
 from tenants.pupils import queries
+from tenants.pupils.models import DUPLICATE_REASONS
+from tenants.pupils.models import REPLACEMENT_REASONS
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationKind
+from tenants.pupils.models import ApplicationStatus
+from tenants.pupils.models import LearnerType
+from tenants.pupils.models import PhotoStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.pupils.operations import PupilDetails
 from tenants.registry import operations as registry
 from tenants.registry import queries as registry_queries
-from tenants.tenancy import errors as operations
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy import nrb
+from tenants.tenancy import operations
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import DUPLICATE_REASONS
-from tenants.tenancy.models import REPLACEMENT_REASONS
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationKind
-from tenants.tenancy.models import ApplicationStatus
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
-from tenants.tenancy.models import LearnerType
-from tenants.tenancy.models import PhotoStatus
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
 from tenants.tenancy.models import Role
-from tenants.tenancy.models import SubmissionStatus
 from tenants.transfers import operations as transfer
 
 bp = Blueprint("school", __name__, url_prefix="/szkola")

@@ -13,15 +13,15 @@ from sqlalchemy import select
 from infra.db import db
 from infra.spreadsheets import csv_document
 from tenants.pupils.identity import reveal_pesel
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
+from tenants.registry.models import INVALIDATION_REASONS
+from tenants.registry.models import LIVE_CARD_STATUSES
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import INVALIDATION_REASONS
-from tenants.tenancy.models import LIVE_CARD_STATUSES
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.operations import record_change
 
 REGISTER = "register"
 INVALIDATE = "invalidate"

@@ -14,10 +14,10 @@ from infra.db import db
 from tenants.mail import outbox as mail_outbox
 from tenants.mail.models import MailMessage
 from tenants.photos import operations as photo_intake
+from tenants.photos.models import PhotoSubmission
+from tenants.photos.models import SubmissionStatus
 from tenants.roster.tasks import public_url
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import SubmissionStatus
 
 PHOTO_DECISION = "photo_decision"
 FOOTER = "\n— Legitka, w imieniu szkoły. Prosimy nie odpowiadać na tę wiadomość.\n"

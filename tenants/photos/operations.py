@@ -25,17 +25,17 @@ from tenants.photos.checks import PhotoResult
 from tenants.photos.checks import check_photo
 from tenants.photos.checks import parse_policy
 from tenants.photos.decode import PhotoError
+from tenants.photos.models import PhotoLink
+from tenants.photos.models import PhotoSource
+from tenants.photos.models import PhotoSubmission
+from tenants.photos.models import SubmissionStatus
+from tenants.pupils.models import PhotoStatus
+from tenants.pupils.models import Pupil
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoLink
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import PhotoStatus
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import SubmissionStatus
 
 LINK_TOKEN_BYTES = 24  # 192 bits
 

@@ -15,17 +15,17 @@ from infra import clock
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
+from tenants.pupils.models import DUPLICATE_REASONS
+from tenants.pupils.models import REPLACEMENT_REASONS
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationKind
+from tenants.pupils.models import ApplicationStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import DUPLICATE_REASONS
-from tenants.tenancy.models import REPLACEMENT_REASONS
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationKind
-from tenants.tenancy.models import ApplicationStatus
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.operations import record_change
 
 DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (docs/domain.md §6)
 OPEN_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value, ApplicationStatus.ORDERED.value)

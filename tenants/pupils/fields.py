@@ -1,5 +1,5 @@
 """The rules of a pupil's fields, in one table that every way into the pupil register uses: the
-school's form and the command line (`tenants.pupils`), the roster import (`tenants.roster.rows`).
+school's form and the command line (`tenants.pupils.operations`), the roster import (`tenants.roster.rows`).
 The same defect gets the same Polish message, whichever way the value came (docs/architecture.md,
 "Polish input and output; the pupil field rules").
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from infra import services
 from tenants.tenancy.actors import Actor
-from tenants.tenancy.errors import log_access
+from tenants.tenancy.operations import log_access
 
 
 def _decrypt(blob: bytes) -> str:

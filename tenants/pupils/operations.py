@@ -18,13 +18,13 @@ from tenants.pupils import fields
 from tenants.pupils import names
 from tenants.pupils import pesel as pesel_rules
 from tenants.pupils.fields import document_number
+from tenants.pupils.models import LearnerType
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import LearnerType
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.operations import record_change
 
 
 def pesel_index(value: str) -> str:

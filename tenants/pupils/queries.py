@@ -11,16 +11,16 @@ from sqlalchemy import select
 
 from infra.db import db
 from infra.like import contains
+from tenants.photos.models import PhotoSubmission
+from tenants.pupils.models import Application
+from tenants.pupils.models import PhotoStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import NotFoundError
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
-from tenants.tenancy.models import PhotoStatus
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
-from tenants.tenancy.models import RosterImport
 
 
 def get_pupil(pupil_id: int) -> Pupil:

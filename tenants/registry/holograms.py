@@ -21,6 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from infra import clock
 from infra.db import db
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramDelivery
 from tenants.registry.models import HologramProtocol
@@ -28,10 +32,6 @@ from tenants.registry.models import HologramState
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
 
 MAX_DELIVERY = 10_000
 SERIAL = re.compile(r"^(?P<prefix>.*?)(?P<digits>[0-9]+)$")  # ASCII digits: they are what gets printed

@@ -1,4 +1,8 @@
-"""Holograms: strictly accounted forms, one row per serial, in exactly one state.
+"""The card registry (each card a school has ordered, with its number for ever) and the hologram ledger.
+
+Cards: a registry number is never reused; `SchoolCounter` gives them out without gaps.
+
+Holograms: strictly accounted forms, one row per serial, in exactly one state.
 
 in_stock → issued (to one card for one school year) | voided (protocol) ;
 in_stock | voided → destroyed (protocol). Stock is a count of rows, so it cannot go negative;
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import Date
 from sqlalchemy import ForeignKey
@@ -23,14 +28,99 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
 
 from infra.db import Base
+from infra.db import TimestampMixin
 from infra.db import UTCDateTime
 from infra.db import utcnow
+from tenants.pupils.models import Pupil
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.models import Id
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import SchoolOwned
+
+
+class CardStatus(enum.StrEnum):
+    ORDERED = "ordered"
+    PRINTED = "printed"
+    DELIVERED = "delivered"
+    HANDED_OVER = "handed_over"
+    SPOILED = "spoiled"  # never handed over (misprint, damaged, uncollected); the number stays used
+    INVALIDATED = "invalidated"  # was valid; see `invalidation_reason`
+
+
+# Why a card stopped being valid; the keys are stored.
+INVALIDATION_REASONS = {
+    "replaced": "wymieniona na nową",
+    "duplicated": "wydano duplikat",
+    "lost": "zgłoszona utrata",
+    "left": "uczeń opuścił szkołę",
+}
+LIVE_CARD_STATUSES = (CardStatus.ORDERED.value, CardStatus.PRINTED.value, CardStatus.DELIVERED.value,
+                      CardStatus.HANDED_OVER.value)
+
+
+class Card(SchoolOwned, TimestampMixin, Base):
+    """One entry of the school's registry of issued cards (ewidencja): the number is for ever."""
+
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    pupil_id: Mapped[int] = mapped_column(Id)
+    application_id: Mapped[int] = mapped_column(Id)
+    order_id: Mapped[int] = mapped_column(Id)
+    template_code: Mapped[str] = mapped_column(String(12))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default=CardStatus.ORDERED.value)
+    handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
+    collected_by: Mapped[str] = mapped_column(String(200), default="")
+    handover_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handover_signed: Mapped[bool] = mapped_column(Boolean, default=False)  # signature on the handover list
+    number_label: Mapped[str] = mapped_column(String(30), default="")  # as printed, e.g. "123/2026"
+    blank_serial: Mapped[str] = mapped_column(String(40), default="")  # reported by the printer
+    chip_uid: Mapped[str] = mapped_column(String(40), default="")
+    invalidation_reason: Mapped[str] = mapped_column(String(20), default="")  # INVALIDATION_REASONS
+    status_note: Mapped[str] = mapped_column(String(300), default="")  # why spoiled, or more on invalidation
+    invalidated_at: Mapped[dt.date | None] = mapped_column(Date)
+    replaces_card_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "number"),
+        UniqueConstraint("school_id", "id"),
+        CheckConstraint("number > 0", name="number_positive"),
+        ForeignKeyConstraint(["school_id", "replaces_card_id"], ["cards.school_id", "cards.id"]),
+        ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
+        ForeignKeyConstraint(["school_id", "application_id"], ["applications.school_id", "applications.id"]),
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+    )
+
+    pupil: Mapped[Pupil] = relationship(
+        primaryjoin="and_(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id)",
+        foreign_keys="[Card.pupil_id, Card.school_id]", viewonly=True)
+
+    @property
+    def label(self) -> str:
+        return self.number_label or str(self.number)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_CARD_STATUSES
+
+
+class SchoolCounter(SchoolOwned, Base):
+    """The last registry number a school has given out. Numbers come from a row lock, not a
+    sequence, because sequences leave gaps on rollback (docs/security.md §2.4)."""
+
+    __tablename__ = "school_counters"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    last_no: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),)
 
 
 class HologramState(enum.StrEnum):

@@ -14,18 +14,18 @@ from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from tenants.pupils.models import Application
+from tenants.pupils.models import ApplicationKind
+from tenants.pupils.models import ApplicationStatus
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
+from tenants.registry.models import INVALIDATION_REASONS
+from tenants.registry.models import LIVE_CARD_STATUSES
+from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import INVALIDATION_REASONS
-from tenants.tenancy.models import LIVE_CARD_STATUSES
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import ApplicationKind
-from tenants.tenancy.models import ApplicationStatus
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import CardStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
+from tenants.tenancy.operations import record_change
 
 PAPER_CARDS_UNTIL = dt.date(2024, 7, 12)  # the last day paper cards could be issued (docs/domain.md §7)
 NUMBER_FORMAT = re.compile(r"^[^{}]*\{n\}[^{}]*(\{rok\}[^{}]*)?$")

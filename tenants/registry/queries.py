@@ -12,13 +12,13 @@ from infra import clock
 from infra import inputs
 from infra.db import db
 from tenants.pupils.identity import reveal_identity
+from tenants.pupils.models import Pupil
+from tenants.registry.models import INVALIDATION_REASONS
+from tenants.registry.models import Card
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramState
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
-from tenants.tenancy.models import INVALIDATION_REASONS
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import Pupil
 
 STATUS_LABELS = {"ordered": "zamówiona", "printed": "wydrukowana", "delivered": "w szkole, do wydania",
                  "handed_over": "wydana", "spoiled": "zepsuta / nieodebrana", "invalidated": "unieważniona"}

@@ -38,8 +38,8 @@ from tenants.roster.table import RosterFileError
 from tenants.roster.table import Table
 from tenants.roster.table import TableBuilder
 from tenants.roster.table import column_letters
-from tenants.roster.xlsx import MAX_UNZIPPED_BYTES
 from tenants.roster.xlsx import xlsx_rows
+from tenants.roster.xlsx_archive import MAX_UNZIPPED_BYTES
 
 # Re-exported: callers and tests know the limits and the types by this module.
 __all__ = ["HEADER_SEARCH_ROWS", "MAX_BYTES", "MAX_ROWS", "MAX_UNZIPPED_BYTES", "RosterFileError", "Table"]

@@ -24,10 +24,10 @@ from infra import jobs
 from infra.db import db
 from tenants.roster import operations as roster_import
 from tenants.roster import tasks
-from tenants.tenancy.models import ImportKind
-from tenants.tenancy.models import ImportStatus
+from tenants.roster.models import ImportKind
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.models import OrgKind
-from tenants.tenancy.models import RosterImport
 from tenants.tenancy.reconcile import each_organisation
 
 log = logging.getLogger("legitka.tenants")

@@ -28,12 +28,16 @@ from infra.db import db
 from infra.db import utcnow
 from infra.storage import school_key
 from tenants.pupils import operations as pupil_records
+from tenants.pupils.models import Pupil
 from tenants.roster.file import RosterFileError
 from tenants.roster.file import Table
 from tenants.roster.file import check_mapping
 from tenants.roster.file import detect_layout
 from tenants.roster.file import mask_digits
 from tenants.roster.file import read_table
+from tenants.roster.models import ImportKind
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.roster.rows import PupilRow
 from tenants.roster.rows import validate_rows
 from tenants.roster.table import dump_table
@@ -42,11 +46,7 @@ from tenants.roster.table import load_table
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import record_change
-from tenants.tenancy.models import ImportKind
-from tenants.tenancy.models import ImportStatus
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import RosterImport
+from tenants.tenancy.operations import record_change
 
 log = logging.getLogger("legitka.tenants")
 

@@ -39,18 +39,18 @@ from infra.db import utcnow
 from infra.db_errors import is_transient
 from tenants.photos import operations as photo_intake
 from tenants.photos import zips as photo_zip
+from tenants.photos.models import PhotoSource
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.pupils.operations import find_by_pesel
 from tenants.roster import operations as roster_import
+from tenants.roster.models import ImportStatus
+from tenants.roster.models import RosterImport
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import ImportStatus
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
-from tenants.tenancy.models import RosterImport
 
 log = logging.getLogger("legitka.tenants")
 

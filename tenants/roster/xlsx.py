@@ -4,9 +4,9 @@ Pure, no Flask and no database. A workbook is a zip of XML parts; this reader op
 needs (workbook, its relationships, styles for date cells, the shared strings and the first
 worksheet) with expat, chunk by chunk, and keeps only what the list needs:
 
-* each part's uncompressed size is checked before it is opened, and counted again while it is read;
-* the zip's central directory is refused when it is bigger than a workbook's (`infra.zips`);
-* no part may carry a DTD (entity expansion is how XML bombs work, and Excel never writes one);
+* the zip and every XML part pass the guard of `tenants.roster.xlsx_archive`: the central directory,
+  the member count and unpacked size bounded, each part's uncompressed size checked before it is
+  opened and counted again while it is read, no DTD, the XML structure bounded;
 * shared strings live in one bytes buffer with offsets, at most `MAX_SHARED_STRINGS` of them;
 * the sheet is read cell by cell: a filled cell beyond column `MAX_COLUMNS`, a cell longer than
   `MAX_CELL_CHARS`, more than `MAX_SHEET_CELLS` cells or `MAX_PART_ELEMENTS` elements stop it;
@@ -21,11 +21,9 @@ trailing ".0" (so a PESEL kept as a number keeps its digits), booleans as "tak"/
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import pyexpat
 import zlib
 from array import array
-from collections.abc import Callable
 from collections.abc import Iterator
 
 from openpyxl.styles.numbers import builtin_format_code
@@ -47,81 +45,44 @@ from tenants.roster.table import cell_beyond_columns
 from tenants.roster.table import cell_too_long
 from tenants.roster.table import number
 from tenants.roster.table import too_many_rows
+from tenants.roster.xlsx_archive import MAX_ATTRIBUTES
+from tenants.roster.xlsx_archive import MAX_DEPTH
+from tenants.roster.xlsx_archive import MAX_MEMBERS
+from tenants.roster.xlsx_archive import MAX_NAMES
+from tenants.roster.xlsx_archive import MAX_PART_ELEMENTS
+from tenants.roster.xlsx_archive import MAX_UNZIPPED_BYTES
+from tenants.roster.xlsx_archive import Damaged
+from tenants.roster.xlsx_archive import Done
+from tenants.roster.xlsx_archive import copy_to_new_sheet
+from tenants.roster.xlsx_archive import feed_part
+from tenants.roster.xlsx_archive import local_name
+from tenants.roster.xlsx_archive import new_parser
+from tenants.roster.xlsx_archive import not_xlsx
+from tenants.roster.xlsx_archive import open_workbook
+from tenants.roster.xlsx_archive import parse_part
+from tenants.roster.xlsx_archive import rels_path
+from tenants.roster.xlsx_archive import resolve
+from tenants.roster.xlsx_archive import unusual
 
-SAVE_AS = ("Zapisz listę w Excelu jako „Skoroszyt programu Excel (.xlsx)” albo „CSV (rozdzielany średnikami)” "
-           "i wyślij ponownie.")
-# Summed uncompressed size of all members of an XLSX we agree to open (a 10 MB zip of XML rarely exceeds
-# ~100 MB; a zip bomb does).
-MAX_UNZIPPED_BYTES = 100 * 1024 * 1024
-MAX_MEMBERS = 10_000
-# A workbook's central directory lists a few dozen parts; 1 MB of it is ~20,000 (each one an object).
-MAX_DIRECTORY_BYTES = 1024 * 1024
 # Parts other than the sheet: the shared strings of a 20,000-pupil list take ~25 MB of XML.
 MAX_PART_BYTES = 32 * 1024 * 1024
 MAX_SHEET_BYTES = MAX_UNZIPPED_BYTES
 MAX_SHARED_STRINGS = 1_000_000
 MAX_STYLES = 65_536  # Excel's own limit on cell formats is 64,000
 MAX_SHEET_CELLS = 2_000_000  # 20,000 rows x 100 columns, empty and formatted cells included
-MAX_PART_ELEMENTS = 8_000_000
-# Expat holds a start tag whole, keeps every open element on a stack and every distinct element and
-# attribute name for the life of the parser: a 20 KB zip can nest millions of elements or list millions
-# of attributes in one tag. SpreadsheetML needs ~10 levels, ~15 attributes a tag, dozens of names.
-MAX_DEPTH = 64
-MAX_ATTRIBUTES = 64
-MAX_NAMES = 1_000
-# Expat buffers a token (a tag with its attributes, a comment, a processing instruction) until it is
-# complete; the bytes read since the last event it reported may not exceed this.
-MAX_PENDING_BYTES = 512 * 1024
 # An XLSX may carry formatting down to row 1 048 576; this many empty rows in a row end the sheet.
 MAX_EMPTY_RUN = 5_000
 MAX_SHEET_ROW = 1_048_576
 MAX_SHEET_COLUMN = 16_384
-_CHUNK = 1 << 16
-
-
-def _not_xlsx() -> RosterFileError:
-    return RosterFileError("Plik nie jest poprawnym skoroszytem Excela (.xlsx) — może być uszkodzony. " + SAVE_AS)
-
-
-def _too_big() -> RosterFileError:
-    return RosterFileError("Plik XLSX po rozpakowaniu byłby zbyt duży — nie otworzymy go. Zapisz listę ponownie w "
-                           "Excelu (tylko arkusz z uczniami) albo jako CSV.")
-
-
-def _unusual() -> RosterFileError:
-    return _copy_to_new_sheet("Skoroszyt ma budowę, jakiej Excel nie tworzy (zbyt głęboko zagnieżdżone, zbyt długie "
-                              "albo zbyt różnorodne elementy XML)")
-
-
-def _copy_to_new_sheet(what: str) -> RosterFileError:
-    return RosterFileError(f"{what} — tak nie wygląda lista uczniów. Skopiuj dane uczniów do nowego, pustego "
-                           "skoroszytu (zaznacz je, skopiuj i wklej) i zapisz go ponownie albo zapisz listę jako CSV.")
-
-
-class _Done(Exception):
-    """Raised by a handler when the part holds nothing more that we need."""
-
-
-class _Damaged(Exception):
-    """The part's content is not what SpreadsheetML allows."""
 
 
 def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for every row of the first worksheet with a filled cell; trailing empty
     cells removed, text stripped. `RosterFileError` for a damaged, hostile or oversized workbook."""
-    try:
-        archive = zips.open_bounded(data, max_directory_bytes=MAX_DIRECTORY_BYTES)
-    except zips.DirectoryTooLarge:
-        raise RosterFileError("Plik XLSX zawiera tysiące wewnętrznych plików — to nie jest zwykły skoroszyt. Zapisz "
-                              "listę ponownie w Excelu albo jako CSV.") from None
-    except zips.BAD_ZIP as exc:
-        raise _not_xlsx() from exc
+    archive = open_workbook(data)
     with archive:
         try:
-            infos = archive.infolist()
-            if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES:
-                raise _too_big()
-            names = {info.filename for info in infos}
+            names = {info.filename for info in archive.infolist()}
             if "mimetype" in names:
                 with archive.open("mimetype") as member:
                     if b"opendocument" in member.read(100):
@@ -131,111 +92,9 @@ def xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             yield from _Workbook(archive, names).rows()
         except RosterFileError:
             raise
-        except (_Damaged, pyexpat.ExpatError, ValueError, KeyError, IndexError, OverflowError, EOFError, OSError,
+        except (Damaged, pyexpat.ExpatError, ValueError, KeyError, IndexError, OverflowError, EOFError, OSError,
                 zlib.error, NotImplementedError, RuntimeError, *zips.BAD_ZIP) as exc:
-            raise _not_xlsx() from exc
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-def _local(name: str) -> str:
-    """The local name of an element: parts are parsed without namespace processing (faster), and a
-    writer may put a prefix on SpreadsheetML's names ("x:c")."""
-    return name.rpartition(":")[2]
-
-
-def _refuse_dtd(*_args) -> None:
-    raise RosterFileError("Plik XLSX zawiera definicje DTD, których skoroszyty Excela nie mają — nie otworzymy go. "
-                          "Zapisz listę ponownie w Excelu albo jako CSV.")
-
-
-def _parser():
-    parser = pyexpat.ParserCreate()
-    parser.buffer_text = True
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    return parser
-
-
-def _feed(archive, name: str, limit: int, parser) -> Iterator[None]:
-    """Feed one part to `parser` in chunks, yielding after each: its declared and its real size are
-    checked against `limit`, and expat may not sit on more than `MAX_PENDING_BYTES` of an unfinished
-    token (a giant tag or comment). A handler's exception (`_Done`, a refusal) comes out of this loop."""
-    info = archive.getinfo(name)
-    if info.file_size > limit:
-        raise _too_big()
-    read = 0
-    with archive.open(info) as member:
-        while chunk := member.read(_CHUNK):
-            read += len(chunk)
-            if read > limit:
-                raise _too_big()
-            parser.Parse(chunk, False)
-            # Outside a handler, CurrentByteIndex is where expat's last reported event began.
-            if read - max(parser.CurrentByteIndex, 0) > MAX_PENDING_BYTES:
-                raise _unusual()
-            yield
-        parser.Parse(b"", True)
-
-
-def _parse(archive, name: str, limit: int, start: Callable, end: Callable | None = None,
-           text: Callable | None = None) -> None:
-    """Parse one part with expat; `start(local_name, attrs)` and `end(local_name)` get names without a
-    prefix. The structure is bounded (elements, depth, attributes, names); a handler may raise `_Done`
-    to stop early."""
-    parser = _parser()
-    names: dict[str, str] = {}
-    attribute_names: set[str] = set()
-    elements = depth = 0
-
-    def local(tag: str) -> str:
-        found = names.get(tag)
-        if found is None:
-            if len(names) >= MAX_NAMES:
-                raise _unusual()
-            found = names[tag] = _local(tag)
-        return found
-
-    def counted_start(tag, attrs):
-        nonlocal elements, depth
-        elements += 1
-        depth += 1
-        if elements > MAX_PART_ELEMENTS:
-            raise _copy_to_new_sheet(f"Część skoroszytu ma ponad {number(MAX_PART_ELEMENTS)} elementów XML")
-        if depth > MAX_DEPTH or len(attrs) > MAX_ATTRIBUTES:
-            raise _unusual()
-        attribute_names.update(attrs)
-        if len(attribute_names) > MAX_NAMES:
-            raise _unusual()
-        start(local(tag), attrs)
-
-    def counted_end(tag):
-        nonlocal depth
-        depth -= 1
-        if end is not None:
-            end(local(tag))
-
-    parser.StartElementHandler = counted_start
-    parser.EndElementHandler = counted_end
-    if text is not None:
-        parser.CharacterDataHandler = text
-    try:
-        for _ in _feed(archive, name, limit, parser):
-            pass
-    except _Done:
-        pass
-
-
-def _resolve(base: str, target: str) -> str:
-    if target.startswith("/"):
-        return target[1:]
-    return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
-
-
-def _rels_path(part: str) -> str:
-    folder, file = posixpath.split(part)
-    return posixpath.join(folder, "_rels", file + ".rels")
+            raise not_xlsx() from exc
 
 
 class _Workbook:
@@ -246,29 +105,29 @@ class _Workbook:
     def _relationships(self, part: str) -> list[tuple[str, str, str]]:
         """(id, type's last segment, target path) of a part's relationships."""
         found: list[tuple[str, str, str]] = []
-        path = _rels_path(part)
+        path = rels_path(part)
         if path not in self.names:
             return found
 
         def start(tag, attrs):
             if tag == "Relationship" and attrs.get("TargetMode") != "External":
                 if len(found) >= MAX_MEMBERS:
-                    raise _Damaged()
+                    raise Damaged()
                 kind = attrs.get("Type", "").rsplit("/", 1)[-1]
-                found.append((attrs.get("Id", ""), kind, _resolve(part, attrs.get("Target", ""))))
+                found.append((attrs.get("Id", ""), kind, resolve(part, attrs.get("Target", ""))))
 
-        _parse(self.archive, path, MAX_PART_BYTES, start)
+        parse_part(self.archive, path, MAX_PART_BYTES, start)
         return found
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         package = {kind: target for _id, kind, target in self._relationships("")}
         workbook = package.get("officeDocument", "xl/workbook.xml")
         if workbook not in self.names or "[Content_Types].xml" not in self.names:
-            raise _not_xlsx()
+            raise not_xlsx()
         sheet_ids, epoch = self._sheets(workbook)
         relationships = self._relationships(workbook)
         if not relationships:
-            raise _not_xlsx()
+            raise not_xlsx()
         by_id = {rid: (kind, target) for rid, kind, target in relationships}
         sheet = next((by_id[rid][1] for rid in sheet_ids
                       if rid in by_id and by_id[rid][0] == "worksheet" and by_id[rid][1] in self.names), None)
@@ -293,14 +152,14 @@ class _Workbook:
                 epoch = CALENDAR_MAC_1904
             elif tag == "sheet":
                 if len(sheet_ids) >= MAX_MEMBERS:
-                    raise _Damaged()
+                    raise Damaged()
                 sheet_ids.append(next((v for k, v in attrs.items() if k.endswith(":id")), ""))
 
         def end(tag):
             if tag == "sheets":
-                raise _Done()
+                raise Done()
 
-        _parse(self.archive, workbook, MAX_PART_BYTES, start, end)
+        parse_part(self.archive, workbook, MAX_PART_BYTES, start, end)
         return sheet_ids, epoch
 
     def _styles(self, path: str) -> tuple[set[int], set[int]]:
@@ -312,20 +171,20 @@ class _Workbook:
         def start(tag, attrs):
             if tag == "numFmt" and inside[-1:] == ["numFmts"]:
                 if len(custom) >= MAX_STYLES:
-                    raise _Damaged()
+                    raise Damaged()
                 custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")[:1000]
             elif tag == "xf" and inside[-1:] == ["cellXfs"]:
                 if len(formats) >= MAX_STYLES:
-                    raise _copy_to_new_sheet(f"Skoroszyt ma ponad {number(MAX_STYLES)} formatów komórek")
+                    raise copy_to_new_sheet(f"Skoroszyt ma ponad {number(MAX_STYLES)} formatów komórek")
                 formats.append(int(attrs.get("numFmtId", "0")))
             inside.append(tag)
 
         def end(tag):
             inside.pop()
             if tag == "cellXfs":
-                raise _Done()
+                raise Done()
 
-        _parse(self.archive, path, MAX_PART_BYTES, start, end)
+        parse_part(self.archive, path, MAX_PART_BYTES, start, end)
         dates, durations = set(), set()
         for index, format_id in enumerate(formats):
             code = custom[format_id] if format_id in custom else builtin_format_code(format_id)
@@ -359,7 +218,7 @@ class _Workbook:
             elif tag == "si":
                 in_string = False
                 if len(strings) >= MAX_SHARED_STRINGS:
-                    raise _copy_to_new_sheet(f"Skoroszyt zawiera ponad {number(MAX_SHARED_STRINGS)} różnych tekstów")
+                    raise copy_to_new_sheet(f"Skoroszyt zawiera ponad {number(MAX_SHARED_STRINGS)} różnych tekstów")
                 strings.append("".join(parts), too_long=size > MAX_CELL_CHARS)
             elif tag == "rPh":
                 in_phonetic = False
@@ -371,7 +230,7 @@ class _Workbook:
                     parts.append(chunk)
                 size += len(chunk)
 
-        _parse(self.archive, path, MAX_PART_BYTES, start, end, text)
+        parse_part(self.archive, path, MAX_PART_BYTES, start, end, text)
         return strings
 
 
@@ -428,12 +287,12 @@ def _column(reference: str) -> int:
     column = 0
     for ch in letters.replace("$", "").upper():
         if not "A" <= ch <= "Z":
-            raise _Damaged()
+            raise Damaged()
         column = column * 26 + ord(ch) - 64
         if column > MAX_SHEET_COLUMN:
-            raise _Damaged()
+            raise Damaged()
     if column == 0:
-        raise _Damaged()
+        raise Damaged()
     _COLUMNS[letters] = column  # at most the 16,384 valid spellings times "$" and case
     return column
 
@@ -473,8 +332,8 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         code = codes.get(tag)
         if code is None:
             if len(codes) >= MAX_NAMES:
-                raise _unusual()
-            code = codes[tag] = _SHEET_TAGS.get(_local(tag), 0)
+                raise unusual()
+            code = codes[tag] = _SHEET_TAGS.get(local_name(tag), 0)
         return code
 
     def start(tag, attrs):
@@ -483,12 +342,12 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         elements += 1
         depth += 1
         if elements > MAX_PART_ELEMENTS:
-            raise _copy_to_new_sheet(f"Arkusz ma ponad {number(MAX_PART_ELEMENTS)} elementów XML")
+            raise copy_to_new_sheet(f"Arkusz ma ponad {number(MAX_PART_ELEMENTS)} elementów XML")
         if depth > MAX_DEPTH or len(attrs) > MAX_ATTRIBUTES:
-            raise _unusual()
+            raise unusual()
         attribute_names.update(attrs)
         if len(attribute_names) > MAX_NAMES:
-            raise _unusual()
+            raise unusual()
         code = codes.get(tag)
         if code is None:
             code = code_of(tag)
@@ -498,12 +357,12 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         if code == _CELL:
             cells += 1
             if cells > MAX_SHEET_CELLS:
-                raise _copy_to_new_sheet(f"Arkusz ma ponad {number(MAX_SHEET_CELLS)} komórek (także pustych albo "
-                                         "tylko sformatowanych)")
+                raise copy_to_new_sheet(f"Arkusz ma ponad {number(MAX_SHEET_CELLS)} komórek (także pustych albo "
+                                        "tylko sformatowanych)")
             reference = attrs.get("r")
             column = _column(reference) if reference else column + 1
             if column > MAX_SHEET_COLUMN:
-                raise _Damaged()
+                raise Damaged()
             cell_type = attrs.get("t", "n")
             style = attrs.get("s")
             cell_style = int(style) if style else 0
@@ -521,7 +380,7 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
             reference = attrs.get("r")
             row_number = int(reference) if reference else row_number + 1
             if not 1 <= row_number <= MAX_SHEET_ROW:
-                raise _Damaged()
+                raise Damaged()
             row = {}
             column = 0
 
@@ -544,7 +403,7 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         elif code == _ROW:
             end_row()
         elif code == _DATA:
-            raise _Done()
+            raise Done()
 
     def text(chunk):
         nonlocal size
@@ -560,7 +419,7 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         too_long = size > MAX_CELL_CHARS
         if cell_type == "s":
             if not (raw.isascii() and raw.isdigit()):
-                raise _Damaged()
+                raise Damaged()
             index = int(raw)
             text = strings[index].strip()
             too_long = too_long or index in strings.too_long
@@ -589,7 +448,7 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
         if not filled:
             return
         if row_number - last_filled > MAX_EMPTY_RUN:
-            raise _Done()  # thousands of empty rows: what follows is no part of the list
+            raise Done()  # thousands of empty rows: what follows is no part of the list
         last_filled = row_number
         nonempty += 1
         if nonempty > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
@@ -599,16 +458,16 @@ def _sheet_rows(archive, name: str, strings: SharedStrings, date_styles: set[int
             line[position - 1] = cell
         ready.append((row_number, line))
 
-    parser = _parser()
+    parser = new_parser()
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
     try:
-        for _ in _feed(archive, name, MAX_SHEET_BYTES, parser):
+        for _ in feed_part(archive, name, MAX_SHEET_BYTES, parser):
             if ready:
                 yield from ready
                 ready.clear()
-    except _Done:
+    except Done:
         pass
     yield from ready
 

@@ -25,7 +25,7 @@ class Tenant:
     city_id: int | None = None
     system: bool = False
     # A parent's photo link: no organisation, only the SHA-256 of the token they hold, which
-    # opens exactly that link's row (tenants.tenancy.models.PhotoLink).
+    # opens exactly that link's row (tenants.photos.models.PhotoLink).
     link_hash: str | None = None
 
     def __post_init__(self) -> None:

@@ -33,23 +33,23 @@ from infra.db import utcnow
 from infra.storage import NotFound
 from infra.storage import school_key
 from tenants.photos import operations as photo_intake
+from tenants.photos.models import PhotoSource
+from tenants.photos.models import PhotoSubmission
+from tenants.photos.models import SubmissionStatus
 from tenants.pupils import applications
+from tenants.pupils.models import ApplicationKind
+from tenants.pupils.models import LearnerType
+from tenants.pupils.models import Pupil
+from tenants.pupils.models import PupilStatus
 from tenants.registry import operations as registry
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import NotFoundError
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.errors import log_access
-from tenants.tenancy.models import ApplicationKind
-from tenants.tenancy.models import Card
-from tenants.tenancy.models import LearnerType
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
-from tenants.tenancy.models import PhotoSource
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import PupilStatus
-from tenants.tenancy.models import SubmissionStatus
+from tenants.tenancy.operations import log_access
 from tenants.transfers.models import SNAPSHOT
 from tenants.transfers.models import PupilTransfer
 from tenants.transfers.models import TransferStatus

@@ -10,7 +10,10 @@ from sqlalchemy import pool
 import printing.models  # noqa: F401  (registers the tables)
 import reports.models  # noqa: F401
 import tenants.mail.models  # noqa: F401
+import tenants.photos.models  # noqa: F401
+import tenants.pupils.models  # noqa: F401
 import tenants.registry.models  # noqa: F401
+import tenants.roster.models  # noqa: F401
 import tenants.tenancy.models  # noqa: F401
 import tenants.transfers.models  # noqa: F401
 from infra.db import Base

@@ -8,9 +8,9 @@ import datetime as dt
 from infra import progress
 from infra.db import db
 from tenants.roster import tasks
+from tenants.roster.models import RosterImport
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import RosterImport
 from tests.conftest import Browser
 from tests.helpers import upload_roster
 from tests.helpers import vulcan_row

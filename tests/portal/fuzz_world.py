@@ -230,9 +230,9 @@ def parent_link(app, ids: Ids) -> str:
     """A fresh photo link for the parent's pupil (a newer link replaces the older one)."""
     from infra.db import db
     from tenants.photos import operations as photo_intake
+    from tenants.pupils.models import Pupil
     from tenants.tenancy.context import Tenant
     from tenants.tenancy.context import tenant_scope
-    from tenants.tenancy.models import Pupil
 
     with app.app_context(), tenant_scope(Tenant(school_id=ids.a)):
         pupil = db.session.get(Pupil, ids.parent_pupil)

@@ -18,11 +18,11 @@ from infra.db import use_timeouts
 from portal.config import database_timeouts
 from printing import operations as printing_ops
 from printing.models import PrintOrder
+from tenants.pupils.models import Application
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.db_sessions import held
 from tests.helpers import add_pupil

@@ -28,11 +28,11 @@ def embedded(tmp_path, monkeypatch):
 
 def counts(app):
     from infra.db import db
+    from tenants.pupils.models import Pupil
     from tenants.tenancy.context import Tenant
     from tenants.tenancy.context import tenant_scope
     from tenants.tenancy.models import Membership
     from tenants.tenancy.models import Organisation
-    from tenants.tenancy.models import Pupil
     from tenants.tenancy.models import User
 
     with app.app_context():
@@ -71,10 +71,10 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     from infra import services
     from infra.db import db
     from tenants.pupils import pesel
+    from tenants.pupils.models import Pupil
     from tenants.tenancy.context import Tenant
     from tenants.tenancy.context import tenant_scope
     from tenants.tenancy.models import Organisation
-    from tenants.tenancy.models import Pupil
 
     with embedded.app_context():
         schools = list(db.session.scalars(select(Organisation).where(Organisation.kind == "school")))

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from tenants.photos.models import PhotoLink
+from tenants.photos.models import PhotoSubmission
+from tenants.pupils.models import Pupil
+from tenants.roster.models import RosterImport
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoLink
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import id_from_location
 from tests.helpers import jpeg

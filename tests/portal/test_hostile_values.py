@@ -17,6 +17,7 @@ from sqlalchemy import select
 from infra import clock
 from infra.db import db
 from printing.models import CityBudget
+from tenants.pupils.models import Pupil
 from tenants.registry import holograms
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramDelivery
@@ -24,7 +25,6 @@ from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
 from tests.helpers import pupil_form

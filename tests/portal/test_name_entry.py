@@ -18,12 +18,12 @@ from infra.db import db
 from portal.input_guard import MULTILINE_FIELDS
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
+from tenants.pupils.models import Pupil
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tenants.tenancy.models import User
 from tests.helpers import VULCAN_HEADER
 from tests.helpers import add_pupil

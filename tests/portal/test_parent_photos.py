@@ -15,12 +15,12 @@ from infra.crypto import sha256_hex
 from infra.db import db
 from infra.db import utcnow
 from tenants.photos import operations as photo_intake
+from tenants.photos.models import PhotoLink
+from tenants.photos.models import PhotoSubmission
+from tenants.pupils.models import Pupil
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoLink
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import id_from_location
 from tests.helpers import jpeg

@@ -14,12 +14,12 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from infra.db import db
+from tenants.photos.models import PhotoSubmission
 from tenants.pupils.pesel import make as make_pesel
+from tenants.roster.models import RosterImport
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import jpeg
 from tests.helpers import make_zip

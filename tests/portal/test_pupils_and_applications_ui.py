@@ -12,11 +12,11 @@ from pypdf import PdfReader
 
 from infra import clock
 from infra.db import db
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tests.helpers import id_from_location
 from tests.helpers import pupil_form
 from tests.helpers import store_photo

@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
 from tenants.registry import holograms
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tenants.transfers.models import PupilTransfer
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards

@@ -18,12 +18,12 @@ from infra import progress
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
+from tenants.roster.models import RosterImport
 from tenants.roster.table import is_dumped_table
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import RosterImport
 from tests import hostile_rosters as hostile
 from tests.helpers import letters
 from tests.helpers import roster_csv

@@ -19,17 +19,17 @@ from sqlalchemy import text
 
 from infra import services
 from infra.db import db
+from tenants.photos.models import PhotoSubmission
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
+from tenants.registry.models import Card
 from tenants.tenancy import context
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import AccessLog
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import Pupil
 from tenants.transfers.models import PupilTransfer
 from tests.conftest import ADMIN_URL
 from tests.conftest import DB_NAME

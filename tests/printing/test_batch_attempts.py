@@ -41,10 +41,10 @@ from printing import queries as printing_queries
 from printing import tasks
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
+from tenants.registry.models import Card
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.context import unscoped
-from tenants.tenancy.models import Card
 from tests.conftest import DB_NAME
 from tests.conftest import PG_HOST
 from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)

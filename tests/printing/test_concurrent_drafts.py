@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from infra.db import db
 from printing.models import PrintOrder
+from tenants.pupils.models import Application
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
 from tenants.tenancy.models import Organisation
 from tests import helpers
 from tests.db_sessions import held

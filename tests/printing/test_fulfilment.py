@@ -24,12 +24,12 @@ from printing.models import PriceTier
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
 from tenants.pupils import applications
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import NotFoundError
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import letters

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from infra.db import db
 from printing import operations as printing_ops
 from printing.models import PrintOrder
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 
 
 def make_drafts(app, school_id, printer_id, sizes, user_id):

@@ -20,10 +20,10 @@ from printing.tasks import job_id
 from printing.tasks import relay_outbox
 from tenants.pupils import applications
 from tenants.pupils import pesel as pesel_rules
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import run_jobs

@@ -21,12 +21,12 @@ from printing.models import OutboxEvent
 from printing.models import PrintOrder
 from printing.tasks import relay_outbox
 from tenants.pupils import applications
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.context import unscoped
 from tenants.tenancy.models import AccessLog
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import letters

@@ -687,8 +687,8 @@ def test_dashboard_on_the_embedded_sqlite_demo(tmp_path, monkeypatch):
             monkeypatch.delenv(name)
     from portal import create_app
     from reports.models import SchoolStats
+    from tenants.pupils.models import Pupil
     from tenants.tenancy.models import Organisation
-    from tenants.tenancy.models import Pupil
 
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
     try:

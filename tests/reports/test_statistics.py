@@ -33,16 +33,16 @@ from reports.models import CardFact
 from reports.models import SchoolStats
 from tenants.mlegitymacja import operations as mlegitymacja
 from tenants.pupils import applications
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
 from tenants.registry import holograms
 from tenants.registry import operations as registry
+from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import store_photo

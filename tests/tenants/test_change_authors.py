@@ -24,12 +24,12 @@ from tenants.pupils import applications
 from tenants.pupils import operations as pupils
 from tenants.pupils import pesel as pesel_rules
 from tenants.registry import operations as registry
+from tenants.registry.models import Card
 from tenants.roster import operations as roster_import
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import AccessLog
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import User
 from tests.helpers import add_pupil

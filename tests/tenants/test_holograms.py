@@ -20,12 +20,12 @@ from sqlalchemy import select
 from infra import clock
 from infra.db import db
 from tenants.registry import holograms
+from tenants.registry.models import Card
 from tenants.registry.models import Hologram
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards

@@ -20,12 +20,12 @@ from tenants.pupils import identity
 from tenants.pupils import operations as pupils
 from tenants.pupils.pesel import make as make_pesel
 from tenants.registry import queries as registry_queries
+from tenants.registry.models import Card
 from tenants.tenancy.actors import SYSTEM
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import AccessLog
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import store_photo

@@ -8,11 +8,11 @@ import pytest
 from infra import services
 from infra.db import db
 from infra.storage import NotFound
+from tenants.pupils.models import Pupil
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tests.helpers import add_pupil
 from tests.helpers import jpeg
 from tests.helpers import store_photo

@@ -18,13 +18,13 @@ from werkzeug.test import encode_multipart
 
 from infra import jobs
 from infra.db import db
+from tenants.photos.models import PhotoSubmission
 from tenants.roster import jobs as import_jobs
+from tenants.roster.models import RosterImport
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import PhotoSubmission
-from tenants.tenancy.models import RosterImport
 from tests.helpers import ALL_CHECKS_OFF
 from tests.helpers import add_pupil
 from tests.helpers import import_row

@@ -1,4 +1,4 @@
-"""The pupil's form (`tenants.pupils`) and the roster import (`tenants.roster.rows`) check the same
+"""The pupil's form (`tenants.pupils.operations`) and the roster import (`tenants.roster.rows`) check the same
 fields by one table (`tenants.pupils.fields`): the same value is refused by both, with the same
 Polish message, or taken by both. Before the table they disagreed: `a@b.c` passed the form and
 not the import, a 35-character document number or a pupil born last month passed only the form."""

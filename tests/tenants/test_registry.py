@@ -18,16 +18,16 @@ from infra.db import db
 from infra.db import utcnow
 from printing import operations as printing_ops
 from tenants.pupils import applications
+from tenants.pupils.models import Application
+from tenants.pupils.models import Pupil
 from tenants.registry import operations as registry
+from tenants.registry.models import Card
+from tenants.registry.models import SchoolCounter
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import OperationError
-from tenants.tenancy.models import Application
-from tenants.tenancy.models import Card
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
-from tenants.tenancy.models import SchoolCounter
 from tests.helpers import add_pupil
 from tests.helpers import letters
 from tests.helpers import store_photo

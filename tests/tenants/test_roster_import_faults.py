@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from infra import jobs
 from infra.db import db
+from tenants.pupils.models import Pupil
 from tenants.roster import jobs as import_jobs
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Pupil
 from tests.helpers import import_row
 from tests.helpers import letters
 from tests.helpers import stored

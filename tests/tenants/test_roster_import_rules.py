@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from infra.db import db
+from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
 from tenants.roster import operations as roster_import
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
-from tenants.tenancy.models import Pupil
 from tests.helpers import roster_csv
 
 HEADER = ["Nazwisko", "Imię", "Drugie imię", "Data urodzenia", "PESEL", "Rodzaj dokumentu tożsamości",

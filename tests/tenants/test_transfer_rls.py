@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from infra.db import db
+from tenants.pupils.models import Pupil
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
-from tenants.tenancy.models import Pupil
 from tenants.transfers import operations as transfer
 from tenants.transfers.models import PupilTransfer
 from tests.helpers import add_pupil

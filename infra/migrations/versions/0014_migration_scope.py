@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 SEES_ALL = "current_setting('legitka.migration', true) = 'on'"
-LIVE = "('ordered', 'printed', 'delivered', 'handed_over')"  # tenants.tenancy.models.LIVE_CARD_STATUSES
+LIVE = "('ordered', 'printed', 'delivered', 'handed_over')"  # tenants.registry.models.LIVE_CARD_STATUSES
 RLS_TABLES = """
     SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relrowsecurity ORDER BY c.relname"""
