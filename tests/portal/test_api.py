@@ -199,7 +199,10 @@ def test_whole_flow_with_authlibs_oauth2_client_over_http(app, ready, live_serve
     with app.app_context(), tenant_scope(Tenant(school_id=ready["a"])):  # what the school's DPO sees
         rows = db.session.scalars(select(AccessLog).where(AccessLog.actor_role == "printer_api")
                                   .order_by(AccessLog.id)).all()
-        assert [r.action for r in rows] == ["batch_link", "batch_download", "package_password_view"]
+        # what the API read (T3.10), among who changed the order and when (T3.17)
+        assert [r.action for r in rows] == ["order_accepted", "order_downloaded", "batch_link", "batch_download",
+                                            "package_password_view", "order_printed", "order_shipped",
+                                            "order_invoiced", "order_invoiced"]
         assert {(r.actor_organisation_id, r.order_id, r.actor_user_id) for r in rows} == {(ready["p1"], order_id, None)}
     owner, _tables = database
     with owner.connect() as conn:
