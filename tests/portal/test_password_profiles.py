@@ -38,10 +38,11 @@ def test_every_profile_is_argon2id_at_or_above_asvs(app, monkeypatch):
         assert made.memory_cost >= 19456 and made.time_cost >= 2 and made.parallelism >= 1, name
 
 
-def test_the_default_profile_is_rfc9106_low_memory(tmp_path):
+def test_the_default_profile_is_rfc9106_low_memory(tmp_path, monkeypatch):
     from portal import create_app
     from tenants.tenancy.passwords import hash_password
 
+    monkeypatch.delenv("LEGITKA_PASSWORD_HASH_PROFILE", raising=False)  # no setting at all
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
     assert app.config["PASSWORD_HASH_PROFILE"] == "rfc9106-low-memory"
     with app.app_context():
