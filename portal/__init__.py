@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None):
     from infra.queue import build_queue
     from infra.storage import build_storage
     from portal import config as settings
+    from tenants.tenancy import passwords
     from tenants.tenancy import scoping
 
     default_instance = pathlib.Path(__file__).resolve().parent.parent / "instance"
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None):
     if test_config:
         app.config.update(test_config)
     settings.finalise(app.config, app.instance_path)
+    passwords.dummy_hash(app.config["PASSWORD_HASH_PROFILE"])  # made now, not on the first unknown e-mail
     if int(app.config["PROXY_HOPS"]):  # the client's address and scheme as the proxy saw them
         from werkzeug.middleware.proxy_fix import ProxyFix
 

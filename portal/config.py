@@ -14,6 +14,8 @@ import pathlib
 
 from infra.crypto import decode_key
 from infra.crypto import new_key
+from tenants.tenancy.passwords import DEFAULT_PROFILE
+from tenants.tenancy.passwords import PROFILES
 
 SECRET_NAMES = ("SECRET_KEY", "PESEL_KEY", "PESEL_INDEX_KEY")
 # Whole numbers the sign-in slowdown needs (portal.auth.throttle), with their least sensible value.
@@ -63,6 +65,8 @@ def defaults(instance_path: str) -> dict:
         "S3_VERSIONED": False,  # with S3_CREATE_BUCKET: turn versioning on (retention purges every version)
         "SESSION_COOKIE_SECURE": None,  # None: secure unless on the embedded default (plain http)
         "SESSION_IDLE_MINUTES": 30,
+        # argon2id parameters by name (tenants.tenancy.passwords.PROFILES, all at or above ASVS's minimum).
+        "PASSWORD_HASH_PROFILE": DEFAULT_PROFILE,
         # Slowing down guesses (portal.auth.throttle): free failures, then waits doubling from
         # LOGIN_DELAY_SECONDS up to the cap; counts forgotten LOGIN_WINDOW_MINUTES after the last failure.
         "LOGIN_FREE_FAILURES": 5,  # per account and address, per known device, per API client and address
@@ -119,6 +123,9 @@ def finalise(config: dict, instance_path: str) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError(f"{name} must be a number of seconds, 0 (no timeout) or more")
+    if config["PASSWORD_HASH_PROFILE"] not in PROFILES:  # a name, never raw parameters (docs/security.md T2.1)
+        raise ValueError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(PROFILES)}, "
+                         f"not {config['PASSWORD_HASH_PROFILE']!r}")
     if "LOGIN_FAILURES_PER_ACCOUNT" in config:  # the old lock-out's setting; ignored rather than refused
         logging.getLogger("legitka.config").warning(
             "LOGIN_FAILURES_PER_ACCOUNT is no longer used: accounts are slowed down, never locked "

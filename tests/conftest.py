@@ -117,6 +117,7 @@ def app(database, storage_root, tmp_path_factory, smtp_server):
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": smtp_server[1],
         "PUBLIC_URL": "https://legitka.test",
+        "PASSWORD_HASH_PROFILE": "asvs-minimum",  # ASVS's minimum, ~5x cheaper per sign-in (docs/security.md T2.1)
         **TEST_KEYS,
     })
     yield app
@@ -199,7 +200,8 @@ def another_app(app, smtp_server, tmp_path):
             "TESTING": True, "INSTANCE_PATH": str(tmp_path / f"instance-{len(made)}"), "DATABASE_URL": APP_URL,
             "MIGRATION_DATABASE_URL": OWNER_URL, "REDIS_URL": REDIS_URL, "SESSION_COOKIE_SECURE": False,
             "LOCAL_STORAGE_PATH": app.config["LOCAL_STORAGE_PATH"], "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": smtp_server[1], "PUBLIC_URL": "https://legitka.test", **TEST_KEYS, **settings})
+            "SMTP_PORT": smtp_server[1], "PUBLIC_URL": "https://legitka.test",
+            "PASSWORD_HASH_PROFILE": app.config["PASSWORD_HASH_PROFILE"], **TEST_KEYS, **settings})
         made.append(made_app)
         return made_app
 

@@ -18,7 +18,8 @@ import pytest
 
 FLASK = pathlib.Path(sys.executable).parent / "flask"
 LEASE_SECONDS = 3  # the worker's batch lease in these tests (production: 120 s, renewed while building)
-PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS")  # when the app sets them
+# Settings of the test app passed on when it sets them.
+PASSED_ON = ("SMTP_HOST", "SMTP_PORT", "MAIL_LEASE_SECONDS", "MAIL_RETRY_SECONDS", "PASSWORD_HASH_PROFILE")
 RETRY_SECONDS = 0.5  # the first back-off after a transient error in these tests (production: 15 s)
 JOB_LEASE_SECONDS = 2  # the imports' and council reports' lease (infra.jobs; production: 120 s, renewed)
 

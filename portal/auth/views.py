@@ -22,7 +22,7 @@ from portal.redirects import local_target
 from portal.security import current_membership
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import User
-from tenants.tenancy.passwords import DUMMY_HASH
+from tenants.tenancy.passwords import dummy_hash
 from tenants.tenancy.passwords import hash_password
 from tenants.tenancy.passwords import needs_rehash
 from tenants.tenancy.passwords import verify_password
@@ -66,7 +66,7 @@ def login():
                 {"Retry-After": str(wait)})
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
     # Verify even for an unknown e-mail, so response time does not reveal which accounts exist.
-    valid = verify_password(user.password_hash if user else DUMMY_HASH, password) and user is not None
+    valid = verify_password(user.password_hash if user else dummy_hash(), password) and user is not None
     if not valid or not user.is_active:
         wait = guard.failed()
         if not wait:

@@ -43,7 +43,7 @@ def app(app):
 
     names = ("TESTING", "INSTANCE_PATH", "DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "LOCAL_STORAGE_PATH",
              "SESSION_COOKIE_SECURE", "SMTP_HOST", "SMTP_PORT", "PUBLIC_URL", "SECRET_KEY", "PESEL_KEY",
-             "PESEL_INDEX_KEY")
+             "PESEL_INDEX_KEY", "PASSWORD_HASH_PROFILE")
     short = create_app({name: app.config[name] for name in names}
                        | {"DB_LOCK_TIMEOUT_SECONDS": LOCK_TIMEOUT, "DB_STATEMENT_TIMEOUT_SECONDS": 5})
     yield short
