@@ -2,7 +2,8 @@
 equal what straightforward SQL finds in the base tables (read as the superuser: the owner role
 is under FORCE ROW LEVEL SECURITY too, and the truth must not depend on any policy),
 and erasing a pupil's data under the retention rules leaves every number of the dashboard as it
-was. `seed_cities` builds the city the dashboard tests (tests/reports/test_dashboard.py) use too.
+was. `seed_cities` builds the city the dashboard tests use too (tests/reports/dashboard_helpers.py
+`seeded`).
 
 "Deleted under retention rules" here means what a school's archival deletion of a pupil who has
 left does at its worst: the pupil's row, photos and links, applications, registry cards and the

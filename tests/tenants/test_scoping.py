@@ -17,7 +17,7 @@ from tenants.tenancy.context import unscoped
 from tenants.tenancy.models import Organisation
 from tests.conftest import ADMIN_URL
 from tests.conftest import DB_NAME
-from tests.reports.test_dashboard import seeded  # noqa: F401 (the fixture)
+from tests.reports.dashboard_helpers import seeded  # noqa: F401 (the fixture)
 
 
 @pytest.fixture
