@@ -1,8 +1,11 @@
-"""What the school's pages share: who may open them, the current school, date parsing."""
+"""What the school's pages share: who may open them, the current school, date parsing, a
+pupil's photo as an answer."""
 
 from __future__ import annotations
 
 import datetime as dt
+
+from flask import Response
 
 from infra import inputs
 from portal.security import current_membership
@@ -24,3 +27,13 @@ def parse_date(value: str) -> dt.date | None:
         return inputs.day(value)
     except inputs.Refused:
         return None
+
+
+def jpeg_response(data: bytes) -> Response:
+    """A pupil's photo as the answer: shown inline, never cached, and sandboxed so that a file
+    that is not what it claims can run nothing (docs/security.md T2.12)."""
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "no-store, private"
+    return response

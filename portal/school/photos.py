@@ -33,6 +33,7 @@ from portal.access import guard_blueprint
 from portal.jobs import start_after_commit
 from portal.school.common import STAFF
 from portal.school.common import current_school
+from portal.school.common import jpeg_response
 from portal.school.views import bp as school_bp
 from portal.school.views import pupil_page
 from portal.security import current_actor
@@ -86,11 +87,7 @@ def _photo_response(key: str | None):
         data = services.storage().get(key)
     except NotFound:
         abort(404)
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
+    return jpeg_response(data)
 
 
 @school_bp.get("/uczniowie/<int:pupil_id>/zdjecie.jpg")

@@ -9,7 +9,6 @@ other schools, is a 404.
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -22,6 +21,7 @@ from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import current_school
+from portal.school.common import jpeg_response
 from portal.security import current_actor
 from tenants.pupils import queries
 from tenants.pupils.identity import masked
@@ -144,11 +144,7 @@ def show(transfer_id: int):
 def photo(transfer_id: int):
     data = transfers.photo(current_actor(), transfers.get_transfer(transfer_id))
     actions.commit()
-    response = Response(data, mimetype="image/jpeg")
-    response.headers["Content-Disposition"] = 'inline; filename="photo.jpg"'
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
+    return jpeg_response(data)
 
 
 # --- the receiving school -------------------------------------------------------------------
