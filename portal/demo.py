@@ -125,13 +125,13 @@ SCHOOLS = [
 
 PRINTERS = [
     # slug, name, city centre?, lead time (days), tiers (min quantity, gross zł per card),
-    # terms: season surcharge per card, shipping per order, prints on pre-printed blanks?
+    # terms: season surcharge per card, shipping per order
     ("centrum-druku", "Miejskie Centrum Druku Legitymacji (demo)", True, 14,
-     [(1, "11.40"), (50, "10.90"), (200, "10.40")], ("0.00", "0.00", True)),
+     [(1, "11.40"), (50, "10.90"), (200, "10.40")], ("0.00", "0.00")),
     ("pomorska-karta", "Drukarnia Pomorska Karta sp. z o.o. (demo)", False, 21,
-     [(1, "15.50"), (20, "13.00"), (50, "11.50"), (200, "9.90")], ("1.50", "18.00", False)),
+     [(1, "15.50"), (20, "13.00"), (50, "11.50"), (200, "9.90")], ("1.50", "18.00")),
     ("polcard", "PolCard Druk S.A. (demo)", False, 30,
-     [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")], ("2.00", "22.99", True)),
+     [(1, "14.00"), (30, "12.50"), (100, "10.50"), (500, "8.50")], ("2.00", "22.99")),
 ]
 # The one demo school that prints its cards itself (docs/domain.md §13 figures).
 OWN_PRINTER_SCHOOL = "lo2"
@@ -361,11 +361,10 @@ def seed(today: dt.date | None = None) -> str:
     password_hash = hash_password(DEMO_PASSWORD)
     city = _get_or_create_org(CITY_SLUG, kind=OrgKind.CITY.value, name="Miasto Szczecin (demo)", town="Szczecin")
     printers = []
-    for slug, name, centre, lead, tiers, (surcharge, shipping, blanks) in PRINTERS:
+    for slug, name, centre, lead, tiers, (surcharge, shipping) in PRINTERS:
         printer = _get_or_create_org(slug, kind=OrgKind.PRINTER.value, name=name, is_city_print_centre=centre,
                                      lead_time_days=lead, town="Szczecin", contact_email=f"zamowienia@{slug}.demo",
-                                     season_surcharge=Decimal(surcharge), shipping_price=Decimal(shipping),
-                                     preprinted_blanks=blanks)
+                                     season_surcharge=Decimal(surcharge), shipping_price=Decimal(shipping))
         has_tiers = db.session.scalar(select(PriceTier.id).where(PriceTier.printer_id == printer.id).limit(1))
         if has_tiers is None:
             for qty, price in tiers:

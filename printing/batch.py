@@ -111,20 +111,22 @@ def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
 
 
 def calibration_for(order: PrintOrder) -> Calibration:
-    """The print file's set-up for the printer the order goes to (full design when it has none)."""
+    """The print file's set-up for the printer the order goes to (none for the school's own printer).
+    The printer's `preprinted_blanks` column is not read: every print file carries the
+    personalisation only (docs/domain.md §3)."""
     printer = db.session.get(Organisation, order.printer_id) if order.printer_id else None
     if printer is None:
         return Calibration()
     try:
         return Calibration(offset_x_mm=float(printer.offset_x_mm or 0), offset_y_mm=float(printer.offset_y_mm or 0),
-                           bleed_mm=float(printer.bleed_mm or 0), preprinted_blanks=bool(printer.preprinted_blanks))
+                           bleed_mm=float(printer.bleed_mm or 0))
     except ValueError as err:
         raise BatchError(f"Nieprawidłowa kalibracja drukarni: {err}") from None
 
 
 def build(order: PrintOrder, password: str, actor: Actor) -> tuple[bytes, bytes, list[Card], package.Package]:
     """(pdf, manifest, cards, encrypted package) for the order; `BatchError` when data is missing.
-    The PDF is laid out for the order's printer (its calibration, pre-printed blanks or not). Each
+    The PDF is the personalisation only, laid out for the order's printer (its calibration). Each
     card's identity is revealed to `actor` for "batch_render" (one access-log row per card)."""
     cards, data = card_data(order, actor, "batch_render")
     pdf = render_print_file(data, calibration_for(order))

@@ -1,6 +1,7 @@
 """One card PDF being written (`Document`): text fitted into its box (shrunk, then narrowed, or
 wrapped and shrunk to its lines), photos embedded once, each template's design drawn once as a
-form XObject, and the fonts subset and embedded at the end."""
+form XObject (specimens only: a production document has no design and no background shading,
+docs/domain.md §3), and the fonts subset and embedded at the end."""
 
 from __future__ import annotations
 
@@ -29,16 +30,19 @@ def _clean(value: str) -> str:
 
 
 class Document:
-    """One PDF being written: fonts, transparency states, the gradient, photos and designs."""
+    """One PDF being written: fonts, transparency states, the gradient, photos and designs.
+    `design=False` (a production print file): `design()` refuses, and the file has no shading."""
 
-    def __init__(self, bleed_mm: float = 0.0):
+    def __init__(self, bleed_mm: float = 0.0, *, design: bool = True, title: str):
         self.pdf = Writer()
         self.bleed = bleed_mm
+        self.with_design = design
+        self.title = title
         self.fonts = {bold: self.pdf.reserve() for bold in (False, True)}
         self.texts: dict[bool, set[str]] = {False: set(), True: set()}  # every line printed, per font
         self.gstates: dict[str, float] = {}
         self.gstate_ref = self.pdf.reserve()
-        self.shading_ref = self.pdf.reserve()
+        self.shading_ref = self.pdf.reserve() if design else None
         self.photos: dict[bytes, tuple[int, int, int]] = {}  # JPEG bytes → (object, width px, height px)
         self.designs: dict[tuple[str, str], int] = {}
 
@@ -110,6 +114,8 @@ class Document:
 
     def design(self, template: str, side: str) -> int:
         """The form XObject with the static design of one template's side, made once per document."""
+        if not self.with_design:
+            raise RuntimeError("a production print file carries no design (docs/domain.md §3)")
         key = (template, side)
         if key not in self.designs:
             b = self.bleed * PT
@@ -121,8 +127,10 @@ class Document:
 
     def resources(self, xobjects: dict[str, int] | None = None) -> str:
         fonts = " ".join(f"/F{int(bold)} {ref} 0 R" for bold, ref in self.fonts.items())
-        entries = (f"/Font <<{fonts}>> /ExtGState {self.gstate_ref} 0 R /Shading <</Bg {self.shading_ref} 0 R>>"
-                   " /ProcSet [/PDF /Text /ImageC /ImageB]")
+        entries = f"/Font <<{fonts}>> /ExtGState {self.gstate_ref} 0 R"
+        if self.shading_ref is not None:
+            entries += f" /Shading <</Bg {self.shading_ref} 0 R>>"
+        entries += " /ProcSet [/PDF /Text /ImageC /ImageB]"
         if xobjects:
             entries += " /XObject <<" + " ".join(f"/{name} {ref} 0 R" for name, ref in xobjects.items()) + ">>"
         return "<<" + entries + ">>"
@@ -143,9 +151,10 @@ class Document:
             self._embed_font(bold, ref)
         states = " ".join(f"/{name} <</Type /ExtGState /ca {num(v)} /CA {num(v)}>>" for name, v in self.gstates.items())
         pdf.put(self.gstate_ref, f"<<{states}>>".encode())
-        pdf.put(self.shading_ref, background_shading().encode())
+        if self.shading_ref is not None:
+            pdf.put(self.shading_ref, background_shading().encode())
         catalog = pdf.add(f"<</Type /Catalog /Pages {pages_ref} 0 R>>")
-        info = pdf.add("<</Producer (Legitka) /Title (Legitymacje)>>")
+        info = pdf.add(f"<</Producer (Legitka) /Title ({self.title})>>")  # an ASCII constant, no escaping
         return pdf.output(catalog, info)
 
     def _embed_font(self, bold: bool, ref: int) -> None:

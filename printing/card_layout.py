@@ -25,6 +25,10 @@ TITLES = {
 TRANSPORT_TEXT = ("Poświadcza uprawnienia do ulgowych przejazdów środkami publicznego transportu "
                   "zbiorowego kolejowego i autobusowego.")
 PROOF_HEADER = "Podgląd legitymacji do sprawdzenia — WZÓR, nie jest dokumentem"
+# The document title (PDF Info) of each kind of card file: printing.package packs only a production
+# print file, i.e. one with PRINT_FILE_TITLE, no form XObject and no shading (docs/domain.md §3).
+PRINT_FILE_TITLE = "Legitymacje - plik do druku: tylko personalizacja"
+SPECIMEN_TITLE = "WZOR - nie jest dokumentem"
 
 MAX_OFFSET_MM = 5.0
 MAX_BLEED_MM = 3.0
@@ -52,15 +56,15 @@ class CardData:
 class Calibration:
     """One card printer's correction, measured on a test print.
 
-    Offsets move everything printed on both sides; bleed grows the background (full design) or
-    the photo (pre-printed blanks) beyond its box, so that a slight misregistration leaves no
-    white hairline at the card's edge or inside the blank's photo window.
+    Offsets move everything printed on both sides; bleed grows the photo beyond its box, so that
+    a slight misregistration leaves no white hairline inside the blank's photo window. A print file
+    always carries the personalisation only (docs/domain.md §3), so there is no setting for
+    printing the design: the printers' `preprinted_blanks` column is no longer read.
     """
 
     offset_x_mm: float = 0.0   # moves everything printed right (+) / left (−)
     offset_y_mm: float = 0.0   # moves everything printed down (+) / up (−)
-    bleed_mm: float = 0.0      # extends edge-touching/background elements (and photo window) beyond their box
-    preprinted_blanks: bool = False  # True: print variable data only (the blank already carries the design)
+    bleed_mm: float = 0.0      # extends the photo beyond its window
 
     def __post_init__(self):
         for name, value, low, high in (("offset_x_mm", self.offset_x_mm, -MAX_OFFSET_MM, MAX_OFFSET_MM),
@@ -72,8 +76,6 @@ class Calibration:
             if not low <= value <= high:
                 raise ValueError(f"Kalibracja: {name} musi mieścić się w zakresie {low:g}…{high:g} mm.")
             object.__setattr__(self, name, float(value))  # e.g. a Decimal from a NUMERIC column
-        if not isinstance(self.preprinted_blanks, bool):
-            raise ValueError("Kalibracja: preprinted_blanks musi być prawdą albo fałszem.")
 
 
 # --- Layout --------------------------------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ RIGHT_COLUMN = 56.3
 COUNTRY_TEXT = Text(4, 4.11, 4.6, color=LABEL, spacing=0.25)
 TITLE_TEXT = Text(4, 7.64, 8.4, bold=True, color=TITLE, spacing=0.15, width=64)
 TEMPLATE_TEXT = Text(CARD_WIDTH_MM - 3.5, 4.51, 4.6, color=LABEL, align="right")
-FRONT_TEXT = {  # static text of the front: part of the design, already on a pre-printed blank
+FRONT_TEXT = {  # static text of the front: part of the design, already on the blank (specimens only)
     "first_names": ("Imię (imiona)", Text(27, 13.67, 3.9, color=LABEL)),
     "surname": ("Nazwisko", Text(27, 18.91, 3.9, color=LABEL)),
     "date_of_birth": ("Data urodzenia", Text(27, 24.16, 3.9, color=LABEL)),
@@ -117,7 +119,7 @@ FRONT_TEXT = {  # static text of the front: part of the design, already on a pre
     "number": ("Nr", Text(4, 50.11, 5, color=LABEL)),
 }
 # The identity label says which document the number is from: a PESEL, or another one for a pupil
-# without a PESEL (docs/domain.md §3). On a blank it is pre-printed; on plain stock it is drawn per card.
+# without a PESEL (docs/domain.md §3). On a blank it is pre-printed; on a specimen it is drawn per card.
 PESEL_LABEL = Text(RIGHT_COLUMN, 24.16, 3.9, color=LABEL)
 FRONT_FIELDS = {  # the variable data of the front
     "first_names": Text(27, 16.32, 7, bold=True, width=55.6, min_size=4.5),
@@ -140,7 +142,7 @@ BACK_TEXT = {
 BACK_FIELDS = {
     "valid_until": Text(22.0, 15.6, 6.4, bold=True, width=30, min_size=5),
 }
-# Printed only on plain stock: which card this back belongs to, for sorting after duplex printing.
+# Printed only on specimens: which card this back belongs to (the print file's pages follow the manifest).
 BACK_FOOTER = Text(4, 51.21, 4.4, color=LABEL, width=60, min_size=3.5)
 BACK_TEMPLATE = Text(CARD_WIDTH_MM - 4, 51.21, 4.4, color=LABEL, align="right")
 HOLOGRAM_SLOTS = [(4 + col * 19.6, 19 + row * 14.1, 18, 12.5) for row in range(2) for col in range(4)]

@@ -1,6 +1,6 @@
 """The printer's batch package: an AES-256 encrypted 7z (file names hidden too) holding
 
-- `cards.pdf` — the print file;
+- `cards.pdf` — the print file: the personalisation only, never the card's design (`check_print_file`);
 - `MEiN_I_1.xlsx` … `MEiN_I_5.xlsx` — one data sheet per template present (columns: `SHEET_COLUMNS`);
 - `zdjecia/<card number>.jpg` — the photos, named by card number (never by PESEL or name);
 - `manifest.json` — the sha256 and size of every other file, and per card its number, template,
@@ -23,6 +23,7 @@ import jsonschema
 from infra import inputs
 from infra.spreadsheets import Sheet
 from infra.spreadsheets import xlsx_document
+from printing.card_layout import PRINT_FILE_TITLE
 from printing.card_layout import CardData
 
 FIELDS = ("card_number", "template_code", "first_names", "surname", "date_of_birth", "pesel", "school_name",
@@ -99,6 +100,16 @@ def sheet(records: list[dict]) -> bytes:
                                 column_formats={pesel_column: "@"})])
 
 
+def check_print_file(pdf: bytes) -> None:
+    """Raise `PackageError` unless `pdf` is a production print file (printing.render.render_print_file):
+    its title says so, and it has no form XObject (where a specimen draws the design) and no shading
+    (the background). A proof or specimen shows the whole card and must never reach a printer
+    (docs/domain.md §3)."""
+    title = b"/Title (" + PRINT_FILE_TITLE.encode() + b")"
+    if title not in pdf or b"/Subtype /Form" in pdf or b"/ShadingType" in pdf:
+        raise PackageError("Plik do druku musi zawierać wyłącznie personalizację karty, bez wzoru legitymacji.")
+
+
 @dataclasses.dataclass(frozen=True)
 class Package:
     data: bytes
@@ -108,9 +119,11 @@ class Package:
 
 def build(cards: list[CardData], pdf: bytes, password: str, *, order_id: int) -> Package:
     """Pack the order's files into an encrypted 7z. Raises `PackageError` before writing
-    anything if a record carries a field the card does not print."""
+    anything if a record carries a field the card does not print, or if `pdf` is not a production
+    print file (a proof or specimen with the card's design)."""
     import py7zr
 
+    check_print_file(pdf)
     records = [record(c) for c in cards]
     validate(records)
     files: dict[str, bytes] = {"cards.pdf": pdf}

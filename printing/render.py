@@ -1,12 +1,15 @@
 """Card PDFs from plain data, written directly (no HTML engine).
 
 `render_print_file(cards, calibration)` takes a list of `CardData` (primitives only, no ORM
-objects) and returns one PDF with two pages of exact ID-1 size per card: front, then back, in
-the order given. `render_cards(cards)` is the same with the default calibration (full design on
-plain stock); `render_proof(cards)` lays the same card pages out on A4, marked "WZÓR".
+objects) and returns the printer's production file: two pages of exact ID-1 size per card, front
+then back, in the order given, carrying the personalisation only — the variable data and the photo,
+nothing of the blank's design (docs/domain.md §3). The full design is drawn only on specimens, each
+card marked "WZÓR" across it: `render_proof(cards)` lays them out on A4 for the school;
+`render_specimen(cards)` gives them one card per page (tests, samples). A specimen cannot be packed
+for a printer (printing.package refuses any file that is not a production print file).
 
 Why not WeasyPrint: a card is a fixed-position form, and the print file must put every field at
-the same place whether the design is printed with it or already sits on a pre-printed blank.
+the same place as the design on the blank (and on the proof) has it.
 WeasyPrint costs ≥35 ms per card even for bare absolutely-positioned text (styles of every box
 and page), i.e. ≥17 s per 1,000 cards on two cores; writing the PDF directly costs ~1 ms.
 
@@ -15,9 +18,10 @@ How the file is made (this module places the pages; each step has a module of it
   millimetres from the card's top-left corner (text at its baseline), with `CardData` and
   `Calibration` (printing.card_layout). Fields that do not fit their box shrink (down to a minimum
   size), then narrow; they never move or overlap (printing.card_document).
-- The design (background, globe, flask, titles, labels, hologram slots) is drawn once per
-  template and side as a form XObject that every page reuses (printing.card_design); each photo
-  is embedded once (JPEG bytes passed through unchanged, printing.pdf_objects).
+- On specimens, the design (background, globe, flask, titles, labels, hologram slots) is drawn
+  once per template and side as a form XObject that every page reuses (printing.card_design); a
+  production document cannot draw it (printing.card_document). Each photo is embedded once (JPEG
+  bytes passed through unchanged, printing.pdf_objects).
 - DejaVu Sans (regular and bold) is embedded as a subset with a ToUnicode map, so the text can
   be extracted and searched (printing.card_fonts).
 - Nothing in a pupil's data is parsed as markup or can make the renderer read a file or the
@@ -39,8 +43,10 @@ from printing.card_layout import CARD_WIDTH_MM
 from printing.card_layout import FRONT_FIELDS
 from printing.card_layout import PESEL_LABEL
 from printing.card_layout import PHOTO
+from printing.card_layout import PRINT_FILE_TITLE
 from printing.card_layout import PROOF_HEADER
 from printing.card_layout import PT
+from printing.card_layout import SPECIMEN_TITLE
 from printing.card_layout import TITLES
 from printing.card_layout import Calibration
 from printing.card_layout import CardData
@@ -54,23 +60,24 @@ def _has_pesel(card: CardData) -> bool:
     return len(card.pesel) == 11 and card.pesel.isdigit()
 
 
-def _front(doc: Document, card: CardData, blanks: bool) -> tuple[str, dict[str, int]]:
-    """(content, XObjects) of a card's front, in card space (points, origin bottom-left)."""
+def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, int]]:
+    """(content, XObjects) of a card's front, in card space (points, origin bottom-left): with
+    `design` the whole card (a specimen), without it the personalisation only (the print file)."""
     ops, xobjects = [], {}
-    if not blanks:
+    if design:
         xobjects["D"] = doc.design(card.template_code, "front")
         ops.append("/D Do")
-    # the photo fills its window (CSS object-fit: cover), grown by the bleed into a blank's window
+    # the photo fills its window (CSS object-fit: cover), grown by the bleed into the blank's window
     number, width, height = doc.photo(card.photo_jpeg)
     xobjects["P"] = number
-    grow = doc.bleed if blanks else 0.0
+    grow = 0.0 if design else doc.bleed
     x, y, w, h = PHOTO[0] - grow, PHOTO[1] - grow, PHOTO[2] + 2 * grow, PHOTO[3] + 2 * grow
     scale = max(w / width, h / height)
     dw, dh = width * scale, height * scale
     left, bottom = x + (w - dw) / 2, CARD_HEIGHT_MM - y - h + (h - dh) / 2
     ops.append(f"q {box(x, y, w, h)} W n {num(dw * PT)} 0 0 {num(dh * PT)} {num(left * PT)} {num(bottom * PT)} cm "
                "/P Do Q")
-    if not blanks:
+    if design:
         ops.append(f"q {doc.alpha(0.25)} 0 0 0 RG {num(0.15 * PT)} w "
                    f"{box(x + 0.075, y + 0.075, w - 0.15, h - 0.15)} S Q")
         ops.append(doc.text("PESEL" if _has_pesel(card) else "Dokument tożsamości", PESEL_LABEL))
@@ -83,9 +90,9 @@ def _front(doc: Document, card: CardData, blanks: bool) -> tuple[str, dict[str, 
     return "\n".join(op for op in ops if op), xobjects
 
 
-def _back(doc: Document, card: CardData, blanks: bool) -> tuple[str, dict[str, int]]:
+def _back(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, int]]:
     ops, xobjects = [], {}
-    if not blanks:
+    if design:
         xobjects["D"] = doc.design(card.template_code, "back")
         ops.append("/D Do")
         kind = TITLES.get(card.template_code, "LEGITYMACJA SZKOLNA").capitalize()
@@ -95,45 +102,59 @@ def _back(doc: Document, card: CardData, blanks: bool) -> tuple[str, dict[str, i
 
 
 def render_print_file(cards: list[CardData], calibration: Calibration = Calibration()) -> bytes:  # noqa: B008
-    """The printer's file: per card a front and a back page of exact ID-1 size, in the order given.
-
-    With `calibration.preprinted_blanks` only the variable data and the photo are printed, at the
-    same places as in the full design; offsets move everything printed on both sides."""
+    """The printer's production file: per card a front and a back page of exact ID-1 size, in the
+    order given, carrying the personalisation only — the variable data and the photo, at the places
+    the design on the blank has them, and nothing of the design itself, whatever the printer
+    (docs/domain.md §3). The calibration's offsets move everything printed on both sides; its bleed
+    grows the photo into the blank's window."""
     if not cards:
         raise ValueError("no cards to render")
     if not isinstance(calibration, Calibration):
         raise ValueError("calibration must be a Calibration")
-    doc = Document(calibration.bleed_mm)
-    blanks = calibration.preprinted_blanks
+    doc = Document(calibration.bleed_mm, design=False, title=PRINT_FILE_TITLE)
     shift = (f"q 1 0 0 1 {num(calibration.offset_x_mm * PT)} {num(-calibration.offset_y_mm * PT)} cm\n"
              if calibration.offset_x_mm or calibration.offset_y_mm else "q\n")
     width, height = CARD_WIDTH_MM * PT, CARD_HEIGHT_MM * PT
     pages = []
     for card in cards:
         for side in (_front, _back):
-            content, xobjects = side(doc, card, blanks)
+            content, xobjects = side(doc, card, False)
             pages.append((width, height, shift + content + "\nQ", doc.resources(xobjects)))
     return doc.finish(pages)
 
 
-def render_cards(cards: list[CardData]) -> bytes:
-    """One PDF, front and back page per card, in the order given: the full design on plain stock."""
-    return render_print_file(cards, Calibration())
+def render_specimen(cards: list[CardData]) -> bytes:
+    """Specimens, not cards: per card a front and a back page of ID-1 size with the full design,
+    each marked "WZÓR" across it (the proof's card pages one per page: tests and samples). Never a
+    print file: printing.package refuses it."""
+    if not cards:
+        raise ValueError("no cards to render")
+    doc = Document(title=SPECIMEN_TITLE)
+    mark = _proof_mark(doc)
+    width, height = CARD_WIDTH_MM * PT, CARD_HEIGHT_MM * PT
+    pages = []
+    for card in cards:
+        for side in (_front, _back):
+            content, xobjects = side(doc, card, True)
+            pages.append((width, height, content + "\n" + mark, doc.resources(xobjects)))
+    return doc.finish(pages)
 
 
 A4 = (210.0, 297.0)
 PROOF_ROWS = 4
 PROOF_LEFT = (A4[0] - 2 * CARD_WIDTH_MM - 8) / 2
 PROOF_TOP, PROOF_PITCH = 22.0, CARD_HEIGHT_MM + 8
-PROOF_MARK = Text(0, 0, 26, bold=True, color=(190, 0, 30))
+# big enough to run across most of the card: a proof must never be mistakable for a card (docs/domain.md §3)
+PROOF_MARK = Text(0, 0, 46, bold=True, color=(190, 0, 30))
 
 
 def render_proof(cards: list[CardData]) -> bytes:
-    """The school's proof: A4 sheets of the cards, front beside back, the same pages as the print
-    file on plain stock, each card marked "WZÓR" so that it cannot pass for a real one."""
+    """The school's proof: A4 sheets of the cards, front beside back, with the full design (the
+    print file's personalisation on the blank's design), each card marked "WZÓR" across it so that
+    it cannot pass for a real one, under a header saying it is not a document."""
     if not cards:
         raise ValueError("no cards to render")
-    doc = Document()
+    doc = Document(title=SPECIMEN_TITLE)
     card_w, card_h = CARD_WIDTH_MM * PT, CARD_HEIGHT_MM * PT
     header = Text(A4[0] / 2, 14, 8, color=(0x55, 0x55, 0x55), align="center")
     mark = _proof_mark(doc)
@@ -142,7 +163,7 @@ def render_proof(cards: list[CardData]) -> bytes:
         ops, xobjects = [_centred(doc, PROOF_HEADER, header, A4[1])], {}
         for row, card in enumerate(cards[first:first + PROOF_ROWS]):
             for column, side in enumerate((_front, _back)):
-                content, inner = side(doc, card, False)
+                content, inner = side(doc, card, True)
                 name = f"C{row}{column}"
                 xobjects[name] = doc.pdf.add_stream(
                     f"/Type /XObject /Subtype /Form /BBox [0 0 {num(card_w)} {num(card_h)}] "
@@ -165,7 +186,8 @@ def _centred(doc: Document, text: str, style: Text, page_height_mm: float) -> st
 
 
 def _proof_mark(doc: Document) -> str:
-    """"WZÓR" across the card, turned 18° and half transparent (operators in card space)."""
+    """"WZÓR" across the card, turned 18° and transparent enough to read the fields through it
+    (operators in card space)."""
     font, text = font_of(True), "WZÓR"
     width = font.width(text, PROOF_MARK.size)
     cap = font.descriptor["cap_height"] / 1000 * PROOF_MARK.size
@@ -174,4 +196,4 @@ def _proof_mark(doc: Document) -> str:
     cx, cy = CARD_WIDTH_MM * PT / 2, CARD_HEIGHT_MM * PT / 2
     x = cx - (cos * width / 2 - sin * cap / 2)
     y = cy - (sin * width / 2 + cos * cap / 2)
-    return f"q {doc.alpha(0.35)} {doc.run(text, PROOF_MARK, PROOF_MARK.size, (cos, sin, -sin, cos, x, y))} Q"
+    return f"q {doc.alpha(0.3)} {doc.run(text, PROOF_MARK, PROOF_MARK.size, (cos, sin, -sin, cos, x, y))} Q"

@@ -1,7 +1,7 @@
 """What a channel costs and how a printer's machine is set up: the printer's own terms (lead
-time, season surcharge and its window, shipping per parcel, cards per parcel, VAT, pre-printed
-blanks, calibration), the school's own card printer with its cost profile, and the city print
-centre's cost profile. Values come from forms as text; errors are Polish."""
+time, season surcharge and its window, shipping per parcel, cards per parcel, VAT, calibration),
+the school's own card printer with its cost profile, and the city print centre's cost profile.
+Values come from forms as text; errors are Polish."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def update_printer_terms(actor: Actor, printer: Organisation, form) -> None:
     if _given(form, "parcel_capacity"):
         printer.parcel_capacity = _whole(form.get("parcel_capacity"), "Kart w jednej paczce (0 = jedna paczka)",
                                          0, 100000)
-    printer.preprinted_blanks = form.get("preprinted_blanks") == "on"
+    # no "pre-printed blanks" choice any more: every print file is the personalisation only (docs/domain.md §3)
     printer.offset_x_mm = parse_amount(form.get("offset_x_mm"), "Przesunięcie w poziomie", low=-offset,
                                        high=offset + Decimal("0.01"))
     printer.offset_y_mm = parse_amount(form.get("offset_y_mm"), "Przesunięcie w pionie", low=-offset,

@@ -16,13 +16,17 @@ TERMS = {"lead_time_days": "21", "season_surcharge": "1,50", "shipping_price": "
 
 def test_a_printer_sets_its_terms_and_calibration(app, two_schools, browser):
     operator = browser("drukarnia.1@test.pl")
-    assert "Czas realizacji" in operator.get("/drukarnia/ustawienia").get_data(as_text=True)
+    settings = operator.get("/drukarnia/ustawienia").get_data(as_text=True)
+    assert "Czas realizacji" in settings
+    # no "pre-printed blanks" choice: the print file is always the personalisation only (docs/domain.md §3)
+    assert 'name="preprinted_blanks"' not in settings and "wyłącznie personalizację" in settings
     assert operator.post("/drukarnia/ustawienia", TERMS).status_code == 302
     with app.app_context():
         printer = db.session.get(Organisation, two_schools["p1"])
         assert (printer.lead_time_days, printer.season_surcharge, printer.shipping_price) == (
             21, Decimal("1.50"), Decimal("18.00"))
-        assert printer.preprinted_blanks and (printer.offset_x_mm, printer.offset_y_mm, printer.bleed_mm) == (
+        # the old column is kept (no migration) but no longer set by the form nor read by the print file
+        assert not printer.preprinted_blanks and (printer.offset_x_mm, printer.offset_y_mm, printer.bleed_mm) == (
             Decimal("0.40"), Decimal("-0.25"), Decimal("1.00"))
         untouched = db.session.get(Organisation, two_schools["p2"])
         assert untouched.lead_time_days == 14 and not untouched.preprinted_blanks

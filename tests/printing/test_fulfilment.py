@@ -407,7 +407,8 @@ def test_the_director_compares_channels_and_orders_through_the_portal(app, two_s
 
 
 
-def test_the_batch_is_laid_out_for_the_printers_blanks_and_calibration(app, two_schools, school_session):
+def test_the_batch_is_the_personalisation_only_laid_out_for_the_printers_calibration(app, two_schools,
+                                                                                    school_session):
     import io
 
     from pypdf import PdfReader
@@ -416,7 +417,8 @@ def test_the_batch_is_laid_out_for_the_printers_blanks_and_calibration(app, two_
 
     with app.app_context():
         printer = db.session.get(Organisation, two_schools["p1"])
-        printer.preprinted_blanks, printer.offset_x_mm = True, Decimal("1.50")
+        # the old "pre-printed blanks" column off (the demo's Pomorska Karta): no longer read, no design either way
+        printer.preprinted_blanks, printer.offset_x_mm = False, Decimal("1.50")
         db.session.commit()
     order_id = place_order(app, two_schools, count=1)
     with school_session():
@@ -424,8 +426,13 @@ def test_the_batch_is_laid_out_for_the_printers_blanks_and_calibration(app, two_
         reader = PdfReader(io.BytesIO(services.storage().get(order.pdf_key)))
     front = reader.pages[0].extract_text()
     assert "UczeńA" in front and "LEGITYMACJA" not in front  # variable data only: the blank has the design
+    for static in ("RZECZPOSPOLITA POLSKA", "Imię (imiona)", "PESEL", "WZÓR"):
+        assert static not in front, static
+    back = reader.pages[1].extract_text()
+    assert "Data ważności" not in back and "przejazdów" not in back and back.strip()  # the validity date alone
     for page in reader.pages:
         assert round(float(page.mediabox.width) / 72 * 25.4, 2) == 85.60
+        assert set(page["/Resources"].get("/XObject", {})) <= {"/P"} and "/Shading" not in page["/Resources"]
 
 
 def test_the_school_prints_on_its_own_printer_through_the_portal(app, two_schools, browser, school_session):
@@ -441,6 +448,14 @@ def test_the_school_prints_on_its_own_printer_through_the_portal(app, two_school
     assert "Pobierz plik do druku (PDF)" in page and "drukarka szkoły" in page
     pdf = secretary.post(f"/szkola/zamowienia/{order_id}/plik-do-druku.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # the school's own printer gets the personalisation only too: it prints onto the blanks (docs/domain.md §3)
+    assert b"/Subtype /Form" not in pdf.data and b"/ShadingType" not in pdf.data
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    own_front = PdfReader(BytesIO(pdf.data)).pages[0].extract_text()
+    assert "UczeńA" in own_front and "LEGITYMACJA" not in own_front and "Nazwisko" not in own_front
     first, second = items
     missing_serial = secretary.post(f"/szkola/zamowienia/{order_id}/wyniki", {f"outcome-{first.id}": "printed"})
     assert missing_serial.status_code == 422 and "numer seryjny blankietu" in missing_serial.get_data(as_text=True)

@@ -95,7 +95,7 @@ def test_the_packed_print_file_has_each_card_on_the_pages_the_manifest_names(tmp
     from printing.render import render_print_file
 
     cards = [card("1/2026"), card("2/2026", "MEiN-I/5", pesel="paszport FA1234567"), card("3/2026", "MEiN-I/4-N")]
-    pdf = render_print_file(cards, Calibration(offset_x_mm=0.4, bleed_mm=1, preprinted_blanks=True))
+    pdf = render_print_file(cards, Calibration(offset_x_mm=0.4, bleed_mm=1))
     result = unpack(package.build(cards, pdf, PASSWORD, order_id=3).data, tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
@@ -107,4 +107,6 @@ def test_the_packed_print_file_has_each_card_on_the_pages_the_manifest_names(tmp
         assert entry["card_number"] in reader.pages[entry["front_page"] - 1].extract_text()
         assert source.pesel in reader.pages[entry["front_page"] - 1].extract_text()
         assert reader.pages[entry["back_page"] - 1].extract_text().strip() == "30.09.2027"
+        front = reader.pages[entry["front_page"] - 1].extract_text()
+        assert "LEGITYMACJA" not in front and "Imię (imiona)" not in front  # the personalisation only
         assert (out / entry["photo"]).read_bytes() == source.photo_jpeg
