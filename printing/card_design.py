@@ -1,6 +1,7 @@
-"""The design, i.e. what a pre-printed blank already carries: the pink background, the globe and
-the flask, the titles and labels, the hologram slots. Drawn once per template and side into a
-form XObject that every page reuses (printing.card_document.Document.design)."""
+"""The design, i.e. what the blank already carries: the pink background, the globe and the flask,
+the titles and labels, the hologram slots. Drawn only on specimens (the proof), once per template
+and side into a form XObject that every page reuses (printing.card_document.Document.design); never
+in a print file (docs/domain.md §3)."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ class Organisation(TimestampMixin, Base):
     # season, a shipping charge per order, and how its machine is set up (printing.card_layout.Calibration).
     season_surcharge: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
     shipping_price: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
-    preprinted_blanks: Mapped[bool] = mapped_column(Boolean, default=False)
+    preprinted_blanks: Mapped[bool] = mapped_column(Boolean, default=False)  # unread: docs/printing.md (issue 16)
     # Price-list terms (reports.costs): the high season as "MM-DD" days, VAT on the gross tier
     # prices, and how many cards one parcel takes (0: one parcel per order).
     season_from: Mapped[str] = mapped_column(String(5), default="08-15")

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from printing import package
 from printing.card_layout import CardData
+from printing.render import render_print_file
 from tests.helpers import jpeg
 
 SEVEN_ZIP = shutil.which("7z") or shutil.which("7zz")  # Debian's `7zip` package installs 7zz
@@ -36,7 +37,7 @@ def unpack(data: bytes, tmp_path, password=PASSWORD) -> subprocess.CompletedProc
 def test_the_7z_program_opens_the_package_and_the_manifest_checksums_match(tmp_path):
     assert SEVEN_ZIP, "make test installs Debian's 7zip"
     cards = [card("1/2026"), card("2/2026", "MEiN-I/3-N"), card("3/2026", pesel="paszport FA1234567")]
-    built = package.build(cards, b"%PDF-1.7 print file", PASSWORD, order_id=7)
+    built = package.build(cards, render_print_file(cards), PASSWORD, order_id=7)
     assert built.sha256 == hashlib.sha256(built.data).hexdigest()
     result = unpack(built.data, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -57,7 +58,7 @@ def test_the_7z_program_opens_the_package_and_the_manifest_checksums_match(tmp_p
 
 
 def test_the_wrong_password_opens_nothing_and_names_stay_hidden(tmp_path):
-    built = package.build([card("1")], b"%PDF", PASSWORD, order_id=1)
+    built = package.build([card("1")], render_print_file([card("1")]), PASSWORD, order_id=1)
     result = unpack(built.data, tmp_path, password="zle-haslo")
     assert result.returncode != 0
     assert not (tmp_path / "out" / "cards.pdf").exists()
@@ -92,7 +93,6 @@ def test_the_packed_print_file_has_each_card_on_the_pages_the_manifest_names(tmp
     from pypdf import PdfReader
 
     from printing.card_layout import Calibration
-    from printing.render import render_print_file
 
     cards = [card("1/2026"), card("2/2026", "MEiN-I/5", pesel="paszport FA1234567"), card("3/2026", "MEiN-I/4-N")]
     pdf = render_print_file(cards, Calibration(offset_x_mm=0.4, bleed_mm=1))
