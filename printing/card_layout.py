@@ -87,6 +87,30 @@ DESIGN = (160, 60, 100)  # the line art's colour (globe, flask), used with trans
 
 
 @dataclasses.dataclass(frozen=True)
+class Palette:
+    """A template's colours: the background gradient's stops (offset 0–1 from the top-left corner
+    to the bottom-right one, RGB), the labels, the title and the line art."""
+
+    gradient: tuple[tuple[float, tuple[int, int, int]], ...]
+    label: tuple[int, int, int]
+    title: tuple[int, int, int]
+    design: tuple[int, int, int]
+
+
+# Colours and wording per template (docs/domain.md §2): the school cards (MEiN-I/1 to I/4-N) share
+# the pink design, the "-N" ones included — no source names a difference but the template code; the
+# pre-school card (MEiN-I/5) is orange and blue and speaks of the pre-school, not of a school.
+PINK = Palette(gradient=((0.0, (0xfb, 0xe3, 0xec)), (0.55, (0xf6, 0xca, 0xdb)), (1.0, (0xf2, 0xb8, 0xcf))),
+               label=LABEL, title=TITLE, design=DESIGN)
+ORANGE_BLUE = Palette(gradient=((0.0, (0xfd, 0xd5, 0xa8)), (0.5, (0xf4, 0xe6, 0xd8)), (1.0, (0xb9, 0xd8, 0xf3))),
+                      label=(0x1f, 0x4e, 0x8c), title=(0xb8, 0x4a, 0x00), design=(40, 90, 160))
+PALETTES = {"MEiN-I/5": ORANGE_BLUE}  # any other template: PINK
+FRONT_LABELS = {  # labels that differ from FRONT_TEXT's, per template
+    "MEiN-I/5": {"school": "Nazwa i adres przedszkola", "director_name": "Dyrektor przedszkola"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
 class Text:
     """Where and how a piece of text is printed. x, y in mm from the card's top-left corner, y at
     the (first) baseline; size in points. Text wider than `width` shrinks down to `min_size`,

@@ -27,6 +27,7 @@ from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import OutboxEvent
 from printing.models import PrintOrder
+from tenants.pupils import card_templates
 from tenants.pupils import names
 from tenants.pupils.models import Application
 from tenants.pupils.models import ApplicationStatus
@@ -160,6 +161,11 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
         raise OperationError("Wszystkie wnioski w zamówieniu muszą być zatwierdzone.")
     if any(not a.pupil.photo_key for a in applications):
         raise OperationError("Nie wszyscy uczniowie w zamówieniu mają zdjęcie.")
+    choices = {a.id: card_templates.choose(a.pupil.learner_type, a.pupil.disabled, a.pupil.date_of_birth, today)
+               for a in applications}
+    for application in applications:  # e.g. a pre-school child whose compulsory year ended (docs/domain.md §2)
+        if choices[application.id].refusal:
+            raise OperationError(f"{application.pupil.full_name}: {choices[application.id].refusal}")
     school = db.session.get(Organisation, school_id)
     quote = _quote(school, order.printer_id, len(applications), today)
     if order.printer_id is not None:
@@ -174,7 +180,7 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
     cards = []
     for number, application in zip(numbers, applications, strict=True):
         card = Card(school_id=school_id, number=number, pupil_id=application.pupil_id, application_id=application.id,
-                    order_id=order.id, template_code=application.pupil.template_code, issue_date=today,
+                    order_id=order.id, template_code=choices[application.id].template, issue_date=today,
                     valid_until=valid_until(today), number_label=registry.number_label(number_format, number, today))
         application.status = ApplicationStatus.ORDERED.value
         cards.append(card)

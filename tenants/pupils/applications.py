@@ -37,12 +37,16 @@ def fee_for(kind: str) -> Decimal:
 
 def create_application(actor: Actor, pupil: Pupil, kind: str = ApplicationKind.FIRST.value, *,
                        reason_code: str = "", note: str = "", school: Organisation | None = None) -> Application:
-    """Open an application. One open application per pupil; a first card only once; a
-    replacement or duplicate needs its reason; a duplicate needs the school's fee account."""
+    """Open an application. Only for a learner who gets a card at all (docs/domain.md §2: a
+    pre-school child only when disabled and in the compulsory pre-school year); one open
+    application per pupil; a first card only once; a replacement or duplicate needs its reason;
+    a duplicate needs the school's fee account."""
     if kind not in {k.value for k in ApplicationKind}:
         raise OperationError("Nieznany rodzaj wniosku.")
     if pupil.status != PupilStatus.ACTIVE.value:
         raise OperationError("Wniosek można złożyć tylko dla ucznia, który uczy się w szkole.")
+    if (refusal := pupil.card_choice.refusal):  # a pre-school child outside MEiN-I/5 (docs/domain.md §2)
+        raise OperationError(refusal)
     if db.session.scalar(select(Application.id).where(
             Application.pupil_id == pupil.id, Application.status.in_(OPEN_STATUSES))) is not None:
         raise OperationError("Ten uczeń ma już otwarty wniosek o legitymację.")
@@ -119,12 +123,15 @@ def record_payment(actor: Actor, application: Application, *, amount: Decimal, p
 
 
 def decide_application(actor: Actor, application: Application, *, approve: bool, reason: str = "") -> None:
-    """The director approves or rejects a submitted application. Approval needs a photo; a
-    replacement needs the old card back; a duplicate needs its fee recorded."""
+    """The director approves or rejects a submitted application. Approval needs a photo and a
+    learner who still gets a card (docs/domain.md §2); a replacement needs the old card back; a
+    duplicate needs its fee recorded."""
     _editable(application)
     if approve:
         if not application.pupil.photo_key:
             raise OperationError("Nie można zatwierdzić wniosku: uczeń nie ma przyjętego zdjęcia.")
+        if (refusal := application.pupil.card_choice.refusal):  # the data changed since (docs/domain.md §2)
+            raise OperationError(f"Nie można zatwierdzić wniosku. {refusal}")
         if application.kind == ApplicationKind.REPLACEMENT.value and application.old_card_returned_on is None:
             raise OperationError("Nie można zatwierdzić wymiany: stara legitymacja nie została zwrócona.")
         if application.kind == ApplicationKind.DUPLICATE.value and not application.payment_recorded:

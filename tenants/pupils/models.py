@@ -21,9 +21,11 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from infra import clock
 from infra.db import Base
 from infra.db import TimestampMixin
 from infra.db import UTCDateTime
+from tenants.pupils import card_templates
 from tenants.tenancy.models import Id
 from tenants.tenancy.models import SchoolOwned
 
@@ -102,13 +104,14 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
         return f"{self.first_names} {self.surname}"
 
     @property
-    def template_code(self) -> str:
-        """The card template (wzór) for this learner, from the brief's §2 table."""
-        if self.learner_type == LearnerType.PRESCHOOL.value:
-            return "MEiN-I/5"
-        if self.learner_type == LearnerType.ADULT.value:
-            return "MEiN-I/4-N" if self.disabled else "MEiN-I/2"
-        return "MEiN-I/3-N" if self.disabled else "MEiN-I/1"
+    def card_choice(self) -> card_templates.Choice:
+        """The card template (wzór) for this learner today, or why there is none (docs/domain.md §2)."""
+        return card_templates.choose(self.learner_type, self.disabled, self.date_of_birth, clock.today())
+
+    @property
+    def template_code(self) -> str | None:
+        """The card template (wzór) for this learner today; None: no card (docs/domain.md §2)."""
+        return self.card_choice.template
 
 
 class ApplicationKind(enum.StrEnum):

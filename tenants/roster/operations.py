@@ -27,6 +27,7 @@ from infra.crypto import token
 from infra.db import db
 from infra.db import utcnow
 from infra.storage import school_key
+from tenants.pupils import card_templates
 from tenants.pupils import operations as pupil_records
 from tenants.pupils.models import Pupil
 from tenants.roster.file import RosterFileError
@@ -129,7 +130,8 @@ def _name_key(surname: str, first_names: str, born: dt.date) -> tuple:
 
 
 def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None) -> Plan:
-    """Validate every row and decide new / update / unchanged / invalid against the school."""
+    """Validate every row and decide new / update / unchanged / invalid against the school. A new
+    or changed learner who gets no card (a pre-school child outside MEiN-I/5) gets a note."""
     results = validate_rows(table, mapping, today=today or clock.today())
     existing = list(db.session.scalars(select(Pupil).where(Pupil.school_id == require_school())))
     by_pesel = {p.pesel_index: p for p in existing if p.pesel_index}
@@ -164,6 +166,13 @@ def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None)
             entry["action"] = "update" if changes else "unchanged"
             if changes:
                 to_update.append((pupil, row))
+        if entry["action"] in ("new", "update"):
+            # imported all the same, but the school learns now that no card can be ordered (docs/domain.md §2)
+            learner = row.learner_type or (pupil.learner_type if pupil else "pupil")
+            disabled = row.disabled if row.disabled is not None else bool(pupil and pupil.disabled)
+            choice = card_templates.choose(learner, disabled, row.date_of_birth, today or clock.today())
+            if choice.refusal:
+                entry["notes"] = [f"bez legitymacji: {choice.refusal}"]
         report.append(entry)
     return Plan(report, to_add, to_update)
 

@@ -142,3 +142,26 @@ def test_editing_a_pupil_keeps_the_pesel_and_filters_find_them(secretary):
     assert "Lis" in secretary.get("/szkola/uczniowie?q=lis+hanna").get_data(as_text=True)
     bad = secretary.post(f"/szkola/uczniowie/{pupil_id}/edycja", form | {"parent_email": "nie-adres"})
     assert bad.status_code == 422 and re.search("e-mail rodzica jest nieprawidłowy", bad.get_data(as_text=True))
+
+
+def test_a_pre_school_child_without_a_card_is_told_so_instead_of_offered_an_application(secretary):
+    """docs/domain.md §2: MEiN-I/5 only for a disabled child in the compulsory pre-school year."""
+    with clock.pinned(dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)):  # 2026/27: children born in 2020
+        no_card = add(secretary, first="Staś", surname="Mały", dob=dt.date(2020, 4, 2), sex="M", serial=211,
+                      learner_type="preschool")
+        page = secretary.get(f"/szkola/uczniowie/{no_card}").get_data(as_text=True)
+        assert "brak legitymacji" in page and "tylko dziecku niepełnosprawnemu" in page
+        assert "Złóż wniosek" not in page
+        refused = secretary.post(f"/szkola/uczniowie/{no_card}/wnioski", {"kind": "first"})
+        assert refused.status_code == 422 and "tylko dziecku niepełnosprawnemu" in refused.get_data(as_text=True)
+        too_young = add(secretary, first="Jaś", surname="Mały", dob=dt.date(2021, 4, 2), sex="M", serial=212,
+                        learner_type="preschool", disabled="1")
+        page = secretary.get(f"/szkola/uczniowie/{too_young}").get_data(as_text=True)
+        assert "kończy 6 lat" in page and "Złóż wniosek" not in page
+        card = add(secretary, first="Kuba", surname="Mały", dob=dt.date(2020, 4, 2), sex="M", serial=213,
+                   learner_type="preschool", disabled="1")
+        page = secretary.get(f"/szkola/uczniowie/{card}").get_data(as_text=True)
+        assert "MEiN-I/5" in page and "Złóż wniosek" in page
+        assert secretary.post(f"/szkola/uczniowie/{card}/wnioski", {"kind": "first"}).status_code == 302
+        listing = secretary.get("/szkola/uczniowie?q=Mały").get_data(as_text=True)
+        assert listing.count("brak legitymacji") == 2 and "MEiN-I/5" in listing

@@ -145,3 +145,39 @@ def test_nrb_is_printed_in_groups_of_four():
 
 def test_check_digits_are_computed_like_the_banks_do():
     assert nrb.make("10205011", "0000990202075919") == ACCOUNT  # Toruń's real account, docs/domain.md source 001
+
+
+# --- Pre-school children: MEiN-I/5 only when disabled and in the compulsory year (docs/domain.md §2) ----------------
+
+NOV_2026 = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)  # school year 2026/27: the year of children born in 2020
+
+
+@pytest.mark.parametrize("born, disabled, refusal", [
+    (dt.date(2020, 4, 2), False, "tylko dziecku niepełnosprawnemu"),
+    (dt.date(2021, 4, 2), True, "nie jest w roku obowiązkowego przygotowania przedszkolnego"),
+])
+def test_a_pre_school_child_without_a_card_cannot_apply(school, born, disabled, refusal):
+    actor, org, _ = school
+    with clock.pinned(NOV_2026):
+        child = add_pupil(actor, first="Staś", born=born, serial=202, sex="M", learner_type="preschool",
+                          disabled=disabled)
+        assert child.template_code is None and refusal in child.card_choice.refusal
+        for kind, reason in (("first", ""), ("replacement", "data_error"), ("duplicate", "lost")):
+            with pytest.raises(OperationError, match=refusal):
+                applications.create_application(actor, child, kind, reason_code=reason, school=org)
+
+
+def test_a_disabled_child_in_the_compulsory_year_gets_mein_i_5(school):
+    actor, org, _ = school
+    with clock.pinned(NOV_2026):
+        child = add_pupil(actor, first="Staś", born=dt.date(2020, 12, 31), serial=202, sex="M",
+                          learner_type="preschool", disabled=True)
+        assert child.template_code == "MEiN-I/5"
+        store_photo(actor, org, child)
+        application = applications.create_application(actor, child, "first", school=org)
+        child.disabled = False  # the school corrects the record before the director decides
+        with pytest.raises(OperationError, match="Nie można zatwierdzić wniosku. .*niepełnosprawnemu"):
+            applications.decide_application(actor, application, approve=True)
+        child.disabled = True
+        applications.decide_application(actor, application, approve=True)
+        assert application.status == "approved"

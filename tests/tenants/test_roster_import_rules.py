@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
+from infra import clock
 from infra.db import db
 from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
@@ -114,3 +115,23 @@ def test_document_numbers_are_one_identity_whatever_their_type(school, register,
     import_list(actor, cells(register))
     summary = import_list(actor, cells(upload))
     assert (summary["new"], summary["invalid"]) == (new, invalid)
+
+
+def test_a_pre_school_child_without_a_card_is_imported_with_a_note(school):
+    """docs/domain.md §2: the row imports (the child is on the school's roll), and the dry run says
+    that no card can be ordered for it; a disabled child in the compulsory year gets no note."""
+    actor, owner = school
+    with owner.begin() as conn:
+        conn.execute(text("TRUNCATE pupils, imports RESTART IDENTITY CASCADE"))
+    header = [*HEADER, "Rodzaj ucznia", "Niepełnosprawność"]
+    born = dt.date(2020, 4, 2)  # 2026/27 is the compulsory pre-school year
+    cells = [["Lis", "Ida", "", "02.04.2020", make_pesel(born, 21, "K"), "", "", "", "0a", "przedszkole", "nie"],
+             ["Lis", "Ewa", "", "02.04.2020", make_pesel(born, 22, "K"), "", "", "", "0a", "przedszkole", "tak"],
+             ["Lis", "Ola", "", "02.04.2016", make_pesel(dt.date(2016, 4, 2), 23, "K"), "", "", "", "4a", "uczeń",
+              "nie"]]
+    with clock.pinned(dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC)):
+        batch = roster_import.start(actor, roster_csv(cells, header=header))
+        notes = {r["label"]: r.get("notes", []) for r in batch.report}
+        assert batch.summary["new"] == 3
+        assert [label for label, n in notes.items() if n] == ["Lis Ida (0a)"]
+        assert "tylko dziecku niepełnosprawnemu" in notes["Lis Ida (0a)"][0]

@@ -1,0 +1,55 @@
+"""Which card template (wzór) a learner gets, or that the learner gets no card: docs/domain.md §2.
+
+`choose(learner_type, disabled, date_of_birth, on)` is the one place the choice is made; the
+pupil's `template_code`, the application checks and the pupil page all read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing
+
+PUPIL, ADULT, PRESCHOOL = "pupil", "adult", "preschool"  # tenants.pupils.models.LearnerType's values
+
+NO_CARD_NOT_DISABLED = ("Dziecko w wieku przedszkolnym nie otrzymuje legitymacji: legitymację przedszkolną "
+                        "(wzór MEiN-I/5) wydaje się tylko dziecku niepełnosprawnemu w roku obowiązkowego "
+                        "przygotowania przedszkolnego.")
+NO_CARD_NOT_COMPULSORY_YEAR = ("Dziecko nie jest w roku obowiązkowego przygotowania przedszkolnego (rok szkolny, "
+                               "który zaczyna się w roku kalendarzowym, w którym dziecko kończy 6 lat) — "
+                               "legitymację przedszkolną (wzór MEiN-I/5) wydaje się tylko w tym roku.")
+
+
+class Choice(typing.NamedTuple):
+    """`template` is the template code, or None when the learner gets no card; `refusal` then says
+    why, in Polish, for the school's staff and the parent."""
+
+    template: str | None
+    refusal: str = ""
+
+
+def school_year_of(day: dt.date) -> int:
+    """2026 for any day from 1 September 2026 to 31 August 2027 (school year 2026/27)."""
+    # the same as tenants.registry.holograms.school_year_of, which imports this package
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def compulsory_preschool_year(date_of_birth: dt.date) -> int:
+    """The school year (by its first calendar year) of the child's compulsory pre-school preparation:
+    the one starting in the calendar year the child turns 6 (docs/domain.md §2)."""
+    return date_of_birth.year + 6
+
+
+def choose(learner_type: str, disabled: bool, date_of_birth: dt.date, on: dt.date) -> Choice:
+    """The template for a learner on day `on` (docs/domain.md §2): a pupil of a school for children
+    and youth MEiN-I/1, or MEiN-I/3-N when disabled; an adult learner (słuchacz) MEiN-I/2, or
+    MEiN-I/4-N when disabled; a pre-school child MEiN-I/5 only when disabled and in the compulsory
+    pre-school year on `on`, otherwise no card. An unknown learner type is treated as a pupil
+    (the data's default)."""
+    if learner_type == PRESCHOOL:
+        if not disabled:
+            return Choice(None, NO_CARD_NOT_DISABLED)
+        if school_year_of(on) != compulsory_preschool_year(date_of_birth):
+            return Choice(None, NO_CARD_NOT_COMPULSORY_YEAR)
+        return Choice("MEiN-I/5")
+    if learner_type == ADULT:
+        return Choice("MEiN-I/4-N" if disabled else "MEiN-I/2")
+    return Choice("MEiN-I/3-N" if disabled else "MEiN-I/1")

@@ -1,0 +1,66 @@
+"""Template choice for every learner type and disability (docs/domain.md §2), against cases
+worked out by hand: who gets MEiN-I/1, I/2, I/3-N, I/4-N, I/5, and which pre-school child gets no card."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tenants.pupils import card_templates
+from tenants.pupils.card_templates import NO_CARD_NOT_COMPULSORY_YEAR
+from tenants.pupils.card_templates import NO_CARD_NOT_DISABLED
+from tenants.pupils.card_templates import choose
+from tenants.pupils.models import LearnerType
+
+D = dt.date
+ON = D(2026, 11, 21)  # school year 2026/27: the compulsory pre-school year of children born in 2020
+
+# (learner type, disabled, date of birth, day asked, expected template or None, why no card)
+CASES = [
+    # a pupil of a primary school (born 2018, class 2) and of a secondary school (born 2009)
+    ("pupil", False, D(2018, 6, 1), ON, "MEiN-I/1", ""),
+    ("pupil", True, D(2018, 6, 1), ON, "MEiN-I/3-N", ""),
+    ("pupil", False, D(2009, 2, 14), ON, "MEiN-I/1", ""),
+    ("pupil", True, D(2009, 2, 14), ON, "MEiN-I/3-N", ""),
+    # a six-year-old pupil in class 1 (sent to school a year early) is a pupil, not a pre-school child
+    ("pupil", True, D(2020, 3, 1), ON, "MEiN-I/3-N", ""),
+    # an adult learner (słuchacz) of a policealna or adult school
+    ("adult", False, D(1990, 1, 31), ON, "MEiN-I/2", ""),
+    ("adult", True, D(1990, 1, 31), ON, "MEiN-I/4-N", ""),
+    ("adult", False, D(2007, 10, 2), ON, "MEiN-I/2", ""),
+    ("adult", True, D(2007, 10, 2), ON, "MEiN-I/4-N", ""),
+    # a pre-school child: a card only when disabled AND in the year they turn 6 (2026 → 2026/27)
+    ("preschool", True, D(2020, 3, 10), ON, "MEiN-I/5", ""),
+    ("preschool", True, D(2020, 1, 1), ON, "MEiN-I/5", ""),
+    ("preschool", True, D(2020, 12, 31), ON, "MEiN-I/5", ""),    # turns 6 on the last day of 2026
+    ("preschool", False, D(2020, 3, 10), ON, None, NO_CARD_NOT_DISABLED),
+    ("preschool", False, D(2022, 5, 5), ON, None, NO_CARD_NOT_DISABLED),  # not disabled comes first
+    ("preschool", True, D(2021, 1, 1), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),   # turns 6 in 2027: 2027/28
+    ("preschool", True, D(2022, 9, 15), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),  # a four-year-old
+    ("preschool", True, D(2019, 12, 31), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),  # its year was 2025/26
+    # the school year's edges: 2026/27 runs 1 September 2026 – 31 August 2027
+    ("preschool", True, D(2020, 6, 1), D(2026, 8, 31), None, NO_CARD_NOT_COMPULSORY_YEAR),
+    ("preschool", True, D(2020, 6, 1), D(2026, 9, 1), "MEiN-I/5", ""),
+    ("preschool", True, D(2020, 6, 1), D(2027, 8, 31), "MEiN-I/5", ""),
+    ("preschool", True, D(2020, 6, 1), D(2027, 9, 1), None, NO_CARD_NOT_COMPULSORY_YEAR),
+    # an unknown or empty type is the data's default: a pupil
+    ("", False, D(2015, 4, 4), ON, "MEiN-I/1", ""),
+    ("", True, D(2015, 4, 4), ON, "MEiN-I/3-N", ""),
+]
+
+
+@pytest.mark.parametrize("learner_type, disabled, born, on, template, refusal", CASES)
+def test_template_choice_for_every_learner_type_and_disability(learner_type, disabled, born, on, template, refusal):
+    assert choose(learner_type, disabled, born, on) == (template, refusal)
+
+
+def test_every_learner_type_and_disability_is_covered_by_the_table():
+    covered = {(t or "pupil", d) for t, d, *_ in CASES}
+    assert covered == {(t.value, d) for t in LearnerType for d in (False, True)}
+    assert {card_templates.PUPIL, card_templates.ADULT, card_templates.PRESCHOOL} == {t.value for t in LearnerType}
+
+
+def test_the_refusals_say_why_in_polish():
+    assert "tylko dziecku niepełnosprawnemu" in NO_CARD_NOT_DISABLED
+    assert "kończy 6 lat" in NO_CARD_NOT_COMPULSORY_YEAR
