@@ -30,10 +30,12 @@ How the file is made (this module places the pages; each step has a module of it
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from infra import inputs
 from printing.card_design import box
+from printing.card_design import palette_of
 from printing.card_document import Document
 from printing.card_fonts import font_of
 from printing.card_layout import BACK_FIELDS
@@ -80,7 +82,9 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
     if design:
         ops.append(f"q {doc.alpha(0.25)} 0 0 0 RG {num(0.15 * PT)} w "
                    f"{box(x + 0.075, y + 0.075, w - 0.15, h - 0.15)} S Q")
-        ops.append(doc.text("PESEL" if _has_pesel(card) else "Dokument tożsamości", PESEL_LABEL))
+        label = palette_of(card.template_code).label  # the template's label colour (docs/domain.md §2)
+        ops.append(doc.text("PESEL" if _has_pesel(card) else "Dokument tożsamości",
+                            dataclasses.replace(PESEL_LABEL, color=label)))
     f = FRONT_FIELDS
     ops += [doc.text(card.first_names, f["first_names"]), doc.text(card.surname, f["surname"]),
             doc.text(_date(card.date_of_birth), f["date_of_birth"]), doc.text(card.pesel, f["pesel"]),
@@ -96,7 +100,8 @@ def _back(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, i
         xobjects["D"] = doc.design(card.template_code, "back")
         ops.append("/D Do")
         kind = TITLES.get(card.template_code, "LEGITYMACJA SZKOLNA").capitalize()
-        ops.append(doc.text(f"{kind} nr {card.card_number}", BACK_FOOTER))
+        ops.append(doc.text(f"{kind} nr {card.card_number}",
+                            dataclasses.replace(BACK_FOOTER, color=palette_of(card.template_code).label)))
     ops.append(doc.text(_date(card.valid_until), BACK_FIELDS["valid_until"]))
     return "\n".join(op for op in ops if op), xobjects
 
