@@ -390,7 +390,8 @@ WITH live AS (
            count(*) AS active,
            count(*) FILTER (WHERE l.pupil_id IS NULL) AS needing,
            count(*) FILTER (WHERE p.photo_key IS NULL) AS no_photo,
-           count(*) FILTER (WHERE p.paper_card_number <> '' AND l.pupil_id IS NULL) AS paper,
+           count(*) FILTER (WHERE p.paper_card_number <> '' AND p.paper_card_invalidated_on IS NULL
+                            AND l.pupil_id IS NULL) AS paper,
            count(*) FILTER (WHERE p.mleg_registered_on IS NOT NULL AND p.mleg_invalidated_on IS NULL) AS mleg,
            count(*) FILTER (WHERE p.class_name ~ '^(sem\\. )?1[a-z]$') AS first_year
     FROM pupils p LEFT JOIN live l ON l.school_id = p.school_id AND l.pupil_id = p.id

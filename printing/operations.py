@@ -217,10 +217,12 @@ def retry_order(actor: Actor, order: PrintOrder) -> None:
 
 
 def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collected_by: str,
-                    signed: bool = True) -> list[Card]:
+                    signed: bool = True, paper_card_returned: bool = False) -> list[Card]:
     """The card was handed to the pupil or a parent against a signature (register fields, docs/domain.md §5).
 
-    A replacement's or duplicate's handover invalidates the pupil's earlier cards; returns them."""
+    A replacement's or duplicate's handover invalidates the pupil's earlier cards; returns them.
+    An exchange of a paper card (docs/domain.md §21) needs `paper_card_returned` (not for a
+    duplicate: that paper card is the one lost); the paper card stops being valid here, not before."""
     if card.status != CardStatus.DELIVERED.value:
         raise OperationError("Wydać można tylko legitymację dostarczoną do szkoły i jeszcze niewydaną.")
     try:
@@ -233,6 +235,8 @@ def record_handover(actor: Actor, card: Card, *, handed_over_on: dt.date, collec
     order = db.session.get(PrintOrder, card.order_id)
     if order.delivered_at and handed_over_on < clock.day_of(order.delivered_at):
         raise OperationError("Data wydania nie może być wcześniejsza niż data dostarczenia.")
+    registry.check_paper_card_handover(db.session.get(Application, card.application_id),
+                                       paper_card_returned=paper_card_returned)
     result = db.session.execute(
         update(Card).where(Card.id == card.id, Card.status == CardStatus.DELIVERED.value)
         .values(status=CardStatus.HANDED_OVER.value, handed_over_on=handed_over_on,

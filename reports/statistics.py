@@ -26,7 +26,7 @@ Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a ca
 - pupils_needing_card: active pupils with no live card (never had one, hold only a paper card,
   or their card was invalidated or spoiled).
 - pupils_without_photo: active pupils with no accepted photo (no stored photo).
-- paper_cards: active pupils with a paper card number and no live e-card.
+- paper_cards: active pupils with a paper card number, not exchanged (docs/domain.md §21), and no live e-card.
 - mleg_registered: active pupils whose mLegitymacja is registered in SIO (registration date
   set) and not invalidated since.
 - applications_open: applications of active pupils that are submitted or approved and not in
@@ -157,7 +157,7 @@ def _pupil_counts() -> dict[str, int]:
         "pupils_active": _count(active),
         "pupils_needing_card": needing,
         "pupils_without_photo": _count(active, Pupil.photo_key.is_(None)),
-        "paper_cards": _count(active, Pupil.paper_card_number != "", ~live),
+        "paper_cards": _count(active, Pupil.paper_card_number != "", Pupil.paper_card_invalidated_on.is_(None), ~live),
         "mleg_registered": _count(active, Pupil.mleg_registered_on.is_not(None), Pupil.mleg_invalidated_on.is_(None)),
         "forecast_first_year": first_year + needing,
     }

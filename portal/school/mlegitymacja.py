@@ -64,5 +64,6 @@ def objection(pupil_id: int):
     objects = request.form.get("objects") == "1"
     return actions.run(
         lambda: mlegitymacja.record_objection(current_actor(), pupil, clock.today() if objects else None),
-        success=_("Zapisano sprzeciw rodzica wobec mLegitymacji.") if objects else _("Sprzeciw wycofany."),
+        success=(_("Sprzeciw wycofany.") if not objects else _("Zapisano sprzeciw słuchacza wobec mLegitymacji.")
+                 if pupil.objects_for_themself else _("Zapisano sprzeciw rodzica wobec mLegitymacji.")),
         then=url_for("school.pupil", pupil_id=pupil_id))

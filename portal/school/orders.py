@@ -241,13 +241,18 @@ def hand_over(card_id: int):
     def hand():
         if when is None:
             raise OperationError(_("Podaj datę wydania w formacie dd.mm.rrrr."))
-        return printing_ops.record_handover(current_actor(), card, handed_over_on=when,
-                                            collected_by=request.form.get("collected_by", ""))
+        paper = card.pupil.paper_card_number if card.pupil.holds_paper_card else ""
+        replaced = printing_ops.record_handover(
+            current_actor(), card, handed_over_on=when, collected_by=request.form.get("collected_by", ""),
+            paper_card_returned=request.form.get("paper_card_returned") == "1")
+        ended = [paper] if paper and not card.pupil.holds_paper_card else []
+        return replaced, ended
 
     return actions.run(
         hand, refused=lambda err: _order_page(printing_queries.get_school_order(card.order_id), error=str(err),
                                               status=422),
-        success=lambda replaced: [
+        success=lambda result: [
             _("Zapisano wydanie legitymacji nr %(number)s.", number=card.label),
-            *(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label) for old in replaced)],
-        then=lambda _replaced: url_for("school.order", order_id=card.order_id))
+            *(_("Poprzednia legitymacja nr %(number)s została unieważniona.", number=old.label) for old in result[0]),
+            *(_("Legitymacja papierowa nr %(number)s została unieważniona.", number=n) for n in result[1])],
+        then=lambda _result: url_for("school.order", order_id=card.order_id))

@@ -255,7 +255,8 @@ def _application_page(application: Application, *, error: str | None = None, sta
     school = _school()
     return render_template("school/application.html", application=application, pesel=pesel, error=error,
                            school=school, bank_account=nrb.formatted(school.bank_account),
-                           today=clock.today()), status
+                           today=clock.today(), photo_current=applications_ops.photo_is_current(application.pupil),
+                           photo_months=applications_ops.CURRENT_PHOTO_MONTHS), status
 
 
 @bp.get("/wnioski/<int:application_id>")

@@ -51,6 +51,13 @@ class PhotoStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+# How a paper card stopped being valid (docs/domain.md §21); the keys are stored.
+PAPER_CARD_ENDS = {
+    "returned": "zwrócona przy wydaniu e-legitymacji",
+    "lost": "utracona — wydano duplikat",
+}
+
+
 class Pupil(SchoolOwned, TimestampMixin, Base):
     """A pupil of the school. PESEL and the number of another identity document are stored
     encrypted, with a keyed blind index for lookups and duplicates; the address is kept for
@@ -84,8 +91,13 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
     # pupil leaves the school (docs/domain.md §7).
     paper_card_number: Mapped[str] = mapped_column(String(30), default="")
     paper_card_issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    # An e-card for a paper-card holder is an exchange: the paper card stops being valid when the
+    # new card is handed over, returned or recorded lost (docs/domain.md §21). Who: the change log.
+    paper_card_invalidated_on: Mapped[dt.date | None] = mapped_column(Date)
+    paper_card_invalidation: Mapped[str] = mapped_column(String(20), default="")  # PAPER_CARD_ENDS
     # mLegitymacja: entered in SIO by hand (no public API); Legitka keeps the to-do list.
-    mleg_objection_on: Mapped[dt.date | None] = mapped_column(Date)  # the parent objected
+    # The objection of the parents, or of the adult learner themself (docs/domain.md §21).
+    mleg_objection_on: Mapped[dt.date | None] = mapped_column(Date)
     mleg_card_id: Mapped[int | None] = mapped_column(Id)  # the card the SIO entry was made for
     mleg_registered_on: Mapped[dt.date | None] = mapped_column(Date)
     mleg_invalidated_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -113,6 +125,21 @@ class Pupil(SchoolOwned, TimestampMixin, Base):
         """The card template (wzór) for this learner today; None: no card (docs/domain.md §2)."""
         return self.card_choice.template
 
+    @property
+    def holds_paper_card(self) -> bool:
+        """A paper card is recorded and still valid: no e-card has been handed over in exchange
+        for it (docs/domain.md §7, §21)."""
+        return bool(self.paper_card_number) and self.paper_card_invalidated_on is None
+
+    @property
+    def paper_card_end_label(self) -> str:
+        return PAPER_CARD_ENDS.get(self.paper_card_invalidation, self.paper_card_invalidation)
+
+    @property
+    def objects_for_themself(self) -> bool:
+        """An adult learner (słuchacz) objects to the mLegitymacja themself, not a parent (docs/domain.md §21)."""
+        return self.learner_type == LearnerType.ADULT.value
+
 
 class ApplicationKind(enum.StrEnum):
     FIRST = "first"
@@ -120,13 +147,18 @@ class ApplicationKind(enum.StrEnum):
     DUPLICATE = "duplicate"
 
 
-# Why a replacement or a duplicate is asked for (docs/domain.md §6); the keys are stored.
+# Why a replacement or a duplicate is asked for (docs/domain.md §6, §21); the keys are stored.
 REPLACEMENT_REASONS = {
     "data_error": "błąd w danych na legitymacji",
     "name_change": "zmiana imienia lub nazwiska",
     "outdated_photo": "nieaktualne zdjęcie",
-    "address_change": "zmiana adresu",
+    "new_certificate": "nowe orzeczenie o niepełnosprawności (wzór z literą N)",
     "no_stamp_room": "brak miejsca na hologramy (legitymacja papierowa)",
+}
+# Reasons no longer offered; old applications keep their label. The address is not printed on
+# the card, so a change of address needs no new card (docs/domain.md §21).
+RETIRED_REASONS = {
+    "address_change": "zmiana adresu (nie wymaga nowej legitymacji)",
 }
 DUPLICATE_REASONS = {
     "lost": "utrata (zgubienie)",
@@ -163,6 +195,9 @@ class Application(SchoolOwned, TimestampMixin, Base):
     reason_code: Mapped[str] = mapped_column(String(20), default="")  # REPLACEMENT_/DUPLICATE_REASONS
     # Replacement: the old card comes back to the school before the new one is approved.
     old_card_returned_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The paper card this application exchanges, if the pupil held a valid one when applying: it
+    # stays valid until the new card is handed over (docs/domain.md §21).
+    paper_card_number: Mapped[str] = mapped_column(String(30), default="")
     # Duplicate: the 9 zł fee, as paid into the school's account and checked by a member of staff.
     payment_amount: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     payment_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -182,7 +217,7 @@ class Application(SchoolOwned, TimestampMixin, Base):
 
     @property
     def reason_label(self) -> str:
-        return {**REPLACEMENT_REASONS, **DUPLICATE_REASONS}.get(self.reason_code, self.reason)
+        return {**REPLACEMENT_REASONS, **RETIRED_REASONS, **DUPLICATE_REASONS}.get(self.reason_code, self.reason)
 
     @property
     def payment_recorded(self) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from tenants.pupils.models import PAPER_CARD_ENDS
 from tenants.pupils.models import Application
 from tenants.pupils.models import ApplicationKind
 from tenants.pupils.models import ApplicationStatus
@@ -90,9 +91,38 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     db.session.flush()
 
 
+def check_paper_card_handover(application: Application, *, paper_card_returned: bool) -> None:
+    """Before an exchange's new card is handed over: the paper card named on the application comes
+    back to the school — except for a duplicate, whose paper card is the one lost (docs/domain.md §21)."""
+    if (application.paper_card_number and application.kind != ApplicationKind.DUPLICATE.value
+            and application.pupil.holds_paper_card and not paper_card_returned):
+        raise OperationError(f"Uczeń ma ważną legitymację papierową nr {application.paper_card_number} — odbierz "
+                             "ją przy wydaniu e-legitymacji i zaznacz jej zwrot.")
+
+
+def invalidate_paper_card(actor: Actor, pupil: Pupil, end: str, on: dt.date, *, note: str = "") -> None:
+    """The pupil's paper card stops being valid on `on`: returned in exchange for an e-card, or
+    recorded lost when a duplicate was handed over (PAPER_CARD_ENDS; docs/domain.md §21)."""
+    if end not in PAPER_CARD_ENDS:
+        raise OperationError("Nieznany powód unieważnienia legitymacji papierowej.")
+    if not pupil.holds_paper_card:
+        raise OperationError("Uczeń nie ma ważnej legitymacji papierowej.")
+    pupil.paper_card_invalidated_on = on
+    pupil.paper_card_invalidation = end
+    record_change(actor, "paper_card_invalidated", school_id=pupil.school_id, pupil_id=pupil.id,
+                  detail=f"number={pupil.paper_card_number} end={end} {note}".strip())
+    db.session.flush()
+
+
 def after_handover(actor: Actor, card: Card, kind: str) -> list[Card]:
-    """A replacement or duplicate was handed over: the pupil's earlier cards stop being valid
-    and the new card points at the one it replaces. Returns the cards invalidated."""
+    """A card was handed over. Its application exchanged a paper card still valid: that paper card
+    stops being valid today — returned, or lost for a duplicate (docs/domain.md §21). A replacement
+    or duplicate: the pupil's earlier cards stop being valid and the new card points at the one it
+    replaces. Returns the (e-)cards invalidated."""
+    application = db.session.get(Application, card.application_id)
+    if application.paper_card_number and card.pupil.holds_paper_card:
+        end = "lost" if kind == ApplicationKind.DUPLICATE.value else "returned"
+        invalidate_paper_card(actor, card.pupil, end, card.handed_over_on, note=f"card={card.id}")
     if kind not in (ApplicationKind.REPLACEMENT.value, ApplicationKind.DUPLICATE.value):
         return []
     reason = "replaced" if kind == ApplicationKind.REPLACEMENT.value else "duplicated"

@@ -281,7 +281,7 @@ def truth_school_counts(owner, school_id: int) -> dict:
             "pupils_needing_card": needing,
             "pupils_without_photo": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.photo_key IS NULL"),
             "paper_cards": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.paper_card_number <> '' "
-                               f"AND {no_live}"),
+                               f"AND p.paper_card_invalidated_on IS NULL AND {no_live}"),
             "mleg_registered": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.mleg_registered_on IS NOT NULL "
                                    "AND p.mleg_invalidated_on IS NULL"),
             "applications_open": one(f"SELECT count(*) FROM applications a WHERE {of_active} "
