@@ -2,8 +2,8 @@
 collected (docs/domain.md §20).
 
 - The promise counts from the day the application is complete: the later of the day it was
-  submitted and the day the pupil's current photo came in (sources 001 and 004 count "from the
-  day a correct application and photo are delivered"). No photo yet: no promised day.
+  submitted and the day the pupil's current photo was accepted (`photo_uploaded_at`). No photo
+  yet: no promised day.
 - It runs `promise_days` calendar days (a due day on a weekend or holiday moves to the next working
   day) or working days, as the school set it (`set_procedure`).
 - An application still open (submitted, approved, ordered) after its promised day is overdue.
