@@ -159,9 +159,10 @@ def approved_applications(actor, school, pupils: list) -> list[int]:
 
 
 def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = "first", *, reason_code: str = "",
-                      today: dt.date | None = None) -> list:
+                      today: dt.date | None = None, hand_over: bool = True) -> list:
     """Cards for `pupils` the real way: application, approval, order, numbers, delivery (set
-    directly: printing is not under test) and handover. Returns the cards."""
+    directly: printing is not under test) and handover (unless `hand_over` is False: the cards
+    then wait at the school to be collected). Returns the cards."""
     from infra.db import db
     from infra.db import utcnow
     from printing import operations as printing_ops
@@ -186,7 +187,7 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
     for card in cards:
         card.status = "delivered"
     db.session.flush()
-    for card in cards:
+    for card in cards if hand_over else ():
         printing_ops.record_handover(actor, card, handed_over_on=clock.today(), collected_by="rodzic")
     return cards
 

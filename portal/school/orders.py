@@ -41,6 +41,7 @@ from printing.models import ItemOutcome
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.render import render_proof
+from tenants.pupils import deadlines
 from tenants.pupils import queries
 from tenants.pupils.models import Application
 from tenants.pupils.models import ApplicationStatus
@@ -114,7 +115,8 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
         items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,
         allowed=allowed, receipt=receipt, can_download=fulfilment.can_download(order),
         nothing_printed=bool(items) and all(i.outcome != ItemOutcome.PRINTED.value for i in items),
-        today=clock.today(), error=error), status
+        notice_due=deadlines.notice_due(current_school(), order.delivered_at) if order.delivered_at else None,
+        school=current_school(), today=clock.today(), error=error), status
 
 
 @bp.get("/zamowienia/<int:order_id>")

@@ -20,6 +20,8 @@ from portal.school.common import current_school
 from portal.school.common import parse_date
 from portal.security import current_actor
 from printing import queries as printing_queries
+from tenants.documents.collection_notice import ClassNotice
+from tenants.documents.collection_notice import render_notice
 from tenants.documents.registry_book import handover_pdf
 from tenants.documents.registry_book import registry_pdf
 from tenants.documents.registry_book import registry_xlsx
@@ -82,6 +84,21 @@ def handover_list(order_id: int):
     data = handover_pdf(current_school().name, label, rows, clock.today())
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": 'inline; filename="lista-odbioru.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.get("/do-odbioru.pdf")
+def collection_notice():
+    """The class notices for parents without an e-mail address (docs/domain.md §20); `klasa`: one
+    class only."""
+    class_name = request.args.get("klasa", "").strip()[:20]
+    by_class: dict[str, list[str]] = {}
+    for card in registry_queries.ready_to_collect(class_name=class_name):
+        by_class.setdefault(card.pupil.class_name, []).append(card.pupil.full_name)
+    school = current_school()
+    data = render_notice(school.name, school.address_line,
+                         [ClassNotice(name, pupils) for name, pupils in by_class.items()], clock.today())
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": 'inline; filename="legitymacje-do-odbioru.pdf"', "Cache-Control": "no-store"})
 
 
 def _card_page(card: Card, *, error: str | None = None, status: int = 200):

@@ -1,4 +1,5 @@
-"""The school's settings: the duplicate-fee bank account and how strict each photo check is."""
+"""The school's settings: the duplicate-fee bank account, how strict each photo check is, and the
+deadlines of the school's procedure (docs/domain.md §20)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from printing.models import ProcessingAgreement
 from tenants.photos.checks import CHECKS
 from tenants.photos.checks import Severity
 from tenants.photos.checks import parse_policy
+from tenants.pupils import deadlines
 from tenants.registry import operations as registry
 from tenants.tenancy import nrb
 from tenants.tenancy.errors import OperationError
@@ -98,6 +100,17 @@ def save():
 
     return actions.run(change, refused=lambda err: _page(error=str(err), status=422, account=account),
                        success=_("Zapisano ustawienia szkoły."), then=url_for("school_settings.show"))
+
+
+@bp.post("/terminy")
+@require_roles(*DIRECTOR)
+def save_procedure():
+    form = request.form
+    return actions.run(
+        lambda: deadlines.set_procedure(current_actor(), current_school(), days=form.get("promise_days", "")[:20],
+                                        unit=form.get("promise_unit", ""), notice=form.get("notice_days", "")[:20]),
+        refused=lambda err: _page(error=str(err), status=422),
+        success=_("Zapisano terminy z procedury szkoły."), then=url_for("school_settings.show") + "#terminy")
 
 
 @bp.post("/drukarka")

@@ -37,6 +37,7 @@ from tenants.documents.application_forms import render_form
 from tenants.photos.models import PhotoSubmission
 from tenants.photos.models import SubmissionStatus
 from tenants.pupils import applications as applications_ops
+from tenants.pupils import deadlines
 from tenants.pupils import identity
 from tenants.pupils import operations as pupil_records
 from tenants.pupils import queries
@@ -242,8 +243,14 @@ def applications():
     status = request.args.get("status", "")
     if status not in {s.value for s in ApplicationStatus}:
         status = ""
-    return render_template("school/applications.html", applications=queries.list_applications(status or None),
-                           status=status, statuses=ApplicationStatus)
+    overdue_only = request.args.get("overdue") == "1"
+    school, today = _school(), clock.today()
+    listed = queries.list_applications(status or None)
+    promises = {a.id: deadlines.promise_of(school, a, today) for a in listed}  # docs/domain.md §20
+    if overdue_only:
+        listed = [a for a in listed if promises[a.id] and promises[a.id].overdue]
+    return render_template("school/applications.html", applications=listed, promises=promises,
+                           overdue_only=overdue_only, status=status, statuses=ApplicationStatus)
 
 
 def _application_page(application: Application, *, error: str | None = None, status: int = 200):
@@ -255,6 +262,7 @@ def _application_page(application: Application, *, error: str | None = None, sta
     school = _school()
     return render_template("school/application.html", application=application, pesel=pesel, error=error,
                            school=school, bank_account=nrb.formatted(school.bank_account),
+                           promise=deadlines.promise_of(school, application),
                            today=clock.today(), photo_current=applications_ops.photo_is_current(application.pupil),
                            photo_months=applications_ops.CURRENT_PHOTO_MONTHS), status
 

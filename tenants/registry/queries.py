@@ -15,6 +15,7 @@ from tenants.pupils.identity import reveal_identity
 from tenants.pupils.models import Pupil
 from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import Card
+from tenants.registry.models import CardStatus
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramState
 from tenants.tenancy.actors import Actor
@@ -112,3 +113,16 @@ def issue_years() -> list[int]:
     years = db.session.scalars(select(extract("year", Card.issue_date)).where(Card.school_id == require_school())
                                .distinct())
     return sorted({int(y) for y in years if y}, reverse=True) or [clock.today().year]
+
+
+def ready_to_collect(*, without_email: bool = True, class_name: str = "") -> list[Card]:
+    """Cards delivered to the school and not yet handed over (docs/domain.md §20), by class and
+    name; `without_email`: only pupils whose parent has no e-mail address on record (the others
+    are told by e-mail); `class_name`: one class only."""
+    stmt = (select(Card).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
+            .where(Card.school_id == require_school(), Card.status == CardStatus.DELIVERED.value))
+    if without_email:
+        stmt = stmt.where(Pupil.parent_email == "")
+    if class_name:
+        stmt = stmt.where(Pupil.class_name == class_name)
+    return list(db.session.scalars(stmt.order_by(Pupil.class_name, Pupil.surname, Pupil.first_names, Card.id)))

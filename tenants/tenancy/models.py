@@ -111,6 +111,11 @@ class Organisation(TimestampMixin, Base):
     photo_policy: Mapped[dict] = mapped_column(JSON, default=dict)
     # How a card's registry number is printed: "{n}" → 123, "{n}/{rok}" → 123/2026.
     card_number_format: Mapped[str] = mapped_column(String(30), default="{n}")
+    # The school's procedure (docs/domain.md §20): a card within `promise_days` calendar or working
+    # days of a complete application, and the parent told within `notice_working_days` of delivery.
+    promise_days: Mapped[int] = mapped_column(Integer, default=30)
+    promise_working_days: Mapped[bool] = mapped_column(Boolean, default=False)
+    notice_working_days: Mapped[int] = mapped_column(Integer, default=5)
 
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
