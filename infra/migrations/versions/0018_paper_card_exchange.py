@@ -6,7 +6,7 @@ The replacement reason "address_change" is no longer offered; stored rows keep t
 code keeps its label (`RETIRED_REASONS`), so no data changes here.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 """
 
 import sqlalchemy as sa
