@@ -111,6 +111,9 @@ class Organisation(TimestampMixin, Base):
     photo_policy: Mapped[dict] = mapped_column(JSON, default=dict)
     # How a card's registry number is printed: "{n}" → 123, "{n}/{rok}" → 123/2026.
     card_number_format: Mapped[str] = mapped_column(String(30), default="{n}")
+    # Cities only: from which day ("MM-DD") cards are issued for the coming school year; "" = the
+    # day after classes end (tenants.registry.school_year, docs/domain.md §4).
+    school_year_cutover: Mapped[str] = mapped_column(String(5), default="")
 
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
