@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from infra.db import db
+from reports.filters import Filters
 from tenants.registry import holograms
 from tenants.registry import school_year as years
 from tenants.tenancy.context import Tenant
@@ -91,6 +92,10 @@ def test_a_schools_and_a_citys_work_follow_the_citys_setting(app, world):
             assert holograms.school_year_of(D(2026, 8, 15)) == 2026
     with app.app_context(), tenant_scope(Tenant(printer_id=printer_id)):
         assert holograms.school_year_of(D(2026, 6, 27)) == 2026  # the default cut-over
+    # The city's hologram report: the school years cards issued in the period serve.
+    with app.app_context(), tenant_scope(Tenant(city_id=city)):
+        assert Filters(D(2025, 9, 1), D(2026, 8, 31)).school_years() == (2025, 2026)
+        assert Filters(D(2025, 9, 1), D(2026, 8, 14)).school_years() == (2025, 2025)
 
 
 @pytest.mark.parametrize(("typed", "stored"), [
