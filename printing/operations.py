@@ -47,10 +47,12 @@ BUILD_BATCH = "build_batch"
 
 
 def valid_until(issue_date: dt.date) -> dt.date:
-    """30 September ending the school year of the issue date (docs/domain.md §4).
+    """30 September ending the school year a card issued on `issue_date` serves (docs/domain.md §4).
 
-    A card issued from September onwards belongs to the school year that ends next calendar
-    year; one issued January–August to the year ending this calendar year.
+    A card issued from September to December, or from the city's cut-over (by default the day
+    after classes end in June) to 31 August, serves the school year ending next calendar year; one
+    issued from January to the day before the cut-over, the year ending this calendar year. The
+    same rule names the hologram's school year (`tenants.registry.holograms.school_year_of`).
     """
     return holograms.valid_until(holograms.school_year_of(issue_date))
 

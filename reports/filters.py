@@ -60,7 +60,8 @@ class Filters:
         return (self.date_from is None or day >= self.date_from) and (self.date_to is None or day <= self.date_to)
 
     def school_years(self) -> tuple[int | None, int | None]:
-        """The school years (2025 = 2025/26) the period touches; None: open."""
+        """The school years (2025 = 2025/26) the period touches: those a card issued on its first
+        and last day serves, under the city's summer cut-over (docs/domain.md §4); None: open."""
         return (holograms.school_year_of(self.date_from) if self.date_from else None,
                 holograms.school_year_of(self.date_to) if self.date_to else None)
 

@@ -24,6 +24,7 @@ from printing.models import PrintOrder
 from tenants.mail.models import MailMessage
 from tenants.pupils import pesel as pesel_rules
 from tenants.pupils.models import Application
+from tenants.registry import school_year
 from tenants.registry.models import Card
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
@@ -84,7 +85,10 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     assert str(order.unit_price) == "12.00" and str(order.total_price) == "12.00"
     [card] = load(app, a, Card, order_id=order_id)
     assert card.number == 1 and card.template_code == "MEiN-I/1"
-    assert card.valid_until == dt.date(card.issue_date.year + (card.issue_date.month >= 9), 9, 30)
+    # 30 September after the school year the card serves: the coming one from the summer cut-over
+    # (docs/domain.md §4; the cut-over is never after 1 September, so it covers September–December).
+    issued = card.issue_date
+    assert card.valid_until == dt.date(issued.year + (issued >= school_year.cutover(issued.year)), 9, 30)
 
     # Redis holds only ids: the job's arguments are (order id, school id), no personal data.
     with app.app_context():

@@ -49,6 +49,7 @@ from reports.filters import parse_filters
 from reports.labels import OWN_PRINTERS
 from reports.tables import to_csv
 from reports.tables import to_xlsx
+from tenants.registry import school_year as years
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import SchoolType
 
@@ -260,6 +261,28 @@ def budget():
                        refused=lambda err: page(str(err), request.form),
                        success=lambda saved: _("Zapisano budżet na rok %(year)s.", year=saved.year),
                        then=url_for("city.budget"))
+
+
+@bp.route("/ustawienia", methods=["GET", "POST"])
+def settings():
+    """The city's settings: from which day cards are issued for the coming school year
+    (docs/domain.md §4); empty means the day after classes end."""
+    city = _city()
+    f = Filters.default()
+
+    def page(error: str | None = None, form=None):
+        today = clock.today()
+        setting = city.school_year_cutover or ""
+        return _page("city/settings.html", error=error, f=f, data=city_data.load(city.id, f), endpoint="city.settings",
+                     form=form or {years.FORM_FIELD: years.format_setting(setting)},
+                     effective=inputs.format_day(years.cutover(today.year, setting)),
+                     default=inputs.format_day(years.cutover(today.year)), year=today.year)
+
+    if request.method == "GET":
+        return page()
+    return actions.run(lambda: years.save_city_setting(city.id, request.form),
+                       refused=lambda err: page(str(err), request.form),
+                       success=_("Zapisano ustawienia miasta."), then=url_for("city.settings"))
 
 
 @bp.get("/eksport/<key>.<fmt>")

@@ -23,6 +23,7 @@ from infra import clock
 from infra.db import db
 from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
+from tenants.registry import school_year as years
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.registry.models import Hologram
@@ -37,14 +38,17 @@ MAX_DELIVERY = 10_000
 SERIAL = re.compile(r"^(?P<prefix>.*?)(?P<digits>[0-9]+)$")  # ASCII digits: they are what gets printed
 
 
-def school_year_of(day: dt.date) -> int:
-    """2026 for any day from 1 September 2026 to 31 August 2027 (school year 2026/27)."""
-    return day.year if day.month >= 9 else day.year - 1
+def school_year_of(day: dt.date, setting: str | None = None) -> int:
+    """The school year (2026 = 2026/27) a card issued or a hologram stuck on `day` serves, under
+    the cut-over of the current tenant's city (or `setting`, "MM-DD" / "" for the default): from the
+    day after classes end in June to 31 December, the year starting that September; before it, the
+    year running (docs/domain.md §4, tenants.registry.school_year)."""
+    return years.school_year_served(day, years.current_setting() if setting is None else setting)
 
 
-def valid_until(school_year: int) -> dt.date:
+def valid_until(year: int) -> dt.date:
     """A hologram for school year Y/Y+1 confirms the card until 30 September Y+1 (docs/domain.md §4)."""
-    return dt.date(school_year + 1, 9, 30)
+    return years.valid_until(year)
 
 
 def serial_range(first: str, last: str) -> list[str]:

@@ -116,6 +116,9 @@ class Organisation(TimestampMixin, Base):
     promise_days: Mapped[int] = mapped_column(Integer, default=30)
     promise_working_days: Mapped[bool] = mapped_column(Boolean, default=False)
     notice_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    # Cities only: from which day ("MM-DD") cards are issued for the coming school year; "" = the
+    # day after classes end (tenants.registry.school_year, docs/domain.md §4).
+    school_year_cutover: Mapped[str] = mapped_column(String(5), default="")
 
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),

@@ -67,7 +67,10 @@ def test_markup_in_data_is_printed_as_text_and_fetches_nothing():
     (dt.date(2026, 9, 1), dt.date(2027, 9, 30)),
     (dt.date(2026, 11, 21), dt.date(2027, 9, 30)),
     (dt.date(2027, 3, 2), dt.date(2027, 9, 30)),
-    (dt.date(2027, 8, 31), dt.date(2027, 9, 30)),
+    # after the summer cut-over (26.06.2027, the day after classes end on Friday 25.06): the coming
+    # school year 2027/28 (issue 16, docs/domain.md §4); it used to be 30.09.2027
+    (dt.date(2027, 8, 31), dt.date(2028, 9, 30)),
+    (dt.date(2027, 6, 25), dt.date(2027, 9, 30)),
 ])
 def test_validity_ends_30_september_of_the_school_year(issued, expected):
     assert valid_until(issued) == expected

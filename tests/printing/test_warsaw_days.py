@@ -1,8 +1,8 @@
 """Dates are Warsaw's days (docs/domain.md §16), whatever the server's zone: a card ordered at 00:30
-on 1 September in Warsaw (22:30 UTC on 31 August) is issued on 1 September, in the new school year,
-valid until 30 September of the next one (docs/domain.md §4); its hologram and handover may be dated
-that day too. The clock is pinned (infra.clock.pinned); the host running the tests is on UTC or any
-other zone."""
+on 1 September in Warsaw (22:30 UTC on 31 August) is issued on 1 September, valid until 30 September
+of the next year (docs/domain.md §4); its hologram and handover may be dated that day too. The
+school year a card serves turns at the summer cut-over, at midnight in Warsaw too. The clock is
+pinned (infra.clock.pinned); the host running the tests is on UTC or any other zone."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ from tests.helpers import handed_over_cards
 CASES = [
     # instant (UTC), Warsaw's day, school year, valid until
     (dt.datetime(2026, 8, 31, 22, 30, tzinfo=dt.UTC), dt.date(2026, 9, 1), 2026, dt.date(2027, 9, 30)),
-    (dt.datetime(2026, 8, 31, 21, 59, tzinfo=dt.UTC), dt.date(2026, 8, 31), 2025, dt.date(2026, 9, 30)),
+    # 31 August is after the summer cut-over (by default 27.06.2026, the day after classes end):
+    # the card serves the coming school year, 2026/27 (issue 16; it used to get 30.09.2026).
+    (dt.datetime(2026, 8, 31, 21, 59, tzinfo=dt.UTC), dt.date(2026, 8, 31), 2026, dt.date(2027, 9, 30)),
     (dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC), dt.date(2027, 1, 1), 2026, dt.date(2027, 9, 30)),
+    # The cut-over itself turns at midnight in Warsaw (UTC+2 in June): 23:59 on Friday 26.06.2026,
+    # the last day of classes, is still 2025/26; 00:30 on Saturday 27.06 is 2026/27.
+    (dt.datetime(2026, 6, 26, 21, 59, tzinfo=dt.UTC), dt.date(2026, 6, 26), 2025, dt.date(2026, 9, 30)),
+    (dt.datetime(2026, 6, 26, 22, 30, tzinfo=dt.UTC), dt.date(2026, 6, 27), 2026, dt.date(2027, 9, 30)),
 ]
 
 
@@ -80,7 +86,9 @@ def test_a_handover_is_not_dated_before_warsaws_day_of_delivery(app, world):
 
 
 def test_the_school_pages_name_warsaws_school_year(app, world, browser):
-    """The hologram page's "this school year" turns over at midnight in Warsaw, not UTC."""
+    """The hologram page's "this school year" turns over at midnight in Warsaw, not UTC: at the
+    summer cut-over (27.06.2026 by default, issue 16), no longer on 1 September, when the
+    holograms for 2026/27 are already the year's."""
     city = world.city()
     school_id = world.school(city, "Szkoła Północna")
     world.user("sekretariat-pn@test.pl", school_id, "school_secretary")
@@ -90,4 +98,10 @@ def test_the_school_pages_name_warsaws_school_year(app, world, browser):
     with clock.pinned(dt.datetime(2026, 8, 31, 22, 30, tzinfo=dt.UTC)):
         after = staff.get("/szkola/hologramy/").get_data(as_text=True)
     assert 'value="31.08.2026"' in before and 'value="01.09.2026"' in after
+    assert 'value="2026" selected' in before and 'value="2026" selected' in after
+    with clock.pinned(dt.datetime(2026, 6, 26, 21, 59, tzinfo=dt.UTC)):
+        before = staff.get("/szkola/hologramy/").get_data(as_text=True)
+    with clock.pinned(dt.datetime(2026, 6, 26, 22, 30, tzinfo=dt.UTC)):
+        after = staff.get("/szkola/hologramy/").get_data(as_text=True)
+    assert 'value="26.06.2026"' in before and 'value="27.06.2026"' in after
     assert 'value="2025" selected' in before and 'value="2026" selected' in after

@@ -5,14 +5,14 @@ Columns on `organisations`, like the school's other settings (bank account, phot
 table has no RLS of its own and needs no new policy.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
