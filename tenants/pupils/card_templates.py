@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import typing
 
+from tenants.registry import school_year
+
 PUPIL, ADULT, PRESCHOOL = "pupil", "adult", "preschool"  # tenants.pupils.models.LearnerType's values
 
 NO_CARD_NOT_DISABLED = ("Dziecko w wieku przedszkolnym nie otrzymuje legitymacji: legitymację przedszkolną "
@@ -26,28 +28,26 @@ class Choice(typing.NamedTuple):
     refusal: str = ""
 
 
-def school_year_of(day: dt.date) -> int:
-    """2026 for any day from 1 September 2026 to 31 August 2027 (school year 2026/27)."""
-    # the same as tenants.registry.holograms.school_year_of, which imports this package
-    return day.year if day.month >= 9 else day.year - 1
-
-
 def compulsory_preschool_year(date_of_birth: dt.date) -> int:
     """The school year (by its first calendar year) of the child's compulsory pre-school preparation:
     the one starting in the calendar year the child turns 6 (docs/domain.md §2)."""
     return date_of_birth.year + 6
 
 
-def choose(learner_type: str, disabled: bool, date_of_birth: dt.date, on: dt.date) -> Choice:
+def choose(learner_type: str, disabled: bool, date_of_birth: dt.date, on: dt.date,
+           setting: str | None = None) -> Choice:
     """The template for a learner on day `on` (docs/domain.md §2): a pupil of a school for children
     and youth MEiN-I/1, or MEiN-I/3-N when disabled; an adult learner (słuchacz) MEiN-I/2, or
-    MEiN-I/4-N when disabled; a pre-school child MEiN-I/5 only when disabled and in the compulsory
-    pre-school year on `on`, otherwise no card. An unknown learner type is treated as a pupil
-    (the data's default)."""
+    MEiN-I/4-N when disabled; a pre-school child MEiN-I/5 only when disabled and when the school
+    year a card issued on `on` serves (docs/domain.md §4: from the city's cut-over in summer, the
+    coming one) is the compulsory pre-school year, otherwise no card. `setting` is the city's
+    cut-over ("MM-DD", "" for the default rule; None: the current tenant's city). An unknown
+    learner type is treated as a pupil (the data's default)."""
     if learner_type == PRESCHOOL:
         if not disabled:
             return Choice(None, NO_CARD_NOT_DISABLED)
-        if school_year_of(on) != compulsory_preschool_year(date_of_birth):
+        served = school_year.school_year_served(on, school_year.current_setting() if setting is None else setting)
+        if served != compulsory_preschool_year(date_of_birth):
             return Choice(None, NO_CARD_NOT_COMPULSORY_YEAR)
         return Choice("MEiN-I/5")
     if learner_type == ADULT:

@@ -39,10 +39,15 @@ CASES = [
     ("preschool", True, D(2021, 1, 1), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),   # turns 6 in 2027: 2027/28
     ("preschool", True, D(2022, 9, 15), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),  # a four-year-old
     ("preschool", True, D(2019, 12, 31), ON, None, NO_CARD_NOT_COMPULSORY_YEAR),  # its year was 2025/26
-    # the school year's edges: 2026/27 runs 1 September 2026 – 31 August 2027
-    ("preschool", True, D(2020, 6, 1), D(2026, 8, 31), None, NO_CARD_NOT_COMPULSORY_YEAR),
+    # the edges: a card serves the school year its issue day gives (docs/domain.md §4) — from the
+    # day after classes end (26.06.2026 and 25.06.2027 are the last Fridays of classes), the coming one
+    ("preschool", True, D(2020, 6, 1), D(2026, 6, 26), None, NO_CARD_NOT_COMPULSORY_YEAR),  # serves 2025/26
+    ("preschool", True, D(2020, 6, 1), D(2026, 6, 27), "MEiN-I/5", ""),  # serves 2026/27, valid to 30.09.2027
+    ("preschool", True, D(2020, 6, 1), D(2026, 8, 31), "MEiN-I/5", ""),
     ("preschool", True, D(2020, 6, 1), D(2026, 9, 1), "MEiN-I/5", ""),
-    ("preschool", True, D(2020, 6, 1), D(2027, 8, 31), "MEiN-I/5", ""),
+    ("preschool", True, D(2020, 6, 1), D(2027, 6, 25), "MEiN-I/5", ""),  # still 2026/27
+    ("preschool", True, D(2020, 6, 1), D(2027, 6, 26), None, NO_CARD_NOT_COMPULSORY_YEAR),  # 2027/28: in school
+    ("preschool", True, D(2020, 6, 1), D(2027, 8, 31), None, NO_CARD_NOT_COMPULSORY_YEAR),
     ("preschool", True, D(2020, 6, 1), D(2027, 9, 1), None, NO_CARD_NOT_COMPULSORY_YEAR),
     # an unknown or empty type is the data's default: a pupil
     ("", False, D(2015, 4, 4), ON, "MEiN-I/1", ""),
@@ -52,7 +57,7 @@ CASES = [
 
 @pytest.mark.parametrize("learner_type, disabled, born, on, template, refusal", CASES)
 def test_template_choice_for_every_learner_type_and_disability(learner_type, disabled, born, on, template, refusal):
-    assert choose(learner_type, disabled, born, on) == (template, refusal)
+    assert choose(learner_type, disabled, born, on, setting="") == (template, refusal)
 
 
 def test_every_learner_type_and_disability_is_covered_by_the_table():
@@ -64,3 +69,11 @@ def test_every_learner_type_and_disability_is_covered_by_the_table():
 def test_the_refusals_say_why_in_polish():
     assert "tylko dziecku niepełnosprawnemu" in NO_CARD_NOT_DISABLED
     assert "kończy 6 lat" in NO_CARD_NOT_COMPULSORY_YEAR
+
+
+def test_a_citys_own_cutover_moves_the_pre_school_edge():
+    """With the city's cut-over on 15 August, 14.08.2026 still serves 2025/26 and 15.08.2026 serves
+    2026/27, the compulsory year of a child born in 2020."""
+    born = D(2020, 6, 1)
+    assert choose("preschool", True, born, D(2026, 8, 14), setting="08-15") == (None, NO_CARD_NOT_COMPULSORY_YEAR)
+    assert choose("preschool", True, born, D(2026, 8, 15), setting="08-15") == ("MEiN-I/5", "")
