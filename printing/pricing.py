@@ -88,6 +88,7 @@ class Terms:
     parcel_capacity: int = 0  # cards per parcel; 0: one parcel per order
     vat_rate: Decimal = DEFAULT_VAT  # % included in the gross prices
     lead_time_days: int = DEFAULT_LEAD_DAYS
+    lead_time_working: bool = False  # lead_time_days counts working days (docs/domain.md §20)
 
 
 _MONTH_DAY = re.compile(r"(\d{2})-(\d{2})")
@@ -263,7 +264,8 @@ def terms_of(printer) -> Terms:
                  season_until=printer.season_until or DEFAULT_SEASON[1],
                  shipping_price=money(printer.shipping_price or 0), parcel_capacity=printer.parcel_capacity or 0,
                  vat_rate=Decimal(printer.vat_rate if printer.vat_rate is not None else DEFAULT_VAT),
-                 lead_time_days=printer.lead_time_days or DEFAULT_LEAD_DAYS)
+                 lead_time_days=printer.lead_time_days or DEFAULT_LEAD_DAYS,
+                 lead_time_working=bool(printer.lead_time_working))
 
 
 def profile_of(row) -> CostProfile:

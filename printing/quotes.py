@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from infra import holidays
 from infra.db import db
 from printing import pricing
 from printing.models import Channel
@@ -62,6 +63,7 @@ class Quote:
     note: str = ""
     parcels: int = 1
     vat_rate: Decimal | None = None  # % in the gross prices; None: not an invoice (own printer)
+    lead_time_working: bool = False  # lead_time_days are working days (the printer's terms)
 
     @property
     def cards_total(self) -> Decimal:
@@ -89,7 +91,12 @@ class Quote:
 
     @property
     def due_date(self) -> dt.date:
-        return self.ordered_on + dt.timedelta(days=self.lead_time_days)
+        """The day the cards are due: `lead_time_days` working days after the order day, or that
+        many calendar days moved on to the next working day when they end on a Saturday, Sunday or
+        public holiday (civil code art. 115; docs/domain.md §20)."""
+        if self.lead_time_working:
+            return holidays.add_working_days(self.ordered_on, self.lead_time_days)
+        return holidays.add_days(self.ordered_on, self.lead_time_days)
 
     @property
     def key(self) -> str:
@@ -102,7 +109,8 @@ class Quote:
                 "quantity": self.quantity, "unit_price": str(self.unit_price),
                 "surcharge_per_card": str(self.surcharge_per_card), "surcharge_total": str(self.surcharge_total),
                 "shipping": str(self.shipping), "total": str(self.total), "per_card": str(self.per_card),
-                "lead_time_days": self.lead_time_days, "ordered_on": self.ordered_on.isoformat(),
+                "lead_time_days": self.lead_time_days, "lead_time_working": self.lead_time_working,
+                "ordered_on": self.ordered_on.isoformat(),
                 "due_date": self.due_date.isoformat(), "parcels": self.parcels,
                 "vat_rate": None if self.vat_rate is None else str(self.vat_rate),
                 "net": None if self.net is None else str(self.net), "vat": None if self.vat is None else str(self.vat)}
@@ -115,7 +123,8 @@ def printer_quote(printer: Organisation, quantity: int, ordered_on: dt.date,
     channel = Channel.CITY_CENTRE.value if printer.is_city_print_centre else Channel.EXTERNAL.value
     terms = pricing.terms_of(printer)
     common = dict(channel=channel, printer_id=printer.id, name=printer.name, quantity=quantity,
-                  lead_time_days=terms.lead_time_days, ordered_on=ordered_on, vat_rate=terms.vat_rate)
+                  lead_time_days=terms.lead_time_days, lead_time_working=terms.lead_time_working,
+                  ordered_on=ordered_on, vat_rate=terms.vat_rate)
     try:
         price = pricing.external_price(pricing.tier_list(printer.id) if tiers is None else tiers, terms,
                                        quantity, ordered_on)

@@ -85,6 +85,11 @@ def update_printer_terms(actor: Actor, printer: Organisation, form) -> None:
         raise OperationError("Nieprawidłowa drukarnia.")
     offset = Decimal(str(MAX_OFFSET_MM))
     printer.lead_time_days = _whole(form.get("lead_time_days"), "Czas realizacji (dni)", 1, 120)
+    if _given(form, "lead_time_unit"):
+        unit = form.get("lead_time_unit")
+        if unit not in ("calendar", "working"):
+            raise OperationError("Wybierz, czy czas realizacji liczy dni kalendarzowe, czy robocze.")
+        printer.lead_time_working = unit == "working"
     printer.season_surcharge = parse_amount(form.get("season_surcharge"), "Dopłata sezonowa", high=Decimal("100"))
     printer.shipping_price = parse_amount(form.get("shipping_price"), "Wysyłka (za paczkę)", high=Decimal("1000"))
     if _given(form, "season_from") or _given(form, "season_until"):

@@ -103,7 +103,8 @@ def _schemas() -> dict:
         "quote": _nullable({"type": "object", "properties": {
             "quantity": _nullable({"type": "integer"}), "unit_price": _nullable(string),
             "surcharge_total": _nullable(string), "shipping": _nullable(string), "total": _nullable(string),
-            "lead_time_days": _nullable({"type": "integer"}), "ordered_on": _nullable(date),
+            "lead_time_days": _nullable({"type": "integer"}), "lead_time_working": {"type": "boolean"},
+            "ordered_on": _nullable(date),
             "due_date": _nullable(date)}}),
         "package": {"type": "object", "required": ["sha256", "downloadable"], "properties": {
             "sha256": _nullable({"type": "string", "pattern": "^[0-9a-f]{64}$"}),

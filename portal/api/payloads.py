@@ -129,6 +129,7 @@ def _quote(order: PrintOrder) -> dict | None:
         "shipping": quote.get("shipping"),
         "total": quote.get("total"),
         "lead_time_days": quote.get("lead_time_days"),
+        "lead_time_working": bool(quote.get("lead_time_working")),
         "ordered_on": quote.get("ordered_on"),
         "due_date": quote.get("due_date"),
     }

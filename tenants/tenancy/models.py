@@ -90,6 +90,9 @@ class Organisation(TimestampMixin, Base):
     district: Mapped[str] = mapped_column(String(100), default="")
     is_city_print_centre: Mapped[bool] = mapped_column(Boolean, default=False)
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    # Whether `lead_time_days` counts working days (ZEFO: "no later than 21 working days") or
+    # calendar days; docs/domain.md §20.
+    lead_time_working: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     # A printer's terms beyond its price tiers (printing.quotes): a per-card surcharge in the high
     # season, a shipping charge per order, and how its machine is set up (printing.card_layout.Calibration).

@@ -28,8 +28,15 @@ def test_a_printer_sets_its_terms_and_calibration(app, two_schools, browser):
         # the old column is kept (no migration) but no longer set by the form nor read by the print file
         assert not printer.preprinted_blanks and (printer.offset_x_mm, printer.offset_y_mm, printer.bleed_mm) == (
             Decimal("0.40"), Decimal("-0.25"), Decimal("1.00"))
+        assert not printer.lead_time_working  # a form without the unit keeps calendar days
         untouched = db.session.get(Organisation, two_schools["p2"])
         assert untouched.lead_time_days == 14 and not untouched.preprinted_blanks
+    # ZEFO's terms: 21 working days (docs/domain.md §20, rule 7)
+    assert operator.post("/drukarnia/ustawienia", TERMS | {"lead_time_unit": "working"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Organisation, two_schools["p1"]).lead_time_working
+    refused = operator.post("/drukarnia/ustawienia", TERMS | {"lead_time_unit": "weeks"})
+    assert refused.status_code == 422 and "dni kalendarzowe, czy robocze" in refused.get_data(as_text=True)
     for field, value, message in (("offset_x_mm", "6", "Przesunięcie w poziomie"), ("bleed_mm", "x", "Spad"),
                                   ("lead_time_days", "0", "Czas realizacji")):
         response = operator.post("/drukarnia/ustawienia", TERMS | {field: value})

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 from sqlalchemy import update
 
+from infra import holidays
 from infra.db import db
 from printing import fulfilment
 from printing import operations as printing_ops
@@ -155,7 +156,8 @@ def test_the_quote_is_frozen_on_the_order_at_submission(app, two_schools, school
         order = printing_queries.get_school_order(order_id)
         assert order.total_price == Decimal("24.00") and order.quote["total"] == "24.00"
         assert order.quote["quantity"] == 2 and order.quote["printer_id"] == two_schools["p1"]
-        assert order.due_date == order.issue_date + dt.timedelta(days=14)
+        # 14 calendar days, moved off a weekend or holiday (docs/domain.md §20, rule 7)
+        assert order.due_date == holidays.add_days(order.issue_date, 14)
 
 
 # --- the printer's side -----------------------------------------------------------------------
