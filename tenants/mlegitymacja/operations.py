@@ -67,7 +67,8 @@ def todo() -> list[Task]:
     by_id = {c.id: c for c in cards}
     current: dict[int, Card] = {}
     for card in cards:  # the newest handed-over, still valid card of each pupil
-        if card.status == CardStatus.HANDED_OVER.value:
+        # a paper card's imported entry is the pupil's paper card, listed as such (docs/domain.md §24)
+        if card.status == CardStatus.HANDED_OVER.value and card.pupil_id is not None and not card.paper:
             current[card.pupil_id] = card
     tasks = []
     for pupil in pupils.values():

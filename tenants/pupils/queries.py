@@ -116,7 +116,8 @@ def get_submission(submission_id: int) -> PhotoSubmission:
 
 def get_import(import_id: int) -> RosterImport:
     batch = db.session.scalar(select(RosterImport).where(
-        RosterImport.id == import_id, RosterImport.school_id == require_school()))
+        RosterImport.id == import_id, RosterImport.school_id == require_school(),
+        RosterImport.kind != "registry"))  # a register's import has its own pages (tenants.registry.imports)
     if batch is None:
         raise NotFoundError("import")
     return batch

@@ -23,6 +23,7 @@ from tenants.pupils.models import PupilStatus
 from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
+from tenants.registry.models import CardMedium
 from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
@@ -83,8 +84,8 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     card.invalidated_at = clock.today()
     # The application goes back to "approved", so the card can be ordered again (a reprint,
     # under a new number).
-    application = db.session.get(Application, card.application_id)
-    if application.status == ApplicationStatus.ORDERED.value:
+    application = db.session.get(Application, card.application_id) if card.application_id else None
+    if application is not None and application.status == ApplicationStatus.ORDERED.value:
         application.status, application.order_id = ApplicationStatus.APPROVED.value, None
     record_change(actor, "card_spoiled", school_id=card.school_id, pupil_id=card.pupil_id, order_id=card.order_id,
                   detail=f"card={card.id}")
@@ -111,6 +112,11 @@ def invalidate_paper_card(actor: Actor, pupil: Pupil, end: str, on: dt.date, *, 
     pupil.paper_card_invalidation = end
     record_change(actor, "paper_card_invalidated", school_id=pupil.school_id, pupil_id=pupil.id,
                   detail=f"number={pupil.paper_card_number} end={end} {note}".strip())
+    # The paper card's entry in the registry, when the school imported its register (docs/domain.md §24),
+    # stops being valid with it.
+    for entry in live_cards(pupil):
+        if entry.medium == CardMedium.PAPER.value:
+            invalidate(actor, entry, "replaced" if end == "returned" else "lost", on=on, note=note)
     db.session.flush()
 
 

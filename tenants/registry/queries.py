@@ -6,11 +6,13 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import extract
+from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
 from infra import inputs
 from infra.db import db
+from tenants.pupils.identity import reveal_holder_identity
 from tenants.pupils.identity import reveal_identity
 from tenants.pupils.models import Pupil
 from tenants.registry.models import INVALIDATION_REASONS
@@ -43,12 +45,14 @@ class RegistryFilter:
 
 
 def entries(f: RegistryFilter = RegistryFilter()) -> list[Card]:
-    stmt = (select(Card).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
+    """The registry's entries, Legitka's and imported ones (an imported entry may have no pupil: its
+    class is then the register's, docs/domain.md §24)."""
+    stmt = (select(Card).outerjoin(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
             .where(Card.school_id == require_school()))
     if f.year:
         stmt = stmt.where(extract("year", Card.issue_date) == f.year)
     if f.class_name:
-        stmt = stmt.where(Pupil.class_name == f.class_name)
+        stmt = stmt.where(func.coalesce(Pupil.class_name, Card.holder_class) == f.class_name)
     return list(db.session.scalars(stmt.order_by(Card.number)))
 
 
@@ -78,11 +82,11 @@ class RegistryRow:
     label: str
     name: str
     identity: str
-    date_of_birth: dt.date
+    date_of_birth: dt.date | None
     class_name: str
     template: str
     issue_date: dt.date
-    valid_until: dt.date
+    valid_until: dt.date | None  # None: a paper card, valid until the pupil leaves (docs/domain.md §7)
     holograms: str
     status: str
     handed_over_on: dt.date | None
@@ -96,16 +100,19 @@ def book_rows(actor: Actor, cards: list[Card], purpose: str) -> list[RegistryRow
     holograms = holograms_by_card([c.id for c in cards])
     rows = []
     for card in cards:
-        pupil = card.pupil
-        identity = reveal_identity(actor, pupil, purpose)
+        pupil = card.pupil if card.pupil_id is not None else None
+        if pupil is not None:
+            identity, born = reveal_identity(actor, pupil, purpose), pupil.date_of_birth
+        else:  # an imported entry whose holder is no pupil of the school (docs/domain.md §24)
+            identity, born = reveal_holder_identity(actor, card, purpose), card.holder_birth
         rows.append(RegistryRow(
-            number=card.number, label=card.label, name=f"{pupil.surname} {pupil.first_names}", identity=identity,
-            date_of_birth=pupil.date_of_birth, class_name=pupil.class_name, template=card.template_code,
+            number=card.number, label=card.label, name=card.holder_full_name, identity=identity,
+            date_of_birth=born, class_name=card.holder_class_name, template=card.kind_label,
             issue_date=card.issue_date, valid_until=card.valid_until,
             holograms=", ".join(f"{h.serial} ({h.school_year}/{str(h.school_year + 1)[2:]})"
                                 for h in holograms.get(card.id, [])),
             status=status_text(card), handed_over_on=card.handed_over_on, collected_by=card.collected_by,
-            note=card.status_note))
+            note=" ".join(p for p in (card.status_note, "z importu" if card.imported else "") if p)))
     return rows
 
 
