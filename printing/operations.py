@@ -20,7 +20,6 @@ from infra.db import db
 from infra.db import utcnow
 from printing import agreements
 from printing import notifications
-from printing import numbering
 from printing import quotes
 from printing.models import Channel
 from printing.models import OrderItem
@@ -33,6 +32,7 @@ from tenants.pupils.models import Application
 from tenants.pupils.models import ApplicationStatus
 from tenants.pupils.models import Pupil
 from tenants.registry import holograms
+from tenants.registry import numbering
 from tenants.registry import operations as registry
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
