@@ -231,23 +231,41 @@ def check_row(line: int, get: Callable[[str], str], *, today: dt.date) -> RowChe
         status=status, collected_on=collected_on), errors)
 
 
-def check_rows(table: Table, mapping: dict[str, int], *, today: dt.date) -> list[RowCheck]:
-    """Every data row checked, then numbers repeated within the file marked on each repeat."""
+def label_year(label: str) -> int | None:
+    """The year a label writes after "/": "12/2023" -> 2023, "12/23" -> 2023, "12" -> None."""
+    _number, _, year = label.partition("/")
+    return (2000 + int(year) if len(year) == 2 else int(year)) if year else None
+
+
+def check_rows(table: Table, mapping: dict[str, int], *, today: dt.date,
+               sequence: Callable[[EntryRow], int] = lambda row: 0) -> list[RowCheck]:
+    """Every data row checked, then numbers repeated within the file marked on each repeat: the
+    same number in the same sequence (`sequence(row)`: 0 for a school's continuous numbering, the
+    year of issue for one numbered per year, docs/domain.md §5)."""
     checks = []
     for line, cells in table.rows:
         def get(field: str, cells: list[str] = cells) -> str:
             index = mapping.get(field)
             return clean(cells[index]) if index is not None and index < len(cells) else ""
         checks.append(check_row(line, get, today=today))
-    first_line: dict[int, int] = {}
+    first_line: dict[tuple[int, int], int] = {}
     for check in checks:
-        if check.row is None:
+        row = check.row
+        if row is None:
             continue
-        seen = first_line.setdefault(check.row.number, check.line)
+        year = sequence(row)
+        if year and label_year(row.label) not in (None, year):
+            check.errors.append(f"Numer {row.label} ma w sobie inny rok niż rok wydania ({year}) — przy numeracji "
+                                "rocznej rok w numerze to rok wydania legitymacji. Popraw numer albo datę.")
+            check.row = None
+            continue
+        seen = first_line.setdefault((year, row.number), check.line)
         if seen != check.line:
-            check.errors.append(f"Numer {check.row.label} występuje w pliku już w wierszu {seen} — numer legitymacji "
-                                "nie może się powtarzać. (Jeśli szkoła numerowała od nowa w każdym roku, takiej "
-                                "ewidencji nie da się zaimportować bez zmiany numerów.)")
+            where = f" w roku {year}" if year else ""
+            hint = "" if year else (" (Numeracja szkoły w roku wydania jest ciągła — w Ustawieniach. Jeśli wtedy "
+                                    "numerowano od nowa co rok, tych lat nie da się zaimportować bez zmiany numerów.)")
+            check.errors.append(f"Numer {row.label} występuje w pliku{where} już w wierszu {seen} — numer legitymacji "
+                                "nie może się powtarzać." + hint)
             check.row = None
     return checks
 

@@ -8,8 +8,9 @@ Upload → preview → confirm, with nothing written before the school confirms:
   preview (`plan`): per row its Polish errors and warnings, never a PESEL.
 - `confirm` plans again against the registry as it is then, under the school counter's row lock, and
   writes every entry in the caller's transaction or none: one row with an error refuses the whole
-  file. Then the counter is raised to the highest imported number, so the next Legitka card gets
-  max + 1 (`tenants.registry.numbering.raise_counter`).
+  file. Then each sequence's counter (the continuous one, or a year's when the school numbers per
+  year) is raised to its highest imported number, so the next Legitka card gets max + 1
+  (`tenants.registry.numbering.raise_counter`).
 
 Rows are matched to the school's pupils by PESEL (its keyed index). A current pupil's valid paper card
 is also recorded as the pupil's paper card, so the exchange rules of §21 apply to it; a row whose
@@ -23,7 +24,6 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from infra import clock
@@ -37,12 +37,14 @@ from tenants.pupils import operations as pupil_records
 from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
 from tenants.registry import import_file
+from tenants.registry import numbering
 from tenants.registry import school_year
 from tenants.registry.models import Card
 from tenants.registry.models import CardMedium
 from tenants.registry.models import CardSource
 from tenants.registry.models import CardStatus
 from tenants.registry.models import SchoolCounter
+from tenants.registry.operations import number_label
 from tenants.roster.file import RosterFileError
 from tenants.roster.file import read_table
 from tenants.roster.models import ImportStatus
@@ -54,6 +56,7 @@ from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import NotFoundError
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
 from tenants.tenancy.operations import record_change
 
 KIND = "registry"  # `imports.kind` of a register import (the pupil lists' are "roster" and "photos")
@@ -104,18 +107,35 @@ class Plan:
     summary: dict
 
 
-def _counter() -> int:
-    return db.session.scalar(select(SchoolCounter.last_no).where(SchoolCounter.school_id == require_school())) or 0
+def _counters() -> dict[int, int]:
+    """The last number given in each of the school's sequences (0: continuous; a year)."""
+    return dict(db.session.execute(select(SchoolCounter.year, SchoolCounter.last_no)
+                                   .where(SchoolCounter.school_id == require_school())).all())
 
 
-def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None) -> Plan:
-    """What importing the register would write, checked against the school's registry and pupils."""
+def _setting(*, locked: bool) -> numbering.Setting:
+    """The school's numbering (docs/domain.md §5); `locked`: read under the share lock a submit
+    takes, so a change of the setting cannot slip between the check and the write."""
+    if locked:
+        return numbering._locked_setting(require_school(), for_update=False)  # noqa: SLF001
+    return numbering.setting_of(db.session.get(Organisation, require_school()))
+
+
+def _checks(table: Table, mapping: dict[str, int], setting: numbering.Setting, today: dt.date):
+    return import_file.check_rows(table, mapping, today=today, sequence=lambda row: setting.sequence_of(row.issue_date))
+
+
+def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None,
+         setting: numbering.Setting | None = None) -> Plan:
+    """What importing the register would write, checked against the school's registry and pupils.
+    Each entry is numbered in the sequence the school's numbering gives its year of issue."""
     today = today or clock.today()
-    checks = import_file.check_rows(table, mapping, today=today)
+    setting = setting or _setting(locked=False)
+    checks = _checks(table, mapping, setting, today)
     school_id = require_school()
-    taken = {n: label for n, label in db.session.execute(
-        select(Card.number, Card.number_label).where(Card.school_id == school_id))}
-    last_no = _counter()
+    taken = {(year, n): label for year, n, label in db.session.execute(
+        select(Card.numbering_year, Card.number, Card.number_label).where(Card.school_id == school_id))}
+    counters = _counters()
     pupils = {p.pesel_index: p for p in db.session.scalars(
         select(Pupil).where(Pupil.school_id == school_id, Pupil.pesel_index.is_not(None)))}
     paper_rows: dict[int, int] = {}  # pupil id -> line of their valid paper card in the file
@@ -124,12 +144,16 @@ def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None)
         row, warnings = check.row, []
         pupil = None
         if row is not None:
-            if row.number in taken:
-                check.errors.append(f"Numer {row.number} jest już w ewidencji Legitki (legitymacja nr "
-                                    f"{taken[row.number] or row.number}) — dwa wpisy nie mogą mieć tego samego numeru.")
+            year = setting.sequence_of(row.issue_date)
+            last_no = counters.get(year, 0)
+            in_year = f" roku {year}" if year else ""
+            if (year, row.number) in taken:
+                check.errors.append(f"Numer {row.label} jest już w ewidencji Legitki (legitymacja nr "
+                                    f"{taken[year, row.number] or row.number}) — dwa wpisy nie mogą mieć tego samego "
+                                    "numeru.")
             elif row.number <= last_no:
-                check.errors.append(f"Numer {row.number} należy do numerów nadanych już w Legitce (1–{last_no}) — "
-                                    "importowany wpis kolidowałby z nimi.")
+                check.errors.append(f"Numer {row.label} należy do numerów{in_year} nadanych już w Legitce "
+                                    f"(1–{last_no}) — importowany wpis kolidowałby z nimi.")
             pupil = pupils.get(pupil_records.pesel_index(row.pesel))
             warnings, problem = _pupil_checks(row, pupil, paper_rows)
             if problem:
@@ -139,22 +163,31 @@ def plan(table: Table, mapping: dict[str, int], *, today: dt.date | None = None)
                        "warnings": warnings, "action": action})
         if not check.errors:
             entries.append((row, pupil))
-    numbers = {row.number for row, _pupil in entries}
+    by_sequence: dict[int, set[int]] = {}
+    for row, _pupil in entries:
+        by_sequence.setdefault(setting.sequence_of(row.issue_date), set()).add(row.number)
     register_warnings = []
-    if numbers:
-        missing = import_file.gaps(numbers | set(taken), max(numbers))
+    for year, numbers in sorted(by_sequence.items()):
+        missing = import_file.gaps(numbers | {n for y, n in taken if y == year}, max(numbers))
         if missing:
+            in_year = f" roku {year}" if year else ""
             register_warnings.append(
-                "W ewidencji brakowałoby numerów " + import_file.runs_text(missing) + " — nie ma ich ani w pliku, ani "
-                "w Legitce. Jeśli to luki w dotychczasowej ewidencji szkoły (np. numery zepsutych druków), można "
-                "importować; jeśli plik jest niepełny, uzupełnij go.")
+                f"W ewidencji{in_year} brakowałoby numerów " + import_file.runs_text(missing) + " — nie ma ich ani w "
+                "pliku, ani w Legitce. Jeśli to luki w dotychczasowej ewidencji szkoły (np. numery zepsutych druków), "
+                "można importować; jeśli plik jest niepełny, uzupełnij go.")
+    highest = {year: max(numbers) for year, numbers in by_sequence.items()}  # what each counter is raised to
+    now = setting.sequence_of(today)  # the sequence the next Legitka card numbers in
+    last_now = counters.get(now, 0)
     invalid = sum(1 for r in report if r["action"] == "invalid")
-    highest = max(numbers | {last_no}) if numbers else last_no
     summary = {"total": len(report), "valid": len(entries), "invalid": invalid,
                "pupil": sum(1 for r in report if r["action"] == "pupil"),
                "former": sum(1 for r in report if r["action"] == "former"),
                "paper": sum(1 for row, _p in entries if row.medium == import_file.PAPER),
-               "highest": highest, "next": highest + 1, "legitka_last": last_no, "warnings": register_warnings}
+               "highest": max(highest.get(now, 0), last_now), "next": max(highest.get(now, 0), last_now) + 1,
+               "next_label": number_label(setting.number_format, max(highest.get(now, 0), last_now) + 1,
+                                                    today),
+               "sequences": {str(year): n for year, n in sorted(highest.items())},
+               "legitka_last": last_now, "warnings": register_warnings}
     return Plan(report, entries, register_warnings, summary)
 
 
@@ -188,27 +221,20 @@ def _pupil_checks(row: import_file.EntryRow, pupil: Pupil | None,
     return warnings, None
 
 
-def _lock_counter(school_id: int) -> None:
-    """Hold the school counter's row until the commit: an order submitted meanwhile waits, then
-    numbers from the raised counter (docs/security.md §2.4)."""
-    db.session.execute(text("INSERT INTO school_counters (school_id, last_no) VALUES (:s, 0) ON CONFLICT DO NOTHING"),
-                       {"s": school_id})
-    db.session.execute(text("UPDATE school_counters SET last_no = last_no WHERE school_id = :s"), {"s": school_id})
-
-
-def raise_counter(school_id: int, at_least: int) -> None:
-    """Stand-in until `tenants.registry.numbering.raise_counter` (branch `numbering`) is merged."""
-    db.session.execute(text("UPDATE school_counters SET last_no = :n WHERE school_id = :s AND last_no < :n"),
-                       {"s": school_id, "n": at_least})
-
-
 def confirm(actor: Actor, batch: RosterImport) -> dict:
     """Write the whole register, or nothing (`OperationError` when any row has an error now)."""
     if batch.status != ImportStatus.CHECKED.value or not batch.file_key:
         raise OperationError("Ten import nie czeka na potwierdzenie.")
     school_id = require_school()
-    _lock_counter(school_id)
-    result = plan(load_table(services.storage().get(batch.file_key)), batch.mapping)
+    today = clock.today()
+    setting = _setting(locked=True)
+    table = load_table(services.storage().get(batch.file_key))
+    # Hold the counter of every sequence the file numbers in (in order, as a submit takes one): an
+    # order submitted meanwhile waits, then numbers after the import (docs/security.md §2.4).
+    for year in sorted({setting.sequence_of(c.row.issue_date) for c in _checks(table, batch.mapping, setting, today)
+                        if c.row is not None}):
+        numbering.raise_counter(school_id, 0, year=year or None)
+    result = plan(table, batch.mapping, today=today, setting=setting)
     batch.report, batch.summary = result.report, result.summary
     if result.summary["invalid"]:
         raise OperationError(f"W pliku są błędne wiersze ({result.summary['invalid']}) — import zapisuje całą "
@@ -216,16 +242,17 @@ def confirm(actor: Actor, batch: RosterImport) -> dict:
     if not result.entries:
         raise OperationError("W pliku nie ma żadnego wpisu do zaimportowania.")
     cipher = services.pesel_cipher()
-    setting = school_year.current_setting()
+    cutover = school_year.current_setting()
     for row, pupil in result.entries:
         paper = row.medium == import_file.PAPER
         valid = row.status == import_file.VALID
         card = Card(
-            school_id=school_id, number=row.number, number_label=row.label, source=CardSource.IMPORT.value,
+            school_id=school_id, number=row.number, numbering_year=setting.sequence_of(row.issue_date),
+            number_label=row.label, source=CardSource.IMPORT.value,
             medium=CardMedium.PAPER.value if paper else CardMedium.ID1.value, import_id=batch.id,
             pupil_id=pupil.id if pupil is not None else None, template_code="", issue_date=row.issue_date,
             valid_until=None if paper else school_year.valid_until(school_year.school_year_served(row.issue_date,
-                                                                                                  setting)),
+                                                                                                  cutover)),
             status=CardStatus.HANDED_OVER.value if valid else CardStatus.INVALIDATED.value,
             status_note="" if valid else INVALIDATED_NOTE, handed_over_on=row.collected_on,
             holder_name=f"{row.surname} {row.first_names}", holder_class=row.class_name,
@@ -243,12 +270,13 @@ def confirm(actor: Actor, batch: RosterImport) -> dict:
     except IntegrityError:
         raise OperationError("W trakcie importu w ewidencji pojawił się numer z pliku. Nic nie zostało zapisane — "
                              "prześlij plik ponownie, a podgląd pokaże ten wiersz.") from None
-    raise_counter(school_id, result.summary["highest"])
+    for year, highest in result.summary["sequences"].items():
+        numbering.raise_counter(school_id, highest, year=int(year) or None)
     batch.status, batch.finished_at = ImportStatus.DONE.value, utcnow()
     file_lifecycle.delete_after_commit(batch.file_key)  # it holds PESELs; kept if this rolls back
     batch.file_key = None
     record_change(actor, "registry_imported", school_id=school_id,
-                  detail=f"import={batch.id} entries={len(result.entries)} highest={result.summary['highest']}")
+                  detail=f"import={batch.id} entries={len(result.entries)} next={result.summary['next']}")
     db.session.flush()
     return result.summary
 

@@ -24,6 +24,7 @@ from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import extract
 from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy import text
@@ -83,6 +84,9 @@ class Card(SchoolOwned, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
+    # The sequence the number comes from: 0 = the school's continuous numbering, a year = the
+    # numbering that restarts at 1 each calendar year of issue (docs/domain.md §5).
+    numbering_year: Mapped[int] = mapped_column(Integer, default=0)
     # An imported entry (docs/domain.md §24) has no application and no order, and no pupil when its
     # holder is not (or no longer) a pupil of the school; the check constraints below say so.
     pupil_id: Mapped[int | None] = mapped_column(Id)
@@ -114,9 +118,10 @@ class Card(SchoolOwned, TimestampMixin, Base):
     import_id: Mapped[int | None] = mapped_column(Id)  # the registry import (`imports` row) that wrote it
 
     __table_args__ = (
-        UniqueConstraint("school_id", "number"),
+        UniqueConstraint("school_id", "numbering_year", "number"),
         UniqueConstraint("school_id", "id"),
         CheckConstraint("number > 0", name="number_positive"),
+        CheckConstraint("numbering_year >= 0", name="numbering_year_non_negative"),
         CheckConstraint("source IN ('legitka', 'import')", name="source"),
         CheckConstraint("medium IN ('id1', 'paper')", name="medium"),
         # A Legitka card came from an application and an order, for a pupil, on an ID-1 blank.
@@ -170,17 +175,33 @@ class Card(SchoolOwned, TimestampMixin, Base):
     def is_live(self) -> bool:
         return self.status in LIVE_CARD_STATUSES
 
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """Where the card stands in the registry (`registry_order`)."""
+        return (self.issue_date.year, self.numbering_year, self.number)
+
+
+def registry_order() -> tuple:
+    """The registry's order, by the year of issue, then the sequence, then the number: 249, 250
+    (continuous, 2025), then 1/2026, 2/2026, 10/2026 — never "10/2026" before "2/2026" as text
+    would sort (docs/domain.md §5)."""
+    return (extract("year", Card.issue_date), Card.numbering_year, Card.number)
+
 
 class SchoolCounter(SchoolOwned, Base):
-    """The last registry number a school has given out. Numbers come from a row lock, not a
-    sequence, because sequences leave gaps on rollback (docs/security.md §2.4)."""
+    """The last registry number a school has given out in one sequence: `year` 0 is the
+    continuous numbering, a calendar year the numbering that restarts each year (docs/domain.md
+    §5). Numbers come from a row lock, not a sequence, because sequences leave gaps on rollback
+    (docs/security.md §2.4); `tenants.registry.numbering` is the only writer."""
 
     __tablename__ = "school_counters"
 
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     last_no: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),)
+    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),
+                      CheckConstraint("year >= 0", name="year_non_negative"))
 
 
 class HologramState(enum.StrEnum):

@@ -25,6 +25,7 @@ from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
 from tenants.registry.models import CardMedium
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.operations import record_change
@@ -51,7 +52,7 @@ def live_cards(pupil: Pupil, *, except_id: int | None = None) -> list[Card]:
     stmt = select(Card).where(Card.pupil_id == pupil.id, Card.status.in_(LIVE_CARD_STATUSES))
     if except_id is not None:
         stmt = stmt.where(Card.id != except_id)
-    return list(db.session.scalars(stmt.order_by(Card.number)))
+    return list(db.session.scalars(stmt.order_by(*registry_order())))
 
 
 def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = None, note: str = "") -> None:
@@ -132,7 +133,7 @@ def after_handover(actor: Actor, card: Card, kind: str) -> list[Card]:
     if kind not in (ApplicationKind.REPLACEMENT.value, ApplicationKind.DUPLICATE.value):
         return []
     reason = "replaced" if kind == ApplicationKind.REPLACEMENT.value else "duplicated"
-    earlier = [c for c in live_cards(card.pupil, except_id=card.id) if c.number < card.number]
+    earlier = [c for c in live_cards(card.pupil, except_id=card.id) if c.sort_key < card.sort_key]
     for old in earlier:
         invalidate(actor, old, reason, on=card.handed_over_on, note=f"nowa legitymacja nr {card.label}")
     if earlier:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from infra import clock
 from infra import inputs
 from infra.db import db
+from infra.like import contains
 from tenants.pupils.identity import reveal_holder_identity
 from tenants.pupils.identity import reveal_identity
 from tenants.pupils.models import Pupil
@@ -20,6 +21,7 @@ from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.registry.models import Hologram
 from tenants.registry.models import HologramState
+from tenants.registry.models import registry_order
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 
@@ -31,16 +33,19 @@ STATUS_LABELS = {"ordered": "zamówiona", "printed": "wydrukowana", "delivered":
 class RegistryFilter:
     year: int | None = None
     class_name: str = ""
+    number: str = ""  # "12" finds 12, 12/2025, 12/2026…; "12/2026" (or any part of a label) that label
 
     @classmethod
     def from_args(cls, args) -> RegistryFilter:
         return cls(year=inputs.whole_or_none(args.get("rok"), low=2001, high=2199),  # anything else: every year
-                   class_name=args.get("klasa", "").strip()[:20])
+                   class_name=args.get("klasa", "").strip()[:20], number="".join(args.get("nr", "").split())[:30])
 
     @property
     def scope(self) -> str:
         parts = [f"rok wydania {self.year}" if self.year else "wszystkie lata"]
         parts.append(f"klasa {self.class_name}" if self.class_name else "wszystkie klasy")
+        if self.number:
+            parts.append(f"numer {self.number}")
         return ", ".join(parts)
 
 
@@ -53,7 +58,11 @@ def entries(f: RegistryFilter = RegistryFilter()) -> list[Card]:
         stmt = stmt.where(extract("year", Card.issue_date) == f.year)
     if f.class_name:
         stmt = stmt.where(func.coalesce(Pupil.class_name, Card.holder_class) == f.class_name)
-    return list(db.session.scalars(stmt.order_by(Card.number)))
+    if f.number.isdigit() and len(f.number) <= 9:  # the number in every sequence (continuous and each year)
+        stmt = stmt.where(Card.number == int(f.number))
+    elif f.number:
+        stmt = stmt.where(contains(Card.number_label, f.number))
+    return list(db.session.scalars(stmt.order_by(*registry_order())))
 
 
 def holograms_by_card(card_ids: list[int]) -> dict[int, list[Hologram]]:

@@ -57,9 +57,9 @@ REGISTER = csv(
 )
 
 
-def _school(app, world, name):
+def _school(app, world, name, **numbering):
     city = world.city()
-    school_id = world.school(city, name, card_number_format="{n}/{rok}")
+    school_id = world.school(city, name, card_number_format="{n}/{rok}", **numbering)
     printer = world.printer([city])
     user = world.user(f"dyr-{school_id}@test.pl", school_id, "school_director")
     return Actor(user_id=user, role="school_director", organisation_id=school_id), school_id, printer
@@ -84,8 +84,8 @@ def _cards():
     return {c.number: c for c in db.session.scalars(select(Card).order_by(Card.number))}
 
 
-def _counter():
-    return db.session.scalar(select(SchoolCounter.last_no)) or 0
+def _counter(year=0):
+    return db.session.scalar(select(SchoolCounter.last_no).where(SchoolCounter.year == year)) or 0
 
 
 def _legitka_card(actor, org, printer, pupil) -> Card:
@@ -296,3 +296,36 @@ def test_the_imported_paper_card_ends_with_the_exchange(school):
     paper = _cards()[2]
     assert (paper.status, paper.invalidation_reason, paper.invalidated_at) == ("invalidated", "replaced", clock.today())
     assert not db.session.get(Pupil, anna.id).holds_paper_card
+
+
+def test_a_school_numbering_per_year_imports_each_years_sequence(app, world):
+    """docs/domain.md §5, §24: numbered per year, 1/2023 and 1/2024 are two cards; each year's counter
+    is raised to its highest number; a year's number repeated, or a label naming another year than
+    the issue date, is refused."""
+    actor, school_id, _printer = _school(app, world, "SP Roczna", card_numbering="yearly", card_numbering_from=0)
+    with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
+        refused = registry_imports.start(actor, csv(
+            f"1/2024;Nowak;Jan;;{JAN};6a;02.09.2024;e-legitymacja;ważna;",
+            f"1/2024;Zieliński;Piotr;;{PIOTR};8a;03.09.2024;e-legitymacja;ważna;",
+            f"2/2023;Kowalska;Anna;;{ANNA};7b;04.09.2024;e-legitymacja;ważna;",
+        ))
+        assert [r["errors"] for r in refused.report] == [[], [
+            "Numer 1/2024 występuje w pliku w roku 2024 już w wierszu 2 — numer legitymacji nie może się powtarzać."
+        ], ["Numer 2/2023 ma w sobie inny rok niż rok wydania (2024) — przy numeracji rocznej rok w numerze to rok "
+            "wydania legitymacji. Popraw numer albo datę."]]
+        batch = registry_imports.start(actor, csv(
+            f"1/2023;Zieliński;Piotr;;{PIOTR};8a;01.09.2023;papierowa;ważna;",
+            f"2/2023;Kowalska;Anna;;{ANNA};7b;04.09.2023;papierowa;ważna;",
+            f"1/2024;Nowak;Jan;;{JAN};6a;02.09.2024;e-legitymacja;ważna;",
+            f"3/2024;Nowak;Jan;;{JAN};6a;10.09.2024;e-legitymacja;unieważniona;",
+        ))
+        assert batch.summary["sequences"] == {"2023": 2, "2024": 3}
+        assert batch.summary["warnings"] == [
+            "W ewidencji roku 2024 brakowałoby numerów 2 — nie ma ich ani w pliku, ani w Legitce. Jeśli to luki w "
+            "dotychczasowej ewidencji szkoły (np. numery zepsutych druków), można importować; jeśli plik jest "
+            "niepełny, uzupełnij go."]
+        registry_imports.confirm(actor, batch)
+        assert sorted((c.numbering_year, c.number, c.label) for c in db.session.scalars(select(Card))) == [
+            (2023, 1, "1/2023"), (2023, 2, "2/2023"), (2024, 1, "1/2024"), (2024, 3, "3/2024")]
+        assert (_counter(2023), _counter(2024), _counter(0)) == (2, 3, 0)
+        db.session.rollback()

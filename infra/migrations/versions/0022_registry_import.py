@@ -8,14 +8,14 @@ as the register names them is kept on an imported entry (the PESEL encrypted, on
 No data changes: every existing row is a Legitka ID-1 card (the server defaults).
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0022'
-down_revision = '0018'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
