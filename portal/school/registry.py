@@ -219,7 +219,7 @@ def import_confirm(import_id: int):
     return _import_action(
         import_id, lambda batch: registry_imports.confirm(current_actor(), batch),
         success=lambda summary: _("Zaimportowano %(n)s wpisów. Następna legitymacja zamówiona w Legitce dostanie numer "
-                                  "%(next)s.", n=summary["valid"], next=summary["next"]),
+                                  "%(next)s.", n=summary["valid"], next=summary.get("next_label") or summary["next"]),
         then=url_for("registry.import_show", import_id=import_id))
 
 

@@ -329,3 +329,26 @@ def test_a_school_numbering_per_year_imports_each_years_sequence(app, world):
             (2023, 1, "1/2023"), (2023, 2, "2/2023"), (2024, 1, "1/2024"), (2024, 3, "3/2024")]
         assert (_counter(2023), _counter(2024), _counter(0)) == (2, 3, 0)
         db.session.rollback()
+
+
+def test_the_database_keeps_legitka_and_imported_entries_apart(school):
+    """The check constraints of migration 0022: a Legitka card needs its application and order; an
+    imported one has neither and names a holder; no paper card after 12.07.2024 (docs/domain.md §7)."""
+    from sqlalchemy.exc import IntegrityError
+
+    _actor, org, _printer = school
+    base = {"school_id": org.id, "template_code": "", "issue_date": dt.date(2024, 7, 12), "status": "handed_over"}
+    refused = [
+        Card(number=1, source="legitka", medium="id1", valid_until=dt.date(2025, 9, 30), holder_name="X Y", **base),
+        Card(number=2, source="import", medium="paper", **base),  # no holder at all
+        Card(number=3, source="import", medium="paper", holder_name="Nowak Jan",
+             **{**base, "issue_date": dt.date(2024, 7, 13)}),  # paper after 12.07.2024
+        Card(number=4, source="import", medium="id1", holder_name="Nowak Jan", **base),  # an e-card without validity
+    ]
+    for card in refused:
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.add(card)
+            db.session.flush()
+    with db.session.begin_nested():
+        db.session.add(Card(number=5, source="import", medium="paper", holder_name="Nowak Jan", **base))
+        db.session.flush()
