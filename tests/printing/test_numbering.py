@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 from sqlalchemy import select
 
@@ -31,7 +32,7 @@ def make_drafts(app, school_id, printer_id, sizes, user_id):
             for i in range(size):
                 pupil = Pupil(school_id=school_id, first_names="Jan", surname=f"Uczeń {n}-{i}",
                               date_of_birth=dt.date(2019, 1, 1), sex="M", class_name="1a", photo_key="schools/x/p.jpg",
-                              pesel_index=f"index-{n}-{i}")  # numbering needs no real PESEL
+                              pesel_index=f"index-{uuid.uuid4().hex}")  # numbering needs no real PESEL
                 db.session.add(pupil)
                 db.session.flush()
                 apps.append(Application(school_id=school_id, pupil_id=pupil.id, kind="first", status="approved",
