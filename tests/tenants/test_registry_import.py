@@ -352,3 +352,30 @@ def test_the_database_keeps_legitka_and_imported_entries_apart(school):
     with db.session.begin_nested():
         db.session.add(Card(number=5, source="import", medium="paper", holder_name="Nowak Jan", **base))
         db.session.flush()
+
+
+def test_no_pesel_reaches_the_logs_or_the_change_records(school, caplog):
+    import logging
+
+    actor, _org, _printer = school
+    _pupils(actor)
+    with caplog.at_level(logging.DEBUG):
+        batch = registry_imports.start(actor, REGISTER)
+        registry_imports.confirm(actor, batch)
+    details = " ".join(d or "" for d in db.session.scalars(select(AccessLog.detail)))
+    for pesel in (ANNA, JAN, PIOTR):
+        assert pesel not in caplog.text and pesel not in details
+    assert f"import={batch.id} entries=4 next=6" in details
+
+
+def test_the_mlegitymacja_todo_takes_imported_cards_as_the_pupils_cards(school):
+    """docs/domain.md §9, §24: Jan's imported valid e-card (3/2024) is to be registered in SIO; Anna's
+    imported paper card is her paper card (listed as "(papierowa)"), not a second entry; the former
+    pupil is on no list."""
+    from tenants.mlegitymacja import operations as mlegitymacja
+
+    actor, _org, _printer = school
+    anna, jan = _pupils(actor)
+    registry_imports.confirm(actor, registry_imports.start(actor, REGISTER))
+    tasks = {(t.pupil.id, t.action, t.card.number) for t in mlegitymacja.todo()}
+    assert tasks == {(jan.id, mlegitymacja.REGISTER, 3), (anna.id, mlegitymacja.REGISTER, 0)}
