@@ -271,17 +271,16 @@ def check_rows(table: Table, mapping: dict[str, int], *, today: dt.date,
 
 
 def gaps(numbers: set[int], upto: int) -> list[tuple[int, int]]:
-    """The runs of 1..upto missing from `numbers`: [(5, 7), (12, 12)]."""
+    """The runs of 1..upto missing from `numbers`: [(5, 7), (12, 12)]. Walks the numbers, not the
+    range, so a file numbered up to 9 999 999 costs no more than its rows."""
     runs: list[tuple[int, int]] = []
-    start = None
-    for n in range(1, upto + 1):
-        if n not in numbers:
-            start = n if start is None else start
-        elif start is not None:
-            runs.append((start, n - 1))
-            start = None
-    if start is not None:
-        runs.append((start, upto))
+    expected = 1
+    for n in sorted(n for n in numbers if 1 <= n <= upto):
+        if n > expected:
+            runs.append((expected, n - 1))
+        expected = n + 1
+    if expected <= upto:
+        runs.append((expected, upto))
     return runs
 
 

@@ -379,3 +379,11 @@ def test_the_mlegitymacja_todo_takes_imported_cards_as_the_pupils_cards(school):
     registry_imports.confirm(actor, registry_imports.start(actor, REGISTER))
     tasks = {(t.pupil.id, t.action, t.card.number) for t in mlegitymacja.todo()}
     assert tasks == {(jan.id, mlegitymacja.REGISTER, 3), (anna.id, mlegitymacja.REGISTER, 0)}
+
+
+def test_gaps_are_worked_out_from_the_numbers():
+    assert import_file.gaps({1, 2, 3, 5}, 5) == [(4, 4)]
+    assert import_file.gaps({3, 4, 8}, 8) == [(1, 2), (5, 7)]
+    assert import_file.gaps({1, 2}, 2) == []
+    assert import_file.gaps({9_999_999}, 9_999_999) == [(1, 9_999_998)]
+    assert import_file.runs_text([(1, 2), (5, 5)]) == "1–2, 5"
