@@ -46,6 +46,7 @@ from tenants.pupils.models import Pupil
 from tenants.registry import holograms
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.tenancy import nrb
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
@@ -274,7 +275,7 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
     order.invoice_vat = gross - order.invoice_net
     order.invoice_recorded_at, order.invoice_mismatch = order.shipped_at, gross != order.total_price
     items = {i.card_id: i for i in db.session.scalars(select(OrderItem).where(OrderItem.order_id == order.id))}
-    cards = list(db.session.scalars(select(Card).where(Card.order_id == order.id).order_by(Card.number)))
+    cards = list(db.session.scalars(select(Card).where(Card.order_id == order.id).order_by(*registry_order())))
     handed = 0
     for card in cards:
         card.blank_serial = f"EL{rng.randrange(10**8):08d}"

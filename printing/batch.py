@@ -23,6 +23,7 @@ from tenants.pupils.identity import reveal_identity
 from tenants.pupils.models import Application
 from tenants.pupils.models import Pupil
 from tenants.registry.models import Card
+from tenants.registry.models import registry_order
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.models import Organisation
 
@@ -37,7 +38,7 @@ def card_data(order: PrintOrder, actor: Actor, purpose: str) -> tuple[list[Card]
     school = db.session.get(Organisation, order.school_id)
     rows = db.session.execute(
         select(Card, Pupil).join(Pupil, (Pupil.id == Card.pupil_id) & (Pupil.school_id == Card.school_id))
-        .where(Card.school_id == order.school_id, Card.order_id == order.id).order_by(Card.number)).all()
+        .where(Card.school_id == order.school_id, Card.order_id == order.id).order_by(*registry_order())).all()
     storage = services.storage()
     cards, data, missing = [], [], 0
     for card, pupil in rows:

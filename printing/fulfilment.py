@@ -294,7 +294,8 @@ def reprint(actor: Actor, order: PrintOrder, *, today: dt.date | None = None) ->
                      channel=quote.channel, status=OrderStatus.SUBMITTED.value, card_count=len(cards),
                      unit_price=quote.unit_price, total_price=quote.total, quote=quote.as_dict(),
                      due_date=quote.due_date, issue_date=order.issue_date, first_number=numbers[0],
-                     last_number=numbers[-1], reprint_of_id=order.id, created_by_id=actor.user_id,
+                     last_number=numbers[-1], numbering_year=order.numbering_year, reprint_of_id=order.id,
+                     created_by_id=actor.user_id,
                      submitted_by_id=actor.user_id, submitted_at=now)
     db.session.add(new)
     db.session.flush()

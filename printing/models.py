@@ -96,6 +96,7 @@ class PrintOrder(TimestampMixin, Base):
     total_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     first_number: Mapped[int | None] = mapped_column(Integer)
     last_number: Mapped[int | None] = mapped_column(Integer)
+    numbering_year: Mapped[int] = mapped_column(Integer, default=0)  # as its cards'
     issue_date: Mapped[dt.date | None] = mapped_column(Date)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -160,9 +161,10 @@ class PrintOrder(TimestampMixin, Base):
     def number_range(self) -> str:
         if self.first_number is None:
             return ""
+        year = f"/{self.numbering_year}" if self.numbering_year else ""  # per-year numbering: 2/2026–10/2026
         if self.first_number == self.last_number:
-            return str(self.first_number)
-        return f"{self.first_number}–{self.last_number}"
+            return f"{self.first_number}{year}"
+        return f"{self.first_number}{year}–{self.last_number}{year}"
 
 
 class ItemOutcome(enum.StrEnum):

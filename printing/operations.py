@@ -20,7 +20,6 @@ from infra.db import db
 from infra.db import utcnow
 from printing import agreements
 from printing import notifications
-from printing import numbering
 from printing import quotes
 from printing.models import Channel
 from printing.models import OrderItem
@@ -33,6 +32,7 @@ from tenants.pupils.models import Application
 from tenants.pupils.models import ApplicationStatus
 from tenants.pupils.models import Pupil
 from tenants.registry import holograms
+from tenants.registry import numbering
 from tenants.registry import operations as registry
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
@@ -177,20 +177,20 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
                submitted_by_id=actor.user_id, card_count=len(applications), unit_price=quote.unit_price,
                total_price=quote.total, quote=quote.as_dict(), due_date=quote.due_date, channel=quote.channel,
                issue_date=today)
-    numbers = numbering.take_numbers(school_id, len(applications))
-    number_format = school.card_number_format
+    assigned = numbering.assign(school_id, len(applications), today)  # the sequence and {rok} of `today`
+    numbers = assigned.numbers
     cards = []
-    for number, application in zip(numbers, applications, strict=True):
-        card = Card(school_id=school_id, number=number, pupil_id=application.pupil_id, application_id=application.id,
-                    order_id=order.id, template_code=choices[application.id].template, issue_date=today,
-                    valid_until=valid_until(today), number_label=registry.number_label(number_format, number, today))
+    for number, label, application in zip(numbers, assigned.labels, applications, strict=True):
+        card = Card(school_id=school_id, number=number, numbering_year=assigned.year, pupil_id=application.pupil_id,
+                    application_id=application.id, order_id=order.id, template_code=choices[application.id].template,
+                    issue_date=today, valid_until=valid_until(today), number_label=label)
         application.status = ApplicationStatus.ORDERED.value
         cards.append(card)
     db.session.add_all(cards)
     db.session.flush()
     add_items(order, cards)
     db.session.execute(update(PrintOrder).where(PrintOrder.id == order.id)
-                       .values(first_number=numbers[0], last_number=numbers[-1])
+                       .values(first_number=numbers[0], last_number=numbers[-1], numbering_year=assigned.year)
                        .execution_options(synchronize_session=False))
     add_outbox(order, now)
     notifications.promise_order_arrived(order)

@@ -106,6 +106,17 @@ def roster_csv(rows: list[list] | None = None, header: list[str] | None = None, 
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
+def registry_csv(rows: list[str] | None = None) -> bytes:
+    """A register of cards issued before Legitka in our template's columns (docs/domain.md §24), by
+    default one paper card of a former pupil, number 1/2022."""
+    header = ("Nr legitymacji;Nazwisko;Imię;Drugie imię;PESEL;Klasa (oddział);Data wydania;Rodzaj legitymacji;Stan;"
+              "Data odbioru")
+    if rows is None:
+        rows = [f"1/2022;Dawny;Piotr;;{pesel_rules.make(dt.date(2008, 1, 20), 333, 'M')};8a;01.09.2022;papierowa;"
+                "unieważniona;02.09.2022"]
+    return ("\r\n".join([header, *rows]) + "\r\n").encode("utf-8-sig")
+
+
 def upload_roster(staff, rows: list[list]) -> int:
     """A Vulcan list of `rows` uploaded (and dry-run) as the import page does it; the import's id."""
     response = staff.post("/szkola/import/", {"file": (io.BytesIO(roster_csv(rows)), "lista.csv")},

@@ -34,7 +34,8 @@ guard_blueprint(bp, *STAFF)  # every route; narrower ones add require_roles
 
 @bp.get("/")
 def new_roster():
-    recent = list(db.session.scalars(select(RosterImport).order_by(RosterImport.created_at.desc()).limit(10)))
+    recent = list(db.session.scalars(select(RosterImport).where(RosterImport.kind != "registry")  # its own page
+                                     .order_by(RosterImport.created_at.desc()).limit(10)))
     return render_template("school/import_new.html", recent=recent)
 
 

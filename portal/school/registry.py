@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -27,11 +28,14 @@ from tenants.documents.registry_book import registry_pdf
 from tenants.documents.registry_book import registry_xlsx
 from tenants.pupils import queries
 from tenants.registry import holograms
+from tenants.registry import import_file
+from tenants.registry import imports as registry_imports
 from tenants.registry import operations as registry
 from tenants.registry import queries as registry_queries
 from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import Card
 from tenants.registry.models import Hologram
+from tenants.roster.table import MAX_BYTES as import_file_limit_bytes
 from tenants.tenancy.errors import OperationError
 
 bp = Blueprint("registry", __name__, url_prefix="/szkola/ewidencja")
@@ -158,3 +162,68 @@ def hologram(card_id: int):
         holograms.issue(current_actor(), card, request.form.get("serial", "")[:30], school_year=year, on=on)
 
     return _card_action(card_id, action, _("Hologram przypisany; data ważności legitymacji zaktualizowana."))
+
+
+# --- The register of cards issued before Legitka (docs/domain.md §24) ----------------------------
+
+def _import_new(error: str | None = None, status: int = 200):
+    return render_template("school/registry_import_new.html", recent=registry_imports.recent(),
+                           fields=import_file.FIELDS, required=import_file.REQUIRED, error=error), status
+
+
+@bp.get("/import")
+def import_new():
+    return _import_new()
+
+
+@bp.post("/import")
+def import_upload():
+    file = request.files.get("file")
+    data = file.read(import_file_limit_bytes + 1) if file else b""
+    if not data:
+        return _import_new(_("Wybierz plik CSV lub XLSX."), 422)
+    return actions.run(lambda: registry_imports.start(current_actor(), data),
+                       refused=lambda err: _import_new(str(err), 422),
+                       then=lambda batch: url_for("registry.import_show", import_id=batch.id))
+
+
+@bp.get("/import/szablon.<ext>")
+def import_template(ext: str):
+    if ext == "csv":
+        return Response(import_file.template_csv(), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="legitka-ewidencja.csv"'})
+    if ext == "xlsx":
+        return Response(import_file.template_xlsx(),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": 'attachment; filename="legitka-ewidencja.xlsx"'})
+    return redirect(url_for("registry.import_new"))
+
+
+def _import_page(batch, *, error: str | None = None, status: int = 200):
+    return render_template("school/registry_import.html", batch=batch, error=error), status
+
+
+@bp.get("/import/<int:import_id>")
+def import_show(import_id: int):
+    return _import_page(registry_imports.get(import_id))
+
+
+def _import_action(import_id: int, action, *, success, then):
+    batch = registry_imports.get(import_id)
+    return actions.run(lambda: action(batch), success=success, then=then,
+                       refused=lambda err: _import_page(registry_imports.get(import_id), error=str(err), status=422))
+
+
+@bp.post("/import/<int:import_id>/zapisz")
+def import_confirm(import_id: int):
+    return _import_action(
+        import_id, lambda batch: registry_imports.confirm(current_actor(), batch),
+        success=lambda summary: _("Zaimportowano %(n)s wpisów. Następna legitymacja zamówiona w Legitce dostanie numer "
+                                  "%(next)s.", n=summary["valid"], next=summary.get("next_label") or summary["next"]),
+        then=url_for("registry.import_show", import_id=import_id))
+
+
+@bp.post("/import/<int:import_id>/odrzuc")
+def import_discard(import_id: int):
+    return _import_action(import_id, lambda batch: registry_imports.discard(current_actor(), batch),
+                          success=_("Import odrzucony, plik usunięty."), then=url_for("registry.import_new"))

@@ -1,4 +1,5 @@
-"""The school's settings: the duplicate-fee bank account, how strict each photo check is, and the
+"""The school's settings: the duplicate-fee bank account, the card number's print format and
+numbering (continuous or per year, docs/domain.md §5), how strict each photo check is, and the
 deadlines of the school's procedure (docs/domain.md §20)."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tenants.photos.checks import CHECKS
 from tenants.photos.checks import Severity
 from tenants.photos.checks import parse_policy
 from tenants.pupils import deadlines
-from tenants.registry import operations as registry
+from tenants.registry import numbering
 from tenants.tenancy import nrb
 from tenants.tenancy.errors import OperationError
 
@@ -50,6 +51,7 @@ def _page(*, error: str | None = None, status: int = 200, account: str | None = 
                            agreements=signed, printers=printing_ops.city_printers(school.city_id),
                            today=clock.today(),
                            policy=parse_policy(school.photo_policy or {}),
+                           numbering=numbering.setting_of(school),
                            account=account if account is not None else nrb.formatted(school.bank_account),
                            error=error), status
 
@@ -88,8 +90,9 @@ def save():
             school.bank_account = nrb.validate(account) if account.strip() else ""
         except nrb.NrbError as err:
             raise OperationError(str(err)) from None
-        school.card_number_format = registry.check_number_format(
-            request.form.get("card_number_format", school.card_number_format)[:60])
+        # The print format and the numbering together: per-year numbering needs {rok} in the format.
+        numbering.change(current_actor(), school, request.form.get("card_numbering", school.card_numbering)[:20],
+                         request.form.get("card_number_format", school.card_number_format)[:60], clock.today())
         policy = parse_policy(school.photo_policy or {})
         for code in CHECKS:
             value = request.form.get(f"check_{code}") or policy[code]  # a check left out keeps its setting

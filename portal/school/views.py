@@ -55,6 +55,7 @@ from tenants.registry import operations as registry
 from tenants.registry import queries as registry_queries
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.tenancy import nrb
 from tenants.tenancy import operations
 from tenants.tenancy.errors import OperationError
@@ -179,7 +180,8 @@ def pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, pho
     operations.log_access(current_actor(), "pupil_view", school_id=pupil.school_id, pupil_id=pupil.id)
     applications = list(db.session.scalars(select(Application).where(Application.pupil_id == pupil.id)
                                            .order_by(Application.created_at.desc())))
-    cards = list(db.session.scalars(select(Card).where(Card.pupil_id == pupil.id).order_by(Card.number.desc())))
+    cards = list(db.session.scalars(select(Card).where(Card.pupil_id == pupil.id)
+                                    .order_by(*(c.desc() for c in registry_order()))))
     submissions = list(db.session.scalars(select(PhotoSubmission).where(PhotoSubmission.pupil_id == pupil.id)
                                           .order_by(PhotoSubmission.created_at.desc()).limit(5)))
     masked = identity.masked(pupil)

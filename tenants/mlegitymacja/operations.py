@@ -22,6 +22,7 @@ from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.operations import record_change
@@ -36,7 +37,8 @@ class PaperCard:
     Valid until the pupil leaves, so no validity date (docs/domain.md §7)."""
 
     pupil: Pupil
-    number: int = 0  # sorts before every e-card
+    number: int = 0
+    sort_key: tuple[int, int, int] = (0, 0, 0)  # sorts before every e-card
     valid_until: None = None
     invalidation_reason: str = ""
 
@@ -63,11 +65,12 @@ class Task:
 def todo() -> list[Task]:
     """What the school must still do in SIO, oldest card first."""
     pupils = {p.id: p for p in db.session.scalars(select(Pupil))}
-    cards = list(db.session.scalars(select(Card).order_by(Card.number)))
+    cards = list(db.session.scalars(select(Card).order_by(*registry_order())))
     by_id = {c.id: c for c in cards}
     current: dict[int, Card] = {}
     for card in cards:  # the newest handed-over, still valid card of each pupil
-        if card.status == CardStatus.HANDED_OVER.value:
+        # a paper card's imported entry is the pupil's paper card, listed as such (docs/domain.md §24)
+        if card.status == CardStatus.HANDED_OVER.value and card.pupil_id is not None and not card.paper:
             current[card.pupil_id] = card
     tasks = []
     for pupil in pupils.values():
@@ -85,7 +88,7 @@ def todo() -> list[Task]:
             tasks.append(Task(pupil, card, REGISTER))
         elif card is None and eligible and pupil.holds_paper_card and not on_paper:
             tasks.append(Task(pupil, PaperCard(pupil), REGISTER))
-    return sorted(tasks, key=lambda t: (t.card.number, t.action))
+    return sorted(tasks, key=lambda t: (t.card.sort_key, t.action))
 
 
 def mark_registered(actor: Actor, pupil: Pupil, card: Card | PaperCard, on: dt.date) -> None:

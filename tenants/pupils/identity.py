@@ -58,3 +58,17 @@ def masked(subject) -> str:
     if subject.id_document_cipher is not None:  # another identity document: its last three characters
         return "*****" + _decrypt(subject.id_document_cipher)[-3:]
     return "—"
+
+
+def reveal_holder_identity(actor: Actor, card, purpose: str) -> str:
+    """The PESEL of an imported registry entry's holder who is no pupil of the school
+    (docs/domain.md §24), in clear ("" without one), with one access-log row naming the card."""
+    log_access(actor, purpose, school_id=card.school_id, detail=f"card={card.id}")
+    return _decrypt(card.holder_pesel_cipher) if card.holder_pesel_cipher is not None else ""
+
+
+def masked_holder(card) -> str:
+    """`*******1234` for an imported entry's holder, as `masked` for a pupil."""
+    if card.holder_pesel_cipher is not None:
+        return "*******" + _decrypt(card.holder_pesel_cipher)[-4:]
+    return "—"

@@ -18,6 +18,7 @@ from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.roster.models import RosterImport
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import NotFoundError
@@ -116,7 +117,8 @@ def get_submission(submission_id: int) -> PhotoSubmission:
 
 def get_import(import_id: int) -> RosterImport:
     batch = db.session.scalar(select(RosterImport).where(
-        RosterImport.id == import_id, RosterImport.school_id == require_school()))
+        RosterImport.id == import_id, RosterImport.school_id == require_school(),
+        RosterImport.kind != "registry"))  # a register's import has its own pages (tenants.registry.imports)
     if batch is None:
         raise NotFoundError("import")
     return batch
@@ -144,6 +146,6 @@ def list_applications(status: str | None = None) -> list[Application]:
 
 def cards_of_order(order_id: int) -> list[Card]:
     return list(db.session.scalars(select(Card).where(
-        Card.school_id == require_school(), Card.order_id == order_id).order_by(Card.number)))
+        Card.school_id == require_school(), Card.order_id == order_id).order_by(*registry_order())))
 
 

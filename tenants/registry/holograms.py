@@ -100,6 +100,9 @@ def issue(actor: Actor, card: Card, serial: str, *, school_year: int, on: dt.dat
     September of the next calendar year. Exactly one of two concurrent requests wins."""
     if card.status != CardStatus.HANDED_OVER.value:
         raise OperationError(f"Legitymacja nr {card.label} nie jest wydana — hologram nakleja się na wydaną kartę.")
+    if card.medium == "paper":  # docs/domain.md §4, §7: a paper card gets a written date and the seal instead
+        raise OperationError(f"Legitymacja nr {card.label} jest papierowa — jej ważność potwierdza się datą i "
+                             "pieczęcią szkoły, nie hologramem.")
     try:
         with db.session.begin_nested():
             issued = db.session.execute(

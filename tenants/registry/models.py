@@ -21,8 +21,10 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import extract
 from sqlalchemy import false
 from sqlalchemy import select
 from sqlalchemy import text
@@ -61,6 +63,19 @@ LIVE_CARD_STATUSES = (CardStatus.ORDERED.value, CardStatus.PRINTED.value, CardSt
                       CardStatus.HANDED_OVER.value)
 
 
+class CardSource(enum.StrEnum):
+    """Where a registry entry comes from (docs/domain.md §24): a card Legitka ordered, or one the
+    school issued before Legitka and imported from its register."""
+
+    LEGITKA = "legitka"
+    IMPORT = "import"
+
+
+class CardMedium(enum.StrEnum):
+    ID1 = "id1"  # the plastic e-legitymacja (ID-1)
+    PAPER = "paper"  # the old paper booklet, issued until 12.07.2024 (docs/domain.md §7); imported only
+
+
 class Card(SchoolOwned, TimestampMixin, Base):
     """One entry of the school's registry of issued cards (ewidencja): the number is for ever."""
 
@@ -69,12 +84,17 @@ class Card(SchoolOwned, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    pupil_id: Mapped[int] = mapped_column(Id)
-    application_id: Mapped[int] = mapped_column(Id)
-    order_id: Mapped[int] = mapped_column(Id)
-    template_code: Mapped[str] = mapped_column(String(12))
+    # The sequence the number comes from: 0 = the school's continuous numbering, a year = the
+    # numbering that restarts at 1 each calendar year of issue (docs/domain.md §5).
+    numbering_year: Mapped[int] = mapped_column(Integer, default=0)
+    # An imported entry (docs/domain.md §24) has no application and no order, and no pupil when its
+    # holder is not (or no longer) a pupil of the school; the check constraints below say so.
+    pupil_id: Mapped[int | None] = mapped_column(Id)
+    application_id: Mapped[int | None] = mapped_column(Id)
+    order_id: Mapped[int | None] = mapped_column(Id)
+    template_code: Mapped[str] = mapped_column(String(12))  # "" for an imported card whose template is unknown
     issue_date: Mapped[dt.date] = mapped_column(Date)
-    valid_until: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)  # None only for a paper card (valid until leaving)
     status: Mapped[str] = mapped_column(String(12), default=CardStatus.ORDERED.value)
     handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
     collected_by: Mapped[str] = mapped_column(String(200), default="")
@@ -87,11 +107,32 @@ class Card(SchoolOwned, TimestampMixin, Base):
     status_note: Mapped[str] = mapped_column(String(300), default="")  # why spoiled, or more on invalidation
     invalidated_at: Mapped[dt.date | None] = mapped_column(Date)
     replaces_card_id: Mapped[int | None] = mapped_column(Id)
+    source: Mapped[str] = mapped_column(String(8), default=CardSource.LEGITKA.value, server_default="legitka")
+    medium: Mapped[str] = mapped_column(String(8), default=CardMedium.ID1.value, server_default="id1")
+    # Imported entries: the holder as the school's register names them (the name and class also
+    # for a matched pupil, as they were; the PESEL only without a pupil, encrypted like a pupil's).
+    holder_name: Mapped[str] = mapped_column(String(200), default="", server_default="")  # "Surname First names"
+    holder_class: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    holder_birth: Mapped[dt.date | None] = mapped_column(Date)
+    holder_pesel_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    import_id: Mapped[int | None] = mapped_column(Id)  # the registry import (`imports` row) that wrote it
 
     __table_args__ = (
-        UniqueConstraint("school_id", "number"),
+        UniqueConstraint("school_id", "numbering_year", "number"),
         UniqueConstraint("school_id", "id"),
         CheckConstraint("number > 0", name="number_positive"),
+        CheckConstraint("numbering_year >= 0", name="numbering_year_non_negative"),
+        CheckConstraint("source IN ('legitka', 'import')", name="source"),
+        CheckConstraint("medium IN ('id1', 'paper')", name="medium"),
+        # A Legitka card came from an application and an order, for a pupil, on an ID-1 blank.
+        CheckConstraint("source = 'import' OR (application_id IS NOT NULL AND order_id IS NOT NULL AND "
+                        "pupil_id IS NOT NULL AND medium = 'id1' AND import_id IS NULL)", name="legitka_card"),
+        # An imported card has neither, and names its holder (a pupil, or the register's name).
+        CheckConstraint("source = 'legitka' OR (application_id IS NULL AND order_id IS NULL AND "
+                        "(pupil_id IS NOT NULL OR holder_name <> ''))", name="imported_card"),
+        # Paper cards were issued until 12.07.2024 and have no validity date; an ID-1 card has one.
+        CheckConstraint("(medium = 'paper' AND issue_date <= '2024-07-12' AND valid_until IS NULL) OR "
+                        "(medium = 'id1' AND valid_until IS NOT NULL)", name="medium_dates"),
         ForeignKeyConstraint(["school_id", "replaces_card_id"], ["cards.school_id", "cards.id"]),
         ForeignKeyConstraint(["school_id", "pupil_id"], ["pupils.school_id", "pupils.id"]),
         ForeignKeyConstraint(["school_id", "application_id"], ["applications.school_id", "applications.id"]),
@@ -107,20 +148,60 @@ class Card(SchoolOwned, TimestampMixin, Base):
         return self.number_label or str(self.number)
 
     @property
+    def imported(self) -> bool:
+        return self.source == CardSource.IMPORT.value
+
+    @property
+    def paper(self) -> bool:
+        return self.medium == CardMedium.PAPER.value
+
+    @property
+    def holder_full_name(self) -> str:
+        """"Surname First names" — the pupil's, or the register's for an imported entry without one."""
+        pupil = self.pupil if self.pupil_id is not None else None
+        return f"{pupil.surname} {pupil.first_names}" if pupil is not None else self.holder_name
+
+    @property
+    def holder_class_name(self) -> str:
+        pupil = self.pupil if self.pupil_id is not None else None
+        return pupil.class_name if pupil is not None else self.holder_class
+
+    @property
+    def kind_label(self) -> str:
+        """The template column of the registry: the template, "papierowa", or "—" when unknown."""
+        return "papierowa" if self.paper else (self.template_code or "—")
+
+    @property
     def is_live(self) -> bool:
         return self.status in LIVE_CARD_STATUSES
 
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """Where the card stands in the registry (`registry_order`)."""
+        return (self.issue_date.year, self.numbering_year, self.number)
+
+
+def registry_order() -> tuple:
+    """The registry's order, by the year of issue, then the sequence, then the number: 249, 250
+    (continuous, 2025), then 1/2026, 2/2026, 10/2026 — never "10/2026" before "2/2026" as text
+    would sort (docs/domain.md §5)."""
+    return (extract("year", Card.issue_date), Card.numbering_year, Card.number)
+
 
 class SchoolCounter(SchoolOwned, Base):
-    """The last registry number a school has given out. Numbers come from a row lock, not a
-    sequence, because sequences leave gaps on rollback (docs/security.md §2.4)."""
+    """The last registry number a school has given out in one sequence: `year` 0 is the
+    continuous numbering, a calendar year the numbering that restarts each year (docs/domain.md
+    §5). Numbers come from a row lock, not a sequence, because sequences leave gaps on rollback
+    (docs/security.md §2.4); `tenants.registry.numbering` is the only writer."""
 
     __tablename__ = "school_counters"
 
     school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
     last_no: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),)
+    __table_args__ = (CheckConstraint("last_no >= 0", name="last_no_non_negative"),
+                      CheckConstraint("year >= 0", name="year_non_negative"))
 
 
 class HologramState(enum.StrEnum):

@@ -23,7 +23,9 @@ from tenants.pupils.models import PupilStatus
 from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
+from tenants.registry.models import CardMedium
 from tenants.registry.models import CardStatus
+from tenants.registry.models import registry_order
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.operations import record_change
@@ -50,7 +52,7 @@ def live_cards(pupil: Pupil, *, except_id: int | None = None) -> list[Card]:
     stmt = select(Card).where(Card.pupil_id == pupil.id, Card.status.in_(LIVE_CARD_STATUSES))
     if except_id is not None:
         stmt = stmt.where(Card.id != except_id)
-    return list(db.session.scalars(stmt.order_by(Card.number)))
+    return list(db.session.scalars(stmt.order_by(*registry_order())))
 
 
 def invalidate(actor: Actor, card: Card, reason: str, *, on: dt.date | None = None, note: str = "") -> None:
@@ -83,8 +85,8 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     card.invalidated_at = clock.today()
     # The application goes back to "approved", so the card can be ordered again (a reprint,
     # under a new number).
-    application = db.session.get(Application, card.application_id)
-    if application.status == ApplicationStatus.ORDERED.value:
+    application = db.session.get(Application, card.application_id) if card.application_id else None
+    if application is not None and application.status == ApplicationStatus.ORDERED.value:
         application.status, application.order_id = ApplicationStatus.APPROVED.value, None
     record_change(actor, "card_spoiled", school_id=card.school_id, pupil_id=card.pupil_id, order_id=card.order_id,
                   detail=f"card={card.id}")
@@ -111,6 +113,11 @@ def invalidate_paper_card(actor: Actor, pupil: Pupil, end: str, on: dt.date, *, 
     pupil.paper_card_invalidation = end
     record_change(actor, "paper_card_invalidated", school_id=pupil.school_id, pupil_id=pupil.id,
                   detail=f"number={pupil.paper_card_number} end={end} {note}".strip())
+    # The paper card's entry in the registry, when the school imported its register (docs/domain.md §24),
+    # stops being valid with it.
+    for entry in live_cards(pupil):
+        if entry.medium == CardMedium.PAPER.value:
+            invalidate(actor, entry, "replaced" if end == "returned" else "lost", on=on, note=note)
     db.session.flush()
 
 
@@ -126,7 +133,7 @@ def after_handover(actor: Actor, card: Card, kind: str) -> list[Card]:
     if kind not in (ApplicationKind.REPLACEMENT.value, ApplicationKind.DUPLICATE.value):
         return []
     reason = "replaced" if kind == ApplicationKind.REPLACEMENT.value else "duplicated"
-    earlier = [c for c in live_cards(card.pupil, except_id=card.id) if c.number < card.number]
+    earlier = [c for c in live_cards(card.pupil, except_id=card.id) if c.sort_key < card.sort_key]
     for old in earlier:
         invalidate(actor, old, reason, on=card.handed_over_on, note=f"nowa legitymacja nr {card.label}")
     if earlier:

@@ -114,6 +114,11 @@ class Organisation(TimestampMixin, Base):
     photo_policy: Mapped[dict] = mapped_column(JSON, default=dict)
     # How a card's registry number is printed: "{n}" → 123, "{n}/{rok}" → 123/2026.
     card_number_format: Mapped[str] = mapped_column(String(30), default="{n}")
+    # Schools only: "continuous" ({n} never restarts) or "yearly" ({n} restarts at 1 each calendar
+    # year of issue), in force from the year `card_numbering_from`; the years before it use the
+    # other one (docs/domain.md §5, tenants.registry.numbering).
+    card_numbering: Mapped[str] = mapped_column(String(10), default="continuous")
+    card_numbering_from: Mapped[int] = mapped_column(Integer, default=0)
     # The school's procedure (docs/domain.md §20): a card within `promise_days` calendar or working
     # days of a complete application, and the parent told within `notice_working_days` of delivery.
     promise_days: Mapped[int] = mapped_column(Integer, default=30)
@@ -126,6 +131,7 @@ class Organisation(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("kind IN ('city', 'school', 'printer')", name="kind"),
         CheckConstraint("kind <> 'school' OR city_id IS NOT NULL", name="school_has_city"),
+        CheckConstraint("card_numbering IN ('continuous', 'yearly')", name="card_numbering"),
     )
 
     city: Mapped[Organisation | None] = relationship(remote_side=[id])

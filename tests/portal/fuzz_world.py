@@ -65,7 +65,9 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from reports.budgets import save_budget
     from reports.filters import Filters
     from tenants.pupils import applications
+    from tenants.pupils import pesel as pesel_rules
     from tenants.registry import holograms
+    from tenants.registry import imports as registry_imports
     from tenants.roster import operations as roster_import
     from tenants.tenancy.actors import Actor
     from tenants.tenancy.context import Tenant
@@ -73,6 +75,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from tenants.tenancy.models import Membership
     from tenants.tenancy.models import Organisation
     from tenants.transfers import operations as transfer
+    from tests.helpers import registry_csv
 
     world = World(app)
     ids = Ids()
@@ -163,6 +166,10 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         roster_import.start(director, roster_csv())
         roster_import.start(director, roster_csv(header=["Kolumna 1", "Kolumna 2", "Kolumna 3", "Kolumna 4",
                                                          "Kolumna 5", "Kolumna 6", "Kolumna 7"]))
+        # A register of cards issued before Legitka, previewed (save / discard; docs/domain.md §24).
+        registry_imports.start(director, registry_csv([
+            f"900/2022;Dawny;Piotr;;{pesel_rules.make(dt.date(2008, 1, 20), 333, 'M')};8a;01.09.2022;papierowa;"
+            "unieważniona;"]))
         holograms.receive(director, school_year=year, supplier="PWPW", received_on=clock.today(),
                           first="HS 000101", last="HS 000120")
         db.session.commit()

@@ -11,6 +11,7 @@ from infra.db import db
 from printing import operations as printing_ops
 from printing.tasks import relay_outbox
 from tenants.pupils import applications
+from tenants.registry import imports as registry_imports
 from tenants.roster import operations as roster_import
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
@@ -18,6 +19,7 @@ from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
 from tests.helpers import letters
+from tests.helpers import registry_csv
 from tests.helpers import roster_csv
 from tests.helpers import store_photo
 
@@ -41,12 +43,13 @@ def school_objects(app, school_id, user_id, printer_id, *, submit=True):
         pending = store_photo(actor, school, pupils[1])
         pending.status = "pending"  # as if a parent had sent it: waiting in the review queue
         roster = roster_import.start(actor, roster_csv())
+        register = registry_imports.start(actor, registry_csv())  # a register's import (docs/domain.md §24)
         draft = printing_ops.create_order(actor, school, printer_id, [second.id])
         placed = printing_ops.create_order(actor, school, printer_id, [first.id])
         cards = printing_ops.submit_order(actor, placed) if submit else []
         db.session.commit()
         ids.update(pupil=pupils[0].id, application=first.id, submission=pending.id, roster=roster.id,
-                   draft=draft.id, order=placed.id, card=cards[0].id if cards else None)
+                   registry_import=register.id, draft=draft.id, order=placed.id, card=cards[0].id if cards else None)
         relay_outbox()
         return ids
 
@@ -61,7 +64,7 @@ AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": 
 # objects put into it, one request each.
 FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
-               "import_id": ("roster",), "card_id": ("card",), "order_id": ("order", "draft"),
+               "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
                "transfer_id": ("transfer",)},
     "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",)},
     "city": {"school_id": ("other_city_school",), "report_id": ("report",)},
@@ -77,6 +80,7 @@ NOT_WALKED = {
     "city.export": "<key>.<fmt> name a table and a format; the rows are the official's own city's",
     "city_costs.export": "<key>.<fmt> name a table and a format; the rows are the official's own city's",
     "imports.template": "<ext> is a blank template's format",
+    "registry.import_template": "<ext> is a blank template's format",
 }
 
 

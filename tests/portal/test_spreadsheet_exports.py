@@ -43,7 +43,8 @@ LEADS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-[0-9][0-9 \u00a0]*(,[0-9]+)?")  # a negative amount typed as a number
 SCHOOL_NAME, PRINTER_NAME, CENTRE_NAME, OWN_MODEL = "-2+3", HOSTILE[0], "+1", "@SUM(A1)"
 DIRECTOR, NUMBER_FORMAT = "\t=1", "+{n}"
-EXPORT_ENDPOINTS = {"registry.book_xlsx", "mleg.export", "imports.template", "printer.download_package",
+EXPORT_ENDPOINTS = {"registry.book_xlsx", "mleg.export", "imports.template", "registry.import_template",
+                    "printer.download_package",
                     "city.export", "city_costs.export"}
 OWN_PRINTER_FORM = {"model": "Evolis Primacy 2", "purchase_price": "6500", "licence_per_year": "1000",
                     "starter_kit_price": "500", "blank_price": "6,20", "hologram_price": "1,10",
@@ -161,10 +162,11 @@ def test_the_schools_registry_xlsx_sio_csv_and_roster_templates(app, hostile, br
     assert len(rows) == 7  # the header and the six handed-over cards
     assert sorted(row[1] for row in rows[1:]) == sorted("'" + value for value in HOSTILE)  # Nazwisko
     assert {row[6] for row in rows[1:]} == {f"'+{n}" for n in range(1, 7)}  # Numer legitymacji
-    for ext in ("csv", "xlsx"):
-        template = staff.get(f"/szkola/import/szablon.{ext}")
-        assert template.status_code == 200
-        csv_rows(template.data) if ext == "csv" else xlsx_texts(template.data)
+    for url in ("/szkola/import/szablon", "/szkola/ewidencja/import/szablon"):  # pupils; the register (§24)
+        for ext in ("csv", "xlsx"):
+            template = staff.get(f"{url}.{ext}")
+            assert template.status_code == 200
+            csv_rows(template.data) if ext == "csv" else xlsx_texts(template.data)
 
 
 def test_the_printers_package_holds_no_formula(app, hostile, browser, tmp_path):

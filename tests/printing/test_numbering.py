@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from printing import operations as printing_ops
 from printing.models import PrintOrder
 from tenants.pupils.models import Application
 from tenants.pupils.models import Pupil
+from tenants.registry import numbering
 from tenants.registry.models import Card
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
@@ -30,7 +32,7 @@ def make_drafts(app, school_id, printer_id, sizes, user_id):
             for i in range(size):
                 pupil = Pupil(school_id=school_id, first_names="Jan", surname=f"Uczeń {n}-{i}",
                               date_of_birth=dt.date(2019, 1, 1), sex="M", class_name="1a", photo_key="schools/x/p.jpg",
-                              pesel_index=f"index-{n}-{i}")  # numbering needs no real PESEL
+                              pesel_index=f"index-{uuid.uuid4().hex}")  # numbering needs no real PESEL
                 db.session.add(pupil)
                 db.session.flush()
                 apps.append(Application(school_id=school_id, pupil_id=pupil.id, kind="first", status="approved",
@@ -109,3 +111,22 @@ def test_a_later_submit_continues_after_a_rolled_back_one(app, two_schools):
     submit_in_threads(app, a, [second])
     cards, orders = numbers(app, a)
     assert [n for n, _ in cards] == [1, 2] and orders[second][:2] == (1, 2)
+
+
+def test_raise_counter_continues_an_imported_registry_and_never_lowers(app, two_schools):
+    """An imported registry ends at 250: the next submit gets 251, 252. Raising to 100 later
+    changes nothing (never lowers); school B's counter is untouched."""
+    a, b = two_schools["a"], two_schools["b"]
+    with app.app_context(), tenant_scope(Tenant(school_id=a)):
+        numbering.raise_counter(a, 250)
+        db.session.commit()
+    (order,) = make_drafts(app, a, two_schools["p1"], [2], two_schools["director_a"])
+    submit_in_threads(app, a, [order])
+    assert [n for n, _ in numbers(app, a)[0]] == [251, 252]
+    with app.app_context(), tenant_scope(Tenant(school_id=a)):
+        numbering.raise_counter(a, 100)
+        assert list(numbering.take_numbers(a, 1)) == [253]
+        db.session.rollback()
+    with app.app_context(), tenant_scope(Tenant(school_id=b)):
+        assert list(numbering.take_numbers(b, 1)) == [1]
+        db.session.rollback()

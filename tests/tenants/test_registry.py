@@ -139,7 +139,7 @@ class School:
         cards = list(db.session.scalars(select(Card).order_by(Card.number)))
         numbers = [c.number for c in cards]
         assert numbers == list(range(1, len(cards) + 1))  # 1..N: no gap, no repeat
-        counter = db.session.get(SchoolCounter, self.id)
+        counter = db.session.get(SchoolCounter, (self.id, 0))  # the continuous sequence
         assert (counter.last_no if counter else 0) == len(cards)
         year = clock.today().year
         assert all(c.number_label == f"{c.number}/{year}" for c in cards)
