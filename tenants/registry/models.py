@@ -35,6 +35,7 @@ from infra.db import TimestampMixin
 from infra.db import UTCDateTime
 from infra.db import utcnow
 from tenants.pupils.models import Pupil
+from tenants.registry import template_versions
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.models import Id
 from tenants.tenancy.models import Organisation
@@ -61,6 +62,13 @@ LIVE_CARD_STATUSES = (CardStatus.ORDERED.value, CardStatus.PRINTED.value, CardSt
                       CardStatus.HANDED_OVER.value)
 
 
+def _version_in_force(context) -> str:
+    """A new card's template version when none is given: the one in force on its issue date
+    (docs/domain.md §25)."""
+    values = context.get_current_parameters()
+    return template_versions.in_force(values["template_code"], values["issue_date"]).key
+
+
 class Card(SchoolOwned, TimestampMixin, Base):
     """One entry of the school's registry of issued cards (ewidencja): the number is for ever."""
 
@@ -74,6 +82,8 @@ class Card(SchoolOwned, TimestampMixin, Base):
     order_id: Mapped[int] = mapped_column(Id)
     template_code: Mapped[str] = mapped_column(String(12))
     issue_date: Mapped[dt.date] = mapped_column(Date)
+    # the version of the template the card is printed with, for ever (docs/domain.md §25)
+    template_version: Mapped[str] = mapped_column(String(template_versions.KEY_LENGTH), default=_version_in_force)
     valid_until: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default=CardStatus.ORDERED.value)
     handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -105,6 +115,10 @@ class Card(SchoolOwned, TimestampMixin, Base):
     @property
     def label(self) -> str:
         return self.number_label or str(self.number)
+
+    @property
+    def version(self) -> template_versions.Version:
+        return template_versions.find(self.template_code, self.template_version)
 
     @property
     def is_live(self) -> bool:
