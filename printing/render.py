@@ -16,8 +16,11 @@ and page), i.e. ≥17 s per 1,000 cards on two cores; writing the PDF directly c
 How the file is made (this module places the pages; each step has a module of its own):
 - The layout is the tables `FRONT_TEXT`, `FRONT_FIELDS`, `BACK_TEXT`, `BACK_FIELDS` and `PHOTO`, in
   millimetres from the card's top-left corner (text at its baseline), with `CardData` and
-  `Calibration` (printing.card_layout). Fields that do not fit their box shrink (down to a minimum
-  size), then narrow; they never move or overlap (printing.card_document).
+  `Calibration` (printing.card_layout); what differs between template versions — title, colours,
+  labels, the front's field positions — is the `Design` of the card's own version (`DESIGNS`,
+  docs/domain.md §25), never the one in force on the day of rendering. Fields that do not fit their
+  box shrink (down to a minimum size), then narrow; they never move or overlap
+  (printing.card_document).
 - On specimens, the design (background, globe, flask, titles, labels, hologram slots) is drawn
   once per template and side as a form XObject that every page reuses (printing.card_design); a
   production document cannot draw it (printing.card_document). Each photo is embedded once (JPEG
@@ -64,7 +67,7 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
     """(content, XObjects) of a card's front, in card space (points, origin bottom-left): with
     `design` the whole card (a specimen), without it the personalisation only (the print file)."""
     ops, xobjects = [], {}
-    version = design_of(card.template_code, card.version)  # the card's own version (docs/domain.md §25)
+    look = design_of(card.template_code, card.version)  # the card's own version's (docs/domain.md §25)
     if design:
         xobjects["D"] = doc.design(card.template_code, card.version, "front")
         ops.append("/D Do")
@@ -81,10 +84,10 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
     if design:
         ops.append(f"q {doc.alpha(0.25)} 0 0 0 RG {num(0.15 * PT)} w "
                    f"{box(x + 0.075, y + 0.075, w - 0.15, h - 0.15)} S Q")
-        label = version.palette.label  # the template's label colour (docs/domain.md §2)
+        label = look.palette.label  # the template's label colour (docs/domain.md §2)
         ops.append(doc.text("PESEL" if _has_pesel(card) else "Dokument tożsamości",
                             dataclasses.replace(PESEL_LABEL, color=label)))
-    f = version.front_fields
+    f = look.front_fields
     ops += [doc.text(card.first_names, f["first_names"]), doc.text(card.surname, f["surname"]),
             doc.text(_date(card.date_of_birth), f["date_of_birth"]), doc.text(card.pesel, f["pesel"]),
             doc.block([card.school_name, card.school_address], f["school"]),
@@ -96,11 +99,11 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
 def _back(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, int]]:
     ops, xobjects = [], {}
     if design:
-        version = design_of(card.template_code, card.version)  # the card's own version (docs/domain.md §25)
+        look = design_of(card.template_code, card.version)  # the card's own version's (docs/domain.md §25)
         xobjects["D"] = doc.design(card.template_code, card.version, "back")
         ops.append("/D Do")
-        ops.append(doc.text(f"{version.title.capitalize()} nr {card.card_number}",
-                            dataclasses.replace(BACK_FOOTER, color=version.palette.label)))
+        ops.append(doc.text(f"{look.title.capitalize()} nr {card.card_number}",
+                            dataclasses.replace(BACK_FOOTER, color=look.palette.label)))
     ops.append(doc.text(_date(card.valid_until), BACK_FIELDS["valid_until"]))
     return "\n".join(op for op in ops if op), xobjects
 
