@@ -42,6 +42,13 @@ def money(value) -> str:
     return inputs.format_money(value)
 
 
+def amount(value) -> str:
+    """`1 234,50` without the currency, e.g. a form's prefilled amount (`infra.inputs.format_amount`)."""
+    if value is None:
+        return ""
+    return inputs.format_amount(value)
+
+
 # Translated when shown (lazy), so a filter call costs one lookup, not one per state.
 _ITEM_OUTCOME = {"pending": lazy_gettext("czeka"), "printed": lazy_gettext("wydrukowana"),
                  "rejected": lazy_gettext("odrzucona")}
@@ -150,7 +157,8 @@ def init_app(app) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
-    for name, fn in {"date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "order_status": order_status,
+    for name, fn in {"date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "amount": amount,
+                     "order_status": order_status,
                      "application_status": application_status, "application_kind": application_kind,
                      "card_status": card_status, "role_label": role_label,
                      "school_type_label": school_type_label, "pupil_status": pupil_status,

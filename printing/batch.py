@@ -55,7 +55,8 @@ def card_data(order: PrintOrder, actor: Actor, purpose: str) -> tuple[list[Card]
             surname=pupil.surname, date_of_birth=pupil.date_of_birth,
             pesel=reveal_identity(actor, pupil, purpose, order_id=order.id),
             school_name=school.name, school_address=school.address_line, director_name=school.director_name,
-            issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo))
+            issue_date=card.issue_date, valid_until=card.valid_until, photo_jpeg=photo,
+            template_version=card.template_version))  # its own, whatever is in force today (docs/domain.md §25)
     if missing:
         raise BatchError(f"Brak zdjęcia u {missing} uczn{'ia' if missing == 1 else 'iów'} w zamówieniu.")
     if not data:
@@ -105,7 +106,7 @@ def manifest(order: PrintOrder, cards: list[Card], pdf: bytes) -> bytes:
         "card_count": len(cards),
         "page_size_mm": [85.60, 53.98],
         "files": [{"name": "cards.pdf", "sha256": sha256_hex(pdf), "bytes": len(pdf)}],
-        "cards": [{"card_number": c.label, "template_code": c.template_code,
+        "cards": [{"card_number": c.label, "template_code": c.template_code, "template_version": c.template_version,
                    "front_page": 2 * i + 1, "back_page": 2 * i + 2} for i, c in enumerate(cards)],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()

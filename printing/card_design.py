@@ -1,9 +1,9 @@
 """The design, i.e. what the blank already carries: the background (pink, or orange and blue for
 the pre-school card), the globe and the flask, the titles and labels, the hologram slots. Drawn only
-on specimens (the proof), once per template and side into a form XObject that every page reuses
-(printing.card_document.Document.design); never in a print file (docs/domain.md §3). Colours and
-wording per template come from the tables `PALETTES` and `FRONT_LABELS` (printing.card_layout,
-docs/domain.md §2)."""
+on specimens (the proof), once per template, version and side into a form XObject that every page
+reuses (printing.card_document.Document.design); never in a print file (docs/domain.md §3). Colours
+and wording come from the card's `Design`, the entry of its template and version in
+printing.card_layout `DESIGNS` (docs/domain.md §2, §25)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,13 @@ from printing.card_layout import BACK_TEXT
 from printing.card_layout import CARD_HEIGHT_MM
 from printing.card_layout import CARD_WIDTH_MM
 from printing.card_layout import COUNTRY_TEXT
-from printing.card_layout import FRONT_LABELS
 from printing.card_layout import FRONT_TEXT
 from printing.card_layout import HOLOGRAM_SLOTS
-from printing.card_layout import PALETTES
 from printing.card_layout import PINK
 from printing.card_layout import PT
 from printing.card_layout import TEMPLATE_TEXT
 from printing.card_layout import TITLE_TEXT
-from printing.card_layout import TITLES
+from printing.card_layout import Design
 from printing.card_layout import Palette
 from printing.card_layout import Text
 from printing.pdf_objects import num
@@ -35,10 +33,6 @@ if TYPE_CHECKING:  # the document calls the design, the design writes into the d
 
 GRADIENT = PINK.gradient  # the document's one shading (/Bg); other palettes are painted in bands
 BANDS = 120  # bands of a banded gradient: 0.9 mm each across the card, no visible steps
-
-
-def palette_of(template: str) -> Palette:
-    return PALETTES.get(template, PINK)
 
 
 def _coloured(style: Text, colour: tuple[int, int, int]) -> Text:
@@ -116,8 +110,8 @@ def rounded(x: float, y: float, w: float, h: float, radii: tuple[float, float, f
     ])
 
 
-def front_design(doc: Document, template: str) -> str:
-    b, palette = doc.bleed, palette_of(template)
+def front_design(doc: Document, template: str, design: Design) -> str:
+    b, palette = doc.bleed, design.palette
     ops = [f"q {box(-b, -b, CARD_WIDTH_MM + 2 * b, CARD_HEIGHT_MM + 2 * b)} W n {background(palette)}"]
     # the globe (right, running off the edge): a circle with faint latitude lines
     gx, gy, r = CARD_WIDTH_MM + 9 - 17, 8 + 17, 17.0
@@ -137,16 +131,16 @@ def front_design(doc: Document, template: str) -> str:
                f"{rounded(fx + inset, fy + inset, 8 - 2 * inset, 10 - 2 * inset, (1, 1, 4, 4))} S Q")
     ops.append("Q")
     ops.append(doc.text("RZECZPOSPOLITA POLSKA", _coloured(COUNTRY_TEXT, palette.label)))
-    ops.append(doc.text(TITLES.get(template, "LEGITYMACJA SZKOLNA"), _coloured(TITLE_TEXT, palette.title)))
+    ops.append(doc.text(design.title, _coloured(TITLE_TEXT, palette.title)))
     ops.append(doc.text(template, _coloured(TEMPLATE_TEXT, palette.label)))
-    labels = FRONT_LABELS.get(template, {})
+    labels = design.labels
     ops += [doc.text(labels.get(field, text), _coloured(style, palette.label))
             for field, (text, style) in FRONT_TEXT.items()]
     return "\n".join(op for op in ops if op)
 
 
-def back_design(doc: Document, template: str) -> str:
-    b, palette = doc.bleed, palette_of(template)
+def back_design(doc: Document, template: str, design: Design) -> str:
+    b, palette = doc.bleed, design.palette
     ops = [f"q {box(-b, -b, CARD_WIDTH_MM + 2 * b, CARD_HEIGHT_MM + 2 * b)} W n {background(palette)} Q"]
     text, style = BACK_TEXT["transport"]
     ops.append(doc.block([text], style))

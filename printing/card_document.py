@@ -17,6 +17,7 @@ from printing.card_layout import CARD_HEIGHT_MM
 from printing.card_layout import CARD_WIDTH_MM
 from printing.card_layout import PT
 from printing.card_layout import Text
+from printing.card_layout import design_of
 from printing.pdf_objects import Writer
 from printing.pdf_objects import jpeg_image
 from printing.pdf_objects import num
@@ -44,7 +45,7 @@ class Document:
         self.gstate_ref = self.pdf.reserve()
         self.shading_ref = self.pdf.reserve() if design else None
         self.photos: dict[bytes, tuple[int, int, int]] = {}  # JPEG bytes → (object, width px, height px)
-        self.designs: dict[tuple[str, str], int] = {}
+        self.designs: dict[tuple[str, str, str], int] = {}
 
     # text -------------------------------------------------------------------------------------------------------
     def run(self, text: str, style: Text, size: float, matrix: tuple[float, ...], scale: float = 100.0) -> str:
@@ -112,14 +113,15 @@ class Document:
             self.photos[jpeg] = (number, width, height)
         return self.photos[jpeg]
 
-    def design(self, template: str, side: str) -> int:
-        """The form XObject with the static design of one template's side, made once per document."""
+    def design(self, template: str, version: str, side: str) -> int:
+        """The form XObject with the static design of one side of a template in one version
+        (docs/domain.md §25), made once per document."""
         if not self.with_design:
             raise RuntimeError("a production print file carries no design (docs/domain.md §3)")
-        key = (template, side)
+        key = (template, version, side)
         if key not in self.designs:
             b = self.bleed * PT
-            content = (front_design if side == "front" else back_design)(self, template)
+            content = (front_design if side == "front" else back_design)(self, template, design_of(template, version))
             bbox = f"{num(-b)} {num(-b)} {num(CARD_WIDTH_MM * PT + b)} {num(CARD_HEIGHT_MM * PT + b)}"
             self.designs[key] = self.pdf.add_stream(
                 f"/Type /XObject /Subtype /Form /BBox [{bbox}] /Resources {self.resources()}", content.encode())

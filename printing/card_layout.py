@@ -10,6 +10,10 @@ import dataclasses
 import datetime as dt
 import decimal
 import math
+import types
+import typing
+
+from tenants.registry import template_versions
 
 CARD_WIDTH_MM = 85.60
 CARD_HEIGHT_MM = 53.98
@@ -50,6 +54,13 @@ class CardData:
     issue_date: dt.date
     valid_until: dt.date
     photo_jpeg: bytes
+    # the template's version the card is printed with (docs/domain.md §25): a card from the registry
+    # always names its own; "" (a draft's proof, a sample) takes the version in force on `issue_date`
+    template_version: str = ""
+
+    @property
+    def version(self) -> str:
+        return self.template_version or template_versions.in_force(self.template_code, self.issue_date).key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,3 +181,44 @@ BACK_FIELDS = {
 BACK_FOOTER = Text(4, 51.21, 4.4, color=LABEL, width=60, min_size=3.5)
 BACK_TEMPLATE = Text(CARD_WIDTH_MM - 4, 51.21, 4.4, color=LABEL, align="right")
 HOLOGRAM_SLOTS = [(4 + col * 19.6, 19 + row * 14.1, 18, 12.5) for row in range(2) for col in range(4)]
+
+
+# --- Designs per template version (docs/domain.md §25) ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """What one version of one template looks like: its title, colours, the front's labels that
+    differ from `FRONT_TEXT`'s, and where the front's variable data goes (the print file follows it
+    too, so that a version moving a field moves it on the cards printed with that version only)."""
+
+    title: str
+    palette: Palette
+    labels: typing.Mapping[str, str]
+    front_fields: typing.Mapping[str, Text]
+
+
+def _today_s(template: str) -> Design:
+    """The design the code has drawn since the start, for `template` (docs/domain.md §2)."""
+    return Design(title=TITLES[template], palette=PALETTES.get(template, PINK),
+                  labels=types.MappingProxyType(FRONT_LABELS.get(template, {})),
+                  front_fields=types.MappingProxyType(FRONT_FIELDS))
+
+
+# One entry per template and version. Both versions of annex 4 known today (the original text and
+# poz. 2653) are drawn alike: the annex was not available, and nothing we have says the amendment
+# changed what the card looks like (docs/domain.md §25). A future amendment adds its own entries.
+DESIGNS: dict[tuple[str, str], Design] = {
+    (template, version): _today_s(template)
+    for template in template_versions.TEMPLATE_CODES
+    for version in (template_versions.ORIGINAL, template_versions.AMENDED_2653)
+}
+
+
+def design_of(template: str, version: str) -> Design:
+    """The design of `template` in `version`; ValueError when there is none (a card is never drawn
+    in another version's design)."""
+    try:
+        return DESIGNS[(template, version)]
+    except KeyError:
+        raise ValueError(f"no design for template {template!r} version {version!r}") from None

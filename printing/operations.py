@@ -34,6 +34,7 @@ from tenants.pupils.models import Pupil
 from tenants.registry import holograms
 from tenants.registry import numbering
 from tenants.registry import operations as registry
+from tenants.registry import template_versions
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
@@ -183,6 +184,7 @@ def submit_order(actor: Actor, order: PrintOrder, *, today: dt.date | None = Non
     for number, label, application in zip(numbers, assigned.labels, applications, strict=True):
         card = Card(school_id=school_id, number=number, numbering_year=assigned.year, pupil_id=application.pupil_id,
                     application_id=application.id, order_id=order.id, template_code=choices[application.id].template,
+                    template_version=template_versions.in_force(choices[application.id].template, today).key,
                     issue_date=today, valid_until=valid_until(today), number_label=label)
         application.status = ApplicationStatus.ORDERED.value
         cards.append(card)

@@ -137,8 +137,11 @@ def build(cards: list[CardData], pdf: bytes, password: str, *, order_id: int) ->
         "order": order_id,
         "files": [{"name": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
                   for name, data in files.items()],
-        "cards": [{"card_number": r["card_number"], "template_code": r["template_code"], "photo": r["photo_ref"],
-                   "front_page": 2 * i + 1, "back_page": 2 * i + 2} for i, r in enumerate(records)],
+        # the template's version says which blank the card goes on (docs/domain.md §25)
+        "cards": [{"card_number": r["card_number"], "template_code": r["template_code"],
+                   "template_version": card.version, "photo": r["photo_ref"],
+                   "front_page": 2 * i + 1, "back_page": 2 * i + 2}
+                  for i, (r, card) in enumerate(zip(records, cards, strict=True))],
     }
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
     out = io.BytesIO()

@@ -16,8 +16,11 @@ and page), i.e. ≥17 s per 1,000 cards on two cores; writing the PDF directly c
 How the file is made (this module places the pages; each step has a module of its own):
 - The layout is the tables `FRONT_TEXT`, `FRONT_FIELDS`, `BACK_TEXT`, `BACK_FIELDS` and `PHOTO`, in
   millimetres from the card's top-left corner (text at its baseline), with `CardData` and
-  `Calibration` (printing.card_layout). Fields that do not fit their box shrink (down to a minimum
-  size), then narrow; they never move or overlap (printing.card_document).
+  `Calibration` (printing.card_layout); what differs between template versions — title, colours,
+  labels, the front's field positions — is the `Design` of the card's own version (`DESIGNS`,
+  docs/domain.md §25), never the one in force on the day of rendering. Fields that do not fit their
+  box shrink (down to a minimum size), then narrow; they never move or overlap
+  (printing.card_document).
 - On specimens, the design (background, globe, flask, titles, labels, hologram slots) is drawn
   once per template and side as a form XObject that every page reuses (printing.card_design); a
   production document cannot draw it (printing.card_document). Each photo is embedded once (JPEG
@@ -35,24 +38,22 @@ import math
 
 from infra import inputs
 from printing.card_design import box
-from printing.card_design import palette_of
 from printing.card_document import Document
 from printing.card_fonts import font_of
 from printing.card_layout import BACK_FIELDS
 from printing.card_layout import BACK_FOOTER
 from printing.card_layout import CARD_HEIGHT_MM
 from printing.card_layout import CARD_WIDTH_MM
-from printing.card_layout import FRONT_FIELDS
 from printing.card_layout import PESEL_LABEL
 from printing.card_layout import PHOTO
 from printing.card_layout import PRINT_FILE_TITLE
 from printing.card_layout import PROOF_HEADER
 from printing.card_layout import PT
 from printing.card_layout import SPECIMEN_TITLE
-from printing.card_layout import TITLES
 from printing.card_layout import Calibration
 from printing.card_layout import CardData
 from printing.card_layout import Text
+from printing.card_layout import design_of
 from printing.pdf_objects import num
 
 _date = inputs.format_day
@@ -66,8 +67,9 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
     """(content, XObjects) of a card's front, in card space (points, origin bottom-left): with
     `design` the whole card (a specimen), without it the personalisation only (the print file)."""
     ops, xobjects = [], {}
+    look = design_of(card.template_code, card.version)  # the card's own version's (docs/domain.md §25)
     if design:
-        xobjects["D"] = doc.design(card.template_code, "front")
+        xobjects["D"] = doc.design(card.template_code, card.version, "front")
         ops.append("/D Do")
     # the photo fills its window (CSS object-fit: cover), grown by the bleed into the blank's window
     number, width, height = doc.photo(card.photo_jpeg)
@@ -82,10 +84,10 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
     if design:
         ops.append(f"q {doc.alpha(0.25)} 0 0 0 RG {num(0.15 * PT)} w "
                    f"{box(x + 0.075, y + 0.075, w - 0.15, h - 0.15)} S Q")
-        label = palette_of(card.template_code).label  # the template's label colour (docs/domain.md §2)
+        label = look.palette.label  # the template's label colour (docs/domain.md §2)
         ops.append(doc.text("PESEL" if _has_pesel(card) else "Dokument tożsamości",
                             dataclasses.replace(PESEL_LABEL, color=label)))
-    f = FRONT_FIELDS
+    f = look.front_fields
     ops += [doc.text(card.first_names, f["first_names"]), doc.text(card.surname, f["surname"]),
             doc.text(_date(card.date_of_birth), f["date_of_birth"]), doc.text(card.pesel, f["pesel"]),
             doc.block([card.school_name, card.school_address], f["school"]),
@@ -97,11 +99,11 @@ def _front(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, 
 def _back(doc: Document, card: CardData, design: bool) -> tuple[str, dict[str, int]]:
     ops, xobjects = [], {}
     if design:
-        xobjects["D"] = doc.design(card.template_code, "back")
+        look = design_of(card.template_code, card.version)  # the card's own version's (docs/domain.md §25)
+        xobjects["D"] = doc.design(card.template_code, card.version, "back")
         ops.append("/D Do")
-        kind = TITLES.get(card.template_code, "LEGITYMACJA SZKOLNA").capitalize()
-        ops.append(doc.text(f"{kind} nr {card.card_number}",
-                            dataclasses.replace(BACK_FOOTER, color=palette_of(card.template_code).label)))
+        ops.append(doc.text(f"{look.title.capitalize()} nr {card.card_number}",
+                            dataclasses.replace(BACK_FOOTER, color=look.palette.label)))
     ops.append(doc.text(_date(card.valid_until), BACK_FIELDS["valid_until"]))
     return "\n".join(op for op in ops if op), xobjects
 

@@ -67,14 +67,14 @@ from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
 
 ZERO = pricing.ZERO
-DUPLICATE_FEE = Decimal("9.00")  # § 67: the fee for a duplicate, paid to the school
 
 PRICE_LIST = "price_list"
 CENTRE_COST = "centre_cost"
 OWN = "own"
 
-INCOME_NOTE = ("Wpływy z duplikatów (9 zł za sztukę) pochodzą ze statystyk szkół (stan z ostatniego "
-               "przeliczenia, nie tylko z tego roku); miasto nie widzi wniosków, więc szkoła bez "
+# docs/domain.md §25: each duplicate is counted at the fee of the day its application was made
+INCOME_NOTE = ("Wpływy z duplikatów (każdy po opłacie z dnia złożenia wniosku) pochodzą ze statystyk szkół "
+               "(stan z ostatniego przeliczenia, nie tylko z tego roku); miasto nie widzi wniosków, więc szkoła bez "
                "statystyk ma 0 zł.")
 
 

@@ -121,7 +121,8 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     # the personalisation only: the blank carries the design and the transport statement (docs/domain.md §3)
     assert "ulgowych przejazdów" not in back and card.valid_until.strftime("%d.%m.%Y") in back
     assert "LEGITYMACJA SZKOLNA" not in front and "Imię (imiona)" not in front
-    assert manifest["cards"] == [{"card_number": "1", "template_code": "MEiN-I/1", "front_page": 1, "back_page": 2}]
+    assert manifest["cards"] == [{"card_number": "1", "template_code": "MEiN-I/1", "template_version": "2023-2653",
+                                  "front_page": 1, "back_page": 2}]
     assert PESEL not in json.dumps(manifest)
 
     # The printer sees the order in its queue and takes it on; only then can it download the batch.

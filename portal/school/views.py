@@ -38,6 +38,7 @@ from tenants.photos.models import PhotoSubmission
 from tenants.photos.models import SubmissionStatus
 from tenants.pupils import applications as applications_ops
 from tenants.pupils import deadlines
+from tenants.pupils import fees
 from tenants.pupils import identity
 from tenants.pupils import operations as pupil_records
 from tenants.pupils import queries
@@ -193,7 +194,8 @@ def pupil_page(pupil: Pupil, *, error: str | None = None, status: int = 200, pho
                            parent_link=parent_link, replacement_reasons=REPLACEMENT_REASONS,
                            duplicate_reasons=DUPLICATE_REASONS, school=school, transfers=sent,
                            transfer_schools=transfer.school_names(sent), can_transfer=_can_transfer(pupil),
-                           status_text=registry_queries.status_text), status
+                           status_text=registry_queries.status_text,
+                           duplicate_fee=fees.in_force(clock.today())), status
 
 
 def _can_transfer(pupil: Pupil) -> bool:
@@ -332,7 +334,7 @@ def application_pdf(application_id: int):
         school_address=school.address_line, director_name=school.director_name, pupil_name=pupil.full_name,
         class_name=pupil.class_name, date_of_birth=pupil.date_of_birth,
         identity_label="PESEL" if pupil.pesel_cipher is not None else _("Dokument tożsamości"),
-        identity_value=shown, reason=reason, fee=money(application.fee_amount),
+        identity_value=shown, reason=reason, fee=money(application.fee_amount), fee_basis=application.fee_basis,
         bank_account=nrb.formatted(school.bank_account))
     pdf = render_form(data)
     actions.commit()  # the access-log row of the reveal

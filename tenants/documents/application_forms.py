@@ -24,8 +24,9 @@ class FormData:
     identity_label: str  # "PESEL" or "Dokument tożsamości"
     identity_value: str
     reason: str
-    fee: str  # "9,00 zł" for a duplicate
+    fee: str  # "9,00 zł" for a duplicate: the application's own fee (docs/domain.md §25)
     bank_account: str  # formatted NRB, for a duplicate
+    fee_basis: str = ""  # the fee's legal basis, kept with the application
     card_spec: str = "JPG, co najmniej 492×633 px, jasne jednolite tło"
 
 

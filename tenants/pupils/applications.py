@@ -1,5 +1,6 @@
 """Card applications: first card (free), replacement (free, old card returned) and duplicate
-(9 zł, payment checked by staff). The director approves; every step is recorded on the row.
+(the fee in force on the day it is made, docs/domain.md §25; payment checked by staff). The
+director approves; every step is recorded on the row.
 
 Functions flush and never commit; refusals are `OperationError` with a Polish message.
 """
@@ -15,6 +16,7 @@ from infra import clock
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
+from tenants.pupils import fees
 from tenants.pupils.models import DUPLICATE_REASONS
 from tenants.pupils.models import REPLACEMENT_REASONS
 from tenants.pupils.models import RETIRED_REASONS
@@ -28,7 +30,6 @@ from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.operations import record_change
 
-DUPLICATE_FEE = Decimal("9.00")  # ustawa o opłacie skarbowej, annex II.5 (docs/domain.md §6)
 # A duplicate asks for a current photo (docs/domain.md §21): uploaded at most this many months ago,
 # the ID-photo rule the schools copy (docs/domain.md §11).
 CURRENT_PHOTO_MONTHS = 6
@@ -37,8 +38,14 @@ ADDRESS_NEEDS_NO_CARD = ("Zmiana adresu nie wymaga nowej legitymacji — adres n
 OPEN_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value, ApplicationStatus.ORDERED.value)
 
 
-def fee_for(kind: str) -> Decimal:
-    return DUPLICATE_FEE if kind == ApplicationKind.DUPLICATE.value else Decimal("0.00")
+def fee_for(kind: str, on: dt.date) -> tuple[Decimal, str]:
+    """(amount, legal basis) an application of `kind` made on day `on` is charged: a duplicate the
+    fee in force that day (docs/domain.md §6, §25; `OperationError` when no period covers it), the
+    others nothing."""
+    if kind != ApplicationKind.DUPLICATE.value:
+        return Decimal("0.00"), ""
+    fee = fees.required(on)
+    return fee.amount, fee.basis
 
 
 def create_application(actor: Actor, pupil: Pupil, kind: str = ApplicationKind.FIRST.value, *,
@@ -82,9 +89,11 @@ def create_application(actor: Actor, pupil: Pupil, kind: str = ApplicationKind.F
         if school is not None and not school.bank_account:
             raise OperationError("Najpierw wpisz w ustawieniach szkoły numer rachunku, na który wpłaca się opłatę "
                                  "za duplikat.")
+    # the fee in force today, kept with the application whatever the table says later (docs/domain.md §25)
+    fee_amount, fee_basis = fee_for(kind, clock.today())
     application = Application(
         school_id=pupil.school_id, pupil_id=pupil.id, kind=kind, reason_code=reason_code,
-        reason=" ".join(note.split())[:200], fee_amount=fee_for(kind), created_by_id=actor.user_id,
+        reason=" ".join(note.split())[:200], fee_amount=fee_amount, fee_basis=fee_basis, created_by_id=actor.user_id,
         paper_card_number=pupil.paper_card_number if pupil.holds_paper_card else "")
     db.session.add(application)
     db.session.flush()
@@ -141,8 +150,8 @@ def record_payment(actor: Actor, application: Application, *, amount: Decimal, p
     if application.kind != ApplicationKind.DUPLICATE.value:
         raise OperationError("Ten wniosek jest bezpłatny — opłatę wnosi się tylko za duplikat.")
     if amount != application.fee_amount:
-        raise OperationError(f"Opłata za duplikat wynosi {application.fee_amount:.2f} zł".replace(".", ",")
-                             + " — wpisz kwotę, która wpłynęła.")
+        raise OperationError(f"Opłata za duplikat wynosi {inputs.format_amount(application.fee_amount)} zł"
+                             " — wpisz kwotę, która wpłynęła.")
     if paid_on > clock.today():
         raise OperationError("Data wpłaty nie może być z przyszłości.")
     reference = " ".join((reference or "").split())
@@ -172,7 +181,8 @@ def decide_application(actor: Actor, application: Application, *, approve: bool,
                 and not application.paper_card_number):
             raise OperationError("Nie można zatwierdzić wymiany: stara legitymacja nie została zwrócona.")
         if application.kind == ApplicationKind.DUPLICATE.value and not application.payment_recorded:
-            raise OperationError("Nie można zatwierdzić duplikatu: nie zapisano wpłaty 9,00 zł.")
+            raise OperationError(f"Nie można zatwierdzić duplikatu: nie zapisano wpłaty "
+                                 f"{inputs.format_amount(application.fee_amount)} zł.")
         if application.kind == ApplicationKind.DUPLICATE.value and not photo_is_current(pupil):
             raise OperationError(f"Nie można zatwierdzić duplikatu: potrzebne jest aktualne zdjęcie (przesłane w "
                                  f"ciągu ostatnich {CURRENT_PHOTO_MONTHS} miesięcy) — poproś o nowe.")

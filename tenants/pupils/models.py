@@ -187,6 +187,9 @@ class Application(SchoolOwned, TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(12), default=ApplicationStatus.SUBMITTED.value)
     fee_amount: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("0.00"))
+    # the legal basis of the fee in force on the day the application was made, kept with it for
+    # ever like the amount ("" for a free application; docs/domain.md §25)
+    fee_basis: Mapped[str] = mapped_column(String(300), default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -222,3 +225,31 @@ class Application(SchoolOwned, TimestampMixin, Base):
     @property
     def payment_recorded(self) -> bool:
         return self.payment_checked_at is not None
+
+
+class DuplicateFee(TimestampMixin, Base):
+    """The duplicate fee for a period (docs/domain.md §25): the stamp duty for certifying a
+    signature, national law, so one table for the whole platform, kept by the platform admin.
+    Periods never overlap (tenants.pupils.fees checks it); `valid_to` None: until further notice.
+    An application keeps the amount and basis it was made with (`Application.fee_amount`,
+    `fee_basis`), so no change here alters one already made."""
+
+    __tablename__ = "duplicate_fees"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the migration's seed
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period"),
+        UniqueConstraint("valid_from"),
+    )
+
+    def covers(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)

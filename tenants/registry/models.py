@@ -37,6 +37,7 @@ from infra.db import TimestampMixin
 from infra.db import UTCDateTime
 from infra.db import utcnow
 from tenants.pupils.models import Pupil
+from tenants.registry import template_versions
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.models import Id
 from tenants.tenancy.models import Organisation
@@ -76,6 +77,15 @@ class CardMedium(enum.StrEnum):
     PAPER = "paper"  # the old paper booklet, issued until 12.07.2024 (docs/domain.md §7); imported only
 
 
+def _version_in_force(context) -> str | None:
+    """A new card's template version when none is given: the one in force on its issue date
+    (docs/domain.md §25); None for an imported entry without a template (§24)."""
+    values = context.get_current_parameters()
+    if not values.get("template_code"):
+        return None
+    return template_versions.in_force(values["template_code"], values["issue_date"]).key
+
+
 class Card(SchoolOwned, TimestampMixin, Base):
     """One entry of the school's registry of issued cards (ewidencja): the number is for ever."""
 
@@ -95,6 +105,10 @@ class Card(SchoolOwned, TimestampMixin, Base):
     template_code: Mapped[str] = mapped_column(String(12))  # "" for an imported card whose template is unknown
     issue_date: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)  # None only for a paper card (valid until leaving)
+    # the version of the template the card is printed with, for ever (docs/domain.md §25); None only
+    # for an imported entry, whose template the old register does not name (§24)
+    template_version: Mapped[str | None] = mapped_column(String(template_versions.KEY_LENGTH),
+                                                         default=_version_in_force)
     status: Mapped[str] = mapped_column(String(12), default=CardStatus.ORDERED.value)
     handed_over_on: Mapped[dt.date | None] = mapped_column(Date)
     collected_by: Mapped[str] = mapped_column(String(200), default="")
@@ -123,6 +137,7 @@ class Card(SchoolOwned, TimestampMixin, Base):
         CheckConstraint("number > 0", name="number_positive"),
         CheckConstraint("numbering_year >= 0", name="numbering_year_non_negative"),
         CheckConstraint("source IN ('legitka', 'import')", name="source"),
+        CheckConstraint("source = 'import' OR template_version IS NOT NULL", name="legitka_card_version"),
         CheckConstraint("medium IN ('id1', 'paper')", name="medium"),
         # A Legitka card came from an application and an order, for a pupil, on an ID-1 blank.
         CheckConstraint("source = 'import' OR (application_id IS NOT NULL AND order_id IS NOT NULL AND "
@@ -170,6 +185,12 @@ class Card(SchoolOwned, TimestampMixin, Base):
     def kind_label(self) -> str:
         """The template column of the registry: the template, "papierowa", or "—" when unknown."""
         return "papierowa" if self.paper else (self.template_code or "—")
+
+    @property
+    def version(self) -> template_versions.Version | None:
+        if not self.template_version:
+            return None
+        return template_versions.find(self.template_code, self.template_version)
 
     @property
     def is_live(self) -> bool:

@@ -81,6 +81,8 @@ NOT_WALKED = {
     "city_costs.export": "<key>.<fmt> name a table and a format; the rows are the official's own city's",
     "imports.template": "<ext> is a blank template's format",
     "registry.import_template": "<ext> is a blank template's format",
+    "admin.close_duplicate_fee": "<fee_id> is a period of the platform's duplicate fee, no tenant's (platform "
+                                 "admins only; tests/portal/test_duplicate_fee_admin.py)",
 }
 
 
