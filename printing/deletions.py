@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from sqlalchemy import exists
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -144,10 +145,12 @@ def missing(today: dt.date | None = None) -> list[Missing]:
     """Delivered orders of the current tenant (a school, or the city's schools) whose printer's
     confirmation is overdue, most overdue first. Orders hold no personal data."""
     today = today or clock.today()
+    confirmed = exists().where(PrinterDeletion.order_id == PrintOrder.id,
+                               PrinterDeletion.school_id == PrintOrder.school_id)
     orders = list(db.session.scalars(select(PrintOrder).where(
         PrintOrder.status == OrderStatus.DELIVERED.value, PrintOrder.printer_id.is_not(None),
-        PrintOrder.delivered_at.is_not(None))))
-    late = [s for s in standings(orders, today).values() if s.overdue]
+        PrintOrder.delivered_at.is_not(None), ~confirmed)))
+    late = [s for s in (standing(o, today, None) for o in orders) if s is not None and s.overdue]
     names = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
         Organisation.id.in_({s.order.printer_id for s in late} | {s.order.school_id for s in late}))).all())
     rows = [Missing(s.order.id, s.order.school_id, names.get(s.order.school_id, ""), s.order.printer_id,

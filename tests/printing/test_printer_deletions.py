@@ -10,6 +10,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy import exc
 from sqlalchemy import select
 from sqlalchemy import update
@@ -193,7 +194,8 @@ def _row(ids, order_id, printer_id) -> PrinterDeletion:
 
 def test_only_the_orders_printer_may_write_it_only_after_delivery_and_nobody_changes_it(app, two_schools):
     """Past the domain's checks, PostgreSQL refuses: another printer's row for P1's order, P1's row
-    before delivery, the school writing it; and no tenant updates or deletes a confirmation."""
+    before delivery, the school writing it (row-level security); and no tenant updates or deletes a
+    confirmation (the app role has no UPDATE or DELETE on the table, and RLS no policy for them)."""
     ids = two_schools
     not_yet = shipped_order(app, ids)
     order_id = delivered_order(app, ids, dt.datetime(2026, 11, 10, 12, 0, tzinfo=WARSAW))
@@ -212,11 +214,13 @@ def test_only_the_orders_printer_may_write_it_only_after_delivery_and_nobody_cha
     confirm_as(app, ids["p1"], order_id)
     for tenant in (Tenant(printer_id=ids["p1"]), Tenant(school_id=ids["a"]), Tenant(city_id=ids["city"])):
         with app.app_context(), tenant_scope(tenant):
-            assert db.session.execute(update(PrinterDeletion).values(method="zmienione")
-                                      .execution_options(synchronize_session=False)).rowcount == 0
-            assert db.session.query(PrinterDeletion).delete(synchronize_session=False) == 0
             assert len(db.session.scalars(select(PrinterDeletion)).all()) == 1  # each of them reads it
             db.session.commit()
+            for change in (update(PrinterDeletion).values(method="zmienione"), delete(PrinterDeletion)):
+                with pytest.raises(exc.DBAPIError) as refused:  # the app role may only insert and read
+                    db.session.execute(change.execution_options(synchronize_session=False))
+                assert "permission denied" in str(refused.value)
+                db.session.rollback()
     for tenant in (Tenant(printer_id=ids["p2"]), Tenant(school_id=ids["b"])):
         with app.app_context(), tenant_scope(tenant):
             assert db.session.scalars(select(PrinterDeletion)).all() == []

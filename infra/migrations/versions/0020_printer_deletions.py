@@ -4,7 +4,7 @@
 On PostgreSQL, row-level security lets the order's school, its city and the printer read the row;
 only the printer inserts it, and only for its own order in the state `delivered` (the policy
 checks the order itself); no UPDATE or DELETE policy, so nobody changes or removes a
-confirmation. Like every table under RLS it gets the owner's `migration_runner` policy (0014).
+confirmation (and `infra.migrate.grant_app_role` gives the app role only INSERT and SELECT on it). Like every table under RLS it gets the owner's `migration_runner` policy (0014).
 
 Revision ID: 0020
 Revises: 0018
