@@ -92,6 +92,11 @@ class Standing:
     def overdue(self) -> bool:
         return self.days_overdue > 0
 
+    @property
+    def confirmed_late(self) -> bool:
+        """Confirmed, but on a Warsaw day after `due_on`."""
+        return self.confirmation is not None and clock.day_of(self.confirmation.confirmed_at) > self.due_on
+
 
 def confirmation_of(order: PrintOrder) -> PrinterDeletion | None:
     return db.session.scalar(select(PrinterDeletion).where(PrinterDeletion.order_id == order.id,

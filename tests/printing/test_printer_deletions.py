@@ -105,10 +105,12 @@ def test_the_flag_comes_on_the_eighth_day_after_delivery_not_the_seventh(app, tw
     assert missing_for(app, Tenant(school_id=ids["b"]), dt.date(2026, 11, 18)) == []  # another school: nothing
     assert missing_for(app, city, dt.date(2026, 11, 20))[0].days_overdue == 3
 
-    confirm_as(app, ids["p1"], order_id)
+    with clock.pinned(dt.datetime(2026, 11, 20, 9, 0, tzinfo=WARSAW)):  # 3 days late
+        confirm_as(app, ids["p1"], order_id)
     assert missing_for(app, city, dt.date(2026, 11, 20)) == []
     with app.app_context(), tenant_scope(school):
-        assert deletions.standing(printing_queries.get_school_order(order_id), dt.date(2026, 11, 20)).days_overdue == 0
+        done = deletions.standing(printing_queries.get_school_order(order_id), dt.date(2026, 11, 20))
+        assert done.days_overdue == 0 and done.confirmed_late
 
 
 def test_the_days_are_warsaws_a_delivery_after_midnight_counts_from_that_day(app, two_schools):
@@ -125,6 +127,17 @@ def test_the_days_are_warsaws_a_delivery_after_midnight_counts_from_that_day(app
     city = Tenant(city_id=ids["city"])
     assert missing_for(app, city, dt.date(2026, 11, 18)) == []
     assert [m.days_overdue for m in missing_for(app, city, dt.date(2026, 11, 19))] == [1]
+    # Confirmed at 23:50 on 18.11 in Warsaw: in time. (Confirmed at 00:30 on 19.11 in Warsaw — still
+    # 18.11 in UTC — it would be late.)
+    with clock.pinned(dt.datetime(2026, 11, 18, 23, 50, tzinfo=WARSAW)):
+        confirm_as(app, ids["p1"], order_id)
+    with app.app_context(), tenant_scope(Tenant(school_id=ids["a"])):
+        order = printing_queries.get_school_order(order_id)
+        assert not deletions.standing(order, dt.date(2026, 11, 19)).confirmed_late
+        row = deletions.confirmation_of(order)
+        row.confirmed_at = dt.datetime(2026, 11, 18, 23, 30, tzinfo=dt.UTC)  # 19.11 00:30 in Warsaw (not stored)
+        assert deletions.standing(order, dt.date(2026, 11, 19), row).confirmed_late
+        db.session.rollback()
 
 
 def test_the_agreements_retention_days_set_the_deadline(app, two_schools):
