@@ -41,8 +41,8 @@ def upgrade(owner_url: str, app_url: str | None = None) -> None:
 
 
 def grant_app_role(owner_url: str, app_role: str) -> None:
-    """Data privileges only: no DDL, no TRUNCATE, the access log is insert-and-read only and transfer
-    requests are never deleted."""
+    """Data privileges only: no DDL, no TRUNCATE, the access log and printers' deletion confirmations
+    are insert-and-read only and transfer requests are never deleted."""
     role = '"' + app_role.replace('"', '""') + '"'
     engine = create_engine(owner_url, poolclass=pool.NullPool)
     with engine.begin() as conn:
@@ -52,6 +52,8 @@ def grant_app_role(owner_url: str, app_role: str) -> None:
         conn.execute(text(f"REVOKE UPDATE, DELETE ON access_log FROM {role}"))
         # A transfer request is closed by a decision, never deleted (RLS has no DELETE policy either).
         conn.execute(text(f"REVOKE DELETE ON pupil_transfers FROM {role}"))
+        # A printer's deletion confirmation is written once and never changed (docs/domain.md §23).
+        conn.execute(text(f"REVOKE UPDATE, DELETE ON printer_deletions FROM {role}"))
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     engine.dispose()
 

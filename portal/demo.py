@@ -31,6 +31,7 @@ from printing.models import CityBudget
 from printing.models import OrderItem
 from printing.models import OrderStatus
 from printing.models import PriceTier
+from printing.models import PrinterDeletion
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
@@ -237,6 +238,22 @@ def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, tod
     return count
 
 
+# Two of the history's orders whose printer never confirmed deleting its copy: the flag the school
+# and the city see (docs/domain.md §23). The others' printers confirmed two days after delivery.
+DELETION_UNCONFIRMED = ("sp1", "lo13")
+
+
+def _printer_confirms_deletion(order: PrintOrder, printer: Organisation) -> None:
+    """The printer's confirmation, written as the printer (only it may, by row-level security)."""
+    operator = db.session.scalar(select(User.id).where(User.email == f"drukarnia@{printer.slug}.demo"))
+    with tenant_scope(Tenant(printer_id=printer.id)):
+        db.session.add(PrinterDeletion(
+            school_id=order.school_id, city_id=order.city_id, order_id=order.id, printer_id=printer.id,
+            confirmed_at=order.delivered_at + dt.timedelta(days=2), confirmed_by_id=operator, via="web",
+            method="Usunięcie z serwera produkcyjnego i stacji; wydruki próbne zniszczone w niszczarce"))
+        db.session.flush()
+
+
 def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, printers: list[Organisation],
                   director: User, today: dt.date) -> None:
     """First classes got cards this autumn: photos, approved applications, an order that went the
@@ -293,6 +310,8 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
         application.status = "issued" if any(c.application_id == application.id and c.status == "handed_over"
                                               for c in cards) else "ordered"
     db.session.flush()
+    if spec.slug not in DELETION_UNCONFIRMED:
+        _printer_confirms_deletion(order, printer)
 
     # The school's hologram stock for this school year (for the yearly confirmation).
     holograms.receive(actor, school_year=holograms.school_year_of(today), supplier="PWPW S.A. (demo)",

@@ -31,6 +31,7 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.models import Id
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import SchoolOwned
+from tenants.tenancy.models import User
 
 
 class OrderStatus(enum.StrEnum):
@@ -242,6 +243,48 @@ class DeletionReceipt(Base):
         if tenant.city_id is not None:
             return cls.city_id == tenant.city_id
         return false()
+
+
+class PrinterDeletion(Base):
+    """The printer's confirmation that it deleted every copy of an order's data after delivery
+    (docs/domain.md §23, the agreement's duty under ZEFO §6.3): who confirmed, when, through which
+    channel, and how. Written once by the printer; the school and the city read it; nobody changes
+    or deletes it (row-level security has no UPDATE or DELETE policy)."""
+
+    __tablename__ = "printer_deletions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    order_id: Mapped[int] = mapped_column(Id)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    confirmed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: through the API
+    via: Mapped[str] = mapped_column(String(3))  # "web" | "api"
+    api_client: Mapped[str] = mapped_column(String(48), default="")  # the API client's public id
+    method: Mapped[str] = mapped_column(String(200), default="")
+    statement: Mapped[str] = mapped_column(String(1000), default="")
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "order_id"),  # one confirmation per order: confirming again adds none
+        ForeignKeyConstraint(["school_id", "order_id"], ["print_orders.school_id", "print_orders.id"]),
+        CheckConstraint("via IN ('web', 'api')", name="via_known"),
+    )
+
+    printer: Mapped[Organisation] = relationship(foreign_keys=[printer_id])
+    confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        clauses = []
+        if tenant.school_id is not None:
+            clauses.append(cls.school_id == tenant.school_id)
+        if tenant.printer_id is not None:
+            clauses.append(cls.printer_id == tenant.printer_id)
+        if tenant.city_id is not None:
+            clauses.append(cls.city_id == tenant.city_id)
+        return or_(*clauses) if clauses else false()
 
 
 class CostFields:

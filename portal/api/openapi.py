@@ -65,6 +65,12 @@ def _order_operation(summary: str, scope: str, *, body: str | None = None, respo
 _CHANGE_ERRORS = ("400", "409", "413", "422")
 
 
+def _optional_body(operation: dict) -> dict:
+    """An operation whose JSON body may be left out (every field of it is optional)."""
+    operation["requestBody"]["required"] = False
+    return operation
+
+
 def _schemas() -> dict:
     string = {"type": "string"}
     money = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "example": "126.00"}
@@ -115,6 +121,11 @@ def _schemas() -> dict:
         "shipment": _nullable({"type": "object", "required": ["carrier", "tracking_number"],
                                "properties": {"carrier": string, "tracking_number": string}}),
         "invoice": _nullable(invoice),
+        "deletion": _nullable({
+            "type": "object", "required": ["due_on", "days_overdue", "confirmed_at"],
+            "description": "Delivered orders only: confirm by `due_on` that every copy of the data was deleted.",
+            "properties": {"due_on": date, "days_overdue": {"type": "integer", "minimum": 0},
+                           "confirmed_at": _nullable(moment)}}),
         "items": {"type": "array", "items": _ref("Item")},
     }
     return {
@@ -177,6 +188,21 @@ def _schemas() -> dict:
                              "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$",
                                         "description": "Of the package's bytes: check it after the download."},
                              "password_url": {"type": "string", "format": "uri"}}},
+        "DeletionIn": {"type": "object", "properties": {
+            "method": {"type": "string", "maxLength": 200,
+                       "description": "How the copies were deleted (optional), e.g. \"usunięcie z serwera i stacji\"."},
+            "statement": {"type": "string", "maxLength": 1000, "description": "Remarks (optional)."}}},
+        "DeletionConfirmation": {"type": "object", "required": [
+            "order_id", "confirmed_at", "confirmed_via", "method", "statement", "due_on", "already_confirmed"],
+            "properties": {
+                "order_id": {"type": "integer"},
+                "confirmed_at": moment,
+                "confirmed_via": {"type": "string", "enum": ["web", "api"]},
+                "method": _nullable(string), "statement": _nullable(string),
+                "due_on": _nullable(date),
+                "already_confirmed": {"type": "boolean",
+                                      "description": "True when the order had been confirmed before: nothing changed, "
+                                                     "the first confirmation is returned."}}},
         "PackagePassword": {"type": "object", "required": ["order_id", "password"], "properties": {
             "order_id": {"type": "integer"}, "password": string}},
     }
@@ -191,7 +217,8 @@ def document(*, token_url: str) -> dict:
             "version": "1.0.0",
             "description": (
                 "Print orders addressed to your printing house: the queue, accepting or rejecting, the encrypted "
-                "batch package, per-card results, shipment and invoice. OAuth2 client credentials; tokens live "
+                "batch package, per-card results, shipment, invoice and, after delivery, the confirmation that "
+                "your copies were deleted. OAuth2 client credentials; tokens live "
                 f"at most {MAX_TOKEN_SECONDS} s. No personal data travels outside the encrypted package."),
         },
         "servers": [{"url": "/api/v1"}],
@@ -243,6 +270,10 @@ def document(*, token_url: str) -> dict:
             "/orders/{order_id}/invoice": {"post": _order_operation(
                 "The printer's invoice; says whether it differs from the quote", ACK, body="InvoiceIn",
                 response="InvoiceOut", extra_errors=_CHANGE_ERRORS)},
+            "/orders/{order_id}/deletion-confirmation": {"post": _optional_body(_order_operation(
+                "After delivery: confirm that every copy of the order's data was deleted (idempotent: a repeat "
+                "returns the first confirmation with already_confirmed true; before delivery 409 invalid_state)",
+                ACK, body="DeletionIn", response="DeletionConfirmation", extra_errors=_CHANGE_ERRORS))},
             "/downloads/{token}": {"get": {
                 "summary": "The package behind a local download link (no bearer token: the link is the credential)",
                 "security": [],

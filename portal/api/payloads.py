@@ -13,6 +13,7 @@ from flask import request
 
 from infra import text as text_rules
 from portal.api.errors import ApiError
+from printing import deletions
 from printing import fulfilment
 from printing.models import PrintOrder
 from tenants.pupils import text_entry
@@ -135,6 +136,28 @@ def _quote(order: PrintOrder) -> dict | None:
     }
 
 
+def deletion(order: PrintOrder, confirmation, *, already_confirmed: bool) -> dict:
+    """The printer's deletion confirmation of an order (docs/domain.md §23)."""
+    return {
+        "order_id": order.id,
+        "confirmed_at": _iso(confirmation.confirmed_at),
+        "confirmed_via": confirmation.via,
+        "method": confirmation.method or None,
+        "statement": confirmation.statement or None,
+        "due_on": _iso(deletions.due_on(order)),
+        "already_confirmed": already_confirmed,
+    }
+
+
+def _deletion_standing(order: PrintOrder) -> dict | None:
+    standing = deletions.standing(order)
+    if standing is None:
+        return None
+    confirmation = standing.confirmation
+    return {"due_on": _iso(standing.due_on), "days_overdue": standing.days_overdue,
+            "confirmed_at": _iso(confirmation.confirmed_at) if confirmation else None}
+
+
 def order_detail(order: PrintOrder) -> dict:
     detail = order_summary(order)
     invoice = None
@@ -155,6 +178,7 @@ def order_detail(order: PrintOrder) -> dict:
         "shipment": ({"carrier": order.carrier, "tracking_number": order.tracking_number}
                      if order.carrier else None),
         "invoice": invoice,
+        "deletion": _deletion_standing(order),
         "items": [{"card_number": item.card_label, "template_code": item.template_code, "outcome": item.outcome,
                    "blank_serial": item.blank_serial or None, "chip_uid": item.chip_uid or None,
                    "reason": item.reason or None, "reported_at": _iso(item.reported_at)}

@@ -44,6 +44,7 @@ from portal.auth import throttle
 from portal.extensions import csrf
 from printing import agreements
 from printing import api_clients
+from printing import deletions
 from printing import fulfilment
 from printing import queries as printing_queries
 from printing.models import OrderStatus
@@ -231,6 +232,21 @@ def invoice(order_id: int):
     detail = payloads.order_detail(order)
     return jsonify({"invoice": detail["invoice"], "differs_from_quote": bool(mismatch),
                     "quote_total": detail["total"]})
+
+
+@bp.post("/orders/<int:order_id>/deletion-confirmation")
+@protected(api_clients.ACK)
+def deletion_confirmation(order_id: int):
+    """After delivery the printer confirms it deleted every copy of the order's data (docs/domain.md
+    §23). Idempotent: a repeat answers 200 with the first confirmation, unchanged, and
+    `already_confirmed: true`. Before delivery: 409 `invalid_state`."""
+    data = payloads.body()
+    method = payloads.text(data, "method", max_length=deletions.MAX_METHOD, required=False)
+    statement = payloads.text(data, "statement", max_length=deletions.MAX_STATEMENT, required=False)
+    client = g.get("api_client_id", "")
+    order, (confirmation, made) = _change(order_id, lambda actor, o: deletions.confirm(
+        actor, o, method=method, statement=statement, via=deletions.VIA_API, api_client=client))
+    return jsonify(payloads.deletion(order, confirmation, already_confirmed=not made))
 
 
 # --- the batch --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.converters import parse_id
 from portal.security import current_membership
+from printing import deletions
 from reports import budgets
 from reports import city_data
 from reports import council_report as council
@@ -119,6 +120,7 @@ def overview():
                          dashboard.month_chart(months)],
                  holograms=block(dashboard.hologram_table(city.id, f, data), f, strong=(5,)),
                  orders=orders, mismatches=mismatches, receipts=queries.city_deletion_receipts(city.id, limit=20),
+                 missing_deletions=deletions.missing(clock.today()), deletion_confirmations=deletions.recent(20),
                  schools={s.id: s.name for s in data.all_schools},
                  printers=city_data.printer_names(o.printer_id for o in orders + mismatches))
 
@@ -227,7 +229,8 @@ def orders():
     listing = listings.order_list(city.id, f, school_id, data)
     query = {"szkola": str(school_id)} if school_id else {}
     return _page("city/orders.html", error=error, f=f, data=data, school_name=schools.get(school_id, ""),
-                 table=block(listing, f, query=query), endpoint="city.orders", extra=query)
+                 table=block(listing, f, query=query), endpoint="city.orders", extra=query, schools=schools,
+                 missing_deletions=deletions.missing(clock.today()), deletion_confirmations=deletions.recent(20))
 
 
 @bp.get("/szkola/<int:school_id>")

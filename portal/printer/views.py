@@ -16,15 +16,18 @@ from infra.db import db
 from infra.storage import NotFound
 from portal import actions
 from portal.access import guard_blueprint
+from portal.formatting import datetime_pl
 from portal.order_forms import item_results
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import agreements
+from printing import deletions
 from printing import fulfilment
 from printing import pricing
 from printing import queries as printing_queries
 from printing import terms
 from printing.models import OrderStatus
+from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import Role
 from tenants.tenancy.operations import log_access
@@ -37,13 +40,16 @@ guard_blueprint(bp, *OPERATOR)  # every route; narrower ones add require_roles
 
 @bp.get("/")
 def orders():
-    return render_template("printer/orders.html", orders=printing_queries.printer_orders(),
-                           today=clock.today(), finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
+    rows, today = printing_queries.printer_orders(), clock.today()
+    return render_template("printer/orders.html", orders=rows, today=today,
+                           deletions=deletions.standings(rows, today),
+                           finished=(OrderStatus.DELIVERED.value, OrderStatus.REJECTED.value))
 
 
-def _order_page(order, *, error: str | None = None, status: int = 200):
+def _order_page(order, *, error: str | None = None, status: int = 200, form=None):
     return render_template("printer/order.html", order=order, downloadable=fulfilment.can_download(order),
-                           items=fulfilment.items(order), today=clock.today(), error=error), status
+                           items=fulfilment.items(order), today=clock.today(), error=error,
+                           deletion=deletions.standing(order), form=form), status
 
 
 def _settings_page(*, error: str | None = None, status: int = 200, form=None):
@@ -175,3 +181,29 @@ def invoice(order_id: int):
     return _action(order_id, lambda actor, o: fulfilment.record_invoice(
         actor, o, number=form.get("number", ""), net=form.get("net", ""), vat=form.get("vat", ""),
         gross=form.get("gross", "")), _("Zapisano fakturę."))
+
+
+def _confirm_deletion(actor, order, form):
+    if form.get("confirm") != "1":
+        raise OperationError(_("Zaznacz oświadczenie, że usunięto wszystkie kopie danych zamówienia."), "unconfirmed")
+    return deletions.confirm(actor, order, method=form.get("method", ""), statement=form.get("statement", ""))
+
+
+def _deletion_message(result) -> str:
+    confirmation, made = result
+    if made:
+        return _("Potwierdzono usunięcie danych zamówienia. Szkoła i miasto widzą potwierdzenie.")
+    return _("Usunięcie danych tego zamówienia zostało już potwierdzone (%(when)s) — niczego nie zmieniono.",
+             when=datetime_pl(confirmation.confirmed_at))
+
+
+@bp.post("/zamowienia/<int:order_id>/usuniecie-danych")
+def confirm_deletion(order_id: int):
+    """After delivery the printer confirms it deleted every copy of the order's data (docs/domain.md
+    §23): once; a repeat changes nothing and says when it was confirmed."""
+    order = printing_queries.get_printer_order(order_id)
+    form = request.form
+    return actions.run(lambda: _confirm_deletion(current_actor(), order, form), success=_deletion_message,
+                       refused=lambda err: _order_page(printing_queries.get_printer_order(order_id), error=str(err),
+                                                       status=422, form=form),
+                       then=url_for("printer.order", order_id=order_id))

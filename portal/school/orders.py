@@ -29,6 +29,7 @@ from portal.school.common import parse_date
 from portal.school.views import bp
 from portal.security import current_actor
 from printing import agreements
+from printing import deletions
 from printing import fulfilment
 from printing import operations as printing_ops
 from printing import queries as printing_queries
@@ -51,7 +52,8 @@ from tenants.tenancy.errors import OperationError
 
 @bp.get("/zamowienia")
 def orders():
-    return render_template("school/orders.html", orders=printing_queries.school_orders())
+    rows = printing_queries.school_orders()
+    return render_template("school/orders.html", orders=rows, deletions=deletions.standings(rows))
 
 
 def _channel_quotes(quantity: int) -> tuple[list[quotes.Quote], dict[str, bool]]:
@@ -114,6 +116,7 @@ def _order_page(order, *, error: str | None = None, status: int = 200):
         "school/order.html", order=order, applications=applications, cards=cards, draft_quote=draft_quote,
         items={i.card_id: i for i in items}, rejected=fulfilment.rejected_cards(order), offers=offers,
         allowed=allowed, receipt=receipt, can_download=fulfilment.can_download(order),
+        deletion=deletions.standing(order),
         nothing_printed=bool(items) and all(i.outcome != ItemOutcome.PRINTED.value for i in items),
         notice_due=deadlines.notice_due(current_school(), order.delivered_at) if order.delivered_at else None,
         school=current_school(), today=clock.today(), error=error), status

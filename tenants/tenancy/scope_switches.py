@@ -122,6 +122,10 @@ SWITCHES: dict[str, Switch] = {
         1, "rq job: renders the council's report as the city that asked for it.",
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),
     # --- the command line ------------------------------------------------------------------------
+    "portal.demo:_printer_confirms_deletion": Switch(
+        1, "`flask legitka seed-demo` writes a history order's deletion confirmation as its printer (only the "
+           "order's printer may insert it, docs/domain.md §23).",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
     "portal.demo:seed": Switch(
         4, "`flask legitka seed-demo` creates each demo school's records as that school and reads the city's "
            "order count and writes its finances as the city.",

@@ -313,6 +313,7 @@ ORDER_ENDPOINTS = [
     ("post", "/results", {"results": [{"card_number": "1", "outcome": "rejected", "reason": "x"}]}),
     ("post", "/shipment", {"carrier": "InPost"}),
     ("post", "/invoice", {"number": "FV/1", "net": "1.00", "vat": "0.00", "gross": "1.00"}),
+    ("post", "/deletion-confirmation", {"method": "Usunięcie z serwera"}),
 ]
 
 

@@ -69,7 +69,7 @@ def test_schemathesis_finds_no_server_error(app, fuzz_target):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = sorted((result.ok() for result in schema.get_all_operations()),
                         key=lambda op: (op.path in LAST, LAST.index(op.path) if op.path in LAST else 0))
-    assert len(operations) == 11
+    assert len(operations) == 12
     auth = {"Authorization": f"Bearer {token}"}
     intruder = {"Authorization": f"Bearer {other_printers_token}"}
     conformance = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -87,6 +87,18 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
                     pesel.validate(value, date_of_birth=pupil.date_of_birth, sex_code=pupil.sex)
                     templates.add(pupil.template_code)
         assert {"MEiN-I/1", "MEiN-I/2", "MEiN-I/3-N"} <= templates
+        # Seven history orders' printers confirmed deleting their copies; two did not and are
+        # flagged to the city (docs/domain.md §23).
+        from printing import deletions
+        from printing.models import PrinterDeletion
+
+        city = db.session.scalar(select(Organisation).where(Organisation.kind == "city"))
+        with tenant_scope(Tenant(city_id=city.id)):
+            assert len(db.session.scalars(select(PrinterDeletion)).all()) == 7
+            late = deletions.missing()
+            assert sorted(m.school_name.split(" im.")[0] for m in late) == [
+                "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]
+            assert all(m.days_overdue > 0 and m.printer_name for m in late)
 
     # The demo director can place an order; the in-process job builds the batch at once.
     director = Browser(embedded.test_client())

@@ -12,14 +12,14 @@
 Existing schools stay continuous and their numbers unchanged.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0021'
-down_revision = '0018'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
