@@ -1,0 +1,222 @@
+"""What the city really pays for its cards (docs/city.md "What the city really pays",
+docs/domain.md §13): the one function every page and export asks, so that the same cards cost
+the same on every page, to the grosz.
+
+Per order (a placed print order of one school):
+
+    external printer   the invoice: the frozen quote's total (tier price valid on the order
+                       day + season surcharge + shipping, printing.pricing.external_price)
+    city print centre  c_in × cards + the order's share of the centre's fixed cost of that year
+    own printer        c_in × cards + the order's share of the school printer's fixed cost
+
+c_in and F are printing.pricing.marginal_per_card and fixed_per_year of the printer's cost
+profile (the centre's CentreCostProfile, the school's SchoolPrinter). The fixed cost F of a
+calendar year is attributed to the cards printed on that printer in that year: each order gets
+F × its cards ÷ the year's cards, in grosze that add up to F exactly (printing.pricing.allocate,
+largest remainder). So a year's in-house total is c_in × V + F whatever it is cut into, and the
+cost per card falls as the year goes on (F ÷ V: 5,400 zł over 39 cards is 138.46 zł a card). A
+year in which the printer printed no card has no card to carry F: it is shown beside the totals
+(`unattributed_fixed`, "koszty stałe bez kart"), never folded into a card's price.
+
+An in-house order without a cost profile (the centre or school never entered one) costs what its
+quote froze — its internal price — and is counted in `unpriced`.
+
+The rounding rule, everywhere: each order's amounts are rounded to the grosz half up (c_in is a
+rounded grosz amount, so c_in × cards is exact; F's shares are whole grosze), totals are sums of
+orders' rounded amounts, and a cost per card is a total ÷ its cards rounded half up for showing,
+never summed further.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from collections.abc import Mapping
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlalchemy import select
+
+from infra.db import db
+from printing import pricing
+from printing.models import CentreCostProfile
+from printing.models import Channel
+from printing.models import SchoolPrinter
+from printing.pricing import CostProfile
+from printing.pricing import money
+from reports.models import OrderFacts
+
+ZERO = pricing.ZERO
+IN_HOUSE = (Channel.CITY_CENTRE.value, Channel.OWN.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class PlacedOrder:
+    """A placed order as the city sees it: cards, the day it was placed, what its quote froze."""
+
+    order_id: int
+    school_id: int
+    channel: str
+    printer_id: int | None
+    day: dt.date | None
+    cards: int
+    invoiced: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderCost:
+    """One order's real cost: `variable` (the invoice, or c_in × cards) + `fixed` (its share of
+    the in-house printer's F); `invoiced` is what the quote froze (for the centre: its internal
+    price list)."""
+
+    invoiced: Decimal
+    variable: Decimal
+    fixed: Decimal = ZERO
+    priced: bool = True  # False: an in-house order without a cost profile (costs its quote)
+
+    @property
+    def total(self) -> Decimal:
+        return self.variable + self.fixed
+
+
+@dataclasses.dataclass(frozen=True)
+class Totals:
+    """A set of orders' cards, invoices (internal prices included) and real cost."""
+
+    cards: int = 0
+    invoiced: Decimal = ZERO
+    real: Decimal = ZERO
+    fixed: Decimal = ZERO
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.cards + other.cards, self.invoiced + other.invoiced, self.real + other.real,
+                      self.fixed + other.fixed)
+
+    @property
+    def per_card(self) -> Decimal | None:
+        return per_card(self.real, self.cards)
+
+    @property
+    def invoiced_per_card(self) -> Decimal | None:
+        return per_card(self.invoiced, self.cards)
+
+
+def per_card(total: Decimal, cards: int) -> Decimal | None:
+    """A total ÷ its cards, rounded half up for showing (None without cards)."""
+    return money(total / cards) if cards else None
+
+
+def printer_key(order: PlacedOrder) -> tuple | None:
+    """Which in-house printer's fixed cost the order shares: the centre (by printer) or the
+    school's own printer (by school); None for an external printer."""
+    if order.channel == Channel.CITY_CENTRE.value:
+        return ("centre", order.printer_id)
+    if order.channel == Channel.OWN.value:
+        return ("own", order.school_id)
+    return None
+
+
+def real_costs(orders: Iterable[PlacedOrder], centres: Mapping[int, CostProfile],
+               own: Mapping[int, CostProfile]) -> dict[int, OrderCost]:
+    """{order id: what the city really pays for it} (see the module doc). `orders` must hold every
+    order of each in-house printer's year (the fixed cost is shared among them all)."""
+    costs: dict[int, OrderCost] = {}
+    years: dict[tuple, list[PlacedOrder]] = {}
+    for order in orders:
+        key = printer_key(order)
+        profile = None if key is None else (centres if key[0] == "centre" else own).get(key[1])
+        invoiced = money(order.invoiced)
+        if key is None:
+            costs[order.order_id] = OrderCost(invoiced, invoiced)
+        elif profile is None:
+            costs[order.order_id] = OrderCost(invoiced, invoiced, priced=False)
+        else:
+            year = order.day.year if order.day else None
+            years.setdefault((key, year), []).append(order)
+    for (key, year), group in years.items():
+        profile = (centres if key[0] == "centre" else own)[key[1]]
+        c_in = pricing.marginal_per_card(profile)
+        group.sort(key=lambda o: o.order_id)
+        fixed = pricing.fixed_per_year(profile, year) if year is not None else ZERO
+        shares = pricing.allocate(fixed, [o.cards for o in group])
+        for order, share in zip(group, shares, strict=True):
+            costs[order.order_id] = OrderCost(money(order.invoiced), money(c_in * order.cards), share)
+    return costs
+
+
+def unattributed_fixed(orders: Iterable[PlacedOrder], profiles: Mapping[tuple, CostProfile],
+                       years: Iterable[int]) -> dict[tuple, dict[int, Decimal]]:
+    """{printer key: {year: F}} for each in-house printer (`profiles` by printer_key) and year of
+    `years` in which it printed no card: the fixed cost no card carries."""
+    printed = {(printer_key(o), o.day.year) for o in orders if o.day is not None and o.cards}
+    out: dict[tuple, dict[int, Decimal]] = {}
+    for key, profile in profiles.items():
+        for year in years:
+            if (key, year) not in printed:
+                fixed = pricing.fixed_per_year(profile, year)
+                if fixed:
+                    out.setdefault(key, {})[year] = fixed
+    return out
+
+
+def in_house_year(profile: CostProfile, cards: int, year: int | None = None) -> Totals:
+    """A year of `cards` cards on an in-house printer, priced the same way as real orders:
+    c_in × cards + F (with no card, F alone)."""
+    fixed = pricing.fixed_per_year(profile, year)
+    return Totals(cards=cards, real=money(pricing.marginal_per_card(profile) * cards) + fixed, fixed=fixed)
+
+
+# --- loaders (under the city's tenant) ---------------------------------------------------------
+
+
+def centre_profiles(city_id: int) -> dict[int, CostProfile]:
+    """The city's print centres' cost profiles, by printer id."""
+    return {row.printer_id: pricing.profile_of(row) for row in db.session.scalars(
+        select(CentreCostProfile).where(CentreCostProfile.city_id == city_id))}
+
+
+def own_profiles(city_id: int) -> dict[int, CostProfile]:
+    """The city's schools' own printers' cost profiles, by school id."""
+    return {row.school_id: pricing.profile_of(row) for row in db.session.scalars(
+        select(SchoolPrinter).where(SchoolPrinter.city_id == city_id))}
+
+
+def placed_orders(city_id: int, channels: Iterable[str] | None = None) -> list[PlacedOrder]:
+    """The city's placed orders from the schools' order facts (reports.statistics: every card of
+    an order, the day it was placed, the quote's total spread over its cards to the grosz), one
+    row per order; only `channels` when given."""
+    o = OrderFacts
+    stmt = (select(o.order_id, o.school_id, o.channel, o.printer_id, func.min(o.submitted_on), func.sum(o.cards),
+                   func.sum(o.cost))
+            .where(o.city_id == city_id).group_by(o.order_id, o.school_id, o.channel, o.printer_id))
+    if channels is not None:
+        stmt = stmt.where(o.channel.in_(list(channels)))
+    return [PlacedOrder(order_id=r[0], school_id=r[1], channel=r[2], printer_id=r[3], day=r[4], cards=int(r[5] or 0),
+                        invoiced=money(r[6] or 0)) for r in db.session.execute(stmt)]
+
+
+@dataclasses.dataclass(frozen=True)
+class CityCosts:
+    """The city's in-house orders (all years) with their real costs: what a page adds to the
+    invoiced sums it reads (an external order's real cost is its invoice)."""
+
+    orders: tuple[PlacedOrder, ...]
+    costs: Mapping[int, OrderCost]
+
+    def adjustment(self, order: PlacedOrder) -> Decimal:
+        """Real − invoiced for one order (0 for external ones)."""
+        cost = self.costs[order.order_id]
+        return cost.total - cost.invoiced
+
+    @property
+    def unpriced(self) -> int:
+        return sum(1 for c in self.costs.values() if not c.priced)
+
+
+def city_costs(city_id: int) -> CityCosts:
+    """Every in-house order of the city with its real cost (read once per page)."""
+    orders = tuple(placed_orders(city_id, IN_HOUSE))
+    if not orders:
+        return CityCosts((), {})
+    return CityCosts(orders, real_costs(orders, centre_profiles(city_id), own_profiles(city_id)))
