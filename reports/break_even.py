@@ -19,8 +19,10 @@ cards than that, every order shrinks in proportion. A year of single-card orders
 some schools and not for others.
 
 Break-even: the smallest N from which the own printer costs no more than the cheapest external
-printer at every volume of the table above it (`VOLUMES`, plus the school's own); found between
-the table's volumes by halving. None when it does not pay even at the largest volume.
+printer (`Curve.volume`), found between the table's volumes (`VOLUMES`, plus the school's own) by
+halving; and, when it stops paying again at a larger volume of the table (the duplicates stay
+expensive externally but the intake's big orders reach tiers below c_in), the last N at which it
+still pays (`Curve.until`). None when it pays at no volume of the table.
 """
 
 from __future__ import annotations
@@ -103,8 +105,20 @@ class Curve:
     pattern: tuple[tuple[int, dt.date], ...]
     pattern_note: str
     points: tuple[Point, ...]
-    volume: int | None  # the break-even (None: does not pay up to the largest volume)
+    volume: int | None  # the break-even: from this many cards a year it pays (None: at no volume)
+    until: int | None  # ... up to this many (None: at every larger volume of the table)
     actual: int  # the school's yearly volume (0: none)
+
+    @property
+    def answer(self) -> str:
+        """The break-even in a sentence (Polish)."""
+        largest = self.points[-1].volume if self.points else 0
+        if self.volume is None:
+            return f"Własna drukarka nie opłaca się przy żadnej liczbie kart z tabeli (do {largest} kart rocznie)."
+        if self.until is None:
+            return f"Własna drukarka opłaca się od {self.volume} kart rocznie."
+        return (f"Własna drukarka opłaca się od {self.volume} do {self.until} kart rocznie; przy większej liczbie "
+                f"kart tańsza jest drukarnia zewnętrzna (jej progi cenowe schodzą poniżej kosztu zmiennego karty).")
 
 
 def point(profile: CostProfile, options: Sequence[costs.ChannelOption], pattern: Pattern, volume: int,
@@ -124,25 +138,32 @@ def point(profile: CostProfile, options: Sequence[costs.ChannelOption], pattern:
 
 
 def curve(profile: CostProfile, profile_name: str, options: Sequence[costs.ChannelOption], pattern: Pattern,
-          year: int, *, actual: int = 0, pattern_note: str = "") -> Curve:
-    """The table of volumes (VOLUMES and the school's own) and the break-even (module doc)."""
-    volumes = sorted({*VOLUMES, *([actual] if actual > 0 else [])})
+          year: int, *, actual: int = 0, pattern_note: str = "", volumes: Sequence[int] = VOLUMES) -> Curve:
+    """The table of `volumes` (and the school's own) and where the own printer pays (module doc)."""
+    volumes = sorted({*volumes, *([actual] if actual > 0 else [])})
     points = [point(profile, options, pattern, v, year) for v in volumes]
-    volume = None
-    if points and points[-1].pays:
-        last_not = max((i for i, p in enumerate(points) if not p.pays), default=None)
-        low = 0 if last_not is None else points[last_not].volume  # does not pay (0: nothing to pay)
-        high = points[0 if last_not is None else last_not + 1].volume  # pays
+
+    def pays(volume: int) -> bool:
+        return bool(point(profile, options, pattern, volume, year).pays)
+
+    first = next((i for i, p in enumerate(points) if p.pays), None)
+    start = until = None
+    if first is not None:
+        low, high = (points[first - 1].volume if first else 0), points[first].volume  # low does not pay
         while high - low > 1:
             middle = (low + high) // 2
-            if point(profile, options, pattern, middle, year).pays:
-                high = middle
-            else:
-                low = middle
-        volume = high
+            low, high = (low, middle) if pays(middle) else (middle, high)
+        start = high
+        stop = next((i for i in range(first + 1, len(points)) if not points[i].pays), None)
+        if stop is not None:  # it pays up to somewhere between the last paying volume and this one
+            low, high = points[stop - 1].volume, points[stop].volume
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if pays(middle) else (low, middle)
+            until = low
     return Curve(profile_name=profile_name, marginal=pricing.marginal_per_card(profile),
                  fixed=pricing.fixed_per_year(profile, year), pattern=tuple(pattern), pattern_note=pattern_note,
-                 points=tuple(points), volume=volume, actual=actual)
+                 points=tuple(points), volume=start, until=until, actual=actual)
 
 
 def school_pattern(city_id: int, school_id: int, year: int, fallback: Pattern) -> tuple[list, str]:
@@ -162,12 +183,10 @@ def table(c: Curve) -> Table:
     rows = tuple((p.volume, "tak" if p.volume == c.actual else "", p.orders, p.in_house, p.in_house_per_card,
                   p.external, p.external_per_card, p.external_name,
                   "" if p.pays is None else ("tak" if p.pays else "nie")) for p in c.points)
-    answer = (f"własna drukarka opłaca się od {c.volume} kart rocznie" if c.volume is not None
-              else f"własna drukarka nie opłaca się do {VOLUMES[-1]} kart rocznie")
     return Table(key="prog", title=f"Próg opłacalności: {c.profile_name}", columns=(
         "Karty w roku", "Wolumen szkoły", "Zamówienia", "Własna drukarka (zł)", "Własna drukarka za kartę (zł)",
         "Najtańsza drukarnia zewnętrzna (zł)", "Zewnętrzna za kartę (zł)", "Drukarnia", "Własna tańsza"), rows=rows,
-        note=f"{answer.capitalize()}. Własna drukarka: {inputs.format_money(c.marginal)} × karty + "
+        note=f"{c.answer} Własna drukarka: {inputs.format_money(c.marginal)} × karty + "
              f"{inputs.format_money(c.fixed)} kosztów stałych "
              f"rocznie; zewnętrznie: {c.pattern_note}, przeskalowany do liczby kart (małe zamówienia bez zmian), "
              f"każde zamówienie w swoim dniu (próg cenowy, sezon, wysyłka).")

@@ -472,11 +472,10 @@ def what_if_summary_table(results: Sequence[WhatIf], year: int) -> Table:
 # --- loaders (database, under the city's tenant) ----------------------------------------------
 
 def order_facts(city_id: int, year: int, school_id: int | None = None) -> list[OrderFact]:
-    """The city's placed orders of `year` from the schools' order facts (the dashboard's orders and
-    days, reports.real_cost.placed_orders), each with what the city really paid for it (for a
-    whole city; one school's list carries its quotes' totals only)."""
-    placed = [o for o in real_cost.placed_orders(city_id) if o.day is not None and o.day.year == year
-              and (school_id is None or o.school_id == school_id)]
+    """The city's placed orders of `year` (reports.real_cost.placed_orders: the same orders and days
+    as the dashboard's), each with what the city really paid for it (for a whole city; one
+    school's list carries its quotes' totals only)."""
+    placed = real_cost.placed_orders(city_id, year=year, school_id=school_id)
     paid = real_cost.real_costs(placed, real_cost.centre_profiles(city_id), real_cost.own_profiles(city_id)) \
         if school_id is None else {}
     return [OrderFact(school_id=o.school_id, quantity=o.cards, ordered_on=o.day, total=o.invoiced, channel=o.channel,

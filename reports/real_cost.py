@@ -35,17 +35,18 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from decimal import Decimal
 
-from sqlalchemy import func
 from sqlalchemy import select
 
+from infra import clock
 from infra.db import db
 from printing import pricing
 from printing.models import CentreCostProfile
 from printing.models import Channel
+from printing.models import OrderStatus
+from printing.models import PrintOrder
 from printing.models import SchoolPrinter
 from printing.pricing import CostProfile
 from printing.pricing import money
-from reports.models import OrderFacts
 
 ZERO = pricing.ZERO
 IN_HOUSE = (Channel.CITY_CENTRE.value, Channel.OWN.value)
@@ -182,18 +183,36 @@ def own_profiles(city_id: int) -> dict[int, CostProfile]:
         select(SchoolPrinter).where(SchoolPrinter.city_id == city_id))}
 
 
-def placed_orders(city_id: int, channels: Iterable[str] | None = None) -> list[PlacedOrder]:
-    """The city's placed orders from the schools' order facts (reports.statistics: every card of
-    an order, the day it was placed, the quote's total spread over its cards to the grosz), one
-    row per order; only `channels` when given."""
-    o = OrderFacts
-    stmt = (select(o.order_id, o.school_id, o.channel, o.printer_id, func.min(o.submitted_on), func.sum(o.cards),
-                   func.sum(o.cost))
-            .where(o.city_id == city_id).group_by(o.order_id, o.school_id, o.channel, o.printer_id))
+_PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
+
+
+def placed_orders(city_id: int, channels: Iterable[str] | None = None, year: int | None = None,
+                  school_id: int | None = None) -> list[PlacedOrder]:
+    """The city's placed orders (any status but draft): the day each was placed is the day of its
+    submission in the city's time zone, as the order facts say (reports.statistics), so every page
+    puts an order in the same month and year; `channels`, `year`, `school_id` narrow them."""
+    stmt = (select(PrintOrder.id, PrintOrder.school_id, PrintOrder.channel, PrintOrder.printer_id,
+                   PrintOrder.submitted_at, PrintOrder.card_count, PrintOrder.total_price)
+            .where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED)))
     if channels is not None:
-        stmt = stmt.where(o.channel.in_(list(channels)))
-    return [PlacedOrder(order_id=r[0], school_id=r[1], channel=r[2], printer_id=r[3], day=r[4], cards=int(r[5] or 0),
-                        invoiced=money(r[6] or 0)) for r in db.session.execute(stmt)]
+        stmt = stmt.where(PrintOrder.channel.in_(list(channels)))
+    if school_id is not None:
+        stmt = stmt.where(PrintOrder.school_id == school_id)
+    if year is not None:  # a day either side in UTC; the local day decides below
+        stmt = stmt.where(PrintOrder.submitted_at >= dt.datetime(year - 1, 12, 31, tzinfo=dt.UTC),
+                          PrintOrder.submitted_at < dt.datetime(year + 1, 1, 2, tzinfo=dt.UTC))
+    zone = clock.zone()
+    orders = [PlacedOrder(order_id=r[0], school_id=r[1], channel=r[2], printer_id=r[3], day=_local_day(r[4], zone),
+                          cards=int(r[5] or 0), invoiced=money(r[6] or 0)) for r in db.session.execute(stmt)]
+    return [o for o in orders if year is None or (o.day is not None and o.day.year == year)]
+
+
+def _local_day(value: dt.datetime | None, zone) -> dt.date | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives back naive UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone).date()
 
 
 @dataclasses.dataclass(frozen=True)

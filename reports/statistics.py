@@ -57,7 +57,7 @@ Definitions (`CardFact`, dates in the city's time zone):
 - handed_over_on: the day it was handed over (kept when the card is later invalidated).
 - promised_days: the lead time of the quote frozen on the order (or the printer's lead time).
 - cost: the card's share of its order's total price (the frozen quote is what the card cost):
-  the total split over the order's card count in whole grosze that add up to the total
+  the total split over the order's cards in whole grosze that add up to the total
   (printing.pricing.allocate; the cards in card-id order, an erased card keeping its place), so
   the cards of an order always sum to its invoice (`card_costs`; docs/city.md, the rounding
   rule); fee: the duplicate fee paid for the card's application.
@@ -192,22 +192,24 @@ def _card_counts() -> dict[str, int]:
 
 
 def card_cost(total: Decimal | None, card_count: int) -> Decimal:
-    """The total ÷ the order's cards, rounded half up to the grosz (what a card costs on average,
-    for a card beyond the order's count, e.g. one moved in by a reprint)."""
+    """The total ÷ the order's cards, rounded half up to the grosz: what a card costs on average
+    (shown, never summed; a card's fact carries its exact share, `card_costs`)."""
     if not card_count:
         return Decimal("0.00")
     return (Decimal(total or 0) / card_count).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def card_costs(total: Decimal | None, card_count: int, card_ids: list[int]) -> dict[int, Decimal]:
-    """{card id: its share of the order's total}: the total split over `card_count` places in
-    whole grosze adding up to the total (printing.pricing.allocate), the i-th smallest card id
-    taking place i. `card_ids` are the order's cards now and the erased ones its facts remember,
-    so erasing a card moves no other card's share. 10.00 zł over 3 cards: 3.34, 3.33, 3.33."""
+def card_costs(total: Decimal | None, card_ids: list[int]) -> dict[int, Decimal]:
+    """{card id: its share of the order's total}: the total split over the cards the order holds
+    (`card_ids`: its cards now and the erased ones its facts remember, so erasing a card moves no
+    other card's share) in whole grosze adding up to the total (printing.pricing.allocate), the
+    smaller card id taking the odd grosz first. 10.00 zł over 3 cards: 3.34, 3.33, 3.33. A card
+    reprinted in a new order leaves this one: the cards left carry the whole invoice, which the
+    city paid all the same."""
     ids = sorted(card_ids)
-    shares = pricing.allocate(Decimal(total or 0), [1] * card_count) if card_count else []
-    return {card_id: shares[i] if i < len(shares) else card_cost(total, card_count)
-            for i, card_id in enumerate(ids)}
+    if not ids:
+        return {}
+    return dict(zip(ids, pricing.allocate(Decimal(total or 0), [1] * len(ids)), strict=True))
 
 
 def _promised_days(order, printer_lead: dict[int, int | None], own_lead: int | None) -> int | None:
@@ -249,7 +251,7 @@ def _card_fact_values(zone: ZoneInfo) -> dict[int, dict]:
     for order_id, card_id in db.session.execute(select(CardFact.order_id, CardFact.card_id)):
         if card_id not in present:
             in_order.setdefault(order_id, []).append(card_id)
-    shares = {order_id: card_costs(order.total_price, order.card_count, in_order.get(order_id, []))
+    shares = {order_id: card_costs(order.total_price, in_order.get(order_id, []))
               for order_id, order in orders.items()}
     values = {}
     for card in cards:
