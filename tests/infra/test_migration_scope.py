@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from infra.db import db
 from infra.migrate import alembic_config
+from printing.models import PrintOrder
 from reports import statistics
 from reports.models import CardFact
 from reports.models import OrderFacts
@@ -117,3 +118,32 @@ def test_every_table_under_rls_has_the_migration_policy_for_the_owner_only(datab
     assert len(rows) > 20
     for name, has_policy, roles in rows:
         assert has_policy and list(roles) == ["legitka_owner"], name
+
+
+def test_0026_makes_card_costs_exact_shares_of_their_orders(app_ctx, two_schools):
+    """10.00 zł over three cards was 3.33 a card (9.99 in all); after 0026 it is 3.34 + 3.33 + 3.33
+    (the smaller card id takes the odd grosz), and the order facts say 10.00 (docs/city.md)."""
+    ids = two_schools
+    with tenant_scope(Tenant(school_id=ids["a"])):
+        order = PrintOrder(school_id=ids["a"], city_id=ids["city"], printer_id=ids["p1"], channel="external",
+                           status="delivered", card_count=3, total_price=Decimal("10.00"),
+                           created_by_id=ids["director_a"])
+        db.session.add(order)
+        db.session.flush()
+        for card_id in (7, 5, 6):
+            db.session.add(CardFact(school_id=ids["a"], city_id=ids["city"], card_id=card_id, order_id=order.id,
+                                    channel="external", printer_id=ids["p1"], kind="first", status="ordered",
+                                    submitted_on=dt.date(2026, 9, 1), cost=Decimal("3.33"), fee=Decimal("0.00")))
+        db.session.commit()
+        order_id = order.id
+
+    command.downgrade(alembic_config(OWNER_URL), "0018")
+    command.upgrade(alembic_config(OWNER_URL), "head")
+
+    with tenant_scope(Tenant(school_id=ids["a"])):
+        costs = dict(db.session.execute(select(CardFact.card_id, CardFact.cost).where(
+            CardFact.order_id == order_id)).tuples().all())
+        assert costs == {5: Decimal("3.34"), 6: Decimal("3.33"), 7: Decimal("3.33")}
+        assert db.session.scalar(select(OrderFacts.cost).where(OrderFacts.order_id == order_id)) == Decimal("10.00")
+        assert statistics.card_costs(Decimal("10.00"), [7, 5, 6]) == costs  # as the refresh computes it
+        db.session.commit()

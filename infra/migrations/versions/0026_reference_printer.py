@@ -2,11 +2,20 @@
 cost profile per city (`reference_printers`); without a row the code uses the Szczecin letter's
 single-printer figures (printing.pricing.SINGLE_PRINTER).
 
-reference_printers: the city all operations.
+reference_printers: the city all operations (and the owner's `migration_runner` policy, as 0014
+gave every table under row-level security).
+
+The one rounding rule (docs/city.md): a card fact's cost becomes its exact share of its order's
+total (the total in whole grosze over the order's facts, the odd grosze to the smaller card ids,
+reports.statistics.card_costs), where it was the total ÷ cards rounded, so an order's cards add up
+to its invoice; the order facts are summed up again from them (as 0014 does).
 
 Revision ID: 0026
 Revises: 0018
 """
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,6 +26,8 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 CITY = "NULLIF(current_setting('app.city_id', true), '')::bigint"
+SEES_ALL = "current_setting('legitka.migration', true) = 'on'"
+LIVE = "('ordered', 'printed', 'delivered', 'handed_over')"  # tenants.registry.models.LIVE_CARD_STATUSES
 
 
 def _cost_columns():
@@ -59,6 +70,43 @@ def upgrade() -> None:
         op.execute("ALTER TABLE reference_printers FORCE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY city_owns ON reference_printers USING (city_id = {CITY}) "
                    f"WITH CHECK (city_id = {CITY})")
+        op.execute(f"CREATE POLICY migration_runner ON reference_printers FOR ALL TO CURRENT_USER "
+                   f"USING ({SEES_ALL}) WITH CHECK ({SEES_ALL})")
+    _exact_card_shares()
+
+
+def _exact_card_shares() -> None:
+    """Card facts' costs as exact shares of their orders' totals; order facts summed up again."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(
+        "SELECT f.id, f.order_id, f.card_id, f.cost, o.total_price FROM card_facts f "
+        "JOIN print_orders o ON o.id = f.order_id ORDER BY f.order_id, f.card_id")).all()
+    orders: dict[int, list] = {}
+    for row in rows:
+        orders.setdefault(row.order_id, []).append(row)
+    changed = []
+    for facts in orders.values():
+        grosze = int((Decimal(facts[0].total_price or 0) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        base, extra = divmod(grosze, len(facts))
+        for i, fact in enumerate(facts):
+            cost = (Decimal(base + (1 if i < extra else 0)) / 100).quantize(Decimal("0.01"))
+            if Decimal(fact.cost or 0) != cost:
+                changed.append({"id": fact.id, "cost": cost})
+    if not changed:
+        return
+    bind.execute(sa.text("UPDATE card_facts SET cost = :cost WHERE id = :id"), changed)
+    op.execute("DELETE FROM order_facts")
+    op.execute(f"""
+        INSERT INTO order_facts (school_id, city_id, order_id, channel, printer_id, submitted_on, delivered_on,
+                                 promised_days, cards, cost, paid, fees, live_waiting, spoiled, rejected)
+        SELECT school_id, city_id, order_id, channel, printer_id, submitted_on, delivered_on, promised_days,
+               count(*), coalesce(sum(cost), 0), coalesce(sum(CASE WHEN fee > 0 THEN 1 ELSE 0 END), 0),
+               coalesce(sum(fee), 0),
+               coalesce(sum(CASE WHEN status IN {LIVE} AND delivered_on IS NULL THEN 1 ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN status = 'spoiled' THEN 1 ELSE 0 END), 0),
+               coalesce(sum(CASE WHEN print_rejections > 0 THEN 1 ELSE 0 END), 0)
+        FROM card_facts
+        GROUP BY school_id, city_id, order_id, channel, printer_id, submitted_on, delivered_on, promised_days""")
 
 
 def downgrade() -> None:
