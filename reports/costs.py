@@ -476,8 +476,10 @@ def order_facts(city_id: int, year: int, school_id: int | None = None) -> list[O
     as the dashboard's), each with what the city really paid for it (for a whole city; one
     school's list carries its quotes' totals only)."""
     placed = real_cost.placed_orders(city_id, year=year, school_id=school_id)
-    paid = real_cost.real_costs(placed, real_cost.centre_profiles(city_id), real_cost.own_profiles(city_id)) \
-        if school_id is None else {}
+    channels = {o.channel for o in placed} if school_id is None else set()
+    paid = real_cost.real_costs(
+        placed, real_cost.centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {},
+        real_cost.own_profiles(city_id) if Channel.OWN.value in channels else {}) if school_id is None else {}
     return [OrderFact(school_id=o.school_id, quantity=o.cards, ordered_on=o.day, total=o.invoiced, channel=o.channel,
                       printer_id=o.printer_id, real=paid[o.order_id].total if o.order_id in paid else None)
             for o in sorted(placed, key=lambda o: (o.day, o.order_id))]
@@ -554,12 +556,13 @@ def school_year_volume(city_id: int, school_id: int, year: int) -> tuple[int, in
 
 
 def channel_costs(city_id: int, school: Organisation, volume: int, on_date: dt.date,
-                  orders: int = 1) -> ChannelComparison:
+                  orders: int = 1, options: Sequence[ChannelOption] | None = None) -> ChannelComparison:
     """Every channel's projected cost for `volume` cards of `school` (see compare_channels);
-    the centre's own cost adds the cards the centre printed for other schools that year."""
+    the centre's own cost adds the cards the centre printed for other schools that year.
+    `options`: the city's channel_options when the caller has read them."""
     year = on_date.year
     own = own_profiles(city_id).get(school.id)
-    options = channel_options(city_id)
+    options = channel_options(city_id) if options is None else options
     centre_ids = {o.key.removeprefix("centre-") for o in options if o.kind == CENTRE_COST}
     other = sum(f.quantity for f in order_facts(city_id, year) if f.school_id != school.id
                 and f.channel == Channel.CITY_CENTRE.value and str(f.printer_id) in centre_ids)

@@ -171,16 +171,25 @@ def in_house_year(profile: CostProfile, cards: int, year: int | None = None) -> 
 # --- loaders (under the city's tenant) ---------------------------------------------------------
 
 
+_PROFILE_FIELDS = [f.name for f in dataclasses.fields(CostProfile)]
+
+
+def _profiles(model, key, city_id: int) -> dict[int, CostProfile]:
+    """{key: cost profile} of `model`'s rows of the city, read as plain columns (no ORM objects)."""
+    rows = db.session.execute(select(key, *(getattr(model, f) for f in _PROFILE_FIELDS)).where(
+        model.city_id == city_id))
+    return {r[0]: CostProfile(**{f: v for f, v in zip(_PROFILE_FIELDS, r[1:], strict=True) if v is not None})
+            for r in rows}
+
+
 def centre_profiles(city_id: int) -> dict[int, CostProfile]:
     """The city's print centres' cost profiles, by printer id."""
-    return {row.printer_id: pricing.profile_of(row) for row in db.session.scalars(
-        select(CentreCostProfile).where(CentreCostProfile.city_id == city_id))}
+    return _profiles(CentreCostProfile, CentreCostProfile.printer_id, city_id)
 
 
 def own_profiles(city_id: int) -> dict[int, CostProfile]:
     """The city's schools' own printers' cost profiles, by school id."""
-    return {row.school_id: pricing.profile_of(row) for row in db.session.scalars(
-        select(SchoolPrinter).where(SchoolPrinter.city_id == city_id))}
+    return _profiles(SchoolPrinter, SchoolPrinter.school_id, city_id)
 
 
 _PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
@@ -234,8 +243,10 @@ class CityCosts:
 
 
 def city_costs(city_id: int) -> CityCosts:
-    """Every in-house order of the city with its real cost (read once per page)."""
+    """Every in-house order of the city with its real cost (read once per page; the profiles only
+    of the channels that have orders)."""
     orders = tuple(placed_orders(city_id, IN_HOUSE))
-    if not orders:
-        return CityCosts((), {})
-    return CityCosts(orders, real_costs(orders, centre_profiles(city_id), own_profiles(city_id)))
+    channels = {o.channel for o in orders}
+    centres = centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {}
+    own = own_profiles(city_id) if Channel.OWN.value in channels else {}
+    return CityCosts(orders, real_costs(orders, centres, own) if orders else {})

@@ -118,16 +118,17 @@ def _channels_request():
     return dict(schools=schools, school=school, day=day, volume=volume, orders=orders, actual=actual)
 
 
-def _channels_table(params: dict) -> tuple[costs.ChannelComparison | None, Table | None]:
+def _channels_table(params: dict, options=None) -> tuple[costs.ChannelComparison | None, Table | None]:
     if params["school"] is None:
         return None, None
-    cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"])
+    cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"],
+                              options=options)
     return cmp, costs.comparison_table(cmp)
 
 
-def _break_even(params: dict) -> break_even.Curve | None:
+def _break_even(params: dict, options=None) -> break_even.Curve | None:
     """The school's own printer (or the city's reference printer) against the cheapest external
-    printer for the school's order pattern (reports.break_even)."""
+    printer for the school's order pattern (reports.break_even); `options` when already read."""
     school = params["school"]
     if school is None:
         return None
@@ -137,8 +138,8 @@ def _break_even(params: dict) -> break_even.Curve | None:
         costs.reference_printer(city_id)
     fallback = [(q, day) for q in costs.split_orders(params["volume"], params["orders"])]
     pattern, note = break_even.school_pattern(city_id, school.id, day.year, fallback)
-    return break_even.curve(profile, name, costs.channel_options(city_id), pattern, day.year,
-                            actual=params["volume"], pattern_note=note)
+    return break_even.curve(profile, name, costs.channel_options(city_id) if options is None else options, pattern,
+                            day.year, actual=params["volume"], pattern_note=note)
 
 
 def _what_if_request():
@@ -201,8 +202,9 @@ def channels():
     except OperationError as err:
         return _error_page("city/costs_channels.html", str(err), schools=queries.city_schools(_city_id()),
                            school=None, comparison=None, table=None, params={})
-    cmp, table = _channels_table(params)
-    curve = _break_even(params)
+    options = costs.channel_options(_city_id()) if params["school"] is not None else None
+    cmp, table = _channels_table(params, options)
+    curve = _break_even(params, options)
     curve_table = break_even.table(curve) if curve else None
     args = {}
     if params["school"] is not None:
@@ -251,8 +253,10 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
     if profile is not None:
         table, actual = _centre_table(centre, profile, year)
         links = _export_links(table, printer_id=centre.id)
+    real_year = real_cost.in_house_year(pricing.profile_of(profile), actual, year) if profile else None
     return render_template("city/costs_centre.html", centres=centres, centre=centre, profile=profile, form=form,
                            table=table, links=links, actual=actual, year=year, cell=cell, error=error,
+                           real_year=real_year,
                            marginal=pricing.marginal_per_card(pricing.profile_of(profile)) if profile else None,
                            fixed=pricing.fixed_per_year(pricing.profile_of(profile), year) if profile else None,
                            purchased_on=inputs.format_day(profile.purchased_on)
@@ -275,8 +279,10 @@ def _reference_table() -> Table:
     """The reference printer's yearly cost and cost per card at round volumes."""
     profile, name = costs.reference_printer(_city_id())
     year = clock.today().year
-    rows = [(v, *(lambda t: (t.real - t.fixed, t.fixed, t.real, t.per_card))(real_cost.in_house_year(profile, v, year)))
-            for v in REFERENCE_VOLUMES]
+    rows = []
+    for volume in REFERENCE_VOLUMES:
+        t = real_cost.in_house_year(profile, volume, year)
+        rows.append((volume, t.real - t.fixed, t.fixed, t.real, t.per_card))
     table = Table(key="drukarka_wzorcowa", title=f"{name}: koszt karty zależnie od liczby kart w roku",
                   columns=("Karty w roku", "Koszt zmienny (zł)", "Koszty stałe w roku (zł)", "Koszt roczny (zł)",
                            "Za kartę (zł)"), rows=tuple(rows),

@@ -277,6 +277,9 @@ def test_the_same_cards_cost_the_same_on_every_page_and_export(app, seeded, brow
     summary = official.get(f"/miasto/koszty/?year={year}").get_data(as_text=True)
     assert inputs.format_amount(total) in summary  # the summary's actual cost
     assert len(found) == 16 and found == dict.fromkeys(found, total), (total, found)
+    # the centre's own page: this year's 7 cards cost the city 5,495.69, 785.10 a card (5,495.69 / 7 = 785.098…)
+    centre = official.get(f"/miasto/koszty/centrum?printer_id={seeded.p1}").get_data(as_text=True)
+    assert inputs.format_money(D("5495.69")) in centre and inputs.format_money(D("785.10")) in centre
     # the orders' prices (the centre at its list, B at c_in) still add up to the invoices, to the grosz
     assert _sum_column(money["cost_channels"], "Cena z zamówień (zł)") == sum(
         (o.invoiced for o in placed), D("0.00"))
