@@ -34,6 +34,7 @@ import datetime as dt
 from collections.abc import Iterable
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -52,9 +53,9 @@ ZERO = pricing.ZERO
 IN_HOUSE = (Channel.CITY_CENTRE.value, Channel.OWN.value)
 
 
-@dataclasses.dataclass(frozen=True)
-class PlacedOrder:
-    """A placed order as the city sees it: cards, the day it was placed, what its quote froze."""
+class PlacedOrder(NamedTuple):
+    """A placed order as the city sees it: cards, the day it was placed, what its quote froze
+    (a tuple: a city reads a few thousand a page)."""
 
     order_id: int
     school_id: int
@@ -65,8 +66,7 @@ class PlacedOrder:
     invoiced: Decimal
 
 
-@dataclasses.dataclass(frozen=True)
-class OrderCost:
+class OrderCost(NamedTuple):
     """One order's real cost: `variable` (the invoice, or c_in × cards) + `fixed` (its share of
     the in-house printer's F); `invoiced` is what the quote froze (for the centre: its internal
     price list)."""
@@ -127,7 +127,7 @@ def real_costs(orders: Iterable[PlacedOrder], centres: Mapping[int, CostProfile]
     for order in orders:
         key = printer_key(order)
         profile = None if key is None else (centres if key[0] == "centre" else own).get(key[1])
-        invoiced = money(order.invoiced)
+        invoiced = order.invoiced
         if key is None:
             costs[order.order_id] = OrderCost(invoiced, invoiced)
         elif profile is None:
@@ -141,8 +141,8 @@ def real_costs(orders: Iterable[PlacedOrder], centres: Mapping[int, CostProfile]
         group.sort(key=lambda o: o.order_id)
         fixed = pricing.fixed_per_year(profile, year) if year is not None else ZERO
         shares = pricing.allocate(fixed, [o.cards for o in group])
-        for order, share in zip(group, shares, strict=True):
-            costs[order.order_id] = OrderCost(money(order.invoiced), money(c_in * order.cards), share)
+        for order, share in zip(group, shares, strict=True):  # c_in is in grosze: c_in × cards is exact
+            costs[order.order_id] = OrderCost(order.invoiced, c_in * order.cards, share)
     return costs
 
 
@@ -211,9 +211,16 @@ def placed_orders(city_id: int, channels: Iterable[str] | None = None, year: int
         stmt = stmt.where(PrintOrder.submitted_at >= dt.datetime(year - 1, 12, 31, tzinfo=dt.UTC),
                           PrintOrder.submitted_at < dt.datetime(year + 1, 1, 2, tzinfo=dt.UTC))
     zone = clock.zone()
-    orders = [PlacedOrder(order_id=r[0], school_id=r[1], channel=r[2], printer_id=r[3], day=_local_day(r[4], zone),
-                          cards=int(r[5] or 0), invoiced=money(r[6] or 0)) for r in db.session.execute(stmt)]
+    orders = [PlacedOrder(r[0], r[1], r[2], r[3], _local_day(r[4], zone), r[5] or 0, _grosze(r[6]))
+              for r in db.session.execute(stmt)]
     return [o for o in orders if year is None or (o.day is not None and o.day.year == year)]
+
+
+def _grosze(value) -> Decimal:
+    """A Numeric(…, 2) column's value as zł (already in grosze; rounded only if it is not)."""
+    if type(value) is Decimal and value.as_tuple().exponent == -2:
+        return value
+    return money(value or 0)
 
 
 def _local_day(value: dt.datetime | None, zone) -> dt.date | None:
