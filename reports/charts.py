@@ -173,9 +173,10 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[Number], *, u
                  bottom - (bottom - top) * _num(v) / top_value) for i, v in enumerate(more)]
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4" points="'
                      + " ".join(f"{x:.1f},{y:.1f}" for x, y in line) + '"/>')
-        parts.append(f'<text x="{left + 10 + 200 * (n + 1)}" y="18" fill="{colour}">— {escape(other)}</text>')
-    if series:
-        parts.append(f'<text x="{left + 10}" y="18" fill="{PALETTE[4]}">— {escape(name)}</text>')
+        parts.append(f'<text x="{left + 10 + 240 * (n + 1)}" y="{height - 3}" fill="{colour}">- - {escape(other)}'
+                     '</text>')
+    if series:  # the legend under the axis labels
+        parts.append(f'<text x="{left + 10}" y="{height - 3}" fill="{PALETTE[4]}">— {escape(name)}</text>')
     parts.append(f'<polyline fill="none" stroke="{PALETTE[4]}" stroke-width="2" points="'
                  + " ".join(f"{x:.1f},{y:.1f}" for x, y, _l, _v in points) + '"/>')
     for x, y, label, value in points:

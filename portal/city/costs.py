@@ -224,7 +224,7 @@ def break_even_chart(curve: break_even.Curve):
     return charts.line_chart(_("Koszt roczny: własna drukarka i najtańsza drukarnia zewnętrzna"),
                              [str(p.volume) for p in points], [p.in_house for p in points], unit="zł",
                              series=[(_("drukarnia zewnętrzna"), [p.external for p in points])],
-                             name=_("własna drukarka"))
+                             name=_("własna drukarka"), height=260)
 
 
 @bp.get("/co-jesli")
