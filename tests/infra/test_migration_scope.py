@@ -10,9 +10,11 @@ from sqlalchemy import create_engine
 from sqlalchemy import pool
 from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from infra.db import db
 from infra.migrate import alembic_config
+from infra.migrate import grant_app_role
 from printing.models import PrintOrder
 from reports import statistics
 from reports.models import CardFact
@@ -50,6 +52,13 @@ def _facts(school_id: int, city_id: int, printer_id: int, director: int, first_s
         db.session.commit()
 
 
+def _upgrade_to_head() -> None:
+    """Upgrade as the owner and grant the app role again: a downgrade past 0026 dropped
+    `reference_printers`, and the table made again must be the app's to use (infra.migrate.upgrade)."""
+    command.upgrade(alembic_config(OWNER_URL), "head")
+    grant_app_role(OWNER_URL, make_url(APP_URL).username)
+
+
 def _summaries(school_id: int) -> tuple[list, dict]:
     with tenant_scope(Tenant(school_id=school_id)):
         orders = sorted((tuple(r) for r in db.session.execute(select(*ORDER_COLUMNS))), key=repr)
@@ -68,7 +77,7 @@ def test_a_data_migration_fills_every_schools_summaries(app_ctx, two_schools, da
         assert conn.execute(text("SELECT count(*) FROM card_facts")).scalar_one() == 0
 
     command.downgrade(alembic_config(OWNER_URL), "0013")
-    command.upgrade(alembic_config(OWNER_URL), "head")
+    _upgrade_to_head()
 
     filled = {school: _summaries(ids[school]) for school in ("a", "b")}
     for school in ("a", "b"):
@@ -138,7 +147,7 @@ def test_0026_makes_card_costs_exact_shares_of_their_orders(app_ctx, two_schools
         order_id = order.id
 
     command.downgrade(alembic_config(OWNER_URL), "0018")
-    command.upgrade(alembic_config(OWNER_URL), "head")
+    _upgrade_to_head()
 
     with tenant_scope(Tenant(school_id=ids["a"])):
         costs = dict(db.session.execute(select(CardFact.card_id, CardFact.cost).where(
