@@ -327,6 +327,24 @@ class CentreCostProfile(CostFields, Base):
         return cls.city_id == tenant.city_id if tenant.city_id is not None else false()
 
 
+class ReferencePrinter(CostFields, Base):
+    """The city's reference "own printer" for the break-even (one per city, editable): what one
+    card printer in a school would cost. Until the city saves one, printing.pricing.SINGLE_PRINTER
+    (the Szczecin letter's single-printer figures, docs/domain.md §13) stands in."""
+
+    __tablename__ = "reference_printers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), unique=True)
+
+    __table_args__ = (CheckConstraint("ribbon_yield > 0", name="ribbon_yield_positive"),
+                      CheckConstraint("amortisation_years > 0", name="amortisation_positive"))
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        return cls.city_id == tenant.city_id if tenant.city_id is not None else false()
+
+
 class CityBudget(Base):
     """The city's yearly budget for school ID cards and its rollout target."""
 

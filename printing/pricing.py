@@ -281,3 +281,39 @@ def unit_price(printer_id: int, quantity: int, on_date: dt.date | None = None) -
 
 def total(unit: Decimal, quantity: int) -> Decimal:
     return money(unit * quantity)
+
+
+# --- one rounding rule for shares ---------------------------------------------------------------
+
+
+def allocate(total: Decimal, weights: Iterable[int]) -> list[Decimal]:
+    """`total` zł split over parts in proportion to `weights` (e.g. a year's fixed cost over its
+    orders by their cards), in whole grosze that add up to `total` exactly: each part gets its
+    share rounded down, and the grosze left go one each to the parts with the largest remainders
+    (the earlier part on a tie). All weights 0: every part gets 0.00 and nothing is allocated."""
+    weights = [int(w) for w in weights]
+    whole = sum(weights)
+    if whole <= 0:
+        return [ZERO for _ in weights]
+    grosze = int(money(total) * 100)
+    exact = [grosze * w for w in weights]  # ÷ whole
+    parts = [e // whole for e in exact]
+    left = grosze - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] % whole), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return [(Decimal(p) / 100).quantize(CENT) for p in parts]
+
+
+# --- the reference school printer ---------------------------------------------------------------
+
+# One card printer in a school, as the Szczecin letter prices it (docs/domain.md §13, source 000):
+# printer 3,500–8,000 zł (the middle: 5,750), software ~1,000 zł a year (a renewable licence),
+# starter consumables ~500 zł, blank with chip and the holograms 10–13 zł a card (the middle,
+# 11.50, split as 10.30 blank + 1.20 holograms); ribbon 480 zł per 250 prints *(inferred, §13)*.
+# No staff time and no spoilage: the letter names none; the city enters its own (editable).
+SINGLE_PRINTER = CostProfile(
+    model="1 drukarka kart w szkole (list Szczecina)", purchase_price=Decimal("5750.00"), amortisation_years=5,
+    licence_per_year=Decimal("1000.00"), starter_kit_price=Decimal("500.00"), blank_price=Decimal("10.30"),
+    hologram_price=Decimal("1.20"), ribbon_price=Decimal("480.00"), ribbon_yield=250,
+    staff_minutes_per_card=ZERO, hourly_rate=ZERO, spoilage_percent=ZERO, lead_time_days=3)

@@ -18,6 +18,7 @@ from printing.card_layout import MAX_BLEED_MM
 from printing.card_layout import MAX_OFFSET_MM
 from printing.models import CentreCostProfile
 from printing.models import CostFields
+from printing.models import ReferencePrinter
 from printing.models import SchoolPrinter
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import current_tenant
@@ -187,6 +188,27 @@ def save_centre_cost_profile(actor: Actor, city_id: int, printer_id: int, form) 
     profile = centre_cost_profile(city_id, printer_id) or CentreCostProfile(city_id=city_id, printer_id=printer_id)
     profile.model = _text_field(form.get("model"))
     profile.purchased_on = parse_date(form.get("purchased_on"), "Data zakupu")
+    apply_cost_fields(profile, form)
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+# --- the city's reference "own printer" (the break-even's in-house side) ----------------------
+
+
+def reference_printer(city_id: int) -> ReferencePrinter | None:
+    """The city's saved reference printer (None: the Szczecin letter's, pricing.SINGLE_PRINTER)."""
+    return db.session.scalar(select(ReferencePrinter).where(ReferencePrinter.city_id == city_id))
+
+
+def save_reference_printer(actor: Actor, city_id: int, form) -> ReferencePrinter:
+    """A city official records what one card printer in a school would cost (docs/city.md)."""
+    if actor.role != "city_official" or actor.organisation_id != city_id or current_tenant().city_id != city_id:
+        raise OperationError("Drukarkę wzorcową zapisuje urzędnik miasta.")
+    profile = reference_printer(city_id) or ReferencePrinter(city_id=city_id)
+    profile.model = _text_field(form.get("model"))
+    profile.purchased_on = None  # a printer not bought yet: never amortised
     apply_cost_fields(profile, form)
     db.session.add(profile)
     db.session.flush()

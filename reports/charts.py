@@ -140,15 +140,17 @@ def stacked_bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[
 
 
 def line_chart(title: str, labels: Sequence[str], values: Sequence[Number], *, unit: str = "",
-               width: int = 720, height: int = 240) -> Markup:
-    """A line through one value per label (e.g. months), with a y axis of four steps."""
+               width: int = 720, height: int = 240, name: str = "",
+               series: Sequence[tuple[str, Sequence[Number]]] = ()) -> Markup:
+    """A line through one value per label (e.g. months), with a y axis of four steps; `series`:
+    more lines (name, values per label), drawn with a legend naming `name` (the main line) and theirs."""
     ident = _ident("line", title, tuple(labels), tuple(map(str, values)))
     desc = "; ".join(f"{label}: {_fmt(v, unit)}" for label, v in zip(labels, values, strict=True))
     parts = _open(ident, width, height, title, desc or "brak danych")
     if not labels:
         return _empty(parts, width, height // 2)
     left, right, top, bottom = 80, 40, 34, height - 40
-    top_value = _nice_max(max(_num(v) for v in values))
+    top_value = _nice_max(max(_num(v) for v in [*values, *(v for _n, vs in series for v in vs)]))
     for step in range(5):
         y = bottom - (bottom - top) * step / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
@@ -165,6 +167,16 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[Number], *, u
         if i % every == 0:
             parts.append(f'<text x="{x:.1f}" y="{bottom + 18}" text-anchor="middle" fill="{MUTED}">'
                          f'{escape(_short(label, 10))}</text>')
+    for n, (other, more) in enumerate(series):  # the other lines first, the main one on top
+        colour = PALETTE[(n + 1) % len(PALETTE)]
+        line = [(left + gap * i if len(labels) > 1 else (left + width - right) / 2,
+                 bottom - (bottom - top) * _num(v) / top_value) for i, v in enumerate(more)]
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4" points="'
+                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in line) + '"/>')
+        parts.append(f'<text x="{left + 10 + 240 * (n + 1)}" y="{height - 3}" fill="{colour}">- - {escape(other)}'
+                     '</text>')
+    if series:  # the legend under the axis labels
+        parts.append(f'<text x="{left + 10}" y="{height - 3}" fill="{PALETTE[4]}">— {escape(name)}</text>')
     parts.append(f'<polyline fill="none" stroke="{PALETTE[4]}" stroke-width="2" points="'
                  + " ".join(f"{x:.1f},{y:.1f}" for x, y, _l, _v in points) + '"/>')
     for x, y, label, value in points:

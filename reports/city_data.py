@@ -23,6 +23,7 @@ from printing.models import CityBudget
 from reports import aggregates
 from reports import budgets
 from reports import queries
+from reports import real_cost
 from reports.aggregates import Handed
 from reports.aggregates import Ordered
 from reports.filters import Filters
@@ -81,6 +82,11 @@ class Data:
     def budgets(self) -> list[CityBudget]:
         """The city's budgets and targets (reports.budgets)."""
         return budgets.city_budgets(self.city_id)
+
+    @functools.cached_property
+    def real(self) -> real_cost.CityCosts:
+        """The city's in-house orders at what they really cost (reports.real_cost), every year."""
+        return real_cost.city_costs(self.city_id)
 
     def ordered(self, by: str) -> list[Ordered]:
         """Cards of orders placed in the period, per `by` (aggregates.ORDERED_BY)."""

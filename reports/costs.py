@@ -13,11 +13,16 @@ Channels
                  schools pay: per order, tier valid on the order date + season surcharge +
                  parcels × shipping (printing.pricing.external_price); gross, with its VAT split
     centre cost  (`centre-<id>`)   what a card really costs the city in its print centre:
-                 c_in × cards + F × cards ÷ V, where V is all the cards the centre prints in
-                 the year (the fixed cost is shared by volume)
+                 c_in × cards + the school's share of F by its cards among the V the centre
+                 prints in the year (pricing.allocate: the shares add up to F to the grosz)
     own printer  (`own`)           a printer in every school: c_in × cards + F for each school
-                 (its own profile; a school without one is priced with the centre's profile as
-                 a reference printer, and said so)
+                 (its own profile; a school without one is priced with the city's reference
+                 printer — saved by the city, else the Szczecin letter's single printer,
+                 pricing.SINGLE_PRINTER — and said so)
+
+What the year actually cost ("actual") is what the city really paid (reports.real_cost): the
+invoices of external printers, the centre's and schools' own printers at c_in × cards plus the
+year's fixed costs, from the schools' order facts (the same orders and days as the dashboard).
 
 In-house per card (printing.pricing): c_in = (blank + hologram + ribbon ÷ yield
 + staff_minutes ÷ 60 × hourly_rate) × (1 + spoilage%); F = purchase ÷ years + licence + starter
@@ -25,7 +30,9 @@ kit ÷ years; cost per card at a yearly volume N = (c_in × N + F) ÷ N. In-hous
 entered gross and include wages, so they have no VAT split (net and VAT are None).
 
 Break-even (docs/domain.md §13): N* = F ÷ (p_ext − c_in), rounded up to whole cards; None when
-p_ext ≤ c_in (in-house never breaks even on materials).
+p_ext ≤ c_in (in-house never breaks even on materials) — for one price per card. The pages
+compare against the cheapest external printer's tier schedule for the school's own order
+pattern (reports.break_even).
 
 Duplicates bring 9 zł each into the school's account (§ 67). The city cannot read applications,
 so the income comes from the schools' anonymous statistics (reports.models.SchoolStats
@@ -42,9 +49,6 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Date
-from sqlalchemy import cast
-from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import inputs
@@ -52,14 +56,14 @@ from infra.db import db
 from printing import pricing
 from printing.models import CentreCostProfile
 from printing.models import Channel
-from printing.models import OrderStatus
-from printing.models import PrintOrder
+from printing.models import ReferencePrinter
 from printing.models import SchoolPrinter
 from printing.pricing import CostProfile
 from printing.pricing import Terms
 from printing.pricing import Tier
 from printing.pricing import money
 from reports import queries
+from reports import real_cost
 from reports.models import SchoolStats
 from reports.tables import Table
 from tenants.tenancy.models import CityPrinter
@@ -159,12 +163,14 @@ def in_house_cost(profile: CostProfile, yearly_volume: int, year: int | None = N
 
 
 def centre_share(profile: CostProfile, cards: int, centre_volume: int, year: int | None = None, *,
-                 key: str = "", name: str = "", note: str = "") -> Breakdown:
+                 key: str = "", name: str = "", note: str = "", fixed: Decimal | None = None) -> Breakdown:
     """`cards` of the `centre_volume` the city print centre prints in a year, at its own cost:
-    c_in × cards + F × cards ÷ centre_volume (the fixed cost shared by volume)."""
+    c_in × cards + the cards' share of F (pricing.allocate over `cards` and the other
+    `centre_volume − cards`; `fixed` when the caller has allocated F among several schools)."""
     marginal = pricing.marginal_per_card(profile)
-    fixed_year = pricing.fixed_per_year(profile, year)
-    fixed = money(fixed_year * cards / centre_volume) if centre_volume else ZERO
+    if fixed is None:
+        fixed_year = pricing.fixed_per_year(profile, year)
+        fixed = pricing.allocate(fixed_year, [cards, max(centre_volume - cards, 0)])[0]
     return Breakdown(key=key, name=name, channel=Channel.CITY_CENTRE.value, kind=CENTRE_COST, quantity=cards,
                      total=money(marginal * cards) + fixed, fixed=fixed, marginal=marginal, note=note)
 
@@ -204,20 +210,21 @@ class ChannelOption:
     reference_name: str = ""
 
     def price(self, school_id: int, orders: Sequence[tuple[int, dt.date]], year: int, *,
-              own_profiles: Mapping[int, CostProfile], centre_volume: int = 0) -> Breakdown:
+              own_profiles: Mapping[int, CostProfile], centre_volume: int = 0,
+              centre_fixed: Decimal | None = None) -> Breakdown:
         """What `orders` of one school cost through this channel in `year`."""
         cards = sum(q for q, _ in orders)
         labels = dict(key=self.key, name=self.name)
         if self.kind == PRICE_LIST:
             return orders_cost(self.tiers, self.terms or Terms(), orders, channel=self.channel, **labels)
         if self.kind == CENTRE_COST:
-            return centre_share(self.profile, cards, centre_volume, year, **labels)
+            return centre_share(self.profile, cards, centre_volume, year, fixed=centre_fixed, **labels)
         profile = own_profiles.get(school_id)
         note = ""
         if profile is None:
             if self.profile is None:
                 return Breakdown(channel=self.channel, kind=OWN, quantity=cards, total=None,
-                                 note="brak profilu kosztów drukarki (szkoły ani centrum)", **labels)
+                                 note="brak profilu kosztów drukarki (szkoły ani wzorcowej)", **labels)
             profile, note = self.profile, f"drukarka wzorowana na profilu: {self.reference_name}"
         return in_house_cost(profile, cards, year, channel=self.channel, note=note, **labels)
 
@@ -251,7 +258,13 @@ class ChannelComparison:
 
     @property
     def cheapest(self) -> Breakdown | None:
-        return self.rows[0] if self.rows and self.rows[0].available else None
+        """The cheapest channel for the city (the centre's internal price list is not a cost)."""
+        return self.rows[0] if self.rows and self.rows[0].available and not internal_price(self.rows[0]) else None
+
+
+def internal_price(row: Breakdown) -> bool:
+    """The city print centre's price list: what schools are charged, not what the city pays."""
+    return row.kind == PRICE_LIST and row.channel == Channel.CITY_CENTRE.value
 
 
 def compare_channels(options: Sequence[ChannelOption], *, school_id: int, school_name: str, volume: int,
@@ -275,8 +288,8 @@ def compare_channels(options: Sequence[ChannelOption], *, school_id: int, school
         if option.kind == OWN and own_profile is not None:
             row = dataclasses.replace(row, name=own_name or row.name)
         rows.append(row)
-    rows.sort(key=lambda r: (not r.available, r.total if r.available else ZERO, r.name))
-    priced = [r for r in rows if r.kind == PRICE_LIST and r.available]
+    rows.sort(key=lambda r: (not r.available, internal_price(r), r.total if r.available else ZERO, r.name))
+    priced = [r for r in rows if r.kind == PRICE_LIST and r.channel == Channel.EXTERNAL.value and r.available]
     reference = own_profile
     reference_name = own_name
     if reference is None:
@@ -305,9 +318,14 @@ class OrderFact:
     school_id: int
     quantity: int
     ordered_on: dt.date
-    total: Decimal  # the frozen quote's total: what it actually cost
+    total: Decimal  # the frozen quote's total (for the centre: its internal price)
     channel: str = Channel.EXTERNAL.value
     printer_id: int | None = None
+    real: Decimal | None = None  # what the city really paid (reports.real_cost); None: `total`
+
+    @property
+    def paid(self) -> Decimal:
+        return money(self.total) if self.real is None else self.real
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,21 +392,27 @@ def what_if_rows(option: ChannelOption, facts: Iterable[OrderFact], year: int, *
                  own_profiles: Mapping[int, CostProfile] | None = None,
                  duplicate_income: Mapping[int, Decimal] | None = None) -> WhatIf:
     """Each school's orders of `year` (same sizes, same dates) priced through `option`, beside
-    what they actually cost. Schools without orders that year are left out. For the centre's own
-    cost, the centre prints every card of the year: V = all the cards in `facts`."""
+    what they really cost (`OrderFact.paid`). Schools without orders that year are left out. For
+    the centre's own cost, the centre prints every card of the year: V = all the cards in
+    `facts`, F shared among the schools by their cards (pricing.allocate)."""
     by_school: dict[int, list[OrderFact]] = {}
     for fact in facts:
         if fact.ordered_on.year == year:
             by_school.setdefault(fact.school_id, []).append(fact)
     city_volume = sum(f.quantity for orders in by_school.values() for f in orders)
+    schools = sorted(by_school)
+    centre_fixed = dict(zip(schools, pricing.allocate(
+        pricing.fixed_per_year(option.profile, year) if option.kind == CENTRE_COST and option.profile else ZERO,
+        [sum(f.quantity for f in by_school[s]) for s in schools]), strict=True))
     rows = []
-    for school_id, orders in by_school.items():
-        orders.sort(key=lambda f: f.ordered_on)
+    for school_id in schools:
+        orders = sorted(by_school[school_id], key=lambda f: f.ordered_on)
         projected = option.price(school_id, [(f.quantity, f.ordered_on) for f in orders], year,
-                                 own_profiles=own_profiles or {}, centre_volume=city_volume)
+                                 own_profiles=own_profiles or {}, centre_volume=city_volume,
+                                 centre_fixed=centre_fixed[school_id])
         rows.append(WhatIfRow(school_id=school_id, school_name=school_names.get(school_id, f"#{school_id}"),
                               orders=len(orders), cards=sum(f.quantity for f in orders),
-                              actual=sum((money(f.total) for f in orders), ZERO), projected=projected,
+                              actual=sum((f.paid for f in orders), ZERO), projected=projected,
                               duplicate_income=money((duplicate_income or {}).get(school_id, ZERO))))
     rows.sort(key=lambda r: r.school_name)
     return WhatIf(option=option, year=year, rows=tuple(rows))
@@ -397,6 +421,7 @@ def what_if_rows(option: ChannelOption, facts: Iterable[OrderFact], year: int, *
 # --- tables (reports.tables) ------------------------------------------------------------------
 
 KIND_LABELS = {PRICE_LIST: "cennik", CENTRE_COST: "koszt własny miasta", OWN: "drukarka w szkole"}
+INTERNAL_LABEL = "cennik wewnętrzny centrum (nie koszt miasta)"
 
 
 def comparison_table(cmp: ChannelComparison) -> Table:
@@ -404,7 +429,8 @@ def comparison_table(cmp: ChannelComparison) -> Table:
                "w tym dopłata sezonowa (zł)", "w tym wysyłka (zł)", "Netto (zł)", "VAT (zł)", "Za kartę (zł)",
                "Najtańszy", "Uwagi")
     cheapest = cmp.cheapest
-    rows = tuple((r.name, KIND_LABELS[r.kind], r.quantity, r.orders or None, r.total,
+    rows = tuple((r.name, INTERNAL_LABEL if internal_price(r) else KIND_LABELS[r.kind], r.quantity,
+                  r.orders or None, r.total,
                   r.fixed if r.kind != PRICE_LIST else None, r.surcharge if r.kind == PRICE_LIST else None,
                   r.shipping if r.kind == PRICE_LIST else None, r.net, r.vat, r.per_card,
                   "tak" if cheapest is not None and r is cheapest else "", r.note) for r in cmp.rows)
@@ -422,7 +448,8 @@ def what_if_table(result: WhatIf) -> Table:
     return Table(key="co_jesli", title=f"Co by było, gdyby: {result.option.name}, rok {result.year}",
                  columns=columns, rows=rows,
                  note="Te same zamówienia (liczba kart, daty) wycenione w wybranym kanale; koszt rzeczywisty "
-                      "to wyceny zamrożone w zamówieniach. " + INCOME_NOTE)
+                      "to co miasto naprawdę zapłaciło: faktury drukarń zewnętrznych, a w centrum druku i we "
+                      "własnych drukarkach koszt zmienny × karty + koszty stałe roku. " + INCOME_NOTE)
 
 
 def what_if_summary_table(results: Sequence[WhatIf], year: int) -> Table:
@@ -432,31 +459,30 @@ def what_if_summary_table(results: Sequence[WhatIf], year: int) -> Table:
     for r in results:
         priced_cards = sum(row.cards for row in r.rows if row.projected.available)
         per_card = money(r.projected / priced_cards) if priced_cards else None
-        rows.append((r.option.name, KIND_LABELS[r.option.kind], len(r.rows), r.cards, r.projected, r.actual_priced,
+        internal = r.option.kind == PRICE_LIST and r.option.channel == Channel.CITY_CENTRE.value
+        rows.append((r.option.name, INTERNAL_LABEL if internal else KIND_LABELS[r.option.kind], len(r.rows),
+                     r.cards, r.projected, r.actual_priced,
                      r.difference, per_card, r.unpriced))
     return Table(key="co_jesli_kanaly", title=f"Rok {year}: koszt, gdyby wszystkie szkoły drukowały w jednym kanale",
                  columns=columns, rows=tuple(rows),
-                 note="Koszt rzeczywisty liczony dla tych samych szkół, które kanał mógł wycenić.")
+                 note="Koszt rzeczywisty: co miasto naprawdę zapłaciło (faktury; centrum druku i własne drukarki — "
+                      "koszt zmienny i koszty stałe roku), liczony dla tych samych szkół, które kanał mógł wycenić.")
 
 
 # --- loaders (database, under the city's tenant) ----------------------------------------------
 
-_PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
-# The day an order was placed: its issue date (set at submission), else when it was submitted.
-_ORDERED_ON = func.coalesce(PrintOrder.issue_date, cast(PrintOrder.submitted_at, Date),
-                            cast(PrintOrder.created_at, Date))
-
-
 def order_facts(city_id: int, year: int, school_id: int | None = None) -> list[OrderFact]:
-    """The city's placed orders (status other than draft) of `year`."""
-    stmt = (select(PrintOrder.school_id, PrintOrder.card_count, _ORDERED_ON, PrintOrder.total_price,
-                   PrintOrder.channel, PrintOrder.printer_id)
-            .where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED),
-                   _ORDERED_ON.between(dt.date(year, 1, 1), dt.date(year, 12, 31))))
-    if school_id is not None:
-        stmt = stmt.where(PrintOrder.school_id == school_id)
-    return [OrderFact(school_id=r[0], quantity=int(r[1] or 0), ordered_on=r[2], total=money(r[3] or 0),
-                      channel=r[4], printer_id=r[5]) for r in db.session.execute(stmt)]
+    """The city's placed orders of `year` (reports.real_cost.placed_orders: the same orders and days
+    as the dashboard's), each with what the city really paid for it (for a whole city; one
+    school's list carries its quotes' totals only)."""
+    placed = real_cost.placed_orders(city_id, year=year, school_id=school_id)
+    channels = {o.channel for o in placed} if school_id is None else set()
+    paid = real_cost.real_costs(
+        placed, real_cost.centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {},
+        real_cost.own_profiles(city_id) if Channel.OWN.value in channels else {}) if school_id is None else {}
+    return [OrderFact(school_id=o.school_id, quantity=o.cards, ordered_on=o.day, total=o.invoiced, channel=o.channel,
+                      printer_id=o.printer_id, real=paid[o.order_id].total if o.order_id in paid else None)
+            for o in sorted(placed, key=lambda o: (o.day, o.order_id))]
 
 
 def city_school(city_id: int, school_id: int | None) -> Organisation | None:
@@ -504,13 +530,19 @@ def channel_options(city_id: int) -> list[ChannelOption]:
         options.append(ChannelOption(key=f"centre-{centre.id}", name=f"{centre.name} (koszt własny)",
                                      kind=CENTRE_COST, channel=Channel.CITY_CENTRE.value,
                                      profile=pricing.profile_of(profile)))
-    reference = centres[0] if centres else None
-    options.append(ChannelOption(
-        key=OWN, name="Własna drukarka w każdej szkole", kind=OWN, channel=Channel.OWN.value,
-        profile=pricing.profile_of(reference[1]) if reference else None,
-        reference_name=f"{reference[0].name}{' — ' + reference[1].model if reference[1].model else ''}"
-        if reference else ""))
+    reference, reference_name = reference_printer(city_id)
+    options.append(ChannelOption(key=OWN, name="Własna drukarka w każdej szkole", kind=OWN, channel=Channel.OWN.value,
+                                 profile=reference, reference_name=reference_name))
     return options
+
+
+def reference_printer(city_id: int) -> tuple[CostProfile, str]:
+    """The city's reference "own printer" (saved on the costs page), else the Szczecin letter's
+    single printer (pricing.SINGLE_PRINTER), and its name."""
+    row = db.session.scalar(select(ReferencePrinter).where(ReferencePrinter.city_id == city_id))
+    if row is None:
+        return pricing.SINGLE_PRINTER, pricing.SINGLE_PRINTER.model
+    return pricing.profile_of(row), row.model or "drukarka wzorcowa miasta"
 
 
 def channel_option(city_id: int, key: str) -> ChannelOption | None:
@@ -524,12 +556,13 @@ def school_year_volume(city_id: int, school_id: int, year: int) -> tuple[int, in
 
 
 def channel_costs(city_id: int, school: Organisation, volume: int, on_date: dt.date,
-                  orders: int = 1) -> ChannelComparison:
+                  orders: int = 1, options: Sequence[ChannelOption] | None = None) -> ChannelComparison:
     """Every channel's projected cost for `volume` cards of `school` (see compare_channels);
-    the centre's own cost adds the cards the centre printed for other schools that year."""
+    the centre's own cost adds the cards the centre printed for other schools that year.
+    `options`: the city's channel_options when the caller has read them."""
     year = on_date.year
     own = own_profiles(city_id).get(school.id)
-    options = channel_options(city_id)
+    options = channel_options(city_id) if options is None else options
     centre_ids = {o.key.removeprefix("centre-") for o in options if o.kind == CENTRE_COST}
     other = sum(f.quantity for f in order_facts(city_id, year) if f.school_id != school.id
                 and f.channel == Channel.CITY_CENTRE.value and str(f.printer_id) in centre_ids)

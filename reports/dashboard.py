@@ -203,50 +203,89 @@ def lead_by_printer(city_id: int, f: Filters, data: Data | None = None) -> Listi
         "Odrzucenia: karty, które drukarnia choć raz odrzuciła, wśród kart zamówionych w okresie."), tuple(keys))
 
 
-def _money(groups: list[Ordered]) -> tuple[int, Decimal, Decimal | None, int, Decimal]:
-    """Cards, their cost, cost per card, paid duplicates and their fees."""
+def _money(groups: list[Ordered], extra: Decimal = ZERO, fixed: Decimal = ZERO
+           ) -> tuple[int, Decimal, Decimal | None, Decimal, Decimal, Decimal | None, int, Decimal]:
+    """Cards, what the city really pays for them and per card, of which fixed costs, the orders'
+    prices and per card, paid duplicates and their fees. `extra`: real − invoiced of the groups'
+    in-house orders (reports.real_cost), `fixed` the fixed costs in it."""
     cards = sum(o.cards for o in groups)
-    cost = sum((o.cost for o in groups), ZERO)
-    return cards, cost, _per(cost, cards), sum(o.paid for o in groups), sum((o.fees for o in groups), ZERO)
+    invoiced = sum((o.cost for o in groups), ZERO)
+    real = invoiced + extra
+    return (cards, real, _per(real, cards), fixed, invoiced, _per(invoiced, cards), sum(o.paid for o in groups),
+            sum((o.fees for o in groups), ZERO))
+
+
+def _real_extra(data: Data, key: Callable) -> tuple[dict, dict]:
+    """({group key: real − invoiced}, {group key: fixed costs}) of the in-house orders placed in
+    the period by the filters' schools, grouped by `key(order)` (reports.real_cost)."""
+    ids = {s.id for s in data.schools}
+    extra: dict = defaultdict(lambda: ZERO)
+    fixed: dict = defaultdict(lambda: ZERO)
+    for order in data.real.orders:
+        if order.school_id in ids and data.filters.covers(order.day):
+            extra[key(order)] += data.real.adjustment(order)
+            fixed[key(order)] += data.real.costs[order.order_id].fixed
+    return extra, fixed
+
+
+def _month(day: dt.date | None) -> str:
+    return f"{day.year:04d}-{day.month:02d}" if day else ""
+
+
+MONEY_COLUMNS = ("Karty", "Koszt dla miasta (zł)", "Koszt dla miasta na kartę (zł)", "w tym koszty stałe (zł)",
+                 "Cena z zamówień (zł)", "Cena z zamówień na kartę (zł)")
+MONEY_NOTE = ("Koszt dla miasta: faktury drukarń zewnętrznych (cena z zamrożonej wyceny: próg cenowy, dopłata "
+              "sezonowa, wysyłka); w centrum druku i we własnej drukarce szkoły koszt zmienny (blankiet, hologram, "
+              "taśma, czas pracy, odpady) × karty + część kosztów stałych roku (drukarka, licencja, zestaw "
+              "startowy) według liczby kart wydrukowanych na tej drukarce w roku. Cena z zamówień: cennik "
+              "(dla centrum — wewnętrzny). Zamówienia złożone w okresie.")
 
 
 def cost_by_channel(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
     groups = _grouped(data.ordered("month"), lambda o: o.channel)  # the months add up to the channel
+    extra, fixed = _real_extra(data, lambda o: o.channel)
     order = [c for c in CHANNELS if c in groups] + sorted(c for c in groups if c not in CHANNELS)
-    rows = tuple((CHANNELS.get(c, c), *_money(groups[c])) for c in order)
+    rows = tuple((CHANNELS.get(c, c), *_money(groups[c], extra[c], fixed[c])) for c in order)
     return Listing(Table("cost_channels", "Koszt legitymacji według kanału druku", (
-        "Kanał", "Karty", "Koszt (zł)", "Koszt na kartę (zł)", "Duplikaty opłacone", "Opłaty za duplikaty (zł)"),
-        rows, "Koszt karty: cena zamówienia z zamrożonej wyceny ÷ liczba kart zamówienia; zamówienia złożone "
-              "w okresie."), tuple({"channel": c} for c in order))
+        "Kanał", *MONEY_COLUMNS, "Duplikaty opłacone", "Opłaty za duplikaty (zł)"),
+        rows, MONEY_NOTE), tuple({"channel": c} for c in order))
 
 
 def cost_by_school(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
     groups = _grouped(data.ordered("school"), lambda o: o.school_id)
-    rows = tuple((s.name, s.type_label, s.district, *_money(groups[s.id])) for s in data.schools)
+    extra, fixed = _real_extra(data, lambda o: o.school_id)
+    rows = tuple((s.name, s.type_label, s.district, *_money(groups[s.id], extra[s.id], fixed[s.id]))
+                 for s in data.schools)
     return Listing(Table("cost_schools", "Koszt legitymacji według szkół", (
-        "Szkoła", "Typ", "Dzielnica", "Karty", "Koszt (zł)", "Koszt na kartę (zł)", "Duplikaty opłacone",
-        "Opłaty za duplikaty (zł)"), rows, "Zamówienia złożone w okresie."),
-        tuple({"school_id": s.id} for s in data.schools))
+        "Szkoła", "Typ", "Dzielnica", *MONEY_COLUMNS, "Duplikaty opłacone", "Opłaty za duplikaty (zł)"),
+        rows, MONEY_NOTE), tuple({"school_id": s.id} for s in data.schools))
 
 
 def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     data = _data(city_id, f, data)
     groups = _grouped(data.ordered("month"), lambda o: (o.month, o.channel))
+    extra, fixed = _real_extra(data, lambda o: (_month(o.day), o.channel))
     channel_rank = {c: i for i, c in enumerate(CHANNELS)}
     order = sorted(groups, key=lambda k: (k[0], channel_rank.get(k[1], 99), k[1]))
-    rows = tuple((month, CHANNELS.get(c, c), *_money(groups[(month, c)])[:3]) for month, c in order)
+    rows = tuple((month, CHANNELS.get(c, c), *_money(groups[(month, c)], extra[(month, c)], fixed[(month, c)])[:6])
+                 for month, c in order)
     return Listing(Table("cost_months", "Koszt legitymacji według miesięcy", (
-        "Miesiąc", "Kanał", "Karty", "Koszt (zł)", "Koszt na kartę (zł)"), rows,
-        "Miesiąc złożenia zamówienia."), tuple({"month": m, "channel": c} for m, c in order))
+        "Miesiąc", "Kanał", *MONEY_COLUMNS), rows,
+        "Miesiąc złożenia zamówienia. " + MONEY_NOTE), tuple({"month": m, "channel": c} for m, c in order))
 
 
 def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     """Spend against the city's budget per calendar year (the budget year of a Polish gmina):
     the cost of the cards whose order was placed in that year, all schools of the city."""
-    by_year = {b.year: b for b in _data(city_id, f, data).budgets}
+    data = _data(city_id, f, data)
+    by_year = {b.year: b for b in data.budgets}
     spent = aggregates.spent_by_year(city_id)
+    for order in data.real.orders:  # in-house orders at their real cost (reports.real_cost)
+        if order.day is not None:
+            cards, used = spent.get(order.day.year, (0, ZERO))
+            spent[order.day.year] = (cards, used + data.real.adjustment(order))
     rows = []
     years = sorted(set(by_year) | set(spent), reverse=True)
     for year in years:
@@ -259,7 +298,8 @@ def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
     return Listing(Table("budget", "Budżet na legitymacje a wydatki", (
         "Rok", "Budżet (zł)", "Wydano (zł)", "Pozostało (zł)", "Wykorzystanie (%)", "Karty", "Termin celu",
         "Cel: wydane legitymacje (%)"), tuple(rows),
-        "Rok kalendarzowy złożenia zamówienia; wszystkie szkoły miasta."), tuple({"year": y} for y in years))
+        "Rok kalendarzowy złożenia zamówienia; wszystkie szkoły miasta. Wydano: koszt dla miasta (faktury; "
+        "centrum druku i własne drukarki — koszt zmienny i koszty stałe roku)."), tuple({"year": y} for y in years))
 
 
 def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
@@ -353,9 +393,10 @@ def overview(city_id: int, f: Filters, data: Data | None = None, *, rollout_list
     behind = sum(1 for key in (rollout_listing or rollout(city_id, f, data)).keys if key["behind"])
     months = data.ordered("month")  # also what the overview's cost tables read
     _n, median, p90, judged, on_time, on_time_share = _lead(data.handed(), months)
-    cards, cost, per_card, _paid, fees = _money(months)
+    extra, _fixed = _real_extra(data, lambda o: "all")
+    cards, cost, per_card, _fixed_all, _invoiced, _invoiced_per, _paid, fees = _money(months, extra["all"])
     year = f.today.year
-    budget_row = next((r for r in (budget or budget_table(city_id, f)).table.rows if r[0] == year), None)
+    budget_row = next((r for r in (budget or budget_table(city_id, f, data)).table.rows if r[0] == year), None)
     return Overview(
         schools=len(data.schools), schools_with_stats=len(stats),
         computed_oldest=min((s.computed_at for s in stats), default=None),
@@ -386,12 +427,12 @@ def rollout_chart(listing: Listing) -> Markup:
 
 def channel_chart(listing: Listing) -> Markup:
     return charts.bar_chart("Koszt legitymacji na kartę według kanału", _column(listing, "Kanał"),
-                            _column(listing, "Koszt na kartę (zł)"), unit="zł")
+                            _column(listing, "Koszt dla miasta na kartę (zł)"), unit="zł")
 
 
 def month_chart(listing: Listing) -> Markup:
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for month, cost in zip(_column(listing, "Miesiąc"), _column(listing, "Koszt (zł)"), strict=True):
+    for month, cost in zip(_column(listing, "Miesiąc"), _column(listing, "Koszt dla miasta (zł)"), strict=True):
         totals[month] += cost
     months = sorted(totals)
     return charts.line_chart("Wydatki na legitymacje według miesięcy", months, [totals[m] for m in months], unit="zł")

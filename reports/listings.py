@@ -114,8 +114,10 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
     return Listing(Table("facts", "Legitymacje (dane zbiorcze, bez danych osobowych)", (
         "Szkoła", "Zamówienie nr", "Kanał", "Drukarnia", "Rodzaj", "Stan", "Wniosek", "Zamówienie złożone",
         "Dostarczona", "Wydana", "Dni: wniosek → wydanie", "Obiecany czas realizacji (dni)", "W terminie",
-        "Koszt (zł)", "Opłata (zł)", "Odrzucenia przy druku"), tuple(rows),
-        "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")),
+        "Cena z zamówienia (zł)", "Opłata (zł)", "Odrzucenia przy druku"), tuple(rows),
+        "Okres według dnia " + ("wydania legitymacji." if q.basis == "wydania" else "złożenia zamówienia.")
+        + " Cena z zamówienia: część ceny zamówienia przypadająca na kartę (co do grosza sumuje się do ceny "
+          "zamówienia); koszt dla miasta z kosztami stałymi centrum druku i własnych drukarek — Wydatki."),
         tuple({"order_id": fact[1], "school_id": fact[0]} for fact in facts) if keys else ())
 
 
@@ -130,16 +132,20 @@ def orders_by_school(city_id: int, f: Filters, data: Data | None = None) -> List
     types = {s.id for s in (data or load(city_id, f)).schools}
     rows = [r for r in queries.city_rollout(city_id) if r.school_id in types]
     return Listing(Table("orders_by_school", "Zamówienia szkół (na bieżąco)", (
-        "Szkoła", "Typ", "Zamówione", "Dostarczone", "Wydane", "Cena za kartę (zł)", "Koszt (zł)"),
+        "Szkoła", "Typ", "Zamówione", "Dostarczone", "Wydane", "Cena z zamówień za kartę (zł)",
+        "Cena z zamówień (zł)"),
         tuple((r.school_name, SCHOOL_TYPES.get(r.school_type, r.school_type), r.cards_ordered, r.cards_delivered,
                r.cards_handed_over, r.unit_price, r.total_cost) for r in rows),
-        "Wszystkie złożone zamówienia, bez filtra okresu; dostarczone: karty zamówień dostarczonych do szkoły."),
+        "Wszystkie złożone zamówienia, bez filtra okresu; dostarczone: karty zamówień dostarczonych do szkoły. "
+        "Ceny z wycen zamówień (centrum druku: cennik wewnętrzny); koszt dla miasta — Wydatki."),
         tuple({"school_id": r.school_id} for r in rows))
 
 
 def order_list(city_id: int, f: Filters, school_id: int | None = None, data: Data | None = None) -> Listing:
     """Placed orders of the city's schools (metadata only) whose order day is in the period."""
-    schools = {s.id: s.name for s in (data or load(city_id, f)).schools}
+    data = data or load(city_id, f)
+    schools = {s.id: s.name for s in data.schools}
+    real = data.real.costs  # in-house orders' real costs (reports.real_cost); the rest cost their invoice
     if school_id is not None:
         schools = {k: v for k, v in schools.items() if k == school_id}
     zone = clock.zone()
@@ -165,9 +171,12 @@ def order_list(city_id: int, f: Filters, school_id: int | None = None, data: Dat
         invoice = "" if o.invoice_gross is None else ("nie" if o.invoice_mismatch else "tak")
         rows.append((day, o.id, schools[o.school_id], printers.get(o.printer_id, OWN_PRINTERS),
                      CHANNELS.get(o.channel, o.channel), o.card_count, o.handed_over_count,
-                     ORDER_STATES.get(o.status, o.status), o.total_price, o.invoice_gross, invoice))
+                     ORDER_STATES.get(o.status, o.status), o.total_price,
+                     real[o.id].total if o.id in real else o.total_price, o.invoice_gross, invoice))
         keys.append({"order_id": o.id, "school_id": o.school_id})
     return Listing(Table("orders", "Zamówienia szkół", (
         "Złożone", "Zamówienie nr", "Szkoła", "Drukarnia", "Kanał", "Karty", "Wydane", "Stan", "Wycena (zł)",
-        "Faktura brutto (zł)", "Faktura zgodna z wyceną"), tuple(rows), "Zamówienia złożone w okresie."),
+        "Koszt dla miasta (zł)", "Faktura brutto (zł)", "Faktura zgodna z wyceną"), tuple(rows),
+        "Zamówienia złożone w okresie. Koszt dla miasta: wycena drukarni zewnętrznej; w centrum druku i we "
+        "własnej drukarce koszt zmienny × karty + część kosztów stałych roku (od przeliczenia statystyk)."),
         tuple(keys))

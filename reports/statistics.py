@@ -56,9 +56,11 @@ Definitions (`CardFact`, dates in the city's time zone):
   reported it printed, or the school has it or handed it over); None otherwise.
 - handed_over_on: the day it was handed over (kept when the card is later invalidated).
 - promised_days: the lead time of the quote frozen on the order (or the printer's lead time).
-- cost: the order's total price ÷ its card count (the frozen quote is what the card cost),
-  rounded half up to the grosz (`card_cost`), so a sum of cards may differ from the orders'
-  totals by a few grosz; fee: the duplicate fee paid for the card's application.
+- cost: the card's share of its order's total price (the frozen quote is what the card cost):
+  the total split over the order's cards in whole grosze that add up to the total
+  (printing.pricing.allocate; the cards in card-id order, an erased card keeping its place), so
+  the cards of an order always sum to its invoice (`card_costs`; docs/city.md, the rounding
+  rule); fee: the duplicate fee paid for the card's application.
 - print_rejections: how many times a printer rejected this card (order items `rejected`).
 """
 
@@ -83,6 +85,7 @@ from infra import clock
 from infra.db import db
 from infra.db import is_postgres
 from infra.db import utcnow
+from printing import pricing
 from printing.models import ItemOutcome
 from printing.models import OrderItem
 from printing.models import PrintOrder
@@ -189,11 +192,24 @@ def _card_counts() -> dict[str, int]:
 
 
 def card_cost(total: Decimal | None, card_count: int) -> Decimal:
-    """One card's share of its order: the total ÷ the order's cards, rounded half up to the grosz.
-    It depends on the order alone, so it stays the same when other cards' records are erased."""
+    """The total ÷ the order's cards, rounded half up to the grosz: what a card costs on average
+    (shown, never summed; a card's fact carries its exact share, `card_costs`)."""
     if not card_count:
         return Decimal("0.00")
     return (Decimal(total or 0) / card_count).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def card_costs(total: Decimal | None, card_ids: list[int]) -> dict[int, Decimal]:
+    """{card id: its share of the order's total}: the total split over the cards the order holds
+    (`card_ids`: its cards now and the erased ones its facts remember, so erasing a card moves no
+    other card's share) in whole grosze adding up to the total (printing.pricing.allocate), the
+    smaller card id taking the odd grosz first. 10.00 zł over 3 cards: 3.34, 3.33, 3.33. A card
+    reprinted in a new order leaves this one: the cards left carry the whole invoice, which the
+    city paid all the same."""
+    ids = sorted(card_ids)
+    if not ids:
+        return {}
+    return dict(zip(ids, pricing.allocate(Decimal(total or 0), [1] * len(ids)), strict=True))
 
 
 def _promised_days(order, printer_lead: dict[int, int | None], own_lead: int | None) -> int | None:
@@ -228,6 +244,15 @@ def _card_fact_values(zone: ZoneInfo) -> dict[int, dict]:
                Application.created_at, Application.payment_amount, Application.payment_checked_at)
         .join(Application, and_(Application.id == Card.application_id, Application.school_id == Card.school_id))
         .order_by(Card.id)).all()
+    in_order: dict[int, list[int]] = {}  # order id → its cards' ids, erased ones its facts remember
+    for card in cards:
+        in_order.setdefault(card.order_id, []).append(card.id)
+    present = {card.id for card in cards}
+    for order_id, card_id in db.session.execute(select(CardFact.order_id, CardFact.card_id)):
+        if card_id not in present:
+            in_order.setdefault(order_id, []).append(card_id)
+    shares = {order_id: card_costs(order.total_price, in_order.get(order_id, []))
+              for order_id, order in orders.items()}
     values = {}
     for card in cards:
         order = orders.get(card.order_id)
@@ -245,7 +270,7 @@ def _card_fact_values(zone: ZoneInfo) -> dict[int, dict]:
             "delivered_on": _local_day(order.delivered_at, zone) if came else None,
             "handed_over_on": card.handed_over_on,
             "promised_days": _promised_days(order, printer_lead, own_lead),
-            "cost": card_cost(order.total_price, order.card_count), "fee": fee,
+            "cost": shares[order.id][card.id], "fee": fee,
             "print_rejections": rejections.get(card.id, 0),
         }
     return values

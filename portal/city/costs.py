@@ -26,8 +26,11 @@ from portal.security import current_actor
 from portal.security import current_membership
 from printing import pricing
 from printing import terms
+from reports import break_even
+from reports import charts
 from reports import costs
 from reports import queries
+from reports import real_cost
 from reports.tables import Table
 from reports.tables import to_csv
 from reports.tables import to_xlsx
@@ -41,6 +44,10 @@ guard_blueprint(bp, *OFFICIAL)  # every route; narrower ones add require_roles
 MAX_VOLUME = 1_000_000
 FALLBACK_VOLUME = 100  # a school with no orders yet: a first class or two
 CENTRE_VOLUMES = (500, 1000, 2000, 5000, 10000)
+REFERENCE_VOLUMES = (25, 50, 100, 200, 500, 1000, 2000)
+REFERENCE_FIELDS = ("model", "purchase_price", "amortisation_years", "licence_per_year", "starter_kit_price",
+                    "blank_price", "hologram_price", "ribbon_price", "ribbon_yield", "staff_minutes_per_card",
+                    "hourly_rate", "spoilage_percent", "lead_time_days")
 
 
 def _city_id() -> int:
@@ -111,11 +118,28 @@ def _channels_request():
     return dict(schools=schools, school=school, day=day, volume=volume, orders=orders, actual=actual)
 
 
-def _channels_table(params: dict) -> tuple[costs.ChannelComparison | None, Table | None]:
+def _channels_table(params: dict, options=None) -> tuple[costs.ChannelComparison | None, Table | None]:
     if params["school"] is None:
         return None, None
-    cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"])
+    cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"],
+                              options=options)
     return cmp, costs.comparison_table(cmp)
+
+
+def _break_even(params: dict, options=None) -> break_even.Curve | None:
+    """The school's own printer (or the city's reference printer) against the cheapest external
+    printer for the school's order pattern (reports.break_even); `options` when already read."""
+    school = params["school"]
+    if school is None:
+        return None
+    city_id, day = _city_id(), params["day"]
+    own = costs.own_profiles(city_id).get(school.id)
+    profile, name = (own[1], f"{own[0] or 'drukarka szkoły'} (drukarka szkoły)") if own else \
+        costs.reference_printer(city_id)
+    fallback = [(q, day) for q in costs.split_orders(params["volume"], params["orders"])]
+    pattern, note = break_even.school_pattern(city_id, school.id, day.year, fallback)
+    return break_even.curve(profile, name, costs.channel_options(city_id) if options is None else options, pattern,
+                            day.year, actual=params["volume"], pattern_note=note)
 
 
 def _what_if_request():
@@ -178,14 +202,29 @@ def channels():
     except OperationError as err:
         return _error_page("city/costs_channels.html", str(err), schools=queries.city_schools(_city_id()),
                            school=None, comparison=None, table=None, params={})
-    cmp, table = _channels_table(params)
+    options = costs.channel_options(_city_id()) if params["school"] is not None else None
+    cmp, table = _channels_table(params, options)
+    curve = _break_even(params, options)
+    curve_table = break_even.table(curve) if curve else None
     args = {}
     if params["school"] is not None:
         args = dict(school_id=params["school"].id, volume=params["volume"], orders=params["orders"],
                     date=inputs.format_day(params["day"]))
     return render_template("city/costs_channels.html", schools=params["schools"], school=params["school"],
                            comparison=cmp, table=table, params=params, args=args, cell=cell,
-                           links=_export_links(table, **args) if table else {}, income_note=costs.INCOME_NOTE)
+                           links=_export_links(table, **args) if table else {}, income_note=costs.INCOME_NOTE,
+                           curve=curve, curve_table=curve_table,
+                           curve_links=_export_links(curve_table, **args) if curve_table else {},
+                           chart=break_even_chart(curve) if curve else None)
+
+
+def break_even_chart(curve: break_even.Curve):
+    """Yearly cost of the own printer and of the cheapest external printer by volume (SVG)."""
+    points = [p for p in curve.points if p.external is not None]
+    return charts.line_chart(_("Koszt roczny: własna drukarka i najtańsza drukarnia zewnętrzna"),
+                             [str(p.volume) for p in points], [p.in_house for p in points], unit="zł",
+                             series=[(_("drukarnia zewnętrzna"), [p.external for p in points])],
+                             name=_("własna drukarka"), height=260)
 
 
 @bp.get("/co-jesli")
@@ -214,8 +253,10 @@ def _centre_page(*, error: str | None = None, status: int = 200, form=None, cent
     if profile is not None:
         table, actual = _centre_table(centre, profile, year)
         links = _export_links(table, printer_id=centre.id)
+    real_year = real_cost.in_house_year(pricing.profile_of(profile), actual, year) if profile else None
     return render_template("city/costs_centre.html", centres=centres, centre=centre, profile=profile, form=form,
                            table=table, links=links, actual=actual, year=year, cell=cell, error=error,
+                           real_year=real_year,
                            marginal=pricing.marginal_per_card(pricing.profile_of(profile)) if profile else None,
                            fixed=pricing.fixed_per_year(pricing.profile_of(profile), year) if profile else None,
                            purchased_on=inputs.format_day(profile.purchased_on)
@@ -232,6 +273,45 @@ def centre():
         refused=lambda err: _centre_page(error=str(err), status=422, form=request.form, centre_id=printer_id),
         success=_("Zapisano profil kosztów miejskiego centrum druku."),
         then=url_for("city_costs.centre", printer_id=printer_id))
+
+
+def _reference_table() -> Table:
+    """The reference printer's yearly cost and cost per card at round volumes."""
+    profile, name = costs.reference_printer(_city_id())
+    year = clock.today().year
+    rows = []
+    for volume in REFERENCE_VOLUMES:
+        t = real_cost.in_house_year(profile, volume, year)
+        rows.append((volume, t.real - t.fixed, t.fixed, t.real, t.per_card))
+    table = Table(key="drukarka_wzorcowa", title=f"{name}: koszt karty zależnie od liczby kart w roku",
+                  columns=("Karty w roku", "Koszt zmienny (zł)", "Koszty stałe w roku (zł)", "Koszt roczny (zł)",
+                           "Za kartę (zł)"), rows=tuple(rows),
+                  note="Koszt roczny = koszt zmienny karty × karty + koszty stałe (drukarka ÷ lata amortyzacji "
+                       "+ licencja + zestaw startowy ÷ lata amortyzacji).")
+    return table
+
+
+def _reference_page(*, error: str | None = None, status: int = 200, form=None):
+    city_id = _city_id()
+    saved = terms.reference_printer(city_id)
+    profile, name = costs.reference_printer(city_id)
+    year = clock.today().year
+    table = _reference_table()
+    values = {f: cell(getattr(profile, f)) for f in REFERENCE_FIELDS}
+    return render_template("city/costs_reference.html", saved=saved, values=values, name=name, form=form,
+                           table=table, links=_export_links(table), cell=cell, error=error,
+                           marginal=pricing.marginal_per_card(profile), fixed=pricing.fixed_per_year(profile, year),
+                           default=pricing.SINGLE_PRINTER), status
+
+
+@bp.route("/drukarka-wzorcowa", methods=["GET", "POST"])
+def reference():
+    if request.method == "GET":
+        return _reference_page()
+    return actions.run(
+        lambda: terms.save_reference_printer(current_actor(), _city_id(), request.form),
+        refused=lambda err: _reference_page(error=str(err), status=422, form=request.form),
+        success=_("Zapisano drukarkę wzorcową miasta."), then=url_for("city_costs.reference"))
 
 
 # --- downloads --------------------------------------------------------------------------------
@@ -251,6 +331,11 @@ def _table_for(key: str) -> Table | None:
     if key == "co_jesli_kanaly":
         year = _year()
         return costs.what_if_summary_table(costs.what_if_all(city_id, year), year)
+    if key == "drukarka_wzorcowa":
+        return _reference_table()
+    if key == "prog":
+        curve = _break_even(_channels_request())
+        return break_even.table(curve) if curve else None
     if key == "centrum":
         printer_id = _int("printer_id", _("Centrum druku"), 1, inputs.BIGINT_MAX, None)
         centre = next((c for c in terms.city_print_centres(city_id) if c.id == printer_id), None)

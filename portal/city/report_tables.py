@@ -129,7 +129,9 @@ def _link_rules(key: str, urls: Urls) -> dict:
                     "Karty odrzucone przy druku", "Odrzucenia (%)")}}
     if key in ("cost_channels", "cost_schools"):
         by = (lambda k: {"kanal": k["channel"]}) if key == "cost_channels" else (lambda k: {"szkola": k["school_id"]})
-        rules = {c: (lambda k, by=by: urls.facts(**by(k))) for c in ("Karty", "Koszt (zł)", "Koszt na kartę (zł)")}
+        rules = {c: (lambda k, by=by: urls.facts(**by(k))) for c in (
+            "Karty", "Koszt dla miasta (zł)", "Koszt dla miasta na kartę (zł)", "Cena z zamówień (zł)",
+            "Cena z zamówień na kartę (zł)")}
         rules.update({c: (lambda k, by=by: urls.facts(stan="oplacone", **by(k))) for c in (
             "Duplikaty opłacone", "Opłaty za duplikaty (zł)")})
         if key == "cost_schools":
@@ -137,7 +139,8 @@ def _link_rules(key: str, urls: Urls) -> dict:
         return rules
     if key == "cost_months":
         return {c: (lambda k: urls.facts(miesiac=k["month"], kanal=k["channel"])) for c in (
-            "Miesiąc", "Karty", "Koszt (zł)", "Koszt na kartę (zł)")}
+            "Miesiąc", "Karty", "Koszt dla miasta (zł)", "Koszt dla miasta na kartę (zł)", "Cena z zamówień (zł)",
+            "Cena z zamówień na kartę (zł)")}
     if key == "budget":
         return {"Wydano (zł)": lambda k: urls.year(k["year"]), "Karty": lambda k: urls.year(k["year"])}
     if key == "holograms":
@@ -148,7 +151,7 @@ def _link_rules(key: str, urls: Urls) -> dict:
     if key == "orders_by_school":
         return {"Szkoła": lambda k: urls.school(k["school_id"]),
                 **{c: (lambda k: urls.orders(k["school_id"])) for c in (
-                    "Zamówione", "Dostarczone", "Wydane", "Cena za kartę (zł)", "Koszt (zł)")}}
+                    "Zamówione", "Dostarczone", "Wydane", "Cena z zamówień za kartę (zł)", "Cena z zamówień (zł)")}}
     return {}
 
 

@@ -170,8 +170,11 @@ def money():
     channels = dashboard.cost_by_channel(city.id, f, data)
     months = dashboard.cost_by_month(city.id, f, data)
     return _section(_("Wydatki i koszt legitymacji"), _(
-        "Koszt karty to jej część ceny zamówienia z zamrożonej wyceny (cena kart, dopłata sezonowa, wysyłka). "
-        "Budżet roczny i cel wdrożenia wpisuje się na stronie budżetu."), [
+        "Koszt dla miasta to to, co miasto naprawdę płaci: faktury drukarń zewnętrznych (cena kart, dopłata "
+        "sezonowa, wysyłka), a w centrum druku i we własnych drukarkach szkół koszt zmienny karty (blankiet, "
+        "hologram, taśma, praca) i koszty stałe roku (drukarka, licencja, zestaw startowy). Obok — cena "
+        "z zamówień (dla centrum: jego cennik wewnętrzny). Budżet roczny i cel wdrożenia wpisuje się na stronie "
+        "budżetu."), [
         block(channels, f, chart=dashboard.channel_chart(channels)),
         block(dashboard.cost_by_school(city.id, f, data), f),
         block(months, f, chart=dashboard.month_chart(months)),

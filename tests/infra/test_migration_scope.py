@@ -14,6 +14,7 @@ from sqlalchemy import text
 from infra.db import db
 from infra.migrate import alembic_config
 from infra.migrate import upgrade
+from printing.models import PrintOrder
 from reports import statistics
 from reports.models import CardFact
 from reports.models import OrderFacts
@@ -50,6 +51,12 @@ def _facts(school_id: int, city_id: int, printer_id: int, director: int, first_s
         db.session.commit()
 
 
+def _upgrade_to_head() -> None:
+    """Upgrade as a deployment does (infra.migrate.upgrade): the owner migrates and the app role is
+    granted the tables made again (a downgrade past 0020 or 0026 dropped some)."""
+    upgrade(OWNER_URL, APP_URL)
+
+
 def _summaries(school_id: int) -> tuple[list, dict]:
     with tenant_scope(Tenant(school_id=school_id)):
         orders = sorted((tuple(r) for r in db.session.execute(select(*ORDER_COLUMNS))), key=repr)
@@ -68,7 +75,7 @@ def test_a_data_migration_fills_every_schools_summaries(app_ctx, two_schools, da
         assert conn.execute(text("SELECT count(*) FROM card_facts")).scalar_one() == 0
 
     command.downgrade(alembic_config(OWNER_URL), "0013")
-    upgrade(OWNER_URL, APP_URL)  # as a deployment does: the owner migrates, the app role gets tables made since
+    _upgrade_to_head()
 
     filled = {school: _summaries(ids[school]) for school in ("a", "b")}
     for school in ("a", "b"):
@@ -118,3 +125,32 @@ def test_every_table_under_rls_has_the_migration_policy_for_the_owner_only(datab
     assert len(rows) > 20
     for name, has_policy, roles in rows:
         assert has_policy and list(roles) == ["legitka_owner"], name
+
+
+def test_0026_makes_card_costs_exact_shares_of_their_orders(app_ctx, two_schools):
+    """10.00 zł over three cards was 3.33 a card (9.99 in all); after 0026 it is 3.34 + 3.33 + 3.33
+    (the smaller card id takes the odd grosz), and the order facts say 10.00 (docs/city.md)."""
+    ids = two_schools
+    with tenant_scope(Tenant(school_id=ids["a"])):
+        order = PrintOrder(school_id=ids["a"], city_id=ids["city"], printer_id=ids["p1"], channel="external",
+                           status="delivered", card_count=3, total_price=Decimal("10.00"),
+                           created_by_id=ids["director_a"])
+        db.session.add(order)
+        db.session.flush()
+        for card_id in (7, 5, 6):
+            db.session.add(CardFact(school_id=ids["a"], city_id=ids["city"], card_id=card_id, order_id=order.id,
+                                    channel="external", printer_id=ids["p1"], kind="first", status="ordered",
+                                    submitted_on=dt.date(2026, 9, 1), cost=Decimal("3.33"), fee=Decimal("0.00")))
+        db.session.commit()
+        order_id = order.id
+
+    command.downgrade(alembic_config(OWNER_URL), "0026-1")  # just before the rewrite of the cards' costs
+    _upgrade_to_head()
+
+    with tenant_scope(Tenant(school_id=ids["a"])):
+        costs = dict(db.session.execute(select(CardFact.card_id, CardFact.cost).where(
+            CardFact.order_id == order_id)).tuples().all())
+        assert costs == {5: Decimal("3.34"), 6: Decimal("3.33"), 7: Decimal("3.33")}
+        assert db.session.scalar(select(OrderFacts.cost).where(OrderFacts.order_id == order_id)) == Decimal("10.00")
+        assert statistics.card_costs(Decimal("10.00"), [7, 5, 6]) == costs  # as the refresh computes it
+        db.session.commit()

@@ -151,7 +151,7 @@ def check_against_the_card_list(city: int, f: Filters) -> None:
         worked_out = [punctual(ordered, r) for r in ordered.rows]
         assert worked_out == [r[col(ordered, "W terminie")] for r in ordered.rows]
         assert (sum(p != "" for p in worked_out), worked_out.count("tak")) == row[4:6]
-        assert (len(ordered.rows), sum(r[col(ordered, "Koszt (zł)")] for r in ordered.rows)) == \
-            (cost[row[0]][3], cost[row[0]][4])
+        assert (len(ordered.rows), sum(r[col(ordered, "Cena z zamówienia (zł)")] for r in ordered.rows)) == \
+            (cost[row[0]][3], cost[row[0]][7])  # the cards and their orders' prices
         checked += len(days) + len(ordered.rows)
     assert checked > 0

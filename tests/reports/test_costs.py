@@ -336,11 +336,14 @@ def costed_city(app, world, two_schools):
 #   Centre own cost (c_in 10.71, F 2,400, V = 165):
 #     A: 125 × 10.71 = 1,338.75 + 2,400 × 125/165 = 1,818.18 → 3,156.93
 #     B:  40 × 10.71 =   428.40 + 2,400 ×  40/165 =   581.82 → 1,010.22;   total 4,167.15 (= 165 × 10.71 + 2,400)
+#     (F's shares by pricing.allocate: 240,000 gr × 125/165 = 181,818 r 30, × 40/165 = 58,181 r 135 → the
+#      grosz left goes to B: 1,818.18 + 581.82 = 2,400.00 exactly)
 #   Own printer in every school:
 #     A (its Evolis: c_in (6.20 + 1.10 + 1.50) × 1.04 = 9.15, F 2,400): 125 × 9.15 + 2,400 = 3,543.75
-#     B (the centre's profile as reference): 40 × 10.71 + 2,400 = 2,828.40; total 6,372.15
+#     B (the Szczecin letter's single printer as reference: c_in 10.30 + 1.20 + 480/250 = 13.42,
+#        F 5,750/5 + 1,000 + 500/5 = 2,250): 40 × 13.42 + 2,250 = 2,786.80; total 6,330.55
 EXPECTED_2025 = {"P1": D("2070.00"), "P2": D("1665.00"), "centre_list": D("1650.00"), "centre_cost": D("4167.15"),
-                 "own": D("6372.15")}
+                 "own": D("6330.55")}
 
 
 def test_what_if_for_the_year_equals_the_hand_sums(app, costed_city):
@@ -360,7 +363,7 @@ def test_what_if_for_the_year_equals_the_hand_sums(app, costed_city):
         assert centre == {"Szkoła Podstawowa nr 1": D("3156.93"), "Szkoła Podstawowa nr 2": D("1010.22")}
         own = {r.school_name: r.projected for r in results["own"].rows}
         assert own["Szkoła Podstawowa nr 1"].total == D("3543.75") and not own["Szkoła Podstawowa nr 1"].note
-        assert own["Szkoła Podstawowa nr 2"].total == D("2828.40") and "Miejskie Centrum Druku" in own[
+        assert own["Szkoła Podstawowa nr 2"].total == D("2786.80") and "list Szczecina" in own[
             "Szkoła Podstawowa nr 2"].note
 
 
@@ -371,21 +374,27 @@ def test_the_channel_comparison_page_defaults_to_the_schools_year(app, costed_ci
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     # A ordered 125 cards in 2 orders in 2025 → 63 + 62 on 10.09.2025:
-    #   P1 1,572.00 (12.58 a card), P2 703 + 692 = 1,395.00 (11.16), centre list 1,250.00 (10.00, cheapest),
+    #   P1 1,572.00 (12.58 a card), P2 703 + 692 = 1,395.00 (11.16, cheapest), centre list 1,250.00 (10.00: the
+    #   centre's internal price, not a cost to the city, so never "cheapest"),
     #   centre own cost with V = 125: 125 × 10.71 + 2,400 = 3,738.75, own Evolis 125 × 9.15 + 2,400 = 3,543.75
     assert 'value="125"' in html and 'value="2"' in html
     for amount in ("1572.00", "12.58", "1395.00", "11.16", "1250.00", "10.00", "3738.75", "3543.75", "27.00"):
         assert zl(amount) in html, amount
-    assert "najtańszy" in html
-    # break-even of A's Evolis against the centre's 10.00: 2,400 / (10.00 − 9.15) = 2,823.5 → 2,824 cards
-    assert "2824" in html
+    assert "najtańszy" in html and "cennik wewnętrzny centrum (nie koszt miasta)" in html
+    # break-even of A's Evolis (9.15 + 2,400 a year) against the cheapest external printer for A's orders
+    # (120 on 10.09 + 5 on 1.12; the 5-card order stays, the 120 grows): P2 from 100 cards costs 9.50 > 9.15,
+    # so ext − own = 9.50 (N − 5) + 10 + 65 − 9.15 N − 2,400 = 0.35 N − 2,372.50 < 0 up to 5,000 cards: never.
+    # At A's 125 cards: own 3,543.75 against P2's 120 × 9.50 + 10 + 5 × 11 + 10 = 1,215.00.
+    assert "nie opłaca się przy żadnej liczbie kart z tabeli (do 5000 kart rocznie)" in html
+    assert zl("1215.00") in html
     # the CSV and XLSX carry the same numbers
     args = f"school_id={ids['a']}&volume=125&orders=2&date=10.09.2025"
     data = official.get(f"/miasto/koszty/eksport/kanaly.csv?{args}")
     assert data.status_code == 200 and data.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(data.get_data().decode("utf-8-sig")), delimiter=";"))
     by_name = {r[0]: r for r in rows[1:]}
-    assert by_name["Miejskie Centrum Druku"][4] == "1250,00" and by_name["Miejskie Centrum Druku"][11] == "tak"
+    assert by_name["Miejskie Centrum Druku"][4] == "1250,00" and by_name["Miejskie Centrum Druku"][11] == ""
+    assert by_name["Drukarnia Druga"][11] == "tak"
     assert by_name["Drukarnia Pierwsza"][4] == "1572,00" and by_name["Drukarnia Pierwsza"][10] == "12,58"
     assert by_name["Drukarnia Pierwsza"][8] == "1278,05"  # net: 1,572 / 1.23 = 1,278.048… (per order: 643.90 + 634.15)
     book = load_workbook(io.BytesIO(official.get(f"/miasto/koszty/eksport/kanaly.xlsx?{args}").get_data()))
@@ -397,17 +406,17 @@ def test_the_channel_comparison_page_defaults_to_the_schools_year(app, costed_ci
     assert xlsx["Evolis Primacy 2 (drukarka szkoły)"][4] == pytest.approx(3543.75)
 
 
-def test_the_break_even_says_never_when_external_is_cheaper_than_materials(app, costed_city, browser):
+def test_the_break_even_table_downloads_with_the_pages_numbers(app, costed_city, browser):
     ids = costed_city
     official = browser("urzednik@test.pl")
-    # 10 cards on 1.12.2025 from A: P1 10 × 10.50 + 18 = 123.00 → 12.30; centre list 10.00 a card;
-    # A's c_in 9.15 < 10.00, so a volume exists; with the centre at 9.00 it would not:
-    with app.app_context():
-        db.session.execute(update(PriceTier).where(PriceTier.printer_id == ids["centre"]).values(unit_price=D("9.00")))
-        db.session.commit()
-    html = official.get(f"/miasto/koszty/kanaly?school_id={ids['a']}&volume=10&orders=1&date=01.12.2025").get_data(
-        as_text=True)
-    assert "nie zwraca" in html  # 9.00 ≤ 9.15
+    args = f"school_id={ids['a']}&volume=125&orders=2&date=10.09.2025"
+    rows = list(csv.reader(io.StringIO(official.get(f"/miasto/koszty/eksport/prog.csv?{args}").get_data().decode(
+        "utf-8-sig")), delimiter=";"))
+    by_volume = {r[0]: r for r in rows[1:]}
+    # 125 cards (A's own volume): own 3,543.75 (28.35 a card), P2 1,215.00 (9.72 a card), own not cheaper
+    assert by_volume["125"][1:] == ["tak", "2", "3543,75", "28,35", "1215,00", "9,72", "Drukarnia Druga", "nie"]
+    # 10 cards: the 5-card order stays and the other takes 5: P2 5 × 11 + 10 + 65 = 130.00; own 91.50 + 2,400
+    assert by_volume["10"][3:7] == ["2491,50", "249,15", "130,00", "13,00"]
 
 
 def test_the_what_if_page_and_its_downloads(app, costed_city, browser):
@@ -434,7 +443,7 @@ def test_the_what_if_page_and_its_downloads(app, costed_city, browser):
     cells = {row[0]: row for row in book.active.iter_rows(values_only=True) if row and row[0]}
     assert cells["Drukarnia Druga"][4] == pytest.approx(1665.00)
     assert cells["Drukarnia Druga"][6] == pytest.approx(-357.0)
-    assert cells["Własna drukarka w każdej szkole"][4] == pytest.approx(6372.15)
+    assert cells["Własna drukarka w każdej szkole"][4] == pytest.approx(6330.55)
     assert official.get("/miasto/koszty/eksport/nic.csv").status_code == 404
     assert official.get("/miasto/koszty/eksport/co_jesli_kanaly.pdf?year=2025").status_code == 404
     bad = official.get("/miasto/koszty/co-jesli?year=dwa&channel=own")

@@ -5,14 +5,14 @@ A column on `organisations`, like the printer's other terms: that table has no R
 and needs no new policy.
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0026
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0028'
-down_revision = '0023'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 
