@@ -37,6 +37,7 @@ from printing.operations import add_items
 from printing.operations import add_outbox
 from printing.operations import transition
 from printing.terms import parse_amount
+from tenants.registry import blanks
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
@@ -162,6 +163,10 @@ def record_results(actor: Actor, order: PrintOrder, results: list[ItemResult]) -
     if len(set(serials)) != len(serials) or taken & set(serials):
         raise OperationError("Ten sam numer blankietu podano dla dwóch kart.", "duplicate_blank_serial")
     now = utcnow()
+    # The holder's blank ledger follows the serials: a corrected one back to stock, a new one used
+    # for the card (docs/domain.md §22); a serial not in stock refuses the whole report.
+    blanks.report_results([(item.school_id, item.card_id, item.card_label, item.blank_serial, serial)
+                           for item, (_o, serial, _u, _r) in cleaned if item.blank_serial != serial])
     for item, (outcome, serial, uid, reason) in cleaned:
         item.outcome, item.blank_serial, item.chip_uid, item.reason = outcome, serial, uid, reason
         item.reported_at, item.reported_by_id = now, actor.user_id
