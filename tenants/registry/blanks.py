@@ -237,15 +237,15 @@ def _destroy_cards(protocol: BlankProtocol, card_ids: list[int]) -> None:
         if protocol.held_on < destroyable_from(card):
             raise OperationError(f"Legitymację nr {card.label} można zniszczyć po upływie jej ważności, od "
                                  f"{inputs.format_day(destroyable_from(card))}.", "card_still_valid")
-        db.session.add(CardDestruction(school_id=school_id, card_id=card.id, protocol_id=protocol.id,
-                                       card_label=card.label, blank_serial=card.blank_serial))
         # Its blank, if it came from the school's own stock, goes with it.
-        db.session.execute(
+        own = db.session.execute(
             update(Blank).where(Blank.holder_id == school_id, Blank.card_school_id == school_id,
                                 Blank.card_id == card.id,
                                 Blank.state.in_((BlankState.USED.value, BlankState.SPOILED.value)))
             .values(state=BlankState.DESTROYED.value, protocol_id=protocol.id)
-            .execution_options(synchronize_session=False))
+            .returning(Blank.serial).execution_options(synchronize_session=False)).scalars().all()
+        db.session.add(CardDestruction(school_id=school_id, card_id=card.id, protocol_id=protocol.id,
+                                       card_label=card.label, blank_serial=", ".join(own) or card.blank_serial))
     try:
         with db.session.begin_nested():
             db.session.flush()
