@@ -37,6 +37,7 @@ from printing.operations import add_items
 from printing.operations import add_outbox
 from printing.operations import transition
 from printing.terms import parse_amount
+from tenants.registry import accounted
 from tenants.registry import blanks
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
@@ -50,7 +51,7 @@ RETENTION_DAYS = 7  # ZEFO's term (docs/domain.md §10) when the agreement names
 # The printer holds the batch from acceptance until the school confirms delivery.
 WITH_PRINTER = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED, OrderStatus.SHIPPED)
 DOWNLOADABLE = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED)
-_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
+_SERIAL = accounted.BLANK_SERIAL
 _UID = re.compile(r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$")  # 4-, 7- or 10-byte ISO 14443 UID
 
 

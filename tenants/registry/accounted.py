@@ -31,7 +31,9 @@ class Noun:
 
 
 HOLOGRAMS = Noun("hologramów", "HS 000101", "HS 000400")
-BLANKS = Noun("blankietów", "BL 000101", "BL 000400")
+BLANKS = Noun("blankietów", "BL-000101", "BL-000400")
+# A blank's serial as printers report it per card (printing.fulfilment) and as a delivery is taken in.
+BLANK_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
 
 
 def serial_range(first: str, last: str, noun: Noun = HOLOGRAMS) -> list[str]:

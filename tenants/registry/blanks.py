@@ -62,8 +62,9 @@ def keeps_ledger() -> bool:
 def receive(actor: Actor, *, supplier: str, received_on: dt.date, first: str, last: str) -> BlankDelivery:
     """Take a delivery of blanks into stock; a serial the holder already has refuses all of it."""
     serials = accounted.serial_range(first, last, NOUN)
-    if any(len(s) > 40 for s in serials):
-        raise OperationError("Numer seryjny blankietu może mieć najwyżej 40 znaków.")
+    if not all(accounted.BLANK_SERIAL.match(s) for s in (serials[0], serials[-1])):
+        raise OperationError("Numer blankietu to litery, cyfry, „-” lub „/”, bez spacji, do 40 znaków "
+                             "(np. BL-000101) — tak, jak drukarnia podaje go w wynikach druku.")
     supplier = accounted.received_on_checked(received_on, supplier, NOUN)
     holder = holder_id()
     taken = db.session.scalar(select(func.count()).select_from(Blank).where(
@@ -288,14 +289,17 @@ class ProtocolContents:
     protocol: BlankProtocol
     cards: list[CardDestruction]
     unused: list[str]  # blanks destroyed from stock, compressed into ranges
-    spoiled: list[Blank]  # blanks destroyed after being spoiled (with or without a card)
-    total_blanks: int
+    spoiled: list[Blank]  # blanks destroyed after being spoiled, but for those of the cards above
+    total_blanks: int  # blanks listed apart from the cards' own
 
 
 def contents(protocol: BlankProtocol) -> ProtocolContents:
     cards = list(db.session.scalars(select(CardDestruction).where(CardDestruction.protocol_id == protocol.id)
                                     .order_by(CardDestruction.card_id)))
     blanks = list(db.session.scalars(select(Blank).where(Blank.protocol_id == protocol.id).order_by(Blank.serial)))
+    # A card's own blank is destroyed with it: one object, listed once (with the card).
+    with_cards = {(d.school_id, d.card_id) for d in cards}
+    blanks = [b for b in blanks if (b.card_school_id, b.card_id) not in with_cards]
     unused = [b.serial for b in blanks if b.spoiled_on is None and b.card_id is None]
     spoiled = [b for b in blanks if b.spoiled_on is not None or b.card_id is not None]
     return ProtocolContents(protocol, cards, accounted.compress(unused), spoiled, len(blanks))

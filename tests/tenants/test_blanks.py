@@ -93,7 +93,7 @@ def test_serial_ranges_and_protocol_lists_are_shared_with_holograms():
                                                                               "BL 0101"]
     with pytest.raises(OperationError, match="najwyżej 10000 blankietów"):
         accounted.serial_range("BL 00001", "BL 20000", accounted.BLANKS)
-    with pytest.raises(OperationError, match="np. BL 000101"):
+    with pytest.raises(OperationError, match="np. BL-000101"):
         accounted.serial_range("BL 1", "XX 2", accounted.BLANKS)
     assert accounted.serials_from("BL 01 – BL 03\nBL 07, X9", accounted.BLANKS) == ["BL 01", "BL 02", "BL 03",
                                                                                     "BL 07", "X9"]
@@ -105,25 +105,25 @@ def test_serial_ranges_and_protocol_lists_are_shared_with_holograms():
 def test_refusals_say_why_in_polish(app, world):
     school_id, actor, (first, second) = school_with_cards(app, world, 2)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL 0001", last="BL 0004")
+        blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL-0001", last="BL-0004")
         with pytest.raises(OperationError, match="2 z tych numerów blankietów jest już w ewidencji"):
-            blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL 0003", last="BL 0006")
+            blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL-0003", last="BL-0006")
         with pytest.raises(OperationError, match="z przyszłości"):
             blanks.receive(actor, supplier="PWPW", received_on=TODAY + dt.timedelta(days=1), first="C1", last="C2")
         card = db.session.get(Card, first)
-        blanks.use("BL 0001", card_school_id=school_id, card_id=first, card_label=card.label)
-        with pytest.raises(OperationError, match=f"BL 0001 został już użyty dla legitymacji nr {card.label}"):
-            blanks.use("BL 0001", card_school_id=school_id, card_id=second, card_label="2")
+        blanks.use("BL-0001", card_school_id=school_id, card_id=first, card_label=card.label)
+        with pytest.raises(OperationError, match=f"BL-0001 został już użyty dla legitymacji nr {card.label}"):
+            blanks.use("BL-0001", card_school_id=school_id, card_id=second, card_label="2")
         with pytest.raises(OperationError, match="Blankietu BL 9999 nie ma w ewidencji"):
             blanks.use("BL 9999", card_school_id=school_id, card_id=second, card_label="2")
         with pytest.raises(OperationError, match="ma już zapisany inny blankiet"):
-            blanks.use("BL 0002", card_school_id=school_id, card_id=first, card_label=card.label)
-        blanks.destroy(actor, held_on=TODAY, committee="A. Nowak, B. Lis", reason="wada", serials=["BL 0003"])
+            blanks.use("BL-0002", card_school_id=school_id, card_id=first, card_label=card.label)
+        blanks.destroy(actor, held_on=TODAY, committee="A. Nowak, B. Lis", reason="wada", serials=["BL-0003"])
         day = TODAY.strftime("%d.%m.%Y")
-        with pytest.raises(OperationError, match=f"BL 0003 został zniszczony protokołem z dnia {day}"):
-            blanks.destroy(actor, held_on=TODAY, committee="k", reason="r", serials=["BL 0003"])
+        with pytest.raises(OperationError, match=f"BL-0003 został zniszczony protokołem z dnia {day}"):
+            blanks.destroy(actor, held_on=TODAY, committee="k", reason="r", serials=["BL-0003"])
         with pytest.raises(OperationError, match="komisji i powodu"):
-            blanks.destroy(actor, held_on=TODAY, committee=" ", reason="r", serials=["BL 0004"])
+            blanks.destroy(actor, held_on=TODAY, committee=" ", reason="r", serials=["BL-0004"])
         with pytest.raises(OperationError, match="Wybierz legitymacje albo podaj numery"):
             blanks.destroy(actor, held_on=TODAY, committee="k", reason="r")
         # A card not marked spoiled is not destroyed; nor one still valid (source 002 §3.6).
@@ -135,22 +135,23 @@ def test_refusals_say_why_in_polish(app, world):
 def test_a_spoiled_card_is_destroyed_after_its_validity_once_with_its_own_blank(app, world):
     school_id, actor, (card_id,) = school_with_cards(app, world, 1, expired=False)
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
-        blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL 0001", last="BL 0002")
+        blanks.receive(actor, supplier="PWPW", received_on=TODAY, first="BL-0001", last="BL-0002")
         card = db.session.get(Card, card_id)
-        blanks.use("BL 0002", card_school_id=school_id, card_id=card.id, card_label=card.label)
+        blanks.use("BL-0002", card_school_id=school_id, card_id=card.id, card_label=card.label)
         registry.spoil(actor, card, "nieodebrana")
-        assert db.session.scalar(select(Blank.state).where(Blank.serial == "BL 0002")) == "spoiled"
+        assert db.session.scalar(select(Blank.state).where(Blank.serial == "BL-0002")) == "spoiled"
         valid_until = card.valid_until
         with pytest.raises(OperationError, match="po upływie jej ważności, od "
                                                  f"{(valid_until + dt.timedelta(days=1)).strftime('%d.%m.%Y')}"):
             blanks.destroy(actor, held_on=TODAY, committee="k", reason="r", card_ids=[card.id])
         card.valid_until = EXPIRED  # a year later, as it were
         protocol = blanks.destroy(actor, held_on=TODAY, committee="A. Nowak (przewodnicząca), B. Lis",
-                                  reason="nieodebrane po upływie ważności", serials=["BL 0001"], card_ids=[card.id])
+                                  reason="nieodebrane po upływie ważności", serials=["BL-0001"], card_ids=[card.id])
         db.session.commit()
         contents = blanks.contents(protocol)
-        assert [(d.card_label, d.blank_serial) for d in contents.cards] == [(card.label, "BL 0002")]
-        assert contents.unused == ["BL 0001"] and [b.serial for b in contents.spoiled] == ["BL 0002"]
+        assert [(d.card_label, d.blank_serial) for d in contents.cards] == [(card.label, "BL-0002")]
+        # BL-0002 is the card's own blank: listed with the card, not again among spoiled blanks.
+        assert contents.unused == ["BL-0001"] and contents.spoiled == [] and contents.total_blanks == 1
         assert blanks.stock() == blanks.Stock(received=2, destroyed=2)
         with pytest.raises(OperationError, match="została już zniszczona"):
             blanks.destroy(actor, held_on=TODAY, committee="k", reason="r", card_ids=[card.id])
@@ -175,10 +176,10 @@ def test_another_holders_serial_is_not_found(app, world):
     city = world.city()
     a, actor_a, (card_a,) = school_with_cards(app, world, 1, city)
     b, actor_b, _ = school_with_cards(app, world, 1, city)
-    run(app, b, lambda: blanks.receive(actor_b, supplier="PWPW", received_on=TODAY, first="B 01", last="B 05"))
+    run(app, b, lambda: blanks.receive(actor_b, supplier="PWPW", received_on=TODAY, first="B-01", last="B-05"))
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         with pytest.raises(OperationError, match="nie ma w ewidencji"):
-            blanks.use("B 01", card_school_id=a, card_id=card_a, card_label="1")
+            blanks.use("B-01", card_school_id=a, card_id=card_a, card_label="1")
         assert blanks.stock() == blanks.Stock() and not blanks.keeps_ledger()
     with app.app_context(), tenant_scope(Tenant(school_id=b)):
         assert blanks.stock().in_stock == 5 and blanks.keeps_ledger()
