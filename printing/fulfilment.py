@@ -81,6 +81,10 @@ def reject(actor: Actor, order: PrintOrder, reason: str) -> None:
         raise OperationError("Podaj powód odrzucenia zamówienia.", "reason_required")
     if order.status not in (OrderStatus.READY.value, OrderStatus.ACCEPTED.value, OrderStatus.DOWNLOADED.value):
         raise _state_error("Odrzucić można tylko zamówienie, którego karty nie zostały jeszcze wydrukowane.")
+    # Blanks its results named go back to its stock: the cards were not delivered on them
+    # (docs/domain.md §22); one ruined in printing is then marked spoiled on the ledger's page.
+    blanks.report_results([(i.school_id, i.card_id, i.card_label, i.blank_serial, "")
+                           for i in items(order) if i.blank_serial])
     transition(actor, order, (OrderStatus.READY, OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED),
                OrderStatus.REJECTED, rejected_at=utcnow(), rejection_reason=reason[:300])
 

@@ -177,3 +177,19 @@ def test_a_school_destroys_its_spoiled_cards_after_their_validity_with_a_protoco
     assert "UczeńA" not in text and "UczeńB" not in text  # card numbers, no names
     page = secretary.get("/szkola/blankiety/").get_data(as_text=True)
     assert "Brak zepsutych legitymacji do zniszczenia." in page
+
+
+def test_an_order_the_print_centre_declines_gives_its_blanks_back(app, two_schools, browser):
+    p1 = two_schools["p1"]
+    operator = browser("drukarnia.1@test.pl")
+    assert operator.post("/drukarnia/blankiety/dostawa", {"first": "R-1", "last": "R-3", "supplier": "PWPW",
+                                                         "received_on": TODAY}).status_code == 302
+    order_id = place_order(app, two_schools, count=2)
+    take_on(printer_sessions(app), p1, order_id)
+    with app.app_context(), tenant_scope(Tenant(printer_id=p1)):
+        first, _second = fulfilment.items(printing_queries.get_printer_order(order_id))
+    assert operator.post(f"/drukarnia/zamowienia/{order_id}/wyniki",
+                         results(order_id, [first], ["R-2"])).status_code == 302
+    assert blank_states(app, Tenant(printer_id=p1))["R-2"] == ("used", first.card_id)
+    assert operator.post(f"/drukarnia/zamowienia/{order_id}/odrzuc", {"reason": "Awaria maszyny"}).status_code == 302
+    assert blank_states(app, Tenant(printer_id=p1))["R-2"] == ("in_stock", None)
