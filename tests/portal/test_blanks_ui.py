@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -14,11 +15,14 @@ from infra import clock
 from infra.db import db
 from printing import fulfilment
 from printing import queries as printing_queries
+from printing.fulfilment import ItemResult
 from printing.models import SchoolPrinter
 from tenants.registry.models import Blank
 from tenants.registry.models import Card
+from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
+from tenants.tenancy.errors import OperationError
 from tests.printing.test_fulfilment import place_order
 from tests.printing.test_fulfilment import take_on
 
@@ -187,9 +191,16 @@ def test_an_order_the_print_centre_declines_gives_its_blanks_back(app, two_schoo
     order_id = place_order(app, two_schools, count=2)
     take_on(printer_sessions(app), p1, order_id)
     with app.app_context(), tenant_scope(Tenant(printer_id=p1)):
-        first, _second = fulfilment.items(printing_queries.get_printer_order(order_id))
+        first, second = fulfilment.items(printing_queries.get_printer_order(order_id))
     assert operator.post(f"/drukarnia/zamowienia/{order_id}/wyniki",
                          results(order_id, [first], ["R-2"])).status_code == 302
     assert blank_states(app, Tenant(printer_id=p1))["R-2"] == ("used", first.card_id)
+    # Through the API a printer gets the rule's code with the same message (docs/api.md).
+    with app.app_context(), tenant_scope(Tenant(printer_id=p1)):
+        order = printing_queries.get_printer_order(order_id)
+        with pytest.raises(OperationError) as refused:
+            fulfilment.record_results(Actor(user_id=None, role="printer_operator", organisation_id=p1), order,
+                                      [ItemResult(second.card_label, "printed", blank_serial="R-9")])
+        assert refused.value.code == "blank_unknown" and "Blankietu R-9 nie ma w ewidencji" in str(refused.value)
     assert operator.post(f"/drukarnia/zamowienia/{order_id}/odrzuc", {"reason": "Awaria maszyny"}).status_code == 302
     assert blank_states(app, Tenant(printer_id=p1))["R-2"] == ("in_stock", None)
