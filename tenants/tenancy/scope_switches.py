@@ -123,7 +123,7 @@ SWITCHES: dict[str, Switch] = {
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),
     # --- the command line ------------------------------------------------------------------------
     "portal.demo:seed": Switch(
-        4, "`flask legitka seed-demo` creates each demo school's records as that school and reads the city's "
-           "order count and writes its finances as the city.",
+        5, "`flask legitka seed-demo` creates each demo school's records as that school, the print centre's "
+           "blank stock as the print centre, and reads the city's order count and writes its finances as the city.",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
 }

@@ -87,6 +87,13 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
                     pesel.validate(value, date_of_birth=pupil.date_of_birth, sex_code=pupil.sex)
                     templates.add(pupil.template_code)
         assert {"MEiN-I/1", "MEiN-I/2", "MEiN-I/3-N"} <= templates
+        # The print centre and the school printing for itself hold blank stock (docs/domain.md §22).
+        from tenants.registry import blanks
+
+        for slug, kind in (("centrum-druku", "printer_id"), ("lo2", "school_id")):
+            holder = db.session.scalar(select(Organisation.id).where(Organisation.slug == slug))
+            with tenant_scope(Tenant(**{kind: holder})):
+                assert blanks.stock().in_stock > 0
 
     # The demo director can place an order; the in-process job builds the batch at once.
     director = Browser(embedded.test_client())
