@@ -81,7 +81,9 @@ def create_app(test_config: dict | None = None):
     from portal.city import views as city_views
     from portal.parent import views as parent_views
     from portal.printer import api_keys as printer_api_keys
+    from portal.printer import blanks as printer_blanks
     from portal.printer import views as printer_views
+    from portal.school import blanks as school_blanks
     from portal.school import holograms as school_holograms
     from portal.school import imports as school_imports
     from portal.school import mlegitymacja as school_mleg
@@ -104,6 +106,8 @@ def create_app(test_config: dict | None = None):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
+    app.register_blueprint(school_blanks.bp)  # /szkola/blankiety
+    app.register_blueprint(printer_blanks.bp)  # /drukarnia/blankiety
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.

@@ -44,6 +44,7 @@ from tenants.pupils import pesel as pesel_rules
 from tenants.pupils.models import Application
 from tenants.pupils.models import LearnerType
 from tenants.pupils.models import Pupil
+from tenants.registry import blanks
 from tenants.registry import holograms
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
@@ -423,6 +424,18 @@ def seed(today: dt.date | None = None) -> str:
                 if index % 3 != 2:  # two schools in three already ordered this autumn
                     _seed_history(school, spec, rng, printers, director, today)
                 db.session.commit()
+            if spec.slug == OWN_PRINTER_SCHOOL and not blanks.keeps_ledger():  # its own blank stock (§22)
+                blanks.receive(Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id,
+                                     endpoint="seed"), supplier="PWPW S.A. (demo)", received_on=today,
+                               first="LO2-000001", last="LO2-000200")
+                db.session.commit()
+    centre = printers[0]  # the city's print centre keeps its blank stock too (docs/domain.md §22)
+    with tenant_scope(Tenant(printer_id=centre.id)):
+        if not blanks.keeps_ledger():
+            blanks.receive(Actor(user_id=None, role=Role.PRINTER_OPERATOR.value, organisation_id=centre.id,
+                                 endpoint="seed"), supplier="PWPW S.A. (demo)", received_on=today,
+                           first="CD-000001", last="CD-000500")
+            db.session.commit()
     pupils_total = 0
     for school, _spec, _director in schools:
         with tenant_scope(Tenant(school_id=school.id)):

@@ -37,6 +37,8 @@ from printing.operations import add_items
 from printing.operations import add_outbox
 from printing.operations import transition
 from printing.terms import parse_amount
+from tenants.registry import accounted
+from tenants.registry import blanks
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.tenancy.actors import Actor
@@ -49,7 +51,7 @@ RETENTION_DAYS = 7  # ZEFO's term (docs/domain.md §10) when the agreement names
 # The printer holds the batch from acceptance until the school confirms delivery.
 WITH_PRINTER = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED, OrderStatus.SHIPPED)
 DOWNLOADABLE = (OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED, OrderStatus.PRINTED)
-_SERIAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/-]{0,39}$")
+_SERIAL = accounted.BLANK_SERIAL
 _UID = re.compile(r"^(?:[0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$")  # 4-, 7- or 10-byte ISO 14443 UID
 
 
@@ -79,6 +81,10 @@ def reject(actor: Actor, order: PrintOrder, reason: str) -> None:
         raise OperationError("Podaj powód odrzucenia zamówienia.", "reason_required")
     if order.status not in (OrderStatus.READY.value, OrderStatus.ACCEPTED.value, OrderStatus.DOWNLOADED.value):
         raise _state_error("Odrzucić można tylko zamówienie, którego karty nie zostały jeszcze wydrukowane.")
+    # Blanks its results named go back to its stock: the cards were not delivered on them
+    # (docs/domain.md §22); one ruined in printing is then marked spoiled on the ledger's page.
+    blanks.report_results([(i.school_id, i.card_id, i.card_label, i.blank_serial, "")
+                           for i in items(order) if i.blank_serial])
     transition(actor, order, (OrderStatus.READY, OrderStatus.ACCEPTED, OrderStatus.DOWNLOADED),
                OrderStatus.REJECTED, rejected_at=utcnow(), rejection_reason=reason[:300])
 
@@ -162,6 +168,10 @@ def record_results(actor: Actor, order: PrintOrder, results: list[ItemResult]) -
     if len(set(serials)) != len(serials) or taken & set(serials):
         raise OperationError("Ten sam numer blankietu podano dla dwóch kart.", "duplicate_blank_serial")
     now = utcnow()
+    # The holder's blank ledger follows the serials: a corrected one back to stock, a new one used
+    # for the card (docs/domain.md §22); a serial not in stock refuses the whole report.
+    blanks.report_results([(item.school_id, item.card_id, item.card_label, item.blank_serial, serial)
+                           for item, (_o, serial, _u, _r) in cleaned if item.blank_serial != serial])
     for item, (outcome, serial, uid, reason) in cleaned:
         item.outcome, item.blank_serial, item.chip_uid, item.reason = outcome, serial, uid, reason
         item.reported_at, item.reported_by_id = now, actor.user_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from flask import Blueprint
 from flask import render_template
@@ -21,6 +20,7 @@ from portal.converters import parse_id
 from portal.school.common import STAFF
 from portal.school.common import parse_date
 from portal.security import current_actor
+from tenants.registry import accounted
 from tenants.registry import holograms
 from tenants.registry.models import HologramDelivery
 from tenants.registry.models import HologramProtocol
@@ -80,18 +80,6 @@ def receive():
     return _act(action, _("Dostawa przyjęta na stan."))
 
 
-def serials_from(text: str) -> list[str]:
-    """Serials typed one per line or separated by commas; "A – B" lines are ranges."""
-    serials = []
-    for part in re.split(r"[\n,;]+", text or ""):
-        part = part.strip()
-        if not part:
-            continue
-        bounds = re.split(r"\s+[-–]\s+|\s*[–]\s*", part)
-        serials.extend(holograms.serial_range(*bounds) if len(bounds) == 2 else [part])
-    return serials
-
-
 @bp.post("/protokol")
 def protocol():
     kind = request.form.get("kind")
@@ -100,7 +88,7 @@ def protocol():
         if kind not in ("void", "destroy"):
             raise OperationError(_("Wybierz rodzaj protokołu."))
         do = holograms.void if kind == "void" else holograms.destroy
-        do(current_actor(), serials_from(request.form.get("serials", "")[:20000]), held_on=_date("held_on"),
+        do(current_actor(), accounted.serials_from(request.form.get("serials", "")[:20000]), held_on=_date("held_on"),
            committee=request.form.get("committee", "")[:300], reason=request.form.get("reason", "")[:300])
 
     return _act(action, _("Protokół zapisany."))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -23,6 +22,7 @@ from infra import clock
 from infra.db import db
 from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
+from tenants.registry import accounted
 from tenants.registry import school_year as years
 from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
@@ -33,9 +33,6 @@ from tenants.registry.models import HologramState
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
-
-MAX_DELIVERY = 10_000
-SERIAL = re.compile(r"^(?P<prefix>.*?)(?P<digits>[0-9]+)$")  # ASCII digits: they are what gets printed
 
 
 def school_year_of(day: dt.date, setting: str | None = None) -> int:
@@ -52,27 +49,15 @@ def valid_until(year: int) -> dt.date:
 
 
 def serial_range(first: str, last: str) -> list[str]:
-    """"AB 000120" … "AB 000125" → the six serials, zero padding kept. `OperationError` unless
-    both share the prefix and the width and the range is 1…MAX_DELIVERY long."""
-    a, b = SERIAL.match(first.strip()), SERIAL.match(last.strip())
-    if not a or not b or a["prefix"] != b["prefix"] or len(a["digits"]) != len(b["digits"]):
-        raise OperationError("Podaj pierwszy i ostatni numer seryjny z tej samej serii, np. HS 000101 i HS 000400.")
-    start, end = int(a["digits"]), int(b["digits"])
-    if not 0 < end - start + 1 <= MAX_DELIVERY:
-        raise OperationError(f"Zakres numerów musi być rosnący i mieć najwyżej {MAX_DELIVERY} hologramów.")
-    width = len(a["digits"])
-    return [f"{a['prefix']}{n:0{width}d}" for n in range(start, end + 1)]
+    """"HS 000120" … "HS 000125" → the six serials (tenants.registry.accounted.serial_range)."""
+    return accounted.serial_range(first, last, accounted.HOLOGRAMS)
 
 
 def receive(actor: Actor, *, school_year: int, supplier: str, received_on: dt.date, first: str,
             last: str) -> HologramDelivery:
     """Take a delivery into stock. A serial the school already holds refuses the whole delivery."""
     serials = serial_range(first, last)
-    supplier = " ".join((supplier or "").split())
-    if not supplier:
-        raise OperationError("Podaj dostawcę hologramów.")
-    if received_on > clock.today():
-        raise OperationError("Data przyjęcia nie może być z przyszłości.")
+    supplier = accounted.received_on_checked(received_on, supplier, accounted.HOLOGRAMS)
     if not 2024 <= school_year <= clock.today().year + 1:
         raise OperationError("Wybierz rok szkolny, który hologramy potwierdzają.")
     school_id = require_school()
@@ -80,7 +65,7 @@ def receive(actor: Actor, *, school_year: int, supplier: str, received_on: dt.da
         Hologram.school_id == school_id, Hologram.serial.in_(serials)))
     if taken:
         raise OperationError(f"{taken} z tych numerów seryjnych szkoła już przyjęła — sprawdź zakres.")
-    delivery = HologramDelivery(school_id=school_id, school_year=school_year, supplier=supplier[:200],
+    delivery = HologramDelivery(school_id=school_id, school_year=school_year, supplier=supplier,
                                 received_on=received_on, first_serial=serials[0], last_serial=serials[-1],
                                 count=len(serials), created_by_id=actor.user_id)
     db.session.add(delivery)
@@ -123,13 +108,9 @@ def issue(actor: Actor, card: Card, serial: str, *, school_year: int, on: dt.dat
 
 
 def _protocol(actor: Actor, kind: str, held_on: dt.date, committee: str, reason: str) -> HologramProtocol:
-    committee, reason = " ".join((committee or "").split()), " ".join((reason or "").split())
-    if not committee or not reason:
-        raise OperationError("Protokół wymaga składu komisji i powodu.")
-    if held_on > clock.today():
-        raise OperationError("Data protokołu nie może być z przyszłości.")
-    protocol = HologramProtocol(school_id=require_school(), kind=kind, held_on=held_on, committee=committee[:300],
-                                reason=reason[:300], created_by_id=actor.user_id)
+    committee, reason = accounted.protocol_fields(held_on, committee, reason)
+    protocol = HologramProtocol(school_id=require_school(), kind=kind, held_on=held_on, committee=committee,
+                                reason=reason, created_by_id=actor.user_id)
     db.session.add(protocol)
     db.session.flush()
     return protocol
@@ -177,11 +158,7 @@ class Stock:
 
 def state_counts(key, *where) -> dict:
     """{value of `key`: {state: count}} over the holograms the current tenant may see."""
-    counts: dict = {}
-    for value, state, n in db.session.execute(select(key, Hologram.state, func.count()).where(*where)
-                                              .group_by(key, Hologram.state)):
-        counts.setdefault(value, {})[state] = n
-    return counts
+    return accounted.state_counts(Hologram.state, key, *where)
 
 
 def stock() -> list[Stock]:

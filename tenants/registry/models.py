@@ -1,4 +1,5 @@
-"""The card registry (each card a school has ordered, with its number for ever) and the hologram ledger.
+"""The card registry (each card a school has ordered, with its number for ever), the hologram
+ledger and the blank ledger.
 
 Cards: a registry number is never reused; `SchoolCounter` gives them out without gaps.
 
@@ -7,6 +8,10 @@ Holograms: strictly accounted forms, one row per serial, in exactly one state.
 in_stock → issued (to one card for one school year) | voided (protocol) ;
 in_stock | voided → destroyed (protocol). Stock is a count of rows, so it cannot go negative;
 issuing is a compare-and-set on the row's state, so a serial is never issued twice.
+
+Blanks (docs/domain.md §22): the same, per holder of stock (a school with its own printer, or a
+printer), in_stock → used (one card) → spoiled ; in_stock → spoiled ; in_stock | spoiled →
+destroyed (protocol). A spoiled card is destroyed by the school's protocol (`CardDestruction`).
 """
 
 from __future__ import annotations
@@ -312,3 +317,118 @@ class Hologram(SchoolOwned, Base):
         if tenant.city_id is not None:
             return cls.school_id.in_(select(Organisation.id).where(Organisation.city_id == tenant.city_id))
         return false()
+
+
+# --- blanks (docs/domain.md §22) ----------------------------------------------------------------
+
+
+class HolderOwned:
+    """Rows of a holder of blank stock: a school printing on its own printer, or a printer (the
+    city's print centre). Visible only to that organisation, whichever kind it is."""
+
+    __holder_owned__ = True  # new rows must belong to the current tenant (tenants.tenancy.scoping)
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        holder = tenant.school_id or tenant.printer_id
+        return cls.holder_id == holder if holder is not None else false()
+
+
+class BlankState(enum.StrEnum):
+    IN_STOCK = "in_stock"
+    USED = "used"  # printed on for one card (the printer's or the school's report)
+    SPOILED = "spoiled"  # printed on but never handed over (misprint, the card spoiled), or defective
+    DESTROYED = "destroyed"  # by a protocol
+
+
+class BlankDelivery(HolderOwned, Base):
+    """Blanks received into stock: one serial range."""
+
+    __tablename__ = "blank_deliveries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    supplier: Mapped[str] = mapped_column(String(200))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    first_serial: Mapped[str] = mapped_column(String(40))
+    last_serial: Mapped[str] = mapped_column(String(40))
+    count: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("holder_id", "id"), CheckConstraint("count > 0", name="count_positive"))
+
+
+class BlankProtocol(HolderOwned, Base):
+    """A destruction protocol: when, the committee, why; which cards and blanks it covers are the
+    rows pointing at it (`CardDestruction`, `Blank.protocol_id`)."""
+
+    __tablename__ = "blank_protocols"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    committee: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("holder_id", "id"),)
+
+
+class Blank(HolderOwned, Base):
+    """One blank serial of a holder, in exactly one state. A used blank names its card (the
+    card's school and id: a print centre prints for many schools, and sees only the ids)."""
+
+    __tablename__ = "blanks"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    serial: Mapped[str] = mapped_column(String(40))
+    delivery_id: Mapped[int] = mapped_column(Id)
+    state: Mapped[str] = mapped_column(String(10), default=BlankState.IN_STOCK.value)
+    card_school_id: Mapped[int | None] = mapped_column(Id)
+    card_id: Mapped[int | None] = mapped_column(Id)
+    card_label: Mapped[str] = mapped_column(String(30), default="")  # as printed, for the holder's own lists
+    used_on: Mapped[dt.date | None] = mapped_column(Date)
+    spoiled_on: Mapped[dt.date | None] = mapped_column(Date)
+    spoil_reason: Mapped[str] = mapped_column(String(300), default="")
+    spoiled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    protocol_id: Mapped[int | None] = mapped_column(Id)
+
+    __table_args__ = (
+        UniqueConstraint("holder_id", "id"),
+        UniqueConstraint("holder_id", "serial"),
+        CheckConstraint("state IN ('in_stock', 'used', 'spoiled', 'destroyed')", name="state"),
+        CheckConstraint("state <> 'used' OR card_id IS NOT NULL", name="used_has_card"),
+        CheckConstraint("state <> 'in_stock' OR card_id IS NULL", name="in_stock_has_no_card"),
+        CheckConstraint("(card_id IS NULL) = (card_school_id IS NULL)", name="card_pair"),
+        CheckConstraint("(state = 'destroyed') = (protocol_id IS NOT NULL)", name="destroyed_by_protocol"),
+        ForeignKeyConstraint(["holder_id", "delivery_id"], ["blank_deliveries.holder_id", "blank_deliveries.id"]),
+        ForeignKeyConstraint(["holder_id", "protocol_id"], ["blank_protocols.holder_id", "blank_protocols.id"]),
+        ForeignKeyConstraint(["card_school_id", "card_id"], ["cards.school_id", "cards.id"]),
+        # A card is printed on one blank at a time.
+        Index("uq_blanks_one_used_per_card", "card_school_id", "card_id", unique=True,
+              postgresql_where=text("state = 'used'"), sqlite_where=text("state = 'used'")),
+    )
+
+
+class CardDestruction(SchoolOwned, Base):
+    """A spoiled card destroyed by one of the school's protocols, once; its number and blank
+    serial as they were, for the protocol."""
+
+    __tablename__ = "card_destructions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    card_id: Mapped[int] = mapped_column(Id)
+    protocol_id: Mapped[int] = mapped_column(Id)
+    card_label: Mapped[str] = mapped_column(String(30))
+    blank_serial: Mapped[str] = mapped_column(String(40), default="")
+
+    __table_args__ = (
+        UniqueConstraint("school_id", "id"),
+        UniqueConstraint("school_id", "card_id"),  # destroyed once
+        ForeignKeyConstraint(["school_id", "card_id"], ["cards.school_id", "cards.id"]),
+        ForeignKeyConstraint(["school_id", "protocol_id"], ["blank_protocols.holder_id", "blank_protocols.id"]),
+    )

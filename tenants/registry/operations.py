@@ -20,6 +20,7 @@ from tenants.pupils.models import ApplicationKind
 from tenants.pupils.models import ApplicationStatus
 from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
+from tenants.registry import blanks
 from tenants.registry.models import INVALIDATION_REASONS
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
@@ -83,6 +84,7 @@ def spoil(actor: Actor, card: Card, note: str) -> None:
     card.status = CardStatus.SPOILED.value
     card.status_note = note[:300]
     card.invalidated_at = clock.today()
+    blanks.card_spoiled(card, note)  # its blank, if from the school's own stock (docs/domain.md §22)
     # The application goes back to "approved", so the card can be ordered again (a reprint,
     # under a new number).
     application = db.session.get(Application, card.application_id) if card.application_id else None

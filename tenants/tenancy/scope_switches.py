@@ -127,7 +127,7 @@ SWITCHES: dict[str, Switch] = {
            "order's printer may insert it, docs/domain.md §23).",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
     "portal.demo:seed": Switch(
-        4, "`flask legitka seed-demo` creates each demo school's records as that school and reads the city's "
-           "order count and writes its finances as the city.",
+        5, "`flask legitka seed-demo` creates each demo school's records as that school, the print centre's "
+           "blank stock as the print centre, and reads the city's order count and writes its finances as the city.",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
 }

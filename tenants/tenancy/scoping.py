@@ -105,6 +105,10 @@ def _check_new_rows(session, flush_context, instances) -> None:
         if getattr(model, "__school_owned__", False) and \
                 getattr(obj, getattr(model, "__owner_column__", "school_id")) != tenant.school_id:
             raise TenantViolation(f"{model.__name__} for another school")
+        # A holder of blank stock is a school or a printer (tenants.registry.models.HolderOwned).
+        if getattr(model, "__holder_owned__", False) and \
+                (obj.holder_id is None or obj.holder_id not in (tenant.school_id, tenant.printer_id)):
+            raise TenantViolation(f"{model.__name__} for another holder")
 
 
 def install(db) -> None:

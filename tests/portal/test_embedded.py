@@ -99,6 +99,13 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
             assert sorted(m.school_name.split(" im.")[0] for m in late) == [
                 "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]
             assert all(m.days_overdue > 0 and m.printer_name for m in late)
+        # The print centre and the school printing for itself hold blank stock (docs/domain.md §22).
+        from tenants.registry import blanks
+
+        for slug, kind in (("centrum-druku", "printer_id"), ("lo2", "school_id")):
+            holder = db.session.scalar(select(Organisation.id).where(Organisation.slug == slug))
+            with tenant_scope(Tenant(**{kind: holder})):
+                assert blanks.stock().in_stock > 0
 
     # The demo director can place an order; the in-process job builds the batch at once.
     director = Browser(embedded.test_client())

@@ -65,8 +65,9 @@ AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": 
 FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
                "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
-               "transfer_id": ("transfer",)},
-    "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",)},
+               "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol")},
+    "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",),
+                "protocol_id": ("printer_blank_protocol", "blank_protocol")},
     "city": {"school_id": ("other_city_school",), "report_id": ("report",)},
     "api": {"order_id": ("order", "draft")},
 }
@@ -156,9 +157,11 @@ def others(app, world, two_schools, school_b):
     """School B's objects (`school_b`), a transfer of one of its pupils to a third school of the
     city, printer P1's API client, and a school and a council report of another city: nothing
     here belongs to school A, printer P2 or city C's official."""
+    from infra import clock
     from printing import api_clients
     from reports import council_report
     from reports.filters import Filters
+    from tenants.registry import blanks
     from tenants.transfers import operations as transfer
 
     c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
@@ -172,14 +175,21 @@ def others(app, world, two_schools, school_b):
             pupil = add_pupil(actor, surname="Tajna-Przenoszona", serial=103)
             store_photo(actor, school, pupil)
             moved = transfer.send(actor, school, pupil, c)
+            blanks.receive(actor, supplier="PWPW", received_on=clock.today(), first="B-01", last="B-02")
+            blank_protocol = blanks.destroy(actor, held_on=clock.today(), committee="Tajna komisja", reason="wada",
+                                            serials=["B-01"])
             db.session.commit()
-            ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"])
+            ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"],
+                       blank_protocol=blank_protocol.id)
         p1 = two_schools["p1"]
         with tenant_scope(Tenant(printer_id=p1)):
-            made = api_clients.create_client(Actor(user_id=None, role="printer_operator", organisation_id=p1),
-                                             name="System produkcji", scopes=("batches:read",))
+            operator = Actor(user_id=None, role="printer_operator", organisation_id=p1)
+            made = api_clients.create_client(operator, name="System produkcji", scopes=("batches:read",))
+            blanks.receive(operator, supplier="PWPW", received_on=clock.today(), first="P-01", last="P-02")
+            printer_protocol = blanks.destroy(operator, held_on=clock.today(), committee="Tajna komisja drukarni",
+                                              reason="wada", serials=["P-01"])
             db.session.commit()
-            ids["api_client"] = made.client.id
+            ids["api_client"], ids["printer_blank_protocol"] = made.client.id, printer_protocol.id
         with tenant_scope(Tenant(city_id=other_city)):
             report = council_report.request_report(other_city, None, Filters())
             db.session.commit()

@@ -47,8 +47,9 @@ def test_app_role_is_neither_superuser_nor_bypassrls_nor_owner(app_engine):
         assert owned == 0
 
 
-# A column naming a school: `school_id`, or one side of a row two schools share (`to_school_id`).
-SCHOOL_COLUMN = "(a.attname = 'school_id' OR a.attname LIKE '%\\_school\\_id')"
+# A column naming a school: `school_id`, or one side of a row two schools share (`to_school_id`),
+# or the holder of blank stock, a school or a printer (`holder_id`, docs/domain.md §22).
+SCHOOL_COLUMN = "(a.attname IN ('school_id', 'holder_id') OR a.attname LIKE '%\\_school\\_id')"
 
 
 def test_every_table_with_a_tenant_column_has_forced_rls_and_a_policy(app_engine):
@@ -164,6 +165,30 @@ def test_printer_and_city_see_only_orders_addressed_to_them(app_engine, two_scho
     with app_engine.begin() as conn:  # the city reads order metadata, never pupils or cards
         as_tenant(conn, city=two_schools["city"])
         assert conn.execute(text("SELECT count(*) FROM cards")).scalar_one() == 0
+
+
+def test_blank_stock_is_its_holders_alone(app_engine, two_schools):
+    """Blank deliveries and serials belong to their holder, a printer or a school (docs/domain.md
+    §22): the holder reads them, nobody else does, and nobody writes rows for another holder."""
+    insert = text("INSERT INTO blank_deliveries (holder_id, supplier, received_on, first_serial, last_serial, count,"
+                  " created_at) VALUES (:h, 'PWPW', '2026-09-01', 'B1', 'B1', 1, now())")
+    for holder, settings in ((two_schools["p1"], {"printer": two_schools["p1"]}),
+                             (two_schools["a"], {"school": two_schools["a"]})):
+        with app_engine.begin() as conn:
+            as_tenant(conn, **settings)
+            conn.execute(insert, {"h": holder})
+    counts = {}
+    for label, settings in {"p1": {"printer": two_schools["p1"]}, "p2": {"printer": two_schools["p2"]},
+                            "a": {"school": two_schools["a"]}, "b": {"school": two_schools["b"]},
+                            "city": {"city": two_schools["city"]}}.items():
+        with app_engine.begin() as conn:
+            as_tenant(conn, **settings)
+            counts[label] = conn.execute(text("SELECT count(*) FROM blank_deliveries")).scalar_one()
+    assert counts == {"p1": 1, "p2": 0, "a": 1, "b": 0, "city": 0}
+    with app_engine.connect() as conn, conn.begin():
+        as_tenant(conn, printer=two_schools["p2"])
+        with pytest.raises(exc.ProgrammingError, match="row-level security"):
+            conn.execute(insert, {"h": two_schools["p1"]})
 
 
 def test_access_log_is_append_only(app_engine, database, two_schools):

@@ -7,14 +7,14 @@ checks the order itself); no UPDATE or DELETE policy, so nobody changes or remov
 confirmation (and `infra.migrate.grant_app_role` gives the app role only INSERT and SELECT on it). Like every table under RLS it gets the owner's `migration_runner` policy (0014).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
