@@ -130,6 +130,7 @@ def test_exports_are_formula_safe_and_text_is_escaped(two_schools, browser, open
         page = official.get(f"/miasto/konsultacje/{cid}").get_data(as_text=True)
         csv = official.get(f"/miasto/konsultacje/{cid}/eksport/answers.csv")
         xlsx = official.get(f"/miasto/konsultacje/{cid}/eksport/answers.xlsx")
+        assert official.get(f"/miasto/konsultacje/{cid}/eksport/nic.csv").status_code == 404
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     body = csv.data.decode("utf-8-sig")
     assert csv.status_code == 200 and "'=HYPERLINK" in body and ";=HYPERLINK" not in body
