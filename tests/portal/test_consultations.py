@@ -73,7 +73,8 @@ def test_the_city_opens_a_consultation_and_the_director_answers_until_the_deadli
             **ANSWER, "extra_answer": "Nie."}).status_code == 302
     with clock.pinned(LAST_MINUTE):  # changed on the deadline day, 23:59 in Warsaw: taken
         director = browser("dyrektor.a@test.pl")  # signed in afresh: two weeks later the session has lapsed
-        changed = director.post(f"/szkola/konsultacje/{cid}", data={**ANSWER, "satisfaction": "3", "extra_answer": "Nie."})
+        changed = director.post(f"/szkola/konsultacje/{cid}",
+                                data={**ANSWER, "satisfaction": "3", "extra_answer": "Nie."})
         assert changed.status_code == 302 and changed.headers["Location"].endswith(f"/szkola/konsultacje/{cid}")
     with clock.pinned(TOO_LATE):  # a minute later it is 16.12.2026 in Warsaw: refused, the answer stays
         director, official = browser("dyrektor.a@test.pl"), browser("urzednik@test.pl")

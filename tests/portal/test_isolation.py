@@ -151,11 +151,11 @@ def others(app, world, two_schools, school_b):
     """School B's objects (`school_b`), a transfer of one of its pupils to a third school of the
     city, printer P1's API client, and a school, a council report and an open consultation (with its
     school's answer) of another city: nothing here belongs to school A, printer P2 or city C's official."""
+    from infra import clock
+    from infra import inputs
     from printing import api_clients
     from reports import council_report
     from reports.filters import Filters
-    from infra import clock
-    from infra import inputs
     from tenants.consultations import operations as consultations
     from tenants.transfers import operations as transfer
 
