@@ -161,7 +161,7 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
     seen = {t.url for t in targets}
     taken: set = {t.endpoint for t in targets if "?" not in t.url}
     taken |= {(t.endpoint, t.url) for t in targets if t.export}
-    for target in list(targets):
+    for target in targets:  # pages found here are read too (a consultation's page links its downloads)
         response = client.get(target.url)
         if response.status_code != 200 or "html" not in (response.content_type or ""):
             continue

@@ -17,6 +17,8 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
+from markupsafe import escape
 
 from infra import clock
 from infra import inputs
@@ -28,6 +30,7 @@ from portal.security import current_membership
 from reports import city_data
 from reports import consultations as report
 from reports.filters import Filters
+from reports.tables import Table
 from reports.tables import to_csv
 from reports.tables import to_xlsx
 from tenants.consultations import operations
@@ -43,9 +46,21 @@ def _city():
     return current_membership().organisation
 
 
+def rows(table: Table, *, missing_column: int | None = None) -> Markup:
+    """A table's rows as HTML, built once in Python (a Jinja loop per cell costs more than the
+    page's SQL); every value escaped. A row whose `missing_column` says "nie" is highlighted."""
+    out = []
+    for row in table.rows:
+        behind = missing_column is not None and row[missing_column] == "nie"
+        cells = "".join(f'<td class="num">{escape(cell(v))}</td>' if isinstance(v, int | float) and
+                        not isinstance(v, bool) else f"<td>{escape(cell(v))}</td>" for v in row)
+        out.append(f'<tr class="row-behind">{cells}</tr>' if behind else f"<tr>{cells}</tr>")
+    return Markup("\n".join(out))  # noqa: S704 (every value escaped above)
+
+
 def _render(template: str, error: str | None = None, status: int = 200, **context):
     return render_template(template, city=_city(), f=Filters.default(), endpoint="city_consultations.index",
-                           error=error, q=questions, states=report.STATES, cell=cell, **context), \
+                           error=error, q=questions, states=report.STATES, cell=cell, rows=rows, **context), \
         (422 if error else status)
 
 
