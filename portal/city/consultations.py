@@ -50,10 +50,13 @@ def rows(table: Table, *, missing_column: int | None = None) -> Markup:
     """A table's rows as HTML, built once in Python (a Jinja loop per cell costs more than the
     page's SQL); every value escaped. A row whose `missing_column` says "nie" is highlighted."""
     out = []
+    numeric = [any(isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in table.rows)
+               and all(r[i] is None or isinstance(r[i], int | float) for r in table.rows)
+               for i in range(len(table.columns))]
     for row in table.rows:
         behind = missing_column is not None and row[missing_column] == "nie"
-        cells = "".join(f'<td class="num">{escape(cell(v))}</td>' if isinstance(v, int | float) and
-                        not isinstance(v, bool) else f"<td>{escape(cell(v))}</td>" for v in row)
+        cells = "".join(f'<td class="num">{escape(cell(v))}</td>' if numeric[i] or isinstance(v, int | float)
+                        else f"<td>{escape(cell(v))}</td>" for i, v in enumerate(row))
         out.append(f'<tr class="row-behind">{cells}</tr>' if behind else f"<tr>{cells}</tr>")
     return Markup("\n".join(out))  # noqa: S704 (every value escaped above)
 
