@@ -18,11 +18,15 @@ import functools
 import statistics
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from infra.db import db
 from infra.inputs import format_day
 from reports import city_data
 from reports import dashboard
 from reports.city_data import Data
 from reports.filters import Filters
+from reports.models import SchoolStats
 from reports.queries import School
 from reports.tables import Table
 from tenants.consultations import queries
@@ -52,6 +56,21 @@ class Result:
     def answers(self) -> dict[int, ConsultationAnswer]:
         return queries.answers(self.consultation.city_id, self.consultation.id)
 
+    @functools.cached_property
+    def numbers(self) -> dict[int, tuple]:
+        """Per school: pupils, pupils needing a card, coverage (%), valid cards ordered — the
+        rollout table's figures (reports.dashboard), read as four columns rather than whole rows."""
+        if "stats" in vars(self.data):  # the page has read the statistics already
+            rows = ((s.school_id, s.pupils_active, s.pupils_needing_card, s.cards_handed_over, s.cards_ordered)
+                    for s in self.data.stats.values())
+        else:
+            rows = db.session.execute(select(
+                SchoolStats.school_id, SchoolStats.pupils_active, SchoolStats.pupils_needing_card,
+                SchoolStats.cards_handed_over, SchoolStats.cards_ordered).where(
+                SchoolStats.city_id == self.consultation.city_id)).all()
+        return {school_id: (active, needing, dashboard.share_of(handed, active), ordered)
+                for school_id, active, needing, handed, ordered in rows}
+
     @property
     def schools(self) -> list[School]:
         return self.data.all_schools
@@ -80,11 +99,9 @@ def problems_label(keys) -> str:
 def answers_table(r: Result) -> Table:
     """Per school: its numbers (as of the statistics' refresh) and its answer."""
     rows = []
-    stats = r.data.stats
+    stats = r.numbers
     for school in r.schools:
-        s = stats.get(school.id)
-        numbers = (s.pupils_active, s.pupils_needing_card, dashboard.coverage(s), s.cards_ordered) if s else \
-            (None,) * 4
+        numbers = stats.get(school.id, (None,) * 4)
         a = r.answers.get(school.id)
         if a is None:
             given = ("nie", None, None, "", "", "", "", "", None)
