@@ -62,9 +62,9 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from printing.models import OrderStatus
     from printing.tasks import relay_outbox
     from reports import council_report
-    from tenants.consultations import operations as consultations
     from reports.budgets import save_budget
     from reports.filters import Filters
+    from tenants.consultations import operations as consultations
     from tenants.pupils import applications
     from tenants.registry import holograms
     from tenants.roster import operations as roster_import
