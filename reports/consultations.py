@@ -75,13 +75,19 @@ class Result:
     def schools(self) -> list[School]:
         return self.data.all_schools
 
-    @property
+    @functools.cached_property
     def answered(self) -> list[School]:
         return [s for s in self.schools if s.id in self.answers]
 
-    @property
+    @functools.cached_property
     def missing(self) -> list[School]:
         return [s for s in self.schools if s.id not in self.answers]
+
+    @functools.cached_property
+    def type_labels(self) -> dict[int, str]:
+        """Each school's type as its name (translated once per type, not once per row)."""
+        labels = {t: School(0, "", t, "").type_label for t in {s.school_type for s in self.schools}}
+        return {s.id: labels[s.school_type] for s in self.schools}
 
     def given(self) -> list[ConsultationAnswer]:
         """The answers of the city's schools (in the order of the schools)."""
@@ -109,7 +115,7 @@ def answers_table(r: Result) -> Table:
             given = ("tak", a.satisfaction, _hours(a.staff_hours), questions.PREFERENCES[a.preference],
                      problems_label(a.problems), a.problems_text, a.comments, a.extra_answer,
                      city_data.local_time(a.updated_at))
-        rows.append((school.name, school.type_label, school.district, *numbers, *given))
+        rows.append((school.name, r.type_labels[school.id], school.district, *numbers, *given))
     columns = ["Szkoła", "Typ", "Dzielnica", "Uczniowie", "Potrzebują legitymacji", "Pokrycie (%)",
                "Zamówione (ważne)", "Odpowiedź złożona", "Ocena (1–5)", "Godziny w miesiącu", "Preferencja",
                "Problemy", "Opis problemów", "Uwagi", "Odpowiedź na pytanie miasta", "Ostatnia zmiana odpowiedzi"]
@@ -156,7 +162,7 @@ def summary_table(r: Result) -> Table:
 
 def missing_table(r: Result) -> Table:
     return Table("consultation_missing", f"Szkoły bez odpowiedzi — {r.consultation.title}",
-                 ("Szkoła", "Typ", "Dzielnica"), tuple((s.name, s.type_label, s.district) for s in r.missing))
+                 ("Szkoła", "Typ", "Dzielnica"), tuple((s.name, r.type_labels[s.id], s.district) for s in r.missing))
 
 
 def status_table(r: Result) -> Table:

@@ -53,10 +53,18 @@ def rows(table: Table, *, missing_column: int | None = None) -> Markup:
     numeric = [any(isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in table.rows)
                and all(r[i] is None or isinstance(r[i], int | float) for r in table.rows)
                for i in range(len(table.columns))]
+    done: dict = {}  # each distinct (column kind, value) written once: types, "—", "tak"/"nie" repeat
+
+    def td(number: bool, v) -> str:
+        key = (number, type(v), v)
+        if key not in done:
+            done[key] = f'<td class="num">{escape(cell(v))}</td>' if number else f"<td>{escape(cell(v))}</td>"
+        return done[key]
+
     for row in table.rows:
         behind = missing_column is not None and row[missing_column] == "nie"
-        cells = "".join(f'<td class="num">{escape(cell(v))}</td>' if numeric[i] or isinstance(v, int | float)
-                        else f"<td>{escape(cell(v))}</td>" for i, v in enumerate(row))
+        cells = "".join(td(numeric[i] or (isinstance(v, int | float) and not isinstance(v, bool)), v)
+                        for i, v in enumerate(row))
         out.append(f'<tr class="row-behind">{cells}</tr>' if behind else f"<tr>{cells}</tr>")
     return Markup("\n".join(out))  # noqa: S704 (every value escaped above)
 
