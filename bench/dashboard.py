@@ -22,7 +22,7 @@ the city, 300 ms in the national set) gets its slowest statements listed, and wi
 their EXPLAIN (ANALYZE, BUFFERS).
 
 Run `make bench` (city only) or `python -m bench.dashboard [--national] [--regenerate] [--runs N]
-[--explain] [--only URL-SUBSTRING] [--cities LABEL-SUBSTRING] [--national-only] [--no-freeze]`. The app is
+[--explain] [--only URL-SUBSTRING[,…]] [--cities LABEL-SUBSTRING] [--national-only] [--no-freeze]`. The app is
 built as `portal.wsgi` builds it, heap frozen and the collector tuned (`portal.tune_garbage_collector`);
 `--no-freeze` leaves the garbage collector as Python sets it.
 """
@@ -161,7 +161,7 @@ def discover(app, client, school_id: int, log) -> tuple[list[Target], list[str]]
     seen = {t.url for t in targets}
     taken: set = {t.endpoint for t in targets if "?" not in t.url}
     taken |= {(t.endpoint, t.url) for t in targets if t.export}
-    for target in list(targets):
+    for target in targets:  # pages found here are read too (a consultation's page links its downloads)
         response = client.get(target.url)
         if response.status_code != 200 or "html" not in (response.content_type or ""):
             continue
@@ -346,7 +346,8 @@ def run_dataset(info: dict, runs: int, do_explain: bool, only: str | None, log, 
             built = _council_report(client)  # before discovery, so its download is measured too
             targets, notes = discover(app, client, params["school"], log)
             if only:
-                targets = [t for t in targets if only in t.url or only in t.endpoint]
+                wanted = only.split(",")  # several substrings: a page and the ones to compare it with
+                targets = [t for t in targets if any(w in t.url or w in t.endpoint for w in wanted)]
             # The largest city of the national set: fewer runs, shorter cap (its pages take seconds).
             large = city["schools"] > 2 * data.NATIONAL.measured_schools
             city_runs, cap = (min(runs, 10), TIME_CAP_S / 3) if large else (runs, TIME_CAP_S)

@@ -47,10 +47,13 @@ ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-MARKER = "legitka-bench-dashboard v2"  # v2: order_facts and schools' hologram counts
+MARKER = "legitka-bench-dashboard v3"  # v2: order_facts and schools' hologram counts; v3: consultations
+# LEGITKA_BENCH_DB_SUFFIX: databases of their own (e.g. "_mine": legitka_bench_city_mine), so that two
+# working copies with different data sets do not regenerate each other's.
+SUFFIX = os.environ.get("LEGITKA_BENCH_DB_SUFFIX", "")
 
-CITY = Spec("legitka_bench_city", 1, 150, 45_000)
-NATIONAL = Spec("legitka_bench_national", 380, 24_000, 5_000_000)
+CITY = Spec(f"legitka_bench_city{SUFFIX}", 1, 150, 45_000)
+NATIONAL = Spec(f"legitka_bench_national{SUFFIX}", 380, 24_000, 5_000_000)
 
 
 def url(database: str, role: str, driver: str = "postgresql+psycopg") -> str:
@@ -128,6 +131,8 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         for i, sql in enumerate(bulk.HOLOGRAMS):
             step(["plan: holograms", "hologram_deliveries", "holograms"][i], sql)
         step("school_stats: holograms", bulk.HOLOGRAM_COUNTS)
+        step("consultations", bulk.CONSULTATIONS[0])
+        step("consultation_answers", bulk.CONSULTATIONS[1])
         for table in bulk.SEQUENCED:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) "
                         f"FROM {table}")
@@ -142,7 +147,7 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         size = cur.fetchone()[0]
         counts = {}
         for table in ("pupils", "applications", "cards", "print_orders", "card_facts", "order_facts", "school_stats",
-                      "holograms"):
+                      "holograms", "consultation_answers"):
             cur.execute(f"SELECT reltuples::bigint FROM pg_class WHERE relname = '{table}'")
             counts[table] = cur.fetchone()[0]
         info = {"marker": MARKER, "database": spec.database, "generated_on": today.isoformat(),

@@ -120,6 +120,9 @@ Q = {
     "year's orders": f"""SELECT school_id, channel, printer_id, count(*), sum(card_count), sum(total_price)
                          FROM print_orders WHERE city_id = %(city)s AND status <> 'draft' AND {YEAR_ORDERS}
                          GROUP BY 1, 2, 3""",
+    "consultations": "SELECT * FROM consultations WHERE city_id = %(city)s ORDER BY id DESC",
+    "consultation answers": """SELECT * FROM consultation_answers WHERE city_id = %(city)s
+                               AND consultation_id = (SELECT max(id) FROM consultations WHERE city_id = %(city)s)""",
     "duplicate fees": "SELECT school_id, duplicates_paid, duplicate_fees FROM school_stats WHERE city_id = %(city)s",
     "school's year": f"""SELECT count(*), sum(card_count) FROM print_orders
                          WHERE city_id = %(city)s AND school_id = %(school)s AND status <> 'draft' AND {YEAR_ORDERS}""",
@@ -151,6 +154,11 @@ FLOORS: dict[str, list[str]] = {
     "city.export:facts": ["facts"],
     "city.export:orders_by_school": ["orders by school"],
     "city.export:orders": ["orders"],
+    "city_consultations.index": ["consultations"],
+    "city_consultations.show": ["consultations", "stats", "consultation answers"],
+    "city_consultations.export:answers": ["stats", "consultation answers"],
+    "city_consultations.export:summary": ["consultation answers"],
+    "city_consultations.export:missing": ["consultation answers"],
     "city_costs.index": ["year's orders", "duplicate fees"],
     "city_costs.what_if": ["year's orders", "duplicate fees"],
     "city_costs.channels": ["school's year", "year's orders", "duplicate fees"],

@@ -462,6 +462,31 @@ FROM bench_ord o WHERE o.status = 'delivered' AND o.purge_ts <= %(now)s
 ORDER BY o.purge_ts, o.id
 """
 
+# The consultation with the directors (docs/city.md): one open consultation per city, answered by
+# about 70 % of its schools (rating, problems, hours, preference and some free text drawn per school).
+CONSULTATIONS = [
+    """INSERT INTO consultations (id, city_id, title, intro, extra_question, deadline, status, created_at, opened_at)
+       SELECT id, id, 'Legitymacje szkolne od przyszłego roku: własny kanał, wspólne zamówienie czy centrum druku?',
+              'Miasto pyta dyrektorów szkół przed decyzją o wspólnym zamawianiu.',
+              'Czy szkoła mogłaby odbierać legitymacje z centrum druku osobiście?',
+              %(today)s::date + 14, 'open', %(now)s, %(now)s
+       FROM organisations WHERE kind = 'city'""",
+    """INSERT INTO consultation_answers (id, school_id, city_id, consultation_id, satisfaction, problems, problems_text,
+              staff_hours, preference, comments, extra_answer, answered_at, updated_at)
+       SELECT s.id, s.id, s.city_id, s.city_id, 1 + floor(pg_temp.u(s.id, 901) * 5)::int,
+              (SELECT coalesce(json_agg(p.k ORDER BY p.i), '[]'::json)
+               FROM unnest(ARRAY['photos', 'delays', 'costs', 'errors', 'holograms', 'staff', 'equipment'])
+                    WITH ORDINALITY AS p(k, i) WHERE pg_temp.u(s.id * 10 + p.i, 902) < 0.3),
+              CASE WHEN pg_temp.u(s.id, 903) < 0.3 THEN 'Rodzice przysyłają zdjęcia z telefonu; część trzeba poprawiać.'
+                   ELSE '' END,
+              round((pg_temp.u(s.id, 904) * 20)::numeric, 1),
+              pg_temp.pick(ARRAY['keep_own', 'city_order', 'print_centre', 'no_opinion'], pg_temp.u(s.id, 905)),
+              CASE WHEN pg_temp.u(s.id, 906) < 0.4
+                   THEN 'Prosimy o decyzję przed wakacjami, żeby zdążyć z zamówieniem na wrzesień.' ELSE '' END,
+              CASE WHEN pg_temp.u(s.id, 907) < 0.5 THEN 'Tak.' ELSE '' END, %(now)s, %(now)s
+       FROM organisations s WHERE s.kind = 'school' AND pg_temp.u(s.id, 900) < 0.7""",
+]
+
 COUNTERS = ("INSERT INTO school_counters (school_id, last_no) "
             "SELECT school_id, max(number) FROM cards GROUP BY school_id")
 
@@ -480,7 +505,8 @@ ORDER BY c.conname
 
 SEQUENCED = ["organisations", "users", "memberships", "price_tiers", "pupils", "applications", "cards",
              "print_orders", "school_stats", "card_facts", "order_facts", "hologram_deliveries", "holograms",
-             "deletion_receipts", "city_budgets", "centre_cost_profiles", "school_printers"]
+             "deletion_receipts", "city_budgets", "centre_cost_profiles", "school_printers", "consultations",
+             "consultation_answers"]
 
 def check_references(cur) -> None:
     """Raise if any row points at a missing one (what the skipped triggers would have caught)."""

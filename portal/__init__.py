@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None):
     # Models must be imported before the first query so the mappers (and safety net) know them.
     import printing.models  # noqa: F401
     import reports.models  # noqa: F401
+    import tenants.consultations.models  # noqa: F401
     import tenants.mail.models  # noqa: F401
     import tenants.photos.models  # noqa: F401
     import tenants.pupils.models  # noqa: F401
@@ -77,6 +78,7 @@ def create_app(test_config: dict | None = None):
     from portal.admin import views as admin_views
     from portal.api import views as api_views
     from portal.auth import views as auth_views
+    from portal.city import consultations as city_consultations
     from portal.city import costs as city_costs
     from portal.city import views as city_views
     from portal.parent import views as parent_views
@@ -84,6 +86,7 @@ def create_app(test_config: dict | None = None):
     from portal.printer import blanks as printer_blanks
     from portal.printer import views as printer_views
     from portal.school import blanks as school_blanks
+    from portal.school import consultations as school_consultations
     from portal.school import holograms as school_holograms
     from portal.school import imports as school_imports
     from portal.school import mlegitymacja as school_mleg
@@ -101,14 +104,15 @@ def create_app(test_config: dict | None = None):
     input_guard.install_form_check(app)  # after security: the refusal page has the request id and the signed-in user
     cli.init_app(app)
     for blueprint in (auth_views.bp, school_views.bp, school_photos.bp, school_imports.bp, school_settings.bp,
-                      school_registry.bp, school_holograms.bp, school_mleg.bp, school_transfers.bp, parent_views.bp,
-                      printer_views.bp, city_views.bp, admin_views.bp):
+                      school_registry.bp, school_holograms.bp, school_mleg.bp, school_transfers.bp,
+                      school_consultations.bp, parent_views.bp, printer_views.bp, city_views.bp, admin_views.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(school_blanks.bp)  # /szkola/blankiety
     app.register_blueprint(printer_blanks.bp)  # /drukarnia/blankiety
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
+    app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.
     log_redaction.install(rule.rule for rule in app.url_map.iter_rules())

@@ -21,6 +21,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
+from infra import inputs
 from infra.db import db
 from infra.db import utcnow
 from portal.jobs import start_after_commit
@@ -36,6 +37,8 @@ from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
 from reports.statistics import refresh_all
+from tenants.consultations import operations as consultation_ops
+from tenants.consultations.models import Consultation
 from tenants.photos import operations as photo_intake
 from tenants.photos.checks import CHECKS
 from tenants.photos.models import PhotoSource
@@ -376,6 +379,46 @@ def _city_finances(city: Organisation, centre: Organisation, today: dt.date) -> 
             lead_time_days=14))
 
 
+CONSULTATION_TITLE = "Legitymacje szkolne od przyszłego roku: własny kanał, wspólne zamówienie czy centrum druku?"
+CONSULTATION_ANSWERS = {  # school → (rating, problems, description, hours a month, preference, comments)
+    "sp18": ("2", ["photos", "delays"], "Rodzice przysyłają zdjęcia z telefonu, połowę trzeba poprawiać.", "8",
+             "city_order", "Wspólne zamówienie odciążyłoby sekretariat."),
+    "sp37": ("3", ["holograms"], "", "5", "print_centre", ""),
+    "lo2": ("4", [], "", "3", "keep_own", "Obecna drukarnia działa dobrze."),
+    "tech-mech": ("2", ["costs", "equipment"], "Taśmy do drukarki kończą się w środku września.", "12",
+                  "print_centre", "Własna drukarka wymaga za dużo obsługi."),
+    "sosw1": ("3", ["staff", "other"], "Uczniowie z niepełnosprawnościami potrzebują zdjęć robionych w szkole.",
+              "6,5", "city_order", ""),
+}
+
+
+def _consultation(city: Organisation, schools: list, today: dt.date) -> None:
+    """One open consultation with the directors (docs/city.md) and a few schools' answers, unless
+    the city has it already; SP 1 has not answered, so its director sees the call on the dashboard."""
+    with tenant_scope(Tenant(city_id=city.id)):
+        found = db.session.scalar(select(Consultation).where(Consultation.title == CONSULTATION_TITLE))
+        if found is not None:
+            return
+        official = Actor(user_id=None, role=Role.CITY_OFFICIAL.value, organisation_id=city.id)
+        consultation = consultation_ops.open_(consultation_ops.save(city.id, official, {
+            "title": CONSULTATION_TITLE, "deadline": inputs.format_day(today + dt.timedelta(days=21)),
+            "intro": "Miasto rozważa wspólne zamawianie legitymacji albo miejskie centrum druku. Prosimy dyrektorów "
+                     "o ocenę obecnego sposobu i o zdanie przed decyzją.",
+            "extra_question": "Czy szkoła mogłaby odbierać legitymacje z centrum druku osobiście?"}))
+        db.session.commit()
+        consultation_id = consultation.id
+    for school, spec, director in schools:
+        if spec.slug not in CONSULTATION_ANSWERS:
+            continue
+        rating, problems, text, hours, preference, comments = CONSULTATION_ANSWERS[spec.slug]
+        with tenant_scope(Tenant(school_id=school.id)):
+            actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id)
+            consultation_ops.answer(actor, school, db.session.get(Consultation, consultation_id), {
+                "satisfaction": rating, "problems": problems, "problems_text": text, "staff_hours": hours,
+                "preference": preference, "comments": comments, "extra_answer": "Tak." if rating != "4" else ""})
+            db.session.commit()
+
+
 def seed(today: dt.date | None = None) -> str:
     """Create whatever of the demo city is missing; returns a one-paragraph report."""
     today = today or clock.today()
@@ -447,6 +490,7 @@ def seed(today: dt.date | None = None) -> str:
     with tenant_scope(Tenant(city_id=city.id)):
         _city_finances(city, printers[0], today)
         db.session.commit()
+    _consultation(city, schools, today)
     refresh_all()  # the city dashboard's anonymous statistics (reports.statistics)
     return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
             f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

@@ -41,11 +41,13 @@ from infra.db_errors import is_transient
 from infra.pdf import PdfTemplates
 from infra.storage import city_key
 from reports import city_data
+from reports import consultations
 from reports import costs
 from reports import dashboard
 from reports.filters import Filters
 from reports.models import CouncilReport
 from reports.tables import Table
+from tenants.consultations import queries as consultation_queries
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
@@ -113,7 +115,8 @@ def render(*, city: str, period: str, sections: list[Section], generated_at: dt.
 
 def sections(city_id: int, f: Filters) -> list[Section]:
     """The dashboard's sections for the filters: rollout and forecast, waiting times, money with
-    the "what if" of the year, holograms."""
+    the "what if" of the year, holograms; and the city's latest consultation with the school
+    directors (reports.consultations), when it has opened one."""
     data = city_data.load(city_id, f)
     rollout = dashboard.rollout(city_id, f, data)
     channels = dashboard.cost_by_channel(city_id, f, data)
@@ -131,7 +134,21 @@ def sections(city_id: int, f: Filters) -> list[Section]:
                 text="Tegoroczne zamówienia szkół (te same wielkości i daty) wycenione w każdym kanale "
                      "obok kwot faktycznie zapłaconych."),
         Section("Hologramy w szkołach", (dashboard.hologram_table(city_id, f, data).table,)),
+        *_consultation(city_id, data),
     ]
+
+
+def _consultation(city_id: int, data) -> list[Section]:
+    """The latest opened consultation: its summary, who answered and who has not, the comments."""
+    consultation = consultation_queries.latest_opened(city_id)
+    if consultation is None:
+        return []
+    r = consultations.result(city_id, consultation, data)
+    return [Section("Konsultacje z dyrektorami szkół", (
+        consultations.summary_table(r), consultations.status_table(r), consultations.comments_table(r)),
+        text=f"Konsultacja {consultations.describe(consultation)}: odpowiedziało {len(r.answered)} z "
+             f"{len(r.schools)} szkół. Odpowiedzi według stanu na dzień wygenerowania raportu (wszystkie szkoły "
+             f"miasta, bez filtrów raportu).")]
 
 
 def filters_of(report: CouncilReport) -> Filters:

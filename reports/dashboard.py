@@ -80,9 +80,16 @@ def _per(total: Decimal, count: int) -> Decimal | None:
 
 def coverage(stats: SchoolStats | None) -> float | None:
     """Share of the school's active pupils holding a handed-over e-card (at most 100 %)."""
-    if stats is None or not stats.pupils_active:
+    if stats is None:
         return None
-    return min(100.0, share(stats.cards_handed_over, stats.pupils_active))
+    return share_of(stats.cards_handed_over, stats.pupils_active)
+
+
+def share_of(handed_over: int, active: int) -> float | None:
+    """`coverage` from the two counts."""
+    if not active:
+        return None
+    return min(100.0, share(handed_over, active))
 
 
 # --- tables -----------------------------------------------------------------------------------

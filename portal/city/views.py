@@ -36,6 +36,7 @@ from portal.security import current_membership
 from printing import deletions
 from reports import budgets
 from reports import city_data
+from reports import consultations
 from reports import council_report as council
 from reports import dashboard
 from reports import listings
@@ -50,6 +51,7 @@ from reports.filters import parse_filters
 from reports.labels import OWN_PRINTERS
 from reports.tables import to_csv
 from reports.tables import to_xlsx
+from tenants.consultations import questions
 from tenants.registry import school_year as years
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import SchoolType
@@ -247,7 +249,8 @@ def school(school_id: int):
     stats = city_data.school_stats(city.id, school_id)
     return _page("city/school.html", error=error, f=f, data=data, school=match[0], stats=stats,
                  coverage=dashboard.coverage(stats), computed=city_data.local_time(stats.computed_at) if stats else "",
-                 endpoint="city.school")
+                 consultations=consultations.school_answers(city.id, school_id), questions=questions,
+                 problems_label=consultations.problems_label, endpoint="city.school")
 
 
 @bp.route("/budzet", methods=["GET", "POST"])

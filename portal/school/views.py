@@ -32,6 +32,7 @@ from portal.school.common import parse_date
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import queries as printing_queries
+from tenants.consultations import queries as consultation_queries
 from tenants.documents.application_forms import FormData
 from tenants.documents.application_forms import render_form
 from tenants.photos.models import PhotoSubmission
@@ -88,7 +89,9 @@ def dashboard():
         "transfers": transfer.pending_incoming_count(),
     }
     orders = printing_queries.school_orders(limit=5)
-    return render_template("school/dashboard.html", school=_school(), counts=counts, orders=orders)
+    school = _school()
+    return render_template("school/dashboard.html", school=school, counts=counts, orders=orders,
+                           consultations=consultation_queries.awaiting(school.city_id, school.id))
 
 
 # --- pupils ---------------------------------------------------------------------------------

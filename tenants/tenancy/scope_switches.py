@@ -130,4 +130,8 @@ SWITCHES: dict[str, Switch] = {
         5, "`flask legitka seed-demo` creates each demo school's records as that school, the print centre's "
            "blank stock as the print centre, and reads the city's order count and writes its finances as the city.",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo:_consultation": Switch(
+        2, "`flask legitka seed-demo` opens the demo city's consultation with the directors as the city, then "
+           "gives a few schools' answers, each as that school.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
 }

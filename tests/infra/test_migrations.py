@@ -9,6 +9,7 @@ from sqlalchemy import pool
 
 import printing.models  # noqa: F401  (registers the tables)
 import reports.models  # noqa: F401
+import tenants.consultations.models  # noqa: F401
 import tenants.mail.models  # noqa: F401
 import tenants.photos.models  # noqa: F401
 import tenants.pupils.models  # noqa: F401

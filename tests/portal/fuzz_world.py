@@ -4,8 +4,8 @@ SQLite default): a city with two schools, an external printer and the city's pri
 for every role, pupils with photos, applications in every state a form acts on, print orders in
 most states (draft, ready, downloaded, printed, shipped, delivered with cards to hand over,
 rejected, failed, the school's own printer), handed-over cards, holograms in stock, a waiting
-photo, roster imports (checked, needing a mapping), transfers pending both ways, a budget, an
-API client and a parent's link.
+photo, roster imports (checked, needing a mapping), transfers pending both ways, a budget,
+consultations with the directors (a draft and an open one), an API client and a parent's link.
 
 Everything is made through the domain functions, so the pages render exactly what a school
 in the middle of a school year sees."""
@@ -64,6 +64,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
     from reports import council_report
     from reports.budgets import save_budget
     from reports.filters import Filters
+    from tenants.consultations import operations as consultations
     from tenants.pupils import applications
     from tenants.pupils import pesel as pesel_rules
     from tenants.registry import holograms
@@ -222,6 +223,13 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         # A council report whose job kept dying: its page offers "Ponów".
         failed = council_report.request_report(ids.city, ids.users["city_official"], Filters.default())
         failed.status, failed.error = "failed", council_report.GAVE_UP
+        # Consultations with the directors: a draft (its page offers "Otwórz" and "Usuń") and an open
+        # one (the director's answer form; the city's deadline form and "Zamknij").
+        official = Actor(user_id=ids.users["city_official"], role="city_official", organisation_id=ids.city)
+        deadline = (clock.today() + dt.timedelta(days=30)).strftime("%d.%m.%Y")
+        consultations.save(ids.city, official, {"title": "Szkic konsultacji", "deadline": deadline})
+        consultations.open_(consultations.save(ids.city, official, {
+            "title": "Konsultacja otwarta", "deadline": deadline, "extra_question": "Pytanie miasta?"}))
         db.session.commit()
     return ids
 

@@ -42,6 +42,13 @@ def counts(app):
         for school_id in db.session.scalars(select(Organisation.id).where(Organisation.kind == "school")):
             with tenant_scope(Tenant(school_id=school_id)):
                 result["pupils"] += db.session.scalar(select(func.count()).select_from(Pupil))
+        from tenants.consultations.models import Consultation
+        from tenants.consultations.models import ConsultationAnswer
+
+        for city_id in db.session.scalars(select(Organisation.id).where(Organisation.kind == "city")):
+            with tenant_scope(Tenant(city_id=city_id)):
+                result["consultations"] = db.session.scalar(select(func.count()).select_from(Consultation))
+                result["answers"] = db.session.scalar(select(func.count()).select_from(ConsultationAnswer))
         return result
 
 
@@ -63,6 +70,7 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     assert first.exit_code == 0, first.output
     after_first = counts(embedded)
     assert after_first["pupils"] >= 1500 and after_first["orgs"] >= 1 + 12 + 3
+    assert (after_first["consultations"], after_first["answers"]) == (1, 5)  # one open, five schools answered
     second = runner.invoke(args=["legitka", "seed-demo"])
     assert second.exit_code == 0 and "(0 new)" in second.output
     assert counts(embedded) == after_first
@@ -132,6 +140,15 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     assert accepted.status_code == 302, accepted.get_data(as_text=True)
     pupil_page = director.get(accepted.headers["Location"]).get_data(as_text=True)
     assert "poprzednia szkoła (przeniesienie)" in pupil_page and "pierwsza legitymacja" in pupil_page
+
+    # The demo's consultation with the directors: SP 1 has not answered, so its director is asked on
+    # the dashboard; the city sees 5 of the 13 schools' answers (on SQLite).
+    assert "miasto czeka na odpowiedź dyrektora" in director.get("/szkola/").get_data(as_text=True)
+    official = Browser(embedded.test_client())
+    assert official.login("urzednik@szczecin.demo", "legitka-demo").status_code == 302
+    listing = official.get("/miasto/konsultacje/").get_data(as_text=True)
+    consultation = re.search(r'href="(/miasto/konsultacje/\d+)"', listing).group(1)
+    assert "5 z 13 szkół" in official.get(consultation).get_data(as_text=True)
 
 
 def test_parent_link_import_and_mail_work_on_the_embedded_default(embedded, tmp_path):

@@ -65,10 +65,12 @@ AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": 
 FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
                "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
-               "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol")},
+               "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol"),
+               "consultation_id": ("consultation",)},
     "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",),
                 "protocol_id": ("printer_blank_protocol", "blank_protocol")},
-    "city": {"school_id": ("other_city_school",), "report_id": ("report",)},
+    "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
+             "key": ("table_key",), "fmt": ("csv", "xlsx")},
     "api": {"order_id": ("order", "draft")},
 }
 
@@ -155,12 +157,14 @@ def school_b(app, two_schools):
 @pytest.fixture
 def others(app, world, two_schools, school_b):
     """School B's objects (`school_b`), a transfer of one of its pupils to a third school of the
-    city, printer P1's API client, and a school and a council report of another city: nothing
-    here belongs to school A, printer P2 or city C's official."""
+    city, printer P1's API client, and a school, a council report and an open consultation (with its
+    school's answer) of another city: nothing here belongs to school A, printer P2 or city C's official."""
     from infra import clock
+    from infra import inputs
     from printing import api_clients
     from reports import council_report
     from reports.filters import Filters
+    from tenants.consultations import operations as consultations
     from tenants.registry import blanks
     from tenants.transfers import operations as transfer
 
@@ -192,8 +196,17 @@ def others(app, world, two_schools, school_b):
             ids["api_client"], ids["printer_blank_protocol"] = made.client.id, printer_protocol.id
         with tenant_scope(Tenant(city_id=other_city)):
             report = council_report.request_report(other_city, None, Filters())
+            deadline = inputs.format_day(clock.today() + dt.timedelta(days=30))
+            consultation = consultations.open_(consultations.save(
+                other_city, Actor(user_id=None, role="city_official", organisation_id=other_city),
+                {"title": "Konsultacja w Drugim", "deadline": deadline}))
             db.session.commit()
-            ids["report"] = report.id
+            ids.update(report=report.id, consultation=consultation.id, table_key="answers", csv="csv", xlsx="xlsx")
+        with tenant_scope(Tenant(school_id=other_school)):
+            director = Actor(user_id=None, role="school_director", organisation_id=other_school)
+            consultations.answer(director, db.session.get(Organisation, other_school), consultation, {
+                "satisfaction": "4", "staff_hours": "3", "preference": "no_opinion", "comments": "Tajna-uwaga"})
+            db.session.commit()
     return ids
 
 

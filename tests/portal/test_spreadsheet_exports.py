@@ -45,7 +45,7 @@ SCHOOL_NAME, PRINTER_NAME, CENTRE_NAME, OWN_MODEL = "-2+3", HOSTILE[0], "+1", "@
 DIRECTOR, NUMBER_FORMAT = "\t=1", "+{n}"
 EXPORT_ENDPOINTS = {"registry.book_xlsx", "mleg.export", "imports.template", "registry.import_template",
                     "printer.download_package",
-                    "city.export", "city_costs.export"}
+                    "city.export", "city_costs.export", "city_consultations.export"}
 OWN_PRINTER_FORM = {"model": "Evolis Primacy 2", "purchase_price": "6500", "licence_per_year": "1000",
                     "starter_kit_price": "500", "blank_price": "6,20", "hologram_price": "1,10",
                     "ribbon_price": "450", "ribbon_yield": "300", "spoilage_percent": "4", "lead_time_days": "2"}
@@ -214,6 +214,39 @@ def test_the_citys_tables_and_cost_exports(app, hostile, browser):
     own = f"{OWN_MODEL} (drukarka szkoły)"  # the channel comparison names the school's own printer by its model
     assert own in texts and "'" + own in fields
     assert any(t.startswith(f"{CENTRE_NAME}: koszt karty") for t in texts)  # the centre table's title
+
+
+def test_the_consultations_exports(app, database, hostile, browser):
+    """The consultation's tables (docs/city.md, Konsultacje z dyrektorami): the directors' free text
+    and the consultation's title written like formulas stay text."""
+    import datetime as dt
+
+    from infra import clock
+    from infra import inputs
+
+    official = browser("urzednik@test.pl")
+    deadline = inputs.format_day(clock.today() + dt.timedelta(days=10))
+    created = official.post("/miasto/konsultacje/", data={"title": "Konsultacja", "deadline": deadline,
+                                                          "extra_question": HOSTILE[3]})
+    cid = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert official.post(f"/miasto/konsultacje/{cid}/otworz").status_code == 302
+    answer = {"satisfaction": "3", "staff_hours": "2", "preference": "no_opinion", "problems": ["other"],
+              "problems_text": HOSTILE[1], "comments": HOSTILE[0], "extra_answer": HOSTILE[2]}
+    assert browser("dyrektor.a@test.pl").post(f"/szkola/konsultacje/{cid}", data=answer).status_code == 302
+    as_owner(database, "UPDATE consultations SET title = :t WHERE id = :id", [{"t": DIRECTOR, "id": cid}],
+             city_id=hostile["city"])
+    texts: set[str] = set()
+    fields: set[str] = set()
+    for key in ("answers", "summary", "missing"):
+        xlsx = official.get(f"/miasto/konsultacje/{cid}/eksport/{key}.xlsx")
+        assert xlsx.status_code == 200, key
+        texts |= xlsx_texts(xlsx.data)
+        data = official.get(f"/miasto/konsultacje/{cid}/eksport/{key}.csv")
+        assert data.status_code == 200, key
+        fields |= {field for row in csv_rows(data.data) for field in row}
+    for value in (SCHOOL_NAME, HOSTILE[0], HOSTILE[1], HOSTILE[2]):  # the school A and its director's words
+        assert value in texts and "'" + value in fields, value
+    assert any(t.endswith(as_read(DIRECTOR)) for t in texts)  # the title, in the tables' titles
 
 
 def test_every_download_of_a_spreadsheet_is_covered_here(app):
