@@ -98,8 +98,9 @@ class Urls:
 
 def _link_rules(key: str, urls: Urls) -> dict:
     """{column: (row key → url)} for the columns of table `key` that lead to a list."""
-    pupils = ("Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
-              "Na papierowej legitymacji", "mLegitymacja", "Pokrycie (%)")
+    pupils = ("Uczniowie", "Ważna e-legitymacja", "Ważna legitymacja papierowa", "Potrzebują legitymacji",
+              "Nowo przyjęci bez legitymacji", "Legitymacja straciła ważność", "Wnioski: wymiana, duplikat",
+              "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)", "mLegitymacja", "Pokrycie (%)")
     if key == "rollout":
         rules = {c: (lambda k: urls.school(k["school_id"], "stan")) for c in pupils}
         rules.update({
@@ -108,9 +109,9 @@ def _link_rules(key: str, urls: Urls) -> dict:
             "Dostarczone": lambda k: urls.facts(open_period=True, szkola=k["school_id"], stan="dostarczone"),
             "Wydane": lambda k: urls.facts(open_period=True, szkola=k["school_id"], stan="wydane")})
         return rules
-    if key == "forecast":
-        return {c: (lambda k: urls.school(k["school_id"], "stan")) for c in (
-            "Szkoła", "Nabór do pierwszej klasy (szacunek)", "Uczniowie bez legitymacji", "Prognoza kart na wrzesień")}
+    if key in ("forecast", "forecast_check"):  # the city's total row (school_id None) links nowhere
+        return {c: (lambda k: urls.school(k["school_id"], "prognoza") if k["school_id"] else None) for c in (
+            "Szkoła", "Pierwsze klasy (nabór)", "Prognoza kart", "Razem: prognoza", "Razem: wykonanie")}
     if key == "lead_schools":
         return {"Szkoła": lambda k: urls.school(k["school_id"]),
                 **{c: (lambda k: urls.facts(szkola=k["school_id"], wg="wydania")) for c in (

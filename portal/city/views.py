@@ -137,12 +137,14 @@ def rollout():
     target = budgets.current_target(data.budgets, f.today)
     listing = dashboard.rollout(city.id, f, data, target)
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
-               "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
+               "szkoły za planem — mniej niż %(p)s%% uczniów z ważną legitymacją (e-legitymacją lub papierową) "
+               "po %(d)s.",
                p=target.target_percent, d=inputs.format_day(target.target_date)) if target else
              _("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Cel wdrożenia (odsetek "
-               "uczniów z wydaną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
+               "uczniów z ważną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [
-        block(listing, f, chart=dashboard.rollout_chart(listing)), block(dashboard.forecast(city.id, f, data), f)],
+        block(listing, f, chart=dashboard.rollout_chart(listing)), block(dashboard.forecast_table(city.id, f, data), f),
+        block(dashboard.forecast_check(city.id, f, data), f)],
         f, error, "city.rollout", data)
 
 
