@@ -23,6 +23,7 @@ from sqlalchemy import select
 from infra import clock
 from infra.db import db
 from infra.db import utcnow
+from portal import demo_history
 from portal.jobs import start_after_commit
 from printing import operations as printing_ops
 from printing import quotes
@@ -34,6 +35,7 @@ from printing.models import PriceTier
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
+from reports.forecast import running_year
 from reports.statistics import refresh_all
 from tenants.photos import operations as photo_intake
 from tenants.photos.checks import CHECKS
@@ -239,10 +241,13 @@ def _seed_pupils(school: Organisation, spec: DemoSchool, rng: random.Random, tod
 def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, printers: list[Organisation],
                   director: User, today: dt.date) -> None:
     """First classes got cards this autumn: photos, approved applications, an order that went the
-    whole way; in the showcase school, class 1b waits in every earlier state for the demo."""
+    whole way; in the showcase school, class 1b waits in every earlier state for the demo, and in
+    SP 18 part of class 1b is in a fresh order."""
     actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id, endpoint="seed")
-    first_class = list(db.session.scalars(select(Pupil).where(Pupil.class_name.in_(["1a", "sem. 1a"]))
-                                          .order_by(Pupil.id)))
+    held_back = {"1b"} if spec.slug in ("sp1", "sp18") else set()  # their 1b shows the earlier states
+    running = running_year(today)
+    first_class = [p for p in db.session.scalars(select(Pupil).order_by(Pupil.id))
+                   if demo_history.start_year(p, running) == running and p.class_name not in held_back]
     for pupil in first_class:
         _photo(actor, school, pupil, portrait(rng))
         application = applications.create_application(actor, pupil)
@@ -400,6 +405,10 @@ def seed(today: dt.date | None = None) -> str:
             if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
                 rng = random.Random(f"legitka-demo-{spec.slug}")
                 created += _seed_pupils(school, spec, rng, today)
+                actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id,
+                              endpoint="seed")
+                demo_history.past_years(actor, school, printers[rng.randrange(len(printers))], rng, today,
+                                        lambda p, a=actor, s=school, r=rng: _photo(a, s, p, portrait(r)))
                 if index % 3 != 2:  # two schools in three already ordered this autumn
                     _seed_history(school, spec, rng, printers, director, today)
                 db.session.commit()
@@ -414,6 +423,12 @@ def seed(today: dt.date | None = None) -> str:
     with tenant_scope(Tenant(city_id=city.id)):
         _city_finances(city, printers[0], today)
         db.session.commit()
+    if created:  # the earlier school years' transfers and, once refreshed, their history (issue 17)
+        demo_history.past_transfers([s for s, _spec, _d in schools], printers[0],
+                                    {s.id: d.id for s, _spec, d in schools}, today)
     refresh_all()  # the city dashboard's anonymous statistics (reports.statistics)
+    if created:
+        demo_history.past_history([s for s, _spec, _d in schools], today)
+        refresh_all()  # the forecast, now with the past years' history
     return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
             f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

@@ -126,4 +126,11 @@ SWITCHES: dict[str, Switch] = {
         4, "`flask legitka seed-demo` creates each demo school's records as that school and reads the city's "
            "order count and writes its finances as the city.",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo_history:past_transfers": Switch(
+        2, "The demo's past transfers: the sending school sends as itself, then the receiving school "
+           "accepts and orders the pupil's card as itself.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo_history:past_history": Switch(
+        1, "The demo writes each school's past years' history on its own statistics row, as that school.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
 }
