@@ -47,10 +47,11 @@ ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-MARKER = "legitka-bench-dashboard v2"  # v2: order_facts and schools' hologram counts
+MARKER = "legitka-bench-dashboard v3"  # v2: order_facts and hologram counts; v3: who needs a card, the forecast
+SUFFIX = os.environ.get("LEGITKA_BENCH_SUFFIX", "")  # a database of one's own next to others' (e.g. "_rollout")
 
-CITY = Spec("legitka_bench_city", 1, 150, 45_000)
-NATIONAL = Spec("legitka_bench_national", 380, 24_000, 5_000_000)
+CITY = Spec(f"legitka_bench_city{SUFFIX}", 1, 150, 45_000)
+NATIONAL = Spec(f"legitka_bench_national{SUFFIX}", 380, 24_000, 5_000_000)
 
 
 def url(database: str, role: str, driver: str = "postgresql+psycopg") -> str:
@@ -84,7 +85,9 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
     upgrade(url(spec.database, OWNER), url(spec.database, APP))
     p = orgs.plan(spec)
     y0, waves = bulk.waves(today)
-    params = {"y0": y0, "today": today, "now": now, "max_gi": len(waves) - 1, "own_unit": bulk.OWN_UNIT_COST,
+    cutover_from, cutover_days = bulk.cutovers(today)
+    params = {"y0": y0, "today": today, "cutover_from": cutover_from, "cutovers": cutover_days, "now": now,
+              "max_gi": len(waves) - 1, "own_unit": bulk.OWN_UNIT_COST,
               "girls": bulk.GIRLS, "boys": bulk.BOYS, "surnames": bulk.SURNAMES}
     timings = {}
 
@@ -123,6 +126,13 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         step("card_facts", bulk.CARD_FACTS)
         step("order_facts", bulk.ORDER_FACTS)
         step("school_stats", bulk.SCHOOL_STATS)
+        t0 = time.perf_counter()
+        cur.execute(bulk.FORECAST_INPUTS)
+        cur.execute("CREATE TEMP TABLE bench_forecast (school_id bigint, history text, forecast text)")
+        orgs.copy_rows(cur, "bench_forecast", ["school_id", "history", "forecast"],
+                       bulk.forecasts(cur.fetchall(), today))
+        timings["forecast"] = time.perf_counter() - t0
+        step("school_stats: forecast", bulk.FORECAST_UPDATE)
         step("deletion_receipts", bulk.RECEIPTS)
         step("school_counters", bulk.COUNTERS)
         for i, sql in enumerate(bulk.HOLOGRAMS):
