@@ -128,9 +128,9 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         step("school_stats", bulk.SCHOOL_STATS)
         t0 = time.perf_counter()
         cur.execute(bulk.FORECAST_INPUTS)
+        rows = bulk.forecasts(cur.fetchall(), today)
         cur.execute("CREATE TEMP TABLE bench_forecast (school_id bigint, history text, forecast text)")
-        orgs.copy_rows(cur, "bench_forecast", ["school_id", "history", "forecast"],
-                       bulk.forecasts(cur.fetchall(), today))
+        orgs.copy_rows(cur, "bench_forecast", ["school_id", "history", "forecast"], rows)
         timings["forecast"] = time.perf_counter() - t0
         step("school_stats: forecast", bulk.FORECAST_UPDATE)
         step("deletion_receipts", bulk.RECEIPTS)
