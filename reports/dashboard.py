@@ -191,17 +191,17 @@ def forecast_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
     for school in data.schools:
         c = _coming(data.stats.get(school.id))
         if c is None:
-            rows.append((school.name, school.type_label, school.district, None, None, None, None, None, None, None, ""))
+            rows.append((school.name, None, None, None, None, None, None, None, ""))
         else:
             numbers = (c["pupils"], c["intake"], c["transfers"], c["duplicates"], c["total"])
             totals = [t + n for t, n in zip(totals, numbers, strict=True)]
-            rows.append((school.name, school.type_label, school.district, *numbers, _rate(c["transfer_rate"]),
-                         _rate(c["duplicate_rate"]), ", ".join(forecast.year_label(y) for y in c["rate_years"])))
+            rows.append((school.name, *numbers, _rate(c["transfer_rate"]), _rate(c["duplicate_rate"]),
+                         ", ".join(forecast.year_label(y) for y in c["rate_years"])))
         keys.append({"school_id": school.id})
-    rows.append(("Razem", "", "", *totals, None, None, ""))
+    rows.append(("Razem", *totals, None, None, ""))
     keys.append({"school_id": None})
     year = forecast.year_label(forecast_year(data))
-    columns = ("Szkoła", "Typ", "Dzielnica", "Uczniowie", "Pierwsze klasy (nabór)", "Przeniesienia (oczekiwane)",
+    columns = ("Szkoła", "Uczniowie", "Pierwsze klasy (nabór)", "Przeniesienia (oczekiwane)",
                "Duplikaty (oczekiwane)", "Prognoza kart", "Przeniesienia na 100 uczniów", "Duplikaty na 100 uczniów",
                "Lata bazowe")
     return Listing(Table("forecast", f"Prognoza na wrzesień: nowe legitymacje w roku szkolnym {year}", columns,

@@ -23,6 +23,7 @@ from reports.city_data import Listing
 from reports.filters import Filters
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
+_NUMBERS = (int, float, Decimal)  # exact types: bool, a subclass of int, is written as a word
 
 
 def _query(args: dict) -> str:
@@ -170,7 +171,8 @@ def rows_html(listing: Listing, links: list[list[str | None]], numeric: list[boo
     for row, key, row_links in zip(listing.table.rows, listing.keys, links, strict=True):
         out.append('<tr class="row-behind">' if key.get("behind") else "<tr>")
         for j, value in enumerate(row):
-            text = escape(cell(value))
+            # a number's text (digits, signs, commas, no-break spaces) needs no escaping
+            text = cell(value) if type(value) in _NUMBERS else escape(cell(value))
             if j in strong:
                 text = f"<strong>{text}</strong>"
             if row_links[j]:
