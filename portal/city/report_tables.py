@@ -99,9 +99,9 @@ class Urls:
 
 def _link_rules(key: str, urls: Urls) -> dict:
     """{column: (row key → url)} for the columns of table `key` that lead to a list."""
-    pupils = ("Uczniowie", "Ważna e-legitymacja", "Ważna legitymacja papierowa", "Potrzebują legitymacji",
-              "Nowo przyjęci bez legitymacji", "Legitymacja straciła ważność", "Wnioski: wymiana, duplikat",
-              "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)", "mLegitymacja", "Pokrycie (%)")
+    # the school's numbers on its page (the parts of the need are there too, not linked cell by cell)
+    pupils = ("Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
+              "mLegitymacja", "Pokrycie (%)")
     if key == "rollout":
         rules = {c: (lambda k: urls.school(k["school_id"], "stan")) for c in pupils}
         rules.update({
@@ -112,7 +112,7 @@ def _link_rules(key: str, urls: Urls) -> dict:
         return rules
     if key in ("forecast", "forecast_check"):  # the city's total row (school_id None) links nowhere
         return {c: (lambda k: urls.school(k["school_id"], "prognoza") if k["school_id"] else None) for c in (
-            "Szkoła", "Pierwsze klasy (nabór)", "Prognoza kart", "Razem: prognoza", "Razem: wykonanie")}
+            "Szkoła", "Prognoza kart")}
     if key == "lead_schools":
         return {"Szkoła": lambda k: urls.school(k["school_id"]),
                 **{c: (lambda k: urls.facts(szkola=k["school_id"], wg="wydania")) for c in (
