@@ -47,7 +47,7 @@ ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-MARKER = "legitka-bench-dashboard v3"  # v2: order_facts and schools' hologram counts; v3: consultations
+MARKER = "legitka-bench-dashboard v4"  # v2: order_facts, hologram counts; v3: consultations; v4: who needs a card
 # LEGITKA_BENCH_DB_SUFFIX: databases of their own (e.g. "_mine": legitka_bench_city_mine), so that two
 # working copies with different data sets do not regenerate each other's.
 SUFFIX = os.environ.get("LEGITKA_BENCH_DB_SUFFIX", "")
@@ -87,7 +87,9 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
     upgrade(url(spec.database, OWNER), url(spec.database, APP))
     p = orgs.plan(spec)
     y0, waves = bulk.waves(today)
-    params = {"y0": y0, "today": today, "now": now, "max_gi": len(waves) - 1, "own_unit": bulk.OWN_UNIT_COST,
+    cutover_from, cutover_days = bulk.cutovers(today)
+    params = {"y0": y0, "today": today, "cutover_from": cutover_from, "cutovers": cutover_days, "now": now,
+              "max_gi": len(waves) - 1, "own_unit": bulk.OWN_UNIT_COST,
               "girls": bulk.GIRLS, "boys": bulk.BOYS, "surnames": bulk.SURNAMES}
     timings = {}
 
@@ -126,6 +128,13 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
         step("card_facts", bulk.CARD_FACTS)
         step("order_facts", bulk.ORDER_FACTS)
         step("school_stats", bulk.SCHOOL_STATS)
+        t0 = time.perf_counter()
+        cur.execute(bulk.FORECAST_INPUTS)
+        rows = bulk.forecasts(cur.fetchall(), today)
+        cur.execute("CREATE TEMP TABLE bench_forecast (school_id bigint, history text, forecast text)")
+        orgs.copy_rows(cur, "bench_forecast", ["school_id", "history", "forecast"], rows)
+        timings["forecast"] = time.perf_counter() - t0
+        step("school_stats: forecast", bulk.FORECAST_UPDATE)
         step("deletion_receipts", bulk.RECEIPTS)
         step("school_counters", bulk.COUNTERS)
         for i, sql in enumerate(bulk.HOLOGRAMS):

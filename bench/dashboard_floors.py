@@ -144,6 +144,7 @@ FLOORS: dict[str, list[str]] = {
     "city.budget": ["budget"],
     "city.export:rollout": ["stats", "target"],
     "city.export:forecast": ["stats"],
+    "city.export:forecast_check": ["stats"],
     "city.export:lead_schools": ["lead by school"],
     "city.export:lead_printers": ["lead by printer"],
     "city.export:cost_channels": ["cost by channel"],

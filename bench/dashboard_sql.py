@@ -23,6 +23,15 @@ OWN_UNIT_COST = "11.35"  # (7.90 blank + 1.20 hologram + 480/250 ribbon) × 1.03
 WAVES = [4, 30, 75, 153, 226]
 
 
+def cutovers(today: dt.date) -> tuple[int, list[dt.date]]:
+    """The default cut-over days (tenants/registry/school_year.py, docs/domain.md §4) of the years
+    the bench's orders fall in: (first year, [its cut-over, the next year's, …])."""
+    from tenants.registry.school_year import cutover
+
+    first = today.year - 4
+    return first, [cutover(year) for year in range(first, today.year + 1)]
+
+
 def waves(today: dt.date) -> tuple[int, list[tuple[int, int, int, dt.date]]]:
     """This school year (y0) and the ordering waves of the last three school years up to yesterday."""
     y0 = today.year if today.month >= 9 else today.year - 1
@@ -285,8 +294,10 @@ SELECT f.*,
        CASE f.learner_type WHEN 'preschool' THEN 'MEiN-I/5'
                            WHEN 'adult' THEN CASE WHEN f.disabled THEN 'MEiN-I/4-N' ELSE 'MEiN-I/2' END
                            ELSE CASE WHEN f.disabled THEN 'MEiN-I/3-N' ELSE 'MEiN-I/1' END END AS template_code,
-       make_date(extract(year FROM f.submitted_on)::int - CASE WHEN extract(month FROM f.submitted_on) < 9
-                                                               THEN 1 ELSE 0 END + 1, 9, 30) AS valid_until
+       make_date(extract(year FROM f.submitted_on)::int
+                 - CASE WHEN extract(month FROM f.submitted_on) < 9 AND f.submitted_on < (%(cutovers)s::date[])[
+                            extract(year FROM f.submitted_on)::int - %(cutover_from)s + 1] THEN 1 ELSE 0 END
+                 + 1, 9, 30) AS valid_until
 FROM f
 """
 
@@ -378,25 +389,44 @@ FROM (SELECT school_id, json_object_agg(school_year::text, states) AS counts
 WHERE h.school_id = st.school_id
 """
 
-# The per-school counts, from the registry just written, as reports.statistics defines them.
+# The per-school counts, from the registry just written, as reports.statistics defines them
+# (who holds a valid card: tenants.registry.holders, docs/domain.md §26).
 SCHOOL_STATS = """
-INSERT INTO school_stats (id, school_id, city_id, computed_at, pupils_active, pupils_needing_card,
-    pupils_without_photo, paper_cards, mleg_registered, applications_open, applications_total, cards_ordered,
-    cards_delivered, cards_handed_over, duplicates_paid, duplicate_fees, forecast_first_year)
-WITH live AS (
-    SELECT DISTINCT school_id, pupil_id FROM cards WHERE status IN ('ordered', 'printed', 'delivered', 'handed_over')
-), pup AS (
-    SELECT p.school_id,
-           count(*) AS active,
-           count(*) FILTER (WHERE l.pupil_id IS NULL) AS needing,
-           count(*) FILTER (WHERE p.photo_key IS NULL) AS no_photo,
-           count(*) FILTER (WHERE p.paper_card_number <> '' AND p.paper_card_invalidated_on IS NULL
-                            AND l.pupil_id IS NULL) AS paper,
-           count(*) FILTER (WHERE p.mleg_registered_on IS NOT NULL AND p.mleg_invalidated_on IS NULL) AS mleg,
-           count(*) FILTER (WHERE p.class_name ~ '^(sem\\. )?1[a-z]$') AS first_year
-    FROM pupils p LEFT JOIN live l ON l.school_id = p.school_id AND l.pupil_id = p.id
+INSERT INTO school_stats (id, school_id, city_id, computed_at, pupils_active, pupils_needing_card, needing_new,
+    needing_invalidated, needing_requests, pupils_valid_ecard, pupils_without_photo, paper_cards, mleg_registered,
+    applications_open, applications_total, cards_ordered, cards_delivered, cards_handed_over, duplicates_paid,
+    duplicate_fees, forecast_first_year)
+WITH card AS (
+    SELECT school_id, pupil_id,
+           bool_or(status IN ('ordered', 'printed', 'delivered', 'handed_over')) AS live,
+           bool_or(status = 'handed_over') AS in_hand, bool_or(status = 'invalidated') AS ended
+    FROM cards GROUP BY school_id, pupil_id
+), request AS (
+    SELECT DISTINCT school_id, pupil_id FROM applications
+    WHERE status IN ('submitted', 'approved', 'ordered')
+      AND (kind IN ('replacement', 'duplicate') OR paper_card_number <> '')
+), held AS (
+    SELECT p.*, coalesce(c.live, false) OR (p.paper_card_number <> '' AND p.paper_card_invalidated_on IS NULL)
+                AS valid,
+           coalesce(c.ended, false) OR p.paper_card_number <> '' AS held_once, coalesce(c.in_hand, false) AS in_hand,
+           r.pupil_id IS NOT NULL AS requested
+    FROM pupils p LEFT JOIN card c ON c.school_id = p.school_id AND c.pupil_id = p.id
+    LEFT JOIN request r ON r.school_id = p.school_id AND r.pupil_id = p.id
     WHERE p.status = 'active'
-    GROUP BY p.school_id
+), pup AS (
+    SELECT h.school_id,
+           count(*) AS active,
+           count(*) FILTER (WHERE NOT h.valid AND NOT h.held_once) AS new,
+           count(*) FILTER (WHERE NOT h.valid AND h.held_once) AS lost,
+           count(*) FILTER (WHERE h.valid AND h.requested) AS requests,
+           count(*) FILTER (WHERE h.in_hand) AS in_hand,
+           count(*) FILTER (WHERE h.photo_key IS NULL) AS no_photo,
+           count(*) FILTER (WHERE h.paper_card_number <> '' AND h.paper_card_invalidated_on IS NULL
+                            AND NOT h.in_hand) AS paper,
+           count(*) FILTER (WHERE h.mleg_registered_on IS NOT NULL AND h.mleg_invalidated_on IS NULL) AS mleg,
+           count(*) FILTER (WHERE h.class_name ~ '^(sem\\. )?1[a-z]$') AS first_year
+    FROM held h
+    GROUP BY h.school_id
 ), app AS (
     SELECT a.school_id,
            count(*) FILTER (WHERE a.status IN ('submitted', 'approved') AND a.order_id IS NULL) AS open,
@@ -415,13 +445,50 @@ WITH live AS (
 )
 SELECT s.refresh_rank + 1, s.school_id, s.city_id,
        %(now)s - make_interval(mins => floor(pg_temp.u(s.school_id, 28) * 10)::int),
-       coalesce(pup.active, 0), coalesce(pup.needing, 0), coalesce(pup.no_photo, 0), coalesce(pup.paper, 0),
-       coalesce(pup.mleg, 0), coalesce(app.open, 0), coalesce(app.total, 0), coalesce(crd.live, 0),
-       coalesce(crd.delivered, 0), coalesce(crd.handed, 0), coalesce(app.dups, 0), coalesce(app.fees, 0),
-       coalesce(pup.first_year, 0) + coalesce(pup.needing, 0)
+       coalesce(pup.active, 0), coalesce(pup.new + pup.lost + pup.requests, 0), coalesce(pup.new, 0),
+       coalesce(pup.lost, 0), coalesce(pup.requests, 0), coalesce(pup.in_hand, 0), coalesce(pup.no_photo, 0),
+       coalesce(pup.paper, 0), coalesce(pup.mleg, 0), coalesce(app.open, 0), coalesce(app.total, 0),
+       coalesce(crd.live, 0), coalesce(crd.delivered, 0), coalesce(crd.handed, 0), coalesce(app.dups, 0),
+       coalesce(app.fees, 0), coalesce(pup.first_year, 0)
 FROM bench_school s LEFT JOIN pup USING (school_id) LEFT JOIN app USING (school_id) LEFT JOIN crd USING (school_id)
 ORDER BY s.refresh_rank
 """
+
+# What the forecast (reports.forecast) reads, per school: its pupils and first classes now, and the
+# duplicate cards applied for per school year (the card facts). The bench has no transfers.
+FORECAST_INPUTS = """
+SELECT st.school_id, st.pupils_active, st.forecast_first_year,
+       coalesce((SELECT json_object_agg(y, n) FROM (
+           SELECT extract(year FROM f.applied_on)::int - CASE WHEN extract(month FROM f.applied_on) < 9 THEN 1 ELSE 0
+                  END AS y, count(*) AS n
+           FROM card_facts f WHERE f.school_id = st.school_id AND f.kind = 'duplicate' AND f.applied_on IS NOT NULL
+           GROUP BY 1) d), '{}') AS duplicates
+FROM school_stats st
+"""
+
+
+def forecasts(rows, today: dt.date) -> list[tuple]:
+    """(school_id, year_history, forecast) per school: the running school year and the two before it
+    with today's pupils and first classes (the bench's pupils are spread evenly over its years),
+    then reports.forecast's summary, as JSON text for the update."""
+    import json
+
+    from reports import forecast
+
+    running = forecast.running_year(today)
+    out = []
+    for school_id, pupils, first_year, duplicates in rows:
+        history = {str(y): {"pupils": pupils, "first_year": first_year} for y in range(running - 2, running + 1)}
+        summary = forecast.summary(today, history, {}, {int(k): v for k, v in (duplicates or {}).items()})
+        out.append((school_id, json.dumps(history), json.dumps(summary)))
+    return out
+
+
+FORECAST_UPDATE = """
+UPDATE school_stats st SET year_history = b.history::json, forecast = b.forecast::json
+FROM bench_forecast b WHERE b.school_id = st.school_id
+"""
+
 
 # This school year's holograms: one delivery per school; issued to handed-over cards from earlier
 # years (70 % so far), the rest in stock.

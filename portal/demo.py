@@ -24,6 +24,7 @@ from infra import clock
 from infra import inputs
 from infra.db import db
 from infra.db import utcnow
+from portal import demo_history
 from portal.jobs import start_after_commit
 from printing import operations as printing_ops
 from printing import quotes
@@ -36,6 +37,7 @@ from printing.models import PrinterDeletion
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
 from printing.models import SchoolPrinter
+from reports.forecast import running_year
 from reports.statistics import refresh_all
 from tenants.consultations import operations as consultation_ops
 from tenants.consultations.models import Consultation
@@ -258,13 +260,31 @@ def _printer_confirms_deletion(order: PrintOrder, printer: Organisation) -> None
         db.session.flush()
 
 
+def _confirm_past_deletions(schools: list[Organisation], today: dt.date) -> None:
+    """The earlier school years' orders (demo_history) were long since deleted by their printers:
+    each gets its confirmation, so that only this autumn's two unconfirmed orders are flagged."""
+    autumn = dt.datetime(running_year(today), 9, 1, tzinfo=dt.UTC)
+    for school in schools:
+        with tenant_scope(Tenant(school_id=school.id)):
+            confirmed = select(PrinterDeletion.order_id)
+            past = db.session.scalars(select(PrintOrder).where(
+                PrintOrder.status == OrderStatus.DELIVERED.value, PrintOrder.delivered_at < autumn,
+                PrintOrder.id.not_in(confirmed)).order_by(PrintOrder.id)).all()
+            for order in past:
+                _printer_confirms_deletion(order, db.session.get(Organisation, order.printer_id))
+            db.session.commit()
+
+
 def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, printers: list[Organisation],
                   director: User, today: dt.date) -> None:
     """First classes got cards this autumn: photos, approved applications, an order that went the
-    whole way; in the showcase school, class 1b waits in every earlier state for the demo."""
+    whole way; in the showcase school, class 1b waits in every earlier state for the demo, and in
+    SP 18 part of class 1b is in a fresh order."""
     actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id, endpoint="seed")
-    first_class = list(db.session.scalars(select(Pupil).where(Pupil.class_name.in_(["1a", "sem. 1a"]))
-                                          .order_by(Pupil.id)))
+    held_back = {"1b"} if spec.slug in ("sp1", "sp18") else set()  # their 1b shows the earlier states
+    running = running_year(today)
+    first_class = [p for p in db.session.scalars(select(Pupil).order_by(Pupil.id))
+                   if demo_history.start_year(p, running) == running and p.class_name not in held_back]
     for pupil in first_class:
         _photo(actor, school, pupil, portrait(rng))
         application = applications.create_application(actor, pupil)
@@ -464,6 +484,10 @@ def seed(today: dt.date | None = None) -> str:
             if db.session.scalar(select(func.count()).select_from(Pupil)) == 0:
                 rng = random.Random(f"legitka-demo-{spec.slug}")
                 created += _seed_pupils(school, spec, rng, today)
+                actor = Actor(user_id=director.id, role=Role.SCHOOL_DIRECTOR.value, organisation_id=school.id,
+                              endpoint="seed")
+                demo_history.past_years(actor, school, printers[rng.randrange(len(printers))], rng, today,
+                                        lambda p, a=actor, s=school, r=rng: _photo(a, s, p, portrait(r)))
                 if index % 3 != 2:  # two schools in three already ordered this autumn
                     _seed_history(school, spec, rng, printers, director, today)
                 db.session.commit()
@@ -490,7 +514,14 @@ def seed(today: dt.date | None = None) -> str:
     with tenant_scope(Tenant(city_id=city.id)):
         _city_finances(city, printers[0], today)
         db.session.commit()
+    if created:  # the earlier school years' transfers and, once refreshed, their history (issue 17)
+        demo_history.past_transfers([s for s, _spec, _d in schools], printers[0],
+                                    {s.id: d.id for s, _spec, d in schools}, today)
+        _confirm_past_deletions([s for s, _spec, _d in schools], today)
     _consultation(city, schools, today)
     refresh_all()  # the city dashboard's anonymous statistics (reports.statistics)
+    if created:
+        demo_history.past_history([s for s, _spec, _d in schools], today)
+        refresh_all()  # the forecast, now with the past years' history
     return (f"Demo city ready: {len(schools)} schools, {pupils_total} pupils ({created} new), "
             f"{len(printers)} printers, {orders} orders; seeded at {utcnow():%Y-%m-%d %H:%M} UTC.")

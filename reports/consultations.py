@@ -61,15 +61,15 @@ class Result:
         """Per school: pupils, pupils needing a card, coverage (%), valid cards ordered — the
         rollout table's figures (reports.dashboard), read as four columns rather than whole rows."""
         if "stats" in vars(self.data):  # the page has read the statistics already
-            rows = ((s.school_id, s.pupils_active, s.pupils_needing_card, s.cards_handed_over, s.cards_ordered)
-                    for s in self.data.stats.values())
+            rows = ((s.school_id, s.pupils_active, s.pupils_needing_card, s.pupils_valid_ecard + s.paper_cards,
+                     s.cards_ordered) for s in self.data.stats.values())
         else:
             rows = db.session.execute(select(
                 SchoolStats.school_id, SchoolStats.pupils_active, SchoolStats.pupils_needing_card,
-                SchoolStats.cards_handed_over, SchoolStats.cards_ordered).where(
+                SchoolStats.pupils_valid_ecard + SchoolStats.paper_cards, SchoolStats.cards_ordered).where(
                 SchoolStats.city_id == self.consultation.city_id)).all()
-        return {school_id: (active, needing, dashboard.share_of(handed, active), ordered)
-                for school_id, active, needing, handed, ordered in rows}
+        return {school_id: (active, needing, dashboard.share_of(in_hand, active), ordered)
+                for school_id, active, needing, in_hand, ordered in rows}
 
     @property
     def schools(self) -> list[School]:

@@ -123,7 +123,8 @@ def sections(city_id: int, f: Filters) -> list[Section]:
     months = dashboard.cost_by_month(city_id, f, data)
     year = f.today.year
     return [
-        Section("Wdrożenie legitymacji w szkołach", (rollout.table, dashboard.forecast(city_id, f, data).table),
+        Section("Wdrożenie legitymacji w szkołach", (rollout.table, dashboard.forecast_table(city_id, f, data).table,
+                 dashboard.forecast_check(city_id, f, data).table),
                 (str(dashboard.rollout_chart(rollout)),)),
         Section("Czas oczekiwania", (dashboard.lead_by_school(city_id, f, data).table,
                                      dashboard.lead_by_printer(city_id, f, data).table)),

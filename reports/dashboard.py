@@ -41,6 +41,7 @@ from printing.models import CityBudget
 from reports import aggregates
 from reports import budgets
 from reports import charts
+from reports import forecast
 from reports.aggregates import Handed
 from reports.aggregates import Ordered
 from reports.city_data import Data
@@ -79,17 +80,18 @@ def _per(total: Decimal, count: int) -> Decimal | None:
 
 
 def coverage(stats: SchoolStats | None) -> float | None:
-    """Share of the school's active pupils holding a handed-over e-card (at most 100 %)."""
+    """Share of the school's active pupils holding a valid card in hand: a handed-over e-card or a
+    valid paper card (docs/domain.md §26)."""
     if stats is None:
         return None
-    return share_of(stats.cards_handed_over, stats.pupils_active)
+    return share_of(stats.pupils_valid_ecard + stats.paper_cards, stats.pupils_active)
 
 
-def share_of(handed_over: int, active: int) -> float | None:
-    """`coverage` from the two counts."""
+def share_of(in_hand: int, active: int) -> float | None:
+    """`coverage` from the two counts: pupils with a valid card in hand, active pupils."""
     if not active:
         return None
-    return min(100.0, share(handed_over, active))
+    return min(100.0, share(in_hand, active))
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -100,11 +102,36 @@ def _data(city_id: int, f: Filters, data: Data | None) -> Data:
     return data if data is not None else load(city_id, f)
 
 
+ROLLOUT_HINTS = {
+    "Uczniowie": "Uczniowie uczący się obecnie w szkole (status: aktywny).",
+    "Ważna e-legitymacja": "Uczniowie, którym wydano e-legitymację (karta wydana, nieunieważniona).",
+    "Ważna legitymacja papierowa": "Uczniowie z legitymacją papierową wydaną przed 13.07.2024: ważna do ukończenia "
+                                   "nauki w tej szkole (pismo Miasta Szczecin z 29.07.2024, procedury szkół); "
+                                   "to nie jest praca do wykonania.",
+    "Potrzebują legitymacji": "Praca do wykonania: nowo przyjęci bez legitymacji + legitymacje, które straciły "
+                              "ważność + otwarte wnioski o wymianę lub duplikat.",
+    "Nowo przyjęci bez legitymacji": "Uczniowie bez ważnej legitymacji, którzy w tej szkole nigdy jej nie mieli "
+                                     "(także przeniesieni z innej szkoły: legitymacja jest ważna tylko w szkole, "
+                                     "która ją wydała).",
+    "Legitymacja straciła ważność": "Uczniowie bez ważnej legitymacji, których e-legitymacja została unieważniona "
+                                    "albo legitymacja papierowa przestała być ważna.",
+    "Wnioski: wymiana, duplikat": "Uczniowie z ważną legitymacją i otwartym wnioskiem o wymianę (także papierowej "
+                                  "na e-legitymację) lub duplikat, do wydania nowej karty.",
+    "Pokrycie (%)": "Odsetek uczniów z ważną legitymacją w ręku: e-legitymacja wydana albo ważna papierowa.",
+    "Za planem": "Po terminie celu odsetek uczniów z ważną legitymacją jest niższy niż cel.",
+}
+
+
+def _hints(columns: tuple[str, ...], hints: dict[str, str]) -> tuple[str, ...]:
+    return tuple(hints.get(c, "") for c in columns)
+
+
 def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudget | None = None) -> Listing:
-    """Per school, as of its last refresh: pupils, applications, cards, paper cards,
-    mLegitymacja; a school is behind plan when, after the target date of the plan in force
-    (`reports.budgets.current_target`, or `target` when the caller has read it), its coverage is
-    below the target percentage."""
+    """Per school, as of its last refresh: pupils by the card they hold (a handed-over e-card, a
+    valid paper card), those who need one and why, applications, cards, mLegitymacja; a school
+    is behind plan when, after the target date of the plan in force
+    (`reports.budgets.current_target`, or `target` when the caller has read it), the share of its
+    pupils holding a valid card is below the target percentage (docs/domain.md §26)."""
     data = _data(city_id, f, data)
     target = target or budgets.current_target(data.budgets, f.today)
     rows, keys = [], []
@@ -112,41 +139,131 @@ def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudg
         s = data.stats.get(school.id)
         cover = coverage(s)
         behind = bool(target and cover is not None and cover < target.target_percent)
-        numbers = (s.pupils_active, s.pupils_needing_card, s.pupils_without_photo, s.applications_open,
-                   s.applications_total, s.cards_ordered, s.cards_delivered, s.cards_handed_over, s.paper_cards,
-                   s.mleg_registered) if s else (None,) * 10
+        numbers = (s.pupils_active, s.pupils_valid_ecard, s.paper_cards, s.pupils_needing_card, s.needing_new,
+                   s.needing_invalidated, s.needing_requests, s.pupils_without_photo, s.applications_open,
+                   s.applications_total, s.cards_ordered, s.cards_delivered, s.cards_handed_over,
+                   s.mleg_registered) if s else (None,) * 14
         plan = ("tak" if behind else "nie") if target and cover is not None else ""
         rows.append((school.name, school.type_label, school.district, *numbers, cover, plan,
                      local_time(s.computed_at) if s else ""))
         keys.append({"school_id": school.id, "behind": behind, "has_stats": s is not None})
-    note = "Stan na chwilę ostatniego przeliczenia (kolumna „Stan na”); liczby dotyczą uczniów uczących się w szkole."
+    note = ("Stan na chwilę ostatniego przeliczenia (kolumna „Stan na”); liczby dotyczą uczniów uczących się w "
+            "szkole. Legitymacje papierowe wydane przed 13.07.2024 są ważne do ukończenia nauki w szkole, która je "
+            "wydała — ich posiadacze nie potrzebują nowej karty.")
     if target:
-        note += (f" Za planem: mniej niż {target.target_percent}% uczniów z wydaną legitymacją po "
+        note += (f" Za planem: mniej niż {target.target_percent}% uczniów z ważną legitymacją po "
                  f"{inputs.format_day(target.target_date)}.")
-    return Listing(Table("rollout", "Wdrożenie w szkołach", (
-        "Szkoła", "Typ", "Dzielnica", "Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące",
-        "Wnioski (wszystkie)", "Zamówione (ważne)", "Dostarczone", "Wydane", "Na papierowej legitymacji",
-        "mLegitymacja", "Pokrycie (%)", "Za planem", "Stan na"), tuple(rows), note), tuple(keys))
+    columns = ("Szkoła", "Typ", "Dzielnica", "Uczniowie", "Ważna e-legitymacja", "Ważna legitymacja papierowa",
+               "Potrzebują legitymacji", "Nowo przyjęci bez legitymacji", "Legitymacja straciła ważność",
+               "Wnioski: wymiana, duplikat", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
+               "Zamówione (ważne)", "Dostarczone", "Wydane", "mLegitymacja", "Pokrycie (%)", "Za planem", "Stan na")
+    return Listing(Table("rollout", "Wdrożenie w szkołach", columns, tuple(rows), note,
+                         _hints(columns, ROLLOUT_HINTS)), tuple(keys))
 
 
-def forecast(city_id: int, f: Filters, data: Data | None = None) -> Listing:
-    """Cards needed by the coming September: this year's first year as the estimate of the
-    next intake, plus the pupils who still have no card."""
+def _coming(s: SchoolStats | None) -> dict | None:
+    return (s.forecast or {}).get("coming") if s is not None else None
+
+
+def _rate(value: float | None) -> float | None:
+    return round(100 * value, 1) if value is not None else None
+
+
+def forecast_year(data: Data) -> int:
+    """The school year the forecast is for: the one starting the September after today."""
+    return forecast.running_year(data.filters.today) + 1
+
+
+FORECAST_HINTS = {
+    "Pierwsze klasy (nabór)": "Uczniowie obecnych pierwszych klas (klasa 1, I lub sem. 1): tegoroczny nabór jako "
+                              "szacunek przyszłorocznego — Legitka nie zna jeszcze list przyjętych na wrzesień.",
+    "Przeniesienia (oczekiwane)": "Wskaźnik przeniesień × uczniowie; przeniesiony uczeń potrzebuje nowej "
+                                  "legitymacji (ważna jest tylko w szkole, która ją wydała).",
+    "Duplikaty (oczekiwane)": "Wskaźnik duplikatów × uczniowie.",
+    "Prognoza kart": "Nabór + przeniesienia + duplikaty (każde zaokrąglone do całych kart).",
+    "Przeniesienia na 100 uczniów": "Uczniowie przyjęci z innych szkół miasta w dwóch poprzednich latach szkolnych "
+                                    "÷ liczba uczniów w tych latach, × 100.",
+    "Duplikaty na 100 uczniów": "Duplikaty zamówione w dwóch poprzednich latach szkolnych ÷ liczba uczniów w tych "
+                                "latach, × 100.",
+    "Lata bazowe": "Lata szkolne, z których policzono wskaźniki (puste: brak danych z lat ubiegłych).",
+}
+
+
+def forecast_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
+    """The September forecast per school and for the city (reports.forecast): the coming school
+    year's first classes, expected transfers and duplicates."""
     data = _data(city_id, f, data)
     rows, keys = [], []
+    totals = [0, 0, 0, 0, 0]
+    for school in data.schools:
+        c = _coming(data.stats.get(school.id))
+        if c is None:
+            rows.append((school.name, None, None, None, None, None, None, None, ""))
+        else:
+            numbers = (c["pupils"], c["intake"], c["transfers"], c["duplicates"], c["total"])
+            totals = [t + n for t, n in zip(totals, numbers, strict=True)]
+            rows.append((school.name, *numbers, _rate(c["transfer_rate"]), _rate(c["duplicate_rate"]),
+                         ", ".join(forecast.year_label(y) for y in c["rate_years"])))
+        keys.append({"school_id": school.id})
+    rows.append(("Razem", *totals, None, None, ""))
+    keys.append({"school_id": None})
+    year = forecast.year_label(forecast_year(data))
+    columns = ("Szkoła", "Uczniowie", "Pierwsze klasy (nabór)", "Przeniesienia (oczekiwane)",
+               "Duplikaty (oczekiwane)", "Prognoza kart", "Przeniesienia na 100 uczniów", "Duplikaty na 100 uczniów",
+               "Lata bazowe")
+    return Listing(Table("forecast", f"Prognoza na wrzesień: nowe legitymacje w roku szkolnym {year}", columns,
+                         tuple(rows),
+                         "Prognoza = nabór do pierwszych klas + oczekiwane przeniesienia + oczekiwane duplikaty. "
+                         "Uczniowie z ważną legitymacją (e-legitymacją lub papierową) nie potrzebują nowej karty "
+                         "we wrześniu. Wskaźniki z dwóch poprzednich lat szkolnych.",
+                         _hints(columns, FORECAST_HINTS)), tuple(keys))
+
+
+CHECK_HINTS = {
+    "Prognoza z dnia": "Prognoza policzona tak samo jak dzisiejsza, z danych stanu sprzed roku.",
+    "Nabór: prognoza": "Uczniowie pierwszych klas rok temu (szacunek naboru na ten rok szkolny).",
+    "Nabór: wykonanie": "Uczniowie obecnych pierwszych klas.",
+    "Przeniesienia: wykonanie": "Uczniowie przyjęci z innych szkół miasta od 1 września do dnia przeliczenia.",
+    "Duplikaty: wykonanie": "Duplikaty zamówione od 1 września do dnia przeliczenia.",
+    "Różnica": "Wykonanie − prognoza (dodatnia: prognoza za niska).",
+    "Błąd (%)": "|Wykonanie − prognoza| ÷ wykonanie × 100.",
+}
+
+
+def forecast_check(city_id: int, f: Filters, data: Data | None = None) -> Listing:
+    """Last year's forecast (made as of the same day a year ago, the same way) against what the
+    school year it forecast has needed so far."""
+    data = _data(city_id, f, data)
+    rows, keys = [], []
+    totals = [0] * 8
     for school in data.schools:
         s = data.stats.get(school.id)
-        if s is None:
-            rows.append((school.name, school.type_label, school.district, None, None, None))
+        last, done = ((s.forecast or {}).get("last"), (s.forecast or {}).get("actual")) if s else (None, None)
+        if last is None or done is None:
+            rows.append((school.name, None, *([None] * 8), None, None))
         else:
-            rows.append((school.name, school.type_label, school.district,
-                         s.forecast_first_year - s.pupils_needing_card, s.pupils_needing_card, s.forecast_first_year))
+            numbers = (last["intake"], done["intake"], last["transfers"], done["transfers"], last["duplicates"],
+                       done["duplicates"], last["total"], done["total"])
+            totals = [t + n for t, n in zip(totals, numbers, strict=True)]
+            rows.append((school.name, dt.date.fromisoformat(last["as_of"]), *numbers, done["total"] - last["total"],
+                         _error(last["total"], done["total"])))
         keys.append({"school_id": school.id})
-    return Listing(Table("forecast", "Prognoza zapotrzebowania na wrzesień", (
-        "Szkoła", "Typ", "Dzielnica", "Nabór do pierwszej klasy (szacunek)", "Uczniowie bez legitymacji",
-        "Prognoza kart na wrzesień"), tuple(rows),
-        "Nabór szacowany liczbą uczniów obecnej pierwszej klasy (lub 1. semestru) z list uczniów szkoły."),
-        tuple(keys))
+    rows.append(("Razem", None, *totals, totals[7] - totals[6], _error(totals[6], totals[7])))
+    keys.append({"school_id": None})
+    year = forecast.year_label(forecast.running_year(data.filters.today))
+    columns = ("Szkoła", "Prognoza z dnia", "Nabór: prognoza", "Nabór: wykonanie", "Przeniesienia: prognoza",
+               "Przeniesienia: wykonanie", "Duplikaty: prognoza", "Duplikaty: wykonanie", "Razem: prognoza",
+               "Razem: wykonanie", "Różnica", "Błąd (%)")
+    return Listing(Table("forecast_check", f"Prognoza sprzed roku a wykonanie: rok szkolny {year}", columns,
+                         tuple(rows),
+                         "Prognoza policzona tym samym sposobem na dzień sprzed roku; wykonanie od 1 września do "
+                         "przeliczenia statystyk (przeniesienia i duplikaty jeszcze przybywają do końca roku "
+                         "szkolnego). Puste wiersze: szkoła nie miała wtedy danych w Legitce.",
+                         _hints(columns, CHECK_HINTS)), tuple(keys))
+
+
+def _error(expected: int, actual: int) -> float | None:
+    return round(100 * abs(actual - expected) / actual, 1) if actual else None
 
 
 def _lead(handed: list[Handed], ordered: list[Ordered]) -> tuple:
@@ -341,7 +458,8 @@ def hologram_table(city_id: int, f: Filters, data: Data | None = None) -> Listin
 # Every table the dashboard can export: key → (city_id, filters, fact query, data) → Listing.
 TABLES: dict[str, Callable[..., Listing]] = {
     "rollout": lambda c, f, q, d: rollout(c, f, d),
-    "forecast": lambda c, f, q, d: forecast(c, f, d),
+    "forecast": lambda c, f, q, d: forecast_table(c, f, d),
+    "forecast_check": lambda c, f, q, d: forecast_check(c, f, d),
     "lead_schools": lambda c, f, q, d: lead_by_school(c, f, d),
     "lead_printers": lambda c, f, q, d: lead_by_printer(c, f, d),
     "cost_channels": lambda c, f, q, d: cost_by_channel(c, f, d),
@@ -378,6 +496,8 @@ class Overview:
     coverage: float | None
     behind_plan: int
     forecast: int
+    paper_cards: int
+    valid_ecards: int
     lead_median: float | None
     lead_p90: float | None
     on_time: float | None
@@ -397,6 +517,7 @@ def overview(city_id: int, f: Filters, data: Data | None = None, *, rollout_list
     stats = [data.stats[s.id] for s in data.schools if s.id in data.stats]
     active = sum(s.pupils_active for s in stats)
     handed = sum(s.cards_handed_over for s in stats)
+    holding = sum(s.pupils_valid_ecard + s.paper_cards for s in stats)
     behind = sum(1 for key in (rollout_listing or rollout(city_id, f, data)).keys if key["behind"])
     months = data.ordered("month")  # also what the overview's cost tables read
     _n, median, p90, judged, on_time, on_time_share = _lead(data.handed(), months)
@@ -409,8 +530,9 @@ def overview(city_id: int, f: Filters, data: Data | None = None, *, rollout_list
         computed_oldest=min((s.computed_at for s in stats), default=None),
         computed_newest=max((s.computed_at for s in stats), default=None),
         pupils_active=active, pupils_needing_card=sum(s.pupils_needing_card for s in stats),
-        cards_handed_over=handed, coverage=min(100.0, share(handed, active)) if active else None,
-        behind_plan=behind, forecast=sum(s.forecast_first_year for s in stats),
+        cards_handed_over=handed, coverage=min(100.0, share(holding, active)) if active else None,
+        behind_plan=behind, forecast=sum(c["total"] for c in map(_coming, stats) if c),
+        paper_cards=sum(s.paper_cards for s in stats), valid_ecards=sum(s.pupils_valid_ecard for s in stats),
         lead_median=median, lead_p90=p90, on_time=on_time_share, cards=cards, cost=cost.quantize(CENT),
         cost_per_card=per_card, fees=fees.quantize(CENT), budget_year=year,
         budget=budget_row[1] if budget_row else None, spent=budget_row[2] if budget_row else ZERO)
@@ -422,14 +544,20 @@ def _column(listing: Listing, name: str) -> list:
 
 
 def rollout_chart(listing: Listing) -> Markup:
-    """Per school: cards handed over, waiting at school, on their way, and pupils still without."""
+    """Per school: pupils holding a handed-over e-card or a valid paper card, cards waiting at
+    school and on their way, and pupils holding no valid card."""
     rows = [(r, k) for r, k in zip(listing.table.rows, listing.keys, strict=True) if k["has_stats"]]
     sub = Listing(dataclasses.replace(listing.table, rows=tuple(r for r, _k in rows)), tuple(k for _r, k in rows))
     ordered, delivered = _column(sub, "Zamówione (ważne)"), _column(sub, "Dostarczone")
-    handed, needing = _column(sub, "Wydane"), _column(sub, "Potrzebują legitymacji")
+    handed = _column(sub, "Wydane")
+    without = [n + i for n, i in zip(_column(sub, "Nowo przyjęci bez legitymacji"),
+                                     _column(sub, "Legitymacja straciła ważność"), strict=True)]
     return charts.stacked_bar_chart("Legitymacje uczniów w szkołach", _column(sub, "Szkoła"), [
-        ("wydane", handed), ("w szkole, do wydania", [d - h for d, h in zip(delivered, handed, strict=True)]),
-        ("w realizacji", [o - d for o, d in zip(ordered, delivered, strict=True)]), ("bez legitymacji", needing)])
+        ("e-legitymacja wydana", _column(sub, "Ważna e-legitymacja")),
+        ("papierowa, ważna", _column(sub, "Ważna legitymacja papierowa")),
+        ("w szkole, do wydania", [d - h for d, h in zip(delivered, handed, strict=True)]),
+        ("w realizacji", [o - d for o, d in zip(ordered, delivered, strict=True)]),
+        ("bez ważnej legitymacji", without)])
 
 
 def channel_chart(listing: Listing) -> Markup:

@@ -50,10 +50,14 @@ class SchoolStats(_SchoolOrCity, Base):
     city_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     pupils_active: Mapped[int] = mapped_column(Integer, default=0)
-    # active pupils without a live card (no card, or only a paper one, or one that was invalidated)
+    # the work to do (docs/domain.md §26): no valid card (never had one / lost validity) + open requests
     pupils_needing_card: Mapped[int] = mapped_column(Integer, default=0)
+    needing_new: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    needing_invalidated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    needing_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pupils_valid_ecard: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # handed over
     pupils_without_photo: Mapped[int] = mapped_column(Integer, default=0)
-    paper_cards: Mapped[int] = mapped_column(Integer, default=0)  # active pupils still on a paper card
+    paper_cards: Mapped[int] = mapped_column(Integer, default=0)  # active pupils holding a valid paper card
     mleg_registered: Mapped[int] = mapped_column(Integer, default=0)
     applications_open: Mapped[int] = mapped_column(Integer, default=0)  # submitted or approved, not ordered
     applications_total: Mapped[int] = mapped_column(Integer, default=0)
@@ -62,9 +66,12 @@ class SchoolStats(_SchoolOrCity, Base):
     cards_handed_over: Mapped[int] = mapped_column(Integer, default=0)
     duplicates_paid: Mapped[int] = mapped_column(Integer, default=0)
     duplicate_fees: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0.00"))
-    # the coming September's demand: pupils in the first year of this school's cycle, and active
-    # pupils who will still have no live card (see reports.statistics)
+    # pupils in the first year of this school's cycle now: the estimate of the coming intake
     forecast_first_year: Mapped[int] = mapped_column(Integer, default=0)
+    # {"2026": {"pupils": 410, "first_year": 52}}: this school year's entry rewritten on each refresh
+    year_history: Mapped[dict] = mapped_column(JSON, default=dict)
+    # reports.forecast.summary: {"coming": …, "last": …, "actual": …}
+    forecast: Mapped[dict] = mapped_column(JSON, default=dict)
     # the school's hologram ledger: {"2026": {"in_stock": 40, "issued": 310}} (school year → state → count)
     hologram_counts: Mapped[dict] = mapped_column(JSON, default=dict)
 

@@ -23,10 +23,18 @@ Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a ca
 `tenants.registry.models.LIVE_CARD_STATUSES`: ordered, printed, delivered, handed over):
 
 - pupils_active: active pupils.
-- pupils_needing_card: active pupils with no live card (never had one, hold only a paper card,
-  or their card was invalidated or spoiled).
+- pupils_needing_card: the work to do (docs/domain.md §26; who holds what is
+  tenants.registry.holders) = needing_new + needing_invalidated + needing_requests:
+  - needing_new: active pupils holding no valid card (no live e-card, no valid paper card) who
+    never held one — the newly admitted, transferred pupils among them;
+  - needing_invalidated: active pupils holding no valid card who held one (an e-card
+    invalidated, a paper card ended);
+  - needing_requests: active pupils holding a valid card with an open request (a replacement,
+    a duplicate or a paper card's exchange, not yet handed over).
+- pupils_valid_ecard: active pupils holding a handed-over e-card.
 - pupils_without_photo: active pupils with no accepted photo (no stored photo).
-- paper_cards: active pupils with a paper card number, not exchanged (docs/domain.md §21), and no live e-card.
+- paper_cards: active pupils holding a valid paper card (its number recorded, not ended by an
+  exchange or a loss; docs/domain.md §7, §21) and no handed-over e-card — valid, their own group.
 - mleg_registered: active pupils whose mLegitymacja is registered in SIO (registration date
   set) and not invalidated since.
 - applications_open: applications of active pupils that are submitted or approved and not in
@@ -38,11 +46,11 @@ Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a ca
 - duplicates_paid, duplicate_fees: duplicate applications of active pupils whose 9 zł payment a
   member of staff recorded, and the sum paid (the paid fees of the past are on the card facts).
 - hologram_counts: the school's hologram ledger, {school year: {state: count}}.
-- forecast_first_year: the coming September's demand for new cards = the school's current
-  first year (active pupils whose class is in year 1 of the school's cycle: "1a", "1 b",
-  "I c", "sem. 1a"; this year's intake is the estimate of next year's) + pupils_needing_card
-  (pupils who would still be waiting). The intake alone is forecast_first_year −
-  pupils_needing_card.
+- forecast_first_year: active pupils in year 1 of the school's cycle ("1a", "1 b", "I c",
+  "sem. 1a"): this year's intake, the estimate of the next one.
+- year_history: {school year: {"pupils", "first_year"}}, this school year's entry rewritten on
+  every refresh; forecast: the September forecast, last year's and what happened since
+  (reports.forecast, with every definition).
 
 Definitions (`CardFact`, dates in the city's time zone):
 
@@ -90,6 +98,7 @@ from printing.models import ItemOutcome
 from printing.models import OrderItem
 from printing.models import PrintOrder
 from printing.models import SchoolPrinter
+from reports import forecast
 from reports.models import CardFact
 from reports.models import OrderFacts
 from reports.models import SchoolStats
@@ -98,6 +107,7 @@ from tenants.pupils.models import ApplicationKind
 from tenants.pupils.models import ApplicationStatus
 from tenants.pupils.models import Pupil
 from tenants.pupils.models import PupilStatus
+from tenants.registry import holders
 from tenants.registry import holograms
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
@@ -107,6 +117,8 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
+from tenants.transfers.models import PupilTransfer
+from tenants.transfers.models import TransferStatus
 
 log = logging.getLogger("legitka.statistics")
 
@@ -150,20 +162,24 @@ def _count(*where) -> int:
 
 
 def _pupil_counts() -> dict[str, int]:
+    """The pupil counts, by who holds a valid card (tenants.registry.holders, docs/domain.md §26)."""
     active = Pupil.status == PupilStatus.ACTIVE.value
-    live = select(Card.id).where(Card.pupil_id == Pupil.id, Card.school_id == Pupil.school_id,
-                                 Card.status.in_(LIVE_CARD_STATUSES)).exists()
-    needing = _count(active, ~live)
+    valid = holders.holds_valid_card()
     first_year = sum(n for name, n in db.session.execute(
         select(Pupil.class_name, func.count()).where(active).group_by(Pupil.class_name)) if grade_of(name) == 1)
-    return {
+    counts = {
         "pupils_active": _count(active),
-        "pupils_needing_card": needing,
+        "pupils_valid_ecard": _count(active, holders.ecard_in_hand()),
+        "paper_cards": _count(active, holders.valid_paper_card(), ~holders.ecard_in_hand()),
+        "needing_new": _count(active, ~valid, ~holders.held_a_card_once()),
+        "needing_invalidated": _count(active, ~valid, holders.held_a_card_once()),
+        "needing_requests": _count(active, valid, holders.open_request()),
         "pupils_without_photo": _count(active, Pupil.photo_key.is_(None)),
-        "paper_cards": _count(active, Pupil.paper_card_number != "", Pupil.paper_card_invalidated_on.is_(None), ~live),
         "mleg_registered": _count(active, Pupil.mleg_registered_on.is_not(None), Pupil.mleg_invalidated_on.is_(None)),
-        "forecast_first_year": first_year + needing,
+        "forecast_first_year": first_year,
     }
+    counts["pupils_needing_card"] = counts["needing_new"] + counts["needing_invalidated"] + counts["needing_requests"]
+    return counts
 
 
 def _application_counts() -> dict:
@@ -314,6 +330,27 @@ def _rebuild_order_facts(school_id: int) -> None:
          "cards", "cost", "paid", "fees", "live_waiting", "spoiled", "rejected"], summary))
 
 
+def _forecast(school_id: int, stats: SchoolStats, today: dt.date, zone: ZoneInfo) -> None:
+    """Write this school year's entry of the history and the forecasts (reports.forecast)."""
+    history = {str(k): v for k, v in (stats.year_history or {}).items()}
+    history[str(forecast.running_year(today))] = {"pupils": stats.pupils_active,
+                                                  "first_year": stats.forecast_first_year}
+    transfers: dict[int, int] = {}
+    for (decided,) in db.session.execute(select(PupilTransfer.decided_at).where(
+            PupilTransfer.to_school_id == school_id, PupilTransfer.status == TransferStatus.ACCEPTED.value,
+            PupilTransfer.decided_at.is_not(None))):
+        year = forecast.running_year(_local_day(decided, zone))
+        transfers[year] = transfers.get(year, 0) + 1
+    duplicates: dict[int, int] = {}
+    for applied, n in db.session.execute(select(CardFact.applied_on, func.count()).where(
+            CardFact.school_id == school_id, CardFact.kind == ApplicationKind.DUPLICATE.value,
+            CardFact.applied_on.is_not(None)).group_by(CardFact.applied_on)):
+        year = forecast.running_year(applied)
+        duplicates[year] = duplicates.get(year, 0) + n
+    stats.year_history = dict(sorted(history.items()))
+    stats.forecast = forecast.summary(today, history, transfers, duplicates)
+
+
 def _hologram_counts() -> dict[str, dict[str, int]]:
     """The school's holograms: {school year: {state: count}}."""
     return {str(year): by_state for year, by_state in sorted(holograms.state_counts(Hologram.school_year).items())}
@@ -346,7 +383,8 @@ def refresh_school(school_id: int, now: dt.datetime | None = None) -> SchoolStat
             stats.hologram_counts = _hologram_counts()
             db.session.add(stats)
             _upsert_facts(school, _card_fact_values(zone))
-            _rebuild_order_facts(school.id)
+            _rebuild_order_facts(school.id)  # flushes the facts the forecast counts
+            _forecast(school.id, stats, _local_day(now, zone), zone)
             db.session.commit()
         except Exception:
             db.session.rollback()

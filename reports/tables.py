@@ -15,13 +15,16 @@ from infra.spreadsheets import xlsx_document
 @dataclasses.dataclass(frozen=True)
 class Table:
     """`title` names the table (and the file), `columns` head it, `rows` hold raw values (numbers
-    stay numbers, so exports can be summed); `note` says where the numbers come from."""
+    stay numbers, so exports can be summed); `note` says where the numbers come from; `hints`,
+    when given, explain each column (one per column, "" for none: the page shows them on hover and
+    under the table)."""
 
     key: str
     title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     note: str = ""
+    hints: tuple[str, ...] = ()
 
 
 def to_csv(table: Table) -> bytes:

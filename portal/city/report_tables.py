@@ -23,6 +23,7 @@ from reports.city_data import Listing
 from reports.filters import Filters
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]*")
+_NUMBERS = (int, float, Decimal)  # exact types: bool, a subclass of int, is written as a word
 
 
 def _query(args: dict) -> str:
@@ -98,8 +99,9 @@ class Urls:
 
 def _link_rules(key: str, urls: Urls) -> dict:
     """{column: (row key → url)} for the columns of table `key` that lead to a list."""
+    # the school's numbers on its page (the parts of the need are there too, not linked cell by cell)
     pupils = ("Uczniowie", "Potrzebują legitymacji", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
-              "Na papierowej legitymacji", "mLegitymacja", "Pokrycie (%)")
+              "mLegitymacja", "Pokrycie (%)")
     if key == "rollout":
         rules = {c: (lambda k: urls.school(k["school_id"], "stan")) for c in pupils}
         rules.update({
@@ -108,9 +110,9 @@ def _link_rules(key: str, urls: Urls) -> dict:
             "Dostarczone": lambda k: urls.facts(open_period=True, szkola=k["school_id"], stan="dostarczone"),
             "Wydane": lambda k: urls.facts(open_period=True, szkola=k["school_id"], stan="wydane")})
         return rules
-    if key == "forecast":
-        return {c: (lambda k: urls.school(k["school_id"], "stan")) for c in (
-            "Szkoła", "Nabór do pierwszej klasy (szacunek)", "Uczniowie bez legitymacji", "Prognoza kart na wrzesień")}
+    if key in ("forecast", "forecast_check"):  # the city's total row (school_id None) links nowhere
+        return {c: (lambda k: urls.school(k["school_id"], "prognoza") if k["school_id"] else None) for c in (
+            "Szkoła", "Prognoza kart")}
     if key == "lead_schools":
         return {"Szkoła": lambda k: urls.school(k["school_id"]),
                 **{c: (lambda k: urls.facts(szkola=k["school_id"], wg="wydania")) for c in (
@@ -172,7 +174,8 @@ def rows_html(listing: Listing, links: list[list[str | None]], numeric: list[boo
     for row, key, row_links in zip(listing.table.rows, listing.keys, links, strict=True):
         out.append('<tr class="row-behind">' if key.get("behind") else "<tr>")
         for j, value in enumerate(row):
-            text = escape(cell(value))
+            # a number's text (digits, signs, commas, no-break spaces) needs no escaping
+            text = cell(value) if type(value) in _NUMBERS else escape(cell(value))
             if j in strong:
                 text = f"<strong>{text}</strong>"
             if row_links[j]:

@@ -29,6 +29,7 @@ from infra.db import db
 from infra.storage import NotFound
 from portal import actions
 from portal.access import guard_blueprint
+from portal.city.report_tables import Urls
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.converters import parse_id
@@ -140,13 +141,17 @@ def rollout():
     data = city_data.load(city.id, f)
     target = budgets.current_target(data.budgets, f.today)
     listing = dashboard.rollout(city.id, f, data, target)
+    urls = Urls(f)  # one page's links, each built once for its three tables
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
-               "szkoły za planem — mniej niż %(p)s%% uczniów z wydaną legitymacją po %(d)s.",
+               "szkoły za planem — mniej niż %(p)s%% uczniów z ważną legitymacją (e-legitymacją lub papierową) "
+               "po %(d)s.",
                p=target.target_percent, d=inputs.format_day(target.target_date)) if target else
              _("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Cel wdrożenia (odsetek "
-               "uczniów z wydaną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
+               "uczniów z ważną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [
-        block(listing, f, chart=dashboard.rollout_chart(listing)), block(dashboard.forecast(city.id, f, data), f)],
+        block(listing, f, chart=dashboard.rollout_chart(listing), urls=urls),
+        block(dashboard.forecast_table(city.id, f, data), f, urls=urls),
+        block(dashboard.forecast_check(city.id, f, data), f, urls=urls)],
         f, error, "city.rollout", data)
 
 

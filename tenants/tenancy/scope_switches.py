@@ -126,6 +126,10 @@ SWITCHES: dict[str, Switch] = {
         1, "`flask legitka seed-demo` writes a history order's deletion confirmation as its printer (only the "
            "order's printer may insert it, docs/domain.md §23).",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo:_confirm_past_deletions": Switch(
+        1, "`flask legitka seed-demo` reads each school's past years' delivered orders as that school, to "
+           "write their printers' deletion confirmations.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
     "portal.demo:seed": Switch(
         5, "`flask legitka seed-demo` creates each demo school's records as that school, the print centre's "
            "blank stock as the print centre, and reads the city's order count and writes its finances as the city.",
@@ -133,5 +137,12 @@ SWITCHES: dict[str, Switch] = {
     "portal.demo:_consultation": Switch(
         2, "`flask legitka seed-demo` opens the demo city's consultation with the directors as the city, then "
            "gives a few schools' answers, each as that school.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo_history:past_transfers": Switch(
+        2, "The demo's past transfers: the sending school sends as itself, then the receiving school "
+           "accepts and orders the pupil's card as itself.",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo_history:past_history": Switch(
+        1, "The demo writes each school's past years' history on its own statistics row, as that school.",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
 }

@@ -95,14 +95,22 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
                     pesel.validate(value, date_of_birth=pupil.date_of_birth, sex_code=pupil.sex)
                     templates.add(pupil.template_code)
         assert {"MEiN-I/1", "MEiN-I/2", "MEiN-I/3-N"} <= templates
-        # Seven history orders' printers confirmed deleting their copies; two did not and are
-        # flagged to the city (docs/domain.md §23).
+        # This autumn, seven orders' printers confirmed deleting their copies and two did not: those
+        # two are flagged to the city (docs/domain.md §23). The earlier years' orders are all confirmed.
+        import datetime as dt
+
+        from infra import clock
         from printing import deletions
         from printing.models import PrinterDeletion
+        from printing.models import PrintOrder
+        from reports.forecast import running_year
 
         city = db.session.scalar(select(Organisation).where(Organisation.kind == "city"))
         with tenant_scope(Tenant(city_id=city.id)):
-            assert len(db.session.scalars(select(PrinterDeletion)).all()) == 7
+            autumn = dt.datetime(running_year(clock.today()), 9, 1, tzinfo=dt.UTC)
+            this_autumn = select(PrintOrder.id).where(PrintOrder.delivered_at >= autumn)
+            assert len(db.session.scalars(select(PrinterDeletion).where(
+                PrinterDeletion.order_id.in_(this_autumn))).all()) == 7
             late = deletions.missing()
             assert sorted(m.school_name.split(" im.")[0] for m in late) == [
                 "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]

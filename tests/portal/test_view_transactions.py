@@ -31,6 +31,8 @@ ALLOWED_COMMITS = {
     ("cli.py", "create_user"): "a command, not a request",
     ("demo.py", "seed"): "demo seeding (a command): commits between its steps",
     ("demo.py", "_consultation"): "demo seeding (a command): the consultation, then each school's answer",
+    ("demo_history.py", "past_transfers"): "demo seeding: each school's part of a past transfer as itself",
+    ("demo_history.py", "past_history"): "demo seeding: each school's past years' history as itself",
     ("api/oauth.py", "Server"): "Server.save_token, authlib's token-store hook: the issued token outlives the request",
     ("api/views.py", "_bind"): "the API's credential lookup, committed before the request switches to "
                                "the printer's tenant (plumbing run before the view)",

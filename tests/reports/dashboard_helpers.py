@@ -113,7 +113,7 @@ def norm(value: str) -> str:
     return "" if value == "—" else value
 
 
-PAGES = {"/miasto/": ("orders_by_school", "holograms"), "/miasto/wdrozenie": ("rollout", "forecast"),
+PAGES = {"/miasto/": ("orders_by_school", "holograms"), "/miasto/wdrozenie": ("rollout", "forecast", "forecast_check"),
          "/miasto/czas-oczekiwania": ("lead_schools", "lead_printers"),
          "/miasto/wydatki": ("cost_channels", "cost_schools", "cost_months", "budget"),
          "/miasto/hologramy": ("holograms",), "/miasto/karty": ("facts",), "/miasto/zamowienia": ("orders",),

@@ -95,19 +95,24 @@ def test_rollout_forecast_and_plan_equal_the_sql_truth(app, seeded, truth):  # n
                "pupils_without_photo": "Bez zdjęcia", "applications_open": "Wnioski oczekujące",
                "applications_total": "Wnioski (wszystkie)", "cards_ordered": "Zamówione (ważne)",
                "cards_delivered": "Dostarczone", "cards_handed_over": "Wydane",
-               "paper_cards": "Na papierowej legitymacji", "mleg_registered": "mLegitymacja"}
+               "paper_cards": "Ważna legitymacja papierowa", "mleg_registered": "mLegitymacja",
+               "pupils_valid_ecard": "Ważna e-legitymacja", "needing_new": "Nowo przyjęci bez legitymacji",
+               "needing_invalidated": "Legitymacja straciła ważność", "needing_requests": "Wnioski: wymiana, duplikat"}
     forecast = by_first(listing(app, seeded, "forecast", Filters(today=seeded.today)).table)
     for school_id, name in names.items():
         expected = truth_school_counts(truth, school_id)
         row = by_first(table)[name]
         assert {k: row[col(table, c)] for k, c in columns.items()} == {k: expected[k] for k in columns}
-        cover = pct(expected["cards_handed_over"], expected["pupils_active"])
+        # Pupils holding a valid card in hand: a handed-over e-card or a valid paper card (docs/domain.md §26).
+        cover = pct(expected["pupils_valid_ecard"] + expected["paper_cards"], expected["pupils_active"])
         assert row[col(table, "Pokrycie (%)")] == cover
         assert row[col(table, "Za planem")] == ("tak" if cover < 50 else "nie")
-        intake = expected["forecast_first_year"] - expected["pupils_needing_card"]
-        assert forecast[name][3:] == (intake, expected["pupils_needing_card"], expected["forecast_first_year"])
-    # A (7 of 15) and the empty school are behind the 50 % plan; B (2 of 4) is not.
-    assert {r[0] for r in table.rows if r[col(table, "Za planem")] == "tak"} == {names[seeded.a], names[seeded.empty]}
+        # No past school years in the seeded city: the forecast is the first classes alone.
+        intake = expected["forecast_first_year"]
+        assert forecast[name][1:6] == (expected["pupils_active"], intake, 0, 0, intake)
+    # A: 7 e-cards in hand + Ala's paper card = 8 of 15 (53.3 %) and B: 2 of 4 meet the 50 % plan;
+    # the empty school (0 of 2) is behind. Counting handed-over e-cards alone, A (7 of 15) was behind.
+    assert {r[0] for r in table.rows if r[col(table, "Za planem")] == "tak"} == {names[seeded.empty]}
 
 
 def test_lead_times_and_punctuality_equal_percentile_cont(app, seeded, truth):  # noqa: F811

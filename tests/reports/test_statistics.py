@@ -266,7 +266,13 @@ def seed_cities(app, world, today: dt.date | None = None) -> Seed:
 def truth_school_counts(owner, school_id: int) -> dict:
     """Each SchoolStats number by its definition (reports.statistics), in plain SQL."""
     live = "('ordered', 'printed', 'delivered', 'handed_over')"
-    no_live = f"NOT EXISTS (SELECT 1 FROM cards c WHERE c.pupil_id = p.id AND c.status IN {live})"
+    in_hand = "EXISTS (SELECT 1 FROM cards c WHERE c.pupil_id = p.id AND c.status = 'handed_over')"
+    paper = "(p.paper_card_number <> '' AND p.paper_card_invalidated_on IS NULL)"
+    valid = f"(EXISTS (SELECT 1 FROM cards c WHERE c.pupil_id = p.id AND c.status IN {live}) OR {paper})"
+    held = "(EXISTS (SELECT 1 FROM cards c WHERE c.pupil_id = p.id AND c.status = 'invalidated') " \
+           "OR p.paper_card_number <> '')"
+    request = ("EXISTS (SELECT 1 FROM applications a WHERE a.pupil_id = p.id AND a.status IN ('submitted', "
+               "'approved', 'ordered') AND (a.kind IN ('replacement', 'duplicate') OR a.paper_card_number <> ''))")
     with owner.connect() as conn:
         def one(sql: str):
             return conn.execute(text(sql), {"s": school_id}).scalar()
@@ -275,13 +281,18 @@ def truth_school_counts(owner, school_id: int) -> dict:
         of_active = ("a.school_id = :s AND EXISTS (SELECT 1 FROM pupils p WHERE p.id = a.pupil_id "
                      "AND p.status = 'active')")
         first_year = one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.class_name ~ '^1[^0-9]*$'")
-        needing = one(f"SELECT count(*) FROM pupils p WHERE {active} AND {no_live}")
+        new = one(f"SELECT count(*) FROM pupils p WHERE {active} AND NOT {valid} AND NOT {held}")
+        lost = one(f"SELECT count(*) FROM pupils p WHERE {active} AND NOT {valid} AND {held}")
+        requests = one(f"SELECT count(*) FROM pupils p WHERE {active} AND {valid} AND {request}")
         return {
             "pupils_active": one(f"SELECT count(*) FROM pupils p WHERE {active}"),
-            "pupils_needing_card": needing,
+            "pupils_needing_card": new + lost + requests,
+            "needing_new": new,
+            "needing_invalidated": lost,
+            "needing_requests": requests,
+            "pupils_valid_ecard": one(f"SELECT count(*) FROM pupils p WHERE {active} AND {in_hand}"),
             "pupils_without_photo": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.photo_key IS NULL"),
-            "paper_cards": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.paper_card_number <> '' "
-                               f"AND p.paper_card_invalidated_on IS NULL AND {no_live}"),
+            "paper_cards": one(f"SELECT count(*) FROM pupils p WHERE {active} AND {paper} AND NOT {in_hand}"),
             "mleg_registered": one(f"SELECT count(*) FROM pupils p WHERE {active} AND p.mleg_registered_on IS NOT NULL "
                                    "AND p.mleg_invalidated_on IS NULL"),
             "applications_open": one(f"SELECT count(*) FROM applications a WHERE {of_active} "
@@ -296,11 +307,12 @@ def truth_school_counts(owner, school_id: int) -> dict:
             "duplicate_fees": Decimal(one(f"SELECT coalesce(sum(a.payment_amount), 0) FROM applications a "
                                           f"WHERE {of_active} AND a.kind = 'duplicate' "
                                           "AND a.payment_checked_at IS NOT NULL")).quantize(Decimal("0.01")),
-            "forecast_first_year": first_year + needing,
+            "forecast_first_year": first_year,
         }
 
 
-COUNTS = ("pupils_active", "pupils_needing_card", "pupils_without_photo", "paper_cards", "mleg_registered",
+COUNTS = ("pupils_active", "pupils_needing_card", "needing_new", "needing_invalidated", "needing_requests",
+          "pupils_valid_ecard", "pupils_without_photo", "paper_cards", "mleg_registered",
           "applications_open", "applications_total", "cards_ordered", "cards_delivered", "cards_handed_over",
           "duplicates_paid", "duplicate_fees", "forecast_first_year")
 
@@ -357,7 +369,13 @@ def test_every_school_count_equals_the_sql_truth(app, seeded, truth):
     assert (a["pupils_active"], a["cards_handed_over"], a["duplicates_paid"], a["duplicate_fees"]) == (
         15, 7, 1, Decimal("9.00"))
     assert (a["paper_cards"], a["mleg_registered"], a["applications_open"]) == (1, 1, 2)
-    assert a["forecast_first_year"] == 7 + a["pupils_needing_card"]  # 7 pupils in 1a/1b
+    # Who holds what (docs/domain.md §26): a handed-over e-card — pupils 1 (her duplicate), 2, 4, 5,
+    # 6, 7, 11; on its way — 3 (delivered), 8, 9 (ordered); Ala's paper card is valid, her own group;
+    # holding nothing, never held anything — Ola, Ewa, Iga, Ida: the 4 who need a card. Before
+    # issue 17 Ala counted too (5).
+    assert (a["pupils_valid_ecard"], a["needing_new"], a["needing_invalidated"], a["needing_requests"],
+            a["pupils_needing_card"]) == (7, 4, 0, 0, 4)
+    assert a["forecast_first_year"] == 7  # 1a: pupils 1–5 and Ewa; 1b: Ala
 
 
 def test_card_facts_follow_each_card(app, seeded, truth):

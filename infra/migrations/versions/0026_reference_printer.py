@@ -11,7 +11,7 @@ reports.statistics.card_costs), where it was the total ÷ cards rounded, so an o
 to its invoice; the order facts are summed up again from them (as 0014 does).
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 """
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0026'
-down_revision = '0024'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
