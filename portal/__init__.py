@@ -78,6 +78,7 @@ def create_app(test_config: dict | None = None):
     from portal.api import views as api_views
     from portal.auth import views as auth_views
     from portal.city import costs as city_costs
+    from portal.city import scenarios as city_scenarios
     from portal.city import views as city_views
     from portal.parent import views as parent_views
     from portal.printer import api_keys as printer_api_keys
@@ -105,6 +106,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
+    app.register_blueprint(city_scenarios.bp)  # /miasto/koszty/scenariusze
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.
     log_redaction.install(rule.rule for rule in app.url_map.iter_rules())
