@@ -211,3 +211,26 @@ def test_the_page_with_its_defaults_and_own_dates(browser, two_schools):
     assert 'value="01.12.2026, 15.03.2027"' in response.get_data(as_text=True)
     # linked from the costs pages
     assert "/miasto/koszty/scenariusze/" in official.get("/miasto/koszty/co-jesli").get_data(as_text=True)
+
+
+def test_the_seeded_citys_status_quo_is_the_real_cost_of_its_school_years_orders(app, seeded):
+    """The loader: the school year's placed orders of this city only, each at what the city really
+    paid (costs.order_facts, the costs pages' numbers), delivered ones timed to delivery."""
+    from reports.filters import school_year_period
+    from tenants.tenancy.context import Tenant
+    from tenants.tenancy.context import tenant_scope
+
+    seed = seeded
+    first, last = school_year_period(seed.today)
+    with app.app_context(), tenant_scope(Tenant(city_id=seed.city)):
+        result = scenarios.city_comparison(seed.city, scenarios.default_assumptions(seed.today))
+        facts = [f for y in (first.year, last.year) for f in costs.order_facts(seed.city, y)
+                 if first <= f.ordered_on <= last and f.quantity]
+    sq = result.status_quo
+    assert facts and (sq.cards, sq.orders) == (sum(f.quantity for f in facts), len(facts))
+    assert sq.total == sum((f.paid for f in facts), D("0.00"))
+    assert {line.school_id for line in sq.schools} <= {seed.a, seed.b, seed.empty}
+    assert seed.x not in result.school_names
+    assert sq.lead_days is not None
+    # the centre's price list is not pooled; P2 (external) is, with every card of the year
+    assert [s.name for s in result.pooled] == ["Drukarnia Druga"] and result.pooled[0].cards == sq.cards
