@@ -161,7 +161,7 @@ def status_quo(demands: Sequence[Demand], today: dt.date) -> Scenario:
     waiting = sum(d.cards for d in demands if d.delivered is None)
     note = (f"{waiting} kart jeszcze niedoręczonych (stan na {inputs.format_day(today)}) — czas oczekiwania "
             f"liczony bez nich.") if waiting else ""
-    return Scenario(key="status_quo", name="Stan obecny (rzeczywiste zamówienia szkół)",
+    return Scenario(key="status_quo", name="Stan obecny (zamówienia szkół)",
                     cards=sum(d.cards for d in demands), orders=len(demands),
                     total=sum((d.paid for d in demands), ZERO),
                     lead_days=average_days([((d.delivered - d.day).days, d.cards) for d in demands if d.delivered]),
