@@ -102,7 +102,27 @@ def index():
                                plans=scenarios.PLANS, cell=cell), 422
     result = scenarios.city_comparison(city_id, a)
     return render_template("city/scenarios.html", error=None, result=result, a=a, form=_form_values(a),
-                           plans=scenarios.PLANS, cell=cell, days=_days)
+                           plans=scenarios.PLANS, cell=cell, days=_days, schools=_school_rows(result))
+
+
+def _school_rows(result: scenarios.Comparison) -> list[tuple[str, ...]]:
+    """Each school's row as the page shows it: name, cards, then zł, per card and days of the status
+    quo, the cheapest city-wide order (if any) and the first centre (if any); formatted here, once
+    (a city has a few hundred schools)."""
+    columns = [result.status_quo.schools]
+    if result.cheapest:
+        columns.append(result.cheapest.schools)
+    if result.centres:
+        columns.append(result.centres[0].schools)
+    lookups = [{line.school_id: line for line in lines} for lines in columns]
+    rows = []
+    for line in result.status_quo.schools:
+        row = [result.school_names.get(line.school_id, f"#{line.school_id}"), str(line.cards)]
+        for lookup in lookups:
+            other = lookup.get(line.school_id)
+            row += [cell(other.total), cell(other.per_card), _days(other.lead_days)] if other else ["—"] * 3
+        rows.append(tuple(row))
+    return rows
 
 
 def _days(value) -> str:
