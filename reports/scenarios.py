@@ -168,29 +168,45 @@ def status_quo(demands: Sequence[Demand], today: dt.date) -> Scenario:
                     schools=tuple(lines), note=note)
 
 
-def pool(demands: Sequence[Demand], dates: Sequence[dt.date]) -> dict[dt.date, dict[int, list[tuple[int, int]]]]:
-    """{pooled day: {school: [(cards, days waited), …]}} (only pooled days that get cards)."""
+@dataclasses.dataclass(frozen=True)
+class Pool:
+    """The year's orders pooled on the plan's days (worked out once for every printer): each pooled
+    day's schools (by id) and their cards, and each school's cards and card-days waited."""
+
+    days: tuple[tuple[dt.date, tuple[int, ...], tuple[int, ...]], ...]  # (day, school ids, their cards)
+    waits: Mapping[int, tuple[int, int]]  # school → (Σ days waited × cards, cards)
+
+
+def pool(demands: Sequence[Demand], dates: Sequence[dt.date]) -> Pool:
+    """Each order joins its pooled day (`pooled_day`)."""
     dates = sorted(dates)
-    pooled: dict[dt.date, dict[int, list[tuple[int, int]]]] = {}
+    by_day: dict[dt.date, dict[int, int]] = {}
+    waits: dict[int, tuple[int, int]] = {}
     for d in demands:
         day, wait = pooled_day(d.day, dates)
-        pooled.setdefault(day, {}).setdefault(d.school_id, []).append((d.cards, wait))
-    return dict(sorted(pooled.items()))
+        schools = by_day.setdefault(day, {})
+        schools[d.school_id] = schools.get(d.school_id, 0) + d.cards
+        waited, cards = waits.get(d.school_id, (0, 0))
+        waits[d.school_id] = (waited + wait * d.cards, cards + d.cards)
+    days = tuple((day, tuple(sorted(schools)), tuple(schools[s] for s in sorted(schools)))
+                 for day, schools in sorted(by_day.items()))
+    return Pool(days, waits)
 
 
-def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, demands: Sequence[Demand],
-              dates: Sequence[dt.date], lead_days: int | None = None) -> Scenario:
-    """The year's cards pooled into orders on `dates` at one external printer (module doc)."""
+def _average(card_days: int, cards: int) -> Decimal | None:
+    """Σ days × cards ÷ cards, to 0.1 day (None without cards)."""
+    return None if not cards else (Decimal(card_days) / cards).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, pooled: Pool,
+              lead_days: int | None = None) -> Scenario:
+    """The year's cards pooled (`pool`) at one external printer (module doc): each pooled order
+    priced on its day, its total shared among its schools by their cards; lead time = days waited
+    + the printer's lead time, per card."""
     lead = terms.lead_time_days if lead_days is None else lead_days
-    pooled = pool(demands, dates)
     totals: dict[int, Decimal] = {}
-    waits: dict[int, list[tuple[int, int]]] = {}
     orders, surcharge, shipping, total, note = [], ZERO, ZERO, ZERO, ""
-    for day, schools in pooled.items():
-        ids = sorted(schools)
-        cards = [sum(c for c, _ in schools[s]) for s in ids]
-        for s in ids:
-            waits.setdefault(s, []).extend((w + lead, c) for c, w in schools[s])
+    for day, ids, cards in pooled.days:
         quantity = sum(cards)
         seasonal = pricing.in_season(day, terms.season_from, terms.season_until)
         try:
@@ -205,12 +221,12 @@ def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, demands:
         for s, share in zip(ids, pricing.allocate(price.total, cards), strict=True):
             totals[s] = totals.get(s, ZERO) + share
     priced = not note
-    lines = tuple(SchoolLine(s, sum(c for _, c in waits[s]), totals.get(s) if priced else None,
-                             average_days(waits[s])) for s in sorted(waits))
-    return Scenario(key=key, name=name, cards=sum(d.cards for d in demands), orders=len(orders),
-                    total=total if priced else None,
-                    lead_days=average_days([p for s in waits.values() for p in s]), schools=lines,
-                    pooled=tuple(orders), surcharge=surcharge, shipping=shipping, note=note)
+    lines = tuple(SchoolLine(s, cards, totals.get(s) if priced else None, _average(waited + lead * cards, cards))
+                  for s, (waited, cards) in sorted(pooled.waits.items()))
+    all_cards = sum(c for _, c in pooled.waits.values())
+    return Scenario(key=key, name=name, cards=all_cards, orders=len(orders), total=total if priced else None,
+                    lead_days=_average(sum(w for w, _ in pooled.waits.values()) + lead * all_cards, all_cards),
+                    schools=lines, pooled=tuple(orders), surcharge=surcharge, shipping=shipping, note=note)
 
 
 def centre(name: str, key: str, profile: CostProfile, demands: Sequence[Demand], year: int,
@@ -265,11 +281,10 @@ class Comparison:
 def compare(demands: Sequence[Demand], options: Sequence[costs.ChannelOption], a: Assumptions,
             school_names: Mapping[int, str], today: dt.date) -> Comparison:
     """Every scenario for `demands` (the school year's real orders) under the assumptions `a`."""
-    pooled = []
+    pooled, orders = [], pool(demands, a.dates)
     for o in options:
         if o.kind == costs.PRICE_LIST and o.channel == Channel.EXTERNAL.value:
-            pooled.append(city_wide(o.name, o.key, o.tiers, o.terms or Terms(), demands, a.dates,
-                                    a.printer_lead_days))
+            pooled.append(city_wide(o.name, o.key, o.tiers, o.terms or Terms(), orders, a.printer_lead_days))
     priced = [s for s in pooled if s.total is not None and s.cards]
     if priced:
         best = min(priced, key=lambda s: (s.total, s.name))
