@@ -304,10 +304,11 @@ def demands(city_id: int, start_year: int) -> list[Demand]:
     its share of its year's fixed cost) and the day its school confirmed delivery."""
     first, last = dt.date(start_year, 9, 1), dt.date(start_year + 1, 8, 31)
     placed = real_cost.placed_orders(city_id, year=start_year) + real_cost.placed_orders(city_id, year=start_year + 1)
-    channels = {o.channel for o in placed}
+    in_house = [o for o in placed if o.channel in real_cost.IN_HOUSE]  # an external order's real cost: its invoice
+    channels = {o.channel for o in in_house}
     paid = real_cost.real_costs(
-        placed, real_cost.centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {},
-        real_cost.own_profiles(city_id) if Channel.OWN.value in channels else {})
+        in_house, real_cost.centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {},
+        real_cost.own_profiles(city_id) if Channel.OWN.value in channels else {}) if in_house else {}
     mine = [o for o in placed if o.day is not None and first <= o.day <= last and o.cards]
     delivered = {}
     if mine:
@@ -317,7 +318,8 @@ def demands(city_id: int, start_year: int) -> list[Demand]:
             PrintOrder.submitted_at >= dt.datetime(start_year, 8, 30, tzinfo=dt.UTC),
             PrintOrder.submitted_at < dt.datetime(start_year + 1, 9, 2, tzinfo=dt.UTC)))
         delivered = {r[0]: _local_day(r[1], zone) for r in rows}
-    return [Demand(o.school_id, o.day, o.cards, paid[o.order_id].total, delivered.get(o.order_id))
+    return [Demand(o.school_id, o.day, o.cards, paid[o.order_id].total if o.order_id in paid else o.invoiced,
+                   delivered.get(o.order_id))
             for o in sorted(mine, key=lambda o: (o.day, o.order_id))]
 
 
