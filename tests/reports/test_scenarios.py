@@ -234,3 +234,14 @@ def test_the_seeded_citys_status_quo_is_the_real_cost_of_its_school_years_orders
     assert sq.lead_days is not None
     # the centre's price list is not pooled; P2 (external) is, with every card of the year
     assert [s.name for s in result.pooled] == ["Drukarnia Druga"] and result.pooled[0].cards == sq.cards
+
+
+def test_the_schools_rows_escape_the_names():
+    from portal.city.scenarios import _school_rows
+
+    a = Assumptions(start_year=2026, plan="1", dates=(dt.date(2026, 9, 1),))
+    result = scenarios.compare(DEMANDS, OPTIONS, a, {A: "<script>x</script>", B: "SP 2", C: "SP 3"}, TODAY)
+    html = str(_school_rows(result))
+    assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
+    # A: 62 cards; status quo 935,00 (15,08 a card; (60 × 14 + 2 × 10) ÷ 62 = 13,9 days); X 795,67 (12,83); centre 2 170,00 (35,00), 3 days
+    assert html.split("\n")[0].count("<td") == 11 and "795,67" in html and "2\u00a0170,00" in html
