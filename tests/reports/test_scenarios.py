@@ -243,5 +243,6 @@ def test_the_schools_rows_escape_the_names():
     result = scenarios.compare(DEMANDS, OPTIONS, a, {A: "<script>x</script>", B: "SP 2", C: "SP 3"}, TODAY)
     html = str(_school_rows(result))
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
-    # A: 62 cards; status quo 935,00 (15,08 a card; (60 × 14 + 2 × 10) ÷ 62 = 13,9 days); X 795,67 (12,83); centre 2 170,00 (35,00), 3 days
+    # A: 62 cards; status quo 935,00 (15,08 a card; (60 × 14 + 2 × 10) ÷ 62 = 13,9 days);
+    # X 795,67 (12,83); centre 2 170,00 (35,00), 3 days
     assert html.split("\n")[0].count("<td") == 11 and "795,67" in html and "2\u00a0170,00" in html
