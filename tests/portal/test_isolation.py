@@ -370,3 +370,17 @@ def test_ids_beyond_bigint_are_a_404_on_every_route(app, browser, two_schools):
                     response = user.client.open(url, method=method)  # no CSRF token: routing refuses first
                     # 405 where werkzeug's matcher weighs the method before the converter refuses
                     assert response.status_code in (404, 405), (email, method, rule.rule)
+
+
+def test_the_centralisation_scenarios_are_the_city_officials_own(app, browser, others):
+    """/miasto/koszty/scenariusze/ (no path argument, so not walked above): city officials only, and
+    only their own city's schools and orders; school staff and printers get 404."""
+    official = browser("urzednik@test.pl")
+    page = official.get("/miasto/koszty/scenariusze/?rok=2000")
+    assert page.status_code == 200
+    page = official.get("/miasto/koszty/scenariusze/")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Drugim" not in text and "Tajna" not in text
+    assert "Szkoła Podstawowa nr 2" in text  # school B's placed order is this city's
+    for email in ("dyrektor.a@test.pl", "sekretariat.a@test.pl", "drukarnia.1@test.pl"):
+        assert browser(email).get("/miasto/koszty/scenariusze/").status_code == 404, email

@@ -30,6 +30,7 @@ ALLOWED_COMMITS = {
     ("cli.py", "create_printer"): "a command, not a request",
     ("cli.py", "create_user"): "a command, not a request",
     ("demo.py", "seed"): "demo seeding (a command): commits between its steps",
+    ("demo.py", "_confirm_past_deletions"): "demo seeding (a command): each school's past orders' confirmations",
     ("demo.py", "_consultation"): "demo seeding (a command): the consultation, then each school's answer",
     ("demo_history.py", "past_transfers"): "demo seeding: each school's part of a past transfer as itself",
     ("demo_history.py", "past_history"): "demo seeding: each school's past years' history as itself",
