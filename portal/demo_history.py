@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
@@ -154,7 +155,7 @@ def past_transfers(schools: list[Organisation], printer: Organisation, directors
                 with tenant_scope(Tenant(school_id=sender.id)):
                     pupil = db.session.scalar(select(Pupil).where(
                         Pupil.status == PupilStatus.ACTIVE.value, Pupil.photo_key.is_not(None),
-                        Pupil.class_name.like("3%")).order_by(Pupil.id).offset(year - FIRST_ECARD_YEAR))
+                        func.substr(Pupil.class_name, 1, 1) == "3").order_by(Pupil.id).offset(year - FIRST_ECARD_YEAR))
                     if pupil is None:
                         continue
                     with clock.pinned(at(day)):

@@ -82,7 +82,11 @@ def install_form_check(app) -> None:
 
 # <textarea> fields, where tab and line breaks are text (tests/portal/test_name_entry.py checks the
 # templates: a new textarea must be listed here).
-MULTILINE_FIELDS = frozenset({"serials"})
+MULTILINE_FIELDS = frozenset({
+    "serials",  # holograms' and blanks' protocols
+    "intro", "problems_text", "extra_answer", "comments",  # a consultation and a director's answer
+    "statement",  # a printer's deletion confirmation
+})
 # Never stored as text: a password may hold any character it held when it was set.
 UNCHECKED_FIELDS = frozenset({"password", "csrf_token"}) | NAVIGATION
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -195,3 +195,17 @@ def test_the_council_report_carries_the_consultation(app, two_schools, browser, 
                      "Szkoła Podstawowa nr 1 tak 2", "Szkoła Podstawowa nr 2 nie", "Uwagi dyrektorów",
                      "Prosimy o wspólne zamówienie.", "15.12.2026"):
         assert expected in section, expected
+
+
+def test_a_directors_comments_may_run_over_several_lines(two_schools, browser, opened):
+    """The answer's text fields are textareas: line breaks are text there, not forbidden characters
+    (portal.input_guard.MULTILINE_FIELDS), and the city reads them as written."""
+    cid, official = opened
+    director = browser("dyrektor.a@test.pl")
+    comments = "Po pierwsze: zdjęcia.\r\nPo drugie: terminy."
+    with clock.pinned(BEFORE):
+        answered = director.post(f"/szkola/konsultacje/{cid}", data={
+            **ANSWER, "comments": comments, "problems_text": "Złe zdjęcia\r\nSpóźnienia"})
+        assert answered.status_code == 302, answered.get_data(as_text=True)
+        csv = official.get(f"/miasto/konsultacje/{cid}/eksport/answers.csv").data.decode("utf-8-sig")
+    assert "Po pierwsze: zdjęcia." in csv and "Po drugie: terminy." in csv
