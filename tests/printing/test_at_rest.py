@@ -1,9 +1,10 @@
 """Personal data at rest (docs/security.md T3.10): after a batch, storage holds the encrypted
 package, the manifest (no personal data) and the pupils' photos, and no plain copy of the card
 PDF. Every stored object (every version, on moto's S3 server) is scanned for the seeded pupil's
-PESEL and surname, inside ZIP members (xlsx, XML character references decoded) and in a PDF's extracted text too (the card PDF
-draws its text with CID fonts in compressed streams, so a byte search alone would miss it); the
-printer still gets the PDF, and the 7z program opens the package with its password."""
+PESEL and surname, inside ZIP members (xlsx, XML character references decoded) and in a PDF's
+extracted text too (the card PDF draws its text with CID fonts in compressed streams, so a byte
+search alone would miss it); the printer still gets the PDF, and the 7z program opens the
+package with its password."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import io
 import re
 import shutil
 import subprocess
+import uuid
 import zipfile
 
 import pytest
@@ -21,6 +23,7 @@ from sqlalchemy import update
 
 from infra import services
 from infra.db import db
+from infra.storage import S3Storage
 from printing import batch
 from printing import operations as printing_ops
 from printing import package
@@ -38,8 +41,21 @@ from tests.helpers import run_jobs
 from tests.helpers import store_photo
 from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)
 from tests.printing.test_fulfilment import director
-from tests.printing.test_retention import s3_app  # noqa: F401 (the versioned bucket on moto)
 from tests.printing.test_retention import versions
+
+
+@pytest.fixture
+def s3_app(app, s3_endpoint):  # noqa: F811
+    """The test app storing files in a versioned bucket of its own on moto's S3 server: every
+    object in it is this test's."""
+    storage = S3Storage(f"legitka-at-rest-{uuid.uuid4().hex[:12]}", endpoint_url=s3_endpoint,
+                        region="eu-central-1", access_key="testing", secret_key="testing")
+    storage.ensure_bucket(versioned=True)
+    registered = app.extensions["legitka"]
+    local, registered.storage = registered.storage, storage
+    yield app, storage
+    registered.storage = local
+
 
 BORN = dt.date(2017, 2, 9)
 PESEL = pesel_rules.make(BORN, 417, "K")
@@ -111,7 +127,7 @@ def test_the_scanner_finds_the_pupil_in_a_plain_card_pdf_and_not_in_the_encrypte
     assert personal(packed) == set()
 
 
-def test_no_plain_personal_data_in_storage_after_a_batch(s3_app, two_schools, browser, tmp_path):  # noqa: F811
+def test_no_plain_personal_data_in_storage_after_a_batch(s3_app, two_schools, browser, tmp_path):
     app, storage = s3_app
     order_id = order_for_the_seeded_pupil(app, two_schools)
     a = two_schools["a"]
@@ -154,7 +170,7 @@ def test_no_plain_personal_data_in_storage_after_a_batch(s3_app, two_schools, br
     assert {key: personal(data) for key, data in every_object(storage).items() if personal(data)} == {}
 
 
-def test_the_purge_sweep_removes_the_plain_pdf_older_batches_stored(s3_app, two_schools, browser):  # noqa: F811
+def test_the_purge_sweep_removes_the_plain_pdf_older_batches_stored(s3_app, two_schools, browser):
     # An order built before T3.10 kept cards.pdf in storage and its key on the order.
     app, storage = s3_app
     order_id = order_for_the_seeded_pupil(app, two_schools)
