@@ -2,7 +2,7 @@
 encrypted package for the printer.
 
 Storage keeps only the encrypted package and the manifest (no personal data): the plain card PDF
-is never stored; a download takes it out of the package (`print_file`, docs/security.md T3.10)."""
+is never stored; a download takes it out of the package (`print_file`, docs/security.md T3.19)."""
 
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ def build(cards: list[CardData], pdf: bytes, password: str, *, order_id: int) ->
 def extract(source, password: str, name: str) -> bytes:
     """One file of a package built by `build` (`source`: a binary file object or the bytes),
     decrypted with the order's password. Storage keeps only the package, so the print file a
-    printer or the school downloads is taken out of it (docs/security.md T3.10). Raises
+    printer or the school downloads is taken out of it (docs/security.md T3.19). Raises
     `PackageError` when the package has no such file or the password does not open it."""
     import py7zr
     from py7zr.io import BytesIOFactory

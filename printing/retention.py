@@ -6,7 +6,7 @@ Run by the worker's periodic loop and by `flask legitka purge`. Idempotent: an o
 purged is skipped, and the receipt is unique per order.
 
 The same sweep first removes the plain `cards.pdf` that batches built before docs/security.md
-T3.10 stored next to their encrypted package (`drop_plain_print_files`): the PDF is in the package,
+T3.19 stored next to their encrypted package (`drop_plain_print_files`): the PDF is in the package,
 and downloads take it from there, so nothing is lost.
 """
 
@@ -100,7 +100,7 @@ def purge_order(order_id: int, school_id: int, now: dt.datetime | None = None) -
 
 
 def drop_plain_print_files() -> int:
-    """Delete (every version of) the plain card PDF that orders built before docs/security.md T3.10
+    """Delete (every version of) the plain card PDF that orders built before docs/security.md T3.19
     kept in storage, and forget its key; returns how many were dropped. Only orders that have their
     encrypted package (which holds the same PDF, checked against `pdf_sha256` on download) lose
     it; one without a package cannot be downloaded at all (`fulfilment.can_download`) and its PDF

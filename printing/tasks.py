@@ -83,7 +83,7 @@ DEFAULT_LEASE_SECONDS = 120  # config BATCH_LEASE_SECONDS; renewed every third o
 JOB_TIMEOUT = 600  # rq kills a horse that runs longer; its lease lapses and the relay sends the order again
 RELAY_BATCH = 500
 # What each attempt writes, under its own keys: the encrypted package and the manifest (no personal
-# data). "cards.pdf" is no longer written (docs/security.md T3.10) but is still swept: attempts
+# data). "cards.pdf" is no longer written (docs/security.md T3.19) but is still swept: attempts
 # made before may have left one.
 BATCH_FILES = ("cards.pdf", "manifest.json", "package.7z")
 DEFAULT_RETRY_SECONDS = 15  # config BATCH_RETRY_SECONDS: the first back-off after a transient error
@@ -221,7 +221,7 @@ def build_batch(order_id: int, school_id: int) -> str:
                 password_cipher = order.package_password_cipher or cipher.encrypt(token(18))
                 pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher), SYSTEM)
                 storage = services.storage()
-                # The plain PDF is not stored: it is inside the package (docs/security.md T3.10).
+                # The plain PDF is not stored: it is inside the package (docs/security.md T3.19).
                 for name, data, content_type in (("manifest.json", manifest, "application/json"),
                                                  ("package.7z", packed.data, "application/x-7z-compressed")):
                     written.append(keys[name])

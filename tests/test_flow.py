@@ -107,7 +107,7 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     [order] = load(app, a, PrintOrder, id=order_id)
     assert order.status == "ready", order.error
     with app.app_context():
-        assert order.pdf_key is None  # storage keeps no plain card PDF (docs/security.md T3.10)
+        assert order.pdf_key is None  # storage keeps no plain card PDF (docs/security.md T3.19)
         pdf = print_file(order)
         manifest = json.loads(services.storage().get(order.manifest_key))
     reader = PdfReader(io.BytesIO(pdf))

@@ -89,7 +89,7 @@ def _no_agreement(order):
 def _download(order_id: int, key_attr: str | None, filename: str, mimetype: str):
     """A batch file from storage (`key_attr`: the order's column holding its key), or with
     `key_attr` None the card PDF, taken out of the encrypted package (storage keeps no plain copy,
-    docs/security.md T3.10)."""
+    docs/security.md T3.19)."""
     order = printing_queries.get_printer_order(order_id)
     key = getattr(order, key_attr or "package_key")
     if not fulfilment.can_download(order) or not key:

@@ -1,4 +1,4 @@
-"""Personal data at rest (docs/security.md T3.10): after a batch, storage holds the encrypted
+"""Personal data at rest (docs/security.md T3.19): after a batch, storage holds the encrypted
 package, the manifest (no personal data) and the pupils' photos, and no plain copy of the card
 PDF. Every stored object (every version, on moto's S3 server) is scanned for the seeded pupil's
 PESEL and surname, inside ZIP members (xlsx, XML character references decoded) and in a PDF's
@@ -171,7 +171,7 @@ def test_no_plain_personal_data_in_storage_after_a_batch(s3_app, two_schools, br
 
 
 def test_the_purge_sweep_removes_the_plain_pdf_older_batches_stored(s3_app, two_schools, browser):
-    # An order built before T3.10 kept cards.pdf in storage and its key on the order.
+    # An order built before T3.19 kept cards.pdf in storage and its key on the order.
     app, storage = s3_app
     order_id = order_for_the_seeded_pupil(app, two_schools)
     a = two_schools["a"]

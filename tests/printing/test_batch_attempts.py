@@ -160,7 +160,7 @@ def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, 
     order = order_row(app, a, order_id)
     assert order.attempt == 3 and order.status == "ready"
     left = versions(storage, prefix)
-    assert order.pdf_key is None  # the card PDF is in the package only (docs/security.md T3.10)
+    assert order.pdf_key is None  # the card PDF is in the package only (docs/security.md T3.19)
     assert sorted(v["Key"] for v in left) == sorted([order.manifest_key, order.package_key])
     assert all("Size" in v for v in left)  # versions, not delete markers
     assert hashlib.sha256(storage.get(order.package_key)).hexdigest() == order.package_sha256

@@ -68,7 +68,7 @@ def test_purge_after_seven_days_removes_every_version_and_leaves_a_receipt(s3_ap
         package_key, package_sha = order.package_key, order.package_sha256
         delivered_at = order.delivered_at
         storage.put(package_key, storage.get(package_key), "application/x-7z-compressed")  # a retry's overwrite
-    assert len(versions(storage, prefix)) == 3  # manifest, package ×2 (no plain PDF: docs/security.md T3.10)
+    assert len(versions(storage, prefix)) == 3  # manifest, package ×2 (no plain PDF: docs/security.md T3.19)
 
     with app.app_context():
         assert retention.purge_due(delivered_at + dt.timedelta(days=6, hours=23)) == 0

@@ -85,7 +85,7 @@ def test_a_freshly_started_worker_purges_a_due_order_at_once(app, two_schools, w
         order = db.session.get(PrintOrder, order_id)
         assert order.purged_at is not None and order.package_key is None, workers.output()
         [receipt] = db.session.scalars(select(DeletionReceipt)).all()
-        # no plain card PDF is stored (docs/security.md T3.10): the package and the manifest
+        # no plain card PDF is stored (docs/security.md T3.19): the package and the manifest
         assert {f["name"] for f in receipt.files} == {"package.7z", "manifest.json"}
 
 

@@ -93,7 +93,7 @@ def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, 
     root = pathlib.Path(app.config["LOCAL_STORAGE_PATH"])
     folder = root / "schools" / str(school_id) / "orders" / str(order_id)
     stored = sorted(str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file())
-    # the card PDF is not stored plain: it is in the package (docs/security.md T3.10)
+    # the card PDF is not stored plain: it is in the package (docs/security.md T3.19)
     assert order.pdf_key is None and stored == sorted([order.manifest_key, order.package_key])
     assert [pathlib.PurePath(k).name for k in (order.manifest_key, order.package_key)] == [
         "manifest.json", "package.7z"]
