@@ -1,10 +1,15 @@
 """Assemble a print order's batch from the school's records: the card PDF, its manifest and the
-encrypted package for the printer."""
+encrypted package for the printer.
+
+Storage keeps only the encrypted package and the manifest (no personal data): the plain card PDF
+is never stored; a download takes it out of the package (`print_file`, docs/security.md T3.19)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import tempfile
 
 from sqlalchemy import select
 
@@ -138,3 +143,29 @@ def build(order: PrintOrder, password: str, actor: Actor) -> tuple[bytes, bytes,
         raise BatchError(str(err)) from None
     return pdf, manifest(order, cards, pdf), cards, packed
 
+
+
+def print_file(order: PrintOrder) -> bytes:
+    """The order's card PDF for a download, taken out of its encrypted package with the order's
+    password and checked against the checksum recorded when the batch was built. An order built
+    before the PDF stopped being stored keeps reading its stored copy until the purge sweep
+    (`printing.retention.drop_plain_print_files`) removes it. Raises `NotFound` when there is
+    nothing to read, `BatchError` when the package does not give back the recorded PDF."""
+    storage = services.storage()
+    if order.pdf_key:
+        with contextlib.suppress(NotFound):  # the sweep removed it meanwhile: the package has it
+            return storage.get(order.pdf_key)
+    if not order.package_key or order.package_password_cipher is None:
+        raise NotFound("no package")
+    password = services.pesel_cipher().decrypt(order.package_password_cipher)
+    # A package of a thousand photos is tens of MB: spooled to disk past 16 MB, not held in memory.
+    with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
+        storage.get_file(order.package_key, spool)
+        spool.seek(0)
+        try:
+            pdf = package.extract(spool, password, "cards.pdf")
+        except package.PackageError as err:
+            raise BatchError(str(err)) from None
+    if order.pdf_sha256 and sha256_hex(pdf) != order.pdf_sha256:
+        raise BatchError("Plik do druku w paczce nie zgadza się z sumą kontrolną zamówienia.")
+    return pdf

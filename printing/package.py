@@ -58,6 +58,9 @@ CARD_SCHEMA = {
 }
 
 
+MAX_EXTRACT_BYTES = 1 << 30  # a print file of thousands of cards stays far below
+
+
 class PackageError(ValueError):
     """A record would send more (or other) data than the card prints."""
 
@@ -152,3 +155,26 @@ def build(cards: list[CardData], pdf: bytes, password: str, *, order_id: int) ->
             archive.writestr(data, name)
     data = out.getvalue()
     return Package(data, hashlib.sha256(data).hexdigest(), manifest)
+
+
+def extract(source, password: str, name: str) -> bytes:
+    """One file of a package built by `build` (`source`: a binary file object or the bytes),
+    decrypted with the order's password. Storage keeps only the package, so the print file a
+    printer or the school downloads is taken out of it (docs/security.md T3.19). Raises
+    `PackageError` when the package has no such file or the password does not open it."""
+    import py7zr
+    from py7zr.io import BytesIOFactory
+
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    factory = BytesIOFactory(limit=MAX_EXTRACT_BYTES)
+    try:
+        with py7zr.SevenZipFile(source, "r", password=password) as archive:
+            archive.extract(targets=[name], factory=factory)
+    except Exception as exc:  # py7zr reports a wrong password as whatever the noise fails to parse as
+        raise PackageError("Paczki nie można otworzyć.") from exc
+    if name not in factory.products:
+        raise PackageError("W paczce nie ma takiego pliku.")
+    product = factory.get(name)
+    product.seek(0)
+    return product.read()

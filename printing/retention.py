@@ -4,6 +4,10 @@ school confirmed delivery has passed. A deletion receipt stays for the school an
 
 Run by the worker's periodic loop and by `flask legitka purge`. Idempotent: an order already
 purged is skipped, and the receipt is unique per order.
+
+The same sweep first removes the plain `cards.pdf` that batches built before docs/security.md
+T3.19 stored next to their encrypted package (`drop_plain_print_files`): the PDF is in the package,
+and downloads take it from there, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -95,9 +99,42 @@ def purge_order(order_id: int, school_id: int, now: dt.datetime | None = None) -
         return receipt
 
 
+def drop_plain_print_files() -> int:
+    """Delete (every version of) the plain card PDF that orders built before docs/security.md T3.19
+    kept in storage, and forget its key; returns how many were dropped. Only orders that have their
+    encrypted package (which holds the same PDF, checked against `pdf_sha256` on download) lose
+    it; one without a package cannot be downloaded at all (`fulfilment.can_download`) and its PDF
+    goes too. A storage error leaves the key for the next run."""
+    rows = []
+    cities = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.CITY.value)).all()
+    for city_id in cities:
+        with tenant_scope(Tenant(city_id=city_id)):
+            rows.extend(db.session.execute(select(PrintOrder.id, PrintOrder.school_id, PrintOrder.pdf_key).where(
+                PrintOrder.city_id == city_id, PrintOrder.pdf_key.is_not(None))).all())
+            db.session.commit()
+    storage = services.storage()
+    dropped = 0
+    for order_id, school_id, key in rows:
+        try:
+            storage.purge(key)
+        except Exception as exc:
+            log.warning("could not remove the plain print file of order %s: %s", order_id, type(exc).__name__)
+            continue
+        with tenant_scope(Tenant(school_id=school_id)):
+            db.session.execute(update(PrintOrder).where(PrintOrder.id == order_id, PrintOrder.pdf_key == key)
+                               .values(pdf_key=None).execution_options(synchronize_session=False))
+            db.session.commit()
+        dropped += 1
+    if dropped:
+        log.info("removed %s plain print file(s) kept next to their encrypted packages", dropped)
+    return dropped
+
+
 def purge_due(now: dt.datetime | None = None) -> int:
-    """Purge every order whose retention has run out; returns how many were purged."""
+    """Purge every order whose retention has run out; returns how many were purged. Plain print
+    files left by earlier batches go first (`drop_plain_print_files`)."""
     now = now or utcnow()
+    drop_plain_print_files()
     count = 0
     for due in due_orders(now):
         try:

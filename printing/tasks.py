@@ -15,7 +15,7 @@ The relay also re-enqueues an order whose job Redis no longer has (flushed, evic
 job ended without finishing it.
 
 **Files: one set per attempt, published by the compare-and-set.** Each claim gets a new attempt
-number, and the attempt writes its `cards.pdf`, `manifest.json` and `package.7z` under its own
+number, and the attempt writes its `manifest.json` and `package.7z` under its own
 keys (`schools/<school>/orders/<order>/attempt-<n>/…`, `attempt_keys`). Nothing a printer can
 fetch is ever overwritten: the keys become the order's only in the same UPDATE that flips it
 `rendering → ready`, and only while the order is still `rendering` under this attempt. So an
@@ -82,7 +82,10 @@ log = logging.getLogger("legitka.printing")
 DEFAULT_LEASE_SECONDS = 120  # config BATCH_LEASE_SECONDS; renewed every third of it while a batch builds
 JOB_TIMEOUT = 600  # rq kills a horse that runs longer; its lease lapses and the relay sends the order again
 RELAY_BATCH = 500
-BATCH_FILES = ("cards.pdf", "manifest.json", "package.7z")  # what each attempt writes, under its own keys
+# What each attempt writes, under its own keys: the encrypted package and the manifest (no personal
+# data). "cards.pdf" is no longer written (docs/security.md T3.19) but is still swept: attempts
+# made before may have left one.
+BATCH_FILES = ("cards.pdf", "manifest.json", "package.7z")
 DEFAULT_RETRY_SECONDS = 15  # config BATCH_RETRY_SECONDS: the first back-off after a transient error
 MAX_RETRY_DELAY = dt.timedelta(minutes=10)
 GAVE_UP = ("Przygotowanie paczki kilka razy zostało przerwane (np. awaria serwera w trakcie pracy). "
@@ -218,8 +221,8 @@ def build_batch(order_id: int, school_id: int) -> str:
                 password_cipher = order.package_password_cipher or cipher.encrypt(token(18))
                 pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher), SYSTEM)
                 storage = services.storage()
-                for name, data, content_type in (("cards.pdf", pdf, "application/pdf"),
-                                                 ("manifest.json", manifest, "application/json"),
+                # The plain PDF is not stored: it is inside the package (docs/security.md T3.19).
+                for name, data, content_type in (("manifest.json", manifest, "application/json"),
                                                  ("package.7z", packed.data, "application/x-7z-compressed")):
                     written.append(keys[name])
                     storage.put(keys[name], data, content_type)
@@ -229,7 +232,7 @@ def build_batch(order_id: int, school_id: int) -> str:
                 update(PrintOrder)
                 .where(PrintOrder.id == order_id, PrintOrder.status == OrderStatus.RENDERING.value,
                        PrintOrder.attempt == attempt)
-                .values(status=OrderStatus.READY.value, pdf_key=keys["cards.pdf"],
+                .values(status=OrderStatus.READY.value, pdf_key=None,
                         manifest_key=keys["manifest.json"], pdf_sha256=sha256_hex(pdf),
                         package_key=keys["package.7z"], package_sha256=packed.sha256,
                         package_password_cipher=password_cipher, ready_at=utcnow(), lease_until=None, error="")

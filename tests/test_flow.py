@@ -19,6 +19,7 @@ from sqlalchemy import select
 from infra import clock
 from infra import services
 from infra.db import db
+from printing.batch import print_file
 from printing.models import OrderItem
 from printing.models import PrintOrder
 from tenants.mail.models import MailMessage
@@ -106,7 +107,8 @@ def test_one_card_end_to_end(app, two_schools, browser, redis, caplog, storage_r
     [order] = load(app, a, PrintOrder, id=order_id)
     assert order.status == "ready", order.error
     with app.app_context():
-        pdf = services.storage().get(order.pdf_key)
+        assert order.pdf_key is None  # storage keeps no plain card PDF (docs/security.md T3.19)
+        pdf = print_file(order)
         manifest = json.loads(services.storage().get(order.manifest_key))
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 2
@@ -215,7 +217,7 @@ def test_failed_batch_is_visible_and_can_be_retried(app, two_schools, browser):
         run_worker(app)
     [order] = load(app, a, PrintOrder, id=order_id)
     assert order.status == "failed" and order.error == "Brak zdjęcia u 1 ucznia w zamówieniu."
-    assert order.pdf_key is None
+    assert order.package_key is None and order.manifest_key is None
     page = director.get(f"/szkola/zamowienia/{order_id}").get_data(as_text=True)
     assert "Brak zdjęcia u 1 ucznia" in page and "Przygotuj paczkę ponownie" in page
     # The printer cannot download anything from a failed order.

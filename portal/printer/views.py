@@ -21,6 +21,7 @@ from portal.order_forms import item_results
 from portal.security import current_actor
 from portal.security import current_membership
 from printing import agreements
+from printing import batch
 from printing import deletions
 from printing import fulfilment
 from printing import pricing
@@ -85,16 +86,19 @@ def _no_agreement(order):
     return None
 
 
-def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
+def _download(order_id: int, key_attr: str | None, filename: str, mimetype: str):
+    """A batch file from storage (`key_attr`: the order's column holding its key), or with
+    `key_attr` None the card PDF, taken out of the encrypted package (storage keeps no plain copy,
+    docs/security.md T3.19)."""
     order = printing_queries.get_printer_order(order_id)
-    key = getattr(order, key_attr)
+    key = getattr(order, key_attr or "package_key")
     if not fulfilment.can_download(order) or not key:
         abort(404)
     blocked = _no_agreement(order)
     if blocked:
         return blocked
     try:
-        data = services.storage().get(key)
+        data = services.storage().get(key) if key_attr else batch.print_file(order)
     except NotFound:
         abort(404)
     fulfilment.mark_downloaded(current_actor(), order)
@@ -109,7 +113,7 @@ def _download(order_id: int, key_attr: str, filename: str, mimetype: str):
 # Downloads are POST: the first one moves the order to "downloaded", and GET never changes state.
 @bp.post("/zamowienia/<int:order_id>/karty.pdf")
 def download_pdf(order_id: int):
-    return _download(order_id, "pdf_key", f"zamowienie-{order_id}-karty.pdf", "application/pdf")
+    return _download(order_id, None, f"zamowienie-{order_id}-karty.pdf", "application/pdf")
 
 
 @bp.post("/zamowienia/<int:order_id>/manifest.json")

@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from infra import clock
-from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal import actions
@@ -36,6 +35,7 @@ from printing import queries as printing_queries
 from printing import quotes
 from printing.batch import BatchError
 from printing.batch import preview_data
+from printing.batch import print_file
 from printing.models import Channel
 from printing.models import DeletionReceipt
 from printing.models import ItemOutcome
@@ -215,10 +215,10 @@ def _own_order(order_id: int):
 @bp.post("/zamowienia/<int:order_id>/plik-do-druku.pdf")
 def own_print_file(order_id: int):
     order = _own_order(order_id)
-    if not fulfilment.can_download(order) or not order.pdf_key:
+    if not fulfilment.can_download(order):
         abort(404)
     try:
-        data = services.storage().get(order.pdf_key)
+        data = print_file(order)  # out of the encrypted package: storage keeps no plain PDF
     except NotFound:
         abort(404)
     fulfilment.mark_downloaded(current_actor(), order)

@@ -112,6 +112,10 @@ SWITCHES: dict[str, Switch] = {
     "printing.retention:purge_order": Switch(
         1, "Retention deletes one order's files and writes the receipt as the order's school.",
         "tests/printing/test_retention.py::test_purge_after_seven_days_removes_every_version_and_leaves_a_receipt"),
+    "printing.retention:drop_plain_print_files": Switch(
+        2, "The purge sweep finds orders still keeping a plain print file city by city, as each city (keys "
+           "only), and forgets each key as the order's school.",
+        "tests/printing/test_at_rest.py::test_the_purge_sweep_removes_the_plain_pdf_older_batches_stored"),
     "reports.statistics:refresh_school": Switch(
         1, "The statistics refresh counts one school's records as that school (its RLS applies).",
         "tests/reports/test_statistics.py::test_every_school_count_equals_the_sql_truth"),

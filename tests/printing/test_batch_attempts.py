@@ -152,7 +152,7 @@ def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, 
         for _ in range(2):
             storage.put(key, b"left behind", "application/octet-stream")
     prefix = f"schools/{a}/orders/{order_id}/"
-    assert len(versions(storage, prefix)) == 3 + 2 * len(dead)  # attempt 1's published files, then these
+    assert len(versions(storage, prefix)) == 2 + 2 * len(dead)  # attempt 1's package and manifest, then these
 
     with app.app_context():
         services.queue().rq.empty()
@@ -160,7 +160,8 @@ def test_publishing_removes_every_version_of_what_earlier_attempts_left(s3_app, 
     order = order_row(app, a, order_id)
     assert order.attempt == 3 and order.status == "ready"
     left = versions(storage, prefix)
-    assert sorted(v["Key"] for v in left) == sorted([order.pdf_key, order.manifest_key, order.package_key])
+    assert order.pdf_key is None  # the card PDF is in the package only (docs/security.md T3.19)
+    assert sorted(v["Key"] for v in left) == sorted([order.manifest_key, order.package_key])
     assert all("Size" in v for v in left)  # versions, not delete markers
     assert hashlib.sha256(storage.get(order.package_key)).hexdigest() == order.package_sha256
 

@@ -415,7 +415,7 @@ def test_the_batch_is_the_personalisation_only_laid_out_for_the_printers_calibra
 
     from pypdf import PdfReader
 
-    from infra import services
+    from printing.batch import print_file
 
     with app.app_context():
         printer = db.session.get(Organisation, two_schools["p1"])
@@ -425,7 +425,7 @@ def test_the_batch_is_the_personalisation_only_laid_out_for_the_printers_calibra
     order_id = place_order(app, two_schools, count=1)
     with school_session():
         order = printing_queries.get_school_order(order_id)
-        reader = PdfReader(io.BytesIO(services.storage().get(order.pdf_key)))
+        reader = PdfReader(io.BytesIO(print_file(order)))  # out of the encrypted package
     front = reader.pages[0].extract_text()
     assert "UczeńA" in front and "LEGITYMACJA" not in front  # variable data only: the blank has the design
     for static in ("RZECZPOSPOLITA POLSKA", "Imię (imiona)", "PESEL", "WZÓR"):

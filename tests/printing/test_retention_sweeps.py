@@ -85,7 +85,8 @@ def test_a_freshly_started_worker_purges_a_due_order_at_once(app, two_schools, w
         order = db.session.get(PrintOrder, order_id)
         assert order.purged_at is not None and order.package_key is None, workers.output()
         [receipt] = db.session.scalars(select(DeletionReceipt)).all()
-        assert {f["name"] for f in receipt.files} == {"package.7z", "cards.pdf", "manifest.json"}
+        # no plain card PDF is stored (docs/security.md T3.19): the package and the manifest
+        assert {f["name"] for f in receipt.files} == {"package.7z", "manifest.json"}
 
 
 def test_a_purge_killed_mid_way_is_completed_by_the_next_run_with_true_counts(s3_app, two_schools,  # noqa: F811
@@ -96,16 +97,16 @@ def test_a_purge_killed_mid_way_is_completed_by_the_next_run_with_true_counts(s3
     prefix = f"schools/{a}/orders/{order_id}/"
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         order = db.session.get(PrintOrder, order_id)
-        package_key, pdf_key = order.package_key, order.pdf_key
+        package_key, manifest_key = order.package_key, order.manifest_key
         storage.put(package_key, storage.get(package_key), "application/x-7z-compressed")  # a second version
-    assert len(versions(storage, prefix)) == 4
+    assert len(versions(storage, prefix)) == 3
 
     killed = subprocess.run([sys.executable, "-c", KILLED_PURGE, s3_endpoint, storage.bucket, str(order_id), str(a)],
                             env=Workers(app, tmp_path).env(), cwd=pathlib.Path(__file__).resolve().parents[2],
                             capture_output=True, timeout=60)
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode(errors="replace")[-2000:]
     left = {entry["Key"] for entry in versions(storage, prefix)}
-    assert package_key not in left and pdf_key in left  # killed after the first file, before the second
+    assert package_key not in left and manifest_key in left  # killed after the first file, before the second
     with app.app_context(), tenant_scope(Tenant(city_id=city)):
         assert report_queries.city_deletion_receipts(city) == []  # nothing is claimed before it is done
 
@@ -115,7 +116,6 @@ def test_a_purge_killed_mid_way_is_completed_by_the_next_run_with_true_counts(s3
     with app.app_context(), tenant_scope(Tenant(school_id=a)):
         [receipt] = db.session.scalars(select(DeletionReceipt)).all()
         assert receipt.deleted_at is not None
-        assert {f["name"]: f["versions"] for f in receipt.files} == {"package.7z": 2, "cards.pdf": 1,
-                                                                     "manifest.json": 1}
+        assert {f["name"]: f["versions"] for f in receipt.files} == {"package.7z": 2, "manifest.json": 1}
         order = db.session.get(PrintOrder, order_id)
-        assert order.purged_at is not None and order.package_key is None and order.pdf_key is None
+        assert order.purged_at is not None and order.package_key is None and order.manifest_key is None

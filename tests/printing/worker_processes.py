@@ -85,7 +85,7 @@ def outbox_of(app, order_id: int) -> list[OutboxEvent]:
 
 def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, tmp_path) -> PrintOrder:
     """`ready`, with exactly one set of batch files in storage (the recorded keys: no file of
-    another attempt), a package whose checksum is the recorded one and which the 7z program
+    another attempt; no plain card PDF), a package whose checksum is the recorded one and which the 7z program
     opens with the stored password, its manifest matching its files and the stored manifest;
     numbers unique and contiguous; one access-log row per card."""
     order = order_row(app, school_id, order_id)
@@ -93,17 +93,15 @@ def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, 
     root = pathlib.Path(app.config["LOCAL_STORAGE_PATH"])
     folder = root / "schools" / str(school_id) / "orders" / str(order_id)
     stored = sorted(str(p.relative_to(root)) for p in folder.rglob("*") if p.is_file())
-    assert stored == sorted([order.pdf_key, order.manifest_key, order.package_key])
-    assert [pathlib.PurePath(k).name for k in (order.pdf_key, order.manifest_key, order.package_key)] == [
-        "cards.pdf", "manifest.json", "package.7z"]
+    # the card PDF is not stored plain: it is in the package (docs/security.md T3.19)
+    assert order.pdf_key is None and stored == sorted([order.manifest_key, order.package_key])
+    assert [pathlib.PurePath(k).name for k in (order.manifest_key, order.package_key)] == [
+        "manifest.json", "package.7z"]
     assert not list(root.rglob("*.part"))  # no half-written file left behind
     package_path = root / order.package_key
     assert hashlib.sha256(package_path.read_bytes()).hexdigest() == order.package_sha256
-    pdf = (root / order.pdf_key).read_bytes()
-    assert hashlib.sha256(pdf).hexdigest() == order.pdf_sha256
     outer = json.loads((root / order.manifest_key).read_text())
     assert outer["order_id"] == order_id and outer["card_count"] == cards
-    assert outer["files"] == [{"name": "cards.pdf", "sha256": order.pdf_sha256, "bytes": len(pdf)}]
     assert SEVEN_ZIP, "make test installs Debian's 7zip"
     with app.app_context():
         password = services.pesel_cipher().decrypt(order.package_password_cipher)
@@ -118,7 +116,9 @@ def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, 
     assert inner["order"] == order_id
     for entry in inner["files"]:
         assert hashlib.sha256((out / entry["name"]).read_bytes()).hexdigest() == entry["sha256"]
-    assert (out / "cards.pdf").read_bytes() == pdf
+    pdf = (out / "cards.pdf").read_bytes()
+    assert hashlib.sha256(pdf).hexdigest() == order.pdf_sha256
+    assert outer["files"] == [{"name": "cards.pdf", "sha256": order.pdf_sha256, "bytes": len(pdf)}]
     assert [c["card_number"] for c in outer["cards"]] == [c["card_number"] for c in inner["cards"]]
     with app.app_context(), tenant_scope(Tenant(school_id=school_id)):
         numbers = db.session.scalars(select(Card.number).where(Card.order_id == order_id)
