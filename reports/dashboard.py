@@ -108,6 +108,9 @@ ROLLOUT_HINTS = {
     "Ważna legitymacja papierowa": "Uczniowie z legitymacją papierową wydaną przed 13.07.2024: ważna do ukończenia "
                                    "nauki w tej szkole (pismo Miasta Szczecin z 29.07.2024, procedury szkół); "
                                    "to nie jest praca do wykonania.",
+    "W tym z dawnej ewidencji": "Z uczniów z ważną legitymacją (e- albo papierową): ci, których legitymacja pochodzi "
+                                "z ewidencji prowadzonej przed Legitką i zaimportowanej przez szkołę (np. karty "
+                                "zamówione przez e-dziennik).",
     "Potrzebują legitymacji": "Praca do wykonania: nowo przyjęci bez legitymacji + legitymacje, które straciły "
                               "ważność + otwarte wnioski o wymianę lub duplikat.",
     "Nowo przyjęci bez legitymacji": "Uczniowie bez ważnej legitymacji, którzy w tej szkole nigdy jej nie mieli "
@@ -139,10 +142,10 @@ def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudg
         s = data.stats.get(school.id)
         cover = coverage(s)
         behind = bool(target and cover is not None and cover < target.target_percent)
-        numbers = (s.pupils_active, s.pupils_valid_ecard, s.paper_cards, s.pupils_needing_card, s.needing_new,
-                   s.needing_invalidated, s.needing_requests, s.pupils_without_photo, s.applications_open,
-                   s.applications_total, s.cards_ordered, s.cards_delivered, s.cards_handed_over,
-                   s.mleg_registered) if s else (None,) * 14
+        numbers = (s.pupils_active, s.pupils_valid_ecard, s.paper_cards, s.valid_cards_imported,
+                   s.pupils_needing_card, s.needing_new, s.needing_invalidated, s.needing_requests,
+                   s.pupils_without_photo, s.applications_open, s.applications_total, s.cards_ordered,
+                   s.cards_delivered, s.cards_handed_over, s.mleg_registered) if s else (None,) * 15
         plan = ("tak" if behind else "nie") if target and cover is not None else ""
         rows.append((school.name, school.type_label, school.district, *numbers, cover, plan,
                      local_time(s.computed_at) if s else ""))
@@ -154,7 +157,8 @@ def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudg
         note += (f" Za planem: mniej niż {target.target_percent}% uczniów z ważną legitymacją po "
                  f"{inputs.format_day(target.target_date)}.")
     columns = ("Szkoła", "Typ", "Dzielnica", "Uczniowie", "Ważna e-legitymacja", "Ważna legitymacja papierowa",
-               "Potrzebują legitymacji", "Nowo przyjęci bez legitymacji", "Legitymacja straciła ważność",
+               "W tym z dawnej ewidencji", "Potrzebują legitymacji", "Nowo przyjęci bez legitymacji",
+               "Legitymacja straciła ważność",
                "Wnioski: wymiana, duplikat", "Bez zdjęcia", "Wnioski oczekujące", "Wnioski (wszystkie)",
                "Zamówione (ważne)", "Dostarczone", "Wydane", "mLegitymacja", "Pokrycie (%)", "Za planem", "Stan na")
     return Listing(Table("rollout", "Wdrożenie w szkołach", columns, tuple(rows), note,

@@ -58,6 +58,8 @@ class SchoolStats(_SchoolOrCity, Base):
     pupils_valid_ecard: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # handed over
     pupils_without_photo: Mapped[int] = mapped_column(Integer, default=0)
     paper_cards: Mapped[int] = mapped_column(Integer, default=0)  # active pupils holding a valid paper card
+    # of those holding a valid card, the ones whose card came from the earlier register (docs/domain.md §24)
+    valid_cards_imported: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mleg_registered: Mapped[int] = mapped_column(Integer, default=0)
     applications_open: Mapped[int] = mapped_column(Integer, default=0)  # submitted or approved, not ordered
     applications_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,6 +32,8 @@ Definitions (`SchoolStats`; "active" = pupil status `active`; "live card" = a ca
   - needing_requests: active pupils holding a valid card with an open request (a replacement,
     a duplicate or a paper card's exchange, not yet handed over).
 - pupils_valid_ecard: active pupils holding a handed-over e-card.
+- valid_cards_imported: active pupils whose valid card (e-card or paper) came from the school's
+  earlier register, imported (docs/domain.md §24) — the rollout's cards by source.
 - pupils_without_photo: active pupils with no accepted photo (no stored photo).
 - paper_cards: active pupils holding a valid paper card (its number recorded, not ended by an
   exchange or a loss; docs/domain.md §7, §21) and no handed-over e-card — valid, their own group.
@@ -171,6 +173,7 @@ def _pupil_counts() -> dict[str, int]:
         "pupils_active": _count(active),
         "pupils_valid_ecard": _count(active, holders.ecard_in_hand()),
         "paper_cards": _count(active, holders.valid_paper_card(), ~holders.ecard_in_hand()),
+        "valid_cards_imported": _count(active, holders.valid_card_from_import()),
         "needing_new": _count(active, ~valid, ~holders.held_a_card_once()),
         "needing_invalidated": _count(active, ~valid, holders.held_a_card_once()),
         "needing_requests": _count(active, valid, holders.open_request()),

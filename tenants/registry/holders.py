@@ -29,6 +29,7 @@ from tenants.pupils.models import Pupil
 from tenants.registry.models import LIVE_CARD_STATUSES
 from tenants.registry.models import Card
 from tenants.registry.models import CardMedium
+from tenants.registry.models import CardSource
 from tenants.registry.models import CardStatus
 
 OPEN_REQUEST_STATUSES = (ApplicationStatus.SUBMITTED.value, ApplicationStatus.APPROVED.value,
@@ -52,6 +53,15 @@ def live_ecard():
 
 def valid_paper_card():
     return and_(Pupil.paper_card_number != "", Pupil.paper_card_invalidated_on.is_(None))
+
+
+def valid_card_from_import():
+    """The valid card the pupil holds came from the school's earlier register (docs/domain.md §24):
+    an imported e-card in hand, or the valid paper card the import recorded (its registry entry is
+    still in hand). Counted apart so that the rollout shows where its cards came from."""
+    imported = (Card.source == CardSource.IMPORT.value, Card.status == CardStatus.HANDED_OVER.value)
+    return or_(_card(Card.medium == CardMedium.ID1.value, *imported),
+               and_(valid_paper_card(), _card(Card.medium == CardMedium.PAPER.value, *imported)))
 
 
 def holds_valid_card():

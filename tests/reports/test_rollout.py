@@ -167,6 +167,7 @@ def test_who_needs_a_card_by_hand(app, world, database):
         # Papierowa, Papierowa Dwa, Wymieniająca (3); never had one — Nowa, Przeniesiona (2); lost
         # validity — Zgubiona (1); open requests — Wymieniająca's exchange, Duplikat's duplicate (2).
         assert (s.pupils_active, s.pupils_valid_ecard, s.paper_cards) == (9, 2, 3)
+        assert s.valid_cards_imported == 0  # nothing imported here
         assert (s.needing_new, s.needing_invalidated, s.needing_requests, s.pupils_needing_card) == (2, 1, 2, 5)
         # Before issue 17 "needing" was "no live e-card": the three paper holders, Nowa,
         # Przeniesiona and Zgubiona = 6, and the exchange and the duplicate were not counted.
@@ -261,5 +262,12 @@ def test_an_imported_register_counts_each_pupil_once(app, world, database):
         with tenant_scope(Tenant(school_id=school_id)):
             s = db.session.scalar(select(SchoolStats))
             # 2 pupils: Jan's e-card in hand (1), Anna's paper card (1); Piotr is no pupil here.
-            # Counting the paper entry as an e-card too would give (2, 1).
+            # Counting the paper entry as an e-card too would give (2, 1). Both valid cards came from
+            # the imported register: the rollout shows them by source.
             assert (s.pupils_active, s.pupils_valid_ecard, s.paper_cards, s.pupils_needing_card) == (2, 1, 1, 0)
+            assert s.valid_cards_imported == 2
+        with tenant_scope(Tenant(city_id=city)):
+            rollout = dashboard.rollout(city, Filters.default(clock.today()))
+            row = dict(zip(rollout.table.columns, rollout.table.rows[0], strict=True))
+            assert (row["Ważna e-legitymacja"], row["Ważna legitymacja papierowa"],
+                    row["W tym z dawnej ewidencji"], row["Pokrycie (%)"]) == (1, 1, 2, 100.0)
