@@ -40,6 +40,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from infra import clock
+from infra import holidays
 from infra.db import db
 from printing.models import PriceTier
 
@@ -89,6 +90,15 @@ class Terms:
     vat_rate: Decimal = DEFAULT_VAT  # % included in the gross prices
     lead_time_days: int = DEFAULT_LEAD_DAYS
     lead_time_working: bool = False  # lead_time_days counts working days (docs/domain.md §20)
+
+
+def due_day(ordered_on: dt.date, lead_days: int, working: bool) -> dt.date:
+    """The day cards ordered on `ordered_on` are due: `lead_days` working days after it, or that
+    many calendar days moved on to the next working day when they end on a Saturday, Sunday or
+    public holiday (civil code art. 115; docs/domain.md §20, rule 7)."""
+    if working:
+        return holidays.add_working_days(ordered_on, lead_days)
+    return holidays.add_days(ordered_on, lead_days)
 
 
 _MONTH_DAY = re.compile(r"(\d{2})-(\d{2})")

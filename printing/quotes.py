@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from infra import holidays
 from infra.db import db
 from printing import pricing
 from printing.models import Channel
@@ -94,9 +93,7 @@ class Quote:
         """The day the cards are due: `lead_time_days` working days after the order day, or that
         many calendar days moved on to the next working day when they end on a Saturday, Sunday or
         public holiday (civil code art. 115; docs/domain.md §20)."""
-        if self.lead_time_working:
-            return holidays.add_working_days(self.ordered_on, self.lead_time_days)
-        return holidays.add_days(self.ordered_on, self.lead_time_days)
+        return pricing.due_day(self.ordered_on, self.lead_time_days, self.lead_time_working)
 
     @property
     def key(self) -> str:

@@ -204,6 +204,12 @@ def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, pooled: 
     priced on its day, its total shared among its schools by their cards; lead time = days waited
     + the printer's lead time, per card."""
     lead = terms.lead_time_days if lead_days is None else lead_days
+    working = terms.lead_time_working and lead_days is None  # the form's figure is calendar days
+    lead_card_days: dict[int, int] = {}  # school → Σ the printer's days to the card × cards
+    for day, ids, cards in pooled.days:
+        days_to_card = (pricing.due_day(day, lead, working) - day).days
+        for s, c in zip(ids, cards, strict=True):
+            lead_card_days[s] = lead_card_days.get(s, 0) + days_to_card * c
     totals: dict[int, Decimal] = {}
     orders, surcharge, shipping, total, note = [], ZERO, ZERO, ZERO, ""
     for day, ids, cards in pooled.days:
@@ -221,11 +227,13 @@ def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, pooled: 
         for s, share in zip(ids, pricing.allocate(price.total, cards), strict=True):
             totals[s] = totals.get(s, ZERO) + share
     priced = not note
-    lines = tuple(SchoolLine(s, cards, totals.get(s) if priced else None, _average(waited + lead * cards, cards))
+    lines = tuple(SchoolLine(s, cards, totals.get(s) if priced else None,
+                             _average(waited + lead_card_days.get(s, 0), cards))
                   for s, (waited, cards) in sorted(pooled.waits.items()))
     all_cards = sum(c for _, c in pooled.waits.values())
     return Scenario(key=key, name=name, cards=all_cards, orders=len(orders), total=total if priced else None,
-                    lead_days=_average(sum(w for w, _ in pooled.waits.values()) + lead * all_cards, all_cards),
+                    lead_days=_average(sum(w for w, _ in pooled.waits.values()) + sum(lead_card_days.values()),
+                                       all_cards),
                     schools=lines, pooled=tuple(orders), surcharge=surcharge, shipping=shipping, note=note)
 
 

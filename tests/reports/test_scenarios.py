@@ -150,8 +150,11 @@ def test_monthly_orders_cut_the_wait():
     result = run(scenarios.plan_dates("12", 2026), plan="12")
     x = by_key(result)["printer-10"]
     # A 05.09→01.10 26, B 12.09→01.10 19, C 20.10→01.11 12, A 10.01→01.02 22, B 15.02→01.03 14, C 01.03 0
-    # + 14 each: (40 × 60 + 33 × 30 + 26 × 20 + 36 × 2 + 28 × 4 + 14 × 4) ÷ 120 = 4,150 ÷ 120 = 34.58 → 34.6
-    assert x.lead_days == D("34.6")
+    # + the printer's 14 days, which end on a working day (docs/domain.md §20, rule 7): 01.11.2026 is a
+    # Sunday and All Saints' Day, + 14 = Sunday 15.11 → Monday 16.11, so C's 20 cards wait 12 + 15;
+    # the other pooled days + 14 are weekdays: (40 × 60 + 33 × 30 + 27 × 20 + 36 × 2 + 28 × 4 + 14 × 4)
+    # ÷ 120 = 4,170 ÷ 120 = 34.75 → 34.8
+    assert x.lead_days == D("34.8")
     # 01.10: 90 cards × (13.00 + 1.50) + 20 = 1,325.00; 01.11: 20 × 16.00 + 20 = 340.00 (out of season:
     # the window ends 31.10); 01.02: 2 × 16 + 20 = 52.00; 01.03: 8 × 16 + 20 = 148.00 → 1,865.00
     assert [p.total for p in x.pooled] == [D("1325.00"), D("340.00"), D("52.00"), D("148.00")]
@@ -246,3 +249,20 @@ def test_the_schools_rows_escape_the_names():
     # A: 62 cards; status quo 935,00 (15,08 a card; (60 × 14 + 2 × 10) ÷ 62 = 13,9 days);
     # X 795,67 (12,83); centre 2 170,00 (35,00), 3 days
     assert html.split("\n")[0].count("<td") == 11 and "795,67" in html and "2\u00a0170,00" in html
+
+
+def test_a_printer_on_working_days_is_counted_in_working_days():
+    """The pooled order's days to the card follow the printer's terms (docs/domain.md §20, rule 7).
+    21 working days from Monday 01.03.2027: 2–5 March (4), 8–12 (9), 15–19 (14), 22–26 (19), Monday
+    29.03 is Easter Monday (Easter 2027: 28 March), 30 (20), 31 (21) → 31.03.2027, 30 days. In
+    calendar days: 01.03 + 21 = Monday 22.03.2027, a working day, 21 days."""
+    pooled = scenarios.pool([Demand(school_id=1, day=dt.date(2027, 3, 1), cards=10, paid=D("150.00"))],
+                            [dt.date(2027, 3, 1)])
+    tiers = [Tier(1, D("10.00"))]
+    working = scenarios.city_wide("Drukarnia R", "printer-r", tiers, Terms(lead_time_days=21, lead_time_working=True),
+                                  pooled)
+    calendar = scenarios.city_wide("Drukarnia K", "printer-k", tiers, Terms(lead_time_days=21), pooled)
+    assert (working.lead_days, calendar.lead_days) == (D("30.0"), D("21.0"))
+    # the form's own figure is calendar days, whatever the printer's unit
+    assert scenarios.city_wide("Drukarnia R", "printer-r", tiers, Terms(lead_time_days=21, lead_time_working=True),
+                               pooled, lead_days=21).lead_days == D("21.0")
