@@ -75,7 +75,22 @@ class PriceTier(Base):
     )
 
 
-class PrintOrder(TimestampMixin, Base):
+class SeenByOrderParties:
+    """Rows of an order that its school, its printer and its city each see (tenant criteria)."""
+
+    @classmethod
+    def tenant_criteria(cls, tenant: Tenant):
+        clauses = []
+        if tenant.school_id is not None:
+            clauses.append(cls.school_id == tenant.school_id)
+        if tenant.printer_id is not None:
+            clauses.append(cls.printer_id == tenant.printer_id)
+        if tenant.city_id is not None:
+            clauses.append(cls.city_id == tenant.city_id)
+        return or_(*clauses) if clauses else false()
+
+
+class PrintOrder(SeenByOrderParties, TimestampMixin, Base):
     """A school's order for a batch of cards from one printer.
 
     Visible to the ordering school, to the printer it is addressed to and to the school's city
@@ -146,17 +161,6 @@ class PrintOrder(TimestampMixin, Base):
 
     school: Mapped[Organisation] = relationship(foreign_keys=[school_id])
     printer: Mapped[Organisation | None] = relationship(foreign_keys=[printer_id])
-
-    @classmethod
-    def tenant_criteria(cls, tenant: Tenant):
-        clauses = []
-        if tenant.school_id is not None:
-            clauses.append(cls.school_id == tenant.school_id)
-        if tenant.printer_id is not None:
-            clauses.append(cls.printer_id == tenant.printer_id)
-        if tenant.city_id is not None:
-            clauses.append(cls.city_id == tenant.city_id)
-        return or_(*clauses) if clauses else false()
 
     @property
     def number_range(self) -> str:
@@ -245,7 +249,7 @@ class DeletionReceipt(Base):
         return false()
 
 
-class PrinterDeletion(Base):
+class PrinterDeletion(SeenByOrderParties, Base):
     """The printer's confirmation that it deleted every copy of an order's data after delivery
     (docs/domain.md §23, the agreement's duty under ZEFO §6.3): who confirmed, when, through which
     channel, and how. Written once by the printer; the school and the city read it; nobody changes
@@ -274,17 +278,6 @@ class PrinterDeletion(Base):
 
     printer: Mapped[Organisation] = relationship(foreign_keys=[printer_id])
     confirmed_by: Mapped[User | None] = relationship(foreign_keys=[confirmed_by_id])
-
-    @classmethod
-    def tenant_criteria(cls, tenant: Tenant):
-        clauses = []
-        if tenant.school_id is not None:
-            clauses.append(cls.school_id == tenant.school_id)
-        if tenant.printer_id is not None:
-            clauses.append(cls.printer_id == tenant.printer_id)
-        if tenant.city_id is not None:
-            clauses.append(cls.city_id == tenant.city_id)
-        return or_(*clauses) if clauses else false()
 
 
 class CostFields:
