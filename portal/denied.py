@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from infra import clock
 from infra import services
 from infra.db import db
+from portal import actions
 from portal.security import current_actor
 from portal.security import current_membership
 from tenants.tenancy import operations
@@ -71,7 +72,7 @@ def record(status: int) -> None:
         written = operations.log_denied(actor, status=status, route=request.url_rule.rule,
                                         ids=dict(request.view_args or {}), capped=kind == "denied_capped")
         if written:
-            db.session.commit()
+            actions.commit()
     except Exception as err:  # noqa: BLE001 — the refusal is answered whatever happens to its row
         db.session.rollback()
         log.warning("denied request %s not written to the access log (%s)", g.get("request_id", ""),

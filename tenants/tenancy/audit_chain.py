@@ -8,9 +8,11 @@ stop — is found by `verify` (`flask legitka verify-log`, for the data protecti
 - Each row stores its number in the chain (`chain_seq`, 1, 2, …), the previous row's hash
   (`prev_hash`; the first row the chain's genesis) and `row_hash = sha256(prev_hash + "\\n" +
   canonical(row))`, the canonical row being the JSON list of its columns (`FIELDS`), never its id.
-- The head (`access_log_heads`: last number, last hash, the genesis) is locked with
-  SELECT … FOR UPDATE while a row is appended, so two requests of one tenant chain one after the
-  other (the lock is held until the request commits). SQLite has one writer at a time anyway.
+- A logged row is numbered and hashed when the session flushes it (`_link_pending`): each
+  chain's head (`access_log_heads`: last number, last hash, the genesis) is locked with
+  SELECT … FOR UPDATE, in the order of the chains' names, until the transaction ends. Two
+  transactions of one tenant chain one after the other; a rolled-back transaction's numbers were
+  never taken. SQLite has one writer at a time anyway.
 - Rows written before the chain existed (migration 0030) keep `chain_seq` empty; each chain
   starts from its recorded genesis `sha256("legitka-access-log-genesis\\n" + chain)`, and
   `genesis_at` records when it started. Those earlier rows are covered only by the append-only
@@ -27,9 +29,11 @@ import datetime as dt
 import hashlib
 import json
 
+from sqlalchemy import event
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session
 
 from infra.db import db
 from infra.db import utcnow
@@ -39,6 +43,7 @@ from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import AccessLog
 from tenants.tenancy.models import AccessLogHead
 
+_PENDING = "legitka_access_log_pending"  # Session.info key: this transaction's rows, not yet chained
 FIELDS = ("chain", "chain_seq", "ts", "actor_user_id", "actor_role", "actor_organisation_id", "school_id",
           "pupil_id", "order_id", "action", "endpoint", "request_id", "ip", "result", "detail", "api_client")
 
@@ -76,28 +81,58 @@ def row_hash(prev_hash: str, row: AccessLog) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical(row)}".encode()).hexdigest()
 
 
-def _insert_head(chain: str) -> None:
+def _insert_head(session, chain: str) -> None:
     """The chain's head, if it has none yet; a concurrent first row of the same tenant loses
     nothing (ON CONFLICT DO NOTHING, then both lock the one head)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     first = genesis(chain)
-    db.session.execute(dialect.insert(AccessLogHead).values(chain=chain, seq=0, head_hash=first, genesis_hash=first,
-                                                            genesis_at=utcnow()).on_conflict_do_nothing())
+    session.execute(dialect.insert(AccessLogHead).values(chain=chain, seq=0, head_hash=first, genesis_hash=first,
+                                                         genesis_at=utcnow()).on_conflict_do_nothing())
 
 
-def link(row: AccessLog) -> None:
-    """Give `row` (not yet added) its place in its chain: number, previous hash, own hash; move the
-    head on. Runs in the caller's transaction; the head stays locked until it ends."""
-    head = db.session.scalars(select(AccessLogHead).where(AccessLogHead.chain == row.chain)
-                              .with_for_update().execution_options(populate_existing=True)).first()
+def _locked_head(session, chain: str) -> AccessLogHead:
+    query = (select(AccessLogHead).where(AccessLogHead.chain == chain).with_for_update()
+             .execution_options(populate_existing=True))
+    head = session.scalars(query).first()
     if head is None:
-        _insert_head(row.chain)
-        head = db.session.scalars(select(AccessLogHead).where(AccessLogHead.chain == row.chain)
-                                  .with_for_update().execution_options(populate_existing=True)).one()
-    row.chain_seq = head.seq + 1
-    row.prev_hash = head.head_hash
-    row.row_hash = row_hash(head.head_hash, row)
-    head.seq, head.head_hash = row.chain_seq, row.row_hash
+        _insert_head(session, chain)
+        head = session.scalars(query).one()
+    return head
+
+
+def append(row: AccessLog) -> None:
+    """Add `row` (its `chain` set) to the session; `_link_pending` chains it at the next flush."""
+    db.session.add(row)
+    db.session.info.setdefault(_PENDING, []).append(row)
+
+
+def _link_pending(session, flush_context, instances) -> None:
+    """As the session flushes: chain the rows logged since the last flush, tenant by tenant in the
+    order of the chains' names (two transactions locking several heads take them in one order),
+    each chain's rows in the order they were logged. A head stays locked until the transaction
+    ends, so one tenant's rows are chained one transaction after the other."""
+    rows = session.info.pop(_PENDING, None)
+    if not rows:
+        return
+    by_chain: dict[str, list[AccessLog]] = {}
+    for row in rows:
+        if row in session.new:
+            by_chain.setdefault(row.chain, []).append(row)
+    for chain in sorted(by_chain):
+        head = _locked_head(session, chain)
+        for row in by_chain[chain]:
+            row.chain_seq = head.seq + 1
+            row.prev_hash = head.head_hash
+            row.row_hash = row_hash(head.head_hash, row)
+            head.seq, head.head_hash = row.chain_seq, row.row_hash
+
+
+def _drop_pending(session) -> None:
+    session.info.pop(_PENDING, None)  # rolled back: the rows were never written
+
+
+event.listen(Session, "before_flush", _link_pending)
+event.listen(Session, "after_rollback", _drop_pending)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,6 @@ transaction and never commits."""
 
 from __future__ import annotations
 
-from infra.db import db
 from infra.db import utcnow
 from tenants.tenancy import audit_chain
 from tenants.tenancy.actors import Actor
@@ -28,8 +27,7 @@ def log_access(actor: Actor, action: str, *, school_id: int | None, pupil_id: in
     if chain is None:
         raise LookupError("an access-log row needs a school or an acting tenant")
     row.chain = chain
-    audit_chain.link(row)
-    db.session.add(row)
+    audit_chain.append(row)  # numbered and hashed as the session flushes it
 
 
 def log_denied(actor: Actor, *, status: int, route: str, ids: dict[str, object], capped: bool = False) -> bool:
