@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 
 import pytest
 from sqlalchemy import create_engine
@@ -145,3 +146,38 @@ def test_the_command_reports_the_first_broken_row(app, logged, superuser):
     broken = runner.invoke(args=["legitka", "verify-log"])
     assert broken.exit_code == 1
     assert f"school:{logged['b']}: row id {first.id} (no. 1): altered" in broken.output
+
+
+def test_two_transactions_of_one_school_chain_one_after_the_other(app, two_schools, superuser):
+    """The first transaction's flush locks the school's head; the second waits for it (seen in
+    pg_stat_activity, not timed), then follows on: numbers 1 and 2, one link, nothing forked."""
+    a = two_schools["a"]
+    actor = Actor(user_id=two_schools["director_a"], role="school_director", organisation_id=a)
+    with app.app_context(), tenant_scope(Tenant(school_id=a)):  # the head exists before the race
+        log_access(actor, "pupil_view", school_id=a, pupil_id=1)
+        db.session.commit()
+    second_done = threading.Event()
+
+    def second():
+        with app.app_context(), tenant_scope(Tenant(school_id=a)):
+            log_access(actor, "pupil_view", school_id=a, pupil_id=3)
+            db.session.commit()
+        second_done.set()
+
+    with app.app_context(), tenant_scope(Tenant(school_id=a)):
+        log_access(actor, "pupil_view", school_id=a, pupil_id=2)
+        db.session.flush()  # numbered 2: the head is locked until this transaction ends
+        worker = threading.Thread(target=second)
+        worker.start()
+        with superuser.connect() as conn:
+            for _ in range(600):  # until the second transaction waits for the head's lock
+                waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                            " AND query LIKE '%access_log_heads%'")).scalar_one()
+                if waiting:
+                    break
+                second_done.wait(0.05)
+        assert waiting == 1 and not second_done.is_set()
+        db.session.commit()
+    worker.join()
+    assert [(r.chain_seq, r.pupil_id) for r in chain_rows(superuser, f"school:{a}")] == [(1, 1), (2, 2), (3, 3)]
+    assert verify(app) == (1, [])
