@@ -160,6 +160,7 @@ def test_two_transactions_of_one_school_chain_one_after_the_other(app, two_schoo
 
     def second():
         with app.app_context(), tenant_scope(Tenant(school_id=a)):
+            db.session.execute(text("SET LOCAL lock_timeout = '60s'"))  # a loaded machine may be slow to look
             log_access(actor, "pupil_view", school_id=a, pupil_id=3)
             db.session.commit()
         second_done.set()
@@ -169,7 +170,8 @@ def test_two_transactions_of_one_school_chain_one_after_the_other(app, two_schoo
         db.session.flush()  # numbered 2: the head is locked until this transaction ends
         worker = threading.Thread(target=second)
         worker.start()
-        with superuser.connect() as conn:
+        # Autocommit: pg_stat_activity is a snapshot taken once per transaction.
+        with superuser.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for _ in range(600):  # until the second transaction waits for the head's lock
                 waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                                             " AND query LIKE '%access_log_heads%'")).scalar_one()
