@@ -42,7 +42,7 @@ def upgrade(owner_url: str, app_url: str | None = None) -> None:
 
 def grant_app_role(owner_url: str, app_role: str) -> None:
     """Data privileges only: no DDL, no TRUNCATE, the access log and printers' deletion confirmations
-    are insert-and-read only and transfer requests are never deleted."""
+    are insert-and-read only, its chain heads never deleted, and transfer requests are never deleted."""
     role = '"' + app_role.replace('"', '""') + '"'
     engine = create_engine(owner_url, poolclass=pool.NullPool)
     with engine.begin() as conn:
@@ -50,6 +50,8 @@ def grant_app_role(owner_url: str, app_role: str) -> None:
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"))
         conn.execute(text(f"REVOKE ALL ON alembic_version FROM {role}"))
         conn.execute(text(f"REVOKE UPDATE, DELETE ON access_log FROM {role}"))
+        # The chain's heads move on (UPDATE) but are never removed (docs/security.md T3.11).
+        conn.execute(text(f"REVOKE DELETE ON access_log_heads FROM {role}"))
         # A transfer request is closed by a decision, never deleted (RLS has no DELETE policy either).
         conn.execute(text(f"REVOKE DELETE ON pupil_transfers FROM {role}"))
         # A printer's deletion confirmation is written once and never changed (docs/domain.md §23).

@@ -6,6 +6,7 @@ fail with a clear message (exit code 2) on bad input.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -24,6 +25,7 @@ from printing.models import PriceTier
 from tenants.pupils import names
 from tenants.pupils.text_entry import TextRefused
 from tenants.pupils.text_entry import check_text
+from tenants.tenancy import audit_chain
 from tenants.tenancy.models import CityPrinter
 from tenants.tenancy.models import Membership
 from tenants.tenancy.models import Organisation
@@ -308,6 +310,18 @@ def worker_command(burst, relay_every):
         LegitkaWorker([queue.rq], connection=queue.connection).work(burst=burst)
     finally:
         stop.set()
+
+
+@legitka.command("verify-log")
+def verify_log_command():
+    """Walk every tenant's access-log hash chain (docs/security.md T3.11); exit 1 naming the first
+    broken row of each chain that does not check out."""
+    checked, broken = audit_chain.verify()
+    for fault in broken:
+        click.echo(f"NARUSZONY {fault}", err=True)
+    if broken:
+        sys.exit(1)
+    click.echo(f"Dziennik dostępu nienaruszony: {checked} łańcuchów sprawdzonych.")
 
 
 @legitka.command("seed-demo")

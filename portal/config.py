@@ -76,6 +76,9 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_MAX_DELAY_SECONDS": 900,
         "LOGIN_ACCOUNT_MAX_DELAY_SECONDS": 60,  # account-wide waits stay short: its owner may be the one waiting
         "LOGIN_WINDOW_MINUTES": 60,
+        # Denied requests for tenant objects written to the access log (portal.denied), per user or API
+        # client and minute; past it one "denied_capped" row, then nothing until the next minute.
+        "DENIED_ROWS_PER_MINUTE": 30,
         "LOGIN_DEVICE_DAYS": 365,  # a known-device cookie's life after its last sign-in (portal.auth.devices)
         "PROXY_HOPS": 0,  # reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
         "SESSION_ABSOLUTE_HOURS": 10,

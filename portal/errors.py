@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from infra import db_errors
 from infra.db import db
+from portal import denied
 from portal.input_guard import ControlCharacters
 from tenants.tenancy.errors import NotFoundError
 
@@ -69,10 +70,12 @@ def init_app(app) -> None:
 
     @app.errorhandler(403)
     def forbidden(err):
+        denied.record(403)
         return _page(403, _("Brak dostępu"), _("Nie masz uprawnień do tej strony."))
 
     @app.errorhandler(404)
     def not_found(err):
+        denied.record(404)  # the one place a tenant object's 404 is answered: it leaves a row (T3.10)
         return _page(404, _("Nie znaleziono"), _("Nie ma takiej strony albo nie masz do niej dostępu."))
 
     @app.errorhandler(405)

@@ -34,6 +34,7 @@ from werkzeug.exceptions import default_exceptions
 
 from infra import db_errors
 from infra.db import db
+from portal import denied
 from portal.errors import DATABASE_ERRORS
 from portal.errors import RETRY_AFTER_SECONDS
 from portal.errors import log_database_busy
@@ -89,11 +90,15 @@ def _http_error(err: HTTPException):
         headers["Allow"] = ", ".join(sorted(err.valid_methods))
     if status >= 500:
         db.session.rollback()
+    if status in (403, 404):
+        denied.record(status)
     return error_response(status, _HTTP_CODES.get(status, "http_error"),
                           _HTTP_MESSAGES.get(status, err.name), headers)
 
 
 def _api_error(err: ApiError):
+    if err.status in (403, 404):
+        denied.record(err.status)
     return error_response(err.status, err.code, err.message, err.headers)
 
 
@@ -105,6 +110,7 @@ def _control_characters(err: ControlCharacters):
 
 
 def _not_found(err: NotFoundError):
+    denied.record(404)
     return error_response(404, "not_found", "Nie ma takiego zamówienia.")
 
 

@@ -94,7 +94,7 @@ def _bind(token) -> None:
     g.tenant_token = set_tenant(Tenant(printer_id=printer_id))
     g.api_actor = Actor(user_id=None, role="printer_api", organisation_id=printer_id,
                         request_id=g.get("request_id", ""), ip=request.remote_addr or "",
-                        endpoint=request.endpoint or "")
+                        endpoint=request.endpoint or "", client=token.client.client_id)
 
 
 def protected(scope: str):

@@ -60,6 +60,7 @@ from tenants.registry.models import CardStatus
 from tenants.registry.models import registry_order
 from tenants.tenancy import nrb
 from tenants.tenancy import operations
+from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Role
 from tenants.transfers import operations as transfer
@@ -101,6 +102,10 @@ def dashboard():
 def pupils():
     filters = queries.PupilFilter.from_args(request.args)
     found = queries.list_pupils(filters)
+    # Whose names were shown (docs/security.md T3.10): the pupils' ids, no filter text (it may be a name).
+    operations.log_access(current_actor(), "pupil_list", school_id=require_school(),
+                          detail="pupils=" + ",".join(str(p.id) for p in found))
+    actions.commit()
     return render_template("school/pupils.html", pupils=found, classes=queries.class_names(), f=filters,
                            limit=queries.PUPIL_PAGE, incoming_transfers=transfer.pending_incoming_count())
 

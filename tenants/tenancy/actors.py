@@ -13,6 +13,7 @@ class Actor:
     request_id: str = ""
     ip: str = ""
     endpoint: str = ""
+    client: str = ""  # the API client (its public client_id) that acted, on the printers' API
 
 
 SYSTEM = Actor(user_id=None, role="system", organisation_id=None, endpoint="job")

@@ -243,7 +243,7 @@ class AccessLog(Base):
     actor_user_id: Mapped[int | None] = mapped_column(Id)
     actor_role: Mapped[str] = mapped_column(String(30))
     actor_organisation_id: Mapped[int | None] = mapped_column(Id)
-    school_id: Mapped[int] = mapped_column(Id, index=True)
+    school_id: Mapped[int | None] = mapped_column(Id, index=True)  # None: a printer's or city's own denied attempt
     pupil_id: Mapped[int | None] = mapped_column(Id)
     order_id: Mapped[int | None] = mapped_column(Id)
     action: Mapped[str] = mapped_column(String(40))
@@ -252,9 +252,34 @@ class AccessLog(Base):
     ip: Mapped[str] = mapped_column(String(45), default="")
     result: Mapped[str] = mapped_column(String(20), default="ok")
     detail: Mapped[str] = mapped_column(Text, default="")
+    api_client: Mapped[str] = mapped_column(String(48), default="")  # the API client that acted (T3.10)
+    # The hash chain (docs/security.md T3.11, `tenants.tenancy.audit_chain`): per tenant `chain`
+    # ("school:3", "printer:7", "city:1"), its running number, the previous row's hash and this one's.
+    chain: Mapped[str] = mapped_column(String(40), default="")
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    row_hash: Mapped[str] = mapped_column(String(64), default="")
 
     @classmethod
     def tenant_criteria(cls, tenant: Tenant):
-        if tenant.school_id is None:
-            return false()
-        return cls.school_id == tenant.school_id
+        # As the database's policy: a school's rows, or a printer's or city's own actions.
+        if tenant.school_id is not None:
+            return cls.school_id == tenant.school_id
+        if tenant.printer_id is not None or tenant.city_id is not None:
+            return cls.actor_organisation_id == (tenant.printer_id or tenant.city_id)
+        return false()
+
+
+class AccessLogHead(Base):
+    """The head of each tenant's access-log chain (docs/security.md T3.11): the last row's number and
+    hash, and the genesis the chain started from. Locked (SELECT … FOR UPDATE) while a row is
+    appended, so one tenant's rows are chained one at a time. Holds hashes only, no personal data
+    and no ids of pupils, so it has no row-level security; the app role may not DELETE from it."""
+
+    __tablename__ = "access_log_heads"
+
+    chain: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    genesis_hash: Mapped[str] = mapped_column(String(64))
+    genesis_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -126,6 +126,10 @@ SWITCHES: dict[str, Switch] = {
         1, "rq job: renders the council's report as the city that asked for it.",
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),
     # --- the command line ------------------------------------------------------------------------
+    "tenants.tenancy.audit_chain:verify_chain": Switch(
+        1, "`flask legitka verify-log` reads each access-log chain as the tenant it belongs to (a school, or a "
+           "printer's or city's own rows), whom row-level security lets read exactly those rows; read only.",
+        "tests/tenants/test_access_log_chain.py::test_the_command_reports_the_first_broken_row"),
     "portal.demo:_printer_confirms_deletion": Switch(
         1, "`flask legitka seed-demo` writes a history order's deletion confirmation as its printer (only the "
            "order's printer may insert it, docs/domain.md §23).",

@@ -362,6 +362,7 @@ def call(client, method: str, url: str, **kw):
 # Written by any request, refused or not, by design:
 IGNORED = {
     "access_log": None,  # every view of personal data is logged, a 422 page showing a pupil too
+    "access_log_heads": None,  # and its tenant's hash chain moves on (docs/security.md T3.11)
     "user_sessions": {"last_seen_at"},  # a signed-in request touches its session once a minute
     "api_clients": {"last_used_at"},  # each API call records when its client was last used
     # the receiving school's first look at a request (tenants.transfers.operations.opened)
