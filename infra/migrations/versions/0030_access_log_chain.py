@@ -12,14 +12,14 @@ school (docs/security.md T1.8); the head's lock keeps the numbers apart and `ver
 repeated one. Adding the columns is DDL: the append-only trigger (UPDATE, DELETE) is not involved.
 
 Revision ID: 0030
-Revises: 0028
+Revises: 0029
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0030'
-down_revision = '0028'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
