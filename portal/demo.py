@@ -461,6 +461,9 @@ def seed(today: dt.date | None = None) -> str:
     _user("admin@legitka.demo", "Administrator platformy", admin=True, password_hash=password_hash)
     _user("urzednik@szczecin.demo", "Katarzyna Żelazna (Wydział Oświaty)", org=city, role=Role.CITY_OFFICIAL,
           password_hash=password_hash)
+    # The city's data protection officer, serving every demo school (docs/dpo.md).
+    _user("iod@szczecin.demo", "Tomasz Rzetelny (Inspektor Ochrony Danych)", org=city,
+          role=Role.DATA_PROTECTION_OFFICER, password_hash=password_hash)
     schools = []
     for spec in SCHOOLS:
         school = _get_or_create_org(spec.slug, kind=OrgKind.SCHOOL.value, name=spec.name, city_id=city.id,
