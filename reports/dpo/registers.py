@@ -178,7 +178,7 @@ def verify_chains(organisation: Organisation) -> list[ChainResult]:
     It ends the current transaction: run it before anything is written in the request."""
     schools = officer.served_schools(organisation)
     names = {f"school:{s.id}": s.name for s in schools}
-    heads = {h.chain: h for h in db.session.scalars(select(AccessLogHead).where(AccessLogHead.chain.in_(names)))}
+    heads = {h.chain: h for h in db.session.scalars(select(AccessLogHead).where(AccessLogHead.chain.in_(list(names))))}
     for head in heads.values():
         db.session.expunge(head)  # the walk ends the transaction; the head stays as it was read
     results = []

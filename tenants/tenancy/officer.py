@@ -61,6 +61,7 @@ def reading_school(organisation: Organisation, school_id: int):
     access-log rows the block writes; they are flushed before the switch ends, so they are
     written as that school's rows in its chain."""
     school = served_school(organisation, school_id)
+    db.session.flush()  # what the request wrote before goes as its own tenant, not checked as the officer's
     token = _reading.set(school.id)
     try:
         with tenant_scope(Tenant(school_id=school.id)):
