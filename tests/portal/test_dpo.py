@@ -29,6 +29,9 @@ from tenants.tenancy.operations import log_access
 from tenants.tenancy.scoping import TenantViolation
 from tests.helpers import add_pupil
 from tests.helpers import handed_over_cards
+from tests.portal.test_isolation import others  # noqa: F401 (the fixture)
+from tests.portal.test_isolation import school_b  # noqa: F401 (the fixture)
+from tests.portal.test_isolation import truth  # noqa: F401 (the fixture)
 from tests.portal.test_transfers import BORN
 from tests.portal.test_transfers import city  # noqa: F401 (the fixture)
 from tests.portal.test_transfers import superuser  # noqa: F401 (the fixture)
@@ -163,14 +166,14 @@ def test_who_saw_the_child_equals_the_sql_truth(app, served, browser, superuser)
     today = clock.today()
     start, end = today - dt.timedelta(days=7), today
     url = f"/iod/szkola/{served['a']}/uczen/{served['zofia']}?od={_day(start)}&do={_day(end)}"
-    truth = who_saw_truth(superuser, served["a"], served["zofia"], start, end)
+    expected = who_saw_truth(superuser, served["a"], served["zofia"], start, end)
     page = iod.get(url)
     assert page.status_code == 200
     shown = [int(r[0]) for r in table_rows(page.text)]
-    assert shown == truth
+    assert shown == expected
     with superuser.connect() as conn:
         actions = [conn.execute(text("SELECT action, actor_organisation_id FROM access_log WHERE id = :i"),
-                                {"i": i}).one() for i in truth]
+                                {"i": i}).one() for i in expected]
     # The secretary's view, the batch built for the card (one row per card), P1's download of the order.
     assert ("batch_download", served["p1"]) in actions
     assert ("pupil_view", served["a"]) in actions
@@ -178,16 +181,16 @@ def test_who_saw_the_child_equals_the_sql_truth(app, served, browser, superuser)
     # The officer's own row: after the answer was read, in school A's chain.
     assert dpo_rows(superuser, "dpo_access_report") == [
         (served["a"], served["zofia"], None, "data_protection_officer", f"school:{served['a']}",
-         f"from={start.isoformat()} to={end.isoformat()} rows={len(truth)}")]
-    # Exports: the same rows (truth now includes the officer's report row too).
+         f"from={start.isoformat()} to={end.isoformat()} rows={len(expected)}")]
+    # Exports: the same rows (expected now includes the officer's report row too).
     for fmt, read in (("csv", csv_rows), ("xlsx", xlsx_rows)):
-        truth = who_saw_truth(superuser, served["a"], served["zofia"], start, end)
+        expected = who_saw_truth(superuser, served["a"], served["zofia"], start, end)
         export = iod.get(url + f"&format={fmt}")
         assert export.status_code == 200 and export.headers["Cache-Control"] == "no-store"
-        assert [int(r[0]) for r in read(export.data)] == truth
+        assert [int(r[0]) for r in read(export.data)] == expected
         assert "Zofia" not in export.headers["Content-Disposition"]
     assert len(dpo_rows(superuser, "dpo_access_export")) == 2
-    # A period without any row: empty, and the truth agrees.
+    # A period without any row: empty, and the expected agrees.
     old = f"/iod/szkola/{served['a']}/uczen/{served['zofia']}?od=01.01.2025&do=31.01.2025"
     assert table_rows(iod.get(old).text) == [] == who_saw_truth(superuser, served["a"], served["zofia"],
                                                                 dt.date(2025, 1, 1), dt.date(2025, 1, 31))
@@ -205,14 +208,14 @@ def test_what_a_printer_received_equals_the_sql_truth(app, served, browser, supe
     start, end = today - dt.timedelta(days=7), today
     for printer in ("p1", "p2", "p3"):
         url = f"/iod/drukarnie?drukarnia={served[printer]}&od={_day(start)}&do={_day(end)}"
-        truth = printer_truth(superuser, served["city"], served[printer], start, end)
+        expected = printer_truth(superuser, served["city"], served[printer], start, end)
         page = iod.get(url)
         assert page.status_code == 200
         shown = sorted((r[0], r[1], int(r[3])) for r in table_rows(page.text))
-        assert shown == truth, printer
+        assert shown == expected, printer
         for fmt, read in (("csv", csv_rows), ("xlsx", xlsx_rows)):
             export = iod.get(url + f"&format={fmt}")
-            assert sorted((r[0], r[1], int(r[3])) for r in read(export.data)) == truth
+            assert sorted((r[0], r[1], int(r[3])) for r in read(export.data)) == expected
     p1 = printer_truth(superuser, served["city"], served["p1"], start, end)
     # Zofia (first download today) and Bartek (first download 40 days ago, fetched again today).
     assert {name for name, _school, _order in p1} == {"Zofia Przenoszona", "Bartek Bejski"}
@@ -357,3 +360,24 @@ def test_the_demo_has_the_citys_officer(app, browser):
     assert iod.login("iod@szczecin.demo", "legitka-demo").status_code == 302
     page = iod.get("/iod/")
     assert page.status_code == 200 and "Szkoła Podstawowa nr 1" in page.text
+
+
+def test_every_officer_url_with_another_citys_school_is_a_404(app, world, two_schools, others, truth,  # noqa: F811
+                                                               browser):
+    """The isolation walk (tests/portal/test_isolation.py) for the officer's audience: every route
+    with a path argument, filled with another city's school, answers 404 and changes nothing."""
+    from tests.portal.test_isolation import rows
+    from tests.portal.test_isolation import walk
+
+    world.user("iod.walk@test.pl", two_schools["city"], "data_protection_officer")
+    iod = browser("iod.walk@test.pl")
+    before = rows(truth)
+    requests = list(walk(app, "dpo", others))
+    assert requests
+    for endpoint, method, url in requests:
+        response = iod.post(url) if method == "POST" else iod.get(url)
+        assert response.status_code == 404, (endpoint, method, url, response.status_code)
+        assert "Tajna" not in response.text and "Drugim" not in response.text
+    assert rows(truth) == before
+    # The same pupil through its own (served) school is answered.
+    assert iod.get(f"/iod/szkola/{two_schools['b']}/uczen/{others['pupil']}").status_code == 200
