@@ -351,17 +351,6 @@ def test_registers_agreements_retention_and_the_chain_check(app, served, browser
     assert broken.count("NARUSZONY") == 1 and f"id {row_id}" in broken
 
 
-def test_the_demo_has_the_citys_officer(app, browser):
-    from portal.demo import seed
-
-    with app.app_context():
-        seed()
-    iod = browser()
-    assert iod.login("iod@szczecin.demo", "legitka-demo").status_code == 302
-    page = iod.get("/iod/")
-    assert page.status_code == 200 and "Szkoła Podstawowa nr 1" in page.text
-
-
 def test_every_officer_url_with_another_citys_school_is_a_404(app, world, two_schools, others, truth,  # noqa: F811
                                                                browser):
     """The isolation walk (tests/portal/test_isolation.py) for the officer's audience: every route
