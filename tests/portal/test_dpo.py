@@ -370,3 +370,22 @@ def test_every_officer_url_with_another_citys_school_is_a_404(app, world, two_sc
     assert rows(truth) == before
     # The same pupil through its own (served) school is answered.
     assert iod.get(f"/iod/szkola/{two_schools['b']}/uczen/{others['pupil']}").status_code == 200
+
+
+def test_exports_keep_hostile_names_as_text(app, served, browser, superuser):  # noqa: F811
+    """A school or printer named like a formula stays text in both answers' CSV and XLSX (the
+    project's exports, infra.spreadsheets), as tests/portal/test_spreadsheet_exports.py shows for the others."""
+    from tests.portal.test_spreadsheet_exports import HOSTILE
+    from tests.portal.test_spreadsheet_exports import csv_rows as safe_csv_rows
+    from tests.portal.test_spreadsheet_exports import xlsx_texts
+
+    with superuser.begin() as conn:
+        conn.execute(text("UPDATE organisations SET name = :n WHERE id = :i"), {"n": HOSTILE[0], "i": served["p1"]})
+        conn.execute(text("UPDATE organisations SET name = :n WHERE id = :i"), {"n": "-2+3", "i": served["a"]})
+    iod = browser("iod@test.pl")
+    for url in (f"/iod/szkola/{served['a']}/uczen/{served['zofia']}", f"/iod/drukarnie?drukarnia={served['p1']}"):
+        joiner = "&" if "?" in url else "?"
+        rows = safe_csv_rows(iod.get(url + joiner + "format=csv").data)
+        assert any(HOSTILE[0] in field or "-2+3" in field for row in rows for field in row)
+        texts = xlsx_texts(iod.get(url + joiner + "format=xlsx").data)
+        assert any(HOSTILE[0] in t or "-2+3" in t for t in texts)
