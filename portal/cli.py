@@ -193,6 +193,28 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
     click.echo(f"User {user.email} ready{f' as {role} of {org_slug}' if role else ''}.")
 
 
+@legitka.command("demo-totp")
+@click.argument("email")
+def demo_totp_command(email):
+    """Print the current second-factor code of a demo account (e-mail ending ".demo"), as its
+    authenticator app would show it: the demo is usable without a phone (README, docs/security.md
+    T2.3). Sign in first: the account's key is made on its enrolment page."""
+    from tenants.tenancy import second_factor
+
+    email = email.strip().lower()
+    if not email.endswith(".demo"):
+        raise click.UsageError("only demo accounts (e-mail ending .demo)")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise click.UsageError(f"no account {email}")
+    code = second_factor.current_code(user)
+    db.session.rollback()
+    if code is None:
+        raise click.UsageError("this account has no second factor yet: sign in with the password first, "
+                               "the enrolment page makes its key")
+    click.echo(code)
+
+
 @legitka.command("relay")
 def relay_command():
     """Enqueue due outbox work once (batches, e-mails), and re-enqueue work whose job was lost or
