@@ -5,8 +5,10 @@ After the right password, a user who needs a second factor (`tenants.tenancy.sec
 holds only a waiting sign-in (`portal.auth.sessions`, `awaiting_factor`): every page but these
 two, signing out, the language switch and the sign-in form redirects here (`_gate`) — to
 enrolment when the user has no factor yet, else to the code. `MAX_FAILURES` (5) wrong codes end
-the waiting sign-in: the next tries need the password again, whose guesses are slowed down
-(portal.auth.throttle). A signed-in user without a factor (a secretary) may enrol here too.
+the waiting sign-in: the next tries need the password again; and the account's wrong codes, from
+any sign-in, buy growing waits (`portal.auth.throttle.second_factor`): a right password clears
+the password's counts, so without this whoever knows it could guess codes at the speed of signing
+in. A signed-in user without a factor (a secretary) may enrol here too.
 
 Sign-ins that need no code here (the city's identity provider checks its own factors) start their
 session with `sessions.start` and never meet this module. Remembering a device for the second
@@ -29,8 +31,10 @@ from infra.db import db
 from infra.db import utcnow
 from portal import actions
 from portal.auth import sessions
+from portal.auth import throttle
 from portal.auth.views import bp
 from portal.auth.views import greet
+from portal.auth.views import wait_text
 from tenants.tenancy import second_factor
 from tenants.tenancy import totp
 from tenants.tenancy.errors import OperationError
@@ -82,9 +86,15 @@ def second_factor_view():
     if request.method == "GET":
         return render_template("auth/second_factor.html")
     code = request.form.get("code", "")[:60]
+    guard = throttle.second_factor(user.id)
+    wait = guard.wait()
+    if wait:  # the account's wrong codes, from any sign-in: no answer until then
+        error = _("Zbyt wiele błędnych kodów. Spróbuj ponownie za %(wait)s.", wait=wait_text(wait))
+        return render_template("auth/second_factor.html", error=error), 429, {"Retry-After": str(wait)}
     try:
         used = actions.attempt(lambda: second_factor.verify(user, code))
     except OperationError as err:
+        guard.failed()
         row = db.session.get(UserSession, row.id)
         row.factor_failures += 1
         if row.factor_failures >= MAX_FAILURES:
@@ -94,6 +104,7 @@ def second_factor_view():
                                    email=user.email), 401
         actions.commit()
         return render_template("auth/second_factor.html", error=str(err)), 401
+    guard.succeeded()
     sessions.complete(db.session.get(UserSession, row.id), user)
     greet(user)
     if used == "recovery":

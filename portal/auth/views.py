@@ -64,7 +64,7 @@ def login():
     guard = throttle.sign_in(email, devices.device_for(email))
     wait = guard.wait()
     if wait:  # checked before the password: while it lasts, this client's guess gets no answer
-        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(wait)s.", wait=_wait_text(wait))
+        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(wait)s.", wait=wait_text(wait))
         return (render_template("auth/login.html", error=error, email=email, next_target=target), 429,
                 {"Retry-After": str(wait)})
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
@@ -76,7 +76,7 @@ def login():
             error, headers = _("Nieprawidłowy e-mail lub hasło."), {}
         else:  # the next attempt is refused until then: say so now, not after another try
             error = _("Nieprawidłowy e-mail lub hasło. Następna próba będzie możliwa za %(wait)s.",
-                      wait=_wait_text(wait))
+                      wait=wait_text(wait))
             headers = {"Retry-After": str(wait)}
         return render_template("auth/login.html", error=error, email=email, next_target=target), 401, headers
     guard.succeeded()
@@ -110,7 +110,7 @@ def greet(user: User) -> None:
               "success")
 
 
-def _wait_text(seconds: int) -> str:
+def wait_text(seconds: int) -> str:
     """A wait as people say it: seconds under two minutes, whole minutes (rounded up) above."""
     if seconds < 120:
         return _("%(seconds)d s", seconds=seconds)

@@ -150,6 +150,24 @@ def test_five_wrong_codes_end_the_waiting_sign_in(app, two_schools):
     assert client.get("/szkola/").headers["Location"].startswith("/logowanie?next=")
 
 
+def test_wrong_codes_from_any_sign_in_of_the_account_buy_growing_waits(two_schools, another_app):
+    """A right password clears the password's counts, so wrong codes are counted per account: five
+    are free, the sixth starts a wait that even the right code must sit out."""
+    app = another_app(LOGIN_DELAY_SECONDS=60)
+    secret = enrol_second_factor(app, DIRECTOR)
+    first = Browser(app.test_client())
+    first.password(DIRECTOR)
+    for _ in range(4):
+        assert post_code(first, wrong_code(secret)).status_code == 401
+    second = Browser(app.test_client())  # a new waiting sign-in does not start the count again
+    second.password(DIRECTOR)
+    assert post_code(second, wrong_code(secret)).status_code == 401
+    assert post_code(second, wrong_code(secret)).status_code == 401
+    refused = post_code(second, next_code(app, DIRECTOR))
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+    assert "Zbyt wiele błędnych kodów. Spróbuj ponownie za" in refused.get_data(as_text=True)
+
+
 def test_a_recovery_code_is_accepted_once(app, two_schools):
     enrol_second_factor(app, DIRECTOR)
     with app.app_context():
