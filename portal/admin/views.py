@@ -5,6 +5,7 @@ on (docs/security.md T2.3, T2.5)."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from flask import Blueprint
@@ -103,6 +104,12 @@ def _users_page(*, error: str | None = None, status: int = 200):
                            id_arg="user_id"), status
 
 
+def _as_admin():
+    """The acting admin, as a platform admin even if they also hold a membership (the log rows go
+    into the chains of the user's organisations, tenants.tenancy.second_factor)."""
+    return dataclasses.replace(current_actor(), role="platform_admin", organisation_id=None)
+
+
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
@@ -118,7 +125,7 @@ def users():
 @bp.post("/uzytkownicy/<int:user_id>/drugi-skladnik")
 def reset_factor(user_id: int):
     user = _user(user_id)
-    return actions.run(lambda: second_factor.reset(current_actor(), user),
+    return actions.run(lambda: second_factor.reset(_as_admin(), user),
                        refused=lambda err: _users_page(error=str(err), status=422),
                        success=_("Drugi składnik wyłączony: przy następnym logowaniu %(name)s włączy go od nowa.",
                                  name=user.full_name),
@@ -128,7 +135,7 @@ def reset_factor(user_id: int):
 @bp.post("/uzytkownicy/<int:user_id>/wylacz")
 def disable_user(user_id: int):
     user = _user(user_id)
-    return actions.run(lambda: second_factor.set_active(current_actor(), user, False),
+    return actions.run(lambda: second_factor.set_active(_as_admin(), user, False),
                        refused=lambda err: _users_page(error=str(err), status=422),
                        success=_("Konto wyłączone i wylogowane ze wszystkich urządzeń."), then=url_for("admin.users"))
 
@@ -136,6 +143,6 @@ def disable_user(user_id: int):
 @bp.post("/uzytkownicy/<int:user_id>/wlacz")
 def enable_user(user_id: int):
     user = _user(user_id)
-    return actions.run(lambda: second_factor.set_active(current_actor(), user, True),
+    return actions.run(lambda: second_factor.set_active(_as_admin(), user, True),
                        refused=lambda err: _users_page(error=str(err), status=422),
                        success=_("Konto włączone."), then=url_for("admin.users"))
