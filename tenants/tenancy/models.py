@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
@@ -219,6 +220,9 @@ class UserSession(Base):
     ip: Mapped[str] = mapped_column(String(45), default="")
     awaiting_factor: Mapped[bool] = mapped_column(Boolean, default=False)
     factor_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    # A user's sessions: all ended at once (an account switched off), the last one shown at sign-in.
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
 
 
 class SecondFactor(Base):
