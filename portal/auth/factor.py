@@ -101,7 +101,7 @@ def second_factor_view():
             row.ended_at = utcnow()
             actions.commit()
             return render_template("auth/login.html", error=_("Zbyt wiele błędnych kodów. Zaloguj się ponownie."),
-                                   email=user.email), 401
+                                   email=user.email, next_target=None), 401
         actions.commit()
         return render_template("auth/second_factor.html", error=str(err)), 401
     guard.succeeded()
