@@ -197,8 +197,8 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
 @click.argument("email")
 def demo_totp_command(email):
     """Print the current second-factor code of a demo account (e-mail ending ".demo"), as its
-    authenticator app would show it: the demo is usable without a phone (README, docs/security.md
-    T2.3). Sign in first: the account's key is made on its enrolment page."""
+    authenticator app would show it (one not used yet): the demo is usable without a phone (README,
+    docs/security.md T2.3). The demo's accounts that need a second factor are seeded enrolled."""
     from tenants.tenancy import second_factor
 
     email = email.strip().lower()
@@ -207,11 +207,13 @@ def demo_totp_command(email):
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         raise click.UsageError(f"no account {email}")
-    code = second_factor.current_code(user)
+    found = second_factor.current_code(user)
     db.session.rollback()
-    if code is None:
-        raise click.UsageError("this account has no second factor yet: sign in with the password first, "
-                               "the enrolment page makes its key")
+    if found is None:
+        raise click.UsageError("this account has no second factor")
+    code, wait = found
+    if wait:
+        click.echo(f"(this half-minute's codes were used: the next one works in {wait} s)", err=True)
     click.echo(code)
 
 

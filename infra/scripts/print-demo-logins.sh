@@ -13,6 +13,6 @@ cat <<'TXT'
   Second factor (directors, officials, printers, admin): after the password the portal asks for a code;
   print it in another terminal with
     .venv/bin/flask --app portal legitka demo-totp dyrektor@sp1.demo
-  (each code works once; if refused as used, wait up to 30 s for the next one). Secretaries need no code.
+  (each code works once; the command prints one not used yet). Secretaries need no code.
 
 TXT

@@ -133,8 +133,11 @@ def _locked(user: User) -> SecondFactor | None:
 def issue_recovery_codes(user: User) -> list[str]:
     """`RECOVERY_CODES` new recovery codes (the old ones no longer work); returned once, stored hashed."""
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = ["".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
-             for _ in range(RECOVERY_CODES)]
+    codes = []
+    while len(codes) < RECOVERY_CODES:
+        code = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_LENGTH))
+        if not code.isdigit():  # all digits would be read as an app's code (`verify`)
+            codes.append(code)
     for code in codes:
         db.session.add(RecoveryCode(user_id=user.id, code_hash=hash_password(code)))
     db.session.flush()
@@ -181,10 +184,18 @@ def _use_recovery_code(user: User, code: str, now: dt.datetime) -> str:
     raise OperationError("Kod jest nieprawidłowy.")
 
 
-def current_code(user: User) -> str | None:
-    """The code an app holding the user's secret shows now (the demo's `flask legitka demo-totp`)."""
+def current_code(user: User) -> tuple[str, int] | None:
+    """For the demo's `flask legitka demo-totp`: the code an app holding the user's secret shows
+    that will still be accepted — now's, or the next step's when now's was used — and the seconds
+    to wait before it is (0 but when both were used); None without a factor."""
     factor = factor_of(user)
-    return None if factor is None else totp.code_at(secret_of(factor), totp.step_of(clock.utcnow()))
+    if factor is None:
+        return None
+    instant = clock.utcnow()
+    now = totp.step_of(instant)
+    step = now if factor.last_step is None or factor.last_step < now else factor.last_step + 1
+    wait = 0 if step <= now + 1 else (step - 1) * totp.STEP_SECONDS - int(instant.timestamp())
+    return totp.code_at(secret_of(factor), step), max(0, wait)
 
 
 def end_sessions(user: User) -> int:
