@@ -77,6 +77,7 @@ def create_app(test_config: dict | None = None):
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
+    from portal.auth import factor as auth_factor  # noqa: F401 (the second factor's routes on the auth blueprint)
     from portal.auth import views as auth_views
     from portal.city import consultations as city_consultations
     from portal.city import costs as city_costs
@@ -96,6 +97,7 @@ def create_app(test_config: dict | None = None):
     from portal.school import photos as school_photos
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
+    from portal.school import staff as school_staff
     from portal.school import transfers as school_transfers
     from portal.school import views as school_views
 
@@ -112,6 +114,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(school_blanks.bp)  # /szkola/blankiety
+    app.register_blueprint(school_staff.bp)  # /szkola/pracownicy
     app.register_blueprint(printer_blanks.bp)  # /drukarnia/blankiety
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
     app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje

@@ -194,6 +194,30 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
     click.echo(f"User {user.email} ready{f' as {role} of {org_slug}' if role else ''}.")
 
 
+@legitka.command("demo-totp")
+@click.argument("email")
+def demo_totp_command(email):
+    """Print the current second-factor code of a demo account (e-mail ending ".demo"), as its
+    authenticator app would show it (one not used yet): the demo is usable without a phone (README,
+    docs/security.md T2.3). The demo's accounts that need a second factor are seeded enrolled."""
+    from tenants.tenancy import second_factor
+
+    email = email.strip().lower()
+    if not email.endswith(".demo"):
+        raise click.UsageError("only demo accounts (e-mail ending .demo)")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise click.UsageError(f"no account {email}")
+    found = second_factor.current_code(user)
+    db.session.rollback()
+    if found is None:
+        raise click.UsageError("this account has no second factor")
+    code, wait = found
+    if wait:
+        click.echo(f"(this half-minute's codes were used: the next one works in {wait} s)", err=True)
+    click.echo(code)
+
+
 @legitka.command("relay")
 def relay_command():
     """Enqueue due outbox work once (batches, e-mails), and re-enqueue work whose job was lost or

@@ -55,6 +55,7 @@ from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.registry.models import registry_order
 from tenants.tenancy import nrb
+from tenants.tenancy import second_factor
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
@@ -169,6 +170,9 @@ def _user(email: str, name: str, *, org: Organisation | None = None, role: Role 
         Membership.user_id == user.id, Membership.organisation_id == org.id, Membership.role == role.value))
     if org is not None and exists is None:
         db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role.value))
+    if admin or (role is not None and role.value in second_factor.REQUIRED_ROLES):
+        # Enrolled already: `flask legitka demo-totp EMAIL` prints the code (README, docs/security.md T2.3).
+        second_factor.enrol_demo(user)
     return user
 
 

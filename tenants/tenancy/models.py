@@ -20,7 +20,9 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -220,6 +222,39 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Where the sign-in came from (shown at the next one: "Poprzednie logowanie", docs/security.md T2.5),
+    # and whether the password was right but the second factor is still owed (T2.3): such a row
+    # signs nobody in, and `factor_failures` wrong codes end it.
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    awaiting_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    factor_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    # A user's sessions: all ended at once (an account switched off), the last one shown at sign-in.
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
+
+
+class SecondFactor(Base):
+    """A user's TOTP authenticator (docs/security.md T2.3): the secret, encrypted (AES-GCM), and
+    the last time step whose code was accepted, so no code is accepted twice. Written when the
+    user's first code proves their app holds the secret (`enrolled_at`)."""
+
+    __tablename__ = "user_second_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of a user's single-use recovery codes, hashed like a password (docs/security.md T2.3)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 # --- tenant-owned records -----------------------------------------------------------------

@@ -74,6 +74,12 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     second = runner.invoke(args=["legitka", "seed-demo"])
     assert second.exit_code == 0 and "(0 new)" in second.output
     assert counts(embedded) == after_first
+    # The accounts that need a second factor are seeded enrolled: the command prints their code
+    # (docs/security.md T2.3); secretaries have none.
+    for email in ("dyrektor@sp1.demo", "urzednik@szczecin.demo", "drukarnia@polcard.demo", "admin@legitka.demo"):
+        code = runner.invoke(args=["legitka", "demo-totp", email])
+        assert code.exit_code == 0 and re.fullmatch(r"\d{6}\n", code.output), (email, code.output)
+    assert runner.invoke(args=["legitka", "demo-totp", "sekretariat@sp1.demo"]).exit_code == 2
 
     # Every demo PESEL is valid and matches its pupil's birth date and sex.
     from infra import services

@@ -66,7 +66,7 @@ FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
                "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
                "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol"),
-               "consultation_id": ("consultation",)},
+               "consultation_id": ("consultation",), "staff_id": ("director_b",)},
     "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",),
                 "protocol_id": ("printer_blank_protocol", "blank_protocol")},
     "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
@@ -87,6 +87,9 @@ NOT_WALKED = {
     "registry.import_template": "<ext> is a blank template's format",
     "admin.close_duplicate_fee": "<fee_id> is a period of the platform's duplicate fee, no tenant's (platform "
                                  "admins only; tests/portal/test_duplicate_fee_admin.py)",
+    **{endpoint: "<user_id> is any account: platform admins only, who manage every one "
+                 "(tests/portal/test_second_factor.py)"
+       for endpoint in ("admin.reset_factor", "admin.disable_user", "admin.enable_user")},
 }
 
 
@@ -186,7 +189,7 @@ def others(app, world, two_schools, school_b):
                                             serials=["B-01"])
             db.session.commit()
             ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"],
-                       blank_protocol=blank_protocol.id)
+                       blank_protocol=blank_protocol.id, director_b=two_schools["director_b"])
         p1 = two_schools["p1"]
         with tenant_scope(Tenant(printer_id=p1)):
             operator = Actor(user_id=None, role="printer_operator", organisation_id=p1)
