@@ -54,7 +54,9 @@ from tenants.tenancy.passwords import verify_password
 
 log = logging.getLogger(__name__)
 
-REQUIRED_ROLES = frozenset({Role.SCHOOL_DIRECTOR.value, Role.CITY_OFFICIAL.value, Role.PRINTER_OPERATOR.value})
+# The data protection officer reads every served school's children's data: required as well.
+REQUIRED_ROLES = frozenset({Role.SCHOOL_DIRECTOR.value, Role.CITY_OFFICIAL.value, Role.PRINTER_OPERATOR.value,
+                            Role.DATA_PROTECTION_OFFICER.value})
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper without doubt
 _RECOVERY_LENGTH = 10  # ~49 bits each
