@@ -99,7 +99,7 @@ def header_key_id(head: bytes) -> bytes | None:
     return _FIXED.unpack(head[: _FIXED.size])[2]
 
 
-def _read_full(source: BinaryIO, size: int) -> bytes:
+def read_full(source: BinaryIO, size: int) -> bytes:
     """Exactly `size` bytes, fewer only at the end (a pipe or socket may return short reads)."""
     parts, wanted = [], size
     while wanted:
@@ -125,14 +125,14 @@ class EncryptingReader(io.RawIOBase):
         self._aad = header + object_key.encode()
         self._source, self._chunk = source, chunk_bytes
         self._out = bytearray(header)
-        self._next = _read_full(source, chunk_bytes)  # one chunk ahead: is the current one the last?
+        self._next = read_full(source, chunk_bytes)  # one chunk ahead: is the current one the last?
         self._counter, self._done = 0, False
 
     def readable(self) -> bool:
         return True
 
     def _seal_next(self) -> None:
-        current, self._next = self._next, _read_full(self._source, self._chunk)
+        current, self._next = self._next, read_full(self._source, self._chunk)
         last = not self._next
         if self._counter > _MAX_CHUNKS:
             raise EnvelopeError("object too large for one envelope")

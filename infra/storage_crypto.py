@@ -27,6 +27,7 @@ from infra.envelope import derive_storage_key
 from infra.envelope import encrypt_bytes
 from infra.envelope import header_key_id
 from infra.envelope import is_encrypted
+from infra.envelope import read_full
 
 RECIPIENT_SUFFIX = ".7z"
 SEVEN_ZIP_SIGNATURE = b"7z\xbc\xaf\x27\x1c"
@@ -46,19 +47,20 @@ def _check_recipient(key: str, head: bytes) -> None:
 
 
 class _Prepended:
-    """`head` then the rest of `source`, read like one file."""
+    """`head` then the rest of `source`, read like one file. `read(n)` gives n bytes unless the
+    end is reached: boto3 takes a short read for the end of the file."""
 
     def __init__(self, head: bytes, source: BinaryIO) -> None:
         self._head, self._source = head, source
 
     def read(self, size: int = -1) -> bytes:
-        if not self._head:
-            return self._source.read(size)
+        head, self._head = self._head, b""
         if size < 0:
-            data, self._head = self._head + self._source.read(), b""
-            return data
-        data, self._head = self._head[:size], self._head[size:]
-        return data
+            return head + self._source.read()
+        if size <= len(head):
+            self._head = head[size:]
+            return head[:size]
+        return head + read_full(self._source, size - len(head))
 
     def readable(self) -> bool:
         return True
@@ -86,7 +88,7 @@ class EncryptedStorage:
 
     def put_file(self, key: str, source: BinaryIO, content_type: str, *, recipient_encrypted: bool = False) -> None:
         if recipient_encrypted:
-            head = source.read(len(SEVEN_ZIP_SIGNATURE))
+            head = read_full(source, len(SEVEN_ZIP_SIGNATURE))
             _check_recipient(key, head)
             self.inner.put_file(key, _Prepended(head, source), content_type)
             return

@@ -83,6 +83,22 @@ def test_objects_are_stored_encrypted_and_read_back_plain(backend, keys):
         storage.get(key)
 
 
+def test_a_file_past_boto3s_multipart_threshold_goes_to_s3_encrypted_and_back(bucket, keys, tmp_path):
+    # boto3 reads a non-seekable source a part (8 MB) at a time and takes a short read for its end.
+    storage = EncryptedStorage(bucket, keys)
+    key = school_key(7, "imports", "big.bin")
+    data = os.urandom(9 * 1024 * 1024 + 5)
+    storage.put_file(key, io.BytesIO(data), "application/zip")
+    assert len(raw(bucket, key)) == HEADER_BYTES + len(data) + TAG_BYTES * -(-len(data) // CHUNK_BYTES)
+    with (tmp_path / "back.bin").open("wb") as target:
+        storage.get_file(key, target)
+    assert (tmp_path / "back.bin").read_bytes() == data
+    package = school_key(7, "orders", 1, "package.7z")
+    packed = SEVEN_ZIP + os.urandom(9 * 1024 * 1024)
+    storage.put_file(package, io.BytesIO(packed), "application/x-7z-compressed", recipient_encrypted=True)
+    assert raw(bucket, package) == packed
+
+
 def test_an_altered_truncated_reordered_or_extended_object_is_refused(backend, keys):
     storage = EncryptedStorage(backend, keys)
     key = school_key(7, "imports", "list.bin")
