@@ -2,7 +2,8 @@
 folder and on a versioned bucket of moto's S3 server: after a pupil's photo, a batch, a pupil list
 and a register awaiting confirmation and a photo ZIP waiting for its job, every stored object
 (every version) is scanned raw for the seeded PESEL, the pupil's surname and a JPEG; only the
-printer's 7z package is stored as it is (encrypted for the printer). The app still reads it all:
+printer's 7z package is stored as it is (encrypted for the printer); a pending transfer's photo
+copy likewise encrypted. The app still reads it all:
 the photo page, the printer's PDF and package, the list's import. The `encrypt-storage` command
 encrypts what was stored plain before."""
 
@@ -32,6 +33,9 @@ from tests.helpers import roster_csv
 from tests.helpers import run_jobs
 from tests.helpers import vulcan_row
 from tests.infra.test_storage import s3_endpoint  # noqa: F401 (the moto server fixture)
+from tests.portal.test_transfers import city  # noqa: F401 (schools A, B; A's Zofia with a photo)
+from tests.portal.test_transfers import send
+from tests.portal.test_transfers import transfer_row
 from tests.printing.test_at_rest import BORN
 from tests.printing.test_at_rest import PESEL
 from tests.printing.test_at_rest import SURNAME
@@ -134,3 +138,16 @@ def test_the_command_encrypts_what_was_stored_plain_before(app, two_schools, sto
         assert services.storage().get(roster) == f"{SURNAME};{PESEL}".encode()
     again = app.test_cli_runner().invoke(args=["legitka", "encrypt-storage", "--prefix", prefix])
     assert again.exit_code == 0 and again.output.startswith("2 object(s): 0 encrypted, 0 rekeyed, 2 current")
+
+
+def test_a_pending_transfers_photo_copy_is_stored_encrypted(app, stored, city, browser):  # noqa: F811 (city: set up after the bucket)
+    assert send(browser("sekretariat.a@test.pl"), city).status_code == 302
+    transfer = transfer_row(app, city["a"])
+    assert transfer.status == "pending" and transfer.photo_key
+    objects = stored()
+    assert any(key.split("@")[0] == transfer.photo_key for key in objects), sorted(objects)
+    for key, data in objects.items():
+        if not key.split("@")[0].endswith("package.7z"):
+            assert data.startswith(MAGIC) and b"JFIF\x00" not in data and b"Przenoszona" not in data, key
+    with app.app_context():
+        assert services.storage().get(transfer.photo_key).startswith(b"\xff\xd8\xff")
