@@ -151,3 +151,13 @@ def test_a_pending_transfers_photo_copy_is_stored_encrypted(app, stored, city, b
             assert data.startswith(MAGIC) and b"JFIF\x00" not in data and b"Przenoszona" not in data, key
     with app.app_context():
         assert services.storage().get(transfer.photo_key).startswith(b"\xff\xd8\xff")
+
+
+def test_a_storage_key_that_is_no_key_stops_the_app_at_start(tmp_path):
+    from portal import config as settings
+    from tests.conftest import TEST_KEYS
+
+    for bad in ({"STORAGE_KEY": "c2hvcnQ="}, {"STORAGE_RETIRED_KEYS": "not base64!"}):
+        config = {**settings.defaults(str(tmp_path)), **TEST_KEYS, **bad}
+        with pytest.raises(ValueError, match="STORAGE_KEY and each of STORAGE_RETIRED_KEYS must be 32 random bytes"):
+            settings.finalise(config, str(tmp_path))
