@@ -367,6 +367,24 @@ def purge_command():
     click.echo(f"{purge_due()} order(s) purged.")
 
 
+@legitka.command("encrypt-storage")
+@click.option("--prefix", default="", help="Only keys starting with this (e.g. schools/12/).")
+def encrypt_storage_command(prefix):
+    """Encrypt every plain object in file storage in place, and re-encrypt those under a retired
+    key (docs/security.md T3.20). Objects encrypted for their recipient (the printers' .7z
+    packages) are left as they are. Idempotent: an interrupted run is simply run again."""
+    from infra.storage_crypto import encrypt_all
+
+    def failed(key, exc):
+        click.echo(f"failed: {key}: {type(exc).__name__}: {exc}", err=True)
+
+    counts = encrypt_all(services.storage(), prefix, on_failure=failed)
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+    click.echo(f"{sum(counts.values())} object(s): {summary}.")
+    if counts["failed"]:
+        sys.exit(1)
+
+
 @legitka.command("refresh-stats")
 @click.option("--city", "city_slug", default=None, help="Only this city's schools (slug).")
 def refresh_stats_command(city_slug):

@@ -39,6 +39,11 @@ def defaults(instance_path: str) -> dict:
         "S3_ACCESS_KEY": None,
         "S3_SECRET_KEY": None,
         "S3_CREATE_BUCKET": False,
+        # Every stored object is encrypted at rest (docs/security.md T3.20): with STORAGE_KEY (32 random
+        # bytes, urlsafe base64) or, unset, a key derived from PESEL_KEY. Keys replaced go to
+        # STORAGE_RETIRED_KEYS (comma-separated), read until `flask legitka encrypt-storage` re-encrypts.
+        "STORAGE_KEY": None,
+        "STORAGE_RETIRED_KEYS": "",
         "LOCAL_STORAGE_PATH": str(instance / "files"),
         "SMTP_HOST": None,  # unset: mail is written as .eml files into MAIL_DIRECTORY
         "SMTP_PORT": 25,
@@ -116,6 +121,13 @@ def finalise(config: dict, instance_path: str) -> None:
     for name in ("PESEL_KEY", "PESEL_INDEX_KEY"):
         if len(decode_key(config[name])) != 32:
             raise ValueError(f"{name} must be 32 random bytes, urlsafe-base64 encoded")
+    try:
+        from infra.storage_crypto import keys_from_config
+
+        keys_from_config(config)
+    except ValueError as exc:  # binascii.Error is one too
+        raise ValueError("STORAGE_KEY and each of STORAGE_RETIRED_KEYS must be 32 random bytes, "
+                         "urlsafe-base64 encoded") from exc
     if len(config["SECRET_KEY"]) < 32:
         raise ValueError("SECRET_KEY must be at least 32 characters")
     for name, least in _THROTTLE_NUMBERS.items():
