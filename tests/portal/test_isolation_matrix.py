@@ -82,7 +82,7 @@ def may(*roles: str, forged: int | None = None, signed_out: int | str = SIGN_IN,
 # --- the matrix -----------------------------------------------------------------------------------
 # endpoint: may(who may use it, path argument=world object or "=value").
 # World objects (see `objects`): pupil, application, submission (a photo waiting), roster_import,
-# registry_import, card, order (placed with P1, ready), delivered (an order), school, transfer (into
+# registry_import, card, order (placed with P1, accepted and downloaded), delivered (an order), school, transfer (into
 # school A), consultation (the city's, open), report (a finished council report), api_client (P1's),
 # school_protocol, printer_protocol (blank destruction), parent_link, download_link (credentials).
 
@@ -313,7 +313,9 @@ def objects(truth, ids: fuzz_world.Ids) -> dict[str, int]:
         "roster_import": f"SELECT min(id) FROM imports WHERE school_id = {a} AND kind = 'roster'",
         "registry_import": f"SELECT min(id) FROM imports WHERE school_id = {a} AND kind = 'registry'",
         "card": f"SELECT min(id) FROM cards WHERE school_id = {a}",
-        "order": f"SELECT min(id) FROM print_orders WHERE school_id = {a} AND printer_id = {p1} AND status = 'ready'",
+        # accepted and downloaded by P1: its package, password and links are P1's to fetch
+        "order": f"SELECT min(id) FROM print_orders WHERE school_id = {a} AND printer_id = {p1} "
+                 "AND status = 'downloaded'",
         "delivered": f"SELECT min(id) FROM print_orders WHERE school_id = {a} AND status = 'delivered'",
         "school": f"SELECT {a}",
         "transfer": f"SELECT min(id) FROM pupil_transfers WHERE to_school_id = {a}",
@@ -345,20 +347,8 @@ def _build(app, truth) -> dict:
 
 
 @pytest.fixture
-def truth(database):
-    from sqlalchemy import create_engine
-    from sqlalchemy import pool
-
-    from tests.conftest import SUPERUSER_URL
-
-    engine = create_engine(SUPERUSER_URL, poolclass=pool.NullPool)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def matrix_world(app, snapshots, truth):
-    return snapshots.lay("isolation matrix", lambda: _build(app, truth))
+def matrix_world(app, snapshots):
+    return snapshots.lay("isolation matrix", lambda: _build(app, snapshots.engine))
 
 
 @dataclasses.dataclass
@@ -488,6 +478,14 @@ def verdict(cell: Cell, response) -> str | None:
     return None
 
 
+def check(callers, cell: Cell) -> str | None:
+    response = send(callers, cell)
+    try:
+        return verdict(cell, response)
+    finally:
+        response.close()  # a file's answer (static, downloads) holds it open until closed
+
+
 def walk(callers, snapshots, cell_list: list[Cell], *, send_allowed: bool) -> tuple[list[str], collections.Counter]:
     """Each endpoint's refusal cells first, then a digest of every table (nothing may have changed),
     then its allowed cells (when `send_allowed`)."""
@@ -499,7 +497,7 @@ def walk(callers, snapshots, cell_list: list[Cell], *, send_allowed: bool) -> tu
     for endpoint, endpoint_cells in by_endpoint.items():
         refusals = [c for c in endpoint_cells if c.expected != "allowed"]
         for cell in refusals:
-            problems.append(verdict(cell, send(callers, cell)))
+            problems.append(check(callers, cell))
             counts["refusals sent"] += 1
         after = snapshots.take()
         if changed := fuzzing.changed(baseline, after):
@@ -508,7 +506,7 @@ def walk(callers, snapshots, cell_list: list[Cell], *, send_allowed: bool) -> tu
             if cell.expected != "allowed":
                 continue
             if send_allowed:
-                problems.append(verdict(cell, send(callers, cell)))
+                problems.append(check(callers, cell))
                 counts["allowed sent"] += 1
             else:
                 counts["allowed not sent"] += 1
