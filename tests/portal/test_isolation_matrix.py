@@ -448,12 +448,13 @@ def _api_body(endpoint: str) -> dict:
 
 
 def send(callers: dict[str, Caller], cell: Cell):
+    """The response, or None and the crash (the app lets exceptions through in tests) in a few words."""
     caller = callers[cell.role]
     if cell.method == "GET":
-        return caller.client.get(cell.url, headers=caller.headers)
+        return fuzzing.call(caller.client, "GET", cell.url, headers=caller.headers)
     if cell.endpoint.startswith("api."):
-        return caller.client.post(cell.url, json=_api_body(cell.endpoint), headers=caller.headers)
-    return caller.client.post(cell.url, data={"csrf_token": caller.csrf}, headers=caller.headers)
+        return fuzzing.call(caller.client, "POST", cell.url, json=_api_body(cell.endpoint), headers=caller.headers)
+    return fuzzing.call(caller.client, "POST", cell.url, data={"csrf_token": caller.csrf}, headers=caller.headers)
 
 
 def verdict(cell: Cell, response) -> str | None:
@@ -479,7 +480,9 @@ def verdict(cell: Cell, response) -> str | None:
 
 
 def check(callers, cell: Cell) -> str | None:
-    response = send(callers, cell)
+    response, crash = send(callers, cell)
+    if response is None:
+        return f"{cell}, crashed: {crash}"
     try:
         return verdict(cell, response)
     finally:
