@@ -85,6 +85,11 @@ def may(*roles: str, forged: int | None = None, signed_out: int | str = SIGN_IN,
 # registry_import, card, order (placed with P1, accepted and downloaded), delivered (an order), school, transfer (into
 # school A), consultation (the city's, open), report (a finished council report), api_client (P1's),
 # school_protocol, printer_protocol (blank destruction), parent_link, download_link (credentials).
+#
+# Placing a new endpoint is one line here, e.g. `"auth.totp_setup": may(*SIGNED_IN),` or, for a page
+# of a role the matrix has no user for yet, `"dpo.index": may(),` (every role here is then refused).
+# A path argument naming a new kind of object also needs that object found in `objects` (one query);
+# a new role needs its user in tests/portal/fuzz_world.py (EMAILS, `build`) and its name in ROLES.
 
 MATRIX: dict[str, Entry] = {
     # sign-in and the shell: open to everyone; the switch needs a signed-in user
