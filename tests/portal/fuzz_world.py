@@ -34,6 +34,7 @@ EMAILS = {
     "school_secretary": "sekretariat.a@test.pl",
     "printer_operator": "drukarnia.1@test.pl",
     "city_official": "urzednik@test.pl",
+    "data_protection_officer": "iod@test.pl",
     "platform_admin": "admin@test.pl",
 }
 
@@ -101,6 +102,8 @@ def build(app, *, in_process_jobs: bool, tag: str = "") -> Ids:
         "school_secretary": world.user(addresses["school_secretary"], ids.a, "school_secretary"),
         "printer_operator": world.user(addresses["printer_operator"], ids.p1, "printer_operator"),
         "city_official": world.user(addresses["city_official"], ids.city, "city_official"),
+        "data_protection_officer": world.user(addresses["data_protection_officer"], ids.city,
+                                              "data_protection_officer"),
         "platform_admin": world.user(addresses["platform_admin"], admin=True),
     }
     ids.users["school_director_b"] = world.user(f"{tag}.dyrektor.b@test.pl" if tag else "dyrektor.b@test.pl", ids.b,

@@ -9,10 +9,10 @@ The world: two cities, each built by tests/portal/fuzz_world.py (schools A and B
 printer P1 and the city's print centre, staff for every role, pupils, applications, orders in most
 states, cards, imports, transfers, consultations), plus a blank protocol of school A and of P1 and
 a finished council report. Everyone signs in to the first city (school A's director and
-secretary, P1's operator, the city's official; the platform admin; a parent holding a photo link
-of one of A's pupils; P1's system with an API bearer token). *Own* objects are the first city's;
-*another owner's* are the same objects in the second city: another school, another printer,
-another city. Built once per run and laid back for each test (tests/snapshots.py).
+secretary, P1's operator, the city's official and data protection officer; the platform admin;
+a parent holding a photo link of one of A's pupils; P1's system with an API bearer token).
+*Own* objects are the first city's; *another owner's* are the same objects in the second city:
+another school, another printer, another city. Built once per run and laid back for each test (tests/snapshots.py).
 
 What each cell must answer, as the app answers consistently (portal/access.py, portal/api/,
 portal/parent/):
@@ -55,12 +55,13 @@ SECRETARY = "school_secretary"
 DIRECTOR = "school_director"
 OFFICIAL = "city_official"
 OPERATOR = "printer_operator"
+DPO = "data_protection_officer"  # the city's, for every school of the city (docs/dpo.md)
 ADMIN = "platform_admin"
 PRINTER_API = "printer_api"  # P1's system: an API bearer token, no session
-ROLES = (ANONYMOUS, PARENT, SECRETARY, DIRECTOR, OFFICIAL, OPERATOR, ADMIN, PRINTER_API)
+ROLES = (ANONYMOUS, PARENT, SECRETARY, DIRECTOR, OFFICIAL, OPERATOR, DPO, ADMIN, PRINTER_API)
 SIGNED_OUT = (ANONYMOUS, PARENT, PRINTER_API)
 STAFF = (DIRECTOR, SECRETARY)
-SIGNED_IN = (DIRECTOR, SECRETARY, OFFICIAL, OPERATOR, ADMIN)
+SIGNED_IN = (DIRECTOR, SECRETARY, OFFICIAL, OPERATOR, DPO, ADMIN)
 EVERYONE = ROLES
 
 SIGN_IN = "sign-in page"  # 302 to /logowanie
@@ -89,7 +90,8 @@ def may(*roles: str, forged: int | None = None, signed_out: int | str = SIGN_IN,
 # Placing a new endpoint is one line here, e.g. `"auth.totp_setup": may(*SIGNED_IN),` or, for a page
 # of a role the matrix has no user for yet, `"dpo.index": may(),` (every role here is then refused).
 # A path argument naming a new kind of object also needs that object found in `objects` (one query);
-# a new role needs its user in tests/portal/fuzz_world.py (EMAILS, `build`) and its name in ROLES.
+# a new role needs its user in tests/portal/fuzz_world.py (EMAILS, `build`) and its name in ROLES
+# (and SIGNED_IN).
 
 MATRIX: dict[str, Entry] = {
     # sign-in and the shell: open to everyone; the switch needs a signed-in user
@@ -241,12 +243,21 @@ MATRIX: dict[str, Entry] = {
     "city_costs.centre": may(OFFICIAL),
     "city_costs.export": may(OFFICIAL, key="=kanaly", fmt="=csv"),
     "city_scenarios.index": may(OFFICIAL),
+    "city_scenarios.export": may(OFFICIAL, key="=porownanie", fmt="=csv"),
     "city_consultations.index": may(OFFICIAL),
     "city_consultations.show": may(OFFICIAL, consultation_id="consultation"),
     "city_consultations.open_": may(OFFICIAL, consultation_id="consultation"),
     "city_consultations.close": may(OFFICIAL, consultation_id="consultation"),
     "city_consultations.delete": may(OFFICIAL, consultation_id="consultation"),
     "city_consultations.export": may(OFFICIAL, consultation_id="consultation", key="=answers", fmt="=csv"),
+    # the data protection officer: reads only
+    "dpo.index": may(DPO),
+    "dpo.find_pupil": may(DPO),
+    "dpo.who_saw": may(DPO, school_id="school", pupil_id="pupil"),
+    "dpo.printer_data": may(DPO),
+    "dpo.agreements": may(DPO),
+    "dpo.retention": may(DPO),
+    "dpo.chain_check": may(DPO),
     # the printers' API: bearer tokens
     "api.openapi_document": may(*EVERYONE),
     "api.token": may(*EVERYONE),  # the client's credentials are in the request
