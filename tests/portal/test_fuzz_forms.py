@@ -486,20 +486,9 @@ def verdict(fuzzer: Fuzzer, app) -> None:
 @pytest.fixture
 def pg_snapshots(database):
     """Digests of every table, read as the superuser (row-level security does not hide rows)."""
-    import psycopg
-
-    from tests.conftest import DB_NAME
-    from tests.conftest import PG_HOST
-
-    host, port = PG_HOST.split(":")
-    connection = psycopg.connect(host=host, port=port, user="postgres", dbname=DB_NAME, autocommit=True)
-    tables = collections.defaultdict(list)
-    for table, column in connection.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND table_name <> 'alembic_version' ORDER BY table_name, ordinal_position"):
-        tables[table].append(column)
-    yield fuzzing.Snapshots(connection, tables, postgresql=True)
-    connection.close()
+    taken = fuzzing.postgresql_snapshots()
+    yield taken
+    taken.connection.close()
 
 
 def test_no_hostile_value_crashes_a_form_on_postgresql(app, database, pg_snapshots):

@@ -18,6 +18,7 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import blank_protocol
 from tests.helpers import letters
 from tests.helpers import registry_csv
 from tests.helpers import roster_csv
@@ -170,7 +171,6 @@ def others(app, world, two_schools, school_b):
     from reports import council_report
     from reports.filters import Filters
     from tenants.consultations import operations as consultations
-    from tenants.registry import blanks
     from tenants.transfers import operations as transfer
 
     c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
@@ -184,19 +184,15 @@ def others(app, world, two_schools, school_b):
             pupil = add_pupil(actor, surname="Tajna-Przenoszona", serial=103)
             store_photo(actor, school, pupil)
             moved = transfer.send(actor, school, pupil, c)
-            blanks.receive(actor, supplier="PWPW", received_on=clock.today(), first="B-01", last="B-02")
-            blank_protocol = blanks.destroy(actor, held_on=clock.today(), committee="Tajna komisja", reason="wada",
-                                            serials=["B-01"])
+            protocol = blank_protocol(actor, "B", committee="Tajna komisja")
             db.session.commit()
             ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"],
-                       blank_protocol=blank_protocol.id, director_b=two_schools["director_b"])
+                       blank_protocol=protocol.id, director_b=two_schools["director_b"])
         p1 = two_schools["p1"]
         with tenant_scope(Tenant(printer_id=p1)):
             operator = Actor(user_id=None, role="printer_operator", organisation_id=p1)
             made = api_clients.create_client(operator, name="System produkcji", scopes=("batches:read",))
-            blanks.receive(operator, supplier="PWPW", received_on=clock.today(), first="P-01", last="P-02")
-            printer_protocol = blanks.destroy(operator, held_on=clock.today(), committee="Tajna komisja drukarni",
-                                              reason="wada", serials=["P-01"])
+            printer_protocol = blank_protocol(operator, "P", committee="Tajna komisja drukarni")
             db.session.commit()
             ids["api_client"], ids["printer_blank_protocol"] = made.client.id, printer_protocol.id
         with tenant_scope(Tenant(city_id=other_city)):
