@@ -23,6 +23,9 @@ from tenants.tenancy.models import User
 from tenants.tenancy.models import UserSession
 
 _TOUCH_EVERY = dt.timedelta(minutes=1)
+# A session started through a city's provider may use only the memberships its claims allowed
+# (portal.auth.city_sign_in, docs/security.md T2.18): their ids, kept in the signed session.
+CITY_MEMBERSHIPS = "city_memberships"
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -38,6 +41,15 @@ def start(user: User, membership_id: int | None) -> None:
     session["membership_id"] = membership_id
     session.permanent = False
     login_user(user)
+
+
+def usable_memberships(memberships: list) -> list:
+    """Of the user's memberships, those this session may switch to and act in: all of them after a
+    password sign-in, only the ones the city's provider allowed after a city sign-in."""
+    allowed = session.get(CITY_MEMBERSHIPS)
+    if allowed is None:
+        return memberships
+    return [membership for membership in memberships if membership.id in allowed]
 
 
 def end() -> None:
