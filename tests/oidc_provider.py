@@ -46,16 +46,16 @@ class Provider:
 
     def sign_in(self, authorization_url: str, login: str, back_to: str = "http://localhost/") -> str:
         """The URL the provider sends the browser back to Legitka with, after signing in as `login`."""
-        browser = requests.Session()
         url = authorization_url
-        for _hop in range(10):
-            if url.startswith(back_to):
-                return url
-            response = browser.get(url, allow_redirects=False, timeout=10)
-            if response.status_code == 200 and "/interaction/" in url:
-                url = f"{url}?login={login}"
-                continue
-            assert response.status_code in (302, 303), (response.status_code, response.text[:500])
-            url = urljoin(url, response.headers["Location"])
+        with requests.Session() as browser:
+            for _hop in range(10):
+                if url.startswith(back_to):
+                    return url
+                response = browser.get(url, allow_redirects=False, timeout=10)
+                if response.status_code == 200 and "/interaction/" in url:
+                    url = f"{url}?login={login}"
+                    continue
+                assert response.status_code in (302, 303), (response.status_code, response.text[:500])
+                url = urljoin(url, response.headers["Location"])
         raise AssertionError(f"the provider never sent the browser back: {url}")
 
