@@ -325,6 +325,30 @@ def test_no_token_code_or_identity_reaches_the_log(city_app, provider, people, c
         assert secret not in caplog.text
 
 
+def test_an_unknown_city_is_refused_and_the_way_back_stays_on_this_site(city_app, provider, people):
+    app = city_app()
+    client = app.test_client()
+    refused = client.post("/logowanie/miasto", data={"miasto": "nie-ma", "csrf_token": Browser(client).csrf()})
+    assert_refused(refused, 404, "To miasto nie ma logowania przez konto miejskie.")
+    overview = url(app, "city.overview")
+    for target, lands in (("//evil.example/", "/"), (overview, overview)):
+        client = app.test_client()
+        response = client.post("/logowanie/miasto", data={"miasto": "miasto-a", "next": target,
+                                                          "csrf_token": Browser(client).csrf()})
+        assert client.get(provider.sign_in(response.headers["Location"], "urzednik-a")).headers["Location"] == lands
+
+
+def test_without_redis_the_city_sign_in_is_unavailable_and_passwords_still_work(another_app, redis_later, provider,
+                                                                                 people):
+    port, _start = redis_later
+    app = another_app(REDIS_URL=f"redis://127.0.0.1:{port}/0",
+                      OIDC_CITIES={"miasto-a": city(provider, "legitka-a", CITY_A_ROLES)})
+    client = app.test_client()
+    response = client.post("/logowanie/miasto", data={"miasto": "miasto-a", "csrf_token": Browser(client).csrf()})
+    assert_refused(response, 503, "Logowanie przez konto miejskie jest chwilowo niedostępne")
+    assert Browser(app.test_client()).login("urzednik.a@test.pl").status_code == 302
+
+
 ISSUER = "https://login.example.pl"
 GRANT = [{"value": "g", "role": "city_official"}]
 
