@@ -295,6 +295,21 @@ def test_a_user_of_another_city_cannot_get_in_to_this_one(city_app, provider, pe
     assert_refused(client.get(come_back(client, provider, "miasto-a", "wedrowny")), 403, NO_ACCESS)
 
 
+def test_a_mapping_naming_another_citys_school_grants_nothing(city_app, provider, people, world):
+    """A's settings naming a school of B (a typo, or a slug copied from B's): B's director, in the
+    group at the provider, gets nothing through A."""
+    school_b = world.school(people["b"], "Szkoła w Becie", slug="sp1-b")
+    with city_app().app_context():
+        membership = db.session.scalar(select(Membership).where(Membership.user_id == people["dyrektor_a"]))
+        membership.organisation_id = school_b  # the director now directs B's school
+        db.session.commit()
+    app = city_app(city(provider, "legitka-a", [{"value": "legitka-sp1-dyrekcja", "role": "school_director",
+                                                  "school": "sp1-b"}]))
+    client = app.test_client()
+    assert_refused(client.get(come_back(client, provider, "miasto-a", "dyrektor-a")), 403, NO_ACCESS)
+    assert_signed_out(client)
+
+
 def test_a_city_session_keeps_to_the_memberships_the_city_granted(city_app, provider, people):
     """A's official who is also a secretary of A's school in Legitka, though the city's groups say
     nothing of it: signed in through the city, the school is out of reach."""
