@@ -77,6 +77,7 @@ def create_app(test_config: dict | None = None):
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
+    from portal.auth import city_sign_in
     from portal.auth import factor as auth_factor  # noqa: F401 (the second factor's routes on the auth blueprint)
     from portal.auth import views as auth_views
     from portal.city import consultations as city_consultations
@@ -120,6 +121,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje
     app.register_blueprint(city_scenarios.bp)  # /miasto/koszty/scenariusze
     app.register_blueprint(dpo_views.bp)  # /iod, the data protection officer (docs/dpo.md)
+    app.register_blueprint(city_sign_in.bp)  # /logowanie/miasto: the city's own sign-in (OpenID Connect)
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.
     log_redaction.install(rule.rule for rule in app.url_map.iter_rules())

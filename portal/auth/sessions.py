@@ -35,6 +35,9 @@ from tenants.tenancy.models import UserSession
 
 _TOUCH_EVERY = dt.timedelta(minutes=1)
 FACTOR_MINUTES = 10  # from the right password to the code
+# A session started through a city's provider may use only the memberships its claims allowed
+# (portal.auth.city_sign_in, docs/security.md T2.18): their ids, kept in the signed session.
+CITY_MEMBERSHIPS = "city_memberships"
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -86,6 +89,15 @@ def previous_sign_in(user: User) -> UserSession | None:
     return db.session.scalar(select(UserSession).where(
         UserSession.user_id == user.id, UserSession.awaiting_factor.is_(False), UserSession.id != current_id)
         .order_by(UserSession.created_at.desc()).limit(1))
+
+
+def usable_memberships(memberships: list) -> list:
+    """Of the user's memberships, those this session may switch to and act in: all of them after a
+    password sign-in, only the ones the city's provider allowed after a city sign-in."""
+    allowed = session.get(CITY_MEMBERSHIPS)
+    if allowed is None:
+        return memberships
+    return [membership for membership in memberships if membership.id in allowed]
 
 
 def end() -> None:

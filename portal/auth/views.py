@@ -131,7 +131,7 @@ def switch():
     if not current_user.is_authenticated:
         abort(404)
     wanted = request.form.get("membership_id", type=int)
-    if wanted not in {m.id for m in current_user.memberships}:
+    if wanted not in {m.id for m in sessions.usable_memberships(current_user.memberships)}:
         abort(404)
     session["membership_id"] = wanted
     return redirect(url_for("auth.home"))

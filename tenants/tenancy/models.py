@@ -257,6 +257,22 @@ class RecoveryCode(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class IdentityLink(TimestampMixin, Base):
+    """A user's account at a city's OpenID Connect provider: the provider's issuer and its stable
+    subject (`sub`) for the person, stored at the first sign-in through it (docs/security.md T2.18,
+    `tenants.tenancy.identity_links`). No token and no e-mail: the subject is what stays the same."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+
 # --- tenant-owned records -----------------------------------------------------------------
 
 
