@@ -74,10 +74,13 @@ class Entry:
     args: dict[str, str]  # path argument → a world object's name, or "=value" (the same for every owner)
     forged: int | None = None  # the argument is a credential: forged, every other role gets this status
     signed_out: int | str = SIGN_IN  # what a visitor who is not signed in gets when refused
+    unowned: bool = False  # the object named is no tenant's to the roles allowed (the platform admin's users)
+    status: int | str | None = None  # every cell answers this (it depends on the protocol's state, not the role)
 
 
-def may(*roles: str, forged: int | None = None, signed_out: int | str = SIGN_IN, **args: str) -> Entry:
-    return Entry(frozenset(roles), args, forged, signed_out)
+def may(*roles: str, forged: int | None = None, signed_out: int | str = SIGN_IN, unowned: bool = False,
+        status: int | str | None = None, **args: str) -> Entry:
+    return Entry(frozenset(roles), args, forged, signed_out, unowned, status)
 
 
 # --- the matrix -----------------------------------------------------------------------------------
@@ -101,6 +104,12 @@ MATRIX: dict[str, Entry] = {
     "auth.logout": may(*EVERYONE),
     "auth.language": may(*EVERYONE),
     "auth.switch": may(*SIGNED_IN, signed_out=404),
+    # the second factor (docs/security.md T2.3): a signed-in user may enrol (a secretary, by choice)
+    "auth.enrol": may(*SIGNED_IN),
+    "auth.second_factor": may(status=SIGN_IN),  # only for a sign-in waiting for its code: none here
+    # the city's own sign-in (T2.18): no city named, no sign-in waiting: refused alike for everyone
+    "city_sign_in.start": may(status=404),
+    "city_sign_in.callback": may(status=400),
     # a parent's photo link: the token is the credential
     "parent.upload": may(PARENT, token="parent_link", forged=410),
     "parent.send": may(PARENT, token="parent_link", forged=410),
@@ -109,6 +118,15 @@ MATRIX: dict[str, Entry] = {
     "admin.duplicate_fees": may(ADMIN),
     "admin.add_duplicate_fee": may(ADMIN),
     "admin.close_duplicate_fee": may(ADMIN, fee_id="=1"),  # a period of the platform's fee, no tenant's
+    "admin.users": may(ADMIN),
+    "admin.reset_factor": may(ADMIN, user_id="staff_user", unowned=True),  # any organisation's user
+    "admin.disable_user": may(ADMIN, user_id="staff_user", unowned=True),
+    "admin.enable_user": may(ADMIN, user_id="staff_user", unowned=True),
+    # the director's staff page (second factor reset, switch-off)
+    "school_staff.index": may(DIRECTOR),
+    "school_staff.reset_factor": may(DIRECTOR, staff_id="staff_user"),
+    "school_staff.disable": may(DIRECTOR, staff_id="staff_user"),
+    "school_staff.enable": may(DIRECTOR, staff_id="staff_user"),
     # the school's staff; a few decisions the director's alone
     "school.dashboard": may(*STAFF),
     "school.pupils": may(*STAFF),
@@ -334,6 +352,8 @@ def objects(truth, ids: fuzz_world.Ids) -> dict[str, int]:
                  "AND status = 'downloaded'",
         "delivered": f"SELECT min(id) FROM print_orders WHERE school_id = {a} AND status = 'delivered'",
         "school": f"SELECT {a}",
+        # school A's secretary: a user the director manages (and the platform admin)
+        "staff_user": f"SELECT min(user_id) FROM memberships WHERE organisation_id = {a} AND role = 'school_secretary'",
         "transfer": f"SELECT min(id) FROM pupil_transfers WHERE to_school_id = {a}",
         "consultation": f"SELECT min(id) FROM consultations WHERE city_id = {city} AND status = 'open'",
         "report": f"SELECT min(id) FROM council_reports WHERE city_id = {city} AND status = 'ready'",
@@ -431,7 +451,8 @@ def cells(app, worlds: dict, method: str) -> list[Cell]:
         if method not in rule.methods:
             continue
         entry = MATRIX[rule.endpoint]
-        owned = entry.forged is None and any(not value.startswith("=") for value in entry.args.values())
+        owned = entry.forged is None and not entry.unowned and any(
+            not value.startswith("=") for value in entry.args.values())
         for role in ROLES:
             for owner in ("own", "other") if owned else ("-",):
                 world = worlds["other" if owner == "other" else "own"]
@@ -445,7 +466,9 @@ def cells(app, worlds: dict, method: str) -> list[Cell]:
                     else:
                         values[name] = world[value]
                 url = rule.build(values, append_unknown=False)[1]
-                if not allowed:
+                if entry.status is not None:
+                    expected = entry.status
+                elif not allowed:
                     expected = _refusal(rule.endpoint, entry, role)
                 elif owner == "other":
                     expected = 404
