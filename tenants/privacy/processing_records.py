@@ -211,8 +211,7 @@ def record_pdf(record: Record) -> bytes:
     """The record as an A4 PDF (docs/privacy-registers.md §8)."""
     return TEMPLATES.render("processing_record.html", "processing_record.css", r=record,
                             made_on=inputs.format_day(record.made_on),
-                            updated=_when(record.contacts.updated_at),
-                            day=inputs.format_day, no_transfer=NO_TRANSFER)
+                            updated=_when(record.contacts.updated_at))
 
 
 # --- writing ------------------------------------------------------------------------------------

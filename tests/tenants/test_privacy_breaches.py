@@ -186,7 +186,7 @@ def test_entries_are_never_updated_or_deleted(school, database):
     try:
         for statement in ("DELETE FROM data_breach_versions", "UPDATE data_breaches SET created_by_id = NULL",
                           "DELETE FROM data_breaches"):
-            with superuser.begin() as conn, pytest.raises(sa_exc.InternalError, match="insert-only"):
+            with pytest.raises(sa_exc.InternalError, match="insert-only"), superuser.begin() as conn:
                 conn.execute(text(statement))
     finally:
         superuser.dispose()
