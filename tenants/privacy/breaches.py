@@ -72,7 +72,8 @@ DECISIONS = {
 
 
 def deadline_of(discovered_at: dt.datetime) -> dt.datetime:
-    """The last instant a notification is on time: discovery + 72 real hours (docs/privacy-registers.md §2)."""
+    """The last instant a notification is on time: discovery + 72 real hours (docs/privacy-registers.md §2),
+    in UTC (arithmetic on a Warsaw datetime would add wall-clock hours across a change of the clocks)."""
     return _aware(discovered_at) + NOTIFY_WITHIN
 
 
@@ -368,7 +369,9 @@ def _instant(form: Mapping[str, str], day_field: str, time_field: str, what: str
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite gives back naive UTC
+    """The instant in UTC. SQLite gives back naive UTC; and Python adds and subtracts datetimes of one
+    zone by their wall clocks, so every computation here is done in UTC."""
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _warsaw_text(value: dt.datetime) -> str:
