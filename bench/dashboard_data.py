@@ -41,13 +41,15 @@ from bench import dashboard_plan as orgs
 from bench import dashboard_sql as bulk
 from bench.dashboard_plan import Spec
 from infra import clock
+from tenants.registry import template_versions
 
 PG = os.environ.get("LEGITKA_BENCH_PG", "127.0.0.1:5432")
 ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-MARKER = "legitka-bench-dashboard v4"  # v2: order_facts, hologram counts; v3: consultations; v4: who needs a card
+# v2: order_facts, hologram counts; v3: consultations; v4: who needs a card; v5: card template versions
+MARKER = "legitka-bench-dashboard v5"
 # LEGITKA_BENCH_DB_SUFFIX: databases of their own (e.g. "_mine": legitka_bench_city_mine), so that two
 # working copies with different data sets do not regenerate each other's.
 SUFFIX = os.environ.get("LEGITKA_BENCH_DB_SUFFIX", "")
@@ -90,7 +92,8 @@ def generate(spec: Spec, today: dt.date | None = None, log=print) -> dict:
     cutover_from, cutover_days = bulk.cutovers(today)
     params = {"y0": y0, "today": today, "cutover_from": cutover_from, "cutovers": cutover_days, "now": now,
               "max_gi": len(waves) - 1, "own_unit": bulk.OWN_UNIT_COST,
-              "girls": bulk.GIRLS, "boys": bulk.BOYS, "surnames": bulk.SURNAMES}
+              "girls": bulk.GIRLS, "boys": bulk.BOYS, "surnames": bulk.SURNAMES,
+              "amended": template_versions.versions_of(template_versions.TEMPLATE_CODES[0])[-1].effective_from}
     timings = {}
 
     def step(label: str, sql: str, **extra) -> None:

@@ -304,13 +304,14 @@ FROM f
 CARDS = """
 INSERT INTO cards (id, school_id, number, pupil_id, application_id, order_id, template_code, issue_date, valid_until,
     status, handed_over_on, collected_by, handover_recorded_by_id, created_at, handover_signed, number_label,
-    blank_serial, chip_uid, invalidation_reason, status_note, invalidated_at, replaces_card_id)
+    blank_serial, chip_uid, invalidation_reason, status_note, invalidated_at, replaces_card_id, template_version)
 SELECT c.id, c.school_id, c.number, c.pupil_id, c.id, c.order_id, c.template_code, c.submitted_on, c.valid_until,
        c.final_status, c.handed_over_on, CASE WHEN c.handed_over_on IS NOT NULL THEN 'rodzic ucznia' ELSE '' END,
        CASE WHEN c.handed_over_on IS NOT NULL THEN %(staff)s END, c.submitted_at, c.handed_over_on IS NOT NULL,
        c.number::text, CASE WHEN c.order_status = 'delivered' THEN 'EL' || lpad(c.id::text, 9, '0') ELSE '' END, '',
        c.invalidation_reason, CASE WHEN c.spoiled THEN 'uszkodzona przy druku' ELSE '' END, c.invalidated_at,
-       CASE WHEN c.kind = 'replacement' THEN c.prev_card_id END
+       CASE WHEN c.kind = 'replacement' THEN c.prev_card_id END,
+       CASE WHEN c.submitted_on >= %(amended)s THEN '2023-2653' ELSE '2023-1120' END  -- docs/domain.md §25
 FROM bench_cardx c ORDER BY c.id
 """
 

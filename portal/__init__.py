@@ -83,6 +83,7 @@ def create_app(test_config: dict | None = None):
     from portal.city import costs as city_costs
     from portal.city import scenarios as city_scenarios
     from portal.city import views as city_views
+    from portal.dpo import views as dpo_views
     from portal.parent import views as parent_views
     from portal.printer import api_keys as printer_api_keys
     from portal.printer import blanks as printer_blanks
@@ -118,6 +119,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
     app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje
     app.register_blueprint(city_scenarios.bp)  # /miasto/koszty/scenariusze
+    app.register_blueprint(dpo_views.bp)  # /iod, the data protection officer (docs/dpo.md)
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.
     log_redaction.install(rule.rule for rule in app.url_map.iter_rules())

@@ -67,10 +67,11 @@ def _name(subject: names.Subject, *, required: bool = True):
     return callback
 
 
-def _org(slug: str, kind: OrgKind) -> Organisation:
-    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug, Organisation.kind == kind.value))
+def _org(slug: str, *kinds: OrgKind) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug,
+                                                       Organisation.kind.in_([k.value for k in kinds])))
     if org is None:
-        raise click.UsageError(f"no {kind.value} with slug {slug!r}")
+        raise click.UsageError(f"no {' or '.join(k.value for k in kinds)} with slug {slug!r}")
     return org
 
 
@@ -187,7 +188,7 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
         db.session.add(user)
         db.session.flush()
     if role:
-        org = _org(org_slug, Role(role).org_kind)
+        org = _org(org_slug, *Role(role).org_kinds)
         db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))
     db.session.commit()
     click.echo(f"User {user.email} ready{f' as {role} of {org_slug}' if role else ''}.")

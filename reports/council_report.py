@@ -44,6 +44,8 @@ from reports import city_data
 from reports import consultations
 from reports import costs
 from reports import dashboard
+from reports import scenario_tables
+from reports import scenarios
 from reports.filters import Filters
 from reports.models import CouncilReport
 from reports.tables import Table
@@ -79,32 +81,52 @@ class Section:
     text: str = ""
 
 
-def _cell(value) -> str:
+def _cell(value, plain: bool = False) -> str:
+    """A value as the report prints it; `plain` prints a whole number without grouping (a year)."""
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "tak" if value else "nie"
     if isinstance(value, dt.date):
         return inputs.format_day(value)
     if isinstance(value, Decimal):
         return inputs.format_amount(value)
     if isinstance(value, float):
         return inputs.format_number(value, 1)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not plain:
         return inputs.format_number(value)
     return str(value)
 
 
-def _table(table: Table) -> dict:
-    numeric = [bool(table.rows) and all(isinstance(r[i], int | float | Decimal) or r[i] is None for r in table.rows)
-               for i in range(len(table.columns))]
-    return {"title": table.title, "columns": table.columns, "note": table.note, "numeric": numeric,
-            "rows": [[_cell(v) for v in row] for row in table.rows]}
+# A4 landscape holds about this many columns at the report's type size before headers break
+# inside words; a wider table is printed in parts, each repeating the first column (the school).
+MAX_COLUMNS = 11
+
+
+def _tables(table: Table) -> list[dict]:
+    """`table` as the template prints it: one part, or several of at most MAX_COLUMNS columns."""
+    width = len(table.columns)
+    numeric = [bool(table.rows) and all(isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool)
+                                        or r[i] is None for r in table.rows) for i in range(width)]
+    plain = [c.startswith("Rok") for c in table.columns]  # "Rok", "Rok szkolny": 2026, not 2 026
+    rows = [[_cell(v, plain[i]) for i, v in enumerate(row)] for row in table.rows]
+    if width <= MAX_COLUMNS:
+        parts = [list(range(width))]
+    else:
+        step = MAX_COLUMNS - 1
+        parts = [[0, *range(start, min(start + step, width))] for start in range(1, width, step)]
+    return [{"title": table.title if len(parts) == 1 else f"{table.title} (część {n} z {len(parts)})",
+             "columns": [table.columns[i] for i in part], "numeric": [numeric[i] for i in part],
+             "rows": [[row[i] for i in part] for row in rows],
+             "note": table.note if n == len(parts) else ""}
+            for n, part in enumerate(parts, start=1)]
 
 
 def render(*, city: str, period: str, sections: list[Section], generated_at: dt.datetime,
            title: str = "Legitymacje szkolne — raport dla Rady Miasta") -> bytes:
     """The council's PDF. `generated_at` is shown in local time as dd.mm.rrrr gg:mm."""
     context_sections = [{"title": s.title, "text": s.text, "charts": [Markup(c) for c in s.charts],  # noqa: S704
-                         "tables": [_table(t) for t in s.tables]} for s in sections]
+                         "tables": [part for t in s.tables for part in _tables(t)]} for s in sections]
     return TEMPLATES.render("council_report.html", "council_report.css", title=title, city=city, period=period,
                             source=SOURCE, generated=generated_at.strftime("%d.%m.%Y %H:%M"),
                             sections=context_sections)
@@ -134,9 +156,22 @@ def sections(city_id: int, f: Filters) -> list[Section]:
                 (costs.what_if_summary_table(costs.what_if_all(city_id, year), year),),
                 text="Tegoroczne zamówienia szkół (te same wielkości i daty) wycenione w każdym kanale "
                      "obok kwot faktycznie zapłaconych."),
+        _scenarios(city_id, f),
         Section("Hologramy w szkołach", (dashboard.hologram_table(city_id, f, data).table,)),
         *_consultation(city_id, data),
     ]
+
+
+def _scenarios(city_id: int, f: Filters) -> Section:
+    """The centralisation scenarios (reports.scenarios) of the school year of the report's last day,
+    with the page's default plan: the comparison, as `/miasto/koszty/scenariusze/` shows it."""
+    a = scenarios.default_assumptions(min(f.date_to or f.today, f.today))
+    first, last = a.period
+    return Section(f"Czy centralizacja się opłaca: rok szkolny {first.year}/{last.year}",
+                   (scenario_tables.comparison(scenarios.city_comparison(city_id, a)),),
+                   text="Tegoroczne zamówienia szkół tak, jak zostały złożone, zebrane w zamówienia zbiorcze "
+                        "miasta w drukarniach zewnętrznych i wydrukowane w centrum druku po jego rzeczywistym "
+                        "koszcie; założenia w nocie tabeli, do zmiany na stronie Scenariusze centralizacji.")
 
 
 def _consultation(city_id: int, data) -> list[Section]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Mapping
 
+from flask import g
 from flask import has_request_context
 from flask_babel import gettext
 
@@ -22,14 +23,27 @@ def N_(text: str) -> str:  # noqa: N802 — the name gettext's tools know as "ma
 
 
 class Labels(Mapping[str, str]):
-    """Value → its name, translated on every read."""
+    """Value → its name, translated for the reader. A request translates each map once (kept on
+    `flask.g`): gettext per read cost ~20 µs, and a card list download reads 30,000 names."""
 
     def __init__(self, names: dict[str, str]):
         self._names = names
 
+    def current(self) -> dict[str, str]:
+        """Every name as the current reader reads it, as a plain dict (for loops over many rows)."""
+        if not has_request_context():
+            return self._names
+        translated = g.setdefault("_labels_translated", {})
+        names = translated.get(id(self))
+        if names is None:
+            names = translated[id(self)] = {value: gettext(name) for value, name in self._names.items()}
+        return names
+
     def __getitem__(self, value: str) -> str:
-        name = self._names[value]
-        return gettext(name) if has_request_context() else name
+        return self.current()[value]
+
+    def get(self, value, default=None):
+        return self.current().get(value, default)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)

@@ -106,8 +106,9 @@ def fact_list(city_id: int, f: Filters, q: FactQuery | None = None, *, limit: in
     printers = printer_names({fact[3] for fact in facts})
     printers[None] = OWN_PRINTERS
     verdict = {(1, 1): "tak", (1, 0): "nie", (0, 1): "", (0, 0): ""}
-    rows = [(names.get(school_id, ""), order_id, CHANNELS.get(channel, channel), printers.get(printer_id, ""),
-             KINDS.get(kind, kind), CARD_STATES.get(status, status), applied_on, submitted_on, delivered_on,
+    channels, kinds, states = CHANNELS.current(), KINDS.current(), CARD_STATES.current()
+    rows = [(names.get(school_id, ""), order_id, channels.get(channel, channel), printers.get(printer_id, ""),
+             kinds.get(kind, kind), states.get(status, status), applied_on, submitted_on, delivered_on,
              handed_over_on, lead, promised_days, verdict[judged, on_time], cost, fee, rejections)
             for (school_id, order_id, channel, printer_id, kind, status, applied_on, submitted_on, delivered_on,
                  handed_over_on, promised_days, cost, fee, rejections, lead, judged, on_time) in facts]

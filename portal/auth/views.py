@@ -34,6 +34,7 @@ HOME_BY_ROLE = {
     Role.SCHOOL_SECRETARY.value: "school.dashboard",
     Role.PRINTER_OPERATOR.value: "printer.orders",
     Role.CITY_OFFICIAL.value: "city.overview",
+    Role.DATA_PROTECTION_OFFICER.value: "dpo.index",
 }
 
 

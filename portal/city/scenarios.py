@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint
+from flask import Response
+from flask import abort
 from flask import render_template
 from flask import request
 from flask_babel import gettext as _
@@ -19,8 +21,11 @@ from infra import inputs
 from portal.access import guard_blueprint
 from portal.city.costs import cell
 from portal.security import current_membership
+from reports import scenario_tables
 from reports import scenarios
 from reports.filters import school_year_period
+from reports.tables import to_csv
+from reports.tables import to_xlsx
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Role
 
@@ -104,7 +109,32 @@ def index():
                                plans=scenarios.PLANS, cell=cell), 422
     result = scenarios.city_comparison(city_id, a)
     return render_template("city/scenarios.html", error=None, result=result, a=a, form=_form_values(a),
-                           plans=scenarios.PLANS, cell=cell, days=_days, schools=_school_rows(result))
+                           plans=scenarios.PLANS, cell=cell, days=_days, schools=_school_rows(result),
+                           args=request.args.to_dict())
+
+
+@bp.get("/eksport/<key>.<fmt>")
+def export(key: str, fmt: str):
+    """One of the page's tables (`reports.scenario_tables.KEYS`) as CSV or XLSX, under the same
+    assumptions (the same query string); a bad assumption is a 422 with the page's message."""
+    if fmt not in ("csv", "xlsx") or key not in scenario_tables.TABLES:
+        abort(404)
+    try:
+        a = parse_assumptions()
+    except OperationError as err:
+        return Response(str(err), status=422, mimetype="text/plain")
+    membership = current_membership()
+    table = scenario_tables.TABLES[key](scenarios.city_comparison(membership.organisation_id, a))
+    stamp = clock.utcnow()
+    name = f"legitka-scenariusze-{key}-{a.start_year}-{stamp:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        body, mimetype = to_csv(table), "text/csv; charset=utf-8"
+    else:
+        generated = (f"{membership.organisation.name}. Pobrano z Legitki {inputs.format_day(clock.today())}; "
+                     "dane zbiorcze, bez danych osobowych uczniów.")
+        body = to_xlsx(table, generated=generated)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _school_rows(result: scenarios.Comparison) -> Markup:

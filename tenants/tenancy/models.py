@@ -51,14 +51,22 @@ class Role(enum.StrEnum):
     SCHOOL_DIRECTOR = "school_director"
     SCHOOL_SECRETARY = "school_secretary"
     PRINTER_OPERATOR = "printer_operator"
+    # The data protection officer (IOD) of one school, or of every school of a city (docs/dpo.md).
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
 
     @property
     def org_kind(self) -> OrgKind:
+        return self.org_kinds[0]
+
+    @property
+    def org_kinds(self) -> tuple[OrgKind, ...]:
+        """The kinds of organisation a membership of this role may be in."""
         return {
-            Role.CITY_OFFICIAL: OrgKind.CITY,
-            Role.SCHOOL_DIRECTOR: OrgKind.SCHOOL,
-            Role.SCHOOL_SECRETARY: OrgKind.SCHOOL,
-            Role.PRINTER_OPERATOR: OrgKind.PRINTER,
+            Role.CITY_OFFICIAL: (OrgKind.CITY,),
+            Role.SCHOOL_DIRECTOR: (OrgKind.SCHOOL,),
+            Role.SCHOOL_SECRETARY: (OrgKind.SCHOOL,),
+            Role.PRINTER_OPERATOR: (OrgKind.PRINTER,),
+            Role.DATA_PROTECTION_OFFICER: (OrgKind.CITY, OrgKind.SCHOOL),
         }[self]
 
 

@@ -35,6 +35,7 @@ EMAILS = {
     "school_secretary": "sekretariat.a@test.pl",
     "printer_operator": "drukarnia.1@test.pl",
     "city_official": "urzednik@test.pl",
+    "data_protection_officer": "iod@test.pl",
     "platform_admin": "admin@test.pl",
 }
 
@@ -95,6 +96,7 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         "school_secretary": world.user(EMAILS["school_secretary"], ids.a, "school_secretary"),
         "printer_operator": world.user(EMAILS["printer_operator"], ids.p1, "printer_operator"),
         "city_official": world.user(EMAILS["city_official"], ids.city, "city_official"),
+        "data_protection_officer": world.user(EMAILS["data_protection_officer"], ids.city, "data_protection_officer"),
         "platform_admin": world.user(EMAILS["platform_admin"], admin=True),
     }
     ids.users["school_director_b"] = world.user("dyrektor.b@test.pl", ids.b, "school_director")

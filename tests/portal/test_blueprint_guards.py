@@ -14,6 +14,7 @@ AUDIENCE = {  # who signs in as an outsider for each guard (never a member of th
     "school_director, school_secretary": "printer_operator",
     "printer_operator": "school_director",
     "city_official": "school_director",
+    "data_protection_officer": "city_official",
     "platform admin": "city_official",
 }
 

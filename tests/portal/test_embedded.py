@@ -115,6 +115,8 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
             assert sorted(m.school_name.split(" im.")[0] for m in late) == [
                 "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]
             assert all(m.days_overdue > 0 and m.printer_name for m in late)
+            # no confirmation is dated after the moment the demo was seeded (one was "tomorrow")
+            assert db.session.scalar(select(func.max(PrinterDeletion.confirmed_at))) <= clock.utcnow()
         # The print centre and the school printing for itself hold blank stock (docs/domain.md §22).
         from tenants.registry import blanks
 
@@ -157,6 +159,17 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     listing = official.get("/miasto/konsultacje/").get_data(as_text=True)
     consultation = re.search(r'href="(/miasto/konsultacje/\d+)"', listing).group(1)
     assert "5 z 13 szkół" in official.get(consultation).get_data(as_text=True)
+
+    # The city's data protection officer serves every demo school and answers on SQLite (docs/dpo.md).
+    iod = Browser(embedded.test_client())
+    assert iod.login("iod@szczecin.demo", "legitka-demo").status_code == 302
+    assert "Szkoła Podstawowa nr 18" in iod.get("/iod/").get_data(as_text=True)
+    for path in ("/iod/umowy", "/iod/retencja", "/iod/dziennik", f"/iod/drukarnie?drukarnia={printer_id}"):
+        assert iod.get(path).status_code == 200, path
+    found = iod.post("/iod/uczen", {"name": "Nowak"}).get_data(as_text=True)
+    pupil_url = re.findall(r'href="(/iod/szkola/\d+/uczen/\d+)"', found)[0]
+    assert iod.get(pupil_url + "?format=xlsx").status_code == 200
+    assert "NARUSZONY" not in iod.post("/iod/dziennik").get_data(as_text=True)
 
 
 def test_parent_link_import_and_mail_work_on_the_embedded_default(embedded, tmp_path):

@@ -38,10 +38,11 @@ from tests.portal.fuzzing import HOSTILE
 from tests.portal.fuzzing import Field
 from tests.portal.fuzzing import Finding
 
-ROLES = ("school_director", "school_secretary", "printer_operator", "city_official", "platform_admin", "parent",
-         "anonymous")
+ROLES = ("school_director", "school_secretary", "printer_operator", "city_official", "data_protection_officer",
+         "platform_admin", "parent", "anonymous")
 STARTS = {"school_director": "/szkola/", "school_secretary": "/szkola/", "printer_operator": "/drukarnia/",
-          "city_official": "/miasto/", "platform_admin": "/admin/", "anonymous": "/logowanie"}
+          "city_official": "/miasto/", "data_protection_officer": "/iod/", "platform_admin": "/admin/",
+          "anonymous": "/logowanie"}
 MAX_URLS_PER_ENDPOINT = 30  # pages of one kind crawled per role (each order's page has other forms)
 MAX_FILES_PER_ENDPOINT = 2  # PDFs, spreadsheets, photos: the same code whatever the object
 SATURATED = 3  # pages of one endpoint in a row that showed nothing new: its other objects are skipped

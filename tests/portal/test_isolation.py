@@ -58,7 +58,7 @@ def school_objects(app, school_id, user_id, printer_id, *, submit=True):
 
 # Who asks, by the blueprint's guard (portal.access.guard_blueprint); the printers' API by its prefix.
 AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": "printer",
-             "city_official": "city"}
+             "city_official": "city", "data_protection_officer": "dpo"}
 
 # Each path argument, per audience: the names (keys of the `others` fixture) of another tenant's
 # objects put into it, one request each.
@@ -72,6 +72,7 @@ FILL = {
     "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
              "key": ("table_key",), "fmt": ("csv", "xlsx")},
     "api": {"order_id": ("order", "draft")},
+    "dpo": {"school_id": ("other_city_school",), "pupil_id": ("pupil",)},  # tests/portal/test_dpo.py walks these
 }
 
 # Rules whose path arguments name no tenant's object, each with its reason.

@@ -19,6 +19,7 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tests.portal.test_api import bearer
 from tests.portal.test_api import token_for
+from tests.portal.test_transfers import superuser  # noqa: F401 (the fixture)
 from tests.printing.test_printer_deletions import deliver
 from tests.printing.test_printer_deletions import delivered_order
 from tests.printing.test_printer_deletions import shipped_order
@@ -124,6 +125,31 @@ def test_the_flag_at_seven_and_eight_days_for_the_school_and_the_city(app, two_s
     with clock.pinned(dt.datetime(2026, 11, 20, 12, 0, tzinfo=WARSAW)):
         city = text_of(browser("urzednik@test.pl").get("/miasto/zamowienia"))
         assert "<strong>3</strong>" in re.search(rf"<tr><td>nr {order_id}</td>.*?</tr>", city).group(0)
+
+
+def test_the_city_sees_the_twenty_most_overdue_and_how_many_there_are(app, two_schools, browser,
+                                                                      superuser):  # noqa: F811
+    """A city whose printers never confirm has thousands of such orders: its pages list the 20 most
+    overdue (the oldest deliveries first) and say how many there are in all. 24 orders, copied from
+    one delivered order by the superuser, delivered one day apart."""
+    from sqlalchemy import text
+
+    order_id = delivered_order(app, two_schools, DELIVERED)
+    with superuser.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE copy AS SELECT * FROM print_orders WHERE id = :id"), {"id": order_id})
+        for _copy in range(23):
+            conn.execute(text("UPDATE copy SET id = (SELECT max(id) + 1 FROM print_orders), "
+                              "delivered_at = delivered_at - interval '1 day', "
+                              "purge_after = purge_after - interval '1 day'"))
+            conn.execute(text("INSERT INTO print_orders SELECT * FROM copy"))
+        oldest = conn.execute(text("SELECT max(id) FROM print_orders")).scalar()
+    with clock.pinned(dt.datetime(2026, 11, 18, 12, 0, tzinfo=WARSAW)):
+        official = browser("urzednik@test.pl")
+        for page in ("/miasto/", "/miasto/zamowienia"):
+            city = text_of(official.get(page))
+            listed = re.findall(r"<tr><td>nr (\d+)</td><td>Szkoła Podstawowa nr 1</td><td><strong>Drukarnia", city)
+            assert len(listed) == 20 and int(listed[0]) == oldest and str(order_id) not in listed, page
+            assert "Razem 24 zamówień bez potwierdzenia po terminie; powyżej 20 najdłużej oczekujących." in city
 
 
 # --- the API ------------------------------------------------------------------------------------------

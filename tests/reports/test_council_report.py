@@ -29,6 +29,24 @@ def test_the_council_report_renders_tables_with_period_source_and_date():
         assert expected.replace(" ", "") in text.replace(" ", "").replace("\u00a0", ""), expected
 
 
+def test_a_wide_table_is_printed_in_parts_repeating_the_school_and_years_are_not_grouped():
+    """A 20-column table (the rollout) would break its headers inside words on A4: it is printed in
+    parts of at most MAX_COLUMNS columns, each starting with the school; a year stays 2026."""
+    from reports.council_report import MAX_COLUMNS
+
+    columns = ("Szkoła", *(f"Kol{chr(64 + i)}x" for i in range(1, 20)))  # KolAx … KolSx
+    wide = Table("rollout", "Wdrożenie w szkołach", columns, (("SP 1", *range(1001, 1020)),), note="Stan na dziś")
+    budget = Table("budget", "Budżet", ("Rok", "Wydano (zł)", "Cel osiągnięty"), ((2026, Decimal("8801.05"), True),))
+    pdf = render(city="M", period="2026", generated_at=dt.datetime(2026, 11, 22, 9, 5),
+                 sections=[Section("Wdrożenie", (wide, budget))])
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    flat = text.replace("\u00a0", " ")
+    assert MAX_COLUMNS < 20 and "(część 1 z 2)" in flat and "(część 2 z 2)" in flat
+    assert flat.count("SP 1") == 2 and flat.count("Stan na dziś") == 1  # the school in both parts, the note once
+    assert [flat.count(c) for c in columns[1:]] == [1] * 19  # every other column once
+    assert "2026 8 801,05 tak" in " ".join(flat.split()) and "2 026" not in flat
+
+
 def _csrf(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
@@ -51,7 +69,8 @@ def test_the_city_official_asks_for_the_council_report_and_downloads_it(app, two
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
     flat = " ".join(text.split())
     for expected in ("Podstawowa nr 1", "Podstawowa nr 2", "01.09.2026", "31.08.2027",
-                     "Wdrożenie", "Czas oczekiwania", "Wydatki", "Co by było", "Hologramy", "Źródło"):
+                     "Wdrożenie", "Czas oczekiwania", "Wydatki", "Co by było", "Czy centralizacja się opłaca",
+                     "Stan obecny (zamówienia szkół)", "Hologramy", "Źródło"):
         assert expected in flat, expected
     # Bad filters: a Polish message and nothing asked for; another city and a director see nothing.
     bad = official.post("/miasto/raporty", data={**form, "od": "nie-data"})

@@ -19,6 +19,8 @@ from reports import costs
 from reports import scenarios
 from reports.scenarios import Assumptions
 from reports.scenarios import Demand
+from tests.reports.test_costs import costed_city  # noqa: F401 (the fixture)
+from tests.reports.test_costs import zl
 
 D = Decimal
 A, B, C = 1, 2, 3
@@ -266,3 +268,65 @@ def test_a_printer_on_working_days_is_counted_in_working_days():
     # the form's own figure is calendar days, whatever the printer's unit
     assert scenarios.city_wide("Drukarnia R", "printer-r", tiers, Terms(lead_time_days=21, lead_time_working=True),
                                pooled, lead_days=21).lead_days == D("21.0")
+
+
+def test_the_downloads_carry_the_pages_totals(app, costed_city, browser):  # noqa: F811
+    """Each of the page's tables downloads as CSV and XLSX with the page's assumptions, and every
+    total agrees with the page to the grosz: the options' totals, the pooled orders adding up to
+    their option, each option's school lines adding up to it. City D's school is not in them."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    official = browser("urzednik@test.pl")
+    query = "rok=2025&plan=2"
+    page = official.get(f"/miasto/koszty/scenariusze/?{query}").get_data(as_text=True)
+    assert "/miasto/koszty/scenariusze/eksport/porownanie.csv?" in page
+
+    def rows(key):
+        response = official.get(f"/miasto/koszty/scenariusze/eksport/{key}.csv?{query}")
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        return list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
+
+    def amount(text):
+        return D(text.replace(",", "."))
+
+    options = rows("porownanie")
+    assert options[0][:5] == ["Wariant", "Zamówienia", "Karty", "Razem (zł)", "Za kartę (zł)"]
+    by_name = {r[0]: r for r in options[1:]}
+    # the status quo: 120 + 5 cards of A at P1 (1,494.00 + 78.00) and 40 of B at P2 (450.00)
+    assert by_name["Stan obecny (zamówienia szkół)"][1:4] == ["3", "165", "2022,00"]
+    # at least one external printer pooled, and the centre M at its real cost
+    assert any(n.startswith("Zamówienie miasta: ") and r[3] for n, r in by_name.items()), by_name
+    assert any(n.startswith("Centrum druku: ") and r[3] for n, r in by_name.items()), by_name
+    for name, row in by_name.items():  # every option's total is on the page as shown there
+        if row[3]:
+            assert zl(amount(row[3])) in page, name
+    pooled = rows("zamowienia-zbiorcze")
+    for name, row in by_name.items():
+        if name.startswith("Zamówienie miasta: ") and row[3]:
+            printer = name.removeprefix("Zamówienie miasta: ")
+            assert sum(amount(p[8]) for p in pooled[1:] if p[0] == printer) == amount(row[3])
+    schools = rows("szkoly")
+    for name, row in by_name.items():
+        lines = [s for s in schools[1:] if s[1] == name]
+        if row[3]:
+            assert sum(amount(s[3]) for s in lines) == amount(row[3]), name
+            assert sum(int(s[2]) for s in lines) == int(row[2]), name
+    assert {s[0] for s in schools[1:]} == {"Szkoła Podstawowa nr 1", "Szkoła Podstawowa nr 2"}
+    book = load_workbook(io.BytesIO(official.get(f"/miasto/koszty/scenariusze/eksport/porownanie.xlsx?{query}")
+                                    .get_data()))
+    cells = {row[0]: row for row in book.active.iter_rows(values_only=True) if row and row[0]}
+    assert cells["Stan obecny (zamówienia szkół)"][3] == pytest.approx(2022.00)
+
+
+@pytest.mark.parametrize("url", ["/miasto/koszty/scenariusze/eksport/porownanie.pdf",
+                                 "/miasto/koszty/scenariusze/eksport/nic.csv"])
+def test_an_unknown_download_is_a_404(browser, two_schools, url):
+    assert browser("urzednik@test.pl").get(url).status_code == 404
+
+
+def test_a_download_with_a_bad_assumption_is_a_422(browser, two_schools):
+    response = browser("urzednik@test.pl").get("/miasto/koszty/scenariusze/eksport/szkoly.csv?rok=abc")
+    assert response.status_code == 422 and "rok" in response.get_data(as_text=True).lower()
