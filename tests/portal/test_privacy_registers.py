@@ -185,3 +185,32 @@ def test_the_director_completes_the_contacts_and_the_pdf_renders(app, browser, t
                      "Firma Sieciowa", "Szafa zamykana na klucz", "Dz.U. 2023 poz. 1120"):
         assert expected in text, expected
     assert "Tylko-Dla-B" not in text
+
+
+def test_an_officer_reads_both_registers_school_by_school_without_writing(app, two_schools, printer_of_b_only):
+    """The merge path for the data protection officer (docs/privacy-registers.md §5): under the
+    officer's per-school switch (`tenants.tenancy.officer.reading_school`, which refuses any write),
+    the same functions give each served school its own breaches and record, and nothing else."""
+    from printing import agreements
+    from tenants.privacy import processing_records
+    from tenants.tenancy import officer
+    from tenants.tenancy.models import Organisation
+
+    a, b = two_schools["a"], two_schools["b"]
+    first = _breach_of(app, a, two_schools["director_a"], "Naruszenie szkoły A")
+    second = _breach_of(app, b, two_schools["director_b"], "Naruszenie szkoły B")
+    with app.app_context(), clock.pinned(NOW):
+        city = db.session.get(Organisation, two_schools["city"])
+        seen = {}
+        for school in officer.served_schools(city):
+            with officer.reading_school(city, school.id):
+                entries = breaches.register([school.id])
+                record = processing_records.build([school.id], agreements.recipients([school.id]))
+                pdf = processing_records.record_pdf(record[0])
+                seen[school.id] = ([(e.breach.id, e.current.description, e.standing.state) for e in entries],
+                                   {p.name for p in record[0].printers}, pdf[:4])
+        db.session.rollback()
+    assert seen[a] == ([(first, "Naruszenie szkoły A", "running")], {"Drukarnia Pierwsza", "Drukarnia Druga"},
+                       b"%PDF")
+    assert seen[b] == ([(second, "Naruszenie szkoły B", "running")],
+                       {"Drukarnia Pierwsza", "Drukarnia Druga", "Drukarnia Tylko-Dla-B"}, b"%PDF")
