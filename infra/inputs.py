@@ -119,6 +119,25 @@ def day(value, *, earliest: dt.date = EARLIEST, latest: dt.date = LATEST) -> dt.
     return result
 
 
+_TIME = re.compile(r"([0-9]{1,2})[:.]([0-9]{2})(?::00)?")
+
+
+def time_of_day(value) -> dt.time | None:
+    """A time of day typed as gg:mm (g:mm and gg.mm too) or sent by a time input as gg:mm[:00];
+    None for empty text; `Refused` for anything else or an hour or minute out of range. Which
+    instant it names is the caller's business (a day and a zone: docs/privacy-registers.md §2)."""
+    text = _text(value)
+    if not text:
+        return None
+    match = _TIME.fullmatch(text)
+    if not match:
+        raise Refused("not a time")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise Refused("out of range")
+    return dt.time(hour, minute)
+
+
 # --- E-mail addresses ---------------------------------------------------------------------------
 
 MAX_EMAIL = 254  # RFC 5321's limit for a path

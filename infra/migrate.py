@@ -42,7 +42,8 @@ def upgrade(owner_url: str, app_url: str | None = None) -> None:
 
 def grant_app_role(owner_url: str, app_role: str) -> None:
     """Data privileges only: no DDL, no TRUNCATE, the access log and printers' deletion confirmations
-    are insert-and-read only, its chain heads never deleted, and transfer requests are never deleted."""
+    are insert-and-read only, its chain heads never deleted, transfer requests are never deleted, and
+    the breach register is insert-and-read only."""
     role = '"' + app_role.replace('"', '""') + '"'
     engine = create_engine(owner_url, poolclass=pool.NullPool)
     with engine.begin() as conn:
@@ -56,6 +57,8 @@ def grant_app_role(owner_url: str, app_role: str) -> None:
         conn.execute(text(f"REVOKE DELETE ON pupil_transfers FROM {role}"))
         # A printer's deletion confirmation is written once and never changed (docs/domain.md §23).
         conn.execute(text(f"REVOKE UPDATE, DELETE ON printer_deletions FROM {role}"))
+        # The breach register is insert-only: a change is a new version (docs/privacy-registers.md §3).
+        conn.execute(text(f"REVOKE UPDATE, DELETE ON data_breaches, data_breach_versions FROM {role}"))
         conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     engine.dispose()
 

@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None):
     import tenants.consultations.models  # noqa: F401
     import tenants.mail.models  # noqa: F401
     import tenants.photos.models  # noqa: F401
+    import tenants.privacy.models  # noqa: F401
     import tenants.pupils.models  # noqa: F401
     import tenants.registry.models  # noqa: F401
     import tenants.roster.models  # noqa: F401
@@ -96,6 +97,7 @@ def create_app(test_config: dict | None = None):
     from portal.school import mlegitymacja as school_mleg
     from portal.school import orders as school_orders  # noqa: F401 (routes on the school blueprint)
     from portal.school import photos as school_photos
+    from portal.school import privacy as school_privacy
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
     from portal.school import staff as school_staff
@@ -116,6 +118,7 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(school_blanks.bp)  # /szkola/blankiety
     app.register_blueprint(school_staff.bp)  # /szkola/pracownicy
+    app.register_blueprint(school_privacy.bp)  # /szkola/ochrona-danych
     app.register_blueprint(printer_blanks.bp)  # /drukarnia/blankiety
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
     app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje

@@ -86,6 +86,8 @@ MULTILINE_FIELDS = frozenset({
     "serials",  # holograms' and blanks' protocols
     "intro", "problems_text", "extra_answer", "comments",  # a consultation and a director's answer
     "statement",  # a printer's deletion confirmation
+    "description", "data_categories", "consequences", "measures", "delay_reason",  # a breach (tenants.privacy)
+    "not_reportable_reason", "other_recipients", "school_measures",  # ... and the records of processing
 })
 # Never stored as text: a password may hold any character it held when it was set.
 UNCHECKED_FIELDS = frozenset({"password", "csrf_token"}) | NAVIGATION

@@ -5,15 +5,21 @@ the day, and a printer cannot fetch an undelivered batch once its agreement has 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from printing.models import OrderStatus
+from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
+from tenants.privacy.processing_records import Recipient
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import require_school
 from tenants.tenancy.errors import OperationError
+from tenants.tenancy.models import Organisation
 
 
 def in_force(school_id: int, printer_id: int, on: dt.date | None = None) -> ProcessingAgreement | None:
@@ -46,3 +52,28 @@ def record(actor: Actor, printer_id: int, *, reference: str, signed_on: dt.date,
     db.session.add(agreement)
     db.session.flush()
     return agreement
+
+
+def recipients(school_ids: Sequence[int]) -> dict[int, list[Recipient]]:
+    """The printers each school has (or had) an agreement with, one `Recipient` per agreement, with
+    the number of the school's orders sent to that printer: the recipients of the school's records
+    of processing activities (docs/privacy-registers.md §7). Only what the current tenant sees."""
+    ids = [int(i) for i in school_ids]
+    if not ids:
+        return {}
+    sent = {(school_id, printer_id): count for school_id, printer_id, count in db.session.execute(
+        select(PrintOrder.school_id, PrintOrder.printer_id, func.count()).where(
+            PrintOrder.school_id.in_(ids), PrintOrder.printer_id.is_not(None),
+            PrintOrder.status != OrderStatus.DRAFT.value).group_by(PrintOrder.school_id, PrintOrder.printer_id))}
+    found: dict[int, list[Recipient]] = {}
+    for agreement, printer in db.session.execute(
+            select(ProcessingAgreement, Organisation)
+            .join(Organisation, Organisation.id == ProcessingAgreement.printer_id)
+            .where(ProcessingAgreement.school_id.in_(ids))
+            .order_by(Organisation.name, ProcessingAgreement.valid_from)).tuples():
+        found.setdefault(agreement.school_id, []).append(Recipient(
+            school_id=agreement.school_id, name=printer.name, address=printer.address_line,
+            print_centre=bool(printer.is_city_print_centre), reference=agreement.reference,
+            signed_on=agreement.signed_on, valid_from=agreement.valid_from, valid_until=agreement.valid_until,
+            retention_days=agreement.retention_days, orders=sent.get((agreement.school_id, printer.id), 0)))
+    return found

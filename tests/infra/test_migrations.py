@@ -12,6 +12,7 @@ import reports.models  # noqa: F401
 import tenants.consultations.models  # noqa: F401
 import tenants.mail.models  # noqa: F401
 import tenants.photos.models  # noqa: F401
+import tenants.privacy.models  # noqa: F401
 import tenants.pupils.models  # noqa: F401
 import tenants.registry.models  # noqa: F401
 import tenants.roster.models  # noqa: F401

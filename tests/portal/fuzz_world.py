@@ -5,7 +5,8 @@ for every role, pupils with photos, applications in every state a form acts on, 
 most states (draft, ready, downloaded, printed, shipped, delivered with cards to hand over,
 rejected, failed, the school's own printer), handed-over cards, holograms in stock, a waiting
 photo, roster imports (checked, needing a mapping), transfers pending both ways, a budget,
-consultations with the directors (a draft and an open one), an API client and a parent's link.
+consultations with the directors (a draft and an open one), a breach in the school's register, an
+API client and a parent's link.
 
 Everything is made through the domain functions, so the pages render exactly what a school
 in the middle of a school year sees."""
@@ -73,6 +74,7 @@ def build(app, *, in_process_jobs: bool, tag: str = "") -> Ids:
     from reports.budgets import save_budget
     from reports.filters import Filters
     from tenants.consultations import operations as consultations
+    from tenants.privacy import breaches
     from tenants.pupils import applications
     from tenants.pupils import pesel as pesel_rules
     from tenants.registry import holograms
@@ -185,6 +187,12 @@ def build(app, *, in_process_jobs: bool, tag: str = "") -> Ids:
             "unieważniona;"]))
         holograms.receive(director, school_year=year, supplier="PWPW", received_on=clock.today(),
                           first="HS 000101", last="HS 000120")
+        # A breach in the school's register, reported late (its page: the amendment form).
+        breaches.record(director, {
+            "discovered_on": (clock.today() - dt.timedelta(days=10)).strftime("%d.%m.%Y"), "discovered_time": "09:15",
+            "description": "Lista klasy wysłana do niewłaściwego rodzica.", "decision": "reported",
+            "reported_on": (clock.today() - dt.timedelta(days=5)).strftime("%d.%m.%Y"), "reported_time": "10:00",
+            "delay_reason": "Dyrektor dowiedział się później."})
         db.session.commit()
         del ready_for_order
         relay_outbox()

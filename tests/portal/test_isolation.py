@@ -67,7 +67,7 @@ FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
                "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
                "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol"),
-               "consultation_id": ("consultation",), "staff_id": ("director_b",)},
+               "consultation_id": ("consultation",), "staff_id": ("director_b",), "breach_id": ("breach",)},
     "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",),
                 "protocol_id": ("printer_blank_protocol", "blank_protocol")},
     "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
@@ -171,6 +171,7 @@ def others(app, world, two_schools, school_b):
     from reports import council_report
     from reports.filters import Filters
     from tenants.consultations import operations as consultations
+    from tenants.privacy import breaches
     from tenants.transfers import operations as transfer
 
     c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
@@ -185,9 +186,12 @@ def others(app, world, two_schools, school_b):
             store_photo(actor, school, pupil)
             moved = transfer.send(actor, school, pupil, c)
             protocol = blank_protocol(actor, "B", committee="Tajna komisja")
+            breach = breaches.record(actor, {  # the school's breach register (docs/privacy-registers.md)
+                "discovered_on": inputs.format_day(clock.today() - dt.timedelta(days=1)), "discovered_time": "12:00",
+                "description": "Tajne naruszenie szkoły B"})
             db.session.commit()
             ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"],
-                       blank_protocol=protocol.id, director_b=two_schools["director_b"])
+                       blank_protocol=protocol.id, director_b=two_schools["director_b"], breach=breach.id)
         p1 = two_schools["p1"]
         with tenant_scope(Tenant(printer_id=p1)):
             operator = Actor(user_id=None, role="printer_operator", organisation_id=p1)
