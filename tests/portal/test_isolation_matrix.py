@@ -122,6 +122,15 @@ MATRIX: dict[str, Entry] = {
     "admin.reset_factor": may(ADMIN, user_id="staff_user", unowned=True),  # any organisation's user
     "admin.disable_user": may(ADMIN, user_id="staff_user", unowned=True),
     "admin.enable_user": may(ADMIN, user_id="staff_user", unowned=True),
+    # the school's privacy registers (docs/privacy-registers.md): the staff read, the director writes
+    "privacy.index": may(*STAFF),
+    "privacy.new_breach": may(DIRECTOR),
+    "privacy.create_breach": may(DIRECTOR),
+    "privacy.breach": may(*STAFF, breach_id="breach"),
+    "privacy.amend_breach": may(DIRECTOR, breach_id="breach"),
+    "privacy.processing_record": may(*STAFF),
+    "privacy.processing_record_pdf": may(*STAFF),
+    "privacy.save_contacts": may(DIRECTOR),
     # the director's staff page (second factor reset, switch-off)
     "school_staff.index": may(DIRECTOR),
     "school_staff.reset_factor": may(DIRECTOR, staff_id="staff_user"),
@@ -352,6 +361,7 @@ def objects(truth, ids: fuzz_world.Ids) -> dict[str, int]:
                  "AND status = 'downloaded'",
         "delivered": f"SELECT min(id) FROM print_orders WHERE school_id = {a} AND status = 'delivered'",
         "school": f"SELECT {a}",
+        "breach": f"SELECT min(id) FROM data_breaches WHERE school_id = {a}",
         # school A's secretary: a user the director manages (and the platform admin)
         "staff_user": f"SELECT min(user_id) FROM memberships WHERE organisation_id = {a} AND role = 'school_secretary'",
         "transfer": f"SELECT min(id) FROM pupil_transfers WHERE to_school_id = {a}",
