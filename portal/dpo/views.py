@@ -29,6 +29,8 @@ from reports.dpo import registers
 from reports.tables import Table
 from reports.tables import to_csv
 from reports.tables import to_xlsx
+from tenants.privacy import breaches
+from tenants.privacy import processing_records
 from tenants.tenancy import officer
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import CityPrinter
@@ -160,3 +162,34 @@ def chain_check():
     """The access-log chain check of the served schools; POST runs it (read only)."""
     results = registers.verify_chains(_organisation()) if request.method == "POST" else None
     return render_template("dpo/chains.html", results=results)
+
+
+@bp.get("/naruszenia")
+def breach_registers():
+    """Every served school's breach register with its 72-hour clocks (docs/privacy-registers.md)."""
+    return render_template("dpo/breaches.html", found=registers.breach_registers(_organisation()),
+                           describe=breaches.describe, decisions=breaches.DECISIONS)
+
+
+@bp.get("/szkola/<int:school_id>/naruszenia/<int:breach_id>")
+def breach(school_id: int, breach_id: int):
+    found, history = registers.school_breach(_organisation(), school_id, breach_id)
+    return render_template("dpo/breach.html", b=found, e=found.entry, history=history,
+                           standing=breaches.describe(found.entry.standing), decisions=breaches.DECISIONS,
+                           as_text=breaches.as_text)
+
+
+@bp.get("/rejestr-czynnosci")
+def processing_records_index():
+    """The served schools, each with its records of processing activities (GDPR art. 30)."""
+    return render_template("dpo/processing_records.html", schools=officer.served_schools(_organisation()))
+
+
+@bp.get("/szkola/<int:school_id>/rejestr-czynnosci")
+def processing_record(school_id: int):
+    record = registers.processing_record(_organisation(), school_id)
+    if request.args.get("format") == "pdf":
+        return Response(processing_records.record_pdf(record), mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="rejestr-czynnosci-{school_id}.pdf"',
+            "Cache-Control": "no-store, private"})
+    return render_template("dpo/processing_record.html", r=record)

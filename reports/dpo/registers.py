@@ -12,12 +12,15 @@ from sqlalchemy import select
 
 from infra import clock
 from infra.db import db
+from printing import agreements as entrustments
 from printing import deletions
 from printing.fulfilment import RETENTION_DAYS
 from printing.models import DeletionReceipt
 from printing.models import OrderStatus
 from printing.models import PrintOrder
 from printing.models import ProcessingAgreement
+from tenants.privacy import breaches
+from tenants.privacy import processing_records
 from tenants.tenancy import audit_chain
 from tenants.tenancy import officer
 from tenants.tenancy.models import AccessLogHead
@@ -189,3 +192,41 @@ def verify_chains(organisation: Organisation) -> list[ChainResult]:
             continue
         results.append(ChainResult(name, chain, head.seq, audit_chain.verify_chain(head), True))
     return results
+
+
+# --- 6. the schools' breach registers and records of processing (docs/privacy-registers.md) --------
+
+
+@dataclasses.dataclass(frozen=True)
+class SchoolBreach:
+    """One breach of a served school, with its school's name (the officer reads many registers)."""
+
+    school_id: int
+    school_name: str
+    entry: breaches.Entry
+
+
+def breach_registers(organisation: Organisation, now: dt.datetime | None = None) -> list[SchoolBreach]:
+    """Every served school's breaches, each school read as itself (officer.reading_school): the
+    ones past their 72 hours without a decision first, then the newest."""
+    found = []
+    for school in officer.served_schools(organisation):
+        with officer.reading_school(organisation, school.id):
+            found += [SchoolBreach(school.id, school.name, e) for e in breaches.register([school.id], now)]
+    return sorted(found, key=lambda b: (not b.entry.standing.flagged, -b.entry.current.discovered_at.timestamp()))
+
+
+def school_breach(organisation: Organisation, school_id: int, breach_id: int,
+                  now: dt.datetime | None = None) -> tuple[SchoolBreach, list[breaches.Change]]:
+    """One breach of a served school with its history; NotFoundError (404) for any other."""
+    school = officer.served_school(organisation, school_id)
+    with officer.reading_school(organisation, school.id):
+        found = breaches.entry([school.id], breach_id, now)
+        return SchoolBreach(school.id, school.name, found), breaches.history(found.breach)
+
+
+def processing_record(organisation: Organisation, school_id: int) -> processing_records.Record:
+    """A served school's records of processing activities, as its director sees them."""
+    school = officer.served_school(organisation, school_id)
+    with officer.reading_school(organisation, school.id):
+        return processing_records.build([school.id], entrustments.recipients([school.id]))[0]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from infra import clock
+from infra import inputs
 from infra.db import db
 from tenants.pupils.models import Pupil
 from tenants.pupils.pesel import make as make_pesel
@@ -389,3 +390,38 @@ def test_exports_keep_hostile_names_as_text(app, served, browser, superuser):  #
         assert any(HOSTILE[0] in field or "-2+3" in field for row in rows for field in row)
         texts = xlsx_texts(iod.get(url + joiner + "format=xlsx").data)
         assert any(HOSTILE[0] in t or "-2+3" in t for t in texts)
+
+
+def test_the_officer_reads_the_schools_breach_registers_and_records_of_processing(app, served, browser):
+    """The city's officer reads every served school's breach register, with the 72-hour clock, and
+    each school's records of processing (page and PDF); the other city's officer gets 404 for them
+    and school B's officer sees B's only (docs/dpo.md, docs/privacy-registers.md)."""
+    from tenants.privacy import breaches
+
+    discovered = clock.now() - dt.timedelta(hours=80)  # undecided, past its 72 hours
+    director_a = Actor(user_id=served["director_a"], role="school_director", organisation_id=served["a"])
+    with app.app_context(), tenant_scope(Tenant(school_id=served["a"])):
+        breach = breaches.record(director_a, {
+            "discovered_on": inputs.format_day(discovered.date()), "discovered_time": f"{discovered:%H:%M}",
+            "description": "Zgubiony pendrive z listą klasy 2a"})
+        db.session.commit()
+        breach_id = breach.id
+    iod = browser("iod@test.pl")
+    page = iod.get("/iod/naruszenia")
+    assert page.status_code == 200 and "Zgubiony pendrive z listą klasy 2a" in page.text
+    assert "po terminie" in page.text and "Szkoła Podstawowa nr 1" in page.text
+    one = iod.get(f"/iod/szkola/{served['a']}/naruszenia/{breach_id}")
+    assert one.status_code == 200 and "Historia wpisu" in one.text and "Zapisz nową wersję" not in one.text
+    record = iod.get(f"/iod/szkola/{served['a']}/rejestr-czynnosci")
+    assert record.status_code == 200 and "Drukarnia Pierwsza" in record.text
+    pdf = iod.get(f"/iod/szkola/{served['a']}/rejestr-czynnosci?format=pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    assert str(served["a"]) in iod.get("/iod/rejestr-czynnosci").text
+    other = browser("iod.inne@test.pl")
+    assert "Zgubiony pendrive" not in other.get("/iod/naruszenia").text
+    assert other.get(f"/iod/szkola/{served['a']}/naruszenia/{breach_id}").status_code == 404
+    assert other.get(f"/iod/szkola/{served['a']}/rejestr-czynnosci").status_code == 404
+    iod_b = browser("iod.b@test.pl")
+    assert "Zgubiony pendrive" not in iod_b.get("/iod/naruszenia").text
+    assert iod_b.get(f"/iod/szkola/{served['a']}/naruszenia/{breach_id}").status_code == 404
+    assert iod_b.get(f"/iod/szkola/{served['b']}/naruszenia/{breach_id}").status_code == 404  # not B's breach

@@ -73,7 +73,8 @@ FILL = {
     "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
              "key": ("table_key",), "fmt": ("csv", "xlsx")},
     "api": {"order_id": ("order", "draft")},
-    "dpo": {"school_id": ("other_city_school",), "pupil_id": ("pupil",)},  # tests/portal/test_dpo.py walks these
+    # tests/portal/test_dpo.py walks these
+    "dpo": {"school_id": ("other_city_school",), "pupil_id": ("pupil",), "breach_id": ("breach",)},
 }
 
 # Rules whose path arguments name no tenant's object, each with its reason.

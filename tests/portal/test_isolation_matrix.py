@@ -285,6 +285,10 @@ MATRIX: dict[str, Entry] = {
     "dpo.agreements": may(DPO),
     "dpo.retention": may(DPO),
     "dpo.chain_check": may(DPO),
+    "dpo.breach_registers": may(DPO),
+    "dpo.breach": may(DPO, school_id="school", breach_id="breach"),
+    "dpo.processing_records_index": may(DPO),
+    "dpo.processing_record": may(DPO, school_id="school"),
     # the printers' API: bearer tokens
     "api.openapi_document": may(*EVERYONE),
     "api.token": may(*EVERYONE),  # the client's credentials are in the request
