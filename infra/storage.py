@@ -223,14 +223,21 @@ class S3Storage:
         self.client.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": content_type})
 
     def get_file(self, key: str, target: BinaryIO) -> None:
+        """Streams the body chunk by chunk into `target`, and closes it however the writing ends
+        (a target that refuses mid-way — a damaged envelope — must not leave the socket open)."""
         from botocore.exceptions import ClientError
 
         try:
-            self.client.download_fileobj(self.bucket, key, target)
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                 raise NotFound(key) from exc
             raise StorageError("S3 read failed") from exc
+        try:
+            for chunk in body.iter_chunks(_CHUNK):
+                target.write(chunk)
+        finally:
+            body.close()
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -493,6 +493,7 @@ def test_statistics_survive_erasing_a_pupil_who_left(app, seeded, truth, browser
     before = every_table()
     facts_before = facts_of(app, seeded.a)
     official = browser(seeded.official)
+    official.get("/miasto/")  # the sign-in's one-time notice (the previous sign-in) is shown here, not below
     pages_before = _page(official, "/miasto/wydatki?od=&do=")
 
     with owner.begin() as conn:
