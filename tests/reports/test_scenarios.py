@@ -84,7 +84,7 @@ def test_the_status_quo_is_what_was_really_paid_and_how_long_it_took():
     assert sq.per_card == D("16.58")  # 1,989.00 ÷ 120 = 16.575 → 16.58
     # delivered cards only: (60 × 14 + 2 × 10 + 30 × 10 + 4 × 14 + 20 × 14) ÷ 116 = 1,496 ÷ 116 = 12.897 → 12.9
     assert sq.lead_days == D("12.9")
-    assert "4 kart jeszcze niedoręczonych" in sq.note
+    assert "4 karty jeszcze niedoręczone" in sq.note  # 4: the "few" form (infra.inputs.plural)
     schools = {line.school_id: line for line in sq.schools}
     assert (schools[A].total, schools[B].total, schools[C].total) == (D("935.00"), D("609.00"), D("445.00"))
     assert schools[C].lead_days == D("14.0")  # its March order is not delivered: only the October one
