@@ -255,7 +255,9 @@ def _printer_confirms_deletion(order: PrintOrder, printer: Organisation) -> None
     with tenant_scope(Tenant(printer_id=printer.id)):
         db.session.add(PrinterDeletion(
             school_id=order.school_id, city_id=order.city_id, order_id=order.id, printer_id=printer.id,
-            confirmed_at=order.delivered_at + dt.timedelta(days=2), confirmed_by_id=operator, via="web",
+            # two days after delivery, never later than now (a delivery yesterday is confirmed today)
+            confirmed_at=min(order.delivered_at + dt.timedelta(days=2), max(order.delivered_at, clock.utcnow())),
+            confirmed_by_id=operator, via="web",
             method="Usunięcie z serwera produkcyjnego i stacji; wydruki próbne zniszczone w niszczarce"))
         db.session.flush()
 

@@ -35,8 +35,9 @@ compare against the cheapest external printer's tier schedule for the school's o
 pattern (reports.break_even).
 
 Duplicates bring 9 zł each into the school's account (§ 67). The city cannot read applications,
-so the income comes from the schools' anonymous statistics (reports.models.SchoolStats
-.duplicate_fees, the running total at its last refresh); a school without statistics counts 0.
+so the income comes from the schools' anonymous statistics: the fees of the paid duplicates among
+the cards of the orders placed in the year (reports.models.OrderFacts, as the money pages sum
+them); a school without statistics counts 0.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlalchemy import select
 
 from infra import inputs
@@ -64,7 +66,7 @@ from printing.pricing import Tier
 from printing.pricing import money
 from reports import queries
 from reports import real_cost
-from reports.models import SchoolStats
+from reports.models import OrderFacts
 from reports.tables import Table
 from tenants.tenancy.models import CityPrinter
 from tenants.tenancy.models import Organisation
@@ -77,9 +79,9 @@ CENTRE_COST = "centre_cost"
 OWN = "own"
 
 # docs/domain.md §25: each duplicate is counted at the fee of the day its application was made
-INCOME_NOTE = ("Wpływy z duplikatów (każdy po opłacie z dnia złożenia wniosku) pochodzą ze statystyk szkół "
-               "(stan z ostatniego przeliczenia, nie tylko z tego roku); miasto nie widzi wniosków, więc szkoła bez "
-               "statystyk ma 0 zł.")
+INCOME_NOTE = ("Wpływy z duplikatów: opłaty (każda z dnia złożenia wniosku) za duplikaty z zamówień złożonych "
+               "w tym roku, tak jak w Wydatkach (statystyki szkół z ostatniego przeliczenia; miasto nie widzi "
+               "wniosków).")
 
 
 # --- one channel's cost ---------------------------------------------------------------------
@@ -263,7 +265,7 @@ class ChannelComparison:
         return self.rows[0] if self.rows and self.rows[0].available and not internal_price(self.rows[0]) else None
 
 
-def internal_price(row: Breakdown) -> bool:
+def internal_price(row: Breakdown | ChannelOption) -> bool:
     """The city print centre's price list: what schools are charged, not what the city pays."""
     return row.kind == PRICE_LIST and row.channel == Channel.CITY_CENTRE.value
 
@@ -465,13 +467,15 @@ def what_if_summary_table(results: Sequence[WhatIf], year: int) -> Table:
     columns = ("Kanał", "Rodzaj", "Szkoły", "Karty", "Koszt w kanale (zł)", "Koszt rzeczywisty (zł)",
                "Różnica (zł)", "Za kartę (zł)", "Szkoły bez wyceny")
     rows = []
-    for r in results:
+    # The centre's internal price list last, with no difference: it is not what the city would pay,
+    # so "−6,350 zł" beside it would read as a saving that does not exist.
+    for r in sorted(results, key=lambda r: internal_price(r.option)):
         priced_cards = sum(row.cards for row in r.rows if row.projected.available)
         per_card = money(r.projected / priced_cards) if priced_cards else None
-        internal = r.option.kind == PRICE_LIST and r.option.channel == Channel.CITY_CENTRE.value
+        internal = internal_price(r.option)
         rows.append((r.option.name, INTERNAL_LABEL if internal else KIND_LABELS[r.option.kind], len(r.rows),
                      r.cards, r.projected, r.actual_priced,
-                     r.difference, per_card, r.unpriced))
+                     None if internal else r.difference, per_card, r.unpriced))
     return Table(key="co_jesli_kanaly", title=f"Rok {year}: koszt, gdyby wszystkie szkoły drukowały w jednym kanale",
                  columns=columns, rows=tuple(rows),
                  note="Koszt rzeczywisty: co miasto naprawdę zapłaciło (faktury; centrum druku i własne drukarki — "
@@ -510,11 +514,14 @@ def own_profiles(city_id: int) -> dict[int, tuple[str, CostProfile]]:
         select(SchoolPrinter).where(SchoolPrinter.city_id == city_id))}
 
 
-def duplicate_income(city_id: int) -> dict[int, tuple[int, Decimal]]:
-    """school id → (duplicates paid, fees) from the schools' statistics (see INCOME_NOTE)."""
+def duplicate_income(city_id: int, year: int) -> dict[int, tuple[int, Decimal]]:
+    """school id → (duplicates paid, their fees) among the cards of the orders placed in `year`
+    (see INCOME_NOTE): the order facts the money pages sum, so both say the same."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     return {r[0]: (int(r[1] or 0), money(r[2] or 0)) for r in db.session.execute(
-        select(SchoolStats.school_id, SchoolStats.duplicates_paid, SchoolStats.duplicate_fees)
-        .where(SchoolStats.city_id == city_id))}
+        select(OrderFacts.school_id, func.sum(OrderFacts.paid), func.sum(OrderFacts.fees))
+        .where(OrderFacts.city_id == city_id, OrderFacts.submitted_on >= first, OrderFacts.submitted_on <= last)
+        .group_by(OrderFacts.school_id))}
 
 
 def centre_profiles(city_id: int) -> list[tuple[Organisation, CentreCostProfile]]:
@@ -575,18 +582,18 @@ def channel_costs(city_id: int, school: Organisation, volume: int, on_date: dt.d
     centre_ids = {o.key.removeprefix("centre-") for o in options if o.kind == CENTRE_COST}
     other = sum(f.quantity for f in order_facts(city_id, year) if f.school_id != school.id
                 and f.channel == Channel.CITY_CENTRE.value and str(f.printer_id) in centre_ids)
-    duplicates, income = duplicate_income(city_id).get(school.id, (0, ZERO))
+    duplicates, income = duplicate_income(city_id, year).get(school.id, (0, ZERO))
     return compare_channels(options, school_id=school.id, school_name=school.name, volume=volume,
                             orders=orders, on_date=on_date, own_profile=own[1] if own else None,
                             own_name=f"{own[0] or 'Drukarka szkoły'} (drukarka szkoły)" if own else "",
                             centre_other_volume=other, duplicates=duplicates, duplicate_income=income)
 
 
-def _context(city_id: int) -> dict:
-    """What every what-if of the city needs besides the orders (read once)."""
+def _context(city_id: int, year: int) -> dict:
+    """What every what-if of the city's `year` needs besides the orders (read once)."""
     return dict(school_names={s.id: s.name for s in queries.city_schools(city_id)},
                 own_profiles={k: v[1] for k, v in own_profiles(city_id).items()},
-                duplicate_income={k: v[1] for k, v in duplicate_income(city_id).items()})
+                duplicate_income={k: v[1] for k, v in duplicate_income(city_id, year).items()})
 
 
 def what_if(city_id: int, year: int, channel_key: str) -> WhatIf | None:
@@ -594,10 +601,10 @@ def what_if(city_id: int, year: int, channel_key: str) -> WhatIf | None:
     option = channel_option(city_id, channel_key)
     if option is None:
         return None
-    return what_if_rows(option, order_facts(city_id, year), year, **_context(city_id))
+    return what_if_rows(option, order_facts(city_id, year), year, **_context(city_id, year))
 
 
 def what_if_all(city_id: int, year: int) -> list[WhatIf]:
     """The what-if of every channel for `year` (the orders and schools read once)."""
-    facts, context = order_facts(city_id, year), _context(city_id)
+    facts, context = order_facts(city_id, year), _context(city_id, year)
     return [what_if_rows(option, facts, year, **context) for option in channel_options(city_id)]

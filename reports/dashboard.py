@@ -371,8 +371,9 @@ def _month(day: dt.date | None) -> str:
 
 MONEY_COLUMNS = ("Karty", "Koszt dla miasta (zł)", "Koszt dla miasta na kartę (zł)", "w tym koszty stałe (zł)",
                  "Cena z zamówień (zł)", "Cena z zamówień na kartę (zł)")
-MONEY_NOTE = ("Koszt dla miasta: faktury drukarń zewnętrznych (cena z zamrożonej wyceny: próg cenowy, dopłata "
-              "sezonowa, wysyłka); w centrum druku i we własnej drukarce szkoły koszt zmienny (blankiet, hologram, "
+MONEY_NOTE = ("Koszt dla miasta: faktury drukarń zewnętrznych (kwota brutto zapisanej faktury, a do jej zapisania "
+              "cena z zamrożonej wyceny: próg cenowy, dopłata sezonowa, wysyłka); w centrum druku i we własnej "
+              "drukarce szkoły koszt zmienny (blankiet, hologram, "
               "taśma, czas pracy, odpady) × karty + część kosztów stałych roku (drukarka, licencja, zestaw "
               "startowy) według liczby kart wydrukowanych na tej drukarce w roku. Cena z zamówień: cennik "
               "(dla centrum — wewnętrzny). Zamówienia złożone w okresie.")

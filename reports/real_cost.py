@@ -4,8 +4,10 @@ the same on every page, to the grosz.
 
 Per order (a placed print order of one school):
 
-    external printer   the invoice: the frozen quote's total (tier price valid on the order
-                       day + season surcharge + shipping, printing.pricing.external_price)
+    external printer   the invoice: its gross amount once the printer has recorded it
+                       (printing.fulfilment), until then the frozen quote's total (tier price
+                       valid on the order day + season surcharge + shipping,
+                       printing.pricing.external_price)
     city print centre  c_in × cards + the order's share of the centre's fixed cost of that year
     own printer        c_in × cards + the order's share of the school printer's fixed cost
 
@@ -55,7 +57,8 @@ IN_HOUSE = (Channel.CITY_CENTRE.value, Channel.OWN.value)
 
 class PlacedOrder(NamedTuple):
     """A placed order as the city sees it: cards, the day it was placed, what its quote froze
-    (a tuple: a city reads a few thousand a page)."""
+    (`invoiced`, the order's price) and the invoice's gross amount once recorded (a tuple: a city
+    reads a few thousand a page)."""
 
     order_id: int
     school_id: int
@@ -64,6 +67,12 @@ class PlacedOrder(NamedTuple):
     day: dt.date | None
     cards: int
     invoiced: Decimal
+    invoice: Decimal | None = None
+
+    @property
+    def billed(self) -> Decimal:
+        """What the printer bills: the recorded invoice, else the frozen quote."""
+        return self.invoiced if self.invoice is None else self.invoice
 
 
 class OrderCost(NamedTuple):
@@ -127,11 +136,10 @@ def real_costs(orders: Iterable[PlacedOrder], centres: Mapping[int, CostProfile]
     for order in orders:
         key = printer_key(order)
         profile = None if key is None else (centres if key[0] == "centre" else own).get(key[1])
-        invoiced = order.invoiced
-        if key is None:
-            costs[order.order_id] = OrderCost(invoiced, invoiced)
-        elif profile is None:
-            costs[order.order_id] = OrderCost(invoiced, invoiced, priced=False)
+        if key is None:  # an external printer: its invoice
+            costs[order.order_id] = OrderCost(order.invoiced, order.billed)
+        elif profile is None:  # in-house without a cost profile: what it billed, marked unpriced
+            costs[order.order_id] = OrderCost(order.invoiced, order.billed, priced=False)
         else:
             year = order.day.year if order.day else None
             years.setdefault((key, year), []).append(order)
@@ -196,13 +204,16 @@ _PLACED = [s.value for s in OrderStatus if s is not OrderStatus.DRAFT]
 
 
 def placed_orders(city_id: int, channels: Iterable[str] | None = None, year: int | None = None,
-                  school_id: int | None = None) -> list[PlacedOrder]:
+                  school_id: int | None = None, *, invoiced_only: bool = False) -> list[PlacedOrder]:
     """The city's placed orders (any status but draft): the day each was placed is the day of its
     submission in the city's time zone, as the order facts say (reports.statistics), so every page
-    puts an order in the same month and year; `channels`, `year`, `school_id` narrow them."""
+    puts an order in the same month and year; `channels`, `year`, `school_id` narrow them, and
+    `invoiced_only` to those whose invoice is recorded."""
     stmt = (select(PrintOrder.id, PrintOrder.school_id, PrintOrder.channel, PrintOrder.printer_id,
-                   PrintOrder.submitted_at, PrintOrder.card_count, PrintOrder.total_price)
+                   PrintOrder.submitted_at, PrintOrder.card_count, PrintOrder.total_price, PrintOrder.invoice_gross)
             .where(PrintOrder.city_id == city_id, PrintOrder.status.in_(_PLACED)))
+    if invoiced_only:
+        stmt = stmt.where(PrintOrder.invoice_gross.is_not(None))
     if channels is not None:
         stmt = stmt.where(PrintOrder.channel.in_(list(channels)))
     if school_id is not None:
@@ -211,7 +222,8 @@ def placed_orders(city_id: int, channels: Iterable[str] | None = None, year: int
         stmt = stmt.where(PrintOrder.submitted_at >= dt.datetime(year - 1, 12, 31, tzinfo=dt.UTC),
                           PrintOrder.submitted_at < dt.datetime(year + 1, 1, 2, tzinfo=dt.UTC))
     zone = clock.zone()
-    orders = [PlacedOrder(r[0], r[1], r[2], r[3], _local_day(r[4], zone), r[5] or 0, _grosze(r[6]))
+    orders = [PlacedOrder(r[0], r[1], r[2], r[3], _local_day(r[4], zone), r[5] or 0, _grosze(r[6]),
+                          None if r[7] is None else _grosze(r[7]))
               for r in db.session.execute(stmt)]
     return [o for o in orders if year is None or (o.day is not None and o.day.year == year)]
 
@@ -233,14 +245,15 @@ def _local_day(value: dt.datetime | None, zone) -> dt.date | None:
 
 @dataclasses.dataclass(frozen=True)
 class CityCosts:
-    """The city's in-house orders (all years) with their real costs: what a page adds to the
-    invoiced sums it reads (an external order's real cost is its invoice)."""
+    """The city's orders whose real cost differs from their price (all years): every in-house
+    order, and every external order whose invoice is recorded — what a page adds to the sums of
+    prices it reads (reports.statistics' order facts hold the orders' prices)."""
 
     orders: tuple[PlacedOrder, ...]
     costs: Mapping[int, OrderCost]
 
     def adjustment(self, order: PlacedOrder) -> Decimal:
-        """Real − invoiced for one order (0 for external ones)."""
+        """Real − price for one order (an external one: its invoice − its quote)."""
         cost = self.costs[order.order_id]
         return cost.total - cost.invoiced
 
@@ -250,9 +263,10 @@ class CityCosts:
 
 
 def city_costs(city_id: int) -> CityCosts:
-    """Every in-house order of the city with its real cost (read once per page; the profiles only
-    of the channels that have orders)."""
-    orders = tuple(placed_orders(city_id, IN_HOUSE))
+    """Every in-house order of the city with its real cost, and every external one with its
+    invoice (read once per page; the profiles only of the channels that have orders)."""
+    orders = tuple(placed_orders(city_id, IN_HOUSE)) + tuple(
+        o for o in placed_orders(city_id, [Channel.EXTERNAL.value], invoiced_only=True) if o.invoice != o.invoiced)
     channels = {o.channel for o in orders}
     centres = centre_profiles(city_id) if Channel.CITY_CENTRE.value in channels else {}
     own = own_profiles(city_id) if Channel.OWN.value in channels else {}

@@ -329,7 +329,7 @@ def demands(city_id: int, start_year: int) -> list[Demand]:
             PrintOrder.submitted_at >= dt.datetime(start_year, 8, 30, tzinfo=dt.UTC),
             PrintOrder.submitted_at < dt.datetime(start_year + 1, 9, 2, tzinfo=dt.UTC)))
         delivered = {r[0]: _local_day(r[1], zone) for r in rows}
-    return [Demand(o.school_id, o.day, o.cards, paid[o.order_id].total if o.order_id in paid else o.invoiced,
+    return [Demand(o.school_id, o.day, o.cards, paid[o.order_id].total if o.order_id in paid else o.billed,
                    delivered.get(o.order_id))
             for o in sorted(mine, key=lambda o: (o.day, o.order_id))]
 

@@ -161,7 +161,9 @@ def _what_if_request():
     city_id = _city_id()
     year = _year()
     options = costs.channel_options(city_id)
-    key = request.args.get("channel") or (options[0].key if options else "")
+    # By default the first channel that is a cost to the city (not the centre's internal price list).
+    default = next((o for o in options if not costs.internal_price(o)), options[0] if options else None)
+    key = request.args.get("channel") or (default.key if default else "")
     option = next((o for o in options if o.key == key), None)
     if key and option is None:
         raise OperationError(_("Wybierz kanał z listy."))
@@ -254,7 +256,8 @@ def what_if():
     return render_template("city/costs_what_if.html", options=params["options"], year=params["year"],
                            channel=params["channel"], result=result, table=table, cell=cell,
                            links=_export_links(table, year=params["year"], channel=params["channel"]) if table else {},
-                           income_note=costs.INCOME_NOTE)
+                           income_note=costs.INCOME_NOTE,
+                           internal=bool(result) and costs.internal_price(result.option))
 
 
 def _centre_page(*, error: str | None = None, status: int = 200, form=None, centre_id: int | None = None):

@@ -115,6 +115,8 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
             assert sorted(m.school_name.split(" im.")[0] for m in late) == [
                 "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]
             assert all(m.days_overdue > 0 and m.printer_name for m in late)
+            # no confirmation is dated after the moment the demo was seeded (one was "tomorrow")
+            assert db.session.scalar(select(func.max(PrinterDeletion.confirmed_at))) <= clock.utcnow()
         # The print centre and the school printing for itself hold blank stock (docs/domain.md §22).
         from tenants.registry import blanks
 

@@ -26,6 +26,7 @@ from printing import operations as printing_ops
 from printing.models import PrintOrder
 from printing.tasks import relay_outbox
 from reports import dashboard
+from reports import scenario_tables
 from reports.statistics import refresh_all
 from tenants.pupils import applications
 from tenants.tenancy.actors import Actor
@@ -45,7 +46,7 @@ SCHOOL_NAME, PRINTER_NAME, CENTRE_NAME, OWN_MODEL = "-2+3", HOSTILE[0], "+1", "@
 DIRECTOR, NUMBER_FORMAT = "\t=1", "+{n}"
 EXPORT_ENDPOINTS = {"registry.book_xlsx", "mleg.export", "imports.template", "registry.import_template",
                     "printer.download_package",
-                    "city.export", "city_costs.export", "city_consultations.export"}
+                    "city.export", "city_costs.export", "city_consultations.export", "city_scenarios.export"}
 OWN_PRINTER_FORM = {"model": "Evolis Primacy 2", "purchase_price": "6500", "licence_per_year": "1000",
                     "starter_kit_price": "500", "blank_price": "6,20", "hologram_price": "1,10",
                     "ribbon_price": "450", "ribbon_yield": "300", "spoilage_percent": "4", "lead_time_days": "2"}
@@ -202,6 +203,7 @@ def test_the_citys_tables_and_cost_exports(app, hostile, browser):
              "/miasto/koszty/eksport/co_jesli.{fmt}?channel=own",
              "/miasto/koszty/eksport/co_jesli_kanaly.{fmt}",
              f"/miasto/koszty/eksport/centrum.{{fmt}}?printer_id={hostile['centre']}"]
+    urls += [f"/miasto/koszty/scenariusze/eksport/{key}.{{fmt}}" for key in scenario_tables.KEYS]
     for url in urls:
         xlsx = official.get(url.format(fmt="xlsx"))
         assert xlsx.status_code == 200, url
@@ -214,6 +216,7 @@ def test_the_citys_tables_and_cost_exports(app, hostile, browser):
     own = f"{OWN_MODEL} (drukarka szkoły)"  # the channel comparison names the school's own printer by its model
     assert own in texts and "'" + own in fields
     assert any(t.startswith(f"{CENTRE_NAME}: koszt karty") for t in texts)  # the centre table's title
+    assert f"Zamówienie miasta: {PRINTER_NAME}" in texts  # the scenarios name the printer by its name
 
 
 def test_the_consultations_exports(app, database, hostile, browser):

@@ -15,12 +15,12 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
 from infra import clock
 from infra.db import db
-from infra.db import utcnow
 from printing import pricing
 from printing import quotes
 from printing.models import CentreCostProfile
@@ -32,7 +32,7 @@ from printing.pricing import NoPriceError
 from printing.pricing import Terms
 from printing.pricing import Tier
 from reports import costs
-from reports.models import SchoolStats
+from reports.models import OrderFacts
 from reports.tables import to_csv
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
@@ -281,6 +281,16 @@ def _order(school_id, city_id, user_id, printer_id, cards, day, total, status="d
                                   submitted_at=dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC),
                                   created_by_id=user_id))
         db.session.commit()
+        return db.session.scalar(select(func.max(PrintOrder.id)))
+
+
+def _duplicates_paid(school_id, city_id, order_id, cards, day, total, paid):
+    """The statistics' summary of an order whose cards include `paid` duplicates paid at 9 zł."""
+    with tenant_scope(Tenant(school_id=school_id)):
+        db.session.add(OrderFacts(school_id=school_id, city_id=city_id, order_id=order_id, channel="external",
+                                  submitted_on=day, delivered_on=day, cards=cards, cost=D(total), paid=paid,
+                                  fees=D("9.00") * paid, live_waiting=0, spoiled=0, rejected=0))
+        db.session.commit()
 
 
 @pytest.fixture
@@ -305,19 +315,20 @@ def costed_city(app, world, two_schools):
                             PriceTier(printer_id=p2.id, min_quantity=100, unit_price=D("9.50"))])
         db.session.commit()
         city, a, b = ids["city"], ids["a"], ids["b"]
-        _order(a, city, ids["director_a"], ids["p1"], 120, dt.date(2025, 9, 10), "1494.00")
+        first = _order(a, city, ids["director_a"], ids["p1"], 120, dt.date(2025, 9, 10), "1494.00")
         _order(a, city, ids["director_a"], ids["p1"], 5, dt.date(2025, 12, 1), "78.00")
         _order(b, city, ids["director_b"], ids["p2"], 40, dt.date(2025, 9, 20), "450.00")
         _order(a, city, ids["director_a"], ids["p1"], 30, dt.date(2025, 10, 1), "0", status="draft")  # not placed
-        _order(a, city, ids["director_a"], ids["p1"], 50, dt.date(2024, 9, 10), "597.00")  # another year
+        earlier = _order(a, city, ids["director_a"], ids["p1"], 50, dt.date(2024, 9, 10), "597.00")  # another year
+        # A's duplicates: 3 paid among the 2025 order's cards (27.00), 1 in 2024's (not 2025's income)
+        _duplicates_paid(a, city, first, 120, dt.date(2025, 9, 10), "1494.00", 3)
+        _duplicates_paid(a, city, earlier, 50, dt.date(2024, 9, 10), "597.00", 1)
         _order(ids["other_school"], other_city, other_director, ids["p1"], 7, dt.date(2025, 9, 1), "84.00")
         with tenant_scope(Tenant(school_id=a)):
             db.session.add(SchoolPrinter(school_id=a, city_id=city, model="Evolis Primacy 2",
                                          purchase_price=D("6500"), licence_per_year=D("1000"),
                                          starter_kit_price=D("500"), blank_price=D("6.20"), hologram_price=D("1.10"),
                                          ribbon_price=D("450"), ribbon_yield=300, spoilage_percent=D("4")))
-            db.session.add(SchoolStats(school_id=a, city_id=city, computed_at=utcnow(), duplicates_paid=3,
-                                       duplicate_fees=D("27.00")))
             db.session.commit()
         with tenant_scope(Tenant(city_id=city)):
             db.session.add(CentreCostProfile(city_id=city, printer_id=ids["centre"], model="Fargo HDP5000",
@@ -378,6 +389,8 @@ def test_the_channel_comparison_page_defaults_to_the_schools_year(app, costed_ci
     #   centre's internal price, not a cost to the city, so never "cheapest"),
     #   centre own cost with V = 125: 125 × 10.71 + 2,400 = 3,738.75, own Evolis 125 × 9.15 + 2,400 = 3,543.75
     assert 'value="125"' in html and 'value="2"' in html
+    # the top table is the form's assumption, said so (the break-even below prices the real orders)
+    assert "liczba kart rozłożona na równe zamówienia złożone w jednym dniu (10.09.2025)" in html
     for amount in ("1572.00", "12.58", "1395.00", "11.16", "1250.00", "10.00", "3738.75", "3543.75", "27.00"):
         assert zl(amount) in html, amount
     assert "najtańszy" in html and "cennik wewnętrzny centrum (nie koszt miasta)" in html
@@ -628,3 +641,24 @@ def test_the_school_records_amortisation_and_staff_time(app, two_schools, browse
 def test_tables_export_with_decimal_commas():
     table = costs.what_if_summary_table([], 2025)
     assert to_csv(table).decode("utf-8-sig").startswith("Kanał;Rodzaj;Szkoły")
+
+
+def test_the_centres_internal_price_list_is_never_shown_as_a_saving(app, costed_city, browser):
+    """The centre's internal price list is what it charges schools, not what the city pays: the
+    what-if opens on a channel that is a cost to the city, says so when the list is chosen and
+    gives it no difference; the summary lists it last with no difference."""
+    ids = costed_city
+    official = browser("urzednik@test.pl")
+    default = official.get("/miasto/koszty/co-jesli?year=2025").get_data(as_text=True)
+    chosen = re.search(r'<option value="([^"]+)"\s+selected', default)
+    assert chosen and chosen.group(1) != f"printer-{ids['centre']}", chosen
+    assert "różnica (dla szkół z wyceną)" in default and "cennik wewnętrzny centrum to nie koszt miasta" not in default
+    internal = official.get(f"/miasto/koszty/co-jesli?year=2025&channel=printer-{ids['centre']}").get_data(as_text=True)
+    assert "cennik wewnętrzny centrum to nie koszt miasta" in internal
+    assert "To cennik wewnętrzny centrum druku" in internal
+    with app.app_context(), tenant_scope(Tenant(city_id=ids["city"])):
+        table = costs.what_if_summary_table(costs.what_if_all(ids["city"], 2025), 2025)
+    kinds = [row[1] for row in table.rows]
+    assert kinds[-1] == costs.INTERNAL_LABEL and kinds.count(costs.INTERNAL_LABEL) == 1
+    assert table.rows[-1][table.columns.index("Różnica (zł)")] is None
+    assert all(row[table.columns.index("Różnica (zł)")] is not None for row in table.rows[:-1])

@@ -218,17 +218,19 @@ def test_the_same_cards_cost_the_same_on_every_page_and_export(app, seeded, brow
             db.session.execute(update(SchoolPrinter).values(purchase_price=D("6500"), licence_per_year=D("1000"),
                                                             starter_kit_price=D("500")))
             db.session.commit()
-        # P2's first order of A (2 cards, 49.00) invoiced at 49.01: 24.505 a card
+        # P2's first order of A (2 cards, 49.00) priced at 49.01: 24.505 a card; its printer's invoice,
+        # recorded, is 18.00 more (67.01): the city pays the invoice, not the quote
         external = [o for o in placed if o.channel == "external"]
         first = min(external, key=lambda o: o.order_id)
         with tenant_scope(Tenant(school_id=first.school_id)):
             db.session.execute(update(PrintOrder).where(PrintOrder.id == first.order_id).values(
-                total_price=D("49.01")))
+                total_price=D("49.01"), invoice_gross=D("67.01"), invoice_mismatch=True))
             db.session.commit()
         statistics.refresh_all()
         with tenant_scope(Tenant(city_id=seeded.city)):
             placed = real_cost.placed_orders(seeded.city, year=year)
-            invoices = sum((o.invoiced for o in placed if o.channel == "external"), D("0.00"))
+            invoices = sum((o.billed for o in placed if o.channel == "external"), D("0.00"))
+            assert invoices == sum((o.invoiced for o in placed if o.channel == "external"), D("18.00"))
     centre_cards = sum(o.cards for o in placed if o.channel == "city_centre")
     own_cards = sum(o.cards for o in placed if o.channel == "own")
     assert (centre_cards, own_cards) == (7, 2)  # A: 3 + 1 + 1 + 1 duplicate, B: 1 at the centre; B: 2 on its own
