@@ -45,6 +45,9 @@ def test_the_overview_tiles_agree_with_their_counts(seeded, browser):
                                                                   "kart zamówionych")
     coverage = re.search(r'<span class="num">([^<]+)</span>uczniów z ważną legitymacją', html).group(1)
     assert re.fullmatch(r"\d{1,3},\d\u00a0%", coverage), coverage  # "92,8 %", one form with a no-break space
+    assert "(mediana; 90\u00a0% w " in html  # the percentile's share written the same way
+    pupils = re.search(r'<span class="num">([^<]+)</span>uczniów w szkołach', html).group(1)
+    assert pupils == inputs.format_number(int(pupils.replace(NBSP, "")))  # grouped: "1 535"
 
 
 def test_months_by_name_on_the_page_and_sortable_in_the_download(seeded, browser):
