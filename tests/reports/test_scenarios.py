@@ -16,9 +16,11 @@ from printing.pricing import CostProfile
 from printing.pricing import Terms
 from printing.pricing import Tier
 from reports import costs
+from reports import scenario_tables
 from reports import scenarios
 from reports.scenarios import Assumptions
 from reports.scenarios import Demand
+from reports.tables import to_csv
 from tests.reports.test_costs import costed_city  # noqa: F401 (the fixture)
 from tests.reports.test_costs import zl
 
@@ -330,3 +332,13 @@ def test_an_unknown_download_is_a_404(browser, two_schools, url):
 def test_a_download_with_a_bad_assumption_is_a_422(browser, two_schools):
     response = browser("urzednik@test.pl").get("/miasto/koszty/scenariusze/eksport/szkoly.csv?rok=abc")
     assert response.status_code == 422 and "rok" in response.get_data(as_text=True).lower()
+
+
+def test_the_tables_write_days_to_the_card_with_one_decimal():
+    """Walk finding 10: "Dni do karty" is 12,9 on the page and was 12,90 in the PDF and the CSV (a
+    Decimal is written as an amount); the tables hold it so every writer prints one decimal."""
+    table = scenario_tables.TABLES["porownanie"](run([dt.date(2026, 9, 1)]))
+    status_quo = table.rows[0]
+    assert status_quo[table.columns.index("Dni do karty")] == 12.9
+    text = to_csv(table).decode("utf-8-sig")
+    assert ";12,9;" in text and ";12,90;" not in text
