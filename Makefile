@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# The real OpenID Connect provider the city sign-in's tests run (tests/oidc_provider.py): npm's
+# oidc-provider, installed from the committed lock file once, again only when the lock changes.
+OIDC_PROVIDER := tests/oidc/node_modules/.installed
 
 .PHONY: run test system-deps services install lint bench worker clean
 
@@ -18,7 +21,7 @@ run: system-deps $(RUN_STAMP)
 	@bash infra/scripts/print-demo-logins.sh
 	$(BIN)/flask --app portal.wsgi run --host 127.0.0.1 --port 5000
 
-test: system-deps services $(TEST_STAMP)
+test: system-deps services $(TEST_STAMP) $(OIDC_PROVIDER)
 	@bash infra/scripts/system-deps.sh 7zip  # the printers' unpacking tool, to prove packages open
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
@@ -44,6 +47,12 @@ $(TEST_STAMP): pyproject.toml portal/translations/en/LC_MESSAGES/messages.po | $
 	$(BIN)/pybabel compile --use-fuzzy -d portal/translations >/dev/null
 	@touch $@ $(RUN_STAMP)
 
+# Node 20 or later; Debian's own nodejs and npm when there is none.
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v npm >/dev/null || bash infra/scripts/system-deps.sh nodejs npm
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	@touch $@
+
 install: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
@@ -59,4 +68,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m bench.dashboard  # city only; national: python -m bench.dashboard --national
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance tests/oidc/node_modules

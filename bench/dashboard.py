@@ -285,9 +285,34 @@ def _sign_in(app, email: str):
     page = client.get("/logowanie").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/logowanie", data={"email": email, "password": data.PASSWORD, "csrf_token": token})
+    if response.status_code == 302 and response.headers["Location"] == "/logowanie/drugi-skladnik":
+        response = _second_factor(app, client, email)  # an official enrols and types a code (docs/security.md T2.3)
     if response.status_code != 302:
         raise RuntimeError(f"sign-in as {email} failed: {response.status_code}")
     return client
+
+
+def _second_factor(app, client, email: str):
+    """Enrol the official's second factor as their app would (the code of the step before), then
+    type the current step's code."""
+    import re
+
+    from sqlalchemy import select
+
+    from infra.db import db
+    from tenants.tenancy import second_factor
+    from tenants.tenancy import totp
+    from tenants.tenancy.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        secret, now = totp.new_secret(), clock.utcnow()
+        second_factor.enrol(user, secret, totp.code_at(secret, totp.step_of(now) - 1), now=now)
+        db.session.commit()
+    page = client.get("/logowanie/kod").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/logowanie/kod", data={"code": totp.code_at(secret, totp.step_of(clock.utcnow())),
+                                               "csrf_token": token})
 
 
 def _council_report(client) -> float:

@@ -1,5 +1,9 @@
 """File storage behind one small interface: a local folder (embedded default) or S3 (boto3).
 
+The app uses them through `infra.storage_crypto.EncryptedStorage` (`build_storage`): every object
+is encrypted at rest, except those already encrypted for their recipient (docs/security.md T3.20).
+The backends here store bytes as given.
+
 Keys are built only by `school_key`, from ids and random tokens: never from a PESEL, a name or
 a user's file name (docs/security.md T2.13).
 """
@@ -25,11 +29,14 @@ class NotFound(StorageError):
 
 
 class Storage(Protocol):
-    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def put(self, key: str, data: bytes, content_type: str, *, recipient_encrypted: bool = False) -> None:
+        """Store `data`. `recipient_encrypted`: the data is already encrypted for whoever will
+        fetch it through `presigned_get` (a `.7z` key, docs/security.md T3.20): stored as given."""
+        ...
 
     def get(self, key: str) -> bytes: ...
 
-    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+    def put_file(self, key: str, source: BinaryIO, content_type: str, *, recipient_encrypted: bool = False) -> None:
         """Store what `source` reads to its end, in chunks: a large upload is never held in memory whole."""
         ...
 
@@ -51,6 +58,14 @@ class Storage(Protocol):
 
     def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
         """A time-limited GET link to the object, or None when the storage cannot make one."""
+        ...
+
+    def keys_under(self, prefix: str = "") -> list[str]:
+        """Every object's key starting with `prefix` (for maintenance: `flask legitka encrypt-storage`)."""
+        ...
+
+    def drop_old_versions(self, key: str) -> int:
+        """Delete every stored version of `key` but the current one; returns how many."""
         ...
 
 
@@ -116,7 +131,7 @@ class LocalStorage:
             raise ValueError("key escapes the storage root")
         return path
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
+    def put(self, key: str, data: bytes, content_type: str, *, recipient_encrypted: bool = False) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
@@ -129,7 +144,7 @@ class LocalStorage:
         except FileNotFoundError as exc:
             raise NotFound(key) from exc
 
-    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+    def put_file(self, key: str, source: BinaryIO, content_type: str, *, recipient_encrypted: bool = False) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
@@ -162,6 +177,13 @@ class LocalStorage:
     def presigned_get(self, key: str, *, expires_in: int, filename: str) -> str | None:
         return None  # a folder has no link of its own; the portal streams the file itself
 
+    def keys_under(self, prefix: str = "") -> list[str]:
+        found = (path.relative_to(self.root).as_posix() for path in self.root.rglob("*") if path.is_file())
+        return sorted(key for key in found if key.startswith(prefix) and not key.endswith(".part"))
+
+    def drop_old_versions(self, key: str) -> int:
+        return 0  # a folder keeps one version
+
 
 class S3Storage:
     """Objects in an S3 bucket through boto3; the client is created lazily, after any fork."""
@@ -183,7 +205,7 @@ class S3Storage:
             self._pid = os.getpid()
         return self._client
 
-    def put(self, key: str, data: bytes, content_type: str) -> None:
+    def put(self, key: str, data: bytes, content_type: str, *, recipient_encrypted: bool = False) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
     def get(self, key: str) -> bytes:
@@ -196,7 +218,7 @@ class S3Storage:
                 raise NotFound(key) from exc
             raise StorageError("S3 read failed") from exc
 
-    def put_file(self, key: str, source: BinaryIO, content_type: str) -> None:
+    def put_file(self, key: str, source: BinaryIO, content_type: str, *, recipient_encrypted: bool = False) -> None:
         # boto3 sends a large file as a multipart upload, a part (8 MB) at a time.
         self.client.upload_fileobj(source, self.bucket, key, ExtraArgs={"ContentType": content_type})
 
@@ -253,6 +275,22 @@ class S3Storage:
             Params={"Bucket": self.bucket, "Key": key,
                     "ResponseContentDisposition": f'attachment; filename="{filename}"'})
 
+    def keys_under(self, prefix: str = "") -> list[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        return [entry["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+                for entry in page.get("Contents", [])]
+
+    def drop_old_versions(self, key: str) -> int:
+        """Delete the noncurrent versions of `key` (a versioned bucket keeps them after an overwrite)."""
+        removed = 0
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                if entry["Key"] == key and not entry["IsLatest"]:
+                    self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=entry["VersionId"])
+                    removed += "Size" in entry
+        return removed
+
     def ensure_bucket(self, *, versioned: bool = False) -> None:
         """Create the bucket when missing (development and tests; production provisions it)."""
         from botocore.exceptions import ClientError
@@ -270,7 +308,15 @@ class S3Storage:
 
 
 def build_storage(config) -> Storage:
-    """The storage the configuration asks for: S3 when `S3_BUCKET` is set, else a local folder."""
+    """The storage the configuration asks for: S3 when `S3_BUCKET` is set, else a local folder,
+    behind the encryption of every object at rest (docs/security.md T3.20)."""
+    from infra.storage_crypto import EncryptedStorage
+    from infra.storage_crypto import keys_from_config
+
+    return EncryptedStorage(_backend(config), keys_from_config(config))
+
+
+def _backend(config):
     if config.get("S3_BUCKET"):
         storage = S3Storage(config["S3_BUCKET"], endpoint_url=config.get("S3_ENDPOINT_URL"),
                             region=config.get("S3_REGION", "eu-central-1"),

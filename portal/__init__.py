@@ -77,11 +77,14 @@ def create_app(test_config: dict | None = None):
     from portal import security
     from portal.admin import views as admin_views
     from portal.api import views as api_views
+    from portal.auth import city_sign_in
+    from portal.auth import factor as auth_factor  # noqa: F401 (the second factor's routes on the auth blueprint)
     from portal.auth import views as auth_views
     from portal.city import consultations as city_consultations
     from portal.city import costs as city_costs
     from portal.city import scenarios as city_scenarios
     from portal.city import views as city_views
+    from portal.dpo import views as dpo_views
     from portal.parent import views as parent_views
     from portal.printer import api_keys as printer_api_keys
     from portal.printer import blanks as printer_blanks
@@ -95,6 +98,7 @@ def create_app(test_config: dict | None = None):
     from portal.school import photos as school_photos
     from portal.school import registry as school_registry
     from portal.school import settings as school_settings
+    from portal.school import staff as school_staff
     from portal.school import transfers as school_transfers
     from portal.school import views as school_views
 
@@ -111,10 +115,13 @@ def create_app(test_config: dict | None = None):
     app.register_blueprint(api_views.bp)  # the printers' API, /api/v1
     app.register_blueprint(printer_api_keys.bp)
     app.register_blueprint(school_blanks.bp)  # /szkola/blankiety
+    app.register_blueprint(school_staff.bp)  # /szkola/pracownicy
     app.register_blueprint(printer_blanks.bp)  # /drukarnia/blankiety
     app.register_blueprint(city_costs.bp)  # /miasto/koszty
     app.register_blueprint(city_consultations.bp)  # /miasto/konsultacje
     app.register_blueprint(city_scenarios.bp)  # /miasto/koszty/scenariusze
+    app.register_blueprint(dpo_views.bp)  # /iod, the data protection officer (docs/dpo.md)
+    app.register_blueprint(city_sign_in.bp)  # /logowanie/miasto: the city's own sign-in (OpenID Connect)
     # Every log line of the process from now on (request lines of `flask run`, gunicorn and the
     # worker included) without the secret parts of URLs: the routes' <token>s and the like.
     log_redaction.install(rule.rule for rule in app.url_map.iter_rules())

@@ -22,6 +22,8 @@ PUBLIC_BLUEPRINTS = {
     "auth": "sign-in, sign-out, the membership switch and the language: open to everyone",
     "parent": "a parent's photo link: the token in the link is the credential (portal.parent)",
     "api": "the printers' API: OAuth2 bearer tokens checked per request (portal.api)",
+    "city_sign_in": "signing in through the city's OpenID Connect provider: before anyone is signed in "
+                    "(portal.auth.city_sign_in)",
 }
 
 

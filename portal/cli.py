@@ -67,10 +67,11 @@ def _name(subject: names.Subject, *, required: bool = True):
     return callback
 
 
-def _org(slug: str, kind: OrgKind) -> Organisation:
-    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug, Organisation.kind == kind.value))
+def _org(slug: str, *kinds: OrgKind) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.slug == slug,
+                                                       Organisation.kind.in_([k.value for k in kinds])))
     if org is None:
-        raise click.UsageError(f"no {kind.value} with slug {slug!r}")
+        raise click.UsageError(f"no {' or '.join(k.value for k in kinds)} with slug {slug!r}")
     return org
 
 
@@ -187,10 +188,34 @@ def create_user(email, full_name, org_slug, role, platform_admin, password):
         db.session.add(user)
         db.session.flush()
     if role:
-        org = _org(org_slug, Role(role).org_kind)
+        org = _org(org_slug, *Role(role).org_kinds)
         db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role))
     db.session.commit()
     click.echo(f"User {user.email} ready{f' as {role} of {org_slug}' if role else ''}.")
+
+
+@legitka.command("demo-totp")
+@click.argument("email")
+def demo_totp_command(email):
+    """Print the current second-factor code of a demo account (e-mail ending ".demo"), as its
+    authenticator app would show it (one not used yet): the demo is usable without a phone (README,
+    docs/security.md T2.3). The demo's accounts that need a second factor are seeded enrolled."""
+    from tenants.tenancy import second_factor
+
+    email = email.strip().lower()
+    if not email.endswith(".demo"):
+        raise click.UsageError("only demo accounts (e-mail ending .demo)")
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise click.UsageError(f"no account {email}")
+    found = second_factor.current_code(user)
+    db.session.rollback()
+    if found is None:
+        raise click.UsageError("this account has no second factor")
+    code, wait = found
+    if wait:
+        click.echo(f"(this half-minute's codes were used: the next one works in {wait} s)", err=True)
+    click.echo(code)
 
 
 @legitka.command("relay")
@@ -340,6 +365,24 @@ def purge_command():
     from printing.retention import purge_due
 
     click.echo(f"{purge_due()} order(s) purged.")
+
+
+@legitka.command("encrypt-storage")
+@click.option("--prefix", default="", help="Only keys starting with this (e.g. schools/12/).")
+def encrypt_storage_command(prefix):
+    """Encrypt every plain object in file storage in place, and re-encrypt those under a retired
+    key (docs/security.md T3.20). Objects encrypted for their recipient (the printers' .7z
+    packages) are left as they are. Idempotent: an interrupted run is simply run again."""
+    from infra.storage_crypto import encrypt_all
+
+    def failed(key, exc):
+        click.echo(f"failed: {key}: {type(exc).__name__}: {exc}", err=True)
+
+    counts = encrypt_all(services.storage(), prefix, on_failure=failed)
+    summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+    click.echo(f"{sum(counts.values())} object(s): {summary}.")
+    if counts["failed"]:
+        sys.exit(1)
 
 
 @legitka.command("refresh-stats")

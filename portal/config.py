@@ -14,6 +14,7 @@ import pathlib
 
 from infra.crypto import decode_key
 from infra.crypto import new_key
+from portal.auth import oidc_settings
 from tenants.tenancy.passwords import DEFAULT_PROFILE
 from tenants.tenancy.passwords import PROFILES
 
@@ -39,6 +40,11 @@ def defaults(instance_path: str) -> dict:
         "S3_ACCESS_KEY": None,
         "S3_SECRET_KEY": None,
         "S3_CREATE_BUCKET": False,
+        # Every stored object is encrypted at rest (docs/security.md T3.20): with STORAGE_KEY (32 random
+        # bytes, urlsafe base64) or, unset, a key derived from PESEL_KEY. Keys replaced go to
+        # STORAGE_RETIRED_KEYS (comma-separated), read until `flask legitka encrypt-storage` re-encrypts.
+        "STORAGE_KEY": None,
+        "STORAGE_RETIRED_KEYS": "",
         "LOCAL_STORAGE_PATH": str(instance / "files"),
         "SMTP_HOST": None,  # unset: mail is written as .eml files into MAIL_DIRECTORY
         "SMTP_PORT": 25,
@@ -87,6 +93,11 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "pl",
         "LANGUAGES": ["pl", "en"],
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Cities' own sign-in (portal.auth.oidc_settings, docs/security.md T2.18): {city slug: provider};
+        # the clock skew tolerated on an ID token's times, and the wait for the provider's answers.
+        "OIDC_CITIES": {},
+        "OIDC_LEEWAY_SECONDS": 60,
+        "OIDC_TIMEOUT_SECONDS": 10,
     }
 
 
@@ -116,6 +127,13 @@ def finalise(config: dict, instance_path: str) -> None:
     for name in ("PESEL_KEY", "PESEL_INDEX_KEY"):
         if len(decode_key(config[name])) != 32:
             raise ValueError(f"{name} must be 32 random bytes, urlsafe-base64 encoded")
+    try:
+        from infra.storage_crypto import keys_from_config
+
+        keys_from_config(config)
+    except ValueError as exc:  # binascii.Error is one too
+        raise ValueError("STORAGE_KEY and each of STORAGE_RETIRED_KEYS must be 32 random bytes, "
+                         "urlsafe-base64 encoded") from exc
     if len(config["SECRET_KEY"]) < 32:
         raise ValueError("SECRET_KEY must be at least 32 characters")
     for name, least in _THROTTLE_NUMBERS.items():
@@ -133,6 +151,11 @@ def finalise(config: dict, instance_path: str) -> None:
         logging.getLogger("legitka.config").warning(
             "LOGIN_FAILURES_PER_ACCOUNT is no longer used: accounts are slowed down, never locked "
             "(see LOGIN_FREE_FAILURES and LOGIN_ACCOUNT_ADDRESSES)")
+    for name, least, most in (("OIDC_LEEWAY_SECONDS", 0, 300), ("OIDC_TIMEOUT_SECONDS", 1, 60)):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise ValueError(f"{name} must be a whole number of seconds from {least} to {most}")
+    config["OIDC_PROVIDERS"] = oidc_settings.parse(config["OIDC_CITIES"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True} if not embedded else {})
     config["MIGRATION_DATABASE_URL"] = config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"]

@@ -55,6 +55,7 @@ from tenants.registry.models import Card
 from tenants.registry.models import CardStatus
 from tenants.registry.models import registry_order
 from tenants.tenancy import nrb
+from tenants.tenancy import second_factor
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
@@ -169,6 +170,9 @@ def _user(email: str, name: str, *, org: Organisation | None = None, role: Role 
         Membership.user_id == user.id, Membership.organisation_id == org.id, Membership.role == role.value))
     if org is not None and exists is None:
         db.session.add(Membership(user_id=user.id, organisation_id=org.id, role=role.value))
+    if admin or (role is not None and role.value in second_factor.REQUIRED_ROLES):
+        # Enrolled already: `flask legitka demo-totp EMAIL` prints the code (README, docs/security.md T2.3).
+        second_factor.enrol_demo(user)
     return user
 
 
@@ -463,6 +467,9 @@ def seed(today: dt.date | None = None) -> str:
     _user("admin@legitka.demo", "Administrator platformy", admin=True, password_hash=password_hash)
     _user("urzednik@szczecin.demo", "Katarzyna Żelazna (Wydział Oświaty)", org=city, role=Role.CITY_OFFICIAL,
           password_hash=password_hash)
+    # The city's data protection officer, serving every demo school (docs/dpo.md).
+    _user("iod@szczecin.demo", "Tomasz Rzetelny (Inspektor Ochrony Danych)", org=city,
+          role=Role.DATA_PROTECTION_OFFICER, password_hash=password_hash)
     schools = []
     for spec in SCHOOLS:
         school = _get_or_create_org(spec.slug, kind=OrgKind.SCHOOL.value, name=spec.name, city_id=city.id,

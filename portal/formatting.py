@@ -177,6 +177,7 @@ def severity(value: str) -> str:
 def role_label(value: str) -> str:
     return {"city_official": _("urzędnik miasta"), "school_director": _("dyrektor szkoły"),
             "school_secretary": _("sekretariat szkoły"), "printer_operator": _("operator drukarni"),
+            "data_protection_officer": _("inspektor ochrony danych"),
             "platform_admin": _("administrator platformy")}.get(value, value)
 
 

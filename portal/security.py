@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from infra.crypto import token
 from infra.db import db
+from portal.auth import sessions
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import reset_tenant
 from tenants.tenancy.context import set_tenant
@@ -41,7 +42,7 @@ def _bind_tenant() -> None:
     g.membership = None
     if current_user.is_authenticated:
         wanted = session.get("membership_id")  # set by the explicit switch, server-signed
-        memberships = current_user.memberships
+        memberships = g.usable_memberships = sessions.usable_memberships(current_user.memberships)
         g.membership = next((m for m in memberships if m.id == wanted), memberships[0] if memberships else None)
         if g.membership is not None:
             g.organisation = g.membership.organisation  # loaded before the tenant transaction starts

@@ -222,10 +222,12 @@ def build_batch(order_id: int, school_id: int) -> str:
                 pdf, manifest, cards, packed = build(order, cipher.decrypt(password_cipher), SYSTEM)
                 storage = services.storage()
                 # The plain PDF is not stored: it is inside the package (docs/security.md T3.19).
+                # The package is encrypted for the printer and handed out by a presigned link:
+                # stored as it is; the manifest is encrypted at rest like any object (T3.20).
                 for name, data, content_type in (("manifest.json", manifest, "application/json"),
                                                  ("package.7z", packed.data, "application/x-7z-compressed")):
                     written.append(keys[name])
-                    storage.put(keys[name], data, content_type)
+                    storage.put(keys[name], data, content_type, recipient_encrypted=name == "package.7z")
             # The publication: the keys, checksums and password become the order's only if this
             # attempt still holds it.
             done = db.session.execute(

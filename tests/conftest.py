@@ -387,10 +387,14 @@ class Browser:
         page = self.client.get("/logowanie", follow_redirects=True).get_data(as_text=True)
         return _CSRF.search(page).group(1)
 
+    def password(self, email, password=PASSWORD):
+        """Only the first step: the password form (a user who needs a second factor is sent on to it)."""
+        return self.client.post("/logowanie", data={"email": email, "password": password, "csrf_token": self.csrf()})
+
     def login(self, email, password=PASSWORD):
-        response = self.client.post("/logowanie", data={"email": email, "password": password,
-                                                        "csrf_token": self.csrf()})
-        return response
+        """Sign in as a person would: the password, then the second factor if the app asks for it
+        (`pass_second_factor`). The answer of the last step."""
+        return pass_second_factor(self.client, email, self.password(email, password))
 
     def get(self, url, **kw):
         return self.client.get(url, **kw)
@@ -399,6 +403,75 @@ class Browser:
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf())
         return self.client.post(url, data=data, **kw)
+
+
+FACTOR_PAGES = ("/logowanie/kod", "/logowanie/drugi-skladnik")
+
+
+def enrol_second_factor(app, email: str) -> str:
+    """Enrol the user's second factor with the domain functions, as if they had typed the code
+    their app showed a moment ago (a step that is then used); their key (base32) is returned."""
+    from sqlalchemy import select
+
+    from infra import clock
+    from infra.db import db
+    from tenants.tenancy import second_factor
+    from tenants.tenancy import totp
+    from tenants.tenancy.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        factor = second_factor.factor_of(user)
+        if factor is not None:
+            secret = second_factor.secret_of(factor)
+            db.session.rollback()
+            return secret
+        secret = totp.new_secret()
+        now = clock.utcnow()
+        second_factor.enrol(user, secret, totp.code_at(secret, totp.step_of(now) - 1), now=now)
+        db.session.commit()
+        return secret
+
+
+def next_code(app, email: str) -> str:
+    """The code the user's app shows that the app will still accept: the current step's (or the
+    next one's, within the ±1 tolerance) when it is later than the last step used; otherwise it
+    waits, as a person would, for the next code."""
+    import time
+
+    from sqlalchemy import select
+
+    from infra import clock
+    from infra.db import db
+    from tenants.tenancy import second_factor
+    from tenants.tenancy import totp
+    from tenants.tenancy.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        factor = second_factor.factor_of(user)
+        secret, last = second_factor.secret_of(factor), factor.last_step
+        db.session.rollback()
+    while True:
+        now = totp.step_of(clock.utcnow())
+        step = max(now, (last if last is not None else now - 1) + 1)
+        if step <= now + 1:
+            return totp.code_at(secret, step)
+        assert clock._pinned is None, "the clock is pinned: no later code will come; sign in before pinning it"
+        time.sleep(1)  # both of this step's codes were used: the next step comes within 30 s
+
+
+def pass_second_factor(client, email: str, response):
+    """After the right password: if the app asks to enrol, enrol (`enrol_second_factor`); then type
+    the user's next code (`next_code`) on the code page. Any other answer is returned as it is."""
+    if response.status_code != 302 or response.headers["Location"] not in FACTOR_PAGES:
+        return response
+    app = client.application
+    if response.headers["Location"] == "/logowanie/drugi-skladnik":
+        enrol_second_factor(app, email)
+    page = client.get("/logowanie/kod").get_data(as_text=True)
+    token = _CSRF.search(page).group(1)
+    return client.post("/logowanie/kod", data={"code": next_code(app, email), "csrf_token": token})
 
 
 @pytest.fixture

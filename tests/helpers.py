@@ -203,6 +203,16 @@ def handed_over_cards(actor, school, printer_id: int, pupils: list, kind: str = 
     return cards
 
 
+def blank_protocol(actor, prefix: str, committee: str = "Komisja"):
+    """Blanks `<prefix>-01` and `-02` received into the stock of the actor's organisation (a school
+    or a printer, inside its tenant scope) and the first destroyed by a protocol, which is returned
+    (flushed; the caller commits)."""
+    from tenants.registry import blanks
+
+    blanks.receive(actor, supplier="PWPW", received_on=clock.today(), first=f"{prefix}-01", last=f"{prefix}-02")
+    return blanks.destroy(actor, held_on=clock.today(), committee=committee, reason="wada", serials=[f"{prefix}-01"])
+
+
 def make_zip(files: dict[str, bytes], **kw) -> bytes:
     """A ZIP archive of `files` (name → bytes); `kw` goes to `zipfile.ZipFile` (e.g. compression)."""
     import io

@@ -1,9 +1,11 @@
-"""Platform administrators: the organisations on the platform (onboarding is by CLI for now) and
-the duplicate fee's periods (docs/domain.md §25: the stamp duty is national law, one table for the
-whole platform)."""
+"""Platform administrators: the organisations on the platform (onboarding is by CLI for now), the
+duplicate fee's periods (docs/domain.md §25: the stamp duty is national law, one table for the
+whole platform), and every user account: resetting a second factor, switching an account off or
+on (docs/security.md T2.3, T2.5)."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from flask import Blueprint
@@ -21,9 +23,11 @@ from portal.access import guard_blueprint
 from portal.security import current_actor
 from tenants.pupils import fees
 from tenants.pupils.models import DuplicateFee
+from tenants.tenancy import second_factor
 from tenants.tenancy.errors import NotFoundError
 from tenants.tenancy.errors import OperationError
 from tenants.tenancy.models import Organisation
+from tenants.tenancy.models import User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 guard_blueprint(bp, platform_admin=True)
@@ -87,3 +91,58 @@ def close_duplicate_fee(fee_id: int):
 
     return actions.run(close, refused=lambda err: _fees_page(error=str(err), status=422),
                        success=_("Zapisano koniec okresu stawki."), then=url_for("admin.duplicate_fees"))
+
+
+USER_ENDPOINTS = {"reset": "admin.reset_factor", "disable": "admin.disable_user", "enable": "admin.enable_user"}
+
+
+def _users_page(*, error: str | None = None, status: int = 200):
+    from portal.school.staff import staff_rows
+
+    users = list(db.session.scalars(select(User).order_by(User.email)))
+    return render_template("admin/users.html", rows=staff_rows(users), error=error, endpoints=USER_ENDPOINTS,
+                           id_arg="user_id"), status
+
+
+def _as_admin():
+    """The acting admin, as a platform admin even if they also hold a membership (the log rows go
+    into the chains of the user's organisations, tenants.tenancy.second_factor)."""
+    return dataclasses.replace(current_actor(), role="platform_admin", organisation_id=None)
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError()
+    return user
+
+
+@bp.get("/uzytkownicy")
+def users():
+    return _users_page()
+
+
+@bp.post("/uzytkownicy/<int:user_id>/drugi-skladnik")
+def reset_factor(user_id: int):
+    user = _user(user_id)
+    return actions.run(lambda: second_factor.reset(_as_admin(), user),
+                       refused=lambda err: _users_page(error=str(err), status=422),
+                       success=_("Drugi składnik wyłączony: przy następnym logowaniu %(name)s włączy go od nowa.",
+                                 name=user.full_name),
+                       then=url_for("admin.users"))
+
+
+@bp.post("/uzytkownicy/<int:user_id>/wylacz")
+def disable_user(user_id: int):
+    user = _user(user_id)
+    return actions.run(lambda: second_factor.set_active(_as_admin(), user, False),
+                       refused=lambda err: _users_page(error=str(err), status=422),
+                       success=_("Konto wyłączone i wylogowane ze wszystkich urządzeń."), then=url_for("admin.users"))
+
+
+@bp.post("/uzytkownicy/<int:user_id>/wlacz")
+def enable_user(user_id: int):
+    user = _user(user_id)
+    return actions.run(lambda: second_factor.set_active(_as_admin(), user, True),
+                       refused=lambda err: _users_page(error=str(err), status=422),
+                       success=_("Konto włączone."), then=url_for("admin.users"))

@@ -52,6 +52,7 @@ from infra.throttle import Backoff
 from infra.throttle import Spread
 
 SIGN_IN = "sign-in"
+SECOND_FACTOR = "second-factor"
 API_TOKEN = "api-token"  # noqa: S105 (a counter's name, not a credential)
 
 
@@ -155,3 +156,12 @@ def api_token(client_id: str) -> Guard:
             digest(API_TOKEN, "pair", client_id, address))
     return Guard(counters=(pair, (_counter(f"{API_TOKEN}-address", _setting("LOGIN_FAILURES_PER_ADDRESS")),
                                   digest(API_TOKEN, "address", address))), clears=(pair,))
+
+
+def second_factor(user_id: int) -> Guard:
+    """Wrong second-factor codes of one account, from anywhere (docs/security.md T2.3): the password
+    is already known to whoever types them, and a right password clears the sign-in counts, so the
+    codes are counted per account: `LOGIN_FREE_FAILURES` (5) free, then growing waits as for
+    passwords. A right code clears the count."""
+    own = (_counter(SECOND_FACTOR, _setting("LOGIN_FREE_FAILURES")), digest(SECOND_FACTOR, str(user_id)))
+    return Guard(counters=(own,), clears=(own,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import abort
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -18,8 +19,10 @@ from portal import actions
 from portal.auth import devices
 from portal.auth import sessions
 from portal.auth import throttle
+from portal.formatting import datetime_pl
 from portal.redirects import local_target
 from portal.security import current_membership
+from tenants.tenancy import second_factor
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import User
 from tenants.tenancy.passwords import dummy_hash
@@ -34,6 +37,7 @@ HOME_BY_ROLE = {
     Role.SCHOOL_SECRETARY.value: "school.dashboard",
     Role.PRINTER_OPERATOR.value: "printer.orders",
     Role.CITY_OFFICIAL.value: "city.overview",
+    Role.DATA_PROTECTION_OFFICER.value: "dpo.index",
 }
 
 
@@ -61,7 +65,7 @@ def login():
     guard = throttle.sign_in(email, devices.device_for(email))
     wait = guard.wait()
     if wait:  # checked before the password: while it lasts, this client's guess gets no answer
-        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(wait)s.", wait=_wait_text(wait))
+        error = _("Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za %(wait)s.", wait=wait_text(wait))
         return (render_template("auth/login.html", error=error, email=email, next_target=target), 429,
                 {"Retry-After": str(wait)})
     user = db.session.scalar(select(User).where(User.email == email)) if email else None
@@ -73,21 +77,41 @@ def login():
             error, headers = _("Nieprawidłowy e-mail lub hasło."), {}
         else:  # the next attempt is refused until then: say so now, not after another try
             error = _("Nieprawidłowy e-mail lub hasło. Następna próba będzie możliwa za %(wait)s.",
-                      wait=_wait_text(wait))
+                      wait=wait_text(wait))
             headers = {"Retry-After": str(wait)}
         return render_template("auth/login.html", error=error, email=email, next_target=target), 401, headers
     guard.succeeded()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     first = user.memberships[0].id if user.memberships else None
-    sessions.start(user, first)
+    if second_factor.needed(user):  # the code (or enrolment) comes next: portal.auth.factor, docs/security.md T2.3
+        enrolled = second_factor.is_enrolled(user)
+        sessions.start(user, first, awaiting_factor=True)
+        if target:
+            session["after_factor"] = target
+        response = redirect(url_for("auth.second_factor" if enrolled else "auth.enrol"))
+    else:
+        sessions.start(user, first)
+        greet(user)
+        response = redirect(target or url_for("auth.home"))
     actions.commit()
-    response = redirect(target or url_for("auth.home"))
     devices.remember(response, email)
     return response
 
 
-def _wait_text(seconds: int) -> str:
+def greet(user: User) -> None:
+    """Flash where and when the user last signed in (docs/security.md T2.5), so a sign-in they did
+    not make is noticed. Call right after the new session started."""
+    previous = sessions.previous_sign_in(user)
+    if previous is None:
+        flash(_("To pierwsze logowanie na tym koncie."), "success")
+    else:
+        when = datetime_pl(previous.created_at).replace(",", "")  # dd.mm.rrrr gg:mm, Europe/Warsaw
+        flash(_("Poprzednie logowanie: %(when)s, adres IP %(ip)s.", when=when, ip=previous.ip or _("nieznany")),
+              "success")
+
+
+def wait_text(seconds: int) -> str:
     """A wait as people say it: seconds under two minutes, whole minutes (rounded up) above."""
     if seconds < 120:
         return _("%(seconds)d s", seconds=seconds)
@@ -107,7 +131,7 @@ def switch():
     if not current_user.is_authenticated:
         abort(404)
     wanted = request.form.get("membership_id", type=int)
-    if wanted not in {m.id for m in current_user.memberships}:
+    if wanted not in {m.id for m in sessions.usable_memberships(current_user.memberships)}:
         abort(404)
     session["membership_id"] = wanted
     return redirect(url_for("auth.home"))

@@ -20,7 +20,9 @@ from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
 from sqlalchemy import CheckConstraint
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import Integer
+from sqlalchemy import LargeBinary
 from sqlalchemy import Numeric
 from sqlalchemy import String
 from sqlalchemy import Text
@@ -51,14 +53,22 @@ class Role(enum.StrEnum):
     SCHOOL_DIRECTOR = "school_director"
     SCHOOL_SECRETARY = "school_secretary"
     PRINTER_OPERATOR = "printer_operator"
+    # The data protection officer (IOD) of one school, or of every school of a city (docs/dpo.md).
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
 
     @property
     def org_kind(self) -> OrgKind:
+        return self.org_kinds[0]
+
+    @property
+    def org_kinds(self) -> tuple[OrgKind, ...]:
+        """The kinds of organisation a membership of this role may be in."""
         return {
-            Role.CITY_OFFICIAL: OrgKind.CITY,
-            Role.SCHOOL_DIRECTOR: OrgKind.SCHOOL,
-            Role.SCHOOL_SECRETARY: OrgKind.SCHOOL,
-            Role.PRINTER_OPERATOR: OrgKind.PRINTER,
+            Role.CITY_OFFICIAL: (OrgKind.CITY,),
+            Role.SCHOOL_DIRECTOR: (OrgKind.SCHOOL,),
+            Role.SCHOOL_SECRETARY: (OrgKind.SCHOOL,),
+            Role.PRINTER_OPERATOR: (OrgKind.PRINTER,),
+            Role.DATA_PROTECTION_OFFICER: (OrgKind.CITY, OrgKind.SCHOOL),
         }[self]
 
 
@@ -212,6 +222,55 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Where the sign-in came from (shown at the next one: "Poprzednie logowanie", docs/security.md T2.5),
+    # and whether the password was right but the second factor is still owed (T2.3): such a row
+    # signs nobody in, and `factor_failures` wrong codes end it.
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    awaiting_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    factor_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    # A user's sessions: all ended at once (an account switched off), the last one shown at sign-in.
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
+
+
+class SecondFactor(Base):
+    """A user's TOTP authenticator (docs/security.md T2.3): the secret, encrypted (AES-GCM), and
+    the last time step whose code was accepted, so no code is accepted twice. Written when the
+    user's first code proves their app holds the secret (`enrolled_at`)."""
+
+    __tablename__ = "user_second_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    secret_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One of a user's single-use recovery codes, hashed like a password (docs/security.md T2.3)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdentityLink(TimestampMixin, Base):
+    """A user's account at a city's OpenID Connect provider: the provider's issuer and its stable
+    subject (`sub`) for the person, stored at the first sign-in through it (docs/security.md T2.18,
+    `tenants.tenancy.identity_links`). No token and no e-mail: the subject is what stays the same."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    last_used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
 
 
 # --- tenant-owned records -----------------------------------------------------------------

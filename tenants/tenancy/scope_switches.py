@@ -125,6 +125,16 @@ SWITCHES: dict[str, Switch] = {
     "reports.council_report:build": Switch(
         1, "rq job: renders the council's report as the city that asked for it.",
         "tests/reports/test_council_report.py::test_the_city_official_asks_for_the_council_report_and_downloads_it"),
+    "tenants.tenancy.officer:reading_school": Switch(
+        1, "The data protection officer reads a school it serves (its own, or every school of its city) as "
+           "that school, one school at a time, only appending its own access-log rows (docs/dpo.md).",
+        "tests/portal/test_dpo.py::test_who_saw_the_child_equals_the_sql_truth"),
+    "tenants.tenancy.second_factor:_log": Switch(
+        1, "A platform admin (no tenant) resets a user's second factor or switches the account off: the "
+           "access-log row goes into the chain of each organisation the user belongs to, written as that "
+           "tenant (its RLS admits only its own rows); the row only, nothing of the tenant is read.",
+        "tests/portal/test_second_factor.py::"
+        "test_the_platform_admin_resets_and_switches_off_any_account_in_its_organisations_chain"),
     # --- the command line ------------------------------------------------------------------------
     "tenants.tenancy.audit_chain:verify_chain": Switch(
         1, "`flask legitka verify-log` reads each access-log chain as the tenant it belongs to (a school, or a "

@@ -68,11 +68,14 @@ def test_local_storage_cannot_escape_its_root(tmp_path):
 
 
 def test_the_app_builds_s3_storage_from_settings(s3_endpoint):
+    from infra.crypto import new_key
     from infra.storage import build_storage
+    from infra.storage_crypto import EncryptedStorage
 
     storage = build_storage({"S3_BUCKET": "from-settings", "S3_ENDPOINT_URL": s3_endpoint, "S3_REGION": "eu-central-1",
-                             "S3_ACCESS_KEY": "testing", "S3_SECRET_KEY": "testing", "S3_CREATE_BUCKET": True})
-    assert isinstance(storage, S3Storage)
+                             "S3_ACCESS_KEY": "testing", "S3_SECRET_KEY": "testing", "S3_CREATE_BUCKET": True,
+                             "PESEL_KEY": new_key()})
+    assert isinstance(storage, EncryptedStorage) and isinstance(storage.inner, S3Storage)
     storage.put(school_key(1, "x.txt"), b"ok", "text/plain")
     assert storage.get(school_key(1, "x.txt")) == b"ok"
 

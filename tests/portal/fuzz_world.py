@@ -34,8 +34,15 @@ EMAILS = {
     "school_secretary": "sekretariat.a@test.pl",
     "printer_operator": "drukarnia.1@test.pl",
     "city_official": "urzednik@test.pl",
+    "data_protection_officer": "iod@test.pl",
     "platform_admin": "admin@test.pl",
 }
+
+
+def emails(tag: str = "") -> dict[str, str]:
+    """Each role's sign-in e-mail in the world built with `tag`: a second world in the same
+    database (tests/portal/test_isolation_matrix.py) needs addresses of its own."""
+    return {role: f"{tag}.{email}" if tag else email for role, email in EMAILS.items()}
 
 
 @dataclasses.dataclass
@@ -49,9 +56,10 @@ class Ids:
     parent_pupil: int = 0  # the pupil whose parent gets photo links
 
 
-def build(app, *, in_process_jobs: bool) -> Ids:
+def build(app, *, in_process_jobs: bool, tag: str = "") -> Ids:
     """Build the world; `in_process_jobs` tells whether the queue already ran the jobs (the
-    embedded default) or they wait in Redis for `run_jobs`."""
+    embedded default) or they wait in Redis for `run_jobs`. A `tag` builds another city's world
+    beside it: its city is named after the tag and its people sign in with `emails(tag)`."""
     from infra.db import db
     from printing import fulfilment
     from printing import operations as printing_ops
@@ -80,7 +88,8 @@ def build(app, *, in_process_jobs: bool) -> Ids:
 
     world = World(app)
     ids = Ids()
-    ids.city = world.city()
+    ids.city = world.city(f"Miasto {tag}" if tag else "Miasto Testowe")
+    addresses = emails(tag)
     ids.a = world.school(ids.city, "Szkoła Podstawowa nr 1")
     ids.b = world.school(ids.city, "Szkoła Podstawowa nr 2")
     ids.p1 = world.printer([ids.city], "Drukarnia Pierwsza")
@@ -89,13 +98,16 @@ def build(app, *, in_process_jobs: bool) -> Ids:
         db.session.get(Organisation, ids.centre).is_city_print_centre = True
         db.session.commit()
     ids.users = {
-        "school_director": world.user(EMAILS["school_director"], ids.a, "school_director"),
-        "school_secretary": world.user(EMAILS["school_secretary"], ids.a, "school_secretary"),
-        "printer_operator": world.user(EMAILS["printer_operator"], ids.p1, "printer_operator"),
-        "city_official": world.user(EMAILS["city_official"], ids.city, "city_official"),
-        "platform_admin": world.user(EMAILS["platform_admin"], admin=True),
+        "school_director": world.user(addresses["school_director"], ids.a, "school_director"),
+        "school_secretary": world.user(addresses["school_secretary"], ids.a, "school_secretary"),
+        "printer_operator": world.user(addresses["printer_operator"], ids.p1, "printer_operator"),
+        "city_official": world.user(addresses["city_official"], ids.city, "city_official"),
+        "data_protection_officer": world.user(addresses["data_protection_officer"], ids.city,
+                                              "data_protection_officer"),
+        "platform_admin": world.user(addresses["platform_admin"], admin=True),
     }
-    ids.users["school_director_b"] = world.user("dyrektor.b@test.pl", ids.b, "school_director")
+    ids.users["school_director_b"] = world.user(f"{tag}.dyrektor.b@test.pl" if tag else "dyrektor.b@test.pl", ids.b,
+                                                "school_director")
     with app.app_context():  # the secretary also works for school B: her pages offer the switch
         db.session.add(Membership(user_id=ids.users["school_secretary"], organisation_id=ids.b,
                                   role="school_secretary"))

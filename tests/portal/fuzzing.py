@@ -409,5 +409,25 @@ class Snapshots:
         return digests
 
 
+def postgresql_snapshots():
+    """`Snapshots` of the test database's every table, read as the superuser (row-level security
+    hides no row); close `.connection` when done."""
+    import collections
+
+    import psycopg
+
+    from tests.conftest import DB_NAME
+    from tests.conftest import PG_HOST
+
+    host, port = PG_HOST.split(":")
+    connection = psycopg.connect(host=host, port=port, user="postgres", dbname=DB_NAME, autocommit=True)
+    tables = collections.defaultdict(list)
+    for table, column in connection.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name <> 'alembic_version' ORDER BY table_name, ordinal_position"):
+        tables[table].append(column)
+    return Snapshots(connection, tables, postgresql=True)
+
+
 def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(t for t in after if before.get(t) != after[t])

@@ -560,10 +560,14 @@ def test_s3_presigned_links_open_one_package_for_five_minutes(app, two_schools, 
     from infra.storage import S3Storage
 
     endpoint, checker = strict_s3
+    from infra.storage_crypto import EncryptedStorage
+
     s3 = S3Storage("legitka-api-test", endpoint_url=endpoint, region="eu-central-1", access_key="testing",
                    secret_key="testing")
     s3.ensure_bucket()
-    monkeypatch.setattr(app.extensions["legitka"], "storage", s3)
+    # as the app stores: every object encrypted at rest but the package, linked as is (T3.20)
+    keys = app.extensions["legitka"].storage.keys
+    monkeypatch.setattr(app.extensions["legitka"], "storage", EncryptedStorage(s3, keys))
     first = placed_order(app, two_schools["a"], two_schools["director_a"], two_schools["p1"], cards=1, serial=301)
     second = placed_order(app, two_schools["a"], two_schools["director_a"], two_schools["p1"], cards=1, serial=401)
     run_jobs(app)

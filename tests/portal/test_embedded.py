@@ -74,6 +74,12 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     second = runner.invoke(args=["legitka", "seed-demo"])
     assert second.exit_code == 0 and "(0 new)" in second.output
     assert counts(embedded) == after_first
+    # The accounts that need a second factor are seeded enrolled: the command prints their code
+    # (docs/security.md T2.3); secretaries have none.
+    for email in ("dyrektor@sp1.demo", "urzednik@szczecin.demo", "drukarnia@polcard.demo", "admin@legitka.demo"):
+        code = runner.invoke(args=["legitka", "demo-totp", email])
+        assert code.exit_code == 0 and re.fullmatch(r"\d{6}\n", code.output), (email, code.output)
+    assert runner.invoke(args=["legitka", "demo-totp", "sekretariat@sp1.demo"]).exit_code == 2
 
     # Every demo PESEL is valid and matches its pupil's birth date and sex.
     from infra import services
@@ -159,6 +165,17 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
     listing = official.get("/miasto/konsultacje/").get_data(as_text=True)
     consultation = re.search(r'href="(/miasto/konsultacje/\d+)"', listing).group(1)
     assert "5 z 13 szkół" in official.get(consultation).get_data(as_text=True)
+
+    # The city's data protection officer serves every demo school and answers on SQLite (docs/dpo.md).
+    iod = Browser(embedded.test_client())
+    assert iod.login("iod@szczecin.demo", "legitka-demo").status_code == 302
+    assert "Szkoła Podstawowa nr 18" in iod.get("/iod/").get_data(as_text=True)
+    for path in ("/iod/umowy", "/iod/retencja", "/iod/dziennik", f"/iod/drukarnie?drukarnia={printer_id}"):
+        assert iod.get(path).status_code == 200, path
+    found = iod.post("/iod/uczen", {"name": "Nowak"}).get_data(as_text=True)
+    pupil_url = re.findall(r'href="(/iod/szkola/\d+/uczen/\d+)"', found)[0]
+    assert iod.get(pupil_url + "?format=xlsx").status_code == 200
+    assert "NARUSZONY" not in iod.post("/iod/dziennik").get_data(as_text=True)
 
 
 def test_parent_link_import_and_mail_work_on_the_embedded_default(embedded, tmp_path):

@@ -18,6 +18,7 @@ from tenants.tenancy.context import Tenant
 from tenants.tenancy.context import tenant_scope
 from tenants.tenancy.models import Organisation
 from tests.helpers import add_pupil
+from tests.helpers import blank_protocol
 from tests.helpers import letters
 from tests.helpers import registry_csv
 from tests.helpers import roster_csv
@@ -58,7 +59,7 @@ def school_objects(app, school_id, user_id, printer_id, *, submit=True):
 
 # Who asks, by the blueprint's guard (portal.access.guard_blueprint); the printers' API by its prefix.
 AUDIENCES = {"school_director, school_secretary": "school", "printer_operator": "printer",
-             "city_official": "city"}
+             "city_official": "city", "data_protection_officer": "dpo"}
 
 # Each path argument, per audience: the names (keys of the `others` fixture) of another tenant's
 # objects put into it, one request each.
@@ -66,12 +67,13 @@ FILL = {
     "school": {"pupil_id": ("pupil",), "application_id": ("application",), "submission_id": ("submission",),
                "import_id": ("roster", "registry_import"), "card_id": ("card",), "order_id": ("order", "draft"),
                "transfer_id": ("transfer",), "protocol_id": ("blank_protocol", "printer_blank_protocol"),
-               "consultation_id": ("consultation",)},
+               "consultation_id": ("consultation",), "staff_id": ("director_b",)},
     "printer": {"order_id": ("order", "draft"), "client_pk": ("api_client",),
                 "protocol_id": ("printer_blank_protocol", "blank_protocol")},
     "city": {"school_id": ("other_city_school",), "report_id": ("report",), "consultation_id": ("consultation",),
              "key": ("table_key",), "fmt": ("csv", "xlsx")},
     "api": {"order_id": ("order", "draft")},
+    "dpo": {"school_id": ("other_city_school",), "pupil_id": ("pupil",)},  # tests/portal/test_dpo.py walks these
 }
 
 # Rules whose path arguments name no tenant's object, each with its reason.
@@ -86,6 +88,9 @@ NOT_WALKED = {
     "registry.import_template": "<ext> is a blank template's format",
     "admin.close_duplicate_fee": "<fee_id> is a period of the platform's duplicate fee, no tenant's (platform "
                                  "admins only; tests/portal/test_duplicate_fee_admin.py)",
+    **{endpoint: "<user_id> is any account: platform admins only, who manage every one "
+                 "(tests/portal/test_second_factor.py)"
+       for endpoint in ("admin.reset_factor", "admin.disable_user", "admin.enable_user")},
 }
 
 
@@ -166,7 +171,6 @@ def others(app, world, two_schools, school_b):
     from reports import council_report
     from reports.filters import Filters
     from tenants.consultations import operations as consultations
-    from tenants.registry import blanks
     from tenants.transfers import operations as transfer
 
     c = world.school(two_schools["city"], "Szkoła Podstawowa nr 3")
@@ -180,19 +184,15 @@ def others(app, world, two_schools, school_b):
             pupil = add_pupil(actor, surname="Tajna-Przenoszona", serial=103)
             store_photo(actor, school, pupil)
             moved = transfer.send(actor, school, pupil, c)
-            blanks.receive(actor, supplier="PWPW", received_on=clock.today(), first="B-01", last="B-02")
-            blank_protocol = blanks.destroy(actor, held_on=clock.today(), committee="Tajna komisja", reason="wada",
-                                            serials=["B-01"])
+            protocol = blank_protocol(actor, "B", committee="Tajna komisja")
             db.session.commit()
             ids = dict(school_b, transfer=moved.id, other_city_school=other_school, p2=two_schools["p2"],
-                       blank_protocol=blank_protocol.id)
+                       blank_protocol=protocol.id, director_b=two_schools["director_b"])
         p1 = two_schools["p1"]
         with tenant_scope(Tenant(printer_id=p1)):
             operator = Actor(user_id=None, role="printer_operator", organisation_id=p1)
             made = api_clients.create_client(operator, name="System produkcji", scopes=("batches:read",))
-            blanks.receive(operator, supplier="PWPW", received_on=clock.today(), first="P-01", last="P-02")
-            printer_protocol = blanks.destroy(operator, held_on=clock.today(), committee="Tajna komisja drukarni",
-                                              reason="wada", serials=["P-01"])
+            printer_protocol = blank_protocol(operator, "P", committee="Tajna komisja drukarni")
             db.session.commit()
             ids["api_client"], ids["printer_blank_protocol"] = made.client.id, printer_protocol.id
         with tenant_scope(Tenant(city_id=other_city)):
@@ -310,7 +310,8 @@ def test_every_route_refuses_anonymous_users(app, database):
     The parents' photo pages are open by design: their token is the credential, and an unknown
     one is refused as gone."""
     client = app.test_client()
-    public = {"auth.login", "static", "auth.home", "auth.language"}
+    public = {"auth.login", "static", "auth.home", "auth.language",
+              "city_sign_in.callback"}  # without the state it started: 400 (tests/portal/test_city_sign_in.py)
     by_token = {"parent.upload"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public:

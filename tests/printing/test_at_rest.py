@@ -46,13 +46,16 @@ from tests.printing.test_retention import versions
 
 @pytest.fixture
 def s3_app(app, s3_endpoint):  # noqa: F811
-    """The test app storing files in a versioned bucket of its own on moto's S3 server: every
-    object in it is this test's."""
+    """The test app storing files in a versioned bucket of its own on moto's S3 server, encrypted
+    at rest as the app stores them (T3.20): every object in it is this test's. Yields the bucket
+    itself (its raw objects)."""
+    from infra.storage_crypto import EncryptedStorage
+
     storage = S3Storage(f"legitka-at-rest-{uuid.uuid4().hex[:12]}", endpoint_url=s3_endpoint,
                         region="eu-central-1", access_key="testing", secret_key="testing")
     storage.ensure_bucket(versioned=True)
     registered = app.extensions["legitka"]
-    local, registered.storage = registered.storage, storage
+    local, registered.storage = registered.storage, EncryptedStorage(storage, registered.storage.keys)
     yield app, storage
     registered.storage = local
 

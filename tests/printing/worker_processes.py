@@ -100,7 +100,8 @@ def assert_one_complete_package(app, school_id: int, order_id: int, cards: int, 
     assert not list(root.rglob("*.part"))  # no half-written file left behind
     package_path = root / order.package_key
     assert hashlib.sha256(package_path.read_bytes()).hexdigest() == order.package_sha256
-    outer = json.loads((root / order.manifest_key).read_text())
+    with app.app_context():  # encrypted at rest (docs/security.md T3.20), unlike the package
+        outer = json.loads(services.storage().get(order.manifest_key))
     assert outer["order_id"] == order_id and outer["card_count"] == cards
     assert SEVEN_ZIP, "make test installs Debian's 7zip"
     with app.app_context():

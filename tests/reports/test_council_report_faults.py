@@ -12,6 +12,7 @@ import shutil
 import pytest
 
 from infra import jobs
+from infra import services
 from infra.db import db
 from reports import council_report as council
 from reports.models import CouncilReport
@@ -63,7 +64,9 @@ def assert_ready_with_one_pdf(app, report_id: int) -> CouncilReport:
     assert (report.status, report.error, report.lease_until) == ("ready", "", None)
     files = pdfs(app)
     assert [p.name for p in files] == [report.file_key.rsplit("/", 1)[1]]  # no file of another attempt
-    assert files[0].read_bytes().startswith(b"%PDF") and files[0].stat().st_size == report.size
+    with app.app_context():  # stored encrypted (docs/security.md T3.20): read through the app's storage
+        pdf = services.storage().get(report.file_key)
+    assert pdf.startswith(b"%PDF") and len(pdf) == report.size and files[0].read_bytes()[:4] != b"%PDF"
     return report
 
 

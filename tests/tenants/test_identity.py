@@ -46,7 +46,9 @@ def test_nothing_outside_tenants_identity_decrypts_a_personal_number():
     offenders = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            if ".venv" in path.parts or path in (ROOT / "tenants/pupils/identity.py", ROOT / "infra/crypto.py"):
+            # infra/envelope.py opens stored files (T3.20: encrypted at rest, read as plain before), no column
+            if ".venv" in path.parts or path in (ROOT / "tenants/pupils/identity.py", ROOT / "infra/crypto.py",
+                                                 ROOT / "infra/envelope.py"):
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"

@@ -1,0 +1,1 @@
+"""The data protection officer's pages (inspektor ochrony danych, `/iod/`; docs/dpo.md)."""
