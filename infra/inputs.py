@@ -162,6 +162,29 @@ def format_day(value: dt.date) -> str:
     return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
 
 
+MONTHS = ("styczeń", "luty", "marzec", "kwiecień", "maj", "czerwiec", "lipiec", "sierpień", "wrzesień",
+          "październik", "listopad", "grudzień")
+MONTHS_SHORT = ("sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+class Month(str):
+    """A calendar month in a table, held as "rrrr-mm": it sorts by time, and CSV/XLSX write it so,
+    a column a spreadsheet sorts. Where a person reads it (a page, the PDF, a chart) it is written
+    by `format_month`: "październik 2026"."""
+
+    __slots__ = ()
+
+
+def format_month(value: str, *, short: bool = False) -> str:
+    """ "2026-10" → "październik 2026" (`short`: "paź 2026", for a chart's axis); other text as it is."""
+    match = _MONTH.fullmatch(value or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return value
+    names = MONTHS_SHORT if short else MONTHS
+    return f"{names[int(match.group(2)) - 1]} {match.group(1)}"
+
+
 def format_number(value: int | float | Decimal, places: int = 0) -> str:
     """Thousands grouped by a no-break space, a decimal comma: "20 000", "1 234,5". A whole
     number stays exact however large (not rounded through a float)."""
@@ -178,3 +201,31 @@ def format_amount(value: Decimal | int | float) -> str:
 def format_money(value: Decimal | int | float) -> str:
     """An amount in zł: "1 234,50 zł" (no-break spaces)."""
     return f"{format_amount(value)}{NBSP}zł"
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The form of a noun (or phrase) that goes with the whole number `n`, by the Polish rule:
+    1 → `one` ("1 karta"); ending in 2–4 but not 12–14 → `few` ("2 karty", "22 karty");
+    anything else, 0 included → `many` ("5 kart", "12 kart", "21 kart", "112 kart"). The sign is
+    ignored. Only the form is returned; the caller writes the number (format_number).
+
+    English needs no rule of its own: its singular is exactly Polish `one` (n == 1), so a
+    translation gives "card" for `one` and "cards" for both `few` and `many`
+    (docs/architecture.md, "Polish input and output")."""
+    n = abs(int(n))
+    if n == 1:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def counted(n: int, one: str, few: str, many: str) -> str:
+    """The number and its form: "1 karta", "23 karty", "10 000 kart"."""
+    return f"{format_number(int(n))} {plural(n, one, few, many)}"
+
+
+def format_percent(value: int | float | Decimal, places: int = 1) -> str:
+    """A percentage: "92,8 %" (decimal comma, a no-break space before the sign, as Polish
+    typography writes it); `value` is already in percent."""
+    return f"{format_number(value, places)}{NBSP}%"

@@ -4,6 +4,7 @@ for states."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
@@ -47,6 +48,36 @@ def amount(value) -> str:
     if value is None:
         return ""
     return inputs.format_amount(value)
+
+
+def plural(n, one, few, many) -> str:
+    """The form that goes with the whole number `n` (`infra.inputs.plural`, the Polish rule):
+    `{{ n|number }} {{ n|plural(_('karta'), _('karty'), _('kart')) }}`. Each form is its own msgid,
+    so English translates `one` to the singular and `few`/`many` to the plural."""
+    return inputs.plural(n if n is not None else 0, str(one), str(few), str(many))
+
+
+def counted(n, one, few, many) -> str:
+    """The number and its form: `{{ n|counted(_('karta'), _('karty'), _('kart')) }}` → "23 karty"."""
+    return inputs.counted(n if n is not None else 0, str(one), str(few), str(many))
+
+
+def number(value) -> str:
+    """A whole number or decimal with thousands grouped: "10 000" (`infra.inputs.format_number`);
+    a Decimal keeps its own decimal places ("7,90"); "—" for None."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        places = max(0, -value.as_tuple().exponent) if value.is_finite() else 0
+        return inputs.format_number(value, places)
+    return inputs.format_number(value)
+
+
+def percent(value, places: int = 1) -> str:
+    """"92,8 %" with a no-break space (`infra.inputs.format_percent`); "—" for None."""
+    if value is None:
+        return "—"
+    return inputs.format_percent(value, places)
 
 
 # Translated when shown (lazy), so a filter call costs one lookup, not one per state.
@@ -158,7 +189,8 @@ def init_app(app) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
-    for name, fn in {"date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "amount": amount,
+    for name, fn in {"plural": plural, "counted": counted, "number": number, "percent": percent,
+                     "date_pl": date_pl, "datetime_pl": datetime_pl, "money": money, "amount": amount,
                      "order_status": order_status,
                      "application_status": application_status, "application_kind": application_kind,
                      "card_status": card_status, "role_label": role_label,

@@ -114,10 +114,12 @@ class Curve:
         """The break-even in a sentence (Polish)."""
         largest = self.points[-1].volume if self.points else 0
         if self.volume is None:
-            return f"Własna drukarka nie opłaca się przy żadnej liczbie kart z tabeli (do {largest} kart rocznie)."
+            return ("Własna drukarka nie opłaca się przy żadnej liczbie kart z tabeli "
+                    f"(do {_cards(largest, genitive=True)} rocznie).")
         if self.until is None:
-            return f"Własna drukarka opłaca się od {self.volume} kart rocznie."
-        return (f"Własna drukarka opłaca się od {self.volume} do {self.until} kart rocznie; przy większej liczbie "
+            return f"Własna drukarka opłaca się od {_cards(self.volume, genitive=True)} rocznie."
+        return (f"Własna drukarka opłaca się od {inputs.format_number(self.volume)} "
+                f"do {_cards(self.until, genitive=True)} rocznie; przy większej liczbie "
                 f"kart tańsza jest drukarnia zewnętrzna (jej progi cenowe schodzą poniżej kosztu zmiennego karty).")
 
 
@@ -166,15 +168,26 @@ def curve(profile: CostProfile, profile_name: str, options: Sequence[costs.Chann
                  points=tuple(points), volume=start, until=until, actual=actual)
 
 
+def _orders(n: int) -> str:
+    return inputs.counted(n, "zamówienie", "zamówienia", "zamówień")
+
+
+def _cards(n: int, *, genitive: bool = False) -> str:
+    """"23 karty"; after "po najwyżej" the genitive: "5 kart", "2 kart", "1 karty"."""
+    forms = ("karty", "kart", "kart") if genitive else ("karta", "karty", "kart")
+    return inputs.counted(n, *forms)
+
+
 def school_pattern(city_id: int, school_id: int, year: int, fallback: Pattern) -> tuple[list, str]:
     """The school's orders of `year` (else of the year before) as (cards, day), and a note."""
     for y in (year, year - 1):
         orders = sorted((f.quantity, f.ordered_on) for f in costs.order_facts(city_id, y, school_id) if f.quantity)
         if orders:
             small = sum(1 for q, _ in orders if q <= SMALL)
+            cards = sum(q for q, _ in orders)
             return ([(q, d) for q, d in sorted(orders, key=lambda o: o[1])],
-                    f"wzór zamówień szkoły z roku {y}: {len(orders)} zamówień, {sum(q for q, _ in orders)} kart, "
-                    f"w tym {small} zamówień po najwyżej {SMALL} karty")
+                    f"wzór zamówień szkoły z roku {y}: {_orders(len(orders))}, {_cards(cards)}, "
+                    f"w tym {_orders(small)} po najwyżej {_cards(SMALL, genitive=True)}")
     return list(fallback), "szkoła nie ma zamówień: zamówienia z formularza"
 
 

@@ -41,6 +41,18 @@ def next_target(budgets: Iterable[CityBudget], today: dt.date) -> CityBudget | N
 # --- the budget form ------------------------------------------------------------------------------
 
 
+def form_values(budgets: Iterable[CityBudget], year: int) -> dict[str, str]:
+    """The budget form filled in for `year`: the saved budget as it was typed ("60 000,00",
+    "31.10.2026", "90"), so saving it again changes nothing; a year without a budget gets only
+    its year (the template's defaults fill the rest)."""
+    saved = next((b for b in budgets if b.year == year), None)
+    if saved is None:
+        return {"year": str(year)}
+    return {"year": str(year), "amount": inputs.format_amount(saved.amount),
+            "target_date": inputs.format_day(saved.target_date) if saved.target_date else "",
+            "target_percent": str(saved.target_percent) if saved.target_percent is not None else ""}
+
+
 def _whole(value, label: str, low: int, high: int) -> int:
     try:
         return inputs.whole(value, low=low, high=high)

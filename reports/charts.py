@@ -35,7 +35,7 @@ def _fmt(value: Number, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, int):
-        text = str(value)
+        text = inputs.format_number(value)  # "100 000", grouped as every number the reader sees
     elif isinstance(value, Decimal):
         text = inputs.format_amount(value)
     else:
@@ -43,9 +43,9 @@ def _fmt(value: Number, unit: str = "") -> str:
     return f"{text}\u00a0{unit}" if unit else text
 
 
-def _tick(value: float, top: float) -> str:
-    """An axis label: whole numbers once the axis reaches 10, one decimal below."""
-    return _fmt(round(value)) if top >= 10 else _fmt(value)
+def _tick(value: float, top: float, unit: str = "") -> str:
+    """An axis label with its unit ("25 000 zł"): whole numbers once the axis reaches 10, one decimal below."""
+    return _fmt(round(value), unit) if top >= 10 else _fmt(value, unit)
 
 
 def _short(label: str, limit: int = 34) -> str:
@@ -155,7 +155,7 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[Number], *, u
         y = bottom - (bottom - top) * step / 4
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID}"/>'
                      f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
-                     f'{escape(_tick(top_value * step / 4, top_value))}'
+                     f'{escape(_tick(top_value * step / 4, top_value, unit))}'
                      f'</text>')
     gap = (width - left - right) / max(1, len(labels) - 1) if len(labels) > 1 else 0
     points = []

@@ -38,7 +38,12 @@ STATES = {"draft": "w przygotowaniu", "open": "otwarta", "closed": "zamknięta"}
 
 
 def _share(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+    return dashboard.share(part, whole)
+
+
+def _mean(values: list) -> float:
+    """The mean rounded half up to one decimal ((12,5 + 6) / 2 = 9,25 → 9,3), exactly in Decimal."""
+    return dashboard.one_decimal(sum(Decimal(v) for v in values) / len(values))
 
 
 def _hours(value: Decimal) -> float:
@@ -138,7 +143,7 @@ def summary_rows(r: Result) -> list[tuple]:
         count = ratings.count(value)
         rows.append(("Ocena obecnego sposobu", label, count, _share(count, n)))
     if ratings:
-        rows.append(("Ocena obecnego sposobu", "średnia", round(statistics.fmean(ratings), 1), None))
+        rows.append(("Ocena obecnego sposobu", "średnia", _mean(ratings), None))
         rows.append(("Ocena obecnego sposobu", "mediana", float(statistics.median(ratings)), None))
     for key, label in questions.PREFERENCES.items():
         count = sum(a.preference == key for a in given)
@@ -146,11 +151,12 @@ def summary_rows(r: Result) -> list[tuple]:
     for key, label in questions.PROBLEMS.items():
         count = sum(key in (a.problems or ()) for a in given)
         rows.append(("Napotkane problemy", label, count, _share(count, n)))
-    hours = [_hours(a.staff_hours) for a in given]
+    hours = [Decimal(a.staff_hours) for a in given]
     if hours:
-        rows.append(("Godziny pracy w miesiącu", "razem we wszystkich szkołach", round(sum(hours), 1), None))
-        rows.append(("Godziny pracy w miesiącu", "średnio na szkołę", round(statistics.fmean(hours), 1), None))
-        rows.append(("Godziny pracy w miesiącu", "mediana", round(float(statistics.median(hours)), 1), None))
+        rows.append(("Godziny pracy w miesiącu", "razem we wszystkich szkołach", dashboard.one_decimal(sum(hours)),
+                     None))
+        rows.append(("Godziny pracy w miesiącu", "średnio na szkołę", _mean(hours), None))
+        rows.append(("Godziny pracy w miesiącu", "mediana", dashboard.one_decimal(statistics.median(hours)), None))
     return rows
 
 

@@ -134,7 +134,8 @@ def orders_cost(tiers: Iterable[Tier], terms: Terms, orders: Sequence[tuple[int,
         except pricing.NoPriceError:
             return Breakdown(key=key, name=name, channel=channel, kind=PRICE_LIST, quantity=quantity, total=None,
                              orders=len(orders),
-                             note=f"brak ceny dla zamówienia {q} kart z dnia {inputs.format_day(day)}")
+                             note=f"brak ceny dla zamówienia {inputs.counted(q, 'karty', 'kart', 'kart')} "
+                                  f"z dnia {inputs.format_day(day)}")
         gross = price.total
         order_net, order_vat = pricing.vat_split(gross, price.vat_rate)
         total += gross
@@ -426,6 +427,11 @@ KIND_LABELS = {PRICE_LIST: "cennik", CENTRE_COST: "koszt własny miasta", OWN: "
 INTERNAL_LABEL = "cennik wewnętrzny centrum (nie koszt miasta)"
 
 
+def cards(n: int) -> str:
+    """"1 karta", "23 karty", "10 000 kart" (infra.inputs.plural)."""
+    return inputs.counted(n, "karta", "karty", "kart")
+
+
 def comparison_table(cmp: ChannelComparison) -> Table:
     columns = ("Kanał", "Rodzaj", "Karty", "Zamówienia", "Koszt brutto (zł)", "w tym koszty stałe (zł)",
                "w tym dopłata sezonowa (zł)", "w tym wysyłka (zł)", "Netto (zł)", "VAT (zł)", "Za kartę (zł)",
@@ -436,10 +442,13 @@ def comparison_table(cmp: ChannelComparison) -> Table:
                   r.fixed if r.kind != PRICE_LIST else None, r.surcharge if r.kind == PRICE_LIST else None,
                   r.shipping if r.kind == PRICE_LIST else None, r.net, r.vat, r.per_card,
                   "tak" if cheapest is not None and r is cheapest else "", r.note) for r in cmp.rows)
-    order_note = " + ".join(str(q) for q in cmp.order_sizes)
-    return Table(key="kanaly", title=f"Koszt kanałów: {cmp.school_name}, {cmp.volume} kart",
+    order_note = " + ".join(inputs.format_number(q) for q in cmp.order_sizes)
+    # "12 + 11 kart": the form goes with the last number read ("5 + 2 karty").
+    last = cmp.order_sizes[-1] if cmp.order_sizes else 0
+    return Table(key="kanaly", title=f"Koszt kanałów: {cmp.school_name}, {cards(cmp.volume)}",
                  columns=columns, rows=rows,
-                 note=f"Zamówienia: {order_note} kart z dnia {inputs.format_day(cmp.on_date)}; ceny brutto.")
+                 note=f"Zamówienia: {order_note} {inputs.plural(last, 'karta', 'karty', 'kart')} "
+                      f"z dnia {inputs.format_day(cmp.on_date)}; ceny brutto.")
 
 
 def what_if_table(result: WhatIf) -> Table:

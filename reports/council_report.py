@@ -87,6 +87,8 @@ def _cell(value, plain: bool = False) -> str:
         return "—"
     if isinstance(value, bool):
         return "tak" if value else "nie"
+    if isinstance(value, inputs.Month):
+        return inputs.format_month(value)
     if isinstance(value, dt.date):
         return inputs.format_day(value)
     if isinstance(value, Decimal):
@@ -182,9 +184,9 @@ def _consultation(city_id: int, data) -> list[Section]:
     r = consultations.result(city_id, consultation, data)
     return [Section("Konsultacje z dyrektorami szkół", (
         consultations.summary_table(r), consultations.status_table(r), consultations.comments_table(r)),
-        text=f"Konsultacja {consultations.describe(consultation)}: odpowiedziało {len(r.answered)} z "
-             f"{len(r.schools)} szkół. Odpowiedzi według stanu na dzień wygenerowania raportu (wszystkie szkoły "
-             f"miasta, bez filtrów raportu).")]
+        text=f"Konsultacja {consultations.describe(consultation)}: odpowiedziało {len(r.answered)} "
+             f"z {inputs.counted(len(r.schools), 'szkoły', 'szkół', 'szkół')}. Odpowiedzi według stanu na dzień "
+             f"wygenerowania raportu (wszystkie szkoły miasta, bez filtrów raportu).")]
 
 
 def filters_of(report: CouncilReport) -> Filters:

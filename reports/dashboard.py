@@ -71,8 +71,17 @@ def percentile(values: Iterable, q: float) -> float | None:
     return aggregates.percentile(((v, 1) for v in values), q)
 
 
+def one_decimal(value) -> float:
+    """`value` (int, Decimal, a fraction's exact Decimal) rounded half up to one decimal, as every
+    figure is rounded for showing (reports/real_cost.py): 9,25 → 9,3, where Python's round() of
+    a float would give 9,2. Computed in Decimal from the exact value, not from a float."""
+    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)  # 0.1 as written, not its binary
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
 def share(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+    """`part` of `whole` in percent, one decimal, rounded half up (1 of 16 → 6,3)."""
+    return one_decimal(Decimal(100 * part) / whole) if whole else None
 
 
 def _per(total: Decimal, count: int) -> Decimal | None:
@@ -154,8 +163,8 @@ def rollout(city_id: int, f: Filters, data: Data | None = None, target: CityBudg
             "szkole. Legitymacje papierowe wydane przed 13.07.2024 są ważne do ukończenia nauki w szkole, która je "
             "wydała — ich posiadacze nie potrzebują nowej karty.")
     if target:
-        note += (f" Za planem: mniej niż {target.target_percent}% uczniów z ważną legitymacją po "
-                 f"{inputs.format_day(target.target_date)}.")
+        note += (f" Za planem: mniej niż {inputs.format_percent(target.target_percent, 0)} uczniów z ważną "
+                 f"legitymacją po {inputs.format_day(target.target_date)}.")
     columns = ("Szkoła", "Typ", "Dzielnica", "Uczniowie", "Ważna e-legitymacja", "Ważna legitymacja papierowa",
                "W tym z dawnej ewidencji", "Potrzebują legitymacji", "Nowo przyjęci bez legitymacji",
                "Legitymacja straciła ważność",
@@ -170,7 +179,7 @@ def _coming(s: SchoolStats | None) -> dict | None:
 
 
 def _rate(value: float | None) -> float | None:
-    return round(100 * value, 1) if value is not None else None
+    return one_decimal(100 * Decimal(repr(value))) if value is not None else None
 
 
 def forecast_year(data: Data) -> int:
@@ -267,7 +276,7 @@ def forecast_check(city_id: int, f: Filters, data: Data | None = None) -> Listin
 
 
 def _error(expected: int, actual: int) -> float | None:
-    return round(100 * abs(actual - expected) / actual, 1) if actual else None
+    return one_decimal(Decimal(100 * abs(actual - expected)) / actual) if actual else None
 
 
 def _lead(handed: list[Handed], ordered: list[Ordered]) -> tuple:
@@ -398,8 +407,9 @@ def cost_by_month(city_id: int, f: Filters, data: Data | None = None) -> Listing
     extra, fixed = _real_extra(data, lambda o: (_month(o.day), o.channel))
     channel_rank = {c: i for i, c in enumerate(CHANNELS)}
     order = sorted(groups, key=lambda k: (k[0], channel_rank.get(k[1], 99), k[1]))
-    rows = tuple((month, CHANNELS.get(c, c), *_money(groups[(month, c)], extra[(month, c)], fixed[(month, c)])[:6])
-                 for month, c in order)
+    # The month as inputs.Month: "październik 2026" on the page and in the PDF, "2026-10" in CSV/XLSX.
+    rows = tuple((inputs.Month(month) if month else "", CHANNELS.get(c, c),
+                  *_money(groups[(month, c)], extra[(month, c)], fixed[(month, c)])[:6]) for month, c in order)
     return Listing(Table("cost_months", "Koszt legitymacji według miesięcy", (
         "Miesiąc", "Kanał", *MONEY_COLUMNS), rows,
         "Miesiąc złożenia zamówienia. " + MONEY_NOTE), tuple({"month": m, "channel": c} for m, c in order))
@@ -422,7 +432,7 @@ def budget_table(city_id: int, f: Filters, data: Data | None = None) -> Listing:
         amount = Decimal(b.amount).quantize(CENT) if b else None
         cards, used = spent.get(year, (0, ZERO))
         rows.append((year, amount, used, amount - used if amount is not None else None,
-                     round(float(100 * used / amount), 1) if amount else None, cards,
+                     one_decimal(100 * used / amount) if amount else None, cards,
                      b.target_date if b else None, b.target_percent if b else None))
     return Listing(Table("budget", "Budżet na legitymacje a wydatki", (
         "Rok", "Budżet (zł)", "Wydano (zł)", "Pozostało (zł)", "Wykorzystanie (%)", "Karty", "Termin celu",
@@ -575,7 +585,9 @@ def month_chart(listing: Listing) -> Markup:
     for month, cost in zip(_column(listing, "Miesiąc"), _column(listing, "Koszt dla miasta (zł)"), strict=True):
         totals[month] += cost
     months = sorted(totals)
-    return charts.line_chart("Wydatki na legitymacje według miesięcy", months, [totals[m] for m in months], unit="zł")
+    return charts.line_chart("Wydatki na legitymacje według miesięcy",
+                             [inputs.format_month(m, short=True) for m in months], [totals[m] for m in months],
+                             unit="zł")
 
 
 def printer_chart(listing: Listing) -> Markup:

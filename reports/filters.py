@@ -140,10 +140,10 @@ def parse_fact_query(args: Mapping[str, str]) -> FactQuery:
 
     school = text("szkola")
     if school and inputs.ident(school) is None:
-        raise FilterError("Nieprawidłowa szkoła.", "invalid_school")
+        raise FilterError("Wybierz szkołę z listy.", "invalid_school")
     printer = text("drukarnia")
     if printer and printer != "wlasna" and inputs.ident(printer) is None:
-        raise FilterError("Nieprawidłowa drukarnia.", "invalid_printer")
+        raise FilterError("Wybierz drukarnię z listy.", "invalid_printer")
     checks = (("kanal", CHANNELS, "Nieznany kanał druku."), ("rodzaj", KINDS, "Nieznany rodzaj legitymacji."),
               ("stan", FACT_STATES, "Nieznany stan legitymacji."), ("wg", ("zlozenia", "wydania"),
                                                                       "Nieznana podstawa okresu."))

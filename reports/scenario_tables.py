@@ -42,11 +42,17 @@ def comparison(result: Comparison) -> Table:
         rows.append((option_name(result, s), s.orders, s.cards, s.total, s.per_card,
                      None if s.total is None or base is None or s is result.status_quo else s.total - base,
                      s.surcharge if pooled else None, s.off_season if pooled else None,
-                     s.fixed if s.fixed else None, s.lead_days, s.note))
+                     s.fixed if s.fixed else None, _days(s.lead_days), s.note))
     return Table("porownanie", "Scenariusze centralizacji: porównanie",
                  ("Wariant", "Zamówienia", "Karty", "Razem (zł)", "Za kartę (zł)", "Różnica (zł)",
                   "Dopłata sezonowa (zł)", "Poza sezonem (zł)", "W tym koszty stałe (zł)", "Dni do karty", "Uwagi"),
                  tuple(rows), note=_assumptions(result))
+
+
+def _days(value):
+    """Days to the card (a Decimal of one place) as a float: every writer prints a float with one
+    decimal ("17,1"), as the page does, where a Decimal would be printed as an amount ("17,10")."""
+    return None if value is None else float(value)
 
 
 def pooled_orders(result: Comparison) -> Table:
@@ -69,7 +75,7 @@ def schools(result: Comparison) -> Table:
         for option, lookup in lookups:
             mine = lookup.get(line.school_id)
             if mine is not None:
-                rows.append((name, option, mine.cards, mine.total, mine.per_card, mine.lead_days))
+                rows.append((name, option, mine.cards, mine.total, mine.per_card, _days(mine.lead_days)))
     return Table("szkoly", "Scenariusze centralizacji: szkoły",
                  ("Szkoła", "Wariant", "Karty", "Razem (zł)", "Za kartę (zł)", "Dni do karty"), tuple(rows),
                  note=_assumptions(result))

@@ -159,7 +159,9 @@ def status_quo(demands: Sequence[Demand], today: dt.date) -> Scenario:
         lines.append(SchoolLine(school_id, sum(o.cards for o in orders), sum((o.paid for o in orders), ZERO),
                                 average_days([((o.delivered - o.day).days, o.cards) for o in orders if o.delivered])))
     waiting = sum(d.cards for d in demands if d.delivered is None)
-    note = (f"{waiting} kart jeszcze niedoręczonych (stan na {inputs.format_day(today)}) — czas oczekiwania "
+    waiting_words = inputs.plural(waiting, "karta jeszcze niedoręczona", "karty jeszcze niedoręczone",
+                                  "kart jeszcze niedoręczonych")
+    note = (f"{inputs.format_number(waiting)} {waiting_words} (stan na {inputs.format_day(today)}) — czas oczekiwania "
             f"liczony bez nich.") if waiting else ""
     return Scenario(key="status_quo", name="Stan obecny (zamówienia szkół)",
                     cards=sum(d.cards for d in demands), orders=len(demands),
@@ -218,7 +220,8 @@ def city_wide(name: str, key: str, tiers: Sequence[Tier], terms: Terms, pooled: 
         try:
             price = pricing.external_price(tiers, terms, quantity, day)
         except pricing.NoPriceError:
-            note = note or f"brak ceny dla zamówienia {quantity} kart z dnia {inputs.format_day(day)}"
+            note = note or (f"brak ceny dla zamówienia {inputs.counted(quantity, 'karty', 'kart', 'kart')} "
+                           f"z dnia {inputs.format_day(day)}")
             orders.append(PooledOrder(day, quantity, len(ids), seasonal))
             continue
         orders.append(PooledOrder(day, quantity, len(ids), seasonal, price.unit_price, price.surcharge_total,

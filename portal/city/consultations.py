@@ -23,6 +23,7 @@ from markupsafe import escape
 from infra import clock
 from infra import inputs
 from portal import actions
+from portal import downloads
 from portal.access import guard_blueprint
 from portal.city.report_tables import cell
 from portal.security import current_actor
@@ -82,7 +83,7 @@ def index():
 
     def page(error=None, form=None):
         return _render("city/consultations.html", error, consultations=queries.city_consultations(city.id),
-                       form=form or {}, today=inputs.format_day(clock.today()))
+                       form=form or {})
 
     if request.method == "GET":
         return page()
@@ -143,6 +144,12 @@ def close(consultation_id: int):
 
 @bp.post("/<int:consultation_id>/usun")
 def delete(consultation_id: int):
+    """Deleting a draft is asked first: without `confirm=1` the answer is a page that names the
+    draft and offers "Tak, usuń" (a form: the CSP allows no inline script, docs/security.md T2.7).
+    Anything but a draft goes straight to the operation, which refuses it."""
+    consultation = queries.city_consultation(_city().id, consultation_id)
+    if consultation.status == "draft" and request.form.get("confirm") != "1":
+        return _render("city/consultation_delete.html", c=consultation)
     return _change(consultation_id, operations.delete_draft, _("Usunięto konsultację w przygotowaniu."),
                    then=url_for("city_consultations.index"))
 
@@ -157,10 +164,10 @@ def export(consultation_id: int, key: str, fmt: str):
         abort(404)
     table = report.TABLES[key](_result(consultation))
     stamp = clock.utcnow()
-    name = f"legitka-konsultacja-{consultation.id}-{key}-{stamp:%Y%m%d}.{fmt}"
     if fmt == "csv":
         body, mimetype = to_csv(table), "text/csv; charset=utf-8"
     else:
         body = to_xlsx(table, generated=f"{city.name}; pobrano z Legitki {city_data.local_time(stamp)}.")
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=mimetype, headers=downloads.attachment(
+        f"konsultacja-{consultation.id}-{downloads.CONSULTATION[key]}", fmt))

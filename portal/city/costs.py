@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from infra import clock
 from infra import inputs
 from portal import actions
+from portal import downloads
 from portal.access import guard_blueprint
 from portal.converters import parse_id
 from portal.formatting import date_pl
@@ -62,6 +63,8 @@ def cell(value) -> str:
         return inputs.format_amount(value)
     if isinstance(value, dt.date):
         return date_pl(value)
+    if isinstance(value, int) and not isinstance(value, bool):  # card counts: "10 000" (no year column here)
+        return inputs.format_number(value)
     return str(value)
 
 
@@ -77,6 +80,18 @@ def _int(name: str, label: str, low: int, high: int, default: int | None) -> int
     except inputs.Refused:
         raise OperationError(_("%(label)s: podaj liczbę całkowitą od %(low)s do %(high)s.",
                                label=label, low=low, high=high)) from None
+
+
+def _id(name: str, message: str) -> int | None:
+    """A row id chosen from a list (None if not sent). A value that is no id gets `message` ("Wybierz
+    szkołę z listy."): the person picked from a list, so the id's range means nothing to them."""
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    value = parse_id(text)
+    if value is None:
+        raise OperationError(message)
+    return value
 
 
 def _year() -> int:
@@ -101,7 +116,7 @@ def _channels_request():
     school's actual cards that year), orders (default its actual number), date (default today)."""
     city_id = _city_id()
     schools = queries.city_schools(city_id)
-    school_id = _int("school_id", _("Szkoła"), 1, inputs.BIGINT_MAX, None)
+    school_id = _id("school_id", _("Wybierz szkołę z listy."))
     if school_id is None and schools:
         school_id = schools[0].id
     school = costs.city_school(city_id, school_id)
@@ -340,7 +355,7 @@ def _table_for(key: str) -> Table | None:
         curve = _break_even(_channels_request())
         return break_even.table(curve) if curve else None
     if key == "centrum":
-        printer_id = _int("printer_id", _("Centrum druku"), 1, inputs.BIGINT_MAX, None)
+        printer_id = _id("printer_id", _("Wybierz centrum druku z listy."))
         centre = next((c for c in terms.city_print_centres(city_id) if c.id == printer_id), None)
         profile = terms.centre_cost_profile(city_id, centre.id) if centre else None
         return _centre_table(centre, profile, clock.today().year)[0] if profile else None
@@ -360,6 +375,6 @@ def export(key: str, fmt: str):
     generated = f"Stan na {inputs.format_day(clock.today())}."
     data = to_csv(table) if fmt == "csv" else to_xlsx(table, generated=generated)
     response = Response(data, mimetype=_MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="legitka-koszty-{table.key}.{fmt}"'
+    response.headers.update(downloads.attachment(downloads.COSTS[key], fmt))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -41,6 +41,8 @@ def cell(value) -> str:
         return "—"
     if isinstance(value, bool):
         return _("tak") if value else _("nie")
+    if isinstance(value, inputs.Month):
+        return inputs.format_month(value)
     if isinstance(value, dt.date):
         return inputs.format_day(value)
     if isinstance(value, Decimal):

@@ -18,6 +18,7 @@ from markupsafe import escape
 
 from infra import clock
 from infra import inputs
+from portal import downloads
 from portal.access import guard_blueprint
 from portal.city.costs import cell
 from portal.security import current_membership
@@ -125,8 +126,6 @@ def export(key: str, fmt: str):
         return Response(str(err), status=422, mimetype="text/plain")
     membership = current_membership()
     table = scenario_tables.TABLES[key](scenarios.city_comparison(membership.organisation_id, a))
-    stamp = clock.utcnow()
-    name = f"legitka-scenariusze-{key}-{a.start_year}-{stamp:%Y%m%d}.{fmt}"
     if fmt == "csv":
         body, mimetype = to_csv(table), "text/csv; charset=utf-8"
     else:
@@ -134,7 +133,7 @@ def export(key: str, fmt: str):
                      "dane zbiorcze, bez danych osobowych uczniów.")
         body = to_xlsx(table, generated=generated)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=mimetype, headers=downloads.attachment(f"scenariusze-{key}-{a.start_year}", fmt))
 
 
 def _school_rows(result: scenarios.Comparison) -> Markup:

@@ -28,11 +28,13 @@ from infra import services
 from infra.db import db
 from infra.storage import NotFound
 from portal import actions
+from portal import downloads
 from portal.access import guard_blueprint
 from portal.city.report_tables import Urls
 from portal.city.report_tables import block
 from portal.city.report_tables import cell
 from portal.converters import parse_id
+from portal.formatting import local
 from portal.security import current_membership
 from printing import deletions
 from reports import budgets
@@ -143,9 +145,10 @@ def rollout():
     listing = dashboard.rollout(city.id, f, data, target)
     urls = Urls(f)  # one page's links, each built once for its three tables
     intro = (_("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Wiersze wyróżnione: "
-               "szkoły za planem — mniej niż %(p)s%% uczniów z ważną legitymacją (e-legitymacją lub papierową) "
+               "szkoły za planem — mniej niż %(p)s uczniów z ważną legitymacją (e-legitymacją lub papierową) "
                "po %(d)s.",
-               p=target.target_percent, d=inputs.format_day(target.target_date)) if target else
+               p=inputs.format_percent(target.target_percent, 0),
+               d=inputs.format_day(target.target_date)) if target else
              _("Stan szkół w chwili ostatniego przeliczenia statystyk (kolumna „Stan na”). Cel wdrożenia (odsetek "
                "uczniów z ważną legitymacją do wskazanej daty) wpisuje się przy budżecie."))
     return _section(_("Wdrożenie w szkołach"), intro, [
@@ -266,7 +269,11 @@ def budget():
 
     def page(error: str | None = None, form=None):
         data = city_data.load(city.id, f)
-        return _page("city/budget.html", error=error, f=f, data=data, form=form or {}, today=clock.today(),
+        if form is None:  # the saved budget of the year asked for (?year=, else this year), ready to change
+            year = inputs.whole_or_none(request.args.get("year"), low=2020, high=2100) or clock.today().year
+            form = budgets.form_values(data.budgets, year)
+        return _page("city/budget.html", error=error, f=f, data=data, form=form, today=clock.today(),
+                     saved_years=sorted(b.year for b in data.budgets),
                      table=block(dashboard.budget_table(city.id, f, data), f), endpoint="city.budget")
 
     if request.method == "GET":
@@ -312,7 +319,6 @@ def export(key: str, fmt: str):
         return Response(str(err), status=422, mimetype="text/plain")
     listing = dashboard.table(key, city.id, f, q)
     stamp = clock.utcnow()
-    name = f"legitka-{key}-{stamp:%Y%m%d}.{fmt}"
     if fmt == "csv":
         body, mimetype = to_csv(listing.table), "text/csv; charset=utf-8"
     else:
@@ -320,7 +326,7 @@ def export(key: str, fmt: str):
                      f"dane zbiorcze, bez danych osobowych uczniów.")
         body = to_xlsx(listing.table, generated=generated)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(body, mimetype=mimetype, headers=downloads.attachment(downloads.DASHBOARD[key], fmt))
 
 
 @bp.route("/raporty", methods=["GET", "POST"])
@@ -398,6 +404,6 @@ def council_report_file(report_id: int):
     except NotFound:  # the file is gone from storage (deleted by hand, a restored database): ask again
         log.warning("council report %s: file missing from storage", report.id)
         abort(404)
-    stamp = report.finished_at or report.requested_at
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="legitka-raport-{stamp:%Y%m%d}-{report.id}.pdf"'})
+    made = local(report.finished_at or report.requested_at).date()  # the report's own day, not the download's
+    return Response(pdf, mimetype="application/pdf", headers=downloads.attachment(f"raport-dla-rady-{report.id}",
+                                                                                    "pdf", made))

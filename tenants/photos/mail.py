@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
+from infra import inputs
 from infra.db import db
 from tenants.mail import outbox as mail_outbox
 from tenants.mail.models import MailMessage
@@ -52,5 +53,6 @@ def photo_decision(message: MailMessage) -> mail_outbox.Mail | None:
         subject = f"Prosimy o nowe zdjęcie do legitymacji — {school.name}"
         body = (f"Dzień dobry,\n\nsekretariat szkoły {school.name} nie mógł przyjąć zdjęcia do legitymacji "
                 f"dla: {first_name}.\nPowód: {submission.rejection_reason}\n\nNowe zdjęcie można wysłać przez "
-                f"ten link (ważny {days} dni, działa na telefonie):\n{public_url()}/zdjecie/{link}\n")
+                f"ten link (ważny {inputs.counted(days, 'dzień', 'dni', 'dni')}, "
+                f"działa na telefonie):\n{public_url()}/zdjecie/{link}\n")
     return mail_outbox.Mail(to, subject, body + FOOTER)

@@ -135,3 +135,33 @@ def test_polish_output():
     assert inputs.format_amount(Decimal("1234.5")) == "1\u00a0234,50"
     assert inputs.format_money(Decimal("1234.5")) == "1\u00a0234,50\u00a0zł"
     assert inputs.format_money(9) == "9,00\u00a0zł"
+
+
+# Worked by hand from the Polish rule: 1 → one; last digit 2–4 except 12–14 → few; else many.
+PLURALS = {1: "karta", 2: "karty", 4: "karty", 5: "kart", 12: "kart", 14: "kart", 21: "kart", 22: "karty",
+           25: "kart", 101: "kart", 112: "kart", 122: "karty", 0: "kart", 13: "kart", 24: "karty", 1000: "kart"}
+
+
+@pytest.mark.parametrize(("n", "form"), sorted(PLURALS.items()))
+def test_plural_follows_the_polish_rule(n, form):
+    assert inputs.plural(n, "karta", "karty", "kart") == form
+    assert inputs.plural(-n, "karta", "karty", "kart") == form  # the sign does not change the form
+
+
+def test_counted_writes_the_number_and_its_form():
+    assert inputs.counted(1, "zamówienie", "zamówienia", "zamówień") == "1 zamówienie"
+    assert inputs.counted(2, "zamówienie", "zamówienia", "zamówień") == "2 zamówienia"
+    assert inputs.counted(23, "karta", "karty", "kart") == "23 karty"
+    assert inputs.counted(10000, "karta", "karty", "kart") == "10\u00a0000 kart"
+    # English forms under the same rule: its singular is exactly Polish "one"
+    assert [inputs.plural(n, "card", "cards", "cards") for n in (1, 2, 5, 21, 22)] == ["card"] + ["cards"] * 4
+
+
+def test_percent_and_month_output():
+    assert inputs.format_percent(92.8) == "92,8\u00a0%"
+    assert inputs.format_percent(90, 0) == "90\u00a0%"
+    assert inputs.format_month("2026-10") == "październik 2026"
+    assert inputs.format_month("2026-01", short=True) == "sty 2026"
+    assert inputs.format_month(inputs.Month("2026-05")) == "maj 2026"
+    assert inputs.format_month("") == "" and inputs.format_month("2026-13") == "2026-13"
+    assert sorted([inputs.Month("2026-10"), inputs.Month("2025-12")]) == ["2025-12", "2026-10"]  # sorts by time

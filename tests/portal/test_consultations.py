@@ -209,3 +209,36 @@ def test_a_directors_comments_may_run_over_several_lines(two_schools, browser, o
         assert answered.status_code == 302, answered.get_data(as_text=True)
         csv = official.get(f"/miasto/konsultacje/{cid}/eksport/answers.csv").data.decode("utf-8-sig")
     assert "Po pierwsze: zdjęcia." in csv and "Po drugie: terminy." in csv
+
+
+def test_the_form_the_draft_deletion_the_summary_and_the_file_names(two_schools, browser, opened):
+    """Walk findings 8, 11 and 18: the new consultation's form is the city's fieldset grid with no
+    date offered as a deadline; deleting a draft asks first; hours 12,5 and 6 average 9,25 → 9,3
+    (half up); the downloads are named in Polish."""
+    cid, official = opened
+    with clock.pinned(BEFORE):
+        page = official.get("/miasto/konsultacje/").get_data(as_text=True)
+        form = page[page.index("Nowa konsultacja"):]
+        assert '<fieldset><legend>Konsultacja</legend>' in form and '<div class="grid2">' in form
+        deadline = re.search(r'<input id="c-deadline"[^>]*>', form).group(0)
+        assert "placeholder" not in deadline and "01.12.2026" not in deadline
+        draft = official.post("/miasto/konsultacje/", data={"title": "Szkic do usunięcia", "deadline": "10.12.2026"})
+        draft_id = int(draft.headers["Location"].rsplit("/", 1)[1])
+        asked = official.post(f"/miasto/konsultacje/{draft_id}/usun")
+        html = asked.get_data(as_text=True)
+        assert asked.status_code == 200 and "Usunąć konsultację?" in html and "„Szkic do usunięcia”" in html
+        assert 'name="confirm" value="1"' in html
+        assert official.get(f"/miasto/konsultacje/{draft_id}").status_code == 200  # still there
+        assert official.post(f"/miasto/konsultacje/{draft_id}/usun", data={"confirm": "1"}).status_code == 302
+        assert official.get(f"/miasto/konsultacje/{draft_id}").status_code == 404
+        for email, hours in (("dyrektor.a@test.pl", "12,5"), ("dyrektor.b@test.pl", "6")):
+            assert browser(email).post(f"/szkola/konsultacje/{cid}", data={**ANSWER, "staff_hours": hours,
+                                                                           "extra_answer": "Nie."}).status_code == 302
+        page = official.get(f"/miasto/konsultacje/{cid}").get_data(as_text=True)
+        summary = page[page.index('id="consultation_summary"'):page.index('id="consultation_missing"')]
+        assert re.search(r"średnio na szkołę</td><td class=\"num\">9,3<", summary)
+        assert "2 z 2 szkół" in page
+        for key, name in (("summary", "podsumowanie"), ("missing", "brak-odpowiedzi"), ("answers", "odpowiedzi")):
+            response = official.get(f"/miasto/konsultacje/{cid}/eksport/{key}.csv")
+            assert response.headers["Content-Disposition"] == \
+                f'attachment; filename="legitka-konsultacja-{cid}-{name}-2026-12-01.csv"', key

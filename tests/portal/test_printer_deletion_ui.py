@@ -149,7 +149,7 @@ def test_the_city_sees_the_twenty_most_overdue_and_how_many_there_are(app, two_s
             city = text_of(official.get(page))
             listed = re.findall(r"<tr><td>nr (\d+)</td><td>Szkoła Podstawowa nr 1</td><td><strong>Drukarnia", city)
             assert len(listed) == 20 and int(listed[0]) == oldest and str(order_id) not in listed, page
-            assert "Razem 24 zamówień bez potwierdzenia po terminie; powyżej 20 najdłużej oczekujących." in city
+            assert "Razem 24 zamówienia bez potwierdzenia po terminie; powyżej 20 najdłużej oczekujących." in city
 
 
 # --- the API ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from infra import clock
 from infra.db import db
 from reports import consultations as report
+from reports import dashboard
 from tenants.consultations import operations
 from tenants.tenancy.actors import Actor
 from tenants.tenancy.context import Tenant
@@ -85,3 +86,30 @@ def test_only_the_director_answers_and_only_for_the_own_city(app, world):
             director = Actor(user_id=None, role="school_director", organisation_id=foreign)
             with pytest.raises(OperationError, match="^Ta konsultacja nie dotyczy tej szkoły.$"):
                 operations.answer(director, db.session.get(Organisation, foreign), consultation, form)
+
+
+def test_averages_round_half_up_as_everywhere(app, world):
+    """Walk finding 18: hours 12,5 and 6 average (12,5 + 6) / 2 = 9,25, which the project rounds half
+    up to 9,3 (Python's round(9.25, 1) gives 9,2); 1 of 16 schools answered is 6,25 % → 6,3 %."""
+    city = world.city()
+    schools = [world.school(city, f"Szkoła Podstawowa nr {n}") for n in range(1, 17)]
+    official = Actor(user_id=None, role="city_official", organisation_id=city)
+    with app.app_context(), clock.pinned(NOW):
+        with tenant_scope(Tenant(city_id=city)):
+            consultation = operations.open_(operations.save(city, official, {"title": "Jak dalej?",
+                                                                             "deadline": "15.12.2026"}))
+            db.session.commit()
+        for school_id, hours in zip(schools, ("12,5", "6"), strict=False):
+            with tenant_scope(Tenant(school_id=school_id)):
+                director = Actor(user_id=None, role="school_director", organisation_id=school_id)
+                operations.answer(director, db.session.get(Organisation, school_id), consultation, {
+                    "satisfaction": "3", "staff_hours": hours, "preference": "no_opinion"})
+                db.session.commit()
+        with tenant_scope(Tenant(city_id=city)):
+            rows = {(q, a): (n, share) for q, a, n, share in report.summary_rows(report.result(city, consultation))}
+    assert rows[("Godziny pracy w miesiącu", "średnio na szkołę")] == (9.3, None)
+    assert rows[("Godziny pracy w miesiącu", "mediana")] == (9.3, None)  # the mean of the middle two, too
+    assert rows[("Godziny pracy w miesiącu", "razem we wszystkich szkołach")] == (18.5, None)
+    assert rows[("Szkoły, które odpowiedziały", "2 z 16")] == (2, 12.5)  # 2 of 16 = 12,5 % exactly
+    # a share on the half: 1 of 16 = 6,25 % → 6,3 %; 1 of 8 = 12,5 % stays; 1 of 3 = 33,33… → 33,3
+    assert (dashboard.share(1, 16), dashboard.share(1, 8), dashboard.share(1, 3)) == (6.3, 12.5, 33.3)

@@ -398,7 +398,7 @@ def test_the_channel_comparison_page_defaults_to_the_schools_year(app, costed_ci
     # (120 on 10.09 + 5 on 1.12; the 5-card order stays, the 120 grows): P2 from 100 cards costs 9.50 > 9.15,
     # so ext − own = 9.50 (N − 5) + 10 + 65 − 9.15 N − 2,400 = 0.35 N − 2,372.50 < 0 up to 5,000 cards: never.
     # At A's 125 cards: own 3,543.75 against P2's 120 × 9.50 + 10 + 5 × 11 + 10 = 1,215.00.
-    assert "nie opłaca się przy żadnej liczbie kart z tabeli (do 5000 kart rocznie)" in html
+    assert f"nie opłaca się przy żadnej liczbie kart z tabeli (do 5{NBSP}000 kart rocznie)" in html
     assert zl("1215.00") in html
     # the CSV and XLSX carry the same numbers
     args = f"school_id={ids['a']}&volume=125&orders=2&date=10.09.2025"
@@ -504,6 +504,66 @@ def test_the_centre_cost_profile_form(app, costed_city, browser):
     # the centre's table downloads too: 1,000 cards → 1,000 × 10.51 + F, per card
     data = official.get(f"/miasto/koszty/eksport/centrum.csv?printer_id={ids['centre']}")
     assert data.status_code == 200 and "Karty w roku" in data.get_data().decode("utf-8-sig")
+
+
+def test_counts_take_their_polish_form_on_the_channel_page(app, costed_city, browser):
+    """Walk finding 9: a count and its noun agree (infra.inputs.plural), in the page's sentences,
+    the table's title and note, the tile and the break-even's pattern of orders."""
+    ids = costed_city
+    official = browser("urzednik@test.pl")
+    html = official.get(f"/miasto/koszty/kanaly?school_id={ids['a']}&date=10.09.2025").get_data(as_text=True)
+    # A in 2025: 120 cards on 10.09 and 5 on 01.12 → 125 cards in 2 orders, 1 of them of at most 5 cards
+    assert "szkoła zamówiła 125 kart w 2 zamówieniach." in html
+    assert "2 zamówienia, 125 kart, w tym 1 zamówienie po najwyżej 5 kart" in html
+    # B in 2025: one order of 40 cards
+    html = official.get(f"/miasto/koszty/kanaly?school_id={ids['b']}&date=20.09.2025").get_data(as_text=True)
+    assert "szkoła zamówiła 40 kart w 1 zamówieniu." in html
+    assert "1 zamówienie, 40 kart, w tym 0 zamówień po najwyżej 5 kart" in html
+    # 1 card in 1 order; 23 cards in 2 orders (12 + 11: the form follows the last number read)
+    one = official.get(f"/miasto/koszty/kanaly?school_id={ids['a']}&date=10.09.2025&volume=1&orders=1")
+    html = one.get_data(as_text=True)
+    assert "Koszt kanałów: Szkoła Podstawowa nr 1, 1 karta<" in html
+    assert '<span class="num">1</span>karta w roku' in html
+    assert "Zamówienia: 1 karta z dnia 10.09.2025" in html
+    html = official.get(f"/miasto/koszty/kanaly?school_id={ids['a']}&date=10.09.2025&volume=23&orders=2").get_data(
+        as_text=True)
+    assert "Koszt kanałów: Szkoła Podstawowa nr 1, 23 karty<" in html and "karty w roku" in html
+    assert "Zamówienia: 12 + 11 kart z dnia 10.09.2025" in html
+    what_if = official.get(f"/miasto/koszty/co-jesli?year=2025&channel=printer-{ids['p1']}").get_data(as_text=True)
+    assert '<span class="num">165</span>kart w 3 zamówieniach' in what_if
+
+
+def test_ids_from_a_list_numbers_and_file_names_on_the_cost_pages(app, costed_city, browser):
+    """Walk findings 10 and 11: a school id that is no id is "Wybierz szkołę z listy." (not the
+    bigint's range); the centre's form shows its amounts as the reference printer's does and takes
+    them back as shown; the card counts of its table are grouped; downloads have Polish names."""
+    ids = costed_city
+    official = browser("urzednik@test.pl")
+    for bad in ("abc", "-1", "9" * 20):
+        page = official.get(f"/miasto/koszty/kanaly?school_id={bad}")
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and "Wybierz szkołę z listy." in html and "9223372036854775807" not in html
+    export = official.get("/miasto/koszty/eksport/centrum.csv?printer_id=abc")
+    assert export.status_code == 422 and export.get_data(as_text=True) == "Wybierz centrum druku z listy."
+    page = official.get("/miasto/koszty/centrum").get_data(as_text=True)
+    shown = dict(re.findall(r'<input id="[^"]+" name="([^"]+)"[^>]*value="([^"]*)"', page))
+    assert (shown["purchase_price"], shown["blank_price"], shown["staff_minutes_per_card"],
+            shown["ribbon_yield"]) == (f"6{NBSP}500,00", "6,20", "2,00", "300")
+    assert f">1{NBSP}000<" in page and f">10{NBSP}000<" in page  # "Karty w roku": 1 000 … 10 000
+    saved = post_from(official, "/miasto/koszty/centrum", "/miasto/koszty/centrum",
+                      shown | {"printer_id": ids["centre"]})  # saved as shown
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context(), tenant_scope(Tenant(city_id=ids["city"])):
+        profile = db.session.scalar(select(CentreCostProfile))
+        assert (profile.purchase_price, profile.blank_price, profile.ribbon_yield) == (D("6500.00"), D("6.20"), 300)
+    today = clock.today().isoformat()
+    args = f"school_id={ids['a']}&date=10.09.2025"
+    for url, name in ((f"/miasto/koszty/eksport/kanaly.csv?{args}", f"legitka-koszty-porownanie-kanalow-{today}.csv"),
+                      ("/miasto/koszty/eksport/co_jesli_kanaly.xlsx?year=2025",
+                       f"legitka-koszty-co-jesli-kanaly-{today}.xlsx"),
+                      (f"/miasto/koszty/eksport/prog.csv?{args}", f"legitka-koszty-prog-oplacalnosci-{today}.csv")):
+        response = official.get(url)
+        assert response.headers["Content-Disposition"] == f'attachment; filename="{name}"', url
 
 
 def test_only_the_citys_official_sees_its_costs(app, costed_city, browser):

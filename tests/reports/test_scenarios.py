@@ -16,9 +16,11 @@ from printing.pricing import CostProfile
 from printing.pricing import Terms
 from printing.pricing import Tier
 from reports import costs
+from reports import scenario_tables
 from reports import scenarios
 from reports.scenarios import Assumptions
 from reports.scenarios import Demand
+from reports.tables import to_csv
 from tests.reports.test_costs import costed_city  # noqa: F401 (the fixture)
 from tests.reports.test_costs import zl
 
@@ -84,7 +86,7 @@ def test_the_status_quo_is_what_was_really_paid_and_how_long_it_took():
     assert sq.per_card == D("16.58")  # 1,989.00 ÷ 120 = 16.575 → 16.58
     # delivered cards only: (60 × 14 + 2 × 10 + 30 × 10 + 4 × 14 + 20 × 14) ÷ 116 = 1,496 ÷ 116 = 12.897 → 12.9
     assert sq.lead_days == D("12.9")
-    assert "4 kart jeszcze niedoręczonych" in sq.note
+    assert "4 karty jeszcze niedoręczone" in sq.note  # 4: the "few" form (infra.inputs.plural)
     schools = {line.school_id: line for line in sq.schools}
     assert (schools[A].total, schools[B].total, schools[C].total) == (D("935.00"), D("609.00"), D("445.00"))
     assert schools[C].lead_days == D("14.0")  # its March order is not delivered: only the October one
@@ -330,3 +332,13 @@ def test_an_unknown_download_is_a_404(browser, two_schools, url):
 def test_a_download_with_a_bad_assumption_is_a_422(browser, two_schools):
     response = browser("urzednik@test.pl").get("/miasto/koszty/scenariusze/eksport/szkoly.csv?rok=abc")
     assert response.status_code == 422 and "rok" in response.get_data(as_text=True).lower()
+
+
+def test_the_tables_write_days_to_the_card_with_one_decimal():
+    """Walk finding 10: "Dni do karty" is 12,9 on the page and was 12,90 in the PDF and the CSV (a
+    Decimal is written as an amount); the tables hold it so every writer prints one decimal."""
+    table = scenario_tables.TABLES["porownanie"](run([dt.date(2026, 9, 1)]))
+    status_quo = table.rows[0]
+    assert status_quo[table.columns.index("Dni do karty")] == 12.9
+    text = to_csv(table).decode("utf-8-sig")
+    assert ";12,9;" in text and ";12,90;" not in text
