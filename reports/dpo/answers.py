@@ -30,6 +30,8 @@ from infra.db import db
 from infra.like import contains
 from printing.models import OrderItem
 from printing.models import PrintOrder
+from reports.labels import ACCESS_RESULTS
+from reports.labels import access_action
 from reports.tables import Table
 from tenants.pupils.identity import masked
 from tenants.pupils.models import Pupil
@@ -126,7 +128,9 @@ def find_pupils(actor: Actor, organisation: Organisation, *, pesel: str = "", na
             raise OperationError("PESEL ma 11 cyfr.", "bad_pesel")
         criterion = Pupil.pesel_index == pesel_index(pesel)
     elif len(name) >= 2:
-        criterion = or_(contains(Pupil.surname, name[:100]), contains(Pupil.first_names, name[:100]))
+        # every word in the surname or the first names, in any order ("Jan Kowalski", "Kowalski Jan")
+        criterion = and_(*(or_(contains(Pupil.surname, word), contains(Pupil.first_names, word))
+                           for word in name[:100].split()))
     else:
         raise OperationError("Wpisz PESEL dziecka albo co najmniej dwie litery imienia lub nazwiska.", "empty_search")
     hits: list[PupilHit] = []
@@ -197,7 +201,8 @@ def who_saw(actor: Actor, organisation: Organisation, school_id: int, pupil_id: 
                      "Zamówienie"),
             rows=tuple((r.id, _moment(r.ts), users.get(r.actor_user_id, "—"),
                         ROLE_NAMES.get(r.actor_role, r.actor_role), orgs.get(r.actor_organisation_id, "—"),
-                        r.action, r.result, r.api_client or "—", r.order_id) for r in rows),
+                        access_action(r.action), ACCESS_RESULTS.label(r.result), r.api_client or "—", r.order_id)
+                       for r in rows),
             note="Z dziennika dostępu szkoły (wpisy o dziecku i o zamówieniach z jego legitymacją); czas warszawski.")
         log_access(actor, action, school_id=school.id, pupil_id=pupil.id,
                    detail=f"from={period.start.isoformat()} to={period.end.isoformat()} rows={len(rows)}")

@@ -179,6 +179,9 @@ def test_who_saw_the_child_equals_the_sql_truth(app, served, browser, superuser)
     assert ("batch_download", served["p1"]) in actions
     assert ("pupil_view", served["a"]) in actions
     assert all(org != served["d"] for _, org in actions)
+    rows = table_rows(page.text)  # the actions by their Polish names, never their codes
+    assert {"dane ucznia (podgląd)", "pobranie paczki przez drukarnię"} <= {r[5] for r in rows}
+    assert not {"pupil_view", "batch_download", "ok"} & {cell for r in rows for cell in r}
     # The officer's own row: after the answer was read, in school A's chain.
     assert dpo_rows(superuser, "dpo_access_report") == [
         (served["a"], served["zofia"], None, "data_protection_officer", f"school:{served['a']}",
@@ -270,6 +273,9 @@ def test_a_school_officer_sees_only_that_school(app, served, browser):
     assert "Przenoszona" not in iod_b.post("/iod/uczen", {"pesel": ZOFIA_PESEL}).text
     found = iod_b.post("/iod/uczen", {"name": "Bejs"}).text
     assert "Bartek Bejski" in found
+    for full in ("Bartek Bejski", "Bejski Bartek", "bejski  BART"):  # every word, any order (the school lists
+        assert "Bartek Bejski" in iod_b.post("/iod/uczen", {"name": full}).text, full  # surname first)
+    assert "Bartek Bejski" not in iod_b.post("/iod/uczen", {"name": "Bejski Zofia"}).text
     page = iod_b.get(f"/iod/drukarnie?drukarnia={served['p1']}").text
     assert "Bartek Bejski" in page and "Zofia Przenoszona" not in page
     assert "Szkoła Podstawowa nr 1" not in iod_b.get("/iod/umowy").text
