@@ -154,7 +154,7 @@ def agreements():
 @bp.get("/retencja")
 def retention():
     return render_template("dpo/retention.html", schedule=registers.SCHEDULE,
-                           rows=registers.retention(_organisation()))
+                           rows=registers.retention(_organisation()), today=clock.today())
 
 
 @bp.route("/dziennik", methods=["GET", "POST"])
