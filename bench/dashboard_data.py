@@ -48,8 +48,9 @@ ADMIN = "postgres"
 OWNER = "legitka_owner"
 APP = "legitka_app"
 PASSWORD = "bench-haslo-urzednika"  # noqa: S105 (synthetic data on a local benchmark database)
-# v2: order_facts, hologram counts; v3: consultations; v4: who needs a card; v5: card template versions
-MARKER = "legitka-bench-dashboard v5"
+# v2: order_facts, hologram counts; v3: consultations; v4: who needs a card; v5: card template versions;
+# v6: the schema of issue 18 (second factor, identity links, privacy registers)
+MARKER = "legitka-bench-dashboard v6"
 # LEGITKA_BENCH_DB_SUFFIX: databases of their own (e.g. "_mine": legitka_bench_city_mine), so that two
 # working copies with different data sets do not regenerate each other's.
 SUFFIX = os.environ.get("LEGITKA_BENCH_DB_SUFFIX", "")
