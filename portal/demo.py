@@ -65,6 +65,7 @@ from tenants.tenancy.models import Organisation
 from tenants.tenancy.models import OrgKind
 from tenants.tenancy.models import Role
 from tenants.tenancy.models import User
+from tenants.tenancy.operations import log_access
 from tenants.tenancy.passwords import hash_password
 from tenants.transfers import operations as transfer
 
@@ -266,6 +267,17 @@ def _printer_confirms_deletion(order: PrintOrder, printer: Organisation) -> None
         db.session.flush()
 
 
+def _printer_downloads(order: PrintOrder, printer: Organisation) -> None:
+    """The printer's download of the order's package, logged as the printer's portal logs it
+    (`batch_download` in the printer's chain), at the moment the order records."""
+    operator = db.session.scalar(select(User.id).where(User.email == f"drukarnia@{printer.slug}.demo"))
+    db.session.flush()
+    with clock.pinned(order.downloaded_at), tenant_scope(Tenant(printer_id=printer.id)):
+        log_access(Actor(user_id=operator, role=Role.PRINTER_OPERATOR.value, organisation_id=printer.id,
+                         endpoint="seed"), "batch_download", school_id=order.school_id, order_id=order.id)
+        db.session.flush()
+
+
 def _confirm_past_deletions(schools: list[Organisation], today: dt.date) -> None:
     """The earlier school years' orders (demo_history) were long since deleted by their printers:
     each gets its confirmation, so that only this autumn's two unconfirmed orders are flagged."""
@@ -291,23 +303,28 @@ def _seed_history(school: Organisation, spec: DemoSchool, rng: random.Random, pr
     running = running_year(today)
     first_class = [p for p in db.session.scalars(select(Pupil).order_by(Pupil.id))
                    if demo_history.start_year(p, running) == running and p.class_name not in held_back]
-    for pupil in first_class:
-        _photo(actor, school, pupil, portrait(rng))
-        application = applications.create_application(actor, pupil)
-        applications.decide_application(actor, application, approve=True)
+    submitted_on = today - dt.timedelta(days=rng.randint(35, 60))
+    base = dt.datetime.combine(submitted_on, dt.time(9, 0), tzinfo=dt.UTC)
+    # The school's work happens on its days, so the access log's rows carry them (docs/dpo.md: a
+    # data protection officer asking "who saw this child in October" finds that month's rows).
+    with clock.pinned(base - dt.timedelta(days=7)):
+        for pupil in first_class:
+            _photo(actor, school, pupil, portrait(rng))
+            application = applications.create_application(actor, pupil)
+            applications.decide_application(actor, application, approve=True)
     printer = printers[rng.randrange(len(printers))]
     ids = [a.id for a in db.session.scalars(select(Application).where(
         Application.status == "approved"))]
-    order = printing_ops.create_order(actor, school, printer.id, ids)
-    submitted_on = today - dt.timedelta(days=rng.randint(35, 60))
-    printing_ops.submit_order(actor, order, today=submitted_on)
+    with clock.pinned(base):
+        order = printing_ops.create_order(actor, school, printer.id, ids)
+        printing_ops.submit_order(actor, order, today=submitted_on)
     # The history: the printer printed and shipped, the school received and handed most out.
-    base = dt.datetime.combine(submitted_on, dt.time(9, 0), tzinfo=dt.UTC)
     lead = dt.timedelta(days=rng.randint(5, (printer.lead_time_days or 14) + 5))
     order.status = OrderStatus.DELIVERED.value
     order.submitted_at = base
     order.ready_at = base + dt.timedelta(minutes=3)
     order.downloaded_at = base + dt.timedelta(hours=5)
+    _printer_downloads(order, printer)
     order.printed_at = base + lead - dt.timedelta(days=2)
     order.shipped_at = base + lead - dt.timedelta(days=1)
     order.delivered_at = base + lead

@@ -144,6 +144,10 @@ SWITCHES: dict[str, Switch] = {
         1, "`flask legitka seed-demo` writes a history order's deletion confirmation as its printer (only the "
            "order's printer may insert it, docs/domain.md §23).",
         "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
+    "portal.demo:_printer_downloads": Switch(
+        1, "`flask legitka seed-demo` logs a history order's package download as its printer, in the printer's "
+           "chain, as the printer's portal does (docs/dpo.md: the officer's answers read it).",
+        "tests/portal/test_embedded.py::test_demo_seed_is_complete_and_idempotent"),
     "portal.demo:_confirm_past_deletions": Switch(
         1, "`flask legitka seed-demo` reads each school's past years' delivered orders as that school, to "
            "write their printers' deletion confirmations.",

@@ -121,6 +121,22 @@ def test_demo_seed_is_complete_and_idempotent(embedded):
             assert sorted(m.school_name.split(" im.")[0] for m in late) == [
                 "Szkoła Podstawowa nr 1", "XIII Liceum Ogólnokształcące"]
             assert all(m.days_overdue > 0 and m.printer_name for m in late)
+            # The autumn's work is logged on its own days (a data protection officer asks by month),
+            # and each autumn order's download by its printer is in the log, at the order's moment.
+            from tenants.tenancy.context import unscoped
+            from tenants.tenancy.models import AccessLog
+
+            downloads = {(o, ts.replace(tzinfo=None)) for o, ts in db.session.execute(
+                select(PrintOrder.id, PrintOrder.downloaded_at).where(PrintOrder.delivered_at >= autumn))}
+            with unscoped("test: the access log of every chain"):
+                logged = {(o, ts.replace(tzinfo=None)) for o, ts in db.session.execute(
+                    select(AccessLog.order_id, AccessLog.ts).where(AccessLog.action == "batch_download"))}
+                submitted_logged = {(o, ts.date()) for o, ts in db.session.execute(
+                    select(AccessLog.order_id, AccessLog.ts).where(AccessLog.action == "order_submitted"))}
+            submitted = {(o, ts.date()) for o, ts in db.session.execute(
+                select(PrintOrder.id, PrintOrder.submitted_at).where(PrintOrder.delivered_at >= autumn))}
+            assert downloads and downloads <= logged
+            assert submitted and submitted <= submitted_logged  # on the order's day, not the seeding's
             # no confirmation is dated after the moment the demo was seeded (one was "tomorrow")
             assert db.session.scalar(select(func.max(PrinterDeletion.confirmed_at))) <= clock.utcnow()
         # The print centre and the school printing for itself hold blank stock (docs/domain.md §22).
