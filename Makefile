@@ -1,8 +1,10 @@
 # Legitka — two commands:
-#   make run   install everything, migrate, seed the demo city, serve http://127.0.0.1:5000
+#   make run   install everything, migrate, seed the demo city, serve http://127.0.0.1:5000 (PORT=8080 for another)
 #   make test  install test tools, make sure PostgreSQL and Redis run, lint, run the whole suite
 SHELL := /bin/bash
 PYTHON ?= python3
+# make run PORT=8080: the demo on another port
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
@@ -18,8 +20,8 @@ run: system-deps $(RUN_STAMP)
 	$(FLASK) legitka migrate
 	$(FLASK) legitka seed-demo
 	$(FLASK) legitka purge  # batch files past their retention (the worker does this hourly)
-	@bash infra/scripts/print-demo-logins.sh
-	$(BIN)/flask --app portal.wsgi run --host 127.0.0.1 --port 5000
+	@PORT=$(PORT) bash infra/scripts/print-demo-logins.sh
+	$(BIN)/flask --app portal.wsgi run --host 127.0.0.1 --port $(PORT)
 
 test: system-deps services $(TEST_STAMP) $(OIDC_PROVIDER)
 	@bash infra/scripts/system-deps.sh 7zip  # the printers' unpacking tool, to prove packages open

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
+printf '\n  Legitka is starting on  http://127.0.0.1:%s\n' "${PORT:-5000}"
 cat <<'TXT'
-
-  Legitka is starting on  http://127.0.0.1:5000
   Demo logins (password for all: legitka-demo):
     school director     dyrektor@sp1.demo
     school secretary    sekretariat@sp1.demo
