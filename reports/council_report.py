@@ -42,6 +42,7 @@ from infra.pdf import PdfTemplates
 from infra.storage import city_key
 from reports import city_data
 from reports import consultations
+from reports import cost_tables
 from reports import costs
 from reports import dashboard
 from reports import scenario_tables
@@ -155,7 +156,7 @@ def sections(city_id: int, f: Filters) -> list[Section]:
         Section("Wydatki", (channels.table, months.table, dashboard.budget_table(city_id, f, data).table),
                 (str(dashboard.channel_chart(channels)), str(dashboard.month_chart(months)))),
         Section(f"Co by było, gdyby wszystkie szkoły drukowały jednym kanałem ({year})",
-                (costs.what_if_summary_table(costs.what_if_all(city_id, year), year),),
+                (cost_tables.what_if_summary_table(costs.what_if_all(city_id, year), year),),
                 text="Tegoroczne zamówienia szkół (te same wielkości i daty) wycenione w każdym kanale "
                      "obok kwot faktycznie zapłaconych."),
         _scenarios(city_id, f),

@@ -29,6 +29,7 @@ from printing import pricing
 from printing import terms
 from reports import break_even
 from reports import charts
+from reports import cost_tables
 from reports import costs
 from reports import queries
 from reports import real_cost
@@ -138,7 +139,7 @@ def _channels_table(params: dict, options=None) -> tuple[costs.ChannelComparison
         return None, None
     cmp = costs.channel_costs(_city_id(), params["school"], params["volume"], params["day"], params["orders"],
                               options=options)
-    return cmp, costs.comparison_table(cmp)
+    return cmp, cost_tables.comparison_table(cmp)
 
 
 def _break_even(params: dict, options=None) -> break_even.Curve | None:
@@ -202,7 +203,7 @@ def index():
     except OperationError as err:
         return _error_page("city/costs.html", str(err), year=clock.today().year, summary=None, results=[])
     results = costs.what_if_all(city_id, year)
-    summary = costs.what_if_summary_table(results, year)
+    summary = cost_tables.what_if_summary_table(results, year)
     return render_template("city/costs.html", year=year, summary=summary, results=results, cell=cell,
                            links=_export_links(summary, year=year), centres=terms.city_print_centres(city_id),
                            income_note=costs.INCOME_NOTE)
@@ -252,7 +253,7 @@ def what_if():
         return _error_page("city/costs_what_if.html", str(err), options=costs.channel_options(_city_id()),
                            year=clock.today().year, channel="", result=None, table=None)
     result = costs.what_if(_city_id(), params["year"], params["channel"]) if params["channel"] else None
-    table = costs.what_if_table(result) if result else None
+    table = cost_tables.what_if_table(result) if result else None
     return render_template("city/costs_what_if.html", options=params["options"], year=params["year"],
                            channel=params["channel"], result=result, table=table, cell=cell,
                            links=_export_links(table, year=params["year"], channel=params["channel"]) if table else {},
@@ -345,10 +346,10 @@ def _table_for(key: str) -> Table | None:
     if key == "co_jesli":
         params = _what_if_request()
         result = costs.what_if(city_id, params["year"], params["channel"]) if params["channel"] else None
-        return costs.what_if_table(result) if result else None
+        return cost_tables.what_if_table(result) if result else None
     if key == "co_jesli_kanaly":
         year = _year()
-        return costs.what_if_summary_table(costs.what_if_all(city_id, year), year)
+        return cost_tables.what_if_summary_table(costs.what_if_all(city_id, year), year)
     if key == "drukarka_wzorcowa":
         return _reference_table()
     if key == "prog":

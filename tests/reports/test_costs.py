@@ -31,6 +31,7 @@ from printing.pricing import CostProfile
 from printing.pricing import NoPriceError
 from printing.pricing import Terms
 from printing.pricing import Tier
+from reports import cost_tables
 from reports import costs
 from reports.models import OrderFacts
 from reports.tables import to_csv
@@ -639,7 +640,7 @@ def test_the_school_records_amortisation_and_staff_time(app, two_schools, browse
 
 
 def test_tables_export_with_decimal_commas():
-    table = costs.what_if_summary_table([], 2025)
+    table = cost_tables.what_if_summary_table([], 2025)
     assert to_csv(table).decode("utf-8-sig").startswith("Kanał;Rodzaj;Szkoły")
 
 
@@ -657,8 +658,8 @@ def test_the_centres_internal_price_list_is_never_shown_as_a_saving(app, costed_
     assert "cennik wewnętrzny centrum to nie koszt miasta" in internal
     assert "To cennik wewnętrzny centrum druku" in internal
     with app.app_context(), tenant_scope(Tenant(city_id=ids["city"])):
-        table = costs.what_if_summary_table(costs.what_if_all(ids["city"], 2025), 2025)
+        table = cost_tables.what_if_summary_table(costs.what_if_all(ids["city"], 2025), 2025)
     kinds = [row[1] for row in table.rows]
-    assert kinds[-1] == costs.INTERNAL_LABEL and kinds.count(costs.INTERNAL_LABEL) == 1
+    assert kinds[-1] == cost_tables.INTERNAL_LABEL and kinds.count(cost_tables.INTERNAL_LABEL) == 1
     assert table.rows[-1][table.columns.index("Różnica (zł)")] is None
     assert all(row[table.columns.index("Różnica (zł)")] is not None for row in table.rows[:-1])
